@@ -1,0 +1,5 @@
+import sys
+
+from shortthehype.cli import main
+
+sys.exit(main())

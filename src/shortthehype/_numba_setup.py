@@ -1,0 +1,49 @@
+"""Point numba's on-disk cache at a writable directory.
+
+Every kernel is compiled with ``cache=True`` so that a new process loads
+machine code instead of recompiling (seconds).  numba writes its cache next to
+the source file by default; when the package is installed read-only (a system
+site-packages, a container image) we redirect it to
+``$SHORTTHEHYPE_CACHE_DIR/numba`` (default ``~/.cache/shortthehype/numba``).
+An explicit ``NUMBA_CACHE_DIR`` always wins.  This module must be imported
+before any kernel module; ``shortthehype/__init__.py`` does so first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from shortthehype.constants import DEFAULT_CACHE_DIR, ENV_CACHE_DIR
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _directory_is_writable(path: Path) -> bool:
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def numba_cache_dir() -> Path | None:
+    """The directory numba should cache into, or None for numba's default (in-tree)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    if all(_directory_is_writable(PACKAGE_DIR / sub) for sub in ("core",)):
+        return None
+    base = Path(os.environ.get(ENV_CACHE_DIR) or DEFAULT_CACHE_DIR).expanduser()
+    return base / "numba"
+
+
+def configure_numba_cache() -> None:
+    cache_dir = numba_cache_dir()
+    if cache_dir is None:
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = str(cache_dir)
+    if "numba" in sys.modules:  # numba read its config already: update it in place
+        import numba
+
+        numba.config.CACHE_DIR = str(cache_dir)
+
+
+configure_numba_cache()

@@ -1,0 +1,188 @@
+"""Run a strategy spec end to end: load prices, compute targets, simulate, measure.
+
+The strategy computes its targets on the whole history up to ``end`` (so
+indicators are warmed up before ``start``); the simulation then runs on
+``start..end``.  On the first bar of that window the portfolio is brought to
+the latest target in force (the last non-NaN target of each ticker at or
+before ``start``), so a monthly strategy started mid-month is invested from
+day one, as it would have been had it been running all along.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.data.prices import Prices
+from shortthehype.errors import DataError, ParamError
+from shortthehype.params import format_value, json_value
+from shortthehype.spec import StrategySpec, load_spec
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    """One backtest: the spec as run, the prices it saw, the engine's result and the statistics."""
+
+    spec: StrategySpec
+    prices: Prices
+    weights: pd.DataFrame
+    result: Any  # shortthehype.result.Result (imported lazily: it pulls numba kernels)
+    benchmark: pd.Series | None
+    stats: dict[str, float]
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.prices.index[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.prices.index[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document written by ``backtest --json`` (NaN becomes null)."""
+        from shortthehype import __version__
+
+        equity = self.result.equity
+        events = self.result.events
+        return _json_safe(
+            {
+                "strategy": self.spec.name,
+                "kind": self.spec.kind.name,
+                "description": self.spec.description,
+                "params": {k: json_value(v) for k, v in self.spec.params.items()},
+                "engine": {k: json_value(v) for k, v in self.spec.engine.items()},
+                "tickers": self.prices.tickers,
+                "benchmark": self.spec.run.get("benchmark"),
+                "source": self.prices.source,
+                "data_warnings": list(self.prices.warnings),
+                "start": format_value(self.start),
+                "end": format_value(self.end),
+                "final_equity": float(equity.iloc[-1]),
+                "metrics": dict(self.stats),
+                "costs": {k: float(v) for k, v in self.result.costs.items()},
+                "equity": {
+                    "dates": [d.strftime("%Y-%m-%d") for d in equity.index],
+                    "values": [float(v) for v in equity.to_numpy()],
+                },
+                "events": [
+                    {k: (format_value(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+                    for row in events.to_dict(orient="records")
+                ],
+                "version": __version__,
+            }
+        )
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (np.floating, np.integer)):
+        return _json_safe(value.item())
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def prepare_window(
+    weights: pd.DataFrame, index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
+    """Restrict targets to ``start..end``, carrying the targets in force at ``start`` onto its first bar."""
+    mask = np.ones(len(index), dtype=bool)
+    if start is not None:
+        mask &= index >= start
+    if end is not None:
+        mask &= index <= end
+    window = index[mask]
+    if len(window) < 2:
+        lo = format_value(start) if start is not None else "the first date"
+        hi = format_value(end) if end is not None else "the last date"
+        raise DataError(f"fewer than two trading days between {lo} and {hi}: nothing to backtest")
+    full = weights.reindex(index)
+    in_force = full.loc[: window[0]].ffill().iloc[-1]
+    windowed = full.loc[window].copy()
+    windowed.iloc[0] = windowed.iloc[0].fillna(in_force)
+    return window, windowed
+
+
+def backtest(
+    spec_or_name: str | os.PathLike[str] | StrategySpec | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    prices: Prices | None = None,
+    source: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+) -> BacktestRun:
+    """Backtest a strategy spec.
+
+    Parameters
+    ----------
+    spec_or_name
+        A spec path (``strategies/sixty_forty.toml``), a spec name
+        (``sixty-forty``), a parsed mapping, or a :class:`StrategySpec`.
+    overrides
+        Setting name -> value (typed, or strings as given to ``--set``);
+        ``start``/``end``/``benchmark`` are settings too.
+    prices
+        Use these prices instead of loading them (must hold every ticker the
+        strategy and the benchmark need).
+    source, data_dir, cache_dir, offline
+        Passed to :func:`shortthehype.load_prices` when ``prices`` is None.
+
+    Returns
+    -------
+    BacktestRun
+        The spec as run, the window's prices, the targets, the engine's
+        ``Result`` and its statistics (with the benchmark's when one is set).
+    """
+    from shortthehype.engine import simulate
+
+    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
+    if overrides:
+        spec = spec.with_overrides(overrides)
+    tickers = spec.tickers()
+    benchmark_ticker = spec.run.get("benchmark")
+    start, end = spec.run.get("start"), spec.run.get("end")
+    needed = list(dict.fromkeys(tickers + ([benchmark_ticker] if benchmark_ticker else [])))
+    if prices is None:
+        from shortthehype.data.load import load_prices
+
+        prices = load_prices(needed, end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+    missing = [t for t in needed if t not in prices.tickers]
+    if missing:
+        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
+    strategy_prices = prices.select(tickers)
+    weights = spec.kind.target_weights(strategy_prices, spec.params)
+    window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
+    _check_gross(spec, window_weights)
+    window_prices = strategy_prices.between(window[0], window[-1])
+    result = simulate(window_prices, window_weights, **spec.engine)
+    benchmark = None
+    if benchmark_ticker:
+        benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
+    stats = result.stats(benchmark=benchmark)
+    return BacktestRun(
+        spec=spec, prices=window_prices, weights=window_weights, result=result, benchmark=benchmark, stats=stats
+    )
+
+
+def _check_gross(spec: StrategySpec, weights: pd.DataFrame) -> None:
+    max_gross = spec.engine.get("max_gross")
+    if max_gross is None or spec.run.get("scale_gross", True):
+        return
+    gross = weights.abs().sum(axis=1, min_count=1)
+    over = gross[gross > max_gross + 1e-12]
+    if len(over):
+        raise ParamError(
+            f"{spec.where}: targets on {format_value(over.index[0])} have gross exposure {over.iloc[0]:.4g} "
+            f"> max_gross {max_gross:g} and scale_gross is false"
+        )

@@ -1,0 +1,26 @@
+"""Options shared by every command that loads prices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+class DataOptions:
+    source = Annotated[
+        Optional[str],
+        typer.Option(help="Price source: csv, yahoo, cache or synthetic (default: csv when a data dir is set, else yahoo)."),
+    ]
+    data_dir = Annotated[
+        Optional[Path], typer.Option(help="Directory of <TICKER>.csv files (default: $SHORTTHEHYPE_DATA_DIR).")
+    ]
+    cache_dir = Annotated[
+        Optional[Path], typer.Option(help="Price catalog directory (default: $SHORTTHEHYPE_CACHE_DIR or ~/.cache/shortthehype).")
+    ]
+    offline = Annotated[bool, typer.Option("--offline", help="Read the local catalog only; never download.")]
+
+
+def data_options(source: str | None, data_dir: Path | None, cache_dir: Path | None, offline: bool) -> dict[str, Any]:
+    return {"source": source, "data_dir": data_dir, "cache_dir": cache_dir, "offline": offline}

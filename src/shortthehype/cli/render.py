@@ -1,0 +1,63 @@
+"""Rich rendering of results for the terminal."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from rich.table import Table
+
+#: Statistics shown in the default terminal table, in order.
+TABLE_KEYS = (
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "calmar",
+    "value_at_risk",
+    "cvar",
+    "best_day",
+    "worst_day",
+    "n_trades",
+    "win_rate",
+    "profit_factor",
+    "exposure",
+    "turnover",
+    "beta",
+    "alpha",
+    "correlation",
+    "information_ratio",
+)
+
+
+def format_stat(key: str, value: float | None) -> str:
+    from shortthehype.metrics import PERCENT_KEYS
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if key in PERCENT_KEYS:
+        return f"{value * 100:,.2f}%"
+    if key in ("n_trades", "max_drawdown_duration"):
+        return f"{value:,.0f}"
+    if abs(value) >= 1e5:
+        return f"{value:,.0f}"
+    return f"{value:,.3f}"
+
+
+def stats_table(columns: Mapping[str, Mapping[str, float]], *, title: str | None = None, keys: Sequence[str] = TABLE_KEYS) -> Table:
+    """One row per statistic, one column per strategy (or benchmark)."""
+    from shortthehype.metrics import STATS_LABELS
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for key in keys:
+        values = [stats.get(key) for stats in columns.values()]
+        if all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+            continue
+        table.add_row(STATS_LABELS.get(key, key), *(format_stat(key, v) for v in values))
+    return table

@@ -1,0 +1,121 @@
+"""The ``Prices`` container: aligned wide OHLCV frames for a set of tickers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import PRICE_FIELDS
+from shortthehype.errors import DataError
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Daily OHLCV prices of several tickers on one calendar.
+
+    Each of ``open, high, low, close, volume`` is a DataFrame indexed by a
+    sorted, unique ``DatetimeIndex`` of trading days (the union of every
+    ticker's days) with one float64 column per ticker.  A ticker has NaN before
+    it lists and after it delists: gaps are never forward-filled, because a NaN
+    price means "cannot trade", not "price unchanged".
+
+    ``source`` names where the data came from (``csv``, ``yahoo``, ``cache``,
+    ``synthetic``, ``frame``); ``warnings`` holds one line per suspicious fact
+    found while loading (e.g. a split-sized one-day move).
+    """
+
+    open: pd.DataFrame
+    high: pd.DataFrame
+    low: pd.DataFrame
+    close: pd.DataFrame
+    volume: pd.DataFrame
+    source: str = "frame"
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        index, columns = self.close.index, self.close.columns
+        for name in PRICE_FIELDS:
+            frame = getattr(self, name)
+            if not frame.index.equals(index) or not frame.columns.equals(columns):
+                raise DataError(f"Prices.{name} is not aligned with Prices.close (index or columns differ)")
+        if not isinstance(index, pd.DatetimeIndex):
+            raise DataError("Prices index must be a DatetimeIndex of trading days")
+        if not index.is_monotonic_increasing or not index.is_unique:
+            raise DataError("Prices index must be sorted and unique")
+
+    @property
+    def tickers(self) -> list[str]:
+        return [str(c) for c in self.close.columns]
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return self.close.index  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self.close.index)
+
+    def field(self, name: str) -> pd.DataFrame:
+        if name not in PRICE_FIELDS:
+            raise DataError(f"unknown price field {name!r}; expected one of {', '.join(PRICE_FIELDS)}")
+        return getattr(self, name)
+
+    def select(self, tickers: Iterable[str]) -> Prices:
+        """The same prices restricted to ``tickers`` (in that order); rows where none trade are dropped."""
+        wanted = list(tickers)
+        missing = [t for t in wanted if t not in self.close.columns]
+        if missing:
+            raise DataError(f"ticker(s) not in these prices: {', '.join(missing)}")
+        frames = {name: getattr(self, name)[wanted] for name in PRICE_FIELDS}
+        keep = frames["close"].notna().any(axis=1)
+        return self._with({name: frame.loc[keep] for name, frame in frames.items()})
+
+    def between(self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None) -> Prices:
+        """Rows with ``start <= date <= end`` (either bound optional)."""
+        index = self.index
+        mask = np.ones(len(index), dtype=bool)
+        if start is not None:
+            mask &= index >= pd.Timestamp(start)
+        if end is not None:
+            mask &= index <= pd.Timestamp(end)
+        return self._with({name: getattr(self, name).loc[mask] for name in PRICE_FIELDS})
+
+    def _with(self, frames: Mapping[str, pd.DataFrame]) -> Prices:
+        return Prices(**frames, source=self.source, warnings=self.warnings)
+
+    @classmethod
+    def from_frames(
+        cls,
+        per_ticker: Mapping[str, pd.DataFrame],
+        *,
+        source: str = "frame",
+        warnings: Iterable[str] = (),
+    ) -> Prices:
+        """Align per-ticker OHLCV frames (DatetimeIndex, columns ``open..volume``) on the union of their dates."""
+        if not per_ticker:
+            raise DataError("no tickers to align")
+        index = pd.DatetimeIndex([])
+        for frame in per_ticker.values():
+            index = index.union(frame.index)
+        index = pd.DatetimeIndex(index, name="date")
+        wide = {}
+        for name in PRICE_FIELDS:
+            wide[name] = pd.DataFrame(
+                {ticker: frame[name].reindex(index).astype(np.float64) for ticker, frame in per_ticker.items()},
+                index=index,
+            )
+            wide[name].columns.name = "ticker"
+        return cls(**wide, source=source, warnings=tuple(warnings))
+
+    @classmethod
+    def from_close(cls, close: pd.DataFrame, *, source: str = "frame") -> Prices:
+        """Prices from closes alone: open, high and low are set equal to the close, volume to NaN.
+
+        Convenient for tests and for strategies on close-only series; with
+        ``execution="next_open"`` the "open" is then the close.
+        """
+        close = close.astype(np.float64)
+        volume = pd.DataFrame(np.nan, index=close.index, columns=close.columns)
+        return cls(open=close, high=close, low=close, close=close, volume=volume, source=source)

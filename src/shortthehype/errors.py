@@ -1,0 +1,37 @@
+"""Errors the library raises on purpose.
+
+Every error a user can cause (bad file, unknown ticker, invalid parameter) is a
+subclass of :class:`ShortTheHypeError` whose message is one line that names the
+offending file, ticker or parameter and says what is wrong.  The CLI catches
+exactly this base class and prints the message; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ShortTheHypeError(Exception):
+    """Base class of every user-facing error; the message is one line."""
+
+
+class DataError(ShortTheHypeError):
+    """Price data cannot be read, parsed or trusted."""
+
+
+class DownloadError(DataError):
+    """A download from a remote source failed; the catalog is left untouched."""
+
+
+class SpecError(ShortTheHypeError):
+    """A strategy spec file is malformed or refers to unknown things."""
+
+
+class ParamError(ShortTheHypeError):
+    """A parameter value is invalid (wrong type, out of range, unknown name)."""
+
+
+class ShortTheHypeWarning(UserWarning):
+    """Base class of warnings about suspicious but usable input."""
+
+
+class DataWarning(ShortTheHypeWarning):
+    """Price data looks suspicious (e.g. a split-sized one-day move)."""

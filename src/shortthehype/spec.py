@@ -1,0 +1,294 @@
+"""Strategy specs: TOML files in ``strategies/`` that users edit.
+
+A spec names a strategy kind and gives its parameters, engine options (costs,
+execution, limits), the backtest window, a benchmark and default sweep ranges::
+
+    name = "sixty-forty"
+    kind = "fixed-weights"
+    description = "60% S&P 500, 40% Nasdaq-100, monthly rebalance."
+    benchmark = "SPY"
+    start = "2005-01-03"
+
+    [params]            # the kind's parameters
+    weights = { SPY = 0.6, QQQ = 0.4 }
+    rebalance = "monthly"
+
+    [engine]            # options of shortthehype.simulate
+    fees = 0.0005
+    slippage = 0.0005
+
+    [sweep]             # default sweep ranges: a list, or "start:stop:step" (stop included)
+    rebalance = ["weekly", "monthly", "quarterly"]
+
+Every setting has one flat name, so ``--set fees=0.001 --set rebalance=weekly
+--set weights.SPY=0.5`` override parameters, engine options and run settings
+alike.  Unknown names are refused with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from shortthehype.errors import ParamError, SpecError
+from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param, did_you_mean, format_value
+from shortthehype.strategies.base import StrategyKind, strategy_kind
+
+#: Environment variable naming an extra directory searched for specs by name.
+ENV_STRATEGIES_DIR = "SHORTTHEHYPE_STRATEGIES_DIR"
+
+_TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep") + tuple(p.name for p in RUN_PARAMS)
+
+
+def strategy_dirs() -> list[Path]:
+    """Directories searched for specs by name, in order.
+
+    ``$SHORTTHEHYPE_STRATEGIES_DIR``, then ``./strategies`` in the working
+    directory, then the ``strategies/`` directory of the source checkout.
+    """
+    dirs: list[Path] = []
+    if os.environ.get(ENV_STRATEGIES_DIR):
+        dirs.append(Path(os.environ[ENV_STRATEGIES_DIR]).expanduser())
+    dirs.append(Path.cwd() / "strategies")
+    dirs.append(Path(__file__).resolve().parents[2] / "strategies")
+    unique: list[Path] = []
+    for directory in dirs:
+        if directory.is_dir() and directory.resolve() not in [d.resolve() for d in unique]:
+            unique.append(directory)
+    return unique
+
+
+def available_specs() -> dict[str, Path]:
+    """Spec name -> file, over :func:`strategy_dirs` (earlier directories win)."""
+    found: dict[str, Path] = {}
+    for directory in strategy_dirs():
+        for path in sorted(directory.glob("*.toml")):
+            try:
+                name = _read_toml(path).get("name", path.stem)
+            except SpecError:
+                name = path.stem
+            found.setdefault(str(name), path)
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec ({exc.strerror})") from None
+
+
+def resolve_spec_path(spec_or_name: str | os.PathLike[str]) -> Path:
+    """The file of a spec given as a path or as a name from :func:`available_specs`."""
+    text = str(spec_or_name)
+    path = Path(text).expanduser()
+    if path.suffix == ".toml" or os.sep in text or path.is_file():
+        if not path.is_file():
+            raise SpecError(f"{path}: spec file not found")
+        return path
+    specs = available_specs()
+    if text in specs:
+        return specs[text]
+    searched = ", ".join(str(d) for d in strategy_dirs()) or "no strategies directory found"
+    raise SpecError(f"no strategy spec named {text!r}{did_you_mean(text, specs)} (searched {searched})")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A validated strategy spec with every value typed and defaults filled in."""
+
+    name: str
+    kind: StrategyKind
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    sweep: dict[str, list[Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else f"spec {self.name!r}"
+
+    def schema(self) -> dict[str, tuple[str, Param]]:
+        """Every settable name -> (section, Param)."""
+        return _schema(self.kind)
+
+    def values(self) -> dict[str, Any]:
+        """Every setting, flat: run settings, strategy parameters, engine options."""
+        return {**self.run, **self.params, **self.engine}
+
+    def tickers(self) -> list[str]:
+        return self.kind.tickers(self.params)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> StrategySpec:
+        """A copy with ``overrides`` applied (values typed like the spec file's, or CLI strings)."""
+        sections = {"params": dict(self.params), "engine": dict(self.engine), "run": dict(self.run)}
+        schema = self.schema()
+        for key, raw in overrides.items():
+            name, _, item = str(key).partition(".")
+            if name not in schema:
+                raise ParamError(
+                    f"{self.where}: unknown parameter {name!r}{did_you_mean(name, schema)} "
+                    f"(settable: {', '.join(sorted(schema))})"
+                )
+            section, param = schema[name]
+            if item:
+                if param.type not in ("weights", "float_or_map"):
+                    raise ParamError(f"{self.where}: parameter {name!r} is not a mapping, so {key!r} cannot be set")
+                current = sections[section][name]
+                mapping = dict(current) if isinstance(current, Mapping) else {}
+                mapping[item.upper()] = raw
+                raw = mapping
+            sections[section][name] = param.coerce(raw, where=f"{self.where} (override)")
+        spec = replace(self, **sections)
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        """Cross-parameter checks of the kind; raises SpecError/ParamError."""
+        if self.kind.check is not None:
+            try:
+                self.kind.check(self.params)
+            except SpecError as exc:
+                raise SpecError(f"{self.where}: {exc}") from None
+        start, end = self.run.get("start"), self.run.get("end")
+        if start is not None and end is not None and start > end:
+            raise ParamError(f"{self.where}: start {format_value(start)} is after end {format_value(end)}")
+
+
+def _schema(kind: StrategyKind) -> dict[str, tuple[str, Param]]:
+    schema: dict[str, tuple[str, Param]] = {}
+    for section, params in (("run", RUN_PARAMS), ("params", kind.params), ("engine", ENGINE_PARAMS)):
+        for param in params:
+            if param.name in schema:
+                raise ValueError(f"kind {kind.name!r}: parameter name {param.name!r} is used twice")
+            schema[param.name] = (section, param)
+    return schema
+
+
+def _coerce_section(
+    raw: Any, params: Iterable[Param], section: str, where: str
+) -> dict[str, Any]:
+    params = tuple(params)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{where}: [{section}] must be a table")
+    known = {p.name: p for p in params}
+    for key in raw:
+        if key not in known:
+            raise SpecError(
+                f"{where}: unknown key {key!r} in [{section}]{did_you_mean(key, known)} (known: {', '.join(known)})"
+            )
+    return {p.name: (p.coerce(raw[p.name], where=where) if p.name in raw else p.default) for p in params}
+
+
+def expand_range(text: str) -> list[str]:
+    """``"start:stop:step"`` -> the values as strings, stop included (within round-off)."""
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"{text!r} is not start:stop:step")
+    start, stop, step = (float(p) for p in parts)
+    if step <= 0:
+        raise ValueError(f"step must be > 0 in {text!r}")
+    if stop < start:
+        raise ValueError(f"stop < start in {text!r}")
+    count = int((stop - start) / step + 1e-9) + 1
+    integral = all(float(p).is_integer() for p in parts)
+    values = [start + i * step for i in range(count)]
+    return [str(int(round(v))) if integral else repr(round(v, 12)) for v in values]
+
+
+def _is_numeric_range(text: str) -> bool:
+    parts = text.split(":")
+    if len(parts) != 3:
+        return False
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        return False
+    return True
+
+
+def coerce_sweep_values(param: Param, raw: Any, where: str) -> list[Any]:
+    """Sweep values from a list or a ``start:stop:step`` string, each typed and checked."""
+    if isinstance(raw, str) and _is_numeric_range(raw) and param.type in ("float", "int", "float_or_map"):
+        try:
+            items: list[Any] = expand_range(raw)
+        except ValueError as exc:
+            raise ParamError(f"{where}: sweep range of {param.name!r}: {exc}") from None
+    elif isinstance(raw, str):
+        items = [item for item in raw.split(",") if item.strip()]
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise ParamError(f"{where}: sweep values of {param.name!r} must be a list or 'start:stop:step'")
+    if not items:
+        raise ParamError(f"{where}: sweep values of {param.name!r} are empty")
+    return [param.coerce(item, where=where) for item in items]
+
+
+def load_spec(spec_or_name: str | os.PathLike[str] | Mapping[str, Any]) -> StrategySpec:
+    """Read and validate a spec from a file path, a name, or an already-parsed mapping."""
+    if isinstance(spec_or_name, Mapping):
+        return spec_from_mapping(spec_or_name)
+    path = resolve_spec_path(spec_or_name)
+    return spec_from_mapping(_read_toml(path), path=path)
+
+
+def spec_from_mapping(raw: Mapping[str, Any], *, path: Path | None = None) -> StrategySpec:
+    """Validate a parsed spec (the TOML document as a dict)."""
+    where = str(path) if path else "spec"
+    for key in raw:
+        if key not in _TOP_LEVEL_KEYS:
+            raise SpecError(f"{where}: unknown key {key!r}{did_you_mean(key, _TOP_LEVEL_KEYS)}")
+    if "kind" not in raw:
+        raise SpecError(f"{where}: missing key 'kind' (e.g. kind = \"fixed-weights\")")
+    kind = strategy_kind(str(raw["kind"]))
+    name = str(raw.get("name") or (path.stem if path else kind.name))
+    schema = _schema(kind)
+    run = _coerce_section({k: raw[k] for k in raw if k in {p.name for p in RUN_PARAMS}}, RUN_PARAMS, "top level", where)
+    params = _coerce_section(raw.get("params"), kind.params, "params", where)
+    engine = _coerce_section(raw.get("engine"), ENGINE_PARAMS, "engine", where)
+    sweep_raw = raw.get("sweep") or {}
+    if not isinstance(sweep_raw, Mapping):
+        raise SpecError(f"{where}: [sweep] must be a table")
+    sweep: dict[str, list[Any]] = {}
+    for key, values in sweep_raw.items():
+        if key not in schema:
+            raise SpecError(f"{where}: [sweep] names unknown parameter {key!r}{did_you_mean(key, schema)}")
+        sweep[key] = coerce_sweep_values(schema[key][1], values, where)
+    spec = StrategySpec(
+        name=name,
+        kind=kind,
+        description=str(raw.get("description", "")).strip(),
+        params=params,
+        engine=engine,
+        run=run,
+        sweep=sweep,
+        path=path,
+    )
+    spec.validate()
+    return spec
+
+
+def parse_assignments(items: Iterable[str]) -> dict[str, str]:
+    """``["fees=0.001", "weights.SPY=0.5"]`` -> ``{"fees": "0.001", "weights.SPY": "0.5"}``."""
+    result: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParamError(f"--set {item!r} is not key=value")
+        result[key.strip()] = value.strip()
+    return result

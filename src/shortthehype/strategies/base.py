@@ -1,0 +1,71 @@
+"""What a strategy kind is, and the registry of kinds a spec can name.
+
+A kind turns prices and parameter values into a DataFrame of target weights
+(rows = the bars it sets targets on, NaN = no order for that ticker).  The
+target on bar t may use data up to and including bar t's close only; the
+engine trades it at t+1 by default.  ``check`` validates combinations of
+parameters (e.g. ``fast < slow``) with a one-line :class:`SpecError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from shortthehype.data.prices import Prices
+from shortthehype.errors import SpecError
+from shortthehype.params import Param, did_you_mean
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StrategyKind:
+    """A family of strategies a spec file can instantiate with ``kind = "<name>"``."""
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    tickers: Callable[[Params], list[str]]
+    target_weights: Callable[[Prices, Params], pd.DataFrame]
+    check: Callable[[Params], None] | None = None
+
+    def param(self, name: str) -> Param:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+
+_KINDS: dict[str, StrategyKind] = {}
+
+
+def register(kind: StrategyKind) -> StrategyKind:
+    """Add a kind to the registry (names are unique)."""
+    if kind.name in _KINDS:
+        raise ValueError(f"strategy kind {kind.name!r} is registered twice")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def strategy_kind(name: str) -> StrategyKind:
+    """The registered kind called ``name``, or a SpecError with a suggestion."""
+    _load_builtin_kinds()
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise SpecError(
+            f"unknown strategy kind {name!r}{did_you_mean(name, _KINDS)} (known: {', '.join(sorted(_KINDS))})"
+        ) from None
+
+
+def strategy_kinds() -> dict[str, StrategyKind]:
+    _load_builtin_kinds()
+    return dict(_KINDS)
+
+
+def _load_builtin_kinds() -> None:
+    from shortthehype.strategies import fixed_weights  # noqa: F401
