@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from shortthehype.errors import ParamError
-from shortthehype.params import ENGINE_PARAMS, Param, did_you_mean, format_value
+from shortthehype.errors import did_you_mean
+from shortthehype.params import ENGINE_PARAMS, Param, format_value
 
 
 def engine_param(name: str) -> Param:

@@ -1,16 +1,64 @@
-"""shortthehype: portfolio backtesting with a numba-compiled core."""
+"""shortthehype: portfolio backtesting with a numba-compiled core.
+
+The public API is the names in ``__all__``.  Names backed by numba kernels
+are imported on first use, so ``import shortthehype`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from shortthehype import _numba_setup  # noqa: F401  (must run before any kernel module is imported)
 from shortthehype.data.prices import Prices
-from shortthehype.errors import DataError, ParamError, ShortTheHypeError, SpecError
+from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError, SpecError
 
 __version__ = "0.1.0"
 
+#: Public name -> module that defines it (imported lazily).
+_LAZY = {
+    "load_prices": "shortthehype.data.load",
+    "simulate": "shortthehype.engine",
+    "Result": "shortthehype.result",
+    "backtest": "shortthehype.backtest",
+    "BacktestRun": "shortthehype.backtest",
+    "load_spec": "shortthehype.spec",
+    "StrategySpec": "shortthehype.spec",
+    "Scenario": "shortthehype.data.synthetic",
+    "generate_prices": "shortthehype.data.synthetic",
+    "metrics": "shortthehype.metrics",
+}
+
 __all__ = [
+    "BacktestRun",
     "DataError",
+    "DownloadError",
     "ParamError",
     "Prices",
+    "Result",
+    "Scenario",
     "ShortTheHypeError",
     "SpecError",
+    "StrategySpec",
     "__version__",
+    "backtest",
+    "generate_prices",
+    "load_prices",
+    "load_spec",
+    "metrics",
+    "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'shortthehype' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

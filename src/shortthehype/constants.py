@@ -99,3 +99,10 @@ ORDER_SIZE_TOLERANCE = 1e-12
 #: Rebalance buys are filled in full when they need at most this fraction of the
 #: portfolio value more cash than is available (round-off, not a shortfall).
 CASH_TOLERANCE = 1e-12
+
+#: Returns whose spread is at most this times (1 + their magnitude) count as
+#: identical (zero deviation) in the Sharpe, Sortino, volatility and
+#: information ratios.  A simple return is a ratio minus 1, so its rounding
+#: error is about 1e-16 whatever its size; such noise must not turn an
+#: infinite or undefined ratio into an arbitrary finite number.
+DISPERSION_TOL = 1.0e-12

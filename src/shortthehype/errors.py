@@ -35,3 +35,13 @@ class ShortTheHypeWarning(UserWarning):
 
 class DataWarning(ShortTheHypeWarning):
     """Price data looks suspicious (e.g. a split-sized one-day move)."""
+
+
+def did_you_mean(name: str, candidates: object) -> str:
+    """A ``"; did you mean 'a' or 'b'?"`` suffix for a misspelt ``name``, or ``""`` if nothing is close."""
+    import difflib
+
+    matches = difflib.get_close_matches(str(name), sorted({str(c) for c in candidates}), n=3, cutoff=0.6)  # type: ignore[attr-defined]
+    if not matches:
+        return ""
+    return "; did you mean " + " or ".join(repr(m) for m in matches) + "?"

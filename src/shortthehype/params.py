@@ -10,7 +10,6 @@ same way, so the spec loader, the CLI and the docs read one source of truth.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from shortthehype.constants import DEFAULT_INIT_CASH
-from shortthehype.errors import ParamError
+from shortthehype.errors import ParamError, did_you_mean
 
 #: Parameter types understood by :class:`Param`.
 PARAM_TYPES = (
@@ -230,12 +229,6 @@ _CONVERTERS = {
     "weights": _to_weights,
     "float_or_map": _to_float_or_map,
 }
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A ``"; did you mean 'x'?"`` suffix for a misspelt name, or an empty string."""
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {matches[0]!r}?" if matches else ""
 
 
 def format_value(value: Any) -> str:

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shortthehype.errors import ParamError, SpecError
-from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param, did_you_mean, format_value
+from shortthehype.errors import ParamError, SpecError, did_you_mean
+from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param, format_value
 from shortthehype.strategies.base import StrategyKind, strategy_kind
 
 #: Environment variable naming an extra directory searched for specs by name.

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from shortthehype.data.prices import Prices
-from shortthehype.errors import SpecError
-from shortthehype.params import Param, did_you_mean
+from shortthehype.errors import SpecError, did_you_mean
+from shortthehype.params import Param
 
 Params = Mapping[str, Any]
 

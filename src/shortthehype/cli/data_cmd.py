@@ -1,0 +1,246 @@
+"""``shortthehype data``: list, show, fetch and import price data.
+
+A thin layer over :mod:`shortthehype.data`: parse options, call the library,
+render with rich.  Library errors propagate to ``shortthehype.cli.main``,
+which prints them as one line with exit code 1.  Data warnings are printed
+as ``warning: ...`` lines on stderr instead of Python's warning format.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from shortthehype.cli import console, err_console
+from shortthehype.cli.options import DataOptions
+from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError
+
+if TYPE_CHECKING:
+    from shortthehype.data.validate import SeriesInfo
+
+data_app = typer.Typer(
+    help="Inspect, fetch and import daily price data (CSV directories and the local catalog).",
+    no_args_is_help=True,
+)
+
+#: Rows shown at each end by ``data show``.
+SHOW_ROWS = 5
+
+Start = Annotated[Optional[str], typer.Option(help="First day, inclusive (YYYY-MM-DD).")]
+End = Annotated[Optional[str], typer.Option(help="Last day, inclusive (YYYY-MM-DD).")]
+
+
+def _day(stamp: object) -> str:
+    """``YYYY-MM-DD`` of a Timestamp, ``—`` for None."""
+    return "—" if stamp is None else str(stamp.date())  # type: ignore[attr-defined]
+
+
+def _price(value: float) -> str:
+    """Compact price: 2 decimals from 1000 up, 4 from 1, 6 below 1 (the precision of the shared files)."""
+    if value != value:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:.2f}"
+    return f"{value:.4f}" if abs(value) >= 1 else f"{value:.6f}"
+
+
+def _print_warnings(lines: tuple[str, ...] | list[str]) -> None:
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+def _series_table(infos: list[SeriesInfo], *, title: str, with_source: bool) -> object:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("ticker", no_wrap=True)
+    table.add_column("first date", no_wrap=True)
+    table.add_column("last date", no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
+    if with_source:
+        table.add_column("source", no_wrap=True)
+        table.add_column("fetched (UTC)", no_wrap=True)
+    for info in infos:
+        if info.error is not None:
+            cells = [f"[red]{info.ticker}[/]", "[red]invalid[/]", "", ""]
+        else:
+            cells = [info.ticker, _day(info.first), _day(info.last), str(info.rows)]
+        if with_source:
+            cells += [info.source, (info.fetched_at or "").replace("+00:00", "")]
+        table.add_row(*cells)
+    return table
+
+
+@data_app.command("list")
+def list_command(
+    source: Annotated[
+        Optional[str],
+        typer.Option(help="csv (scan a directory) or cache (the catalog; 'yahoo' is an alias). Default: csv when a data dir is set, else cache."),
+    ] = None,
+    data_dir: DataOptions.data_dir = None,
+    cache_dir: DataOptions.cache_dir = None,
+) -> None:
+    """List tickers with their first and last date and row count.
+
+    For ``csv`` every file is read and validated; invalid files are listed in
+    red, their errors printed, and the exit code is 1.
+    """
+    from shortthehype.data.load import default_source
+
+    kind = source or default_source(data_dir)
+    if kind == "csv":
+        from shortthehype.data.csv_source import list_csv_dir, resolve_data_dir
+
+        directory = resolve_data_dir(data_dir)
+        infos = list_csv_dir(directory)
+        console.print(_series_table(infos, title=f"CSV files in {escape(str(directory))}", with_source=False))
+        where = str(directory)
+    elif kind in ("cache", "yahoo"):
+        from shortthehype.data.catalog import Catalog
+
+        catalog = Catalog(cache_dir)
+        infos = catalog.summaries()
+        if not infos:
+            console.print(
+                f"the price catalog {catalog.root} is empty; fill it with 'shortthehype data fetch' or 'data import'",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        console.print(_series_table(infos, title=f"Price catalog {escape(str(catalog.root))}", with_source=True))
+        where = str(catalog.root)
+    else:
+        raise ParamError(f"data list --source must be csv or cache (got {kind!r})")
+    bad = [info for info in infos if info.error is not None]
+    for info in bad:
+        err_console.print(f"[red]invalid:[/] {escape(info.error or '')}", highlight=False, soft_wrap=True)
+    if bad:
+        raise DataError(f"{len(bad)} of {len(infos)} price file(s) in {where} are invalid (listed above)")
+
+
+@data_app.command("show")
+def show_command(
+    ticker: Annotated[str, typer.Argument(help="Ticker to show (any case; ^IXIC for indexes).")],
+    start: Start = None,
+    end: End = None,
+    rows: Annotated[int, typer.Option(min=0, help="Rows shown at each end.")] = SHOW_ROWS,
+    source: DataOptions.source = None,
+    data_dir: DataOptions.data_dir = None,
+    cache_dir: DataOptions.cache_dir = None,
+    offline: DataOptions.offline = False,
+) -> None:
+    """Summary of one ticker (range, rows, closes, warnings) and its first and last rows."""
+    from rich.table import Table
+
+    from shortthehype.data.load import load_prices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # printed below from prices.warnings
+        prices = load_prices(ticker, start, end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+    name = prices.tickers[0]
+    frame = {field: prices.field(field)[name] for field in ("open", "high", "low", "close", "volume")}
+    close = frame["close"]
+    lo, hi = close.idxmin(), close.idxmax()
+    console.print(
+        f"[bold]{name}[/]  source {prices.source}  {_day(prices.index[0])}..{_day(prices.index[-1])}  {len(prices)} rows",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"last close {_price(close.iloc[-1])} on {_day(prices.index[-1])}; "
+        f"lowest {_price(close[lo])} on {_day(lo)}; highest {_price(close[hi])} on {_day(hi)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    _print_warnings(prices.warnings)
+    if rows == 0:
+        return
+    table = Table(header_style="bold")
+    table.add_column("date", no_wrap=True)
+    for field in ("open", "high", "low", "close"):
+        table.add_column(field, justify="right", no_wrap=True)
+    table.add_column("volume", justify="right", no_wrap=True)
+    n = len(prices)
+    shown = list(range(n)) if n <= 2 * rows else list(range(rows)) + [-1] + list(range(n - rows, n))
+    for i in shown:
+        if i < 0:
+            table.add_row("…", "…", "…", "…", "…", "…")
+            continue
+        volume = frame["volume"].iloc[i]
+        table.add_row(
+            _day(prices.index[i]),
+            *(_price(frame[field].iloc[i]) for field in ("open", "high", "low", "close")),
+            "—" if volume != volume else f"{volume:.0f}",
+        )
+    console.print(table)
+
+
+@data_app.command("fetch")
+def fetch_command(
+    tickers: Annotated[list[str], typer.Argument(help="Yahoo tickers, e.g. NVDA PLTR ^IXIC.")],
+    start: Start = None,
+    end: End = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Download the whole history again even if stored.")] = False,
+    cache_dir: DataOptions.cache_dir = None,
+) -> None:
+    """Download adjusted daily prices from Yahoo into the catalog (incrementally).
+
+    Each ticker is fetched on its own: a failure is reported and the others
+    continue; the exit code is 1 if any failed.  Without --start the full
+    history is fetched.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from shortthehype.data.validate import check_date_range, normalize_tickers, parse_date_param
+    from shortthehype.data.yahoo import fetch_ticker
+
+    # Fail on bad arguments before any download.
+    symbols = normalize_tickers(tickers) or []
+    check_date_range(parse_date_param(start, "--start"), parse_date_param(end, "--end"))
+    failed: list[str] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("fetching", total=len(symbols))
+        for symbol in symbols:
+            progress.update(task, description=f"fetching {symbol}")
+            try:
+                report = fetch_ticker(symbol, start, end, cache_dir=cache_dir, refresh=refresh)
+            except ShortTheHypeError as exc:
+                failed.append(symbol)
+                progress.console.print(f"[red]{symbol}: failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            else:
+                note = f" ({report.note})" if report.note else ""
+                console.print(
+                    f"{symbol}: {report.action}{note}, {report.rows_added} new row(s); "
+                    f"{report.rows} rows {_day(report.first)}..{_day(report.last)}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+                _print_warnings(report.warnings)
+            progress.advance(task)
+    if failed:
+        raise DownloadError(f"{len(failed)} of {len(symbols)} ticker(s) failed to fetch: {', '.join(failed)}")
+
+
+@data_app.command("import")
+def import_command(
+    directory: Annotated[Path, typer.Argument(help="Directory of <TICKER>.csv files to copy into the catalog.")],
+    cache_dir: DataOptions.cache_dir = None,
+) -> None:
+    """Validate every CSV in DIRECTORY and copy it into the catalog (all or nothing).
+
+    Imported tickers are then available offline (--source cache).  A later
+    yahoo fetch of the same ticker replaces the imported history (its
+    adjustment differs from Yahoo's current one).
+    """
+    from shortthehype.data.catalog import Catalog
+
+    catalog = Catalog(cache_dir)
+    infos = catalog.import_csv_dir(directory)
+    console.print(_series_table(infos, title=f"Imported into {escape(str(catalog.root))}", with_source=False))

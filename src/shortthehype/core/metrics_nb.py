@@ -1,0 +1,1103 @@
+"""Performance metrics as numba kernels on plain float64 arrays.
+
+Every metric is written once as a single-series kernel ``*_1d_nb`` and lifted
+to ``(n_bars, n_columns)`` arrays by a column loop ``*_nb`` that returns one
+value per column.  The kernels depend on numpy, numba and named constants
+only, and allocate nothing except the quantile kernels' sort buffer, so that
+sweep kernels can call them from inside other jitted code; the quantile
+metrics also come as ``*_sorted_nb`` variants that read an already sorted,
+NaN-free buffer (:func:`sort_valid_into_nb`), so a caller can sort once into
+its own buffer and read VaR, CVaR and the tail ratio from it.
+
+Conventions (those of empyrical-reloaded 0.7, which the tests compare with):
+
+* ``returns`` are simple per-period returns (0.01 = +1 %), float64.
+* NaN means "no observation": the nan-functions of empyrical skip it.  Where
+  empyrical counts NaN in a length (the number of years of :func:`cagr_1d_nb`,
+  the "fewer than 2 returns" guards) so do these kernels.
+* ``ann_factor`` is the number of periods per year (252 for daily bars).
+* Ratios follow IEEE/numpy division (``error_model="numpy"``): x/0 is ±inf
+  and 0/0 is NaN, exactly as empyrical's ``np.divide`` under ``errstate``.
+* Sums are sequential, so results may differ from numpy's pairwise sums and
+  from bottleneck in the last bits (relative differences around 1e-15).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from shortthehype.constants import (
+    BETA_MIN_VARIANCE,
+    DISPERSION_TOL,
+    TAIL_RATIO_LOWER_PCT,
+    TAIL_RATIO_UPPER_PCT,
+)
+
+# ---------------------------------------------------------------------------
+# nan-aware building blocks (the bottleneck functions empyrical uses)
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def nanmean_1d_nb(a):
+    """Mean of the non-NaN values of ``a``; NaN when there are none."""
+    total = 0.0
+    count = 0
+    for i in range(a.shape[0]):
+        x = a[i]
+        if not np.isnan(x):
+            total += x
+            count += 1
+    if count == 0:
+        return np.nan
+    return total / count
+
+
+@njit(cache=True, error_model="numpy")
+def _mean_std_nb(a, b, use_b, shift, ddof):
+    """Mean and std (``ddof``) of the non-NaN ``v = a - shift`` (``a - b`` when ``use_b``), noise removed.
+
+    empyrical's ``_zero_dispersion_std``: the deviation of identical values
+    is exactly 0, but a float mean can differ from them in the last bit and
+    leave a residue near 1e-18 that turns an infinite ratio into an
+    arbitrary number.  Values whose spread is at most ``DISPERSION_TOL *
+    (1 + magnitude of the inputs)`` count as identical (std 0), and then a
+    mean that small counts as 0, so a ratio is +-inf or NaN instead of float
+    noise: a return is a ratio minus 1, so its rounding error is relative to
+    1 + r, about 1e-16 (e.g. an equity growing at a constant rate, or a
+    buy-and-hold equity against its own asset as benchmark).
+    """
+    total = 0.0
+    count = 0
+    lo = np.inf
+    hi = -np.inf
+    scale = abs(shift)
+    for i in range(a.shape[0]):
+        x = a[i]
+        if use_b:
+            y = x - b[i]
+            mag = max(abs(x), abs(b[i]))
+        else:
+            y = x - shift
+            mag = abs(x) + abs(shift)
+        if not np.isnan(y):
+            total += y
+            count += 1
+            lo = min(lo, y)
+            hi = max(hi, y)
+            scale = max(scale, mag)
+    if count == 0:
+        return np.nan, np.nan
+    mean = total / count
+    ss = 0.0
+    for i in range(a.shape[0]):
+        y = a[i] - b[i] if use_b else a[i] - shift
+        if not np.isnan(y):
+            d = y - mean
+            ss += d * d
+    if count <= ddof:
+        return mean, np.nan
+    std = np.sqrt(ss / (count - ddof))
+    tol = DISPERSION_TOL * (1.0 + scale)
+    if hi - lo <= tol:
+        std = 0.0
+        if abs(mean) <= tol:
+            mean = 0.0
+    return mean, std
+
+
+@njit(cache=True, error_model="numpy")
+def nanmin_1d_nb(a):
+    """Smallest non-NaN value; NaN when there is none (used for the worst period)."""
+    out = np.nan
+    for i in range(a.shape[0]):
+        x = a[i]
+        if not np.isnan(x) and (np.isnan(out) or x < out):
+            out = x
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def nanmax_1d_nb(a):
+    """Largest non-NaN value; NaN when there is none (used for the best period)."""
+    out = np.nan
+    for i in range(a.shape[0]):
+        x = a[i]
+        if not np.isnan(x) and (np.isnan(out) or x > out):
+            out = x
+    return out
+
+
+# ---------------------------------------------------------------------------
+# equity / prices -> returns
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def equity_to_returns_1d_nb(equity, out):
+    """Simple returns of an equity curve into ``out`` (length ``n - 1``); returns the count before ruin.
+
+    ``out[i] = equity[i + 1] / equity[i] - 1``.  Ruin is the first bar whose
+    equity is <= 0: its return is clipped to -1 (everything lost) and every
+    later entry of ``out`` is NaN, because a return on a non-positive base is
+    undefined.  The result ``k`` is the number of defined returns
+    (``n - 1`` without ruin), so ``out[:k]`` holds them; with ``equity[0] <= 0``
+    it is 0.  NaN equity gives NaN returns around it (callers validate).
+    """
+    n = equity.shape[0]
+    m = max(n - 1, 0)
+    k = m
+    if n > 0 and equity[0] <= 0.0:
+        k = 0
+    else:
+        for i in range(m):
+            nxt = equity[i + 1]
+            if nxt <= 0.0:
+                out[i] = -1.0
+                k = i + 1
+                break
+            out[i] = nxt / equity[i] - 1.0
+    for i in range(k, m):
+        out[i] = np.nan
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def price_returns_1d_nb(prices, out):
+    """Gap-aware simple returns of a price level series into ``out`` (same length as ``prices``).
+
+    ``out[0]`` is NaN; ``out[i] = prices[i] / p_prev - 1`` where ``p_prev`` is
+    the last non-NaN price before ``i``, so a return spans a missing day and
+    the total return is preserved; NaN where ``prices[i]`` is NaN or no
+    earlier price exists.
+    """
+    prev = np.nan
+    for i in range(prices.shape[0]):
+        p = prices[i]
+        if np.isnan(p):
+            out[i] = np.nan
+            continue
+        out[i] = p / prev - 1.0 if not np.isnan(prev) else np.nan
+        prev = p
+
+
+# ---------------------------------------------------------------------------
+# return metrics
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def total_return_1d_nb(returns):
+    """Compounded return (fraction): prod(1 + r) - 1 over non-NaN r (empyrical ``cum_returns_final``); NaN if empty."""
+    if returns.shape[0] == 0:
+        return np.nan
+    growth = 1.0
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if not np.isnan(x):
+            growth *= 1.0 + x
+    return growth - 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def cagr_1d_nb(returns, ann_factor):
+    """Compound annual growth rate (fraction/year), empyrical ``cagr``: growth ** (ann_factor / n) - 1.
+
+    ``n`` counts NaN entries too (a NaN bar is a bar of calendar); NaN if
+    empty or when the growth is negative (a fractional power of a negative).
+    """
+    n = returns.shape[0]
+    if n < 1:
+        return np.nan
+    ending = total_return_1d_nb(returns) + 1.0
+    num_years = n / ann_factor
+    return ending ** (1.0 / num_years) - 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def annual_volatility_1d_nb(returns, ann_factor):
+    """Annualised volatility (fraction): nanstd(ddof=1) * sqrt(ann_factor); 0 if identical, NaN if n < 2."""
+    if returns.shape[0] < 2:
+        return np.nan
+    _, std = _mean_std_nb(returns, returns, False, 0.0, 1)
+    return std * ann_factor ** (1.0 / 2.0)
+
+
+@njit(cache=True, error_model="numpy")
+def sharpe_ratio_1d_nb(returns, risk_free, ann_factor):
+    """Annualised Sharpe ratio, empyrical: mean(r - rf) / std(r - rf, ddof=1) * sqrt(ann_factor).
+
+    ``risk_free`` is per period.  Identical excess returns (to
+    ``DISPERSION_TOL``) have zero deviation: +-inf for a nonzero mean, NaN
+    for all zeros; NaN if n < 2.
+    """
+    if returns.shape[0] < 2:
+        return np.nan
+    mean, std = _mean_std_nb(returns, returns, False, risk_free, 1)
+    return mean / std * np.sqrt(ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def downside_risk_1d_nb(returns, required_return, ann_factor):
+    """Annualised downside deviation, empyrical: sqrt(nanmean(min(r - req, 0)^2)) * sqrt(ann_factor).
+
+    The mean runs over every non-NaN observation (not only the losing
+    ones); NaN if empty or all NaN.
+    """
+    if returns.shape[0] < 1:
+        return np.nan
+    total = 0.0
+    count = 0
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if not np.isnan(x):
+            d = min(x - required_return, 0.0)
+            total += d * d
+            count += 1
+    if count == 0:
+        return np.nan
+    return np.sqrt(total / count) * np.sqrt(ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def sortino_ratio_1d_nb(returns, required_return, ann_factor):
+    """Annualised Sortino ratio, empyrical: nanmean(r - req) * ann_factor / downside_risk; NaN if n < 2.
+
+    +inf when no observation falls below ``required_return`` and the mean
+    excess is positive.
+    """
+    if returns.shape[0] < 2:
+        return np.nan
+    mean, _ = _mean_std_nb(returns, returns, False, required_return, 1)
+    return mean * ann_factor / downside_risk_1d_nb(returns, required_return, ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def max_drawdown_1d_nb(returns):
+    """Maximum drawdown (negative fraction, 0 if none), empyrical: peak taken from the starting value.
+
+    The equity starts at 1 before the first return and NaN returns count as
+    0; NaN if ``returns`` is empty.
+    """
+    n = returns.shape[0]
+    if n < 1:
+        return np.nan
+    equity = 1.0
+    peak = 1.0
+    out = np.nan
+    for i in range(n):
+        x = returns[i]
+        if not np.isnan(x):
+            equity *= 1.0 + x
+        if equity > peak:  # np.fmax.accumulate: a NaN equity does not replace the peak
+            peak = equity
+        dd = (equity - peak) / peak
+        if not np.isnan(dd) and (np.isnan(out) or dd < out):
+            out = dd
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def max_drawdown_positions_1d_nb(returns):
+    """Deepest drawdown and where it happened: (depth, peak, trough, recovery).
+
+    Positions index the equity curve implied by ``returns``: position 0 is the
+    start value, position ``i`` the value after ``returns[i - 1]`` (for an
+    equity series, its own bar numbers).  ``peak`` is the last position at the
+    running maximum before the trough, ``trough`` the first position of the
+    deepest drawdown, ``recovery`` the first later position back at or above
+    the peak value, -1 if never.  Without any drawdown: (0.0, -1, -1, -1);
+    empty input: (NaN, -1, -1, -1).
+    """
+    n = returns.shape[0]
+    if n < 1:
+        return np.nan, -1, -1, -1
+    equity = 1.0
+    peak = 1.0
+    peak_pos = 0
+    depth = 0.0
+    best_peak = -1
+    best_trough = -1
+    best_peak_value = np.nan
+    for i in range(n):
+        x = returns[i]
+        if not np.isnan(x):
+            equity *= 1.0 + x
+        if equity >= peak:
+            peak = equity
+            peak_pos = i + 1
+            continue
+        dd = (equity - peak) / peak
+        if dd < depth:
+            depth = dd
+            best_peak = peak_pos
+            best_trough = i + 1
+            best_peak_value = peak
+    if best_trough < 0:
+        return 0.0, -1, -1, -1
+    recovery = -1
+    equity = 1.0
+    for i in range(n):
+        x = returns[i]
+        if not np.isnan(x):
+            equity *= 1.0 + x
+        if i + 1 > best_trough and equity >= best_peak_value:
+            recovery = i + 1
+            break
+    return depth, best_peak, best_trough, recovery
+
+
+@njit(cache=True, error_model="numpy")
+def max_drawdown_duration_1d_nb(returns):
+    """Longest drawdown in bars, with its (peak, end) positions: (duration, peak, end).
+
+    A drawdown lasts from the last position at the running peak to the first
+    position back at or above it (its recovery); one still open at the end
+    lasts to the last position ``n``.  A one-bar dip therefore lasts 2 bars
+    (peak -> dip -> recovery), the backtesting.py/vectorbt convention.
+    Positions are those of :func:`max_drawdown_positions_1d_nb`.  No drawdown:
+    (0.0, -1, -1); empty input: (NaN, -1, -1).  The first longest wins ties.
+    """
+    n = returns.shape[0]
+    if n < 1:
+        return np.nan, -1, -1
+    equity = 1.0
+    peak = 1.0
+    peak_pos = 0
+    under = False
+    best = 0
+    best_peak = -1
+    best_end = -1
+    for i in range(n):
+        x = returns[i]
+        if not np.isnan(x):
+            equity *= 1.0 + x
+        pos = i + 1
+        if equity >= peak:
+            if under:
+                if pos - peak_pos > best:
+                    best = pos - peak_pos
+                    best_peak = peak_pos
+                    best_end = pos
+                under = False
+            peak = equity
+            peak_pos = pos
+        else:
+            under = True
+    if under and n - peak_pos > best:
+        best = n - peak_pos
+        best_peak = peak_pos
+        best_end = n
+    return float(best), best_peak, best_end
+
+
+@njit(cache=True, error_model="numpy")
+def calmar_ratio_1d_nb(returns, ann_factor):
+    """Calmar ratio, empyrical: cagr / |max_drawdown|; NaN without a drawdown or when infinite."""
+    mdd = max_drawdown_1d_nb(returns)
+    if not mdd < 0.0:
+        return np.nan
+    out = cagr_1d_nb(returns, ann_factor) / abs(mdd)
+    if np.isinf(out):
+        return np.nan
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def omega_ratio_1d_nb(returns, risk_free, required_return, ann_factor):
+    """Omega ratio, empyrical: sum of gains over sum of losses of ``r - risk_free - threshold``.
+
+    ``required_return`` is annual; the per-period threshold is
+    ``(1 + required_return) ** (1 / ann_factor) - 1`` (taken as is when
+    ``ann_factor == 1``).  NaN if n < 2, ``required_return <= -1`` or no loss.
+    """
+    if returns.shape[0] < 2:
+        return np.nan
+    if ann_factor == 1:
+        threshold = required_return
+    elif required_return <= -1.0:
+        return np.nan
+    else:
+        threshold = (1.0 + required_return) ** (1.0 / ann_factor) - 1.0
+    gains = 0.0
+    losses = 0.0
+    for i in range(returns.shape[0]):
+        x = returns[i] - risk_free - threshold
+        if x > 0.0:
+            gains += x
+        elif x < 0.0:
+            losses -= x
+    if losses > 0.0:
+        return gains / losses
+    return np.nan
+
+
+# ---------------------------------------------------------------------------
+# quantile metrics: sort once, read many
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def sort_valid_into_nb(a, buf):
+    """Copy the non-NaN values of ``a`` into ``buf[:k]``, sort them in place and return ``k``."""
+    k = 0
+    for i in range(a.shape[0]):
+        x = a[i]
+        if not np.isnan(x):
+            buf[k] = x
+            k += 1
+    buf[:k].sort()
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def percentile_sorted_nb(sorted_values, q):
+    """numpy's default ('linear') percentile of sorted, NaN-free values; ``q`` in [0, 100]; NaN if empty.
+
+    Reproduces ``np.percentile`` bit for bit: virtual index ``(n - 1) * q / 100``
+    and numpy's two-sided linear interpolation.
+    """
+    n = sorted_values.shape[0]
+    if n == 0:
+        return np.nan
+    frac = q / 100.0
+    h = (n - 1) * frac
+    if h >= n - 1:
+        return sorted_values[n - 1]
+    if h < 0.0:
+        return sorted_values[0]
+    lo = int(np.floor(h))
+    gamma = h - lo
+    a = sorted_values[lo]
+    b = sorted_values[lo + 1]
+    diff = b - a
+    if gamma >= 0.5:
+        return b - diff * (1.0 - gamma)
+    return a + diff * gamma
+
+
+@njit(cache=True, error_model="numpy")
+def value_at_risk_sorted_nb(sorted_values, cutoff):
+    """Historical VaR (a return, fraction): the ``cutoff`` percentile of sorted, NaN-free returns."""
+    return percentile_sorted_nb(sorted_values, 100.0 * cutoff)
+
+
+@njit(cache=True, error_model="numpy")
+def conditional_value_at_risk_sorted_nb(sorted_values, cutoff):
+    """Historical CVaR (a return, fraction), empyrical: mean of the ``int((n-1)*cutoff) + 1`` lowest; NaN if empty."""
+    n = sorted_values.shape[0]
+    if n == 0:
+        return np.nan
+    k = int((n - 1) * cutoff) + 1
+    total = 0.0
+    for i in range(k):
+        total += sorted_values[i]
+    return total / k
+
+
+@njit(cache=True, error_model="numpy")
+def tail_ratio_sorted_nb(sorted_values):
+    """Tail ratio, empyrical: |95th percentile| / |5th percentile| of sorted, NaN-free returns; NaN if empty."""
+    if sorted_values.shape[0] == 0:
+        return np.nan
+    upper = percentile_sorted_nb(sorted_values, TAIL_RATIO_UPPER_PCT)
+    lower = percentile_sorted_nb(sorted_values, TAIL_RATIO_LOWER_PCT)
+    return abs(upper) / abs(lower)
+
+
+@njit(cache=True, error_model="numpy")
+def value_at_risk_1d_nb(returns, cutoff):
+    """Historical VaR (a return, fraction) of the non-NaN returns; see :func:`value_at_risk_sorted_nb`."""
+    buf = np.empty(returns.shape[0])
+    k = sort_valid_into_nb(returns, buf)
+    return value_at_risk_sorted_nb(buf[:k], cutoff)
+
+
+@njit(cache=True, error_model="numpy")
+def conditional_value_at_risk_1d_nb(returns, cutoff):
+    """Historical CVaR (a return, fraction) of the non-NaN returns; see :func:`conditional_value_at_risk_sorted_nb`."""
+    buf = np.empty(returns.shape[0])
+    k = sort_valid_into_nb(returns, buf)
+    return conditional_value_at_risk_sorted_nb(buf[:k], cutoff)
+
+
+@njit(cache=True, error_model="numpy")
+def tail_ratio_1d_nb(returns):
+    """Tail ratio of the non-NaN returns; see :func:`tail_ratio_sorted_nb`."""
+    buf = np.empty(returns.shape[0])
+    k = sort_valid_into_nb(returns, buf)
+    return tail_ratio_sorted_nb(buf[:k])
+
+
+# ---------------------------------------------------------------------------
+# distribution shape and extremes
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def _central_moments_nb(returns):
+    """(count, mean, m2, m3, m4) of the non-NaN values, population (biased) moments.
+
+    Identical values get moments of exactly 0, whatever residue the float
+    mean leaves (scipy's pairwise mean happens to avoid it where ours may not).
+    """
+    mean = nanmean_1d_nb(returns)
+    count = 0
+    m2 = 0.0
+    m3 = 0.0
+    m4 = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if not np.isnan(x):
+            d = x - mean
+            d2 = d * d
+            m2 += d2
+            m3 += d2 * d
+            m4 += d2 * d2
+            count += 1
+            lo = min(lo, x)
+            hi = max(hi, x)
+    if count == 0:
+        return 0, np.nan, np.nan, np.nan, np.nan
+    if lo == hi:
+        return count, mean, 0.0, 0.0, 0.0
+    return count, mean, m2 / count, m3 / count, m4 / count
+
+
+@njit(cache=True, error_model="numpy")
+def skew_1d_nb(returns):
+    """Sample skewness (biased, Fisher-Pearson m3 / m2^1.5) of the non-NaN returns, ``scipy.stats.skew``.
+
+    NaN if empty or when the values are all equal (scipy's test
+    ``m2 <= (eps * mean)^2``), hence also for a single observation.
+    """
+    count, mean, m2, m3, _ = _central_moments_nb(returns)
+    if count == 0 or m2 <= (np.finfo(np.float64).eps * mean) ** 2:
+        return np.nan
+    return m3 / m2**1.5
+
+
+@njit(cache=True, error_model="numpy")
+def kurtosis_1d_nb(returns):
+    """Excess kurtosis (biased, m4 / m2^2 - 3) of the non-NaN returns, ``scipy.stats.kurtosis`` defaults.
+
+    0 for a normal distribution; NaN if empty or all values equal.
+    """
+    count, mean, m2, _, m4 = _central_moments_nb(returns)
+    if count == 0 or m2 <= (np.finfo(np.float64).eps * mean) ** 2:
+        return np.nan
+    return m4 / m2**2.0 - 3.0
+
+
+@njit(cache=True, error_model="numpy")
+def stability_of_timeseries_1d_nb(returns):
+    """R^2 of a least-squares line through cumulative log returns, empyrical ``stability_of_timeseries``.
+
+    NaN values are dropped first; NaN if the input has fewer than 2 entries,
+    fewer than 2 non-NaN values, or when the cumulative log return is
+    constant (all returns zero).  Allocation-free: the cumulative sum is
+    recomputed in the second pass.
+    """
+    if returns.shape[0] < 2:
+        return np.nan
+    count = 0
+    cum = 0.0
+    ysum = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if not np.isnan(x):
+            cum += np.log1p(x)
+            ysum += cum
+            lo = min(lo, cum)
+            hi = max(hi, cum)
+            count += 1
+    if count < 2:
+        return np.nan
+    xmean = (count - 1) / 2.0
+    ymean = ysum / count
+    sxx = 0.0
+    syy = 0.0
+    sxy = 0.0
+    cum = 0.0
+    j = 0
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if not np.isnan(x):
+            cum += np.log1p(x)
+            dx = j - xmean
+            dy = cum - ymean
+            sxx += dx * dx
+            syy += dy * dy
+            sxy += dx * dy
+            j += 1
+    if lo == hi:
+        syy = 0.0
+    if syy == 0.0:
+        return np.nan  # scipy.stats.linregress: r is NaN when both deviations vanish
+    r = sxy / np.sqrt(sxx * syy)
+    r = min(max(r, -1.0), 1.0)
+    return r * r
+
+
+# ---------------------------------------------------------------------------
+# trades, exposure, turnover
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def win_rate_1d_nb(returns):
+    """Fraction of non-NaN returns that are > 0 (a zero counts as not winning); NaN if none."""
+    wins = 0
+    count = 0
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if not np.isnan(x):
+            count += 1
+            if x > 0.0:
+                wins += 1
+    if count == 0:
+        return np.nan
+    return wins / count
+
+
+@njit(cache=True, error_model="numpy")
+def profit_factor_1d_nb(returns):
+    """Sum of positive returns / |sum of negative returns|; NaN without a negative one (as backtesting.py)."""
+    gains = 0.0
+    losses = 0.0
+    for i in range(returns.shape[0]):
+        x = returns[i]
+        if x > 0.0:
+            gains += x
+        elif x < 0.0:
+            losses -= x
+    if losses > 0.0:
+        return gains / losses
+    return np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def exposure_1d_nb(gross_exposure):
+    """Fraction of non-NaN bars whose gross exposure is nonzero (time in market); NaN if none."""
+    active = 0
+    count = 0
+    for i in range(gross_exposure.shape[0]):
+        x = gross_exposure[i]
+        if not np.isnan(x):
+            count += 1
+            if x != 0.0:
+                active += 1
+    if count == 0:
+        return np.nan
+    return active / count
+
+
+@njit(cache=True, error_model="numpy")
+def annual_turnover_1d_nb(turnover, ann_factor):
+    """Annualised turnover (multiple of equity per year): nanmean(per-bar traded notional / equity) * ann_factor."""
+    return nanmean_1d_nb(turnover) * ann_factor
+
+
+# ---------------------------------------------------------------------------
+# against a benchmark (returns and benchmark_returns have the same length)
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def beta_1d_nb(returns, benchmark_returns):
+    """Beta, empyrical: cov(r, b) / var(b) over the pairs where both are non-NaN (population moments).
+
+    NaN if ``returns`` is empty, ``benchmark_returns`` has fewer than 2
+    entries, there is no pair, or var(b) < ``BETA_MIN_VARIANCE``.
+    """
+    n = returns.shape[0]
+    if n < 1 or benchmark_returns.shape[0] < 2:
+        return np.nan
+    total = 0.0
+    count = 0
+    for i in range(n):
+        r = returns[i]
+        b = benchmark_returns[i]
+        if not np.isnan(r) and not np.isnan(b):
+            total += b
+            count += 1
+    if count == 0:
+        return np.nan
+    bmean = total / count
+    cov = 0.0
+    var = 0.0
+    for i in range(n):
+        r = returns[i]
+        b = benchmark_returns[i]
+        if not np.isnan(r) and not np.isnan(b):
+            d = b - bmean
+            cov += d * r
+            var += d * d
+    cov /= count
+    var /= count
+    if var < BETA_MIN_VARIANCE:
+        return np.nan
+    return cov / var
+
+
+@njit(cache=True, error_model="numpy")
+def alpha_1d_nb(returns, benchmark_returns, risk_free, ann_factor):
+    """Annualised Jensen alpha (fraction/year), empyrical: (1 + mean(r - rf - beta (b - rf))) ** ann_factor - 1.
+
+    The mean runs over the pairs where both are non-NaN, beta is
+    :func:`beta_1d_nb` (on raw returns, as empyrical); NaN if n < 2.
+    """
+    if returns.shape[0] < 2:
+        return np.nan
+    beta = beta_1d_nb(returns, benchmark_returns)
+    total = 0.0
+    count = 0
+    for i in range(returns.shape[0]):
+        a = (returns[i] - risk_free) - beta * (benchmark_returns[i] - risk_free)
+        if not np.isnan(a):
+            total += a
+            count += 1
+    if count == 0:
+        return np.nan
+    return (1.0 + total / count) ** float(ann_factor) - 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def correlation_1d_nb(returns, benchmark_returns):
+    """Pearson correlation over the pairs where both are non-NaN; NaN with < 2 pairs or a constant side."""
+    n = returns.shape[0]
+    rsum = 0.0
+    bsum = 0.0
+    count = 0
+    rlo = np.inf
+    rhi = -np.inf
+    blo = np.inf
+    bhi = -np.inf
+    for i in range(n):
+        r = returns[i]
+        b = benchmark_returns[i]
+        if not np.isnan(r) and not np.isnan(b):
+            rsum += r
+            bsum += b
+            count += 1
+            rlo = min(rlo, r)
+            rhi = max(rhi, r)
+            blo = min(blo, b)
+            bhi = max(bhi, b)
+    if count < 2 or rlo == rhi or blo == bhi:
+        return np.nan
+    rmean = rsum / count
+    bmean = bsum / count
+    srr = 0.0
+    sbb = 0.0
+    srb = 0.0
+    for i in range(n):
+        r = returns[i]
+        b = benchmark_returns[i]
+        if not np.isnan(r) and not np.isnan(b):
+            dr = r - rmean
+            db = b - bmean
+            srr += dr * dr
+            sbb += db * db
+            srb += dr * db
+    c = srb / np.sqrt(srr * sbb)
+    return min(max(c, -1.0), 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def excess_sharpe_1d_nb(returns, benchmark_returns):
+    """Per-period information ratio, empyrical ``excess_sharpe``: mean(r - b) / std(r - b, ddof=1).
+
+    Over the non-NaN differences; identical differences (to
+    ``DISPERSION_TOL``) give +-inf, NaN if all zero; NaN if n < 2.  Not
+    annualised.
+    """
+    if returns.shape[0] < 2:
+        return np.nan
+    mean, std = _mean_std_nb(returns, benchmark_returns, True, 0.0, 1)
+    return mean / std
+
+
+@njit(cache=True, error_model="numpy")
+def information_ratio_1d_nb(returns, benchmark_returns, ann_factor):
+    """Annualised information ratio: :func:`excess_sharpe_1d_nb` * sqrt(ann_factor)."""
+    return excess_sharpe_1d_nb(returns, benchmark_returns) * np.sqrt(ann_factor)
+
+
+# ---------------------------------------------------------------------------
+# column loops: (n_bars, n_columns) -> one value per column
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def equity_to_returns_nb(equity):
+    """Column loop of :func:`equity_to_returns_1d_nb`: (returns (n-1, m) with NaN after ruin, counts (m,))."""
+    n, m = equity.shape
+    out = np.empty((max(n - 1, 0), m))
+    counts = np.empty(m, dtype=np.int64)
+    for c in range(m):
+        counts[c] = equity_to_returns_1d_nb(equity[:, c], out[:, c])
+    return out, counts
+
+
+@njit(cache=True, error_model="numpy")
+def nanmean_nb(a):
+    """Column loop of :func:`nanmean_1d_nb` (e.g. the average trade return of NaN-padded columns)."""
+    out = np.empty(a.shape[1])
+    for c in range(a.shape[1]):
+        out[c] = nanmean_1d_nb(a[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def total_return_nb(returns):
+    """Column loop of :func:`total_return_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = total_return_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def cagr_nb(returns, ann_factor):
+    """Column loop of :func:`cagr_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = cagr_1d_nb(returns[:, c], ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def annual_volatility_nb(returns, ann_factor):
+    """Column loop of :func:`annual_volatility_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = annual_volatility_1d_nb(returns[:, c], ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def sharpe_ratio_nb(returns, risk_free, ann_factor):
+    """Column loop of :func:`sharpe_ratio_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = sharpe_ratio_1d_nb(returns[:, c], risk_free, ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def downside_risk_nb(returns, required_return, ann_factor):
+    """Column loop of :func:`downside_risk_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = downside_risk_1d_nb(returns[:, c], required_return, ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def sortino_ratio_nb(returns, required_return, ann_factor):
+    """Column loop of :func:`sortino_ratio_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = sortino_ratio_1d_nb(returns[:, c], required_return, ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def max_drawdown_nb(returns):
+    """Column loop of :func:`max_drawdown_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = max_drawdown_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def max_drawdown_duration_nb(returns):
+    """Column loop of :func:`max_drawdown_duration_1d_nb` (durations only, in bars)."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = max_drawdown_duration_1d_nb(returns[:, c])[0]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def calmar_ratio_nb(returns, ann_factor):
+    """Column loop of :func:`calmar_ratio_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = calmar_ratio_1d_nb(returns[:, c], ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def omega_ratio_nb(returns, risk_free, required_return, ann_factor):
+    """Column loop of :func:`omega_ratio_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = omega_ratio_1d_nb(returns[:, c], risk_free, required_return, ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def value_at_risk_nb(returns, cutoff):
+    """Column loop of :func:`value_at_risk_sorted_nb` sharing one sort buffer."""
+    buf = np.empty(returns.shape[0])
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        k = sort_valid_into_nb(returns[:, c], buf)
+        out[c] = value_at_risk_sorted_nb(buf[:k], cutoff)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def conditional_value_at_risk_nb(returns, cutoff):
+    """Column loop of :func:`conditional_value_at_risk_sorted_nb` sharing one sort buffer."""
+    buf = np.empty(returns.shape[0])
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        k = sort_valid_into_nb(returns[:, c], buf)
+        out[c] = conditional_value_at_risk_sorted_nb(buf[:k], cutoff)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def tail_ratio_nb(returns):
+    """Column loop of :func:`tail_ratio_sorted_nb` sharing one sort buffer."""
+    buf = np.empty(returns.shape[0])
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        k = sort_valid_into_nb(returns[:, c], buf)
+        out[c] = tail_ratio_sorted_nb(buf[:k])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def skew_nb(returns):
+    """Column loop of :func:`skew_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = skew_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def kurtosis_nb(returns):
+    """Column loop of :func:`kurtosis_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = kurtosis_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def best_period_nb(returns):
+    """Column loop of :func:`nanmax_1d_nb` (best period return)."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = nanmax_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def worst_period_nb(returns):
+    """Column loop of :func:`nanmin_1d_nb` (worst period return)."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = nanmin_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def stability_of_timeseries_nb(returns):
+    """Column loop of :func:`stability_of_timeseries_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = stability_of_timeseries_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def win_rate_nb(returns):
+    """Column loop of :func:`win_rate_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = win_rate_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def profit_factor_nb(returns):
+    """Column loop of :func:`profit_factor_1d_nb`."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = profit_factor_1d_nb(returns[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def exposure_nb(gross_exposure):
+    """Column loop of :func:`exposure_1d_nb`."""
+    out = np.empty(gross_exposure.shape[1])
+    for c in range(gross_exposure.shape[1]):
+        out[c] = exposure_1d_nb(gross_exposure[:, c])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def annual_turnover_nb(turnover, ann_factor):
+    """Column loop of :func:`annual_turnover_1d_nb`."""
+    out = np.empty(turnover.shape[1])
+    for c in range(turnover.shape[1]):
+        out[c] = annual_turnover_1d_nb(turnover[:, c], ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def beta_nb(returns, benchmark_returns):
+    """Column loop of :func:`beta_1d_nb` against one benchmark series."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = beta_1d_nb(returns[:, c], benchmark_returns)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def alpha_nb(returns, benchmark_returns, risk_free, ann_factor):
+    """Column loop of :func:`alpha_1d_nb` against one benchmark series."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = alpha_1d_nb(returns[:, c], benchmark_returns, risk_free, ann_factor)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def correlation_nb(returns, benchmark_returns):
+    """Column loop of :func:`correlation_1d_nb` against one benchmark series."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = correlation_1d_nb(returns[:, c], benchmark_returns)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def excess_sharpe_nb(returns, benchmark_returns):
+    """Column loop of :func:`excess_sharpe_1d_nb` against one benchmark series."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = excess_sharpe_1d_nb(returns[:, c], benchmark_returns)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def information_ratio_nb(returns, benchmark_returns, ann_factor):
+    """Column loop of :func:`information_ratio_1d_nb` against one benchmark series."""
+    out = np.empty(returns.shape[1])
+    for c in range(returns.shape[1]):
+        out[c] = information_ratio_1d_nb(returns[:, c], benchmark_returns, ann_factor)
+    return out

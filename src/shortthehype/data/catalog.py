@@ -1,0 +1,366 @@
+"""The on-disk price catalog: one Parquet file per ticker.
+
+Layout of the catalog directory (``cache_dir`` argument, else
+``$SHORTTHEHYPE_CACHE_DIR``, else ``~/.cache/shortthehype``)::
+
+    NVDA.parquet        canonical OHLCV frame + metadata (see CatalogMeta)
+    IXIC.parquet        ^IXIC: the caret is dropped from file names, as for CSVs
+    .NVDA.lock          per-ticker lock file (filelock)
+
+Safety:
+
+* **Atomic writes.**  A new version is written to a temporary file in the same
+  directory, flushed and fsynced, then moved over the old one with
+  ``os.replace`` (atomic on POSIX and Windows).  A process killed at any point
+  leaves either the old file or the new one, never a torn file; a stale
+  ``.<TICKER>~*.parquet.tmp`` left by a killed writer is removed by the next writer.
+* **One writer per ticker.**  Every read-modify-write of a ticker (a fetch,
+  an import) holds that ticker's ``filelock`` lock, across processes; readers
+  take no lock (they always see a complete file).  Waiting longer than
+  :data:`~shortthehype.constants.CATALOG_LOCK_TIMEOUT` is an error.
+* **Validated both ways.**  Frames are validated before they are written and
+  again when read, by :func:`shortthehype.data.validate.check_ohlcv`.
+
+Metadata lives in the Parquet key-value metadata under ``shortthehype``
+(JSON): the ticker as fetched (``^IXIC``), the source (``yahoo`` or ``csv``),
+``fetched_at`` (UTC, ISO 8601), first/last date and row count, and for the
+incremental Yahoo update ``requested_start`` (earliest start ever asked of the
+source, ``null`` = full history) and ``complete_through`` (last day the source
+was asked for; later days are fetched next time).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from shortthehype.constants import CATALOG_LOCK_TIMEOUT, DEFAULT_CACHE_DIR, ENV_CACHE_DIR
+from shortthehype.data.csv_source import csv_files, read_csv_file
+from shortthehype.data.validate import SeriesInfo, check_ohlcv, normalize_ticker, standardize_frame, ticker_stem
+from shortthehype.errors import DataError, ParamError, did_you_mean
+
+__all__ = ["Catalog", "CatalogMeta", "resolve_cache_dir"]
+
+#: Key of our record in the Parquet key-value metadata.
+_META_KEY = b"shortthehype"
+#: Version of the on-disk layout; a reader refuses files from a newer version.
+_FORMAT_VERSION = 1
+_SUFFIX = ".parquet"
+_TMP_SUFFIX = ".tmp"
+
+_lock_guard = threading.Lock()
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The catalog directory: ``cache_dir``, else ``$SHORTTHEHYPE_CACHE_DIR``, else ``~/.cache/shortthehype``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    return Path(os.environ.get(ENV_CACHE_DIR) or DEFAULT_CACHE_DIR).expanduser()
+
+
+def _iso(day: pd.Timestamp | None) -> str | None:
+    return None if day is None else str(pd.Timestamp(day).date())
+
+
+def _day(text: str | None) -> pd.Timestamp | None:
+    return None if text is None else pd.Timestamp(text)
+
+
+@dataclass(frozen=True)
+class CatalogMeta:
+    """The metadata record stored with each catalog file.
+
+    ``requested_start`` is ``None`` when the full history was requested;
+    ``complete_through`` is the last day the source was asked for (it can be
+    later than ``last`` when the source had no newer rows, e.g. a delisting).
+    """
+
+    ticker: str
+    source: str
+    fetched_at: str
+    first: pd.Timestamp
+    last: pd.Timestamp
+    rows: int
+    requested_start: pd.Timestamp | None
+    complete_through: pd.Timestamp
+    origin: str | None = None
+    format_version: int = _FORMAT_VERSION
+
+    def to_json(self) -> bytes:
+        record = asdict(self)
+        for key in ("first", "last", "requested_start", "complete_through"):
+            record[key] = _iso(record[key])
+        return json.dumps(record, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes, origin: str) -> CatalogMeta:
+        try:
+            record = json.loads(raw)
+            version = int(record.get("format_version", 0))
+            if version > _FORMAT_VERSION:
+                raise DataError(f"{origin} was written by a newer shortthehype (format {version}); upgrade to read it")
+            return cls(
+                ticker=record["ticker"],
+                source=record["source"],
+                fetched_at=record["fetched_at"],
+                first=pd.Timestamp(record["first"]),
+                last=pd.Timestamp(record["last"]),
+                rows=int(record["rows"]),
+                requested_start=_day(record.get("requested_start")),
+                complete_through=pd.Timestamp(record["complete_through"]),
+                origin=record.get("origin"),
+                format_version=version,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{origin} has a corrupt metadata record ({type(exc).__name__}: {exc}); re-fetch or re-import it") from None
+
+
+class Catalog:
+    """The price catalog in directory ``root`` (see module docstring); cheap to construct.
+
+    Parameters
+    ----------
+    root
+        Catalog directory; ``None`` resolves it with :func:`resolve_cache_dir`.
+        It is created on the first write; reading a missing catalog raises a
+        ``DataError`` that says how to fill it.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = resolve_cache_dir(root)
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.root)!r})"
+
+    # -- paths and locks ---------------------------------------------------------------
+
+    def path(self, ticker: str) -> Path:
+        """File of ``ticker`` (``^IXIC`` → ``IXIC.parquet``)."""
+        return self.root / f"{ticker_stem(normalize_ticker(ticker))}{_SUFFIX}"
+
+    def stems(self) -> list[str]:
+        """Sorted file stems of the stored tickers (``IXIC``, not ``^IXIC``)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name[: -len(_SUFFIX)] for p in self.root.iterdir() if p.name.endswith(_SUFFIX) and not p.name.startswith("."))
+
+    def has(self, ticker: str) -> bool:
+        return self.path(ticker).is_file()
+
+    @contextmanager
+    def lock(self, ticker: str) -> Iterator[None]:
+        """Hold ``ticker``'s inter-process lock (re-entrant within a process)."""
+        import filelock
+
+        stem = ticker_stem(normalize_ticker(ticker))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"cannot create the price catalog directory {self.root}: {exc.strerror or exc}") from None
+        lock_path = self.root / f".{stem}.lock"
+        with _lock_guard:
+            lock = filelock.FileLock(lock_path, is_singleton=True)
+        try:
+            lock.acquire(timeout=CATALOG_LOCK_TIMEOUT)
+        except filelock.Timeout:
+            raise DataError(
+                f"catalog entry {stem} is locked by another process for over {CATALOG_LOCK_TIMEOUT:g}s ({lock_path}); try again"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _missing(self, ticker: str) -> DataError:
+        stems = self.stems()
+        if not stems:
+            where = f"the price catalog {self.root} is empty" if self.root.is_dir() else f"the price catalog {self.root} does not exist"
+            return DataError(
+                f"{ticker} is not in the catalog: {where}; run 'shortthehype data fetch {ticker}' or 'shortthehype data import DIR'"
+            )
+        return DataError(
+            f"{ticker} is not in the price catalog {self.root}; run 'shortthehype data fetch {ticker}' first"
+            f"{did_you_mean(ticker_stem(ticker), stems)}"
+        )
+
+    def read_meta(self, ticker: str) -> CatalogMeta:
+        """The metadata record of ``ticker`` (reads the Parquet footer only)."""
+        import pyarrow.parquet as pq
+
+        ticker = normalize_ticker(ticker)
+        path = self.path(ticker)
+        if not path.is_file():
+            raise self._missing(ticker)
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise DataError(f"catalog file {path} is unreadable ({type(exc).__name__}); delete it and re-fetch") from None
+        if _META_KEY not in metadata:
+            raise DataError(f"catalog file {path} has no shortthehype metadata; delete it and re-fetch")
+        return CatalogMeta.from_json(metadata[_META_KEY], str(path))
+
+    def read(self, ticker: str) -> tuple[pd.DataFrame, CatalogMeta]:
+        """The validated canonical frame of ``ticker`` and its metadata.
+
+        Raises
+        ------
+        DataError
+            The ticker is not stored (with close matches), or its file is
+            unreadable, lacks metadata or fails validation.
+        """
+        import pyarrow.parquet as pq
+
+        ticker = normalize_ticker(ticker)
+        meta = self.read_meta(ticker)
+        path = self.path(ticker)
+        try:
+            raw = pq.read_table(path).to_pandas()
+        except Exception as exc:
+            raise DataError(f"catalog file {path} is unreadable ({type(exc).__name__}); delete it and re-fetch") from None
+        origin = f"catalog file {path}"
+        frame, _ = check_ohlcv(standardize_frame(raw, origin), origin)
+        return frame, meta
+
+    def read_optional(self, ticker: str) -> tuple[pd.DataFrame, CatalogMeta] | None:
+        """Like :meth:`read`, but ``None`` when the ticker is not stored."""
+        if not self.has(ticker):
+            return None
+        return self.read(ticker)
+
+    # -- writing -----------------------------------------------------------------------
+
+    def write(
+        self,
+        ticker: str,
+        frame: pd.DataFrame,
+        *,
+        source: str,
+        requested_start: pd.Timestamp | None,
+        complete_through: pd.Timestamp | None = None,
+        origin: str | None = None,
+    ) -> CatalogMeta:
+        """Validate ``frame`` and store it atomically as ``ticker``'s new version.
+
+        ``complete_through`` defaults to the frame's last date.  Takes the
+        ticker's lock (re-entrant, so callers doing read-modify-write hold it
+        around the whole sequence).  On any failure the old file is untouched
+        and the temporary file removed (an ``OSError`` such as a full disk
+        becomes a ``DataError``).
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ticker = normalize_ticker(ticker)
+        frame, _ = check_ohlcv(frame, f"{ticker} (to be stored)")
+        meta = CatalogMeta(
+            ticker=ticker,
+            source=source,
+            fetched_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            first=frame.index[0],
+            last=frame.index[-1],
+            rows=len(frame),
+            requested_start=requested_start,
+            complete_through=frame.index[-1] if complete_through is None else max(complete_through, frame.index[-1]),
+            origin=origin,
+        )
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_KEY: meta.to_json()})
+        final = self.path(ticker)
+        with self.lock(ticker):
+            self._remove_stale_temps(final)
+            tmp = final.with_name(f".{final.stem}~{os.getpid()}-{threading.get_ident()}{_SUFFIX}{_TMP_SUFFIX}")
+            try:
+                with open(tmp, "wb") as handle:
+                    pq.write_table(table, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, final)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise DataError(f"cannot write catalog file {final}: {exc.strerror or exc}; the old version is unchanged") from None
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_directory(self.root)
+        return meta
+
+    def _remove_stale_temps(self, final: Path) -> None:
+        """Delete temp files of this ticker left by killed writers (we hold its lock, so none is live)."""
+        for stale in self.root.glob(f".{final.stem}~*{_SUFFIX}{_TMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
+
+    # -- listing and import ------------------------------------------------------------
+
+    def summaries(self) -> list[SeriesInfo]:
+        """One :class:`SeriesInfo` per stored ticker, from metadata only; a bad file gets ``error`` set."""
+        infos = []
+        for stem in self.stems():
+            path = self.root / f"{stem}{_SUFFIX}"
+            try:
+                meta = self.read_meta(stem)
+            except DataError as exc:
+                infos.append(SeriesInfo(stem, None, None, 0, str(path), "?", error=str(exc)))
+                continue
+            infos.append(SeriesInfo(meta.ticker, meta.first, meta.last, meta.rows, str(path), meta.source, meta.fetched_at))
+        return infos
+
+    def import_csv_dir(self, directory: str | os.PathLike[str]) -> list[SeriesInfo]:
+        """Validate every ``*.csv`` in ``directory``, then store each as a ticker (named by its file stem).
+
+        All files are validated before anything is written: if any is invalid,
+        a ``DataError`` names it (and how many others failed) and the catalog is
+        unchanged.
+
+        Returns
+        -------
+        list of SeriesInfo
+            One per imported ticker.
+        """
+        from shortthehype.data.csv_source import resolve_data_dir
+
+        directory = resolve_data_dir(directory, name="the import directory")
+        frames: dict[str, tuple[pd.DataFrame, Path]] = {}
+        errors: list[str] = []
+        for stem, path in csv_files(directory).items():
+            try:
+                normalize_ticker(stem)
+            except ParamError:
+                errors.append(f"{path}: file name {path.stem!r} is not a ticker")
+                continue
+            try:
+                frames[stem] = (read_csv_file(path)[0], path)
+            except DataError as exc:
+                errors.append(str(exc))
+        if errors:
+            more = f" (and {len(errors) - 1} more invalid file(s))" if len(errors) > 1 else ""
+            raise DataError(f"{errors[0]}{more}; nothing was imported")
+        infos = []
+        for stem, (frame, path) in frames.items():
+            resolved = str(path.resolve())
+            meta = self.write(stem, frame, source="csv", requested_start=frame.index[0], origin=resolved)
+            infos.append(SeriesInfo(meta.ticker, meta.first, meta.last, meta.rows, str(self.path(stem)), "csv", meta.fetched_at))
+        return infos
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened (Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
