@@ -4,10 +4,8 @@ The public API is the names in ``__all__``.  Names backed by numba kernels
 are imported on first use, so ``import shortthehype`` stays fast.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 from shortthehype import _numba_setup  # noqa: F401  (must run before any kernel module is imported)
 from shortthehype.data.prices import Prices
@@ -20,8 +18,8 @@ _LAZY = {
     "load_prices": "shortthehype.data.load",
     "simulate": "shortthehype.engine",
     "Result": "shortthehype.result",
-    "backtest": "shortthehype.backtest",
-    "BacktestRun": "shortthehype.backtest",
+    "backtest": "shortthehype.runner",
+    "BacktestRun": "shortthehype.runner",
     "load_spec": "shortthehype.spec",
     "StrategySpec": "shortthehype.spec",
     "Scenario": "shortthehype.data.synthetic",
@@ -50,11 +48,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'shortthehype' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
+    module = _importlib.import_module(module_name)
     value = module if module_name.endswith("." + name) else getattr(module, name)
     globals()[name] = value
     return value

@@ -84,6 +84,13 @@ TAIL_RATIO_LOWER_PCT = 5.0
 #: empyrical's ``beta_aligned``.
 BETA_MIN_VARIANCE = 1.0e-30
 
+#: Returns whose spread is at most this times (1 + their magnitude) count as
+#: identical (zero deviation) in the Sharpe, Sortino, volatility and
+#: information ratios.  A simple return is a ratio minus 1, so its rounding
+#: error is about 1e-16 whatever its size; such noise must not turn an
+#: infinite or undefined ratio into an arbitrary finite number.
+DISPERSION_TOL = 1.0e-12
+
 # --- simulation engine (engine.py, core/simulate_nb.py) ---
 
 #: Execution modes of :func:`shortthehype.simulate`: when a target set on bar t trades.
@@ -100,9 +107,91 @@ ORDER_SIZE_TOLERANCE = 1e-12
 #: portfolio value more cash than is available (round-off, not a shortfall).
 CASH_TOLERANCE = 1e-12
 
-#: Returns whose spread is at most this times (1 + their magnitude) count as
-#: identical (zero deviation) in the Sharpe, Sortino, volatility and
-#: information ratios.  A simple return is a ratio minus 1, so its rounding
-#: error is about 1e-16 whatever its size; such noise must not turn an
-#: infinite or undefined ratio into an arbitrary finite number.
-DISPERSION_TOL = 1.0e-12
+#: A margin call needs equity below maintenance_margin x gross by more than this
+#: fraction: a margin cut lands exactly on the requirement, and round-off must not
+#: turn that into a new call.
+MARGIN_TOLERANCE = 1e-9
+
+# --- the essay's universe
+#: The default AI basket of the essay's strategies.
+AI_BASKET = ("NVDA", "MSFT", "GOOGL", "AMZN", "META", "AVGO", "TSM", "ORCL", "AMD", "PLTR")
+#: The two names of Burry's Q3-2025 13F puts and their notional split
+#: (PLTR puts on 5M shares ~ $912M, NVDA puts on 1M shares ~ $187M).
+BURRY_TARGETS = {"PLTR": 912.0 / (912.0 + 187.0), "NVDA": 187.0 / (912.0 + 187.0)}
+#: The 13F filing date: the Q3-2025 positions were public only from then.
+BURRY_FILING_DATE = "2025-11-03"
+#: Dotcom cycle anchors (Nasdaq Composite): Netscape IPO, peak close, trough close.
+DOTCOM_START = "1995-08-09"
+DOTCOM_PEAK = "2000-03-10"
+DOTCOM_TROUGH = "2002-10-09"
+#: AI-cycle anchor: ChatGPT's launch.
+AI_START = "2022-11-30"
+
+# --- essay strategies: ai-basket, dotcom-analog, ma-crossover, python (basket engineer) ---
+#: Trailing window of the inverse-volatility weighting (about three months of returns).
+BASKET_VOL_WINDOW = 63
+#: Trailing window of the momentum weighting's total return (about six months).
+BASKET_MOMENTUM_WINDOW = 126
+#: Default ticker of ``ma-crossover``: the Nasdaq-100 ETF, the tradeable AI-heavy
+#: index with the longest history in the shared data (1999-03-10, before the dotcom peak).
+MA_DEFAULT_TICKER = "QQQ"
+#: The classic "golden cross" windows of ``ma-crossover`` (trading days).
+MA_DEFAULT_FAST = 50
+MA_DEFAULT_SLOW = 200
+#: Reference series of ``dotcom-analog``'s path mode: the Nasdaq Composite
+#: (``IXIC.csv`` in a data directory, ``^IXIC`` on Yahoo) over the dotcom cycle.
+DOTCOM_REFERENCE_TICKER = "IXIC"
+DOTCOM_REFERENCE_START = "1994-01-01"
+DOTCOM_REFERENCE_END = "2003-12-31"
+#: Path mode's trailing window of the AI basket matched against the reference (two years).
+ANALOG_WINDOW = 504
+#: Path mode's grid of time scales (reference bars per basket bar): geometric from min to max.
+ANALOG_SCALE_MIN = 0.5
+ANALOG_SCALE_MAX = 2.0
+ANALOG_SCALE_STEPS = 7
+#: Trading days per calendar year used only to check, without data, that a path
+#: window can fit inside the reference period (a bound, not a statistic).
+ANALOG_TRADING_DAYS_PER_YEAR = 252.0
+#: Fits of ``dotcom-analog``'s path mode kept in memory (a sweep over the action
+#: parameters re-uses the alignment of identical windows).
+ANALOG_FIT_CACHE_SIZE = 64
+#: Default function a ``python`` strategy file must define.
+USER_STRATEGY_FUNCTION = "target_weights"
+
+# --- options and the burry-short / hype-hedge strategies (core/options_nb.py, options.py,
+# --- strategies/burry_short.py, strategies/hype_hedge.py)
+#: Day count of an option's time to expiry: calendar days / 365 (ACT/365).
+OPTION_DAY_COUNT = 365.0
+#: A live (unexpired) synthetic put is never valued below this fraction of its
+#: strike.  Listed puts trade at one cent at least, i.e. 1e-4 of a $100 strike;
+#: the floor also keeps the number of contracts a premium buys finite when
+#: Black-Scholes underflows to zero for a far out-of-the-money put.
+PUT_VALUE_FLOOR = 1.0e-4
+#: Suffixes of the two alternating put slots of an underlying (``PLTR_PUT_A``,
+#: ``PLTR_PUT_B``): consecutive contracts live in alternate slots so that a roll
+#: is a real sale of the old contract and a real purchase of the new one.
+PUT_SLOT_SUFFIXES = ("_PUT_A", "_PUT_B")
+#: A contract's roll decision comes at least this many bars after its purchase
+#: decision (two, so that alternating slots never overlap).
+PUT_MIN_HOLD_BARS = 2
+#: burry-short defaults: gross short exposure (x equity) of the stock mode ...
+BURRY_EXPOSURE = 0.8
+#: ... and the rolled-put mode: premium spent per roll (fraction of equity),
+#: strike / spot at purchase, tenor (calendar days), roll (trading days before
+#: expiry), risk-free rate (per year, continuous), realised-vol window (trading
+#: days) and the implied-over-realised volatility markup.
+PUT_PREMIUM_BUDGET = 0.05
+PUT_MONEYNESS = 0.9
+PUT_TENOR_DAYS = 182
+PUT_ROLL_DAYS = 21
+PUT_RISK_FREE = 0.04
+PUT_VOL_WINDOW = 63
+PUT_IV_MARKUP = 1.2
+#: hype-hedge defaults: trailing window of the betas (trading days), long leg
+#: (x equity), cap on long + short (x equity) ...
+HEDGE_BETA_WINDOW = 126
+HEDGE_LONG_WEIGHT = 1.0
+HEDGE_GROSS_CAP = 2.0
+#: ... and the smallest leg beta a hedge ratio is computed from: below it the
+#: ratio long beta / short beta explodes (or flips sign), so no targets are set.
+HEDGE_MIN_BETA = 0.1

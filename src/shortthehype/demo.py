@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from shortthehype.backtest import BacktestRun, backtest
+from shortthehype.runner import BacktestRun, backtest
 from shortthehype.data.prices import Prices
 
 #: Roles -> tickers on the synthetic scenario and on real prices.  On real

@@ -265,7 +265,7 @@ ENGINE_PARAMS: tuple[Param, ...] = (
     Param("init_cash", "float", DEFAULT_INIT_CASH, "Starting capital.", "currency", minimum=0.0, exclusive_minimum=True),
     Param("fees", "float_or_map", 0.0, "Proportional fee on traded notional (0.001 = 10 bp).", "fraction", minimum=0.0),
     Param("fixed_fees", "float_or_map", 0.0, "Fixed fee per order.", "currency", minimum=0.0),
-    Param("slippage", "float_or_map", 0.0, "Fill price moved against the trader by this fraction.", "fraction", minimum=0.0, maximum=0.5),
+    Param("slippage", "float_or_map", 0.0, "Fill price moved against the trader by this fraction (< 1).", "fraction", minimum=0.0),
     Param(
         "execution",
         "choice",

@@ -72,7 +72,6 @@ def available_specs() -> dict[str, Path]:
             except SpecError:
                 name = path.stem
             found.setdefault(str(name), path)
-            found.setdefault(path.stem, path)
     return found
 
 
@@ -99,6 +98,9 @@ def resolve_spec_path(spec_or_name: str | os.PathLike[str]) -> Path:
     specs = available_specs()
     if text in specs:
         return specs[text]
+    by_stem = {path.stem: path for path in reversed(list(specs.values()))}
+    if text in by_stem:
+        return by_stem[text]
     searched = ", ".join(str(d) for d in strategy_dirs()) or "no strategies directory found"
     raise SpecError(f"no strategy spec named {text!r}{did_you_mean(text, specs)} (searched {searched})")
 

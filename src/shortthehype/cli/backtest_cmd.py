@@ -30,7 +30,7 @@ def backtest(
     offline: DataOptions.offline = False,
 ) -> None:
     """Backtest one strategy spec and print its metrics beside its benchmark's."""
-    from shortthehype.backtest import backtest as run_backtest
+    from shortthehype.runner import backtest as run_backtest
     from shortthehype.cli.render import stats_table
     from shortthehype.spec import parse_assignments
 
@@ -50,7 +50,7 @@ def backtest(
         }
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title))
-    for warning in run.prices.warnings:
+    for warning in run.warnings:
         console.print(f"[yellow]data warning:[/] {warning}", highlight=False)
     events = run.result.events
     if len(events):
@@ -63,19 +63,21 @@ def backtest(
 @strategies_app.command("list")
 def strategies_list() -> None:
     """List the strategy specs found (name, kind, file)."""
+    from rich.markup import escape
     from rich.table import Table
 
+    from shortthehype.errors import ShortTheHypeError
     from shortthehype.spec import available_specs, load_spec
 
     table = Table(header_style="bold")
     for column in ("name", "kind", "file", "description"):
         table.add_column(column)
-    seen: set[Path] = set()
-    for path in available_specs().values():
-        if path in seen:
+    for name, path in available_specs().items():
+        try:
+            spec = load_spec(path)
+        except ShortTheHypeError as exc:  # one broken spec must not hide the others
+            table.add_row(name, "?", str(path), f"[red]invalid:[/] {escape(str(exc))}")
             continue
-        seen.add(path)
-        spec = load_spec(path)
         table.add_row(spec.name, spec.kind.name, str(path), spec.description.splitlines()[0] if spec.description else "")
     console.print(table)
 
@@ -94,7 +96,7 @@ def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.
         console.print(loaded.description, highlight=False)
     table = Table(header_style="bold")
     for column in ("setting", "value", "unit", "sweep", "meaning"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     values = loaded.values()
     for name, (_, param) in loaded.schema().items():
         sweep = format_value(loaded.sweep[name]) if name in loaded.sweep else ""

@@ -5,6 +5,13 @@ A kind turns prices and parameter values into a DataFrame of target weights
 target on bar t may use data up to and including bar t's close only; the
 engine trades it at t+1 by default.  ``check`` validates combinations of
 parameters (e.g. ``fast < slow``) with a one-line :class:`SpecError`.
+
+``tickers`` are the series the kind needs loaded.  By default the engine
+trades those same tickers; a kind that trades derived instruments (a rolled
+put priced from its underlying, say) supplies ``instruments``, which turns
+the loaded prices into the prices of what is traded (OHLC of each derived
+instrument computed from data up to each bar only).  The target weights'
+columns then name those instruments.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ class StrategyKind:
     tickers: Callable[[Params], list[str]]
     target_weights: Callable[[Prices, Params], pd.DataFrame]
     check: Callable[[Params], None] | None = None
+    instruments: Callable[[Prices, Params], Prices] | None = None
+
+    def traded_prices(self, prices: Prices, params: Params) -> Prices:
+        """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""
+        return self.instruments(prices, params) if self.instruments is not None else prices
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -68,4 +80,4 @@ def strategy_kinds() -> dict[str, StrategyKind]:
 
 
 def _load_builtin_kinds() -> None:
-    from shortthehype.strategies import fixed_weights  # noqa: F401
+    from shortthehype.strategies import fixed_weights  # noqa: F401  (each module registers its kinds)

@@ -20,6 +20,10 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.data.prices import Prices
+
+#: A traded ticker whose data end at most this many bars before the latest
+#: date has stale data (the window is cut there); earlier, it has delisted.
+STALE_DATA_BARS = 63
 from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec, load_spec
@@ -35,6 +39,7 @@ class BacktestRun:
     result: Any  # shortthehype.result.Result (imported lazily: it pulls numba kernels)
     benchmark: pd.Series | None
     stats: dict[str, float]
+    warnings: tuple[str, ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -60,7 +65,7 @@ class BacktestRun:
                 "tickers": self.prices.tickers,
                 "benchmark": self.spec.run.get("benchmark"),
                 "source": self.prices.source,
-                "data_warnings": list(self.prices.warnings),
+                "warnings": list(self.warnings),
                 "start": format_value(self.start),
                 "end": format_value(self.end),
                 "final_equity": float(equity.iloc[-1]),
@@ -160,8 +165,9 @@ def backtest(
     missing = [t for t in needed if t not in prices.tickers]
     if missing:
         raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-    strategy_prices = prices.select(tickers)
+    strategy_prices = spec.kind.traded_prices(prices.select(tickers), spec.params)
     weights = spec.kind.target_weights(strategy_prices, spec.params)
+    end, notes = _common_end(strategy_prices, weights.columns, end)
     window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
     _check_gross(spec, window_weights)
     window_prices = strategy_prices.between(window[0], window[-1])
@@ -171,8 +177,37 @@ def backtest(
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
     stats = result.stats(benchmark=benchmark)
     return BacktestRun(
-        spec=spec, prices=window_prices, weights=window_weights, result=result, benchmark=benchmark, stats=stats
+        spec=spec,
+        prices=window_prices,
+        weights=window_weights,
+        result=result,
+        benchmark=benchmark,
+        stats=stats,
+        warnings=tuple(prices.warnings) + tuple(notes),
     )
+
+
+def _common_end(
+    prices: Prices, traded: pd.Index, end: pd.Timestamp | None
+) -> tuple[pd.Timestamp | None, list[str]]:
+    """Pull ``end`` back to the last date of a traded ticker whose data stop shortly before the others'."""
+    index = prices.index
+    latest = index[-1] if end is None else min(index[-1], end)
+    latest_pos = index.get_indexer([latest], method="pad")[0]
+    cut, cut_ticker = latest, None
+    for ticker in traded:
+        last = prices.close[ticker].last_valid_index()
+        if last is None or last >= cut:
+            continue
+        if latest_pos - index.get_loc(last) <= STALE_DATA_BARS:
+            cut, cut_ticker = last, ticker
+    if cut_ticker is None:
+        return end, []
+    note = (
+        f"{cut_ticker} data end {format_value(cut)}, before the other tickers' "
+        f"{format_value(latest)}: the backtest ends on {format_value(cut)} (set end= to choose)"
+    )
+    return cut, [note]
 
 
 def _check_gross(spec: StrategySpec, weights: pd.DataFrame) -> None:

@@ -1,0 +1,221 @@
+"""Engine benchmarks (issue 3): shortthehype vs vectorbt on the same inputs.
+
+Cases, each in its own fresh process (so peak RSS is the case's own):
+
+* ``single-*``: one backtest, 10 assets x ~25 years of real daily prices, monthly
+  targets with shorts, fees and slippage, ``execution="close"`` (vectorbt's
+  fill convention), warm; equity compared bar by bar to 1e-9.
+* ``batch-*``: the same as a sweep of 1,000 weight vectors (one portfolio per
+  vector); final equity compared per portfolio.
+* ``cold``: wall time of a fresh ``shortthehype backtest`` process to its
+  first result, with an empty numba cache and then with a warm one.
+
+Run: ``.venv/bin/python benchmarks/bench_engine.py`` (prints a Markdown table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import REPO, SHARED_PRICES, best_time, emit, machine_summary, run_case  # noqa: E402
+
+TICKERS = ["NVDA", "MSFT", "AMZN", "ORCL", "AMD", "AAPL", "CSCO", "INTC", "QCOM", "SPY"]
+START, END = "2001-10-01", "2026-09-30"
+FEES, SLIPPAGE, INIT_CASH = 0.001, 0.0005, 1_000_000.0
+N_VECTORS = 1000
+SCRIPT = Path(__file__).resolve()
+
+
+def load_close() -> pd.DataFrame:
+    from shortthehype.data.load import load_prices
+
+    return load_prices(TICKERS, START, END, source="csv", data_dir=SHARED_PRICES).close
+
+
+def monthly_rows(index: pd.DatetimeIndex) -> np.ndarray:
+    from shortthehype.schedule import rebalance_mask
+
+    return rebalance_mask(index, "monthly")
+
+
+def random_weights(n_vectors: int, n_assets: int, seed: int = 7) -> np.ndarray:
+    """Weight vectors with shorts, gross long <= 60% so neither engine's cash limit binds."""
+    rng = np.random.default_rng(seed)
+    raw = rng.uniform(-0.10, 0.12, size=(n_vectors, n_assets))
+    long_sum = np.clip(raw, 0, None).sum(axis=1, keepdims=True)
+    return np.where(raw > 0, raw * np.minimum(1.0, 0.6 / long_sum), raw)
+
+
+def single_weights(close: pd.DataFrame) -> pd.DataFrame:
+    """Monthly targets that change every month (a random vector per month)."""
+    mask = monthly_rows(close.index)
+    rng_vectors = random_weights(int(mask.sum()), close.shape[1], seed=11)
+    weights = pd.DataFrame(np.nan, index=close.index, columns=close.columns)
+    weights.loc[mask] = rng_vectors
+    return weights
+
+
+def case_single_ours(out: Path) -> dict:
+    from shortthehype import Prices, simulate
+
+    close = load_close()
+    prices = Prices.from_close(close)
+    weights = single_weights(close)
+
+    def run():
+        return simulate(prices, weights, init_cash=INIT_CASH, fees=FEES, slippage=SLIPPAGE, execution="close")
+
+    seconds, result = best_time(run, repeat=20)
+    np.save(out, result.equity.to_numpy())
+    return {"seconds": seconds, "bars": len(close), "assets": close.shape[1]}
+
+
+def case_single_vbt(out: Path) -> dict:
+    import vectorbt as vbt
+
+    close = load_close()
+    weights = single_weights(close)
+
+    def run():
+        return vbt.Portfolio.from_orders(
+            close, size=weights, size_type="targetpercent", direction="both", fees=FEES, slippage=SLIPPAGE,
+            init_cash=INIT_CASH, cash_sharing=True, group_by=True, call_seq="auto", freq="1D",
+        ).value()
+
+    seconds, value = best_time(run, repeat=5)
+    np.save(out, value.to_numpy())
+    return {"seconds": seconds}
+
+
+def case_batch_ours(out: Path) -> dict:
+    from shortthehype import Prices
+    from shortthehype.batch import simulate_batch
+
+    close = load_close()
+    prices = Prices.from_close(close)
+    mask = monthly_rows(close.index)
+    vectors = random_weights(N_VECTORS, close.shape[1])
+    rows = close.index[mask]
+    weights = np.broadcast_to(vectors[:, None, :], (N_VECTORS, len(rows), close.shape[1]))
+
+    def run():
+        return simulate_batch(prices, rows, weights, init_cash=INIT_CASH, fees=FEES, slippage=SLIPPAGE, execution="close")
+
+    seconds, batch = best_time(run, repeat=3)
+    np.save(out, batch["final_equity"].to_numpy())
+    return {"seconds": seconds, "portfolios": N_VECTORS}
+
+
+def case_batch_vbt(out: Path) -> dict:
+    import vectorbt as vbt
+
+    close = load_close()
+    mask = monthly_rows(close.index)
+    vectors = random_weights(N_VECTORS, close.shape[1])
+    n_assets = close.shape[1]
+    wide_close = pd.concat([close] * N_VECTORS, axis=1, keys=range(N_VECTORS), names=["portfolio", "ticker"])
+    size = np.full(wide_close.shape, np.nan)
+    size[mask] = vectors.reshape(1, N_VECTORS * n_assets)
+    size = pd.DataFrame(size, index=close.index, columns=wide_close.columns)
+
+    def run():
+        return vbt.Portfolio.from_orders(
+            wide_close, size=size, size_type="targetpercent", direction="both", fees=FEES, slippage=SLIPPAGE,
+            init_cash=INIT_CASH, cash_sharing=True, group_by="portfolio", call_seq="auto", freq="1D",
+        ).value()
+
+    seconds, value = best_time(run, repeat=1)
+    np.save(out, value.iloc[-1].to_numpy())
+    return {"seconds": seconds}
+
+
+def cold_start() -> dict:
+    """Fresh-process wall time of `shortthehype backtest` with an empty, then a warm, numba cache."""
+    exe = Path(sys.executable).with_name("shortthehype")
+    command = [str(exe), "backtest", "sixty-forty", "--source", "csv", "--data-dir", str(SHARED_PRICES)]
+    cache = Path(tempfile.mkdtemp(prefix="sth-numba-"))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+        timings.append(time.perf_counter() - start)
+        if completed.returncode != 0:
+            raise RuntimeError(completed.stderr[-2000:])
+    shutil.rmtree(cache, ignore_errors=True)
+    vbt_code = "import time; t=time.perf_counter(); import vectorbt; print(time.perf_counter()-t)"
+    vbt_import = float(subprocess.run([sys.executable, "-c", vbt_code], capture_output=True, text=True).stdout)
+    return {"first": timings[0], "second": timings[1], "vectorbt_import": vbt_import}
+
+
+CASES = {
+    "single-ours": case_single_ours,
+    "single-vbt": case_single_vbt,
+    "batch-ours": case_batch_ours,
+    "batch-vbt": case_batch_vbt,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--case", choices=sorted(CASES))
+    parser.add_argument("--out")
+    parser.add_argument("--skip-vbt-batch", action="store_true", help="skip vectorbt's 1,000-portfolio run (minutes)")
+    args = parser.parse_args()
+    if args.case:
+        record = CASES[args.case](Path(args.out))
+        emit(record)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="sth-bench-"))
+    results = {}
+    for case in CASES:
+        if case == "batch-vbt" and args.skip_vbt_batch:
+            continue
+        results[case] = run_case(SCRIPT, case, "--out", str(tmp / f"{case}.npy"))
+    ours, theirs = np.load(tmp / "single-ours.npy"), np.load(tmp / "single-vbt.npy")
+    single_diff = float(np.max(np.abs(ours / theirs - 1)))
+    batch_diff = None
+    if "batch-vbt" in results:
+        ours_b, theirs_b = np.load(tmp / "batch-ours.npy"), np.load(tmp / "batch-vbt.npy")
+        batch_diff = float(np.max(np.abs(ours_b / theirs_b - 1)))
+    cold = cold_start()
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"Machine: {machine_summary()}\n")
+    print("| case | shortthehype | vectorbt | ratio | peak RSS (ours / vbt) | max rel. diff |")
+    print("|---|---|---|---|---|---|")
+    s_o, s_v = results["single-ours"], results["single-vbt"]
+    print(
+        f"| single backtest, {s_o['assets']} assets x {s_o['bars']} bars, monthly, shorts, fees+slippage | "
+        f"{s_o['seconds'] * 1e3:.2f} ms | {s_v['seconds'] * 1e3:.1f} ms | {s_v['seconds'] / s_o['seconds']:.0f}x | "
+        f"{s_o['peak_rss_mib']:.0f} / {s_v['peak_rss_mib']:.0f} MiB | {single_diff:.1e} |"
+    )
+    b_o = results["batch-ours"]
+    if "batch-vbt" in results:
+        b_v = results["batch-vbt"]
+        print(
+            f"| {N_VECTORS:,} weight vectors (one portfolio each) | {b_o['seconds']:.3f} s | {b_v['seconds']:.1f} s | "
+            f"{b_v['seconds'] / b_o['seconds']:.0f}x | {b_o['peak_rss_mib']:.0f} / {b_v['peak_rss_mib']:.0f} MiB | {batch_diff:.1e} |"
+        )
+    else:
+        print(f"| {N_VECTORS:,} weight vectors | {b_o['seconds']:.3f} s | (skipped) | | {b_o['peak_rss_mib']:.0f} MiB | |")
+    print(
+        f"| cold start `shortthehype backtest` (fresh process) | first {cold['first']:.2f} s, second {cold['second']:.2f} s | "
+        f"`import vectorbt` alone: {cold['vectorbt_import']:.2f} s | | | |"
+    )
+    print("\n" + json.dumps({"results": results, "cold": cold}, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Many portfolios that differ only in their target weights, in parallel (numba).
+
+Each portfolio runs :func:`simulate_core_nb` without records into a
+per-thread equity buffer and is reduced to a few statistics at once, so
+memory grows with threads x bars, never with the number of portfolios.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from shortthehype.core import metrics_nb
+from shortthehype.core.simulate_nb import simulate_core_nb
+
+#: Columns of the statistics array, in order.
+BATCH_STATS = ("final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar", "status")
+N_BATCH_STATS = len(BATCH_STATS)
+
+
+@njit(cache=True)
+def reduce_equity_nb(curve, returns, ann_factor, status, out):
+    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out``."""
+    k = metrics_nb.equity_to_returns_1d_nb(curve, returns)
+    r = returns[:k]
+    out[0] = curve[-1]
+    out[1] = curve[-1] / curve[0] - 1.0
+    out[2] = metrics_nb.cagr_1d_nb(r, ann_factor)
+    out[3] = metrics_nb.annual_volatility_1d_nb(r, ann_factor)
+    out[4] = metrics_nb.sharpe_ratio_1d_nb(r, 0.0, ann_factor)
+    out[5] = metrics_nb.sortino_ratio_1d_nb(r, 0.0, ann_factor)
+    out[6] = metrics_nb.max_drawdown_1d_nb(r)
+    out[7] = metrics_nb.calmar_ratio_1d_nb(r, ann_factor)
+    out[8] = status
+
+
+@njit(cache=True, parallel=True)
+def simulate_batch_nb(
+    open_, high, low, close, days, last_valid, row_bar, row_w_batch, ap, init_cash, cash_rate, cash_rate_negative,
+    max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, prepend_init_cash, ann_factor, n_threads,
+    out,
+):
+    """Simulate ``row_w_batch[p]`` (rows x assets) for every portfolio p; statistics into ``out[p]``.
+
+    With ``prepend_init_cash`` the curve the statistics see starts with
+    ``init_cash`` before the first bar (costs paid on bar 0 then count).
+    Portfolios are dealt round-robin to ``n_threads`` workers, each with its
+    own buffers.
+    """
+    n_portfolios = row_w_batch.shape[0]
+    n_bars, n_assets = close.shape
+    offset = 1 if prepend_init_cash else 0
+    for thread in prange(n_threads):
+        curve = np.empty(n_bars + offset)
+        curve[0] = init_cash
+        cash = np.empty(n_bars)
+        no_positions = np.empty((0, n_assets))
+        returns = np.empty(n_bars + offset)
+        for p in range(thread, n_portfolios, n_threads):
+            _, _, _, _, status = simulate_core_nb(
+                open_, high, low, close, days, last_valid, row_bar, row_w_batch[p], ap, init_cash, cash_rate,
+                cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, False,
+                curve[offset:], cash, no_positions,
+            )
+            reduce_equity_nb(curve, returns, ann_factor, status, out[p])
+    return out

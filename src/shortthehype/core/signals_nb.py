@@ -1,0 +1,163 @@
+"""Rolling-window indicators shared by strategies (numba, arrays in and out).
+
+Every kernel writes into a caller-provided ``out`` array and follows one NaN
+rule: a window that contains a non-finite value gives NaN, and so do the
+first ``window - 1`` positions.  Values at position t use inputs up to t
+only.  Windows are summed directly (O(n·window)) rather than with running
+sums, so results do not drift with series length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def log_returns_1d_nb(prices, out):
+    """out[t] = log(prices[t] / prices[t-1]); out[0] = NaN; NaN where either price is missing."""
+    out[0] = np.nan
+    for t in range(1, prices.shape[0]):
+        out[t] = np.log(prices[t] / prices[t - 1])
+    return out
+
+
+@njit(cache=True)
+def rolling_mean_1d_nb(x, window, out):
+    """Mean of x[t-window+1 .. t] (same unit as x)."""
+    n = x.shape[0]
+    for t in range(n):
+        if t + 1 < window:
+            out[t] = np.nan
+            continue
+        total = 0.0
+        ok = True
+        for i in range(t - window + 1, t + 1):
+            value = x[i]
+            if not np.isfinite(value):
+                ok = False
+                break
+            total += value
+        out[t] = total / window if ok else np.nan
+    return out
+
+
+@njit(cache=True)
+def rolling_std_1d_nb(x, window, ddof, out):
+    """Standard deviation of x[t-window+1 .. t] with ``ddof`` (two-pass within each window)."""
+    n = x.shape[0]
+    for t in range(n):
+        if t + 1 < window or window - ddof <= 0:
+            out[t] = np.nan
+            continue
+        total = 0.0
+        ok = True
+        for i in range(t - window + 1, t + 1):
+            if not np.isfinite(x[i]):
+                ok = False
+                break
+            total += x[i]
+        if not ok:
+            out[t] = np.nan
+            continue
+        mean = total / window
+        squares = 0.0
+        for i in range(t - window + 1, t + 1):
+            squares += (x[i] - mean) ** 2
+        out[t] = np.sqrt(squares / (window - ddof))
+    return out
+
+
+@njit(cache=True)
+def rolling_beta_1d_nb(y, x, window, out):
+    """OLS slope of y on x over the window: cov(y, x) / var(x); NaN if var(x) is 0."""
+    n = y.shape[0]
+    for t in range(n):
+        if t + 1 < window:
+            out[t] = np.nan
+            continue
+        sum_x = 0.0
+        sum_y = 0.0
+        ok = True
+        for i in range(t - window + 1, t + 1):
+            if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+                ok = False
+                break
+            sum_x += x[i]
+            sum_y += y[i]
+        if not ok:
+            out[t] = np.nan
+            continue
+        mean_x = sum_x / window
+        mean_y = sum_y / window
+        cov = 0.0
+        var = 0.0
+        for i in range(t - window + 1, t + 1):
+            cov += (x[i] - mean_x) * (y[i] - mean_y)
+            var += (x[i] - mean_x) ** 2
+        out[t] = cov / var if var > 0.0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def rolling_2d_nb(x, window, kind, ddof, out):
+    """Column loop of the 1-D kernels: kind 0 = mean, 1 = std (with ddof)."""
+    for j in range(x.shape[1]):
+        if kind == 0:
+            rolling_mean_1d_nb(x[:, j], window, out[:, j])
+        else:
+            rolling_std_1d_nb(x[:, j], window, ddof, out[:, j])
+    return out
+
+
+# --- crossovers and signal-to-target state machine (ma-crossover; basket engineer) ---
+
+
+@njit(cache=True)
+def crossed_above_1d_nb(a, b, out):
+    """out[t] = True where ``a`` crosses above ``b`` at t (vectorbt's ``crossed_above`` with wait=0).
+
+    A cross at t needs a[t] > b[t], a[t-1] <= b[t-1], and a[s] < b[s] strictly
+    at some s < t since the last bar where either input was NaN; a NaN in
+    either input resets that memory and is never a cross.
+    """
+    was_below = False
+    above_before = False  # a > b on the previous bar (both defined)
+    for t in range(a.shape[0]):
+        if np.isnan(a[t]) or np.isnan(b[t]):
+            was_below = False
+            above_before = False
+            out[t] = False
+        elif a[t] > b[t]:
+            out[t] = was_below and not above_before
+            above_before = True
+        else:
+            if a[t] < b[t]:
+                was_below = True
+            above_before = False
+            out[t] = False
+    return out
+
+
+@njit(cache=True)
+def signal_targets_1d_nb(entries, exits, allow_short, out):
+    """Targets of a one-ticker signal strategy: +1 on an entry, 0 (or -1 if ``allow_short``) on an exit.
+
+    Like vectorbt's ``from_signals`` without accumulation: a signal that would
+    not change the side held (an entry while long, an exit while already out)
+    gives no order (NaN).  The side starts flat; an entry and an exit on the
+    same bar cancel (no order).
+    """
+    side = 0.0
+    exit_side = -1.0 if allow_short else 0.0
+    for t in range(entries.shape[0]):
+        out[t] = np.nan
+        if entries[t] and exits[t]:
+            continue
+        if entries[t] and side != 1.0:
+            side = 1.0
+            out[t] = side
+        elif exits[t] and side != exit_side:
+            side = exit_side
+            out[t] = side
+    return out

@@ -1,0 +1,287 @@
+"""``Result``: the outputs of one simulation with dates and tickers attached.
+
+The kernel returns plain arrays (equity, cash, shares per bar) and record
+arrays (orders, trades, events); ``Result`` keeps them as they are and builds
+the pandas views lazily, on first access.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import ANNUALIZATION
+from shortthehype.enums import (
+    TOT_BORROW,
+    TOT_FEES,
+    TOT_INTEREST,
+    TOT_SLIPPAGE,
+    Direction,
+    EventKind,
+    OrderStatus,
+    Reason,
+    Side,
+    SimStatus,
+    TradeStatus,
+)
+from shortthehype.errors import ParamError
+
+__all__ = ["Result"]
+
+
+class Result:
+    """What a simulation produced, on the price dates and the simulated tickers.
+
+    Attributes
+    ----------
+    equity, cash : Series
+        Account value and cash at every close (equity = cash + sum of shares x
+        close, with the last valid close for tickers without a price that day).
+        Equity can be negative; it is never clamped.
+    positions : DataFrame
+        Shares held at every close (negative = short).
+    order_records, trade_records, event_records : ndarray
+        The kernel's structured arrays (dtypes in :mod:`shortthehype.enums`).
+    status : str
+        ``"ok"`` or ``"bankrupt"`` (the account was closed out).
+    """
+
+    def __init__(
+        self,
+        *,
+        index: pd.DatetimeIndex,
+        tickers: list[str],
+        close: np.ndarray,
+        equity: np.ndarray,
+        cash: np.ndarray,
+        positions: np.ndarray,
+        order_records: np.ndarray,
+        trade_records: np.ndarray,
+        event_records: np.ndarray,
+        totals: np.ndarray,
+        status: int,
+        init_cash: float,
+        execution: str,
+    ) -> None:
+        self.index = index
+        self.tickers = list(tickers)
+        self._close = close
+        self._equity = equity
+        self._cash = cash
+        self._positions = positions
+        self.order_records = order_records
+        self.trade_records = trade_records
+        self.event_records = event_records
+        self._totals = totals
+        self.status = SimStatus(status).label
+        self.init_cash = float(init_cash)
+        self.execution = execution
+
+    def __repr__(self) -> str:
+        return (
+            f"Result({len(self.index)} bars {self.index[0]:%Y-%m-%d}..{self.index[-1]:%Y-%m-%d}, "
+            f"{len(self.tickers)} tickers, final equity {self._equity[-1]:,.2f}, "
+            f"{len(self.order_records)} orders, status {self.status})"
+        )
+
+    # ---- per-bar series -------------------------------------------------------------------
+
+    @cached_property
+    def equity(self) -> pd.Series:
+        return pd.Series(self._equity, index=self.index, name="equity")
+
+    @cached_property
+    def cash(self) -> pd.Series:
+        return pd.Series(self._cash, index=self.index, name="cash")
+
+    @cached_property
+    def positions(self) -> pd.DataFrame:
+        return self._frame(self._positions)
+
+    @cached_property
+    def returns(self) -> pd.Series:
+        """Per-bar returns of the equity; the first is equity[0] / init_cash - 1."""
+        previous = np.concatenate(([self.init_cash], self._equity[:-1]))
+        return pd.Series(self._equity / previous - 1.0, index=self.index, name="returns")
+
+    @cached_property
+    def position_values(self) -> pd.DataFrame:
+        """Shares x close (last valid close where the close is NaN); 0 where flat."""
+        return self._frame(self._position_values())
+
+    @cached_property
+    def weights(self) -> pd.DataFrame:
+        """Actual weights: position value / equity (NaN where equity <= 0)."""
+        equity = np.where(self._equity > 0, self._equity, np.nan)
+        return self._frame(self._position_values() / equity[:, None])
+
+    @cached_property
+    def exposure(self) -> pd.DataFrame:
+        """Long (>= 0), short (<= 0), gross and net position value as fractions of equity (NaN where equity <= 0)."""
+        values = self._position_values()
+        long = np.where(values > 0, values, 0.0).sum(axis=1)
+        short = np.where(values < 0, values, 0.0).sum(axis=1)
+        equity = np.where(self._equity > 0, self._equity, np.nan)
+        data = {
+            "long": long / equity,
+            "short": short / equity,
+            "gross": (long - short) / equity,
+            "net": (long + short) / equity,
+        }
+        return pd.DataFrame(data, index=self.index)
+
+    @cached_property
+    def turnover(self) -> pd.Series:
+        """Traded notional (at fill prices) / equity per bar; 0 on bars without trades."""
+        notional = np.zeros(len(self.index))
+        recs = self.order_records
+        np.add.at(notional, recs["bar"], recs["size"] * recs["price"])
+        equity = np.where(self._equity > 0, self._equity, np.nan)
+        return pd.Series(notional / equity, index=self.index, name="turnover")
+
+    # ---- records --------------------------------------------------------------------------
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        """One row per fill: date, ticker, side, size, price (after slippage), fees, slippage cost, reason, status."""
+        recs = self.order_records
+        return pd.DataFrame(
+            {
+                "date": self.index[recs["bar"]],
+                "ticker": self._names(recs["asset"]),
+                "side": _labels(Side, recs["side"]),
+                "size": recs["size"],
+                "price": recs["price"],
+                "fees": recs["fees"],
+                "slippage": recs["slippage"],
+                "reason": _labels(Reason, recs["reason"]),
+                "status": _labels(OrderStatus, recs["status"]),
+            }
+        )
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """Round trips (flat to flat); open ones are valued at the last valid close and marked ``open``."""
+        recs = self.trade_records
+        return pd.DataFrame(
+            {
+                "ticker": self._names(recs["asset"]),
+                "direction": _labels(Direction, recs["direction"]),
+                "entry_date": self.index[recs["entry_bar"]],
+                "exit_date": self.index[recs["exit_bar"]],
+                "entry_price": recs["entry_price"],
+                "exit_price": recs["exit_price"],
+                "size": recs["size"],
+                "pnl": recs["pnl"],
+                "return": recs["ret"],
+                "fees": recs["fees"],
+                "borrow": recs["borrow"],
+                "status": _labels(TradeStatus, recs["status"]),
+            }
+        )
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Margin calls, cuts, stops, bankruptcy, liquidation, delistings, rejected buys: date, kind, ticker, detail."""
+        recs = self.event_records
+        tickers = [self.tickers[a] if a >= 0 else None for a in recs["asset"]]
+        details = [_event_detail(int(k), float(a), float(b)) for k, a, b in zip(recs["kind"], recs["value_a"], recs["value_b"])]
+        return pd.DataFrame(
+            {
+                "date": self.index[recs["bar"]],
+                "kind": _labels(EventKind, recs["kind"]),
+                "ticker": pd.Series(tickers, dtype=object),
+                "detail": pd.Series(details, dtype=object),
+            }
+        )
+
+    @property
+    def costs(self) -> dict[str, float]:
+        """Totals paid: fees, slippage, borrow, and net interest (negative when interest was earned)."""
+        return {
+            "fees": float(self._totals[TOT_FEES]),
+            "slippage": float(self._totals[TOT_SLIPPAGE]),
+            "borrow": float(self._totals[TOT_BORROW]),
+            "interest": float(self._totals[TOT_INTEREST]),
+        }
+
+    @property
+    def bankrupt(self) -> bool:
+        return self.status == SimStatus.BANKRUPT.label
+
+    # ---- statistics -----------------------------------------------------------------------
+
+    def stats(
+        self,
+        benchmark: pd.Series | str | None = None,
+        *,
+        risk_free: float = 0.0,
+        periods_per_year: int = ANNUALIZATION,
+    ) -> dict[str, float]:
+        """Summary statistics from :func:`shortthehype.metrics.compute_stats`.
+
+        ``benchmark`` is a price-level Series (aligned on the dates) or the name
+        of a simulated ticker (its closes).  With ``execution="close"`` the
+        equity series starts with ``init_cash`` one day before the first bar, so
+        that costs paid on the first bar count; otherwise the first close already
+        equals ``init_cash``.
+        """
+        from shortthehype.metrics import compute_stats
+
+        if isinstance(benchmark, str):
+            if benchmark not in self.tickers:
+                raise ParamError(f"benchmark {benchmark!r} is not a simulated ticker ({', '.join(self.tickers)})")
+            benchmark = pd.Series(self._close[:, self.tickers.index(benchmark)], index=self.index, name=benchmark)
+        equity = self.equity
+        if self.execution == "close":
+            start = pd.Series([self.init_cash], index=pd.DatetimeIndex([self.index[0] - pd.Timedelta(days=1)]))
+            equity = pd.concat([start, equity])
+        closed = self.trade_records["status"] == TradeStatus.CLOSED
+        return compute_stats(
+            equity,
+            trade_returns=self.trade_records["ret"][closed],
+            gross_exposure=self.exposure["gross"],
+            turnover=self.turnover,
+            benchmark=benchmark,
+            risk_free=risk_free,
+            periods_per_year=periods_per_year,
+        )
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _frame(self, values: np.ndarray) -> pd.DataFrame:
+        frame = pd.DataFrame(values, index=self.index, columns=self.tickers)
+        frame.columns.name = "ticker"
+        return frame
+
+    def _position_values(self) -> np.ndarray:
+        marks = pd.DataFrame(self._close).ffill().to_numpy()
+        return np.where(self._positions != 0, self._positions * marks, 0.0)
+
+    def _names(self, assets: np.ndarray) -> pd.Series:
+        return pd.Series([self.tickers[a] for a in assets], dtype=object)
+
+
+def _labels(enum: Any, codes: np.ndarray) -> pd.Series:
+    return pd.Series([enum(int(c)).label for c in codes], dtype=object)
+
+
+def _event_detail(kind: int, a: float, b: float) -> str:
+    """One readable line per event from its two numbers (meanings in :class:`EventKind`)."""
+    if kind == EventKind.MARGIN_CALL:
+        return f"equity {a:,.2f} < maintenance requirement {b:,.2f}"
+    if kind == EventKind.MARGIN_CUT:
+        return f"positions cut to equity {a:,.2f}, gross exposure {b:,.2f}"
+    if kind == EventKind.LIQUIDATION:
+        return f"{int(b)} position(s) closed out; equity {a:,.2f}"
+    if kind == EventKind.BANKRUPTCY:
+        return f"equity {a:,.2f} <= 0 with gross exposure {b:,.2f}"
+    if kind == EventKind.DELISTING:
+        return f"{b:g} shares closed at the last close {a:.4f}"
+    if kind == EventKind.ORDER_REJECTED:
+        return f"buys skipped: cash available {a:,.2f} < needed {b:,.2f}"
+    gap = " (gapped: filled at the open)" if a != b else ""
+    return f"level {a:.4f}, filled at {b:.4f} before slippage{gap}"

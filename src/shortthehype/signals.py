@@ -1,0 +1,86 @@
+"""pandas wrappers of the rolling indicators in :mod:`shortthehype.core.signals_nb`.
+
+Each function takes a Series or DataFrame indexed by date and returns the same
+shape; the value on date t uses data up to and including t only.  A window
+containing a missing value gives NaN (no partial windows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.core import signals_nb as nb
+from shortthehype.errors import ParamError
+
+
+def _check_window(window: int, name: str = "window", minimum: int = 1) -> int:
+    if isinstance(window, bool) or int(window) != window or window < minimum:
+        raise ParamError(f"{name} must be an integer >= {minimum}, got {window!r}")
+    return int(window)
+
+
+def _as_2d(data: pd.Series | pd.DataFrame) -> tuple[np.ndarray, bool]:
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    return np.ascontiguousarray(frame.to_numpy(dtype=np.float64)), isinstance(data, pd.Series)
+
+
+def _wrap(values: np.ndarray, like: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    if isinstance(like, pd.Series):
+        return pd.Series(values[:, 0], index=like.index, name=like.name)
+    return pd.DataFrame(values, index=like.index, columns=like.columns)
+
+
+def log_returns(prices: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    """Daily log returns; NaN on the first row and next to missing prices."""
+    values, _ = _as_2d(prices)
+    out = np.empty_like(values)
+    for j in range(values.shape[1]):
+        nb.log_returns_1d_nb(values[:, j], out[:, j])
+    return _wrap(out, prices)
+
+
+def rolling_mean(data: pd.Series | pd.DataFrame, window: int) -> pd.Series | pd.DataFrame:
+    """Simple moving average over ``window`` rows."""
+    values, _ = _as_2d(data)
+    out = np.empty_like(values)
+    nb.rolling_2d_nb(values, _check_window(window), 0, 0, out)
+    return _wrap(out, data)
+
+
+def rolling_volatility(prices: pd.Series | pd.DataFrame, window: int, periods_per_year: int = 252) -> pd.Series | pd.DataFrame:
+    """Annualised standard deviation (ddof=1) of daily log returns over the last ``window`` returns."""
+    returns, _ = _as_2d(log_returns(prices))
+    out = np.empty_like(returns)
+    nb.rolling_2d_nb(returns, _check_window(window, minimum=2), 1, 1, out)
+    return _wrap(out * np.sqrt(periods_per_year), prices)
+
+
+def rolling_beta(asset: pd.Series, market: pd.Series, window: int) -> pd.Series:
+    """OLS beta of the asset's daily simple returns on the market's, over the last ``window`` returns."""
+    frame = pd.concat([asset, market], axis=1)
+    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+    returns = np.full_like(values, np.nan)
+    returns[1:] = values[1:] / values[:-1] - 1.0
+    out = np.empty(values.shape[0])
+    nb.rolling_beta_1d_nb(returns[:, 0].copy(), returns[:, 1].copy(), _check_window(window, minimum=2), out)
+    return pd.Series(out, index=asset.index, name=asset.name)
+
+
+# --- crossovers (ma-crossover; basket engineer) ---
+
+
+def crossed_above(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Boolean Series: True on the bars where ``a`` crosses above ``b``.
+
+    The semantics are vectorbt's ``crossed_above`` (wait=0): a[t] > b[t] and
+    a[t-1] <= b[t-1], and ``a`` was strictly below ``b`` at least once since
+    either series was last NaN.  So the first bar where both are defined is
+    never a cross, and neither is a bar after a NaN.  Cross below is
+    ``crossed_above(b, a)``.
+    """
+    frame = pd.concat([a, b], axis=1)
+    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+    out = np.empty(values.shape[0], dtype=np.bool_)
+    nb.crossed_above_1d_nb(values[:, 0].copy(), values[:, 1].copy(), out)
+    return pd.Series(out, index=a.index, name=a.name)

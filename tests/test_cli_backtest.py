@@ -1,0 +1,117 @@
+"""The backtest, strategies and demo commands, through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shortthehype.runner import backtest
+from shortthehype.cli import main
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_backtest_prints_metrics_beside_the_benchmark(capsys, shared_prices_dir):
+    code, out, err = run_cli(capsys, "backtest", "sixty-forty", "--source", "csv", "--data-dir", str(shared_prices_dir))
+    assert code == 0, err
+    assert "sixty-forty" in out and "SPY (buy & hold)" in out and "Sharpe ratio" in out
+
+
+def test_backtest_json_is_the_run_and_matches_the_csv_closes(capsys, tmp_path, shared_prices_dir):
+    path = tmp_path / "r.json"
+    code, _, err = run_cli(
+        capsys, "backtest", "buy-and-hold-qqq", "--source", "csv", "--data-dir", str(shared_prices_dir),
+        "--start", "2020-01-02", "--end", "2020-12-31", "--set", "fees=0", "--set", "execution=close", "--json", str(path),
+    )
+    assert code == 0, err
+    document = json.loads(path.read_text())
+    assert document["strategy"] == "buy-and-hold-qqq" and document["start"] == "2020-01-02" and document["end"] == "2020-12-31"
+    assert set(document) >= {"params", "metrics", "equity", "events", "final_equity", "engine"}
+    assert document["engine"]["fees"] == 0 and document["engine"]["execution"] == "close"
+    # Buying 100% QQQ at the first close with no costs: equity tracks QQQ's close exactly.
+    qqq = pd.read_csv(shared_prices_dir / "QQQ.csv", index_col="date", parse_dates=True)["close"].loc["2020-01-02":"2020-12-31"]
+    values = np.array(document["equity"]["values"])
+    assert document["equity"]["dates"][0] == "2020-01-02" and len(values) == len(qqq)
+    np.testing.assert_allclose(values, 1_000_000 * qqq.to_numpy() / qqq.iloc[0], rtol=1e-12)
+    assert document["final_equity"] == values[-1]
+    assert document["metrics"]["total_return"] == pytest.approx(qqq.iloc[-1] / qqq.iloc[0] - 1, rel=1e-12)
+
+
+def test_json_numbers_equal_the_library_run(capsys, tmp_path, shared_prices_dir):
+    path = tmp_path / "r.json"
+    args = ["static-hype-hedge", "--source", "csv", "--data-dir", str(shared_prices_dir), "--end", "2023-12-29"]
+    assert run_cli(capsys, "backtest", *args, "--json", str(path))[0] == 0
+    run = backtest("static-hype-hedge", overrides={"end": "2023-12-29"}, source="csv", data_dir=shared_prices_dir)
+    document = json.loads(path.read_text())
+    for key, value in run.stats.items():
+        if np.isnan(value):
+            assert document["metrics"][key] is None, key
+        else:
+            assert document["metrics"][key] == pytest.approx(value, rel=1e-15, abs=0), key
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backtest", "sixty-forty", "--set", "slipage=0.1"], "unknown parameter 'slipage'; did you mean 'slippage'?"),
+        (["backtest", "sixty-forty", "--set", "fees=-1"], "parameter 'fees' must be >= 0"),
+        (["backtest", "sixty-forty", "--set", "fees"], "--set 'fees' is not key=value"),
+        (["backtest", "no-such-spec"], "no strategy spec named 'no-such-spec'"),
+        (["backtest", "sixty-forty", "--set", "weights.ZZZZ=0.1"], "ZZZZ"),
+        (["backtest", "sixty-forty", "--start", "2020-13-01"], "parameter 'start'"),
+        (["strategies", "show", "sixty-fourty"], "did you mean 'sixty-forty'?"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_1(capsys, shared_prices_dir, args, message):
+    code, out, err = run_cli(capsys, *args, *(["--source", "csv", "--data-dir", str(shared_prices_dir)] if args[0] == "backtest" else []))
+    assert code == 1
+    assert message in err and err.startswith("error:") and err.count("\n") == 1, err
+
+
+def test_max_gross_without_scaling_is_refused(capsys, shared_prices_dir):
+    code, _, err = run_cli(
+        capsys, "backtest", "static-hype-hedge", "--set", "max_gross=1.1", "--set", "scale_gross=false",
+        "--source", "csv", "--data-dir", str(shared_prices_dir),
+    )
+    assert code == 1 and "gross exposure 1.2 > max_gross 1.1 and scale_gross is false" in err
+
+
+def test_strategies_list_shows_a_broken_spec_without_hiding_the_others(capsys, tmp_path, monkeypatch):
+    (tmp_path / "broken.toml").write_text('name = "broken"\nkind = "no-such-kind"\n')
+    monkeypatch.setenv("SHORTTHEHYPE_STRATEGIES_DIR", str(tmp_path))
+    code, out, _ = run_cli(capsys, "strategies", "list")
+    assert code == 0 and "broken" in out and "invalid" in out and "sixty-forty" in out
+
+
+def test_strategies_list_and_show(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: check content, not wrapping
+    code, out, _ = run_cli(capsys, "strategies", "list")
+    assert code == 0 and "sixty-forty" in out and "fixed-weights" in out
+    code, out, _ = run_cli(capsys, "strategies", "show", "static-hype-hedge")
+    assert code == 0 and "borrow_fee" in out and "NVDA:0.005,PLTR:0.02" in out
+
+
+def test_demo_runs_offline_on_synthetic_data_and_says_so(capsys):
+    code, out, err = run_cli(capsys, "demo")
+    assert code == 0, err
+    assert "SYNTHETIC" in out and "short the hype late" in out and "AIX" in out
+
+
+def test_subprocess_error_has_no_traceback(shared_prices_dir):
+    completed = subprocess.run(
+        [sys.executable, "-m", "shortthehype", "backtest", "sixty-forty", "--set", "execution=tomorrow",
+         "--source", "csv", "--data-dir", str(shared_prices_dir)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr and completed.stderr.count("\n") == 1
+    assert "parameter 'execution'" in completed.stderr

@@ -1,0 +1,62 @@
+"""Rolling indicators against pandas' rolling windows and numpy closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shortthehype.errors import ParamError
+from shortthehype.signals import log_returns, rolling_beta, rolling_mean, rolling_volatility
+
+INDEX = pd.bdate_range("2020-01-01", periods=300)
+
+
+def random_prices(seed: int = 0, n_assets: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, size=(len(INDEX), n_assets)), axis=0))
+    frame = pd.DataFrame(prices, index=INDEX, columns=[f"A{i}" for i in range(n_assets)])
+    frame.iloc[:40, 1] = np.nan  # lists later
+    frame.iloc[150, 2] = np.nan  # one missing day
+    return frame
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 63])
+def test_rolling_mean_matches_pandas_without_partial_windows(window):
+    prices = random_prices()
+    expected = prices.rolling(window, min_periods=window).mean()
+    pd.testing.assert_frame_equal(rolling_mean(prices, window), expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("window", [2, 20, 126])
+def test_rolling_volatility_matches_pandas(window):
+    prices = random_prices(1)
+    expected = np.log(prices / prices.shift(1)).rolling(window, min_periods=window).std() * np.sqrt(252)
+    pd.testing.assert_frame_equal(rolling_volatility(prices, window), expected, rtol=1e-10, atol=0)
+
+
+def test_rolling_beta_matches_covariance_over_variance():
+    prices = random_prices(2)
+    asset, market = prices["A0"], prices["A2"]
+    beta = rolling_beta(asset, market, 60)
+    ra, rm = asset.pct_change(fill_method=None), market.pct_change(fill_method=None)
+    expected = ra.rolling(60, min_periods=60).cov(rm) / rm.rolling(60, min_periods=60).var()
+    pd.testing.assert_series_equal(beta, expected.rename("A0"), rtol=1e-9, atol=1e-12)
+    # a window spanning the missing market day is NaN, never a partial window
+    assert beta.iloc[150:211].isna().all() and np.isfinite(beta.iloc[212])
+
+
+def test_beta_of_a_levered_copy_is_the_leverage():
+    market = random_prices(3)["A0"]
+    levered = market.iloc[0] * (1 + 2.0 * market.pct_change(fill_method=None).fillna(0)).cumprod()
+    assert np.allclose(rolling_beta(levered, market, 30).dropna(), 2.0, rtol=1e-10)
+
+
+def test_log_returns_and_windows_are_validated():
+    prices = random_prices()
+    assert np.isnan(log_returns(prices).iloc[0]).all()
+    assert log_returns(prices["A0"]).iloc[1] == pytest.approx(np.log(prices["A0"].iloc[1] / prices["A0"].iloc[0]))
+    with pytest.raises(ParamError, match=r"window must be an integer >= 1, got 0"):
+        rolling_mean(prices, 0)
+    with pytest.raises(ParamError, match=r"window must be an integer >= 2"):
+        rolling_volatility(prices, 1)
