@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -n 2 -q
 
 bench: $(STAMP)
-	$(VENV)/bin/python benchmarks/run_all.py
+	$(VENV)/bin/python benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -115,3 +115,30 @@ def test_subprocess_error_has_no_traceback(shared_prices_dir):
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr and completed.stderr.count("\n") == 1
     assert "parameter 'execution'" in completed.stderr
+
+
+def test_compare_runs_every_spec_on_the_latest_common_start(capsys, tmp_path, shared_prices_dir):
+    from shortthehype.runner import compare
+
+    runs = compare(["sixty-forty", "static-hype-hedge"], source="csv", data_dir=shared_prices_dir, overrides={"end": "2022-12-30"})
+    # sixty-forty starts 2005-01-03, static-hype-hedge 2021-01-04: the common window starts at the later one
+    assert [r.start for r in runs] == [pd.Timestamp("2021-01-04")] * 2
+    assert [r.end for r in runs] == [pd.Timestamp("2022-12-30")] * 2
+    alone = backtest("sixty-forty", overrides={"start": "2021-01-04", "end": "2022-12-30"}, source="csv", data_dir=shared_prices_dir)
+    pd.testing.assert_series_equal(runs[0].result.equity, alone.result.equity)
+
+    path = tmp_path / "c.json"
+    code, out, err = run_cli(
+        capsys, "compare", "sixty-forty", "buy-and-hold-qqq", "--start", "2020-01-02", "--end", "2020-06-30",
+        "--source", "csv", "--data-dir", str(shared_prices_dir), "--json", str(path),
+    )
+    assert code == 0, err
+    assert "sixty-forty" in out and "buy-and-hold-qqq" in out
+    document = json.loads(path.read_text())
+    assert [r["strategy"] for r in document["runs"]] == ["sixty-forty", "buy-and-hold-qqq"]
+    assert {(r["start"], r["end"]) for r in document["runs"]} == {("2020-01-02", "2020-06-30")}
+
+
+def test_compare_refuses_a_spec_given_twice(capsys, shared_prices_dir):
+    code, _, err = run_cli(capsys, "compare", "sixty-forty", "sixty-forty", "--source", "csv", "--data-dir", str(shared_prices_dir))
+    assert code == 1 and "'sixty-forty' is given twice" in err

@@ -148,7 +148,7 @@ STATS_LABELS: dict[str, str] = {
     "win_rate": "Win rate (%)",
     "profit_factor": "Profit factor",
     "avg_trade_return": "Average trade return (%)",
-    "n_trades": "Trades",
+    "n_trades": "Closed trades",
     "exposure": "Exposure time (%)",
     "turnover": "Annual turnover (x equity)",
     "beta": "Beta",

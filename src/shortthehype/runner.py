@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,3 +221,47 @@ def _check_gross(spec: StrategySpec, weights: pd.DataFrame) -> None:
             f"{spec.where}: targets on {format_value(over.index[0])} have gross exposure {over.iloc[0]:.4g} "
             f"> max_gross {max_gross:g} and scale_gross is false"
         )
+
+
+def compare(
+    specs: Sequence[str | os.PathLike[str] | StrategySpec | Mapping[str, Any]],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    prices: Prices | None = None,
+    source: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+) -> list[BacktestRun]:
+    """Backtest several specs over the same window.
+
+    The window is ``start``/``end`` from ``overrides`` when given, else the
+    latest of the specs' own starts and the earliest of their ends (a spec
+    without one is open on that side).  Prices are loaded once for every
+    ticker of every spec; ``overrides`` apply to every spec (names a spec does
+    not have are an error, as for :func:`backtest`).
+    """
+    loaded = [s if isinstance(s, StrategySpec) else load_spec(s) for s in specs]
+    if not loaded:
+        raise ParamError("compare needs at least one strategy spec")
+    names = [spec.name for spec in loaded]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ParamError(f"strategy {duplicated[0]!r} is given twice")
+    overrides = dict(overrides or {})
+    window = {}
+    starts = [s.run["start"] for s in loaded if s.run.get("start") is not None]
+    ends = [s.run["end"] for s in loaded if s.run.get("end") is not None]
+    window["start"] = overrides.pop("start", max(starts) if starts else None)
+    window["end"] = overrides.pop("end", min(ends) if ends else None)
+    if prices is None:
+        from shortthehype.data.load import load_prices
+
+        needed: list[str] = []
+        for spec in loaded:
+            needed += spec.tickers() + ([spec.run["benchmark"]] if spec.run.get("benchmark") else [])
+        end = window["end"]
+        prices = load_prices(
+            list(dict.fromkeys(needed)), end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline
+        )
+    return [backtest(spec, overrides={**overrides, **window}, prices=prices) for spec in loaded]

@@ -105,3 +105,45 @@ def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.
 
 
 app.add_typer(strategies_app, name="strategies")
+
+
+@app.command()
+def compare(
+    specs: Annotated[list[str], typer.Argument(help="Spec files or names (two or more).")],
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", "-s", help="Override a setting in every spec: key=value (repeatable).")
+    ] = None,
+    start: Annotated[Optional[str], typer.Option(help="First day (default: the latest of the specs' starts).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last day (default: the earliest of the specs' ends).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every run as JSON to this file ('-' for stdout).")] = None,
+    source: DataOptions.source = None,
+    data_dir: DataOptions.data_dir = None,
+    cache_dir: DataOptions.cache_dir = None,
+    offline: DataOptions.offline = False,
+) -> None:
+    """Run several strategies over the same window and print one table."""
+    from shortthehype.cli.render import stats_table
+    from shortthehype.runner import compare as run_compare
+    from shortthehype.spec import parse_assignments
+
+    overrides: dict[str, str] = parse_assignments(set_ or [])
+    if start is not None:
+        overrides["start"] = start
+    if end is not None:
+        overrides["end"] = end
+    runs = run_compare(specs, overrides=overrides, **data_options(source, data_dir, cache_dir, offline))
+    document = {"runs": [run.to_dict() for run in runs]}
+    if json_path is not None and str(json_path) == "-":
+        typer.echo(json.dumps(document, indent=1))
+        return
+    first = runs[0]
+    title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
+    console.print(stats_table({run.spec.name: run.stats for run in runs}, title=title))
+    for run in runs:
+        if (run.start, run.end) != (first.start, first.end):
+            console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
+        for warning in run.warnings:
+            console.print(f"[yellow]{run.spec.name}:[/] {warning}", highlight=False)
+    if json_path is not None:
+        json_path.write_text(json.dumps(document, indent=1))
+        console.print(f"wrote {json_path}")
