@@ -218,7 +218,8 @@ class Reference:
         value = self.value_at(price)
         if not value > 0:
             return
-        listed = [j for j in range(self.n) if not math.isnan(w[j]) and finite(price[j])]
+        # a target trades at a finite positive price; a target of 0 at any finite price (a worthless instrument can be sold)
+        listed = [j for j in range(self.n) if not math.isnan(w[j]) and finite(price[j]) and (price[j] > 0 or w[j] == 0)]
         asked = sum(abs(w[j]) for j in range(self.n) if not math.isnan(w[j]))
         tradeable = sum(abs(w[j]) for j in listed)
         scale = 1.0
@@ -228,7 +229,7 @@ class Reference:
             scale = self.x.max_gross / tradeable
         targets = [h.shares for h in self.acc.holdings]
         for j in listed:
-            shares = (w[j] * scale) * value / price[j]
+            shares = 0.0 if w[j] == 0 else (w[j] * scale) * value / price[j]
             targets[j] = math.trunc(shares) if self.x.integer_shares else shares
         planned = value - sum(targets[j] * self.mark_price(j, price) for j in range(self.n) if targets[j] != 0)
         floor = min(0.0, planned)

@@ -93,17 +93,46 @@ def test_strategies_list_shows_a_broken_spec_without_hiding_the_others(capsys, t
 
 
 def test_strategies_list_and_show(capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: check content, not wrapping
+    import shortthehype.cli
+
+    monkeypatch.setattr(shortthehype.cli.console, "width", 200)  # a wide terminal: check content, not wrapping
     code, out, _ = run_cli(capsys, "strategies", "list")
     assert code == 0 and "sixty-forty" in out and "fixed-weights" in out
     code, out, _ = run_cli(capsys, "strategies", "show", "static-hype-hedge")
     assert code == 0 and "borrow_fee" in out and "NVDA:0.005,PLTR:0.02" in out
 
 
-def test_demo_runs_offline_on_synthetic_data_and_says_so(capsys):
+def test_demo_runs_every_essay_strategy_offline_on_synthetic_data_and_says_so(capsys, monkeypatch):
+    import shortthehype.cli
+    from shortthehype.demo import DEMO_SPECS
+
+    monkeypatch.setattr(shortthehype.cli.console, "width", 250)
     code, out, err = run_cli(capsys, "demo")
     assert code == 0, err
-    assert "SYNTHETIC" in out and "short the hype late" in out and "AIX" in out
+    assert "SYNTHETIC" in out and "AIX" in out
+    for name in DEMO_SPECS:
+        assert name in out
+
+
+def test_demo_dotcom_analog_maps_the_dotcom_peak_onto_the_synthetic_peak():
+    from shortthehype.data.synthetic import Scenario
+    from shortthehype.demo import synthetic_overrides
+
+    scenario = Scenario()
+    settings = synthetic_overrides(scenario)["dotcom-analog"]
+    start, peak = pd.Timestamp(settings["ai_start"]), scenario.key_dates["peak"]
+    mapped = pd.Timestamp("1995-08-09") + (peak - start) * float(settings["time_scale"])
+    assert abs((mapped - pd.Timestamp("2000-03-10")).days) <= 1
+
+
+def test_demo_on_real_prices_runs_the_specs_unchanged_from_chatgpt(shared_prices_dir):
+    from shortthehype.demo import DEMO_SPECS, run_demo
+
+    about, runs = run_demo(load={"source": "csv", "data_dir": shared_prices_dir})
+    assert [r.spec.name for r in runs] == list(DEMO_SPECS)
+    assert runs[0].start == pd.Timestamp("2022-11-30") and "csv prices" in about
+    alone = backtest("ma-crossover", overrides={"start": "2022-11-30"}, source="csv", data_dir=shared_prices_dir)
+    pd.testing.assert_series_equal(runs[-1].result.equity, alone.result.equity)
 
 
 def test_subprocess_error_has_no_traceback(shared_prices_dir):
@@ -142,3 +171,15 @@ def test_compare_runs_every_spec_on_the_latest_common_start(capsys, tmp_path, sh
 def test_compare_refuses_a_spec_given_twice(capsys, shared_prices_dir):
     code, _, err = run_cli(capsys, "compare", "sixty-forty", "sixty-forty", "--source", "csv", "--data-dir", str(shared_prices_dir))
     assert code == 1 and "'sixty-forty' is given twice" in err
+
+
+def test_run_warnings_cover_the_window_only(shared_prices_dir):
+    # AMD moved +52.3% on 2016-04-22 (a real move the loader warns about): a backtest whose window
+    # excludes that day does not repeat the warning; one that includes it does.
+    spec = {"kind": "fixed-weights", "params": {"weights": {"AMD": 0.5}, "rebalance": "monthly"}}
+    later = backtest({**spec, "start": "2020-01-02"}, source="csv", data_dir=shared_prices_dir)
+    assert not any("AMD 2016-04-22" in w for w in later.warnings)
+    spanning = backtest({**spec, "start": "2016-01-04", "end": "2016-12-30"}, source="csv", data_dir=shared_prices_dir)
+    assert [w for w in spanning.warnings if "2016-04-22" in w] == [
+        "AMD 2016-04-22: one-day close-to-close move +52.3% exceeds ±45% (an unadjusted split?)"
+    ]

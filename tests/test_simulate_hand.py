@@ -328,3 +328,17 @@ def test_interest_and_borrow_accrue_act_360_on_calendar_days():
     assert r.costs["borrow"] == pytest.approx(2.0)
     assert r.costs["interest"] == pytest.approx(-(0.45 + 0.149895))  # negative: earned
     assert r.trades.iloc[0]["borrow"] == pytest.approx(2.0)
+
+
+def test_a_worthless_instrument_can_be_sold_at_zero_but_not_bought():
+    # A put bought at 2.0 expires worthless (price 0). Bar 0: target 10% of 1,000 -> 50 contracts at 2.0.
+    # Bar 2: price 0, target 0 -> sell 50 at 0: proceeds 0, cash stays 900, equity 900.
+    # Bar 3: price 0 again with target 0.5: a zero price cannot be bought, the target is held in cash.
+    index = pd.bdate_range("2024-01-01", periods=4)
+    close = pd.DataFrame({"PUT": [2.0, 1.0, 0.0, 0.0]}, index=index)
+    weights = pd.DataFrame({"PUT": [0.1, np.nan, 0.0, 0.5]}, index=index)
+    result = simulate(Prices.from_close(close), weights, init_cash=1_000.0, execution="close")
+    np.testing.assert_allclose(result.equity.to_numpy(), [1_000.0, 950.0, 900.0, 900.0])
+    np.testing.assert_allclose(result.cash.to_numpy(), [900.0, 900.0, 900.0, 900.0])
+    assert result.positions["PUT"].tolist() == [50.0, 50.0, 0.0, 0.0]
+    assert len(result.orders) == 2 and result.orders["price"].tolist() == [2.0, 0.0]

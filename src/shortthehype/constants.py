@@ -195,3 +195,10 @@ HEDGE_GROSS_CAP = 2.0
 #: ... and the smallest leg beta a hedge ratio is computed from: below it the
 #: ratio long beta / short beta explodes (or flips sign), so no targets are set.
 HEDGE_MIN_BETA = 0.1
+
+# --- reports (shortthehype.report: HTML, PNG and Markdown) ---
+#: Returns in the rolling Sharpe ratio and volatility of a report (six months of trading days).
+REPORT_ROLLING_WINDOW = 126
+#: Rows of a report's trades or events table at most (the JSON keeps them all): beyond it the
+#: trades with the largest |P&L| and the earliest events are shown, with a note.
+REPORT_MAX_TABLE_ROWS = 1000

@@ -105,6 +105,9 @@ Margin, bankruptcy, delisting
   kept and valued at the last valid close, but it cannot trade.
 * Open, high and low that are NaN on a bar with a valid close are taken as the
   close; on a bar without a close the ticker does not trade at all.
+* A price of 0 (a derived instrument that expired worthless, such as a put)
+  can only be sold out of: a target of 0 fills at 0; any other target on it is
+  held like a target on an unlisted ticker.
 """
 
 from __future__ import annotations

@@ -49,13 +49,31 @@ class BacktestRun:
     def end(self) -> pd.Timestamp:
         return self.prices.index[-1]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document written by ``backtest --json`` (NaN becomes null)."""
+    def to_dict(self, *, history: Prices | None = None) -> dict[str, Any]:
+        """The JSON document written by ``backtest --json`` and read by ``shortthehype report`` (NaN becomes null).
+
+        Parameters
+        ----------
+        history : Prices, optional
+            Prices over the whole history up to the window's end, for the
+            sections that look before the window: with ``dotcom-analog`` they
+            give the Nasdaq reference path and, in path mode, the basket's
+            trailing path the fits use (tickers: the basket and the
+            ``reference``).  Without them the ``analog`` section holds what the
+            window alone determines (calendar mode: the whole phase mapping).
+
+        Returns
+        -------
+        dict
+            The keys documented in the README; every per-bar list
+            (``benchmark_equity``, ``exposure.*``, ``cumulative_costs.*``) is
+            aligned with ``equity.dates``.
+        """
         from shortthehype import __version__
 
         equity = self.result.equity
         events = self.result.events
-        return _json_safe(
+        document = _json_safe(
             {
                 "strategy": self.spec.name,
                 "kind": self.spec.kind.name,
@@ -82,6 +100,167 @@ class BacktestRun:
                 "version": __version__,
             }
         )
+        document.update(_json_safe(self._report_sections(history)))
+        return document
+
+    def _report_sections(self, history: Prices | None) -> dict[str, Any]:
+        """Per-bar series and tables for reports (see :meth:`to_dict`); keys added after the original ones."""
+        result = self.result
+        exposure = result.exposure
+        bench_equity, bench_stats = _benchmark_buy_and_hold(self.benchmark, result.init_cash)
+        orders = result.orders
+        sections: dict[str, Any] = {
+            "type": "backtest",
+            "status": result.status,
+            "benchmark_equity": None if bench_equity is None else _floats(bench_equity.to_numpy()),
+            "benchmark_metrics": bench_stats,
+            "exposure": {column: _floats(exposure[column].to_numpy()) for column in ("long", "short", "gross", "net")},
+            "cumulative_costs": {k: _floats(np.cumsum(v)) for k, v in _costs_per_bar(result, self.spec.engine).items()},
+            "orders": {
+                "count": len(orders),
+                "by_reason": {str(k): int(n) for k, n in orders["reason"].value_counts().sort_index().items()},
+            },
+            "trades": [
+                {k: (format_value(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+                for row in result.trades.to_dict(orient="records")
+            ],
+        }
+        if self.spec.kind.name == "dotcom-analog":
+            sections["analog"] = _analog_section(self, history)
+        return sections
+
+
+def _floats(values: np.ndarray) -> list[float | None]:
+    """A float array as a JSON list (non-finite values become null)."""
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
+
+
+def _benchmark_buy_and_hold(
+    benchmark: pd.Series | None, init_cash: float
+) -> tuple[pd.Series | None, dict[str, float] | None]:
+    """``init_cash`` invested in the benchmark at its first price in the window, and its statistics.
+
+    The value is NaN before the benchmark's first price and on dates it has
+    none.  The statistics are :func:`shortthehype.metrics.compute_stats` on
+    the dates with a price (a return spans a missing day, as the
+    ``benchmark_*`` keys of the strategy's statistics do), fully invested
+    (exposure 100 %), without trades or turnover.
+    """
+    if benchmark is None:
+        return None, None
+    from shortthehype.metrics import compute_stats
+
+    prices = benchmark.astype(np.float64)
+    valid = prices.dropna()
+    if valid.empty:
+        return pd.Series(np.nan, index=prices.index), None
+    equity = init_cash * prices / valid.iloc[0]
+    held = equity.dropna()
+    stats = compute_stats(held, gross_exposure=pd.Series(1.0, index=held.index))
+    return equity, stats
+
+
+def _costs_per_bar(result: Any, engine: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Fees, slippage, borrow and net interest paid on each bar (currency; interest < 0 when earned).
+
+    Fees and slippage are summed from the order records.  Financing (borrow
+    plus interest) is what the cash moved on a bar beyond the fills, an
+    accounting identity: ``cash[t] - cash[t-1] - sum(fill cash flows on t)``
+    (``cash[-1]`` = ``init_cash``).  Borrow is the kernel's accrual on the
+    short market value held at the previous close (``borrow_fee`` x
+    |shares| x last valid close x calendar days / 360); interest is the rest
+    of the financing.  The sums over all bars equal ``Result.costs`` up to
+    float round-off.
+    """
+    from shortthehype.constants import DAY_COUNT_BASIS
+    from shortthehype.enums import Side
+
+    index = result.index
+    n = len(index)
+    records = result.order_records
+    bars = records["bar"]
+    fees = np.zeros(n)
+    slippage = np.zeros(n)
+    flows = np.zeros(n)
+    np.add.at(fees, bars, records["fees"])
+    np.add.at(slippage, bars, records["slippage"])
+    sign = np.where(records["side"] == int(Side.BUY), -1.0, 1.0)
+    np.add.at(flows, bars, sign * records["size"] * records["price"] - records["fees"])
+    cash = result.cash.to_numpy(dtype=np.float64)
+    previous = np.concatenate(([result.init_cash], cash[:-1]))
+    financing = -(cash - previous - flows)
+
+    days = np.zeros(n)
+    local = index.tz_localize(None) if index.tz is not None else index  # calendar days, as the engine counts them
+    days[1:] = np.diff(local.to_numpy().astype("datetime64[D]")).astype(np.float64)
+    rates = np.zeros(len(result.tickers))
+    fee = engine.get("borrow_fee") or 0.0
+    if isinstance(fee, Mapping):
+        for ticker, rate in fee.items():
+            if ticker in result.tickers:
+                rates[result.tickers.index(ticker)] = float(rate)
+    else:
+        rates[:] = float(fee)
+    borrow = np.zeros(n)
+    if rates.any():
+        short_value = np.maximum(-result.position_values.to_numpy(dtype=np.float64), 0.0)
+        borrow[1:] = short_value[:-1] @ rates * days[1:] / DAY_COUNT_BASIS
+    earns_interest = bool(engine.get("cash_rate") or engine.get("cash_rate_negative"))
+    interest = financing - borrow if earns_interest else np.zeros(n)
+    return {"fees": fees, "slippage": slippage, "borrow": borrow, "interest": interest}
+
+
+def _analog_section(run: BacktestRun, history: Prices | None) -> dict[str, Any]:
+    """``dotcom-analog``: the implied phase on the window's dates, the basket's path and the Nasdaq reference."""
+    from shortthehype.strategies.ai_basket import basket_index
+    from shortthehype.strategies.dotcom_analog import implied_phase
+
+    params = run.spec.params
+    basket = list(params["tickers"])
+    mode = params["mode"]
+    reference = params["reference"]
+    needed = basket + ([reference] if mode == "path" else [])
+    source = history if history is not None and all(t in history.tickers for t in needed) else None
+    note = None
+    if source is None and mode == "path":
+        frame = None
+        note = "path mode: the fits need the history before the window; run with the reference data to see the phases"
+    else:
+        frame = implied_phase(run.prices if source is None else source, params)
+        frame = frame.loc[(frame.index >= run.start) & (frame.index <= run.end)]
+    close = run.prices.close[[t for t in basket if t in run.prices.tickers]]
+    path = basket_index(close)
+    ref = None
+    if history is not None and reference in history.tickers:
+        series = history.close[reference]
+        series = series[(series.index >= params["reference_start"]) & (series.index <= params["reference_end"])].dropna()
+        if len(series):
+            ref = {
+                "ticker": reference,
+                "dates": [d.strftime("%Y-%m-%d") for d in series.index],
+                "values": _floats(series.to_numpy()),
+            }
+    if ref is None and note is None:
+        note = f"the reference {reference} was not loaded: the overlay shows the basket on the mapped dotcom dates only"
+    return {
+        "mode": mode,
+        "anchors": {
+            key: format_value(params[key]) for key in ("ai_start", "dotcom_start", "dotcom_peak", "dotcom_trough")
+        },
+        "lead_days": int(params["lead_days"]),
+        "basket": {"dates": [d.strftime("%Y-%m-%d") for d in path.index], "values": _floats(path.to_numpy())},
+        "phase": None
+        if frame is None
+        else {
+            "dates": [d.strftime("%Y-%m-%d") for d in frame.index],
+            "mapped_dates": [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in frame["mapped_date"]],
+            "phases": [str(p) for p in frame["phase"]],
+            "scales": _floats(frame["scale"].to_numpy()),
+            "exposure": _floats(frame["exposure"].to_numpy()),
+        },
+        "reference": ref,
+        "note": note,
+    }
 
 
 def _json_safe(value: Any) -> Any:
@@ -159,9 +338,7 @@ def backtest(
     start, end = spec.run.get("start"), spec.run.get("end")
     needed = list(dict.fromkeys(tickers + ([benchmark_ticker] if benchmark_ticker else [])))
     if prices is None:
-        from shortthehype.data.load import load_prices
-
-        prices = load_prices(needed, end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = _load_quietly(needed, end, source, data_dir, cache_dir, offline)
     missing = [t for t in needed if t not in prices.tickers]
     if missing:
         raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
@@ -183,8 +360,33 @@ def backtest(
         result=result,
         benchmark=benchmark,
         stats=stats,
-        warnings=tuple(prices.warnings) + tuple(notes),
+        warnings=tuple(_window_warnings(prices, window_prices)) + tuple(notes),
     )
+
+
+def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
+    """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
+    import warnings
+
+    from shortthehype.data.load import load_prices
+    from shortthehype.errors import DataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return load_prices(tickers, end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+
+
+def _window_warnings(loaded: Prices, window: Prices) -> list[str]:
+    """The loader's notes, with split-sized moves restricted to the simulated window.
+
+    Warm-up history is loaded in full, so a suspicious move years before the
+    window would otherwise be reported on every run.
+    """
+    from shortthehype.data.validate import suspicious_moves
+
+    all_moves = {line for t in loaded.tickers for line in suspicious_moves(loaded.close[t], t)}
+    notes = [line for line in loaded.warnings if line not in all_moves]
+    return notes + [line for t in window.tickers for line in suspicious_moves(window.close[t], t)]
 
 
 def _common_end(
@@ -255,13 +457,9 @@ def compare(
     window["start"] = overrides.pop("start", max(starts) if starts else None)
     window["end"] = overrides.pop("end", min(ends) if ends else None)
     if prices is None:
-        from shortthehype.data.load import load_prices
-
         needed: list[str] = []
         for spec in loaded:
             needed += spec.tickers() + ([spec.run["benchmark"]] if spec.run.get("benchmark") else [])
         end = window["end"]
-        prices = load_prices(
-            list(dict.fromkeys(needed)), end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline
-        )
+        prices = _load_quietly(list(dict.fromkeys(needed)), end, source, data_dir, cache_dir, offline)
     return [backtest(spec, overrides={**overrides, **window}, prices=prices) for spec in loaded]

@@ -76,11 +76,11 @@ def crossed_above(a: pd.Series, b: pd.Series) -> pd.Series:
     The semantics are vectorbt's ``crossed_above`` (wait=0): a[t] > b[t] and
     a[t-1] <= b[t-1], and ``a`` was strictly below ``b`` at least once since
     either series was last NaN.  So the first bar where both are defined is
-    never a cross, and neither is a bar after a NaN.  Cross below is
-    ``crossed_above(b, a)``.
+    never a cross, and neither is a bar after a NaN.  ``b`` is aligned on
+    ``a``'s dates.  Cross below is ``crossed_above(b, a)``.
     """
-    frame = pd.concat([a, b], axis=1)
-    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
-    out = np.empty(values.shape[0], dtype=np.bool_)
-    nb.crossed_above_1d_nb(values[:, 0].copy(), values[:, 1].copy(), out)
+    first = np.ascontiguousarray(a.to_numpy(dtype=np.float64))
+    second = np.ascontiguousarray(b.reindex(a.index).to_numpy(dtype=np.float64))
+    out = np.empty(first.shape[0], dtype=np.bool_)
+    nb.crossed_above_1d_nb(first, second, out)
     return pd.Series(out, index=a.index, name=a.name)

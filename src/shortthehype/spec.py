@@ -258,6 +258,14 @@ def spec_from_mapping(raw: Mapping[str, Any], *, path: Path | None = None) -> St
     if "kind" not in raw:
         raise SpecError(f"{where}: missing key 'kind' (e.g. kind = \"fixed-weights\")")
     kind = strategy_kind(str(raw["kind"]))
+    if kind.specialize is not None:
+        raw_params = raw.get("params") or {}
+        if not isinstance(raw_params, Mapping):
+            raise SpecError(f"{where}: [params] must be a table")
+        try:
+            kind = kind.specialize(raw_params, path)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from None
     name = str(raw.get("name") or (path.stem if path else kind.name))
     schema = _schema(kind)
     run = _coerce_section({k: raw[k] for k in raw if k in {p.name for p in RUN_PARAMS}}, RUN_PARAMS, "top level", where)

@@ -18,21 +18,22 @@ def demo(
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Compare long, short and balanced portfolios through a bubble and its crash.
+    """Run every essay strategy through a bubble and its crash and compare them.
 
-    Runs offline on SYNTHETIC data by default; with --source csv --data-dir DIR
-    (or --source yahoo) the same portfolios run on real prices of PLTR, NVDA,
-    AMD and SPY.
+    Runs offline on SYNTHETIC data by default (the essay's tickers mapped onto
+    fictional ones); with --source csv --data-dir DIR (or --source yahoo) the
+    shipped specs run unchanged on real prices from ChatGPT's launch on.
     """
     from shortthehype.cli.render import stats_table
-    from shortthehype.demo import demo_tickers, run_demo, windows_frame
+    from shortthehype.demo import run_demo, windows_frame
 
-    prices = None
+    load = None
     if source is not None or data_dir is not None:
-        from shortthehype.data.load import load_prices
-
-        prices = load_prices(demo_tickers(), **data_options(source, data_dir, cache_dir, offline))
-    about, runs = run_demo(prices, seed=seed)
+        load = data_options(source, data_dir, cache_dir, offline)
+    about, runs = run_demo(seed=seed, load=load)
     console.print(about, highlight=False)
-    console.print(stats_table({portfolio.label: run.stats for portfolio, run in runs}, title="Demo comparison"))
+    console.print(stats_table({run.spec.name: run.stats for run in runs}, title="Demo comparison"))
     console.print(windows_frame(runs).to_string(index=False), highlight=False)
+    for run in runs:
+        for warning in run.warnings:
+            console.print(f"[yellow]{run.spec.name}:[/] {warning}", highlight=False)

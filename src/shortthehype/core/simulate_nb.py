@@ -336,6 +336,12 @@ def is_noise_nb(size: float, current: float, target: float) -> bool:
 
 
 @njit(cache=True)
+def tradeable_target_nb(price: float, weight: float) -> bool:
+    """A target can execute at ``price``: finite and positive, or any finite price for a target of 0 (selling out of a worthless instrument)."""
+    return not np.isnan(weight) and np.isfinite(price) and (price > 0.0 or weight == 0.0)
+
+
+@njit(cache=True)
 def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, st, tgt) -> None:
     """Fill ``tgt`` with target shares: ``w * value / px`` for tradeable targets, the position otherwise."""
     n = st.shape[1]
@@ -344,7 +350,7 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
     for j in range(n):
         if not np.isnan(w[j]):
             requested += abs(w[j])
-            if np.isfinite(px[j]):
+            if tradeable_target_nb(px[j], w[j]):
                 tradeable += abs(w[j])
     scale = 1.0
     if renormalize and tradeable > 0.0:
@@ -352,8 +358,11 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
     if tradeable * scale > max_gross:
         scale = max_gross / tradeable
     for j in range(n):
-        if np.isnan(w[j]) or not np.isfinite(px[j]):
+        if not tradeable_target_nb(px[j], w[j]):
             tgt[j] = st[ST_POS, j]
+            continue
+        if w[j] == 0.0:
+            tgt[j] = 0.0
             continue
         shares = (w[j] * scale) * value / px[j]
         if integer_shares:

@@ -216,13 +216,17 @@ class SyntheticAsset:
 #: The default cast of fictional assets: hype names that ride the bubble hardest,
 #: a "DATA" name with bubble beta 1 (it follows the regime exactly, like the
 #: Nasdaq in 2000), a broad market, a defensive and a bond-like asset.
+#: The hype names use t(6) shocks with GARCH(0.05, 0.92): with heavier tails or a
+#: larger shock coefficient, beta^2 + 2 alpha beta + alpha^2 kappa (kappa the
+#: shocks' fourth moment) nears 1 and volatility bursts give +100% days that no
+#: real 55%-vol stock shows.
 DEFAULT_ASSETS: tuple[SyntheticAsset, ...] = (
-    SyntheticAsset("AIX", drift=0.08, vol=0.55, bubble_beta=1.6, factor_loading=0.70, dof=5.0,
-                   start_price=20.0, base_volume=8e6),
-    SyntheticAsset("GPU", drift=0.10, vol=0.45, bubble_beta=1.4, factor_loading=0.75, dof=5.0,
-                   start_price=40.0, base_volume=2e7),
-    SyntheticAsset("DATA", drift=0.08, vol=0.32, bubble_beta=1.0, factor_loading=0.80, dof=5.0,
-                   start_price=100.0, base_volume=5e6),
+    SyntheticAsset("AIX", drift=0.08, vol=0.55, bubble_beta=1.6, factor_loading=0.70, dof=6.0,
+                   garch_alpha=0.05, garch_beta=0.92, start_price=20.0, base_volume=8e6),
+    SyntheticAsset("GPU", drift=0.10, vol=0.45, bubble_beta=1.4, factor_loading=0.75, dof=6.0,
+                   garch_alpha=0.05, garch_beta=0.92, start_price=40.0, base_volume=2e7),
+    SyntheticAsset("DATA", drift=0.08, vol=0.32, bubble_beta=1.0, factor_loading=0.80, dof=6.0,
+                   garch_alpha=0.05, garch_beta=0.92, start_price=100.0, base_volume=5e6),
     SyntheticAsset("MKT", drift=0.07, vol=0.17, bubble_beta=0.6, factor_loading=0.95, dof=6.0,
                    start_price=250.0, base_volume=8e7),
     SyntheticAsset("DEF", drift=0.06, vol=0.14, bubble_beta=0.2, factor_loading=0.55, dof=6.0,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,6 +41,11 @@ class StrategyKind:
     target_weights: Callable[[Prices, Params], pd.DataFrame]
     check: Callable[[Params], None] | None = None
     instruments: Callable[[Prices, Params], Prices] | None = None
+    #: For a kind whose parameters depend on the spec itself (``python``: the
+    #: user's file declares them): called by the spec loader with the raw
+    #: ``[params]`` table and the spec file's path (None for a mapping), it
+    #: returns the kind the spec uses.  Raise SpecError for a bad table.
+    specialize: Callable[[Mapping[str, Any], Path | None], StrategyKind] | None = None
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""
@@ -80,4 +86,12 @@ def strategy_kinds() -> dict[str, StrategyKind]:
 
 
 def _load_builtin_kinds() -> None:
-    from shortthehype.strategies import fixed_weights  # noqa: F401  (each module registers its kinds)
+    from shortthehype.strategies import (  # noqa: F401  (each module registers its kinds)
+        ai_basket,
+        burry_short,
+        dotcom_analog,
+        fixed_weights,
+        hype_hedge,
+        ma_crossover,
+        user_python,
+    )

@@ -1,0 +1,247 @@
+"""``burry-short``: short NVDA and PLTR in the proportions of Burry's Q3-2025 13F, as stock or rolled puts.
+
+Timing (every date is a *signal* date: targets are set at that bar's close and
+the engine trades them at its next execution point, the next open by default):
+
+* **Entry** on the first bar on or after ``entry`` (default the 13F filing
+  date, 2025-11-03: the positions as of 2025-09-30 were public only then, so
+  an earlier entry trades on information nobody had — look-ahead as a test of
+  Burry's call, a fair question as "would this short have worked in 2021?").
+* **Exit** on the first bar on or after ``exit``, or ``hold_days`` bars after
+  the entry bar (one or the other); without either the position is held to
+  the end of the data.  Before the entry and after the exit: flat (cash).
+
+``instrument = "stock"``: target weight ``-exposure x split[t]`` per ticker
+(``split`` normalised to sum 1).  ``rebalance = "hold"`` sets it once, at the
+entry, and holds the shares (the weights drift with prices; a stop-loss exit is
+final); ``"keep_weights"`` sets it again on the last trading day of every
+``rebalance_freq`` period between entry and exit (and re-enters after a stop).
+A ticker without a price when the entry trades (PLTR before 2020-09-30) cannot
+be shorted: its weight stays in cash (the engine's rule), for good with
+``hold``, until the next rebalance after it lists with ``keep_weights``.
+Borrow fees and a stop-loss are the engine options ``borrow_fee`` and
+``stop_loss``.
+
+``instrument = "puts"``: a rolled long-put position per ticker, traded as the
+synthetic slots ``<TICKER>_PUT_A`` / ``_PUT_B`` built by
+:func:`shortthehype.options.roll_puts` (Black–Scholes with trailing realised
+volatility x ``iv_markup``; see that module for every convention).  On each
+contract's purchase decision the new slot's target is ``premium_budget x
+split[t]`` (each roll spends the budget of the equity at that moment on a
+fresh contract) and the old slot's is 0 (the old contract is sold); between
+rolls no targets (the contracts are held); at the exit the last one is
+sold.  A ticker's first contract waits until its volatility window exists.
+When the underlying does not trade on the bar a roll or the exit executes (a
+halt), the targets are set again on the halt's last bar, so they trade at the
+first price after it (no look-ahead: the halt is known by then).  The
+underlying columns are part of the traded prices with no targets, so
+per-ticker engine options (``borrow_fee = {NVDA = ...}``) stay valid in both modes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import (
+    BURRY_EXPOSURE,
+    BURRY_FILING_DATE,
+    BURRY_TARGETS,
+    PUT_IV_MARKUP,
+    PUT_MONEYNESS,
+    PUT_PREMIUM_BUDGET,
+    PUT_RISK_FREE,
+    PUT_ROLL_DAYS,
+    PUT_TENOR_DAYS,
+    PUT_VOL_WINDOW,
+)
+from shortthehype.data.prices import Prices
+from shortthehype.errors import SpecError
+from shortthehype.params import Param, format_value
+from shortthehype.schedule import rebalance_mask
+from shortthehype.strategies.base import Params, StrategyKind, register
+
+__all__ = ["BURRY_SHORT", "INSTRUMENTS", "REBALANCE_POLICIES", "entry_exit_bars", "normalized_split"]
+
+#: What is traded: the shares, or rolled long puts.
+INSTRUMENTS = ("stock", "puts")
+#: hold = enter once and hold the shares; keep_weights = trade back to the target weights every period.
+REBALANCE_POLICIES = ("hold", "keep_weights")
+#: Periods of the keep_weights policy (the last trading day of each).
+REBALANCE_FREQS = ("daily", "weekly", "monthly", "quarterly")
+
+PARAMS = (
+    Param(
+        "split",
+        "weights",
+        dict(BURRY_TARGETS),
+        "Relative size of each short (normalised to sum 1); default Burry's 13F notional: PLTR 83%, NVDA 17%.",
+        "relative",
+        minimum=0.0,
+    ),
+    Param("exposure", "float", BURRY_EXPOSURE, "Gross short exposure of the stock mode; the rest is cash.", "x equity", minimum=0.0, exclusive_minimum=True),
+    Param("entry", "date", pd.Timestamp(BURRY_FILING_DATE), "Signal date of the entry (trades at the next open); earlier than 2025-11-03 is look-ahead as a test of the 13F."),
+    Param("exit", "date", None, "Signal date of the exit (default: hold to the end of the data).", optional=True),
+    Param("hold_days", "int", None, "Exit this many trading days after the entry bar instead of on a date.", "bars", minimum=1, optional=True),
+    Param("instrument", "choice", "stock", "stock = short the shares; puts = rolled long puts priced with Black-Scholes.", choices=INSTRUMENTS),
+    Param("rebalance", "choice", "hold", "Stock mode: hold = enter once and hold the shares; keep_weights = trade back to the targets every rebalance_freq.", choices=REBALANCE_POLICIES),
+    Param("rebalance_freq", "choice", "monthly", "Period of keep_weights (last trading day of each).", choices=REBALANCE_FREQS),
+    Param("premium_budget", "float", PUT_PREMIUM_BUDGET, "Puts: premium spent on each roll (split across the tickers).", "fraction of equity", minimum=0.0, maximum=1.0, exclusive_minimum=True),
+    Param("moneyness", "float", PUT_MONEYNESS, "Puts: strike / spot at the purchase decision (0.9 = 10% out of the money).", "ratio", minimum=0.0, exclusive_minimum=True, maximum=5.0),
+    Param("tenor_days", "int", PUT_TENOR_DAYS, "Puts: time from purchase decision to expiry.", "calendar days", minimum=1),
+    Param("roll_days", "int", PUT_ROLL_DAYS, "Puts: roll this many trading days before expiry (0 = at expiry).", "bars", minimum=0),
+    Param("risk_free", "float", PUT_RISK_FREE, "Puts: Black-Scholes risk-free rate (continuous).", "fraction/yr", minimum=-0.1, maximum=1.0),
+    Param("vol_window", "int", PUT_VOL_WINDOW, "Puts: trailing daily log returns in the realised volatility.", "bars", minimum=2),
+    Param("iv_markup", "float", PUT_IV_MARKUP, "Puts: implied volatility = realised volatility x this.", "ratio", minimum=0.0, exclusive_minimum=True),
+)
+
+
+def normalized_split(params: Params) -> dict[str, float]:
+    """The split scaled to sum 1 (the check guarantees a positive sum)."""
+    split = params["split"]
+    total = float(sum(split.values()))
+    return {ticker: float(value) / total for ticker, value in split.items()}
+
+
+def _tickers(params: Params) -> list[str]:
+    return list(params["split"])
+
+
+def _check(params: Params) -> None:
+    split = params["split"]
+    if not split or not sum(split.values()) > 0.0:
+        raise SpecError(f"burry-short: parameter 'split' needs a positive total, got {format_value(split)}")
+    if params["exit"] is not None and params["hold_days"] is not None:
+        raise SpecError("burry-short: set 'exit' or 'hold_days', not both")
+    if params["exit"] is not None and params["exit"] <= params["entry"]:
+        raise SpecError(
+            f"burry-short: exit {format_value(params['exit'])} must be after entry {format_value(params['entry'])}"
+        )
+    if params["instrument"] == "puts":
+        if params["rebalance"] != "hold":
+            raise SpecError(
+                "burry-short: rebalance 'keep_weights' applies to instrument 'stock' only "
+                "(puts are re-sized at each roll); use rebalance = 'hold'"
+            )
+        if params["roll_days"] * 7 >= params["tenor_days"] * 5:
+            raise SpecError(
+                f"burry-short: roll_days {params['roll_days']} trading days is not shorter than tenor_days "
+                f"{params['tenor_days']} calendar days; lower roll_days or raise tenor_days"
+            )
+
+
+def entry_exit_bars(index: pd.DatetimeIndex, params: Params) -> tuple[int, int]:
+    """Bar of the entry signal and bar of the exit signal (``len(index)`` when there is none)."""
+    dates = pd.DatetimeIndex(index).normalize()
+    n = len(dates)
+    entry_bar = int(np.searchsorted(dates, params["entry"], side="left"))
+    exit_bar = n
+    if params["exit"] is not None:
+        exit_bar = int(np.searchsorted(dates, params["exit"], side="left"))
+    elif params["hold_days"] is not None:
+        exit_bar = min(entry_bar + params["hold_days"], n)
+    return entry_bar, max(exit_bar, min(entry_bar + 1, n))
+
+
+def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar: int):
+    from shortthehype.options import roll_puts
+
+    index = prices.index
+    return roll_puts(
+        prices,
+        ticker,
+        moneyness=params["moneyness"],
+        tenor_days=params["tenor_days"],
+        roll_days=params["roll_days"],
+        rate=params["risk_free"],
+        vol_window=params["vol_window"],
+        iv_markup=params["iv_markup"],
+        first=index[entry_bar] if entry_bar < len(index) else index[-1] + pd.Timedelta(days=1),
+        stop=index[exit_bar] if exit_bar < len(index) else None,
+    )
+
+
+def _instruments(prices: Prices, params: Params) -> Prices:
+    if params["instrument"] != "puts":
+        return prices
+    entry_bar, exit_bar = entry_exit_bars(prices.index, params)
+    underlying = list(params["split"])
+    rolled = [_roll(prices, ticker, params, entry_bar, exit_bar).prices for ticker in underlying]
+    frames = {
+        name: pd.concat([prices.field(name)[underlying]] + [r.field(name) for r in rolled], axis=1)
+        for name in ("open", "high", "low", "close", "volume")
+    }
+    for frame in frames.values():
+        frame.columns.name = "ticker"
+    return Prices(**frames, source=prices.source, warnings=prices.warnings)
+
+
+def _stock_targets(prices: Prices, params: Params) -> pd.DataFrame:
+    index = prices.index
+    split = normalized_split(params)
+    entry_bar, exit_bar = entry_exit_bars(index, params)
+    row = np.array([-params["exposure"] * split[t] for t in split])
+    values = np.full((len(index), len(split)), np.nan)
+    if entry_bar < len(index):
+        values[entry_bar] = row
+        if params["rebalance"] == "keep_weights":
+            mask = rebalance_mask(index, params["rebalance_freq"])
+            mask[: entry_bar + 1] = False
+            mask[exit_bar:] = False
+            values[mask] = row
+        if exit_bar < len(index):
+            values[exit_bar] = 0.0
+    return pd.DataFrame(values, index=index, columns=list(split))
+
+
+def _put_targets(prices: Prices, params: Params) -> pd.DataFrame:
+    from shortthehype.options import put_slots
+
+    index = prices.index
+    n = len(index)
+    split = normalized_split(params)
+    entry_bar, exit_bar = entry_exit_bars(index, params)
+    columns = list(split) + [slot for ticker in split for slot in put_slots(ticker)]
+    values = np.full((n, len(columns)), np.nan)
+    if entry_bar < n:
+        for ticker, share in split.items():
+            contracts = _roll(prices, ticker, params, entry_bar, exit_bar).contracts
+            slots = [columns.index(slot) for slot in contracts["slot"]]
+            rows: dict[int, dict[int, float]] = {}
+            for k, decided in enumerate(contracts["decision"]):
+                row = rows.setdefault(index.get_loc(decided), {})
+                row[slots[k]] = params["premium_budget"] * share
+                if k > 0:
+                    row[slots[k - 1]] = 0.0
+            if slots and exit_bar < n:
+                rows.setdefault(exit_bar, {})[slots[-1]] = 0.0
+            trading = np.isfinite(prices.close[ticker].to_numpy(dtype=np.float64))
+            for bar, row in rows.items():
+                # a target whose execution bar is a halt is repeated on the halt's last bar, so that it
+                # trades at the first price after it (the halt is known at that bar's close)
+                retry = bar
+                while retry + 1 < n and not trading[retry + 1]:
+                    retry += 1
+                for target_bar in {bar, retry}:
+                    for column, weight in row.items():
+                        values[target_bar, column] = weight
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+    if params["instrument"] == "puts":
+        return _put_targets(prices, params)
+    return _stock_targets(prices, params)
+
+
+BURRY_SHORT = register(
+    StrategyKind(
+        name="burry-short",
+        summary="Short NVDA/PLTR in Burry's 13F proportions from an entry date, as stock or as rolled Black-Scholes puts.",
+        params=PARAMS,
+        tickers=_tickers,
+        target_weights=_target_weights,
+        check=_check,
+        instruments=_instruments,
+    )
+)

@@ -1,0 +1,384 @@
+"""``dotcom-analog``: time the AI basket by analogy with the dotcom cycle.
+
+Both modes map each AI-era date onto a dotcom-era date, read the phase of the
+dotcom cycle there and hold the AI basket (equal weights over the listed
+members, see :mod:`shortthehype.strategies.ai_basket`) accordingly:
+
+======== ============================================ =====================================
+phase    mapped dotcom date m                         position
+======== ============================================ =====================================
+pre      m < dotcom_start                             long ``exposure``
+boom     dotcom_start <= m < dotcom_peak - lead_days  long ``exposure``
+bust     dotcom_peak - lead_days <= m < dotcom_trough ``after_peak``: short ``short_exposure`` or cash
+recovery m >= dotcom_trough                           ``after_trough``: long ``exposure`` or cash
+unknown  path mode found no alignment                 long ``exposure`` (no evidence, no action)
+======== ============================================ =====================================
+
+The default after the trough is to be long again: the dotcom bust ended in
+October 2002 and the Nasdaq rose 50 % in 2003, so an analogy that shorts the
+bust and then sits in cash would ignore half of what it is an analogy of.
+
+*Calendar mode*: ``m = dotcom_start + (date - ai_start) × time_scale``
+(calendar days; ``time_scale`` = dotcom days per AI day, 2 = the AI cycle runs
+twice as fast).  The phase is evaluated on every bar, and the bar where it
+changes gets a target row at once (traded at the next open by default).
+
+*Path mode*: on each rebalance date from ``ai_start`` on, the AI basket's
+trailing log path (``window`` bars of the equal-weight index
+:func:`~shortthehype.strategies.ai_basket.basket_index`) is aligned with the
+reference's log closes (the Nasdaq Composite ``IXIC`` between
+``reference_start`` and ``reference_end``, truncated to the decision date so
+that a backtest set in the dotcom era never sees the dotcom future) by the
+exhaustive search of :mod:`shortthehype.core.analog_nb`: every end bar × a
+geometric grid of ``scale_steps`` time scales from ``scale_min`` to
+``scale_max``; least squares on demeaned log paths (``normalize`` = on
+z-scores).  The date of the best end bar is the mapped date; the phase
+holds until the next rebalance date.  Before ``ai_start`` the basket is held
+long (phase ``pre``).
+
+:func:`implied_phase` returns the mapping over time for reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import (
+    AI_BASKET,
+    AI_START,
+    ANALOG_FIT_CACHE_SIZE,
+    ANALOG_SCALE_MAX,
+    ANALOG_SCALE_MIN,
+    ANALOG_SCALE_STEPS,
+    ANALOG_TRADING_DAYS_PER_YEAR,
+    ANALOG_WINDOW,
+    DOTCOM_PEAK,
+    DOTCOM_REFERENCE_END,
+    DOTCOM_REFERENCE_START,
+    DOTCOM_REFERENCE_TICKER,
+    DOTCOM_START,
+    DOTCOM_TROUGH,
+)
+from shortthehype.data.prices import Prices
+from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
+from shortthehype.params import Param, format_value
+from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
+from shortthehype.strategies.ai_basket import basket_index, basket_weights, side_targets
+from shortthehype.strategies.base import Params, StrategyKind, register
+
+__all__ = ["DOTCOM_ANALOG", "MODES", "PHASES", "implied_phase", "scale_grid"]
+
+#: How dates are mapped onto the dotcom cycle.
+MODES = ("calendar", "path")
+#: Phase labels of :func:`implied_phase`.
+PHASES = ("pre", "boom", "bust", "recovery", "unknown")
+
+PARAMS = (
+    Param("mode", "choice", "calendar", "calendar = fixed date mapping; path = best fit of the basket's recent path on the Nasdaq's.", choices=MODES),
+    Param("tickers", "tickers", list(AI_BASKET), "The AI basket (equal weights over the listed members)."),
+    Param(
+        "rebalance",
+        "choice",
+        "monthly",
+        "Calendar on which the basket is re-weighted (and, in path mode, re-fitted).",
+        choices=tuple(REBALANCE_FREQUENCIES),
+    ),
+    Param("exposure", "float", 1.0, "Long exposure while long the basket.", "x equity", minimum=0.0, exclusive_minimum=True),
+    Param("short_exposure", "float", 1.0, "Short exposure during the bust (after_peak = short).", "x equity", minimum=0.0, exclusive_minimum=True),
+    Param("after_peak", "choice", "short", "Position from the (lead-adjusted) mapped peak to the mapped trough.", choices=("short", "cash")),
+    Param("after_trough", "choice", "long", "Position after the mapped trough.", choices=("long", "cash")),
+    Param("lead_days", "int", 0, "Act this many dotcom calendar days before the mapped peak.", "days", minimum=0),
+    Param("ai_start", "date", pd.Timestamp(AI_START), "AI-cycle anchor (ChatGPT launch); path mode fits from this date on."),
+    Param("dotcom_start", "date", pd.Timestamp(DOTCOM_START), "Dotcom anchor mapped onto ai_start (Netscape IPO)."),
+    Param("dotcom_peak", "date", pd.Timestamp(DOTCOM_PEAK), "Dotcom peak (Nasdaq Composite record close)."),
+    Param("dotcom_trough", "date", pd.Timestamp(DOTCOM_TROUGH), "Dotcom trough (Nasdaq Composite bear-market low close)."),
+    Param("time_scale", "float", 1.0, "Calendar mode: dotcom days per AI day (2 = the AI cycle runs twice as fast).", "x", minimum=0.0, exclusive_minimum=True),
+    Param("reference", "ticker", DOTCOM_REFERENCE_TICKER, "Path mode: the dotcom reference series (Nasdaq Composite)."),
+    Param("reference_start", "date", pd.Timestamp(DOTCOM_REFERENCE_START), "Path mode: first date of the reference path."),
+    Param("reference_end", "date", pd.Timestamp(DOTCOM_REFERENCE_END), "Path mode: last date of the reference path."),
+    Param("window", "int", ANALOG_WINDOW, "Path mode: bars of the basket's trailing path that are matched.", "bars", minimum=2),
+    Param("scale_min", "float", ANALOG_SCALE_MIN, "Path mode: smallest time scale tried (reference bars per basket bar).", "x", minimum=0.0, exclusive_minimum=True),
+    Param("scale_max", "float", ANALOG_SCALE_MAX, "Path mode: largest time scale tried.", "x", minimum=0.0, exclusive_minimum=True),
+    Param("scale_steps", "int", ANALOG_SCALE_STEPS, "Path mode: time scales in the geometric grid from scale_min to scale_max.", "", minimum=1),
+    Param("normalize", "bool", False, "Path mode: fit z-scored paths (shape only) instead of demeaned log paths (shape and amplitude)."),
+)
+
+_PARAM_NAMES = {p.name: p for p in PARAMS}
+
+
+# ---- parameters -----------------------------------------------------------------------
+
+
+def _resolve(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter typed, defaults filled in, combinations checked (for direct calls)."""
+    for key in params:
+        if key not in _PARAM_NAMES:
+            raise ParamError(
+                f"dotcom-analog: unknown parameter {key!r}{did_you_mean(key, _PARAM_NAMES)} (known: {', '.join(_PARAM_NAMES)})"
+            )
+    resolved = {
+        p.name: (p.coerce(params[p.name], where="dotcom-analog") if p.name in params else p.default) for p in PARAMS
+    }
+    _check(resolved)
+    return resolved
+
+
+def _tickers(params: Params) -> list[str]:
+    tickers = list(params["tickers"])
+    if params["mode"] == "path" and params["reference"] not in tickers:
+        tickers.append(params["reference"])
+    return tickers
+
+
+def _check(params: Params) -> None:
+    start, peak, trough = params["dotcom_start"], params["dotcom_peak"], params["dotcom_trough"]
+    if not start < peak < trough:
+        raise SpecError(
+            f"dotcom anchors must be in order dotcom_start < dotcom_peak < dotcom_trough, got "
+            f"{format_value(start)}, {format_value(peak)}, {format_value(trough)}"
+        )
+    boom_days = (peak - start).days
+    if params["lead_days"] >= boom_days:
+        raise SpecError(
+            f"parameter 'lead_days' = {params['lead_days']} reaches back past dotcom_start "
+            f"(the boom lasts {boom_days} days); use a smaller lead"
+        )
+    if params["scale_min"] > params["scale_max"]:
+        raise SpecError(f"parameter 'scale_min' = {params['scale_min']:g} is above scale_max = {params['scale_max']:g}")
+    if params["scale_steps"] == 1 and params["scale_min"] != params["scale_max"]:
+        raise SpecError("parameter 'scale_steps' = 1 needs scale_min = scale_max (one time scale)")
+    if params["reference_start"] >= params["reference_end"]:
+        raise SpecError(
+            f"parameter 'reference_start' {format_value(params['reference_start'])} is not before "
+            f"reference_end {format_value(params['reference_end'])}"
+        )
+    if params["mode"] == "path":
+        if params["reference"] in params["tickers"]:
+            raise SpecError(f"parameter 'reference' {params['reference']} is also in the basket 'tickers'; remove it from one")
+        span_days = (params["reference_end"] - params["reference_start"]).days
+        ref_bars = span_days / 365.25 * ANALOG_TRADING_DAYS_PER_YEAR
+        needed = (params["window"] - 1) * params["scale_min"] + 1
+        if needed > ref_bars:
+            raise SpecError(
+                f"parameter 'window' = {params['window']} at scale_min {params['scale_min']:g} spans {needed:.0f} "
+                f"reference bars, more than the ~{ref_bars:.0f} between reference_start and reference_end"
+            )
+
+
+def scale_grid(scale_min: float, scale_max: float, steps: int) -> np.ndarray:
+    """The path mode's time scales: ``steps`` values from ``scale_min`` to ``scale_max``, geometrically spaced."""
+    if steps == 1:
+        return np.array([float(scale_min)])
+    return np.geomspace(float(scale_min), float(scale_max), int(steps))
+
+
+# ---- phases ---------------------------------------------------------------------------
+
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _day_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray:
+    """Whole days since 1970-01-01 (resolution-independent: never an int64 view of the dates)."""
+    if isinstance(dates, pd.Timestamp):
+        return np.array([(dates.normalize() - _EPOCH).days], dtype=np.float64)
+    return np.asarray((pd.DatetimeIndex(dates).normalize() - _EPOCH).days, dtype=np.float64)
+
+
+def _phase_codes(mapped_days: np.ndarray, params: Params) -> np.ndarray:
+    """Index into :data:`PHASES` of each mapped dotcom day number (NaN = unknown)."""
+    start = _day_numbers(params["dotcom_start"])[0]
+    turn = _day_numbers(params["dotcom_peak"])[0] - params["lead_days"]
+    trough = _day_numbers(params["dotcom_trough"])[0]
+    codes = np.full(mapped_days.shape, PHASES.index("unknown"), dtype=np.int64)
+    known = np.isfinite(mapped_days)
+    codes[known & (mapped_days < start)] = PHASES.index("pre")
+    codes[known & (mapped_days >= start) & (mapped_days < turn)] = PHASES.index("boom")
+    codes[known & (mapped_days >= turn) & (mapped_days < trough)] = PHASES.index("bust")
+    codes[known & (mapped_days >= trough)] = PHASES.index("recovery")
+    return codes
+
+
+def _phase_exposure(codes: np.ndarray, params: Params) -> np.ndarray:
+    """Signed exposure to the basket in each phase."""
+    long_ = params["exposure"]
+    by_phase = {
+        "pre": long_,
+        "boom": long_,
+        "bust": -params["short_exposure"] if params["after_peak"] == "short" else 0.0,
+        "recovery": long_ if params["after_trough"] == "long" else 0.0,
+        "unknown": long_,
+    }
+    table = np.array([by_phase[p] for p in PHASES])
+    return table[codes]
+
+
+def _calendar_frame(index: pd.DatetimeIndex, params: Params) -> pd.DataFrame:
+    elapsed = _day_numbers(index) - _day_numbers(params["ai_start"])[0]
+    mapped = _day_numbers(params["dotcom_start"])[0] + elapsed * params["time_scale"]
+    codes = _phase_codes(mapped, params)
+    mapped_dates = _EPOCH + pd.to_timedelta(np.floor(mapped), unit="D")
+    return pd.DataFrame(
+        {
+            "mapped_date": pd.DatetimeIndex(mapped_dates),
+            "phase": np.array(PHASES, dtype=object)[codes],
+            "error": np.nan,
+            "scale": float(params["time_scale"]),
+            "exposure": _phase_exposure(codes, params),
+        },
+        index=pd.DatetimeIndex(index, name="date"),
+    )
+
+
+_FIT_CACHE: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _fit_alignments(
+    series: np.ndarray,
+    bars: np.ndarray,
+    window: int,
+    ref: np.ndarray,
+    ref_lens: np.ndarray,
+    scales: np.ndarray,
+    normalize: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kernel call with a small content-addressed cache (sweeps over the action parameters refit nothing)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for array in (series, bars, ref, ref_lens, scales):
+        digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(b"|")
+    digest.update(f"{window}|{normalize}".encode())
+    key = digest.hexdigest()
+    if key in _FIT_CACHE:
+        _FIT_CACHE.move_to_end(key)
+        return _FIT_CACHE[key]
+    from shortthehype.core.analog_nb import best_alignments_nb
+
+    ends = np.empty(len(bars), dtype=np.int64)
+    scale_idx = np.empty(len(bars), dtype=np.int64)
+    errors = np.empty(len(bars))
+    best_alignments_nb(series, bars, window, ref, ref_lens, scales, normalize, ends, scale_idx, errors)
+    _FIT_CACHE[key] = (ends, scale_idx, errors)
+    while len(_FIT_CACHE) > ANALOG_FIT_CACHE_SIZE:
+        _FIT_CACHE.popitem(last=False)
+    return ends, scale_idx, errors
+
+
+def _reference_path(close: pd.DataFrame, params: Params) -> pd.Series:
+    ticker = params["reference"]
+    ref = close[ticker]
+    ref = ref[(ref.index >= params["reference_start"]) & (ref.index <= params["reference_end"])].dropna()
+    if (ref <= 0).any():
+        raise DataError(f"{ticker}: non-positive closes in the reference period; cannot take logs")
+    if len(ref) < 2:
+        raise DataError(
+            f"{ticker} has {len(ref)} close(s) between {format_value(params['reference_start'])} and "
+            f"{format_value(params['reference_end'])}: path mode needs the Nasdaq Composite of the dotcom era "
+            f"(IXIC.csv in the data directory, or ^IXIC from Yahoo)"
+        )
+    return ref
+
+
+def _path_frame(close: pd.DataFrame, params: Params) -> pd.DataFrame:
+    index = pd.DatetimeIndex(close.index)
+    ref = _reference_path(close, params)
+    basket = basket_index(close[list(params["tickers"])])
+    series = np.ascontiguousarray(np.log(basket.to_numpy(dtype=np.float64)))
+    mask = rebalance_mask(index, params["rebalance"]) & (index >= params["ai_start"])
+    bars = np.flatnonzero(mask).astype(np.int64)
+    # the reference known on each decision date: its closes up to that date only
+    ref_lens = np.searchsorted(ref.index.to_numpy(), index[bars].to_numpy(), side="right").astype(np.int64)
+    scales = scale_grid(params["scale_min"], params["scale_max"], params["scale_steps"])
+    ref_log = np.ascontiguousarray(np.log(ref.to_numpy(dtype=np.float64)))
+    ends, scale_idx, errors = _fit_alignments(
+        series, bars, int(params["window"]), ref_log, ref_lens, scales, bool(params["normalize"])
+    )
+    found = ends >= 0
+    ref_days = _day_numbers(ref.index)
+    mapped = np.where(found, ref_days[np.where(found, ends, 0)], np.nan)
+    codes = _phase_codes(mapped, params)
+    mapped_dates = pd.DatetimeIndex(ref.index[np.where(found, ends, 0)]).where(found)
+    return pd.DataFrame(
+        {
+            "mapped_date": mapped_dates,
+            "phase": np.array(PHASES, dtype=object)[codes],
+            "error": errors,
+            "scale": np.where(found, scales[np.where(found, scale_idx, 0)], np.nan),
+            "exposure": _phase_exposure(codes, params),
+        },
+        index=pd.DatetimeIndex(index[bars], name="date"),
+    )
+
+
+def _phase_frame(prices: Prices, params: Params) -> pd.DataFrame:
+    if params["mode"] == "calendar":
+        return _calendar_frame(prices.index, params)
+    return _path_frame(prices.close, params)
+
+
+def implied_phase(prices: Prices, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Where each date falls in the dotcom cycle, as the strategy sees it.
+
+    Parameters
+    ----------
+    prices : Prices
+        Closes of the basket tickers (and, in path mode, of the reference,
+        ``IXIC`` by default), e.g. ``load_prices(AI_BASKET + ("IXIC",), ...)``.
+    params : mapping, optional
+        Any of the ``dotcom-analog`` parameters (others take their defaults);
+        strings are accepted as on the command line.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``date`` (calendar mode: every bar; path mode: every
+        decision date, i.e. rebalance dates from ``ai_start`` on) with
+        columns ``mapped_date`` (the dotcom date the date maps onto, whole
+        days; NaT when path mode found no alignment), ``phase`` (one of
+        :data:`PHASES`), ``error`` (path mode: mean squared error of the best
+        alignment in log units squared, or 2(1 - correlation) with
+        ``normalize``; NaN in calendar mode), ``scale`` (time scale used) and
+        ``exposure`` (signed exposure to the basket the phase asks for).
+
+    Raises
+    ------
+    ParamError, SpecError
+        Unknown or invalid parameters (one line naming them).
+    DataError
+        A ticker is missing from ``prices``, or the reference has no closes in
+        its period.
+    """
+    resolved = _resolve(params or {})
+    missing = [t for t in _tickers(resolved) if t not in prices.tickers]
+    if missing:
+        raise DataError(f"dotcom-analog: prices have no data for {', '.join(missing)}")
+    return _phase_frame(prices, resolved)
+
+
+# ---- the kind ---------------------------------------------------------------------------
+
+
+def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+    frame = _phase_frame(prices, params)
+    index = prices.index
+    side = frame["exposure"].reindex(index).ffill().fillna(params["exposure"]).to_numpy(dtype=np.float64)
+    close = prices.close[list(params["tickers"])]
+    weights = basket_weights(close, "equal")
+    return side_targets(weights, side, rebalance_mask(index, params["rebalance"]))
+
+
+DOTCOM_ANALOG = register(
+    StrategyKind(
+        name="dotcom-analog",
+        summary="Hold the AI basket until the mapped dotcom peak, then short it (or cash) until the mapped trough.",
+        params=PARAMS,
+        tickers=_tickers,
+        target_weights=_target_weights,
+        check=_check,
+    )
+)
