@@ -7,30 +7,16 @@ from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
-#: Statistics shown in the default terminal table, in order.
-TABLE_KEYS = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "calmar",
-    "value_at_risk",
-    "cvar",
-    "best_day",
-    "worst_day",
-    "n_trades",
-    "win_rate",
-    "profit_factor",
-    "exposure",
-    "turnover",
-    "beta",
-    "alpha",
-    "correlation",
-    "information_ratio",
-)
+#: Statistics left out of the default terminal table (shown in JSON and reports).
+HIDDEN_KEYS = frozenset({"start_value", "end_value", "omega", "tail_ratio", "skew", "kurtosis", "avg_trade_return"})
+
+
+def table_keys() -> tuple[str, ...]:
+    """Statistics shown in the default terminal table, in the order of :mod:`shortthehype.metrics`."""
+    from shortthehype.metrics import BENCHMARK_STATS_KEYS, STATS_KEYS
+
+    own = STATS_KEYS + tuple(k for k in BENCHMARK_STATS_KEYS if not k.startswith("benchmark_"))
+    return tuple(k for k in own if k not in HIDDEN_KEYS)
 
 
 def format_stat(key: str, value: float | None) -> str:
@@ -47,10 +33,13 @@ def format_stat(key: str, value: float | None) -> str:
     return f"{value:,.3f}"
 
 
-def stats_table(columns: Mapping[str, Mapping[str, float]], *, title: str | None = None, keys: Sequence[str] = TABLE_KEYS) -> Table:
+def stats_table(
+    columns: Mapping[str, Mapping[str, float]], *, title: str | None = None, keys: Sequence[str] | None = None
+) -> Table:
     """One row per statistic, one column per strategy (or benchmark)."""
     from shortthehype.metrics import STATS_LABELS
 
+    keys = table_keys() if keys is None else keys
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("metric")
     for name in columns:
