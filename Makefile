@@ -18,7 +18,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/shortthehype demo
 
+# The report tests open HTML in Debian's chromium (playwright drives it; no browser download).
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; else echo "note: chromium is missing (apt-get install chromium): the browser tests skip outside CI"; fi; }
 	$(VENV)/bin/python -m pytest -n 2 -q
 
 bench: $(STAMP)

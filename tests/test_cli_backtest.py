@@ -102,16 +102,19 @@ def test_strategies_list_and_show(capsys, monkeypatch):
     assert code == 0 and "borrow_fee" in out and "NVDA:0.005,PLTR:0.02" in out
 
 
-def test_demo_runs_every_essay_strategy_offline_on_synthetic_data_and_says_so(capsys, monkeypatch):
+def test_demo_runs_every_essay_strategy_offline_on_synthetic_data_and_says_so(capsys, monkeypatch, tmp_path):
     import shortthehype.cli
     from shortthehype.demo import DEMO_SPECS
 
     monkeypatch.setattr(shortthehype.cli.console, "width", 250)
+    monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "demo")
     assert code == 0, err
     assert "SYNTHETIC" in out and "AIX" in out
     for name in DEMO_SPECS:
         assert name in out
+    report = (tmp_path / "shortthehype-demo.html").read_text()
+    assert f"wrote shortthehype-demo.html" in out and all(name in report for name in DEMO_SPECS)
 
 
 def test_demo_dotcom_analog_maps_the_dotcom_peak_onto_the_synthetic_peak():

@@ -202,3 +202,97 @@ REPORT_ROLLING_WINDOW = 126
 #: Rows of a report's trades or events table at most (the JSON keeps them all): beyond it the
 #: trades with the largest |P&L| and the earliest events are shown, with a note.
 REPORT_MAX_TABLE_ROWS = 1000
+
+# --- bubble detection: LPPLS fits, the confidence indicator and bubble-timer
+# --- (core/lppls_nb.py, lppls.py, strategies/bubble_timer.py, cli/bubble_cmd.py)
+#: Nested windows of the confidence indicator (bars): for each date t2 the
+#: model is fitted on the windows of LPPLS_WINDOW_MIN, +STEP, ..., MAX bars
+#: ending at t2 (dt in [125, 750] trading days, the range of the DS LPPLS
+#: confidence indicator of Sornette et al. 2015; 26 windows).
+LPPLS_WINDOW_MIN = 125
+LPPLS_WINDOW_MAX = 750
+LPPLS_WINDOW_STEP = 25
+#: Fewest bars a window may have: 7 parameters (A, B, C1, C2, tc, m, ω) need
+#: several points each (the ``lppls`` package's smallest default window is 20).
+LPPLS_MIN_BARS = 20
+#: Search space of the nonlinear parameters: tc within t2 ± 0.2·dt (the
+#: ``lppls`` package's and Sornette et al. 2015's search range; a tc inside
+#: the window is allowed, |tc − t| is used), 0.01 ≤ m ≤ 1.2 and 2 ≤ ω ≤ 25
+#: (the widest ranges of filter condition 1 of Sornette et al. 2015, Table 1),
+#: so that the narrower qualification filters below are not boundary artefacts.
+LPPLS_SEARCH_TC = (-0.2, 0.2)
+LPPLS_SEARCH_M = (0.01, 1.2)
+LPPLS_SEARCH_OMEGA = (2.0, 25.0)
+#: The coarse grid every search starts with: |tc − t2| geometric from
+#: LPPLS_GRID_TC_FIRST bars by LPPLS_GRID_TC_RATIO (both sides of t2), m at
+#: the centres of LPPLS_GRID_M_POINTS equal cells of its range, ω at the
+#: centres of cells LPPLS_GRID_OMEGA_STEP wide.  The LPPLS_GRID_STARTS best
+#: local minima of the grid (and LPPLS_RANDOM_STARTS seeded uniform points)
+#: are refined by Levenberg–Marquardt for at most LPPLS_MAX_ITER iterations.
+LPPLS_GRID_TC_FIRST = 0.5
+LPPLS_GRID_TC_RATIO = 2.0
+LPPLS_GRID_M_POINTS = 3
+LPPLS_GRID_OMEGA_STEP = 1.0
+LPPLS_GRID_STARTS = 2
+LPPLS_RANDOM_STARTS = 0
+LPPLS_MAX_ITER = 30
+LPPLS_SEED = 0
+#: Qualification filters of a fit (a fit counts toward the confidence
+#: indicator when all hold): 0.1 ≤ m ≤ 0.9 and 6 ≤ ω ≤ 13 (the stylised
+#: ranges of Johansen 2003 and Lin, Ren & Sornette 2014); tc − t2 within
+#: [−0.05·dt, +0.1·dt], at least 2.5 oscillations ω/(2π)·ln|(tc−t1)/(tc−t2)|,
+#: damping m|B| / (ω|C|) ≥ 0.8 with C = sqrt(C1² + C2²), and mean relative
+#: price error |p − p̂|/p̂ ≤ 0.05 (filter condition 1 of Sornette et al. 2015,
+#: Table 1, as implemented in Fantazzini's R package ``bubble``).
+LPPLS_FILTER_M = (0.1, 0.9)
+LPPLS_FILTER_OMEGA = (6.0, 13.0)
+LPPLS_FILTER_TC = (-0.05, 0.1)
+LPPLS_FILTER_OSCILLATIONS = 2.5
+LPPLS_FILTER_DAMPING = 0.8
+LPPLS_FILTER_REL_ERR = 0.05
+#: The name under which ``bubble`` and ``bubble-timer`` take the AI basket:
+#: the equal-weight, daily-rebalanced index of the listed members of AI_BASKET
+#: (:func:`shortthehype.strategies.ai_basket.basket_index`).
+BUBBLE_AI_BASKET = "ai-basket"
+#: bubble-timer defaults: bars between indicator evaluations, thresholds of
+#: the bubble / anti-bubble indicators (fractions of fitted windows), bars a
+#: signal's regime lasts, and the exposures of the three regimes.
+BUBBLE_STEP = 5
+BUBBLE_THRESHOLD = 0.1
+BUBBLE_HOLD = 21
+#: Indicator computations kept in memory by bubble-timer (a sweep over its
+#: thresholds and exposures refits nothing).
+BUBBLE_FIT_CACHE_SIZE = 16
+
+# --- parameter sweeps, walk-forward, overfitting statistics (sweep.py, walkforward.py,
+# --- overfitting.py, core/sweep_nb.py)
+#: Euler-Mascheroni constant, in the expected maximum Sharpe ratio of the DSR.
+EULER_GAMMA = 0.5772156649015329
+#: Blocks of the combinatorially symmetric cross-validation (S in Bailey et al. 2015).
+PBO_BLOCKS = 16
+#: Cap on trials x splits evaluated by the CSCV; above it a seeded random subset of the
+#: C(S, S/2) splits is used (about 2 s on two cores).
+PBO_MAX_EVALUATIONS = 2.0e8
+#: Objectives a sweep can maximise (columns of the sweep table; all "higher is better").
+SWEEP_OBJECTIVES = ("sharpe", "cagr", "calmar", "sortino", "total_return", "max_drawdown")
+#: Default objective of a sweep.
+SWEEP_DEFAULT_OBJECTIVE = "sharpe"
+#: A grid whose full product exceeds this many combinations is refused before it is
+#: enumerated (unless forced).
+SWEEP_MAX_GRID = 50_000_000
+#: A sweep whose estimated run time exceeds this many seconds is refused (unless forced).
+SWEEP_MAX_SECONDS = 3600.0
+#: A sweep whose results would need more than this fraction of the machine's memory is
+#: refused (unless forced).
+SWEEP_MAX_MEMORY_FRACTION = 0.5
+#: Bar x combinations per chunk of the fused sweep (a chunk is the unit of Parquet
+#: streaming, progress and resume: about a second of work).
+SWEEP_FUSED_CHUNK_WORK = 200_000_000
+#: Largest chunk of the generic sweep (backtests per chunk).
+SWEEP_GENERIC_CHUNK = 64
+#: Estimated cost of one bar x combination of the fused kernel per thread (seconds), used
+#: only by the refusal estimate.
+SWEEP_FUSED_SECONDS_PER_BAR = 8.0e-9
+#: Walk-forward window lengths: a number and a unit (d = trading days, w = weeks,
+#: m = months, y = years), e.g. "3y", "6m", "126d".
+WALKFORWARD_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}

@@ -24,12 +24,21 @@ def backtest(
     start: Annotated[Optional[str], typer.Option(help="First day of the backtest (YYYY-MM-DD).")] = None,
     end: Annotated[Optional[str], typer.Option(help="Last day of the backtest (YYYY-MM-DD).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the result as JSON to this file ('-' for stdout).")] = None,
+    report_path: Annotated[
+        Optional[Path],
+        typer.Option("--report", help="Write the report to this file: one self-contained HTML page (works offline), or Markdown (.md or --format md)."),
+    ] = None,
+    png: Annotated[Optional[Path], typer.Option("--png", help="Write the main figures as PNG files into this directory.")] = None,
+    format_: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", help="Report format, html or md; without --report, md prints a Markdown summary instead of the table."),
+    ] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Backtest one strategy spec and print its metrics beside its benchmark's."""
+    """Backtest one strategy spec and print its metrics beside its benchmark's (or write its report)."""
     from shortthehype.runner import backtest as run_backtest
     from shortthehype.cli.render import stats_table
     from shortthehype.spec import parse_assignments
@@ -39,10 +48,33 @@ def backtest(
         overrides["start"] = start
     if end is not None:
         overrides["end"] = end
-    run = run_backtest(spec, overrides=overrides, **data_options(source, data_dir, cache_dir, offline))
-    if json_path is not None and str(json_path) == "-":
-        typer.echo(json.dumps(run.to_dict(), indent=1))
-        return
+    options = data_options(source, data_dir, cache_dir, offline)
+    wants_document = json_path is not None or report_path is not None or png is not None or format_ is not None
+    fmt = None
+    json_to_stdout = json_path is not None and str(json_path) == "-"
+    if wants_document:  # check the output options before the (possibly long) run
+        from shortthehype.errors import ParamError
+        from shortthehype.report import resolve_format
+
+        fmt = resolve_format(format_, report_path)
+        if report_path is None and format_ == "html":
+            raise ParamError("--format html writes a file: add --report PATH")
+        if json_to_stdout and report_path is None and fmt == "md":
+            raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
+    run = run_backtest(spec, overrides=overrides, **options)
+    document = None
+    if wants_document:
+        from shortthehype.cli.report_cmd import write_outputs
+        from shortthehype.report import render, report_document
+
+        md_to_stdout = report_path is None and fmt == "md"
+        document = report_document(run, **options)
+        if json_to_stdout or md_to_stdout:
+            typer.echo(json.dumps(document, indent=1) if json_to_stdout else render(document, "md"), nl=json_to_stdout)
+            if json_path is not None and not json_to_stdout:
+                json_path.write_text(json.dumps(document, indent=1))
+            write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
+            return
     columns = {run.spec.name: run.stats}
     if run.benchmark is not None:
         columns[f"{run.spec.run['benchmark']} (buy & hold)"] = {
@@ -56,8 +88,10 @@ def backtest(
     if len(events):
         console.print(f"{len(events)} event(s): " + ", ".join(f"{k} ×{n}" for k, n in events["kind"].value_counts().items()))
     if json_path is not None:
-        json_path.write_text(json.dumps(run.to_dict(), indent=1))
+        json_path.write_text(json.dumps(document, indent=1))
         console.print(f"wrote {json_path}")
+    if document is not None:
+        write_outputs(document, report_path=report_path, png=png, format_=fmt)
 
 
 @strategies_app.command("list")
@@ -116,12 +150,18 @@ def compare(
     start: Annotated[Optional[str], typer.Option(help="First day (default: the latest of the specs' starts).")] = None,
     end: Annotated[Optional[str], typer.Option(help="Last day (default: the earliest of the specs' ends).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every run as JSON to this file ('-' for stdout).")] = None,
+    report_path: Annotated[
+        Optional[Path],
+        typer.Option("--report", help="Write the comparison report to this file: one self-contained HTML page, or Markdown (.md or --format md)."),
+    ] = None,
+    png: Annotated[Optional[Path], typer.Option("--png", help="Write the comparison's main figures as PNG files into this directory.")] = None,
+    format_: Annotated[Optional[str], typer.Option("--format", "-f", help="Report format: html or md (default: from the --report suffix).")] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Run several strategies over the same window and print one table."""
+    """Run several strategies over the same window and print one table (or write their comparison report)."""
     from shortthehype.cli.render import stats_table
     from shortthehype.runner import compare as run_compare
     from shortthehype.spec import parse_assignments
@@ -131,10 +171,16 @@ def compare(
         overrides["start"] = start
     if end is not None:
         overrides["end"] = end
-    runs = run_compare(specs, overrides=overrides, **data_options(source, data_dir, cache_dir, offline))
-    document = {"runs": [run.to_dict() for run in runs]}
+    from shortthehype.cli.report_cmd import write_outputs
+    from shortthehype.report import report_document, resolve_format
+
+    fmt = resolve_format(format_, report_path)  # checked before the runs
+    options = data_options(source, data_dir, cache_dir, offline)
+    runs = run_compare(specs, overrides=overrides, **options)
+    document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
+        write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
         return
     first = runs[0]
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
@@ -147,3 +193,4 @@ def compare(
     if json_path is not None:
         json_path.write_text(json.dumps(document, indent=1))
         console.print(f"wrote {json_path}")
+    write_outputs(document, report_path=report_path, png=png, format_=fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -17,6 +18,9 @@ def demo(
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
+    report_path: Annotated[
+        Path, typer.Option("--report", help="Where to write the HTML report of the comparison ('-' for stdout).")
+    ] = Path("shortthehype-demo.html"),
 ) -> None:
     """Run every essay strategy through a bubble and its crash and compare them.
 
@@ -37,3 +41,7 @@ def demo(
     for run in runs:
         for warning in run.warnings:
             console.print(f"[yellow]{run.spec.name}:[/] {warning}", highlight=False)
+    from shortthehype.cli.report_cmd import write_outputs
+
+    document = {"type": "compare", "runs": [run.to_dict() for run in runs]}
+    write_outputs(document, report_path=report_path, png=None, format_="html")

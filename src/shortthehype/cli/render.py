@@ -19,25 +19,12 @@ def table_keys() -> tuple[str, ...]:
     return tuple(k for k in own if k not in HIDDEN_KEYS)
 
 
-def format_stat(key: str, value: float | None) -> str:
-    from shortthehype.metrics import PERCENT_KEYS
-
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if key in PERCENT_KEYS:
-        return f"{value * 100:,.2f}%"
-    if key in ("n_trades", "max_drawdown_duration"):
-        return f"{value:,.0f}"
-    if abs(value) >= 1e5:
-        return f"{value:,.0f}"
-    return f"{value:,.3f}"
-
-
 def stats_table(
     columns: Mapping[str, Mapping[str, float]], *, title: str | None = None, keys: Sequence[str] | None = None
 ) -> Table:
     """One row per statistic, one column per strategy (or benchmark)."""
     from shortthehype.metrics import STATS_LABELS
+    from shortthehype.report.formatting import stat
 
     keys = table_keys() if keys is None else keys
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -48,5 +35,5 @@ def stats_table(
         values = [stats.get(key) for stats in columns.values()]
         if all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
             continue
-        table.add_row(STATS_LABELS.get(key, key), *(format_stat(key, v) for v in values))
+        table.add_row(STATS_LABELS.get(key, key), *(stat(key, v) for v in values))
     return table

@@ -1,0 +1,164 @@
+"""Reports of backtest results: self-contained HTML, static PNG figures and Markdown summaries.
+
+Every report is rendered from a *result document*, the JSON that
+``shortthehype backtest --json`` writes (:meth:`shortthehype.BacktestRun.to_dict`),
+or from a comparison document (``{"runs": [...]}``, as ``compare --json``
+writes, or a JSON list of results).  So ``shortthehype report RESULT.json``
+and ``backtest --report`` produce the same file, and every number in a report
+is in the JSON or derived from it by :mod:`shortthehype.report.model`.
+
+Modules: ``model`` (validation and derived series), ``figures`` (plotly
+figure specs), ``html`` (the page), ``static`` (PNG via matplotlib),
+``markdown``.  A new result type (sweeps, walk-forward) adds a view in
+``model``, its figures and sections, and an entry in the dispatch of
+:func:`render`.  Plotting libraries are imported only when a report is made.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from shortthehype.errors import ParamError, did_you_mean
+
+__all__ = ["FORMATS", "render", "report_document", "resolve_format", "write_pngs", "write_report"]
+
+#: Output formats of :func:`render` / :func:`write_report`.
+FORMATS = ("html", "md")
+
+
+def report_document(
+    run: Any,
+    *,
+    source: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+) -> dict[str, Any]:
+    """The result document of a :class:`~shortthehype.BacktestRun`, as its JSON file will read back.
+
+    Same as ``run.to_dict()``, plus what needs prices from before the
+    backtest window: for ``dotcom-analog`` the basket and reference
+    (``IXIC``) history is loaded with the given data options (the ones the
+    run was loaded with) for the analogy overlay.  If they cannot be loaded
+    the document says so in ``analog.note`` and the report draws the rest.
+    The document is passed through JSON once, so rendering it gives the same
+    bytes as rendering its file.
+    """
+    import json
+    import warnings
+
+    from shortthehype.errors import DataWarning, ShortTheHypeError
+
+    history = None
+    note = None
+    if run.spec.kind.name == "dotcom-analog":
+        from shortthehype.data.load import load_prices
+
+        params = run.spec.params
+        tickers = list(dict.fromkeys(list(params["tickers"]) + [params["reference"]]))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)  # the backtest has reported them already
+                history = load_prices(tickers, end=run.end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        except ShortTheHypeError as exc:
+            note = f"the dotcom reference history could not be loaded ({exc})"
+    document = json.loads(json.dumps(run.to_dict(history=history)))
+    if note and isinstance(document.get("analog"), dict):
+        document["analog"]["note"] = note
+    return document
+
+
+def resolve_format(fmt: str | None, path: str | os.PathLike[str] | None = None) -> str:
+    """``fmt`` checked against :data:`FORMATS`; ``None`` means ``md`` for a ``.md``/``.markdown`` path, else ``html``."""
+    if fmt is None:
+        suffix = Path(path).suffix.lower() if path is not None and str(path) != "-" else ""
+        return "md" if suffix in (".md", ".markdown") else "html"
+    if fmt not in FORMATS:
+        raise ParamError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
+    return fmt
+
+
+def render(document: Any, format: str = "html", *, where: str = "document") -> str:
+    """Render a result or comparison document as an HTML page or a Markdown summary.
+
+    Parameters
+    ----------
+    document : dict or list
+        A backtest result document (``backtest --json``), a comparison
+        (``{"runs": [...]}``) or a list of result documents.
+    format : {"html", "md"}
+        ``html``: one self-contained page (plotly.js embedded, works offline);
+        ``md``: a Markdown summary (tables, no figures).
+    where : str
+        Name of the document's file, for error messages.
+
+    Returns
+    -------
+    str
+        The report; the same document always gives the same text.
+
+    Raises
+    ------
+    DataError
+        The document is not a backtest or comparison result, or is malformed
+        (the message names ``where`` and the key).
+    ParamError
+        Unknown ``format``.
+    """
+    from shortthehype.report.model import backtest_view, compare_view, document_kind
+
+    fmt = resolve_format(format, None)
+    if document_kind(document, where) == "compare":
+        view = compare_view(document, where)
+        if fmt == "md":
+            from shortthehype.report.markdown import render_compare_markdown
+
+            return render_compare_markdown(view)
+        from shortthehype.report.html import render_compare_html
+
+        return render_compare_html(view)
+    single = backtest_view(document, where)
+    if fmt == "md":
+        from shortthehype.report.markdown import render_backtest_markdown
+
+        return render_backtest_markdown(single)
+    from shortthehype.report.html import render_backtest_html
+
+    return render_backtest_html(single)
+
+
+def write_report(
+    document: Any, path: str | os.PathLike[str], *, format: str | None = None, where: str = "document"
+) -> Path:
+    """Render ``document`` (see :func:`render`) and write it to ``path`` (UTF-8).
+
+    ``format=None`` picks Markdown for a ``.md`` / ``.markdown`` path and HTML
+    otherwise.  The parent directory must exist.  Returns the path written.
+    """
+    fmt = resolve_format(format, path)
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise ParamError(f"report path {out}: the directory {out.parent} does not exist")
+    text = render(document, fmt, where=where)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str = "document") -> list[Path]:
+    """Write the main figures of a result or comparison document as PNG files into ``directory``.
+
+    Returns the paths written (see :func:`shortthehype.report.static.write_backtest_pngs`).
+    ``directory`` is created if needed; an existing file in its place is an error.
+    """
+    from shortthehype.report.model import backtest_view, compare_view, document_kind
+
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise ParamError(f"--png {out}: a file of that name exists; give a directory")
+    from shortthehype.report import static
+
+    if document_kind(document, where) == "compare":
+        return static.write_compare_pngs(compare_view(document, where), out)
+    return static.write_backtest_pngs(backtest_view(document, where), out)

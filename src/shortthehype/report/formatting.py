@@ -1,0 +1,83 @@
+"""How report numbers and settings are written (shared by the HTML and Markdown reports).
+
+Statistics are written the same way in the terminal table, the HTML and the
+Markdown (:func:`stat`): fractions listed in :data:`shortthehype.metrics.PERCENT_KEYS` as percentages
+with two decimals, counts as integers, other ratios with three decimals.
+A missing value (JSON null, NaN) is an em dash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["MISSING", "is_missing", "money", "number_attr", "param_text", "percent", "price", "quantity", "stat", "stat_label"]
+
+MISSING = "—"
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def stat(key: str, value: Any) -> str:
+    """A statistic as every view shows it (``0.1234`` → ``12.34%`` for percentage keys)."""
+    from shortthehype.metrics import PERCENT_KEYS
+
+    if is_missing(value):
+        return MISSING
+    value = float(value)
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if key in PERCENT_KEYS:
+        return f"{value * 100:,.2f}%"
+    if key in ("n_trades", "max_drawdown_duration") or abs(value) >= 1e5:
+        return f"{value:,.0f}"
+    return f"{value:,.3f}"
+
+
+def stat_label(key: str) -> str:
+    from shortthehype.metrics import STATS_LABELS
+
+    return STATS_LABELS.get(key, key)
+
+
+def money(value: Any) -> str:
+    return MISSING if is_missing(value) else f"{float(value):,.2f}"
+
+
+def price(value: Any) -> str:
+    return MISSING if is_missing(value) else f"{float(value):,.4f}"
+
+
+def quantity(value: Any) -> str:
+    return MISSING if is_missing(value) else f"{float(value):,.2f}"
+
+
+def percent(value: Any, digits: int = 2) -> str:
+    return MISSING if is_missing(value) else f"{float(value) * 100:,.{digits}f}%"
+
+
+def number_attr(value: Any) -> str:
+    """The exact number for a ``data-value`` attribute: Python's shortest round-trip repr ('' when missing)."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+def param_text(value: Any) -> str:
+    """A setting as a user would type it in a spec (``{'QQQ': 1.0}`` → ``QQQ: 1.0``)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {param_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(param_text(v) for v in value)
+    return str(value)

@@ -1,0 +1,253 @@
+"""Static PNG figures of a report, drawn with matplotlib (Agg, no display, no browser).
+
+Why matplotlib and not plotly's own image export: plotly's exporter
+(kaleido 1.x) drives a Chrome/Chromium process, which a CI machine or a
+user's server may not have, takes seconds to start, and has changed its
+installation story twice; matplotlib is already a dependency (of vectorbt),
+renders in-process and gives byte-stable files for a given version.  The
+PNGs show the same series as the HTML figures (they read the same
+:class:`~shortthehype.report.model.BacktestView`); they are static, so the
+equity figure uses a log scale when the curve is positive and spans more
+than :data:`~shortthehype.report.figures.LOG_SCALE_SPAN` times.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import REPORT_ROLLING_WINDOW
+from shortthehype.report.figures import (
+    BENCHMARK_COLOR,
+    COST_COLORS,
+    EXPOSURE_COLORS,
+    PALETTE,
+    PHASE_COLORS,
+    RETURNS_COLORSCALE,
+    STRATEGY_COLOR,
+    percent_label,
+    use_log_scale,
+)
+from shortthehype.report.model import BacktestView, CompareView
+
+__all__ = ["write_backtest_pngs", "write_compare_pngs"]
+
+#: Resolution and size of the PNGs (inches x DPI = 1320 x 528 pixels for a line figure).
+PNG_DPI = 120
+PNG_SIZE = (11.0, 4.4)
+
+
+def label(text: object) -> str:
+    """A user string made literal for matplotlib: ``$`` would start mathtext, a leading ``_`` hides a legend entry."""
+    out = str(text).replace("\\", "\\\\").replace("$", r"\$")
+    return "\u200b" + out if out.startswith("_") else out
+
+
+def _figure(height: float = PNG_SIZE[1], rows: int = 1) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(PNG_SIZE[0], height), dpi=PNG_DPI, layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    for ax in axes:
+        ax.grid(True, color="#e6e6e6", linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    return fig, axes
+
+
+def _log_axis(ax: Any) -> None:
+    """Log scale with labelled ticks at 1, 2 and 5 x 10^k (plain numbers with thousands separators)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _percent_axis(ax: Any) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def _save(fig: Any, directory: Path, name: str) -> Path:
+    path = directory / f"{name}.png"
+    fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
+    return path
+
+
+def _equity(view: BacktestView, directory: Path) -> Path:
+    fig, (ax,) = _figure()
+    ax.plot(view.dates, view.equity, color=STRATEGY_COLOR, linewidth=1.2, label=label(view.name))
+    values = [view.equity.to_numpy()]
+    if view.benchmark_equity is not None:
+        ax.plot(view.dates, view.benchmark_equity, color=BENCHMARK_COLOR, linewidth=1.0, label=label(f"{view.benchmark} (buy & hold)"))
+        values.append(view.benchmark_equity.dropna().to_numpy())
+    log = use_log_scale(*values)
+    if log:
+        _log_axis(ax)
+    ax.set_title(label(f"{view.name}: equity" + (" (log scale)" if log else "")), loc="left")
+    ax.legend(loc="upper left", frameon=False)
+    return _save(fig, directory, "equity")
+
+
+def _drawdown(view: BacktestView, directory: Path) -> Path:
+    fig, (ax,) = _figure()
+    ax.fill_between(view.dates, view.drawdown.to_numpy(), 0.0, color="#c0392b", alpha=0.35, linewidth=0, label=label(view.name))
+    if view.benchmark_drawdown is not None:
+        ax.plot(view.dates, view.benchmark_drawdown, color=BENCHMARK_COLOR, linewidth=0.9, linestyle=":",
+                label=label(f"{view.benchmark} (buy & hold)"))
+    _percent_axis(ax)
+    ax.set_title(label(f"{view.name}: drawdown below the running peak"), loc="left")
+    ax.legend(loc="lower left", frameon=False)
+    return _save(fig, directory, "drawdown")
+
+
+def _monthly(view: BacktestView, directory: Path) -> Path:
+    from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
+
+    cmap = LinearSegmentedColormap.from_list("returns", [(stop, color) for stop, color in RETURNS_COLORSCALE])
+
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    z = view.monthly.to_numpy(dtype=np.float64)
+    totals = view.yearly.reindex(view.monthly.index).to_numpy(dtype=np.float64)
+    years = [str(y) for y in view.monthly.index]
+    height = max(2.2, 0.9 + 0.26 * len(years))
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(PNG_SIZE[0], height), dpi=PNG_DPI, layout="constrained")
+    ax, ax_year = fig.subplots(1, 2, gridspec_kw={"width_ratios": [12, 1.3]}, sharey=True)
+    for axis, values, columns in ((ax, z, months), (ax_year, totals.reshape(-1, 1), ["Year"])):
+        limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.1
+        limit = limit if limit > 0 else 0.1
+        norm = TwoSlopeNorm(vmin=-limit, vcenter=0.0, vmax=limit)
+        axis.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+        axis.set_xticks(range(len(columns)), columns)
+        axis.xaxis.tick_top()
+        for (i, j), value in np.ndenumerate(values):
+            if math.isfinite(value):
+                axis.text(j, i, percent_label(value), ha="center", va="center", fontsize=7)
+        for side in ("top", "right", "bottom", "left"):
+            axis.spines[side].set_visible(False)
+    ax.set_yticks(range(len(years)), years)
+    ax.set_title(label(f"{view.name}: monthly returns"), loc="left")
+    return _save(fig, directory, "monthly_returns")
+
+
+def _rolling(view: BacktestView, directory: Path) -> Path:
+    fig, (top, bottom) = _figure(PNG_SIZE[1] * 1.5, rows=2)
+    rolling = view.rolling
+    top.plot(view.dates, rolling["sharpe"], color=STRATEGY_COLOR, linewidth=1.0, label=label(view.name))
+    bottom.plot(view.dates, rolling["volatility"], color="#d1495b", linewidth=1.0, label=label(view.name))
+    if "benchmark_sharpe" in rolling:
+        top.plot(view.dates, rolling["benchmark_sharpe"], color=BENCHMARK_COLOR, linewidth=0.9, linestyle=":", label=label(view.benchmark))
+        bottom.plot(view.dates, rolling["benchmark_volatility"], color=BENCHMARK_COLOR, linewidth=0.9, linestyle=":",
+                    label=label(view.benchmark))
+    top.axhline(0.0, color="#999999", linewidth=0.8)
+    _percent_axis(bottom)
+    top.set_title(label(f"{view.name}: rolling {REPORT_ROLLING_WINDOW}-day Sharpe ratio"), loc="left")
+    bottom.set_title(f"Rolling {REPORT_ROLLING_WINDOW}-day volatility (annualised)", loc="left")
+    top.legend(loc="best", frameon=False)
+    return _save(fig, directory, "rolling")
+
+
+def _exposure(view: BacktestView, directory: Path) -> Path:
+    fig, (ax,) = _figure()
+    for column in ("long", "short"):
+        ax.fill_between(view.dates, view.exposure[column].to_numpy(), 0.0, color=EXPOSURE_COLORS[column], alpha=0.2,
+                        linewidth=0, label=column)
+    ax.plot(view.dates, view.exposure["gross"], color=EXPOSURE_COLORS["gross"], linewidth=0.9, linestyle=":", label="gross")
+    ax.plot(view.dates, view.exposure["net"], color=EXPOSURE_COLORS["net"], linewidth=1.0, label="net")
+    _percent_axis(ax)
+    ax.set_title(label(f"{view.name}: exposure (fraction of equity)"), loc="left")
+    ax.legend(loc="upper left", frameon=False, ncols=4)
+    return _save(fig, directory, "exposure")
+
+
+def _costs(view: BacktestView, directory: Path) -> Path:
+    from matplotlib.ticker import StrMethodFormatter
+
+    fig, (ax,) = _figure()
+    for column in view.costs.columns:
+        ax.plot(view.dates, view.costs[column], color=COST_COLORS[column], linewidth=1.1, label=column)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_title(label(f"{view.name}: cumulative costs (interest below zero = earned)"), loc="left")
+    ax.legend(loc="upper left", frameon=False, ncols=4)
+    return _save(fig, directory, "costs")
+
+
+def _analog(view: BacktestView, directory: Path) -> Path | None:
+    analog = view.document.get("analog")
+    phase = analog.get("phase") if isinstance(analog, dict) else None
+    if not phase:
+        return None
+    fig, (ax,) = _figure()
+    dates = pd.DatetimeIndex(pd.to_datetime(phase["dates"]))
+    mapped = pd.to_datetime(pd.Series(phase["mapped_dates"], dtype=object), errors="coerce")
+    phases = pd.Series(phase["phases"])
+    for name, color in PHASE_COLORS.items():
+        mask = ((phases == name) & mapped.notna()).to_numpy()
+        if mask.any():
+            ax.scatter(dates[mask], mapped[mask], s=6, color=color, label=name)
+    anchors = analog.get("anchors") or {}
+    for key, color in (("dotcom_peak", PHASE_COLORS["bust"]), ("dotcom_trough", PHASE_COLORS["recovery"])):
+        if key in anchors:
+            ax.axhline(pd.Timestamp(anchors[key]), color=color, linestyle="--", linewidth=0.9)
+    ax.set_title(label(f"{view.name}: implied dotcom phase (mapped dotcom date per date; dashed: peak, trough)"), loc="left")
+    ax.legend(loc="lower right", frameon=False, ncols=5)
+    return _save(fig, directory, "dotcom_phase")
+
+
+def write_backtest_pngs(view: BacktestView, directory: str | os.PathLike[str]) -> list[Path]:
+    """Write the main figures of a backtest as PNG files into ``directory`` (created if needed).
+
+    Files: ``equity``, ``drawdown``, ``monthly_returns`` (when a month has a
+    return), ``rolling``, ``exposure`` and ``costs`` (when the document has
+    them) and ``dotcom_phase`` (``dotcom-analog`` runs), each ``.png``.
+    Existing files of those names are overwritten.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [_equity(view, out), _drawdown(view, out)]
+    if len(view.monthly):
+        paths.append(_monthly(view, out))
+    paths.append(_rolling(view, out))
+    if view.exposure is not None:
+        paths.append(_exposure(view, out))
+    if view.costs is not None:
+        paths.append(_costs(view, out))
+    analog = _analog(view, out)
+    if analog is not None:
+        paths.append(analog)
+    return paths
+
+
+def write_compare_pngs(view: CompareView, directory: str | os.PathLike[str]) -> list[Path]:
+    """Write a comparison's growth-of-1, drawdown and rolling-Sharpe figures as PNG files."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    growth, (ax_growth,) = _figure()
+    drawdown, (ax_dd,) = _figure()
+    sharpe, (ax_sharpe,) = _figure()
+    for i, run in enumerate(view.runs):
+        color = PALETTE[i % len(PALETTE)]
+        ax_growth.plot(run.dates, run.equity / run.start_value, color=color, linewidth=1.1, label=label(run.name))
+        ax_dd.plot(run.dates, run.drawdown, color=color, linewidth=1.0, label=label(run.name))
+        ax_sharpe.plot(run.dates, run.rolling["sharpe"], color=color, linewidth=1.0, label=label(run.name))
+    log = use_log_scale(*[run.equity / run.start_value for run in view.runs])
+    if log:
+        _log_axis(ax_growth)
+    ax_growth.set_title("Growth of 1" + (" (log scale)" if log else ""), loc="left")
+    ax_dd.set_title("Drawdown below the running peak", loc="left")
+    ax_sharpe.set_title(f"Rolling {REPORT_ROLLING_WINDOW}-day Sharpe ratio", loc="left")
+    _percent_axis(ax_dd)
+    for ax in (ax_growth, ax_dd, ax_sharpe):
+        ax.legend(loc="upper left", frameon=False)
+    return [_save(growth, out, "growth"), _save(drawdown, out, "drawdown"), _save(sharpe, out, "rolling_sharpe")]
