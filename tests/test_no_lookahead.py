@@ -19,7 +19,11 @@ from shortthehype.spec import load_spec
 SPECS = sorted((Path(__file__).resolve().parents[1] / "strategies").glob("*.toml"))
 CUT = pd.Timestamp("2024-03-28")
 #: Settings that give a spec targets before the cut (or a cheaper analog search), per spec file ...
-ADJUST = {"burry_short": {"entry": "2023-06-01"}, "dotcom_analog": {"scale_steps": "3"}}
+ADJUST = {
+    "burry_short": {"entry": "2023-06-01"},
+    "dotcom_analog": {"scale_steps": "3"},
+    "bubble_timer": {"evaluate_from": "2023-01-03"},
+}
 #: ... and the variants checked besides each spec's defaults.
 VARIANTS = {
     "burry_short": [{"entry": "2023-06-01", "instrument": "puts"}],

@@ -279,7 +279,7 @@ def test_equal_weight_monthly_matches_vectorbt_from_orders(basket_prices, fees, 
     buys differently (vectorbt order by order, ours by one common factor), so
     the fee case runs at 95 % exposure where cash never binds.
     """
-    vbt = pytest.importorskip("vectorbt")
+    import vectorbt as vbt
     init_cash = 1_000_000.0
     run = backtest(
         "ai-basket",

@@ -81,7 +81,7 @@ def test_crossed_above_kernel_matches_twin_on_edge_cases(a, b):
 
 
 def test_crossed_above_matches_twin_and_vectorbt_on_random_series_with_ties_and_gaps():
-    vbt = pytest.importorskip("vectorbt")
+    import vectorbt as vbt
     rng = np.random.default_rng(0)
     a = rng.integers(0, 4, 400).astype(float)  # small integers: many exact ties
     b = rng.integers(0, 4, 400).astype(float)
@@ -121,7 +121,7 @@ def test_equity_equals_vectorbt_from_signals_with_fees(qqq, fast, slow):
     """vectorbt buys with all cash net of fees (size = cash / (price (1 + fees))); our 100 % target
     is sized on the equity and the buy is then cut by one factor to the cash available, which
     is the same number: the two agree with fees, not only without."""
-    vbt = pytest.importorskip("vectorbt")
+    import vectorbt as vbt
     init_cash = 1_000_000.0
     run = backtest(
         "ma-crossover",

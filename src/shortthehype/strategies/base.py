@@ -88,6 +88,7 @@ def strategy_kinds() -> dict[str, StrategyKind]:
 def _load_builtin_kinds() -> None:
     from shortthehype.strategies import (  # noqa: F401  (each module registers its kinds)
         ai_basket,
+        bubble_timer,
         burry_short,
         dotcom_analog,
         fixed_weights,

@@ -1,0 +1,624 @@
+"""Bubble detection with the LPPLS model and the Sornette confidence indicator.
+
+The log-periodic power law singularity model (Johansen, Ledoit & Sornette)
+describes a bubble as faster-than-exponential growth toward a critical time
+tc, decorated by accelerating oscillations::
+
+    ln p(t) = A + B x^m + C1 x^m cos(ω ln x) + C2 x^m sin(ω ln x),   x = |tc − t|
+
+B < 0 is a (positive) **bubble**, B > 0 an **anti-bubble** (an accelerating
+fall).  A fit on a window ``[t1, t2]`` follows Filimonov & Sornette (2013):
+A, B, C1, C2 by least squares for each (tc, m, ω), and (tc, m, ω) by a
+bounded search (a coarse grid, then Levenberg–Marquardt from the best local
+minima of the grid, optionally plus seeded random starts; see
+:mod:`shortthehype.core.lppls_nb`).  The objective is the sum of squared
+residuals of ln p.  Everything is deterministic.
+
+The **confidence indicator** on a date t2 (Sornette et al. 2015, "DS LPPLS
+confidence") fits nested windows ending at t2 (by default 125, 150, ...,
+750 bars) and reports the fraction of them whose fit is a *qualified*
+bubble (B < 0 and every filter of :class:`LPPLSFilters` holds); the
+anti-bubble indicator is the same with B > 0.  The filters are applied
+after fitting, so changing them refits nothing (:func:`qualify`).
+
+Conventions and caveats:
+
+* Time is counted in **bars** (trading days of the series), not calendar
+  days; ``tc`` is reported in bars after t2 and as an approximate date
+  (t2 plus that many business days).
+* A series is the closes of one ticker with missing values dropped (gaps
+  are skipped, not filled), or the AI basket index (:func:`bubble_series`).
+* The fit on t2 uses the closes up to t2 only: computing the indicator
+  over a history never looks ahead.
+* Windows longer than the history before t2 are skipped; the indicator is a
+  fraction of the windows actually fitted (``n_fits``), NaN when none fit.
+* The ``lppls`` package normalises its indicator by the number of fits of
+  the same sign (qualified bubbles / fits with B < 0); here the
+  denominator is all fitted windows, as in Sornette et al. (2015).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import (
+    AI_BASKET,
+    BUBBLE_AI_BASKET,
+    LPPLS_FILTER_DAMPING,
+    LPPLS_FILTER_M,
+    LPPLS_FILTER_OMEGA,
+    LPPLS_FILTER_OSCILLATIONS,
+    LPPLS_FILTER_REL_ERR,
+    LPPLS_FILTER_TC,
+    LPPLS_GRID_M_POINTS,
+    LPPLS_GRID_OMEGA_STEP,
+    LPPLS_GRID_STARTS,
+    LPPLS_GRID_TC_FIRST,
+    LPPLS_GRID_TC_RATIO,
+    LPPLS_MAX_ITER,
+    LPPLS_MIN_BARS,
+    LPPLS_RANDOM_STARTS,
+    LPPLS_SEARCH_M,
+    LPPLS_SEARCH_OMEGA,
+    LPPLS_SEARCH_TC,
+    LPPLS_SEED,
+    LPPLS_WINDOW_MAX,
+    LPPLS_WINDOW_MIN,
+    LPPLS_WINDOW_STEP,
+)
+from shortthehype.data.prices import Prices
+from shortthehype.errors import DataError, ParamError
+
+__all__ = [
+    "FIT_FIELDS",
+    "LPPLSFilters",
+    "LPPLSFit",
+    "LPPLSSearch",
+    "NestedFits",
+    "bubble_series",
+    "bubble_tickers",
+    "confidence_from_fits",
+    "confidence_indicator",
+    "evaluation_positions",
+    "fit_lppls",
+    "lppls_windows",
+    "nested_fits",
+    "qualify",
+]
+
+#: Columns of a fit record (the kernel's ``F_*`` fields, in order).
+FIT_FIELDS = ("tc", "m", "omega", "a", "b", "c1", "c2", "ssr", "rel_err", "n")
+
+
+def _check_range(name: str, bounds: Sequence[float], *, low: float | None = None, high: float | None = None) -> None:
+    try:
+        lo, hi = (float(v) for v in bounds)
+    except (TypeError, ValueError):
+        raise ParamError(f"parameter {name!r} must be a pair (low, high) of numbers, got {bounds!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise ParamError(f"parameter {name!r} must be a finite range with low <= high, got ({lo:g}, {hi:g})")
+    if low is not None and lo < low:
+        raise ParamError(f"parameter {name!r}: low end {lo:g} is below {low:g}")
+    if high is not None and hi > high:
+        raise ParamError(f"parameter {name!r}: high end {hi:g} is above {high:g}")
+
+
+@dataclass(frozen=True)
+class LPPLSSearch:
+    """Bounds and effort of the search over (tc, m, ω); defaults in :mod:`shortthehype.constants`.
+
+    ``tc`` is relative to the window end as a fraction of dt = window length
+    − 1 bars (``(-0.2, 0.2)``: tc within t2 ± 0.2·dt).  ``grid_starts`` local
+    minima of the coarse grid and ``random_starts`` uniform points drawn
+    from ``seed`` are refined; the best refined point is the fit.
+    """
+
+    tc: tuple[float, float] = LPPLS_SEARCH_TC
+    m: tuple[float, float] = LPPLS_SEARCH_M
+    omega: tuple[float, float] = LPPLS_SEARCH_OMEGA
+    grid_starts: int = LPPLS_GRID_STARTS
+    random_starts: int = LPPLS_RANDOM_STARTS
+    seed: int = LPPLS_SEED
+    max_iter: int = LPPLS_MAX_ITER
+    tc_first: float = LPPLS_GRID_TC_FIRST
+    tc_ratio: float = LPPLS_GRID_TC_RATIO
+    m_points: int = LPPLS_GRID_M_POINTS
+    omega_step: float = LPPLS_GRID_OMEGA_STEP
+
+    def __post_init__(self) -> None:
+        _check_range("tc", self.tc, low=-1.0)
+        _check_range("m", self.m, low=0.0)
+        _check_range("omega", self.omega, low=0.0)
+        if self.m[0] <= 0.0:
+            raise ParamError(f"parameter 'm': low end must be > 0 (m = 0 makes B and A indistinguishable), got {self.m[0]:g}")
+        for name in ("grid_starts", "random_starts", "max_iter", "m_points", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ParamError(f"parameter {name!r} must be a non-negative integer, got {value!r}")
+        if self.grid_starts + self.random_starts < 1:
+            raise ParamError("parameters 'grid_starts' + 'random_starts' must be >= 1 (no start, no fit)")
+        if self.grid_starts > 0 and self.m_points < 1:
+            raise ParamError("parameter 'm_points' must be >= 1 when grid_starts > 0")
+        if not (self.tc_first > 0.0 and self.tc_ratio > 1.0 and self.omega_step > 0.0):
+            raise ParamError(
+                f"grid needs tc_first > 0, tc_ratio > 1 and omega_step > 0, got {self.tc_first:g}, {self.tc_ratio:g}, {self.omega_step:g}"
+            )
+
+    def kernel_args(self, max_window: int) -> tuple[np.ndarray, np.ndarray, float, float, int, np.ndarray]:
+        """(taus, ms, omega0, omega_step, n_omega, bounds) for windows of at most ``max_window`` bars."""
+        dt = max_window - 1.0
+        taus: list[float] = []
+        for side, limit in ((-1.0, -self.tc[0] * dt), (1.0, self.tc[1] * dt)):
+            value = self.tc_first
+            while value <= limit:
+                taus.append(side * value)
+                value *= self.tc_ratio
+        if not taus:  # a very narrow tc range: one grid point in its middle
+            taus.append(0.5 * (self.tc[0] + self.tc[1]) * dt)
+        m_lo, m_hi = self.m
+        m_points = max(self.m_points, 1)
+        ms = m_lo + (np.arange(m_points) + 0.5) * (m_hi - m_lo) / m_points
+        om_lo, om_hi = self.omega
+        n_omega = max(int(round((om_hi - om_lo) / self.omega_step)), 1)
+        om_step = (om_hi - om_lo) / n_omega
+        bounds = np.array([self.tc[0], self.tc[1], m_lo, m_hi, om_lo, om_hi], dtype=np.float64)
+        return np.array(sorted(taus), dtype=np.float64), ms, om_lo + 0.5 * om_step, om_step, n_omega, bounds
+
+
+@dataclass(frozen=True)
+class LPPLSFilters:
+    """Qualification of a fit (every condition must hold); defaults in :mod:`shortthehype.constants`.
+
+    ``tc`` is tc − t2 as a fraction of dt; ``oscillations_min`` bounds
+    ω/(2π)·ln|(tc − t1)/(tc − t2)|; ``damping_min`` bounds m|B|/(ω|C|)
+    (C = sqrt(C1² + C2²); C = 0 counts as infinitely damped);
+    ``rel_err_max`` bounds the mean |p − p̂|/p̂ over the window.
+    """
+
+    m: tuple[float, float] = LPPLS_FILTER_M
+    omega: tuple[float, float] = LPPLS_FILTER_OMEGA
+    tc: tuple[float, float] = LPPLS_FILTER_TC
+    oscillations_min: float = LPPLS_FILTER_OSCILLATIONS
+    damping_min: float = LPPLS_FILTER_DAMPING
+    rel_err_max: float = LPPLS_FILTER_REL_ERR
+
+    def __post_init__(self) -> None:
+        _check_range("m", self.m)
+        _check_range("omega", self.omega)
+        _check_range("tc", self.tc)
+        for name in ("oscillations_min", "damping_min", "rel_err_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ParamError(f"filter {name!r} must be a finite number, got {value!r}")
+
+
+def lppls_windows(
+    minimum: int = LPPLS_WINDOW_MIN, maximum: int = LPPLS_WINDOW_MAX, step: int = LPPLS_WINDOW_STEP
+) -> np.ndarray:
+    """Window lengths (bars) ``minimum, minimum + step, ..., <= maximum`` as int64.
+
+    Raises ParamError unless ``LPPLS_MIN_BARS <= minimum <= maximum`` and ``step >= 1``.
+    """
+    for name, value in (("minimum", minimum), ("maximum", maximum), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ParamError(f"window {name} must be an integer number of bars, got {value!r}")
+    if minimum < LPPLS_MIN_BARS:
+        raise ParamError(f"smallest window {minimum} bars is below {LPPLS_MIN_BARS} (7 parameters need more data)")
+    if maximum < minimum:
+        raise ParamError(f"largest window {maximum} bars is smaller than the smallest {minimum}")
+    if step < 1:
+        raise ParamError(f"window step must be >= 1 bar, got {step}")
+    return np.arange(minimum, maximum + 1, step, dtype=np.int64)
+
+
+def _as_windows(windows: Sequence[int] | np.ndarray | None) -> np.ndarray:
+    if windows is None:
+        return lppls_windows()
+    array = np.asarray(windows)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise ParamError(f"windows must be a non-empty list of integer bar counts, got {windows!r}")
+    array = np.unique(array.astype(np.int64))
+    if array[0] < LPPLS_MIN_BARS:
+        raise ParamError(f"window of {array[0]} bars is below the minimum {LPPLS_MIN_BARS}")
+    return array
+
+
+def _log_prices(prices: pd.Series | np.ndarray, name: str) -> tuple[np.ndarray, pd.DatetimeIndex | None]:
+    if isinstance(prices, pd.Series):
+        series = prices.dropna()
+        index = pd.DatetimeIndex(series.index) if isinstance(series.index, pd.DatetimeIndex) else None
+        values = np.ascontiguousarray(series.to_numpy(dtype=np.float64))
+    else:
+        values = np.ascontiguousarray(np.asarray(prices, dtype=np.float64))
+        if values.ndim != 1:
+            raise DataError(f"{name}: expected one series of prices, got an array of shape {values.shape}")
+        if not np.isfinite(values).all():
+            raise DataError(f"{name}: prices contain NaN or inf (pass a pandas Series to have gaps dropped)")
+        index = None
+    if values.size and not (values > 0.0).all():
+        bad = int(np.flatnonzero(~(values > 0.0))[0])
+        where = f"on {index[bad]:%Y-%m-%d}" if index is not None else f"at position {bad}"
+        raise DataError(f"{name}: non-positive price {values[bad]:g} {where}; LPPLS fits log prices")
+    return np.log(values), index
+
+
+def _run_kernel(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, search: LPPLSSearch) -> np.ndarray:
+    from shortthehype.core.lppls_nb import N_FIELDS, nested_fits_nb
+
+    taus, ms, om0, dom, n_om, bounds = search.kernel_args(int(windows[-1]))
+    out = np.empty((len(ends), len(windows), N_FIELDS))
+    if len(ends):
+        nested_fits_nb(
+            log_prices,
+            np.ascontiguousarray(ends, dtype=np.int64),
+            np.ascontiguousarray(windows, dtype=np.int64),
+            taus,
+            ms,
+            float(om0),
+            float(dom),
+            int(n_om),
+            bounds,
+            int(search.grid_starts),
+            int(search.random_starts),
+            int(search.max_iter),
+            int(search.seed),
+            out,
+        )
+    return out
+
+
+def _date_after(date: pd.Timestamp, bars: float) -> pd.Timestamp | None:
+    """``date`` plus ``bars`` business days (fractions rounded to the nearest day); None if not finite."""
+    if not math.isfinite(bars):
+        return None
+    return pd.Timestamp(date) + pd.offsets.BDay(int(round(bars)))
+
+
+# ---- one window -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LPPLSFit:
+    """The best LPPLS fit of one window.
+
+    ``tc`` is in bars after the window's last bar (negative: inside the
+    window) and ``tc_date`` that many business days after ``end``.  The
+    linear parameters are for x = |tc − t| in bars.  ``ssr`` is the sum of
+    squared residuals of ln p; ``rel_err`` the mean |p − p̂|/p̂.
+    """
+
+    start: Any
+    end: Any
+    n: int
+    tc: float
+    tc_date: pd.Timestamp | None
+    m: float
+    omega: float
+    a: float
+    b: float
+    c1: float
+    c2: float
+    ssr: float
+    rel_err: float
+
+    @property
+    def c(self) -> float:
+        """Amplitude of the oscillations, sqrt(C1² + C2²)."""
+        return math.hypot(self.c1, self.c2)
+
+    @property
+    def damping(self) -> float:
+        """m|B| / (ω|C|) (inf when C = 0)."""
+        return float(_damping(np.array([self.m]), np.array([self.omega]), np.array([self.b]), np.array([self.c]))[0])
+
+    @property
+    def oscillations(self) -> float:
+        """ω/(2π) ln|(tc − t1)/(tc − t2)| with t1, t2 the window's first and last bar."""
+        return float(_oscillations(np.array([self.tc]), np.array([self.omega]), np.array([self.n - 1.0]))[0])
+
+    @property
+    def bubble(self) -> bool:
+        """True for a positive bubble (B < 0)."""
+        return self.b < 0.0
+
+    def qualified(self, filters: LPPLSFilters | None = None) -> bool:
+        """Whether every filter holds (see :class:`LPPLSFilters`)."""
+        record = np.array([[self.tc, self.m, self.omega, self.a, self.b, self.c1, self.c2, self.ssr, self.rel_err, self.n]])
+        return bool(qualify(record, filters)[0])
+
+    def log_fit(self) -> np.ndarray:
+        """The fitted ln p on the window's bars, oldest first."""
+        j = np.arange(self.n - 1, -1, -1, dtype=np.float64)  # bars before the end
+        from shortthehype.core.lppls_nb import EPS
+
+        x = np.abs(self.tc + j) + EPS
+        lx = np.log(x)
+        return self.a + x**self.m * (self.b + self.c1 * np.cos(self.omega * lx) + self.c2 * np.sin(self.omega * lx))
+
+
+def fit_lppls(prices: pd.Series | np.ndarray, *, search: LPPLSSearch | None = None, name: str = "prices") -> LPPLSFit:
+    """Fit the LPPLS model to one window of prices (all of ``prices``).
+
+    Parameters
+    ----------
+    prices
+        Positive prices, oldest first: a Series (NaNs dropped; a DatetimeIndex
+        gives dates to ``start``, ``end`` and ``tc_date``) or a 1-D array
+        (must be finite).
+    search
+        Search bounds and effort (default :class:`LPPLSSearch`).
+    name
+        How error messages call the series.
+
+    Returns
+    -------
+    LPPLSFit
+        The best fit found.  Its fields are NaN when no point of the search
+        space gives a non-singular least-squares problem (e.g. a constant
+        series is fitted exactly with B = C1 = C2 = 0).
+
+    Raises
+    ------
+    DataError
+        Non-positive or (array input) non-finite prices.
+    ParamError
+        Fewer than ``LPPLS_MIN_BARS`` prices.
+    """
+    search = search or LPPLSSearch()
+    log_prices, index = _log_prices(prices, name)
+    n = len(log_prices)
+    if n < LPPLS_MIN_BARS:
+        raise ParamError(f"{name}: {n} prices; an LPPLS fit needs at least {LPPLS_MIN_BARS}")
+    record = _run_kernel(log_prices, np.array([n - 1]), np.array([n], dtype=np.int64), search)[0, 0]
+    start = index[0] if index is not None else 0
+    end = index[-1] if index is not None else n - 1
+    tc_date = _date_after(end, record[0]) if index is not None else None
+    values = dict(zip(FIT_FIELDS, (float(v) for v in record)))
+    values.pop("n")
+    return LPPLSFit(start=start, end=end, n=n, tc_date=tc_date, **values)
+
+
+# ---- nested windows and the indicator ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NestedFits:
+    """Fits of nested windows: ``records[e, w]`` is the fit of ``windows[w]`` bars ending on ``dates[e]``.
+
+    A record's fields are :data:`FIT_FIELDS`; a window longer than the
+    history before its end date is all NaN.
+    """
+
+    dates: pd.DatetimeIndex
+    windows: np.ndarray
+    records: np.ndarray
+    search: LPPLSSearch = field(default_factory=LPPLSSearch)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (date, window) that was fitted, with the fit's fields and its t1/tc dates."""
+        e, w = np.nonzero(np.isfinite(self.records[:, :, 0]))
+        frame = pd.DataFrame(self.records[e, w], columns=list(FIT_FIELDS))
+        frame.insert(0, "window", self.windows[w])
+        frame.insert(0, "date", self.dates[e])
+        frame["n"] = frame["n"].astype(np.int64)
+        frame["tc_date"] = [_date_after(d, t) for d, t in zip(frame["date"], frame["tc"])]
+        return frame
+
+
+def evaluation_positions(n_bars: int, step: int, *, first: int = 0, anchor: str = "end") -> np.ndarray:
+    """Bar positions ``first..n_bars-1`` every ``step`` bars.
+
+    ``anchor="end"`` always includes the last bar (the latest value is
+    shown); ``anchor="start"`` counts from bar 0 of the series, so the
+    positions do not depend on how much data follows (what a backtest needs).
+    """
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ParamError(f"parameter 'step' must be an integer >= 1 (bars between evaluations), got {step!r}")
+    if n_bars <= first:
+        return np.empty(0, dtype=np.int64)
+    if anchor == "end":
+        return np.arange(n_bars - 1, first - 1, -step, dtype=np.int64)[::-1].copy()
+    if anchor == "start":
+        begin = first + (-first) % step
+        return np.arange(begin, n_bars, step, dtype=np.int64)
+    raise ParamError(f"anchor must be 'start' or 'end', got {anchor!r}")
+
+
+def nested_fits(
+    prices: pd.Series,
+    *,
+    windows: Sequence[int] | np.ndarray | None = None,
+    dates: Sequence[Any] | pd.DatetimeIndex | None = None,
+    start: Any = None,
+    end: Any = None,
+    step: int = 1,
+    search: LPPLSSearch | None = None,
+    name: str | None = None,
+) -> NestedFits:
+    """Fit every window of ``windows`` ending on each evaluation date.
+
+    Parameters
+    ----------
+    prices
+        Positive closes with a DatetimeIndex, oldest first (NaNs dropped).
+    windows
+        Window lengths in bars (default :func:`lppls_windows`).
+    dates
+        Evaluation dates (each must be a date of the series); default: the
+        series' dates between ``start`` and ``end`` every ``step`` bars,
+        counted back from the last one.
+    start, end, step
+        The default evaluation dates (history before ``start`` still feeds
+        the windows).
+    search
+        Search bounds and effort.
+
+    Returns
+    -------
+    NestedFits
+        Records per (date, window); the fit on a date uses the closes up to
+        that date only.
+    """
+    label = name or (str(prices.name) if isinstance(prices, pd.Series) and prices.name is not None else "prices")
+    if not isinstance(prices, pd.Series) or not isinstance(prices.index, pd.DatetimeIndex):
+        raise DataError(f"{label}: nested fits need a pandas Series of prices with a DatetimeIndex")
+    search = search or LPPLSSearch()
+    window_array = _as_windows(windows)
+    log_prices, index = _log_prices(prices, label)
+    assert index is not None
+    if dates is not None:
+        wanted = pd.DatetimeIndex(dates)
+        positions = index.get_indexer(wanted)
+        if (positions < 0).any():
+            missing = wanted[positions < 0][0]
+            raise DataError(f"{label}: evaluation date {missing:%Y-%m-%d} is not a date of the series")
+    else:
+        lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
+        hi = len(index) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
+        positions = evaluation_positions(hi, step, first=lo, anchor="end")
+    positions = np.asarray(positions, dtype=np.int64)
+    records = _run_kernel(log_prices, positions, window_array, search)
+    return NestedFits(dates=index[positions], windows=window_array, records=records, search=search)
+
+
+def _damping(m: np.ndarray, omega: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(c > 0.0, m * np.abs(b) / (omega * c), np.inf)
+
+
+def _oscillations(tau: np.ndarray, omega: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    from shortthehype.core.lppls_nb import EPS
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return omega / (2.0 * np.pi) * np.log((np.abs(tau + dt) + EPS) / (np.abs(tau) + EPS))
+
+
+def qualify(records: np.ndarray, filters: LPPLSFilters | None = None) -> np.ndarray:
+    """Boolean array (the records' leading shape): the fits that pass every filter.
+
+    ``records`` has :data:`FIT_FIELDS` on its last axis; a NaN record (no fit)
+    never qualifies.
+    """
+    filters = filters or LPPLSFilters()
+    r = np.asarray(records, dtype=np.float64)
+    tau, m, omega, b = r[..., 0], r[..., 1], r[..., 2], r[..., 4]
+    c = np.hypot(r[..., 5], r[..., 6])
+    dt = r[..., 9] - 1.0
+    with np.errstate(invalid="ignore"):
+        ok = (
+            (filters.m[0] <= m)
+            & (m <= filters.m[1])
+            & (filters.omega[0] <= omega)
+            & (omega <= filters.omega[1])
+            & (filters.tc[0] * dt <= tau)
+            & (tau <= filters.tc[1] * dt)
+            & (_oscillations(tau, omega, dt) >= filters.oscillations_min)
+            & (_damping(m, omega, b, c) >= filters.damping_min)
+            & (r[..., 8] <= filters.rel_err_max)
+        )
+    return ok & np.isfinite(r).all(axis=-1)
+
+
+def confidence_from_fits(fits: NestedFits, filters: LPPLSFilters | None = None) -> pd.DataFrame:
+    """The indicator from already computed fits (apply other filters without refitting).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the evaluation dates: ``bubble`` and ``antibubble`` (the
+        fractions of fitted windows that are qualified with B < 0 / B > 0),
+        ``n_fits`` (windows fitted; NaN indicators when 0), ``bubble_tc``
+        and ``antibubble_tc`` (median critical date of the qualified fits of
+        that sign; NaT when there is none).
+    """
+    records = fits.records
+    fitted = np.isfinite(records[:, :, 0])
+    qualified = qualify(records, filters)
+    b = records[:, :, 4]
+    with np.errstate(invalid="ignore"):
+        bubble = qualified & (b < 0.0)
+        anti = qualified & (b > 0.0)
+    n_fits = fitted.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denominator = np.where(n_fits > 0, n_fits, np.nan)
+        frame = pd.DataFrame(
+            {
+                "bubble": bubble.sum(axis=1) / denominator,
+                "antibubble": anti.sum(axis=1) / denominator,
+                "n_fits": n_fits.astype(np.int64),
+            },
+            index=pd.DatetimeIndex(fits.dates, name="date"),
+        )
+    for column, mask in (("bubble_tc", bubble), ("antibubble_tc", anti)):
+        medians = [
+            _date_after(date, float(np.median(records[e, mask[e], 0]))) if mask[e].any() else None
+            for e, date in enumerate(fits.dates)
+        ]
+        frame[column] = pd.to_datetime(pd.Series(medians, index=frame.index, dtype=object))
+    return frame
+
+
+def confidence_indicator(
+    prices: pd.Series,
+    *,
+    windows: Sequence[int] | np.ndarray | None = None,
+    dates: Sequence[Any] | pd.DatetimeIndex | None = None,
+    start: Any = None,
+    end: Any = None,
+    step: int = 1,
+    filters: LPPLSFilters | None = None,
+    search: LPPLSSearch | None = None,
+    name: str | None = None,
+) -> pd.DataFrame:
+    """The LPPLS confidence indicators of bubbles and anti-bubbles of ``prices``.
+
+    Parameters are those of :func:`nested_fits` plus ``filters``
+    (:class:`LPPLSFilters`).  Returns the frame of
+    :func:`confidence_from_fits` with the close on each date added as
+    ``price``.
+
+    Edge cases: dates whose history is shorter than the smallest window get
+    ``n_fits = 0`` and NaN indicators; an empty date range gives an empty frame.
+    """
+    fits = nested_fits(
+        prices, windows=windows, dates=dates, start=start, end=end, step=step, search=search, name=name
+    )
+    frame = confidence_from_fits(fits, filters)
+    frame.insert(0, "price", prices.reindex(frame.index).to_numpy(dtype=np.float64))
+    return frame
+
+
+def bubble_series(prices: Prices, ticker: str) -> pd.Series:
+    """The price series ``bubble`` / ``bubble-timer`` analyse for ``ticker``.
+
+    ``"ai-basket"`` (any case) is the equal-weight, daily-rebalanced index of
+    the listed members of :data:`~shortthehype.constants.AI_BASKET` found in
+    ``prices`` (:func:`shortthehype.strategies.ai_basket.basket_index`), from
+    the first date any member trades; any other name is that ticker's closes
+    with missing days dropped.
+    """
+    if ticker.strip().lower() == BUBBLE_AI_BASKET:
+        from shortthehype.strategies.ai_basket import basket_index
+
+        members = [t for t in AI_BASKET if t in prices.tickers]
+        if not members:
+            raise DataError(f"{BUBBLE_AI_BASKET}: none of its members ({', '.join(AI_BASKET)}) is in the prices")
+        close = prices.close[members]
+        close = close.loc[close.notna().any(axis=1)]
+        return basket_index(close).rename(BUBBLE_AI_BASKET)
+    key = ticker.strip().upper()
+    if key not in prices.tickers:
+        raise DataError(f"ticker {key} is not in the prices (have: {', '.join(prices.tickers)})")
+    return prices.close[key].dropna().rename(key)
+
+
+def bubble_tickers(ticker: str) -> list[str]:
+    """The tickers to load for :func:`bubble_series`."""
+    return list(AI_BASKET) if ticker.strip().lower() == BUBBLE_AI_BASKET else [ticker.strip().upper()]
+
