@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import SHARED_PRICES, machine_summary  # noqa: E402
+from harness import SHARED_PRICES, machine_summary, peak_rss_mib  # noqa: E402
 
 SEED = 7
 
@@ -147,7 +147,7 @@ def main() -> None:
         f"| full indicator, IXIC last {ind['days']} trading days, windows 125..750 by 25, daily | {ind['seconds']:.1f} s | — | — | "
         f"{ind['fits']} fits; target < 60 s on 2 cores |"
     )
-    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}; peak RSS of this process (both libraries): {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

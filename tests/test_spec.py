@@ -106,3 +106,9 @@ def test_parse_assignments():
     assert parse_assignments(["a=1", " b = x=y "]) == {"a": "1", "b": "x=y"}
     with pytest.raises(ParamError, match=r"--set 'fees' is not key=value"):
         parse_assignments(["fees"])
+
+
+def test_every_builtin_kind_registers_under_its_mapped_name():
+    from shortthehype.strategies.base import BUILTIN_KINDS, strategy_kinds
+
+    assert sorted(strategy_kinds()) == sorted(BUILTIN_KINDS)

@@ -16,6 +16,7 @@ columns then name those instruments.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,30 +70,33 @@ def register(kind: StrategyKind) -> StrategyKind:
     return kind
 
 
+#: Built-in kind name -> module of ``shortthehype.strategies`` that registers it
+#: (imported on first use, so loading a spec imports only its own kind).
+BUILTIN_KINDS = {
+    "fixed-weights": "fixed_weights",
+    "ai-basket": "ai_basket",
+    "bubble-timer": "bubble_timer",
+    "burry-short": "burry_short",
+    "dotcom-analog": "dotcom_analog",
+    "hype-hedge": "hype_hedge",
+    "ma-crossover": "ma_crossover",
+    "python": "user_python",
+}
+
+
 def strategy_kind(name: str) -> StrategyKind:
     """The registered kind called ``name``, or a SpecError with a suggestion."""
-    _load_builtin_kinds()
+    if name not in _KINDS and name in BUILTIN_KINDS:
+        importlib.import_module(f"shortthehype.strategies.{BUILTIN_KINDS[name]}")
     try:
         return _KINDS[name]
     except KeyError:
-        raise SpecError(
-            f"unknown strategy kind {name!r}{did_you_mean(name, _KINDS)} (known: {', '.join(sorted(_KINDS))})"
-        ) from None
+        known = sorted(set(_KINDS) | set(BUILTIN_KINDS))
+        raise SpecError(f"unknown strategy kind {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})") from None
 
 
 def strategy_kinds() -> dict[str, StrategyKind]:
-    _load_builtin_kinds()
+    """Every registered kind (imports all built-in kinds)."""
+    for module in BUILTIN_KINDS.values():
+        importlib.import_module(f"shortthehype.strategies.{module}")
     return dict(_KINDS)
-
-
-def _load_builtin_kinds() -> None:
-    from shortthehype.strategies import (  # noqa: F401  (each module registers its kinds)
-        ai_basket,
-        bubble_timer,
-        burry_short,
-        dotcom_analog,
-        fixed_weights,
-        hype_hedge,
-        ma_crossover,
-        user_python,
-    )
