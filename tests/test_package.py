@@ -70,7 +70,7 @@ def test_numba_cache_works_when_the_package_is_read_only(tmp_path):
 
 
 def test_python_dash_m_and_help_of_every_command():
-    for args in (["--help"], ["data", "--help"], ["backtest", "--help"], ["strategies", "--help"], ["demo", "--help"], ["compare", "--help"], ["report", "--help"], ["bubble", "--help"]):
+    for args in (["--help"], ["data", "--help"], ["backtest", "--help"], ["strategies", "--help"], ["demo", "--help"], ["compare", "--help"], ["report", "--help"], ["bubble", "--help"], ["sweep", "--help"], ["walkforward", "--help"], ["results", "--help"]):
         completed = subprocess.run(
             [sys.executable, "-m", "shortthehype", *args], capture_output=True, text=True, timeout=120
         )

@@ -25,6 +25,13 @@ _LAZY = {
     "Scenario": "shortthehype.data.synthetic",
     "generate_prices": "shortthehype.data.synthetic",
     "metrics": "shortthehype.metrics",
+    "sweep": "shortthehype.sweeps",
+    "SweepResult": "shortthehype.sweeps",
+    "load_sweep": "shortthehype.sweeps",
+    "walkforward": "shortthehype.walk_forward",
+    "WalkForwardResult": "shortthehype.walk_forward",
+    "overfitting": "shortthehype.overfitting",
+    "compare": "shortthehype.runner",
 }
 
 __all__ = [
@@ -38,13 +45,20 @@ __all__ = [
     "ShortTheHypeError",
     "SpecError",
     "StrategySpec",
+    "SweepResult",
+    "WalkForwardResult",
     "__version__",
     "backtest",
+    "compare",
     "generate_prices",
     "load_prices",
     "load_spec",
+    "load_sweep",
     "metrics",
+    "overfitting",
     "simulate",
+    "sweep",
+    "walkforward",
 ]
 
 

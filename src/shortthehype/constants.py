@@ -293,6 +293,10 @@ SWEEP_GENERIC_CHUNK = 64
 #: Estimated cost of one bar x combination of the fused kernel per thread (seconds), used
 #: only by the refusal estimate.
 SWEEP_FUSED_SECONDS_PER_BAR = 8.0e-9
-#: Walk-forward window lengths: a number and a unit (d = trading days, w = weeks,
-#: m = months, y = years), e.g. "3y", "6m", "126d".
-WALKFORWARD_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+#: Walk-forward window lengths: a number and a unit, e.g. "3y", "6m", "126d".  Unit ->
+#: what it counts: "d" counts bars (trading days); the others are calendar lengths
+#: (their values are pandas.DateOffset keywords).
+WALKFORWARD_UNITS = {"d": "trading days", "w": "weeks", "m": "months", "y": "years"}
+#: A generic sweep estimated to take less than this many seconds in one process runs
+#: there (starting worker processes costs about a second each).
+SWEEP_PROCESS_MIN_SECONDS = 5.0

@@ -1,0 +1,348 @@
+"""Sweep benchmarks (issue 5): shortthehype's fused sweep vs vectorbt, bigger grids, an article strategy.
+
+Cases, each in its own fresh process (so peak RSS is the case's own):
+
+1. ``classic-*``: ``ma-crossover`` on one asset (the last 5,000 QQQ bars of
+   the shared data), windows 2..100, every pair fast < slow (4,851
+   combinations), fees 0.1 %, long only, fills at the signal bar's close;
+   total return, Sharpe (252 days) and max drawdown per combination.
+   shortthehype: ``sweep()`` cold (first call in a fresh process, numba cache
+   on disk) and warm (best of 5), with and without the DSR/PBO, and the
+   kernel alone (ns per bar x combination).  vectorbt: ``MA.run_combs`` +
+   ``Portfolio.from_signals`` on the same closes, warm (second call).  Every
+   combination's three metrics are compared.
+2. ``ten-assets``: the same grid on 10 tickers (48,510 combinations; vectorbt
+   would need 10 x its 4,851-column arrays).
+3. ``million``: 999,306 combinations (the pairs x long/longshort x 103 fee
+   levels) streamed to Parquet; combinations/s and peak RSS.
+4. ``article``: ``dotcom-analog`` over lead_days x time_scale x exposure
+   (11,025 combinations) on the real shared prices, worker processes;
+   combinations/s and the DSR/PBO it reports.
+5. ``cold-compile``: the classic sweep in a fresh process with an empty
+   numba cache (compilation included).
+
+Run: ``.venv/bin/python benchmarks/bench_sweep.py`` (add ``--skip-vbt`` /
+``--skip-article`` / ``--cases classic-ours,million`` to run less).  Prints a
+Markdown table, the machine and its load average before each case (the
+machine may be shared: say so next to the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import REPO, SHARED_PRICES, best_time, emit, machine_summary, run_case  # noqa: E402
+
+SCRIPT = Path(__file__).resolve()
+N_BARS = 5000
+WINDOWS = "2:100:1"
+FEES = 0.001
+INIT_CASH = 1_000_000.0
+CLASSIC = {"execution": "close", "fees": FEES, "slippage": 0.0, "init_cash": INIT_CASH}
+TEN = ["QQQ", "SPY", "MSFT", "AAPL", "NVDA", "AMZN", "ORCL", "AMD", "CSCO", "INTC"]
+METRICS = ("total_return", "sharpe", "max_drawdown")
+
+
+def classic_prices(tickers: list[str] | None = None):
+    import warnings
+
+    from shortthehype.data.load import load_prices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prices = load_prices(tickers or ["QQQ"], data_dir=SHARED_PRICES)
+    return prices.between(prices.index[-N_BARS], None)
+
+
+def _save(out: Path, table) -> None:
+    ordered = table.sort_values(["fast", "slow"])
+    np.save(out, ordered[list(METRICS)].to_numpy())
+
+
+def case_classic_ours(out: Path) -> dict:
+    from shortthehype.sweeps import _fused_chunk, _Plan, build_axes, sweep
+
+    tic = time.perf_counter()
+    prices = classic_prices()
+    grid = {"fast": WINDOWS, "slow": WINDOWS}
+    first = sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices, n_blocks=0)
+    cold = time.perf_counter() - tic
+    warm, result = best_time(lambda: sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices, n_blocks=0), repeat=5)
+    full, with_stats = best_time(lambda: sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices), repeat=3)
+    assert first.table.equals(result.table)
+    spec = result  # the kernel alone, on the same plan
+    from shortthehype.spec import load_spec
+
+    base = load_spec("ma-crossover").with_overrides(CLASSIC)
+    axes = build_axes(base, grid)
+    plan = _Plan(spec=base, prices=prices, axes=axes, mode="fused", n_blocks=0)
+    ids = result.table["combination"].to_numpy()
+    _fused_chunk(plan, ids)
+    kernel, _ = best_time(lambda: _fused_chunk(plan, ids), repeat=5)
+    _save(out, result.table)
+    n = result.n_run
+    return {
+        "combinations": n,
+        "bars": len(prices),
+        "cold": cold,
+        "warm": warm,
+        "warm_with_overfitting": full,
+        "kernel": kernel,
+        "ns_per_bar_combo_kernel": kernel / (n * len(prices)) * 1e9,
+        "ns_per_bar_combo_end_to_end": warm / (n * len(prices)) * 1e9,
+        "dsr": with_stats.dsr.dsr,
+        "pbo": with_stats.pbo.pbo,
+        "spec": spec.spec_name,
+    }
+
+
+def case_classic_vbt(out: Path) -> dict:
+    import pandas as pd
+    import vectorbt as vbt
+
+    close = classic_prices().close["QQQ"]
+
+    def run():
+        fast, slow = vbt.MA.run_combs(close, window=list(range(2, 101)), r=2, short_names=["fast", "slow"])
+        pf = vbt.Portfolio.from_signals(
+            close, fast.ma_crossed_above(slow), fast.ma_crossed_below(slow), fees=FEES, init_cash=INIT_CASH, freq="1D"
+        )
+        return pd.DataFrame(
+            {
+                "total_return": pf.total_return().to_numpy(),
+                "sharpe": pf.sharpe_ratio(year_freq="252 days").to_numpy(),
+                "max_drawdown": pf.max_drawdown().to_numpy(),
+            },
+            index=pd.MultiIndex.from_tuples(list(pf.wrapper.columns), names=["fast", "slow"]),
+        )
+
+    tic = time.perf_counter()
+    run()
+    cold = time.perf_counter() - tic
+    warm, table = best_time(run, repeat=1, warmup=0)
+    _save(out, table.reset_index())
+    # not timed: where vectorbt's signals differ from ours, is it a tie of the two averages?  vectorbt's rolling
+    # mean is a difference of running sums (it drifts by ~1e-12 here), ours sums each window (~1e-14), so an exact
+    # tie of SMA(fast) and SMA(slow) can round to a cross in one and not the other.  from_signals fed with
+    # shortthehype's own signals separates the portfolio arithmetic from the moving averages.
+    from shortthehype.strategies.ma_crossover import crossover_signals
+
+    fast, slow = vbt.MA.run_combs(close, window=list(range(2, 101)), r=2, short_names=["fast", "slow"])
+    vbt_entries, vbt_exits = fast.ma_crossed_above(slow), fast.ma_crossed_below(slow)
+    ours_entries = vbt_entries.copy()
+    ours_exits = vbt_exits.copy()
+    ties, differing = 0, 0
+    for k, (f, s) in enumerate(vbt_entries.columns):
+        entries, exits = crossover_signals(close, int(f), int(s))
+        ours_entries.iloc[:, k] = entries.to_numpy()
+        ours_exits.iloc[:, k] = exits.to_numpy()
+        changed = np.flatnonzero(
+            (entries.to_numpy() != vbt_entries.iloc[:, k].to_numpy()) | (exits.to_numpy() != vbt_exits.iloc[:, k].to_numpy())
+        )
+        if len(changed):
+            differing += 1
+            gap = abs(fast.ma.iloc[changed[0], k] - slow.ma.iloc[changed[0], k]) / close.iloc[changed[0]]
+            ties += bool(gap < 1e-10)
+    pf = vbt.Portfolio.from_signals(close, ours_entries, ours_exits, fees=FEES, init_cash=INIT_CASH, freq="1D")
+    fed = pd.DataFrame(
+        {
+            "fast": [c[0] for c in vbt_entries.columns],
+            "slow": [c[1] for c in vbt_entries.columns],
+            "total_return": pf.total_return().to_numpy(),
+            "sharpe": pf.sharpe_ratio(year_freq="252 days").to_numpy(),
+            "max_drawdown": pf.max_drawdown().to_numpy(),
+        }
+    )
+    _save(out.with_name(out.stem + "-fed.npy"), fed)
+    return {"cold": cold, "warm": warm, "combinations": len(table), "signal_differences": differing, "ties": ties}
+
+
+def case_ten_assets(out: Path) -> dict:
+    from shortthehype.sweeps import sweep
+
+    prices = classic_prices(TEN)
+    grid = {"ticker": ",".join(TEN), "fast": WINDOWS, "slow": WINDOWS}
+    sweep("ma-crossover", {"fast": "2,3", "slow": "4,5"}, overrides=CLASSIC, prices=prices, n_blocks=0)  # load the kernels
+    tic = time.perf_counter()
+    result = sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices)
+    seconds = time.perf_counter() - tic
+    return {
+        "combinations": result.n_run,
+        "seconds": seconds,
+        "per_second": result.n_run / seconds,
+        "dsr": result.dsr.dsr,
+        "pbo": result.pbo.pbo if result.pbo else None,
+        "pbo_note": result.pbo_note,
+    }
+
+
+def case_million(out: Path) -> dict:
+    from shortthehype.sweeps import sweep
+
+    prices = classic_prices()
+    grid = {"fast": WINDOWS, "slow": WINDOWS, "direction": "long,longshort", "fees": "0:0.0102:0.0001"}
+    sweep("ma-crossover", {"fast": "2,3", "slow": "4,5"}, overrides=CLASSIC, prices=prices, n_blocks=0)
+    folder = Path(tempfile.mkdtemp(prefix="sth-million-"))
+    try:
+        tic = time.perf_counter()
+        result = sweep("ma-crossover", grid, overrides={k: v for k, v in CLASSIC.items() if k != "fees"}, prices=prices,
+                       out=folder / "million.parquet")
+        seconds = time.perf_counter() - tic
+        size = (folder / "million.parquet").stat().st_size
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "combinations": result.n_run,
+        "seconds": seconds,
+        "per_second": result.n_run / seconds,
+        "file_mib": size / 2**20,
+        "pbo": result.pbo.pbo,
+        "pbo_splits": result.pbo.n_splits,
+        "dsr": result.dsr.dsr,
+    }
+
+
+def case_article(out: Path) -> dict:
+    import warnings
+
+    from shortthehype.data.load import load_prices
+    from shortthehype.spec import load_spec
+    from shortthehype.sweeps import sweep
+
+    spec = load_spec("dotcom-analog")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prices = load_prices(spec.tickers(), data_dir=SHARED_PRICES)
+    grid = {"lead_days": "0:360:15", "time_scale": "1.0:2.0:0.05", "exposure": "0.5:1.5:0.05"}
+    tic = time.perf_counter()
+    result = sweep(spec, grid, prices=prices, force=True)
+    seconds = time.perf_counter() - tic
+    best = result.best
+    return {
+        "combinations": result.n_run,
+        "seconds": seconds,
+        "per_second": result.n_run / seconds,
+        "workers": os.cpu_count(),
+        "best": {k: (v.item() if hasattr(v, "item") else v) for k, v in result.best_params.items()},
+        "best_sharpe": float(best["sharpe"]),
+        "dsr": result.dsr.dsr,
+        "pbo": result.pbo.pbo if result.pbo else None,
+        "pbo_note": result.pbo_note,
+    }
+
+
+def cold_compile() -> dict:
+    """A fresh process with an empty numba cache: the classic sweep's first call, compilation included."""
+    cache = Path(tempfile.mkdtemp(prefix="sth-numba-"))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    code = (
+        "import time; t = time.perf_counter(); import sys; sys.path.insert(0, 'benchmarks'); "
+        "from bench_sweep import classic_prices, CLASSIC, WINDOWS; from shortthehype.sweeps import sweep; "
+        "sweep('ma-crossover', {'fast': WINDOWS, 'slow': WINDOWS}, overrides=CLASSIC, prices=classic_prices(), n_blocks=0); "
+        "print(time.perf_counter() - t)"
+    )
+    tic = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
+    wall = time.perf_counter() - tic
+    shutil.rmtree(cache, ignore_errors=True)
+    if completed.returncode != 0:
+        raise RuntimeError(completed.stderr[-2000:])
+    return {"first_call": float(completed.stdout.strip().splitlines()[-1]), "process": wall}
+
+
+CASES = {
+    "classic-ours": case_classic_ours,
+    "classic-vbt": case_classic_vbt,
+    "ten-assets": case_ten_assets,
+    "million": case_million,
+    "article": case_article,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", choices=sorted(CASES))
+    parser.add_argument("--out")
+    parser.add_argument("--cases", help="comma-separated subset of: " + ", ".join([*CASES, "cold-compile"]))
+    parser.add_argument("--skip-vbt", action="store_true", help="skip vectorbt (about 30 s and 3.4 GiB)")
+    parser.add_argument("--skip-article", action="store_true", help="skip the 11,025-backtest article sweep (minutes)")
+    args = parser.parse_args()
+    if args.case:
+        emit(CASES[args.case](Path(args.out)))
+        return
+    wanted = args.cases.split(",") if args.cases else [*CASES, "cold-compile"]
+    if args.skip_vbt:
+        wanted = [c for c in wanted if c != "classic-vbt"]
+    if args.skip_article:
+        wanted = [c for c in wanted if c != "article"]
+    tmp = Path(tempfile.mkdtemp(prefix="sth-bench-sweep-"))
+    results, loads = {}, {}
+    for case in wanted:
+        loads[case] = os.getloadavg()[0]
+        if case == "cold-compile":
+            results[case] = cold_compile()
+        else:
+            results[case] = run_case(SCRIPT, case, "--out", str(tmp / f"{case}.npy"), timeout=3600)
+    command = " ".join(["python", "benchmarks/bench_sweep.py", *sys.argv[1:]])
+    print(f"Machine: {machine_summary()}; 1-minute load average before each case: "
+          + ", ".join(f"{c} {v:.2f}" for c, v in loads.items()) + "\n")
+    print(f"Command: `{command}`\n")
+    print("| case | shortthehype | vectorbt | ratio | peak RSS (ours / vbt) | notes |")
+    print("|---|---|---|---|---|---|")
+    if "classic-ours" in results:
+        o = results["classic-ours"]
+        v = results.get("classic-vbt")
+        notes = (
+            f"kernel {o['kernel']:.3f} s = {o['ns_per_bar_combo_kernel']:.2f} ns/bar·comb; end to end "
+            f"{o['ns_per_bar_combo_end_to_end']:.2f} ns/bar·comb; with DSR+PBO {o['warm_with_overfitting']:.3f} s "
+            f"(DSR {o['dsr']:.3f}, PBO {o['pbo']:.3f})"
+        )
+        if v:
+            ours, theirs = np.load(tmp / "classic-ours.npy"), np.load(tmp / "classic-vbt.npy")
+            fed = np.load(tmp / "classic-vbt-fed.npy")
+            close_enough = np.all((np.abs(ours - theirs) <= 1e-9) | (np.isnan(ours) & np.isnan(theirs)), axis=1)
+            diffs = ", ".join(f"{m} {np.nanmax(np.abs(ours[:, k] - fed[:, k])):.1e}" for k, m in enumerate(METRICS))
+            notes += (
+                f"; vs vectorbt's own MA signals: {int(close_enough.sum()):,} of {len(ours):,} combinations equal to 1e-9, "
+                f"the {v['signal_differences']} others have a tie SMA(fast) = SMA(slow) ({v['ties']} of them within 1e-10 of "
+                f"the price) that rounds differently; from_signals fed with our signals: max abs diff {diffs}"
+            )
+            print(f"| 1. classic, {o['combinations']:,} comb. x {o['bars']:,} bars, warm | {o['warm']:.3f} s | {v['warm']:.2f} s | "
+                  f"{v['warm'] / o['warm']:.0f}x | {o['peak_rss_mib']:.0f} / {v['peak_rss_mib']:.0f} MiB | {notes} |")
+            print(f"| 1. classic, cold (fresh process, first call, numba cache on disk) | {o['cold']:.2f} s | {v['cold']:.2f} s | "
+                  f"{v['cold'] / o['cold']:.1f}x | | includes loading the prices |")
+        else:
+            print(f"| 1. classic, {o['combinations']:,} comb. x {o['bars']:,} bars, warm | {o['warm']:.3f} s | — | — | "
+                  f"{o['peak_rss_mib']:.0f} MiB | {notes}; cold {o['cold']:.2f} s |")
+    if "cold-compile" in results:
+        c = results["cold-compile"]
+        print(f"| 1. classic, empty numba cache (compilation) | {c['first_call']:.1f} s | | | | whole process {c['process']:.1f} s |")
+    if "ten-assets" in results:
+        t = results["ten-assets"]
+        print(f"| 2. ten assets, {t['combinations']:,} comb. | {t['seconds']:.2f} s | does not fit in 24 GiB (issue) | | "
+              f"{t['peak_rss_mib']:.0f} MiB | {t['per_second']:,.0f} comb./s; DSR {t['dsr']:.3f}, PBO {t['pbo']} {t['pbo_note']} |")
+    if "million" in results:
+        m = results["million"]
+        print(f"| 3. {m['combinations']:,} comb. streamed to Parquet | {m['seconds']:.1f} s | | | {m['peak_rss_mib']:.0f} MiB | "
+              f"{m['per_second']:,.0f} comb./s; file {m['file_mib']:.0f} MiB; PBO {m['pbo']:.3f} from {m['pbo_splits']} splits |")
+    if "article" in results:
+        a = results["article"]
+        print(f"| 4. dotcom-analog, {a['combinations']:,} comb., {a['workers']} processes | {a['seconds']:.1f} s | | | "
+              f"{a['peak_rss_mib']:.0f} MiB (parent) | {a['per_second']:,.1f} comb./s; best {json.dumps(a['best'])} "
+              f"Sharpe {a['best_sharpe']:.3f}; DSR {a['dsr']:.3f}; PBO {a['pbo']} {a['pbo_note']} |")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
