@@ -380,13 +380,16 @@ def _window_warnings(loaded: Prices, window: Prices) -> list[str]:
     """The loader's notes, with split-sized moves restricted to the simulated window.
 
     Warm-up history is loaded in full, so a suspicious move years before the
-    window would otherwise be reported on every run.
+    window would otherwise be reported on every run.  Only loaded series are
+    checked: instruments a strategy derives (a put that expires worthless) are
+    not data.
     """
     from shortthehype.data.validate import suspicious_moves
 
     all_moves = {line for t in loaded.tickers for line in suspicious_moves(loaded.close[t], t)}
     notes = [line for line in loaded.warnings if line not in all_moves]
-    return notes + [line for t in window.tickers for line in suspicious_moves(window.close[t], t)]
+    inside = loaded.close.loc[window.index[0] : window.index[-1]]
+    return notes + [line for t in loaded.tickers for line in suspicious_moves(inside[t], t)]
 
 
 def _common_end(
