@@ -12,7 +12,7 @@ from reference import random_prices, random_weights
 
 from shortthehype.core.simulate_nb import last_valid_bar_nb, simulate_core_nb
 from shortthehype.engine import prepare_inputs, simulate
-from shortthehype.enums import order_dt
+from shortthehype.enums import N_TOTALS, order_dt
 
 INDEX = pd.date_range("2024-01-01", periods=6, freq="D", name="date")
 CLOSE = pd.DataFrame(
@@ -131,9 +131,10 @@ def _sweep_equity_nb(open_, high, low, close, days, last_valid, row_bar, row_w_a
     n_bars = close.shape[0]
     cash = np.empty(n_bars)
     no_positions = np.empty((0, close.shape[1]))
+    no_costs = np.empty((0, N_TOTALS))
     for c in range(row_w_all.shape[0]):
         simulate_core_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all[c], ap, init_cash, 0.0, 0.0,
-                         np.inf, 0.0, True, False, False, False, out[c], cash, no_positions)
+                         np.inf, 0.0, True, False, False, False, out[c], cash, no_positions, no_costs)
 
 
 def test_kernel_is_callable_from_a_sweep_kernel_without_records():
@@ -149,3 +150,17 @@ def test_kernel_is_callable_from_a_sweep_kernel_without_records():
                      x.asset_params, x.init_cash, out)
     for k, w in enumerate(variants):
         np.testing.assert_array_equal(out[k], simulate(prices, w, fees=0.001).equity.to_numpy())
+
+
+def test_cumulative_costs_run_up_to_the_totals():
+    # A 20% short at 10.0 over a weekend (Fri -> Mon: 3 calendar days) pays borrow 0.2*1000/10 = 20 shares
+    # x 10.0 x 0.36 x 3/360 = 0.6 on Monday; the short sale paid fees 0.001 x 200 = 0.2 on Friday.
+    index = pd.DatetimeIndex(["2024-01-04", "2024-01-05", "2024-01-08"])
+    close = pd.DataFrame({"X": [10.0, 10.0, 10.0]}, index=index)
+    weights = pd.DataFrame({"X": [-0.2]}, index=index[:1])
+    result = simulate(close, weights, init_cash=1_000.0, fees=0.001, borrow_fee=0.36, execution="next_close")
+    costs = result.cumulative_costs
+    assert list(costs.columns) == ["fees", "slippage", "borrow", "interest"]
+    np.testing.assert_allclose(costs["fees"].to_numpy(), [0.0, 0.2, 0.2])
+    np.testing.assert_allclose(costs["borrow"].to_numpy(), [0.0, 0.0, 0.6])
+    assert costs.iloc[-1].to_dict() == pytest.approx(result.costs)

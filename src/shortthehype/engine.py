@@ -254,7 +254,7 @@ class SimulationInputs:
         """Run the kernel on these inputs and wrap the outputs in a :class:`Result`."""
         from shortthehype.core.simulate_nb import simulate_arrays
 
-        equity, cash, positions, orders, trades, events, totals, status = simulate_arrays(
+        equity, cash, positions, costs, orders, trades, events, totals, status = simulate_arrays(
             self.open,
             self.high,
             self.low,
@@ -280,6 +280,7 @@ class SimulationInputs:
             equity=equity,
             cash=cash,
             positions=positions,
+            cumulative_costs=costs,
             order_records=orders,
             trade_records=trades,
             event_records=events,

@@ -58,6 +58,7 @@ class Result:
         equity: np.ndarray,
         cash: np.ndarray,
         positions: np.ndarray,
+        cumulative_costs: np.ndarray,
         order_records: np.ndarray,
         trade_records: np.ndarray,
         event_records: np.ndarray,
@@ -72,6 +73,7 @@ class Result:
         self._equity = equity
         self._cash = cash
         self._positions = positions
+        self._cumulative_costs = cumulative_costs
         self.order_records = order_records
         self.trade_records = trade_records
         self.event_records = event_records
@@ -207,6 +209,16 @@ class Result:
             "borrow": float(self._totals[TOT_BORROW]),
             "interest": float(self._totals[TOT_INTEREST]),
         }
+
+    @cached_property
+    def cumulative_costs(self) -> pd.DataFrame:
+        """Running cost totals after each bar (currency): fees, slippage, borrow, net interest paid.
+
+        The last row equals :attr:`costs`; interest is negative when cash earned it.
+        """
+        columns = ["fees", "slippage", "borrow", "interest"]
+        order = [TOT_FEES, TOT_SLIPPAGE, TOT_BORROW, TOT_INTEREST]
+        return pd.DataFrame(self._cumulative_costs[:, order], index=self.index, columns=columns)
 
     @property
     def bankrupt(self) -> bool:

@@ -115,7 +115,7 @@ class BacktestRun:
             "benchmark_equity": None if bench_equity is None else _floats(bench_equity.to_numpy()),
             "benchmark_metrics": bench_stats,
             "exposure": {column: _floats(exposure[column].to_numpy()) for column in ("long", "short", "gross", "net")},
-            "cumulative_costs": {k: _floats(np.cumsum(v)) for k, v in _costs_per_bar(result, self.spec.engine).items()},
+            "cumulative_costs": {k: _floats(v.to_numpy()) for k, v in result.cumulative_costs.items()},
             "orders": {
                 "count": len(orders),
                 "by_reason": {str(k): int(n) for k, n in orders["reason"].value_counts().sort_index().items()},
@@ -158,56 +158,6 @@ def _benchmark_buy_and_hold(
     held = equity.dropna()
     stats = compute_stats(held, gross_exposure=pd.Series(1.0, index=held.index))
     return equity, stats
-
-
-def _costs_per_bar(result: Any, engine: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Fees, slippage, borrow and net interest paid on each bar (currency; interest < 0 when earned).
-
-    Fees and slippage are summed from the order records.  Financing (borrow
-    plus interest) is what the cash moved on a bar beyond the fills, an
-    accounting identity: ``cash[t] - cash[t-1] - sum(fill cash flows on t)``
-    (``cash[-1]`` = ``init_cash``).  Borrow is the kernel's accrual on the
-    short market value held at the previous close (``borrow_fee`` x
-    |shares| x last valid close x calendar days / 360); interest is the rest
-    of the financing.  The sums over all bars equal ``Result.costs`` up to
-    float round-off.
-    """
-    from shortthehype.constants import DAY_COUNT_BASIS
-    from shortthehype.enums import Side
-
-    index = result.index
-    n = len(index)
-    records = result.order_records
-    bars = records["bar"]
-    fees = np.zeros(n)
-    slippage = np.zeros(n)
-    flows = np.zeros(n)
-    np.add.at(fees, bars, records["fees"])
-    np.add.at(slippage, bars, records["slippage"])
-    sign = np.where(records["side"] == int(Side.BUY), -1.0, 1.0)
-    np.add.at(flows, bars, sign * records["size"] * records["price"] - records["fees"])
-    cash = result.cash.to_numpy(dtype=np.float64)
-    previous = np.concatenate(([result.init_cash], cash[:-1]))
-    financing = -(cash - previous - flows)
-
-    days = np.zeros(n)
-    local = index.tz_localize(None) if index.tz is not None else index  # calendar days, as the engine counts them
-    days[1:] = np.diff(local.to_numpy().astype("datetime64[D]")).astype(np.float64)
-    rates = np.zeros(len(result.tickers))
-    fee = engine.get("borrow_fee") or 0.0
-    if isinstance(fee, Mapping):
-        for ticker, rate in fee.items():
-            if ticker in result.tickers:
-                rates[result.tickers.index(ticker)] = float(rate)
-    else:
-        rates[:] = float(fee)
-    borrow = np.zeros(n)
-    if rates.any():
-        short_value = np.maximum(-result.position_values.to_numpy(dtype=np.float64), 0.0)
-        borrow[1:] = short_value[:-1] @ rates * days[1:] / DAY_COUNT_BASIS
-    earns_interest = bool(engine.get("cash_rate") or engine.get("cash_rate_negative"))
-    interest = financing - borrow if earns_interest else np.zeros(n)
-    return {"fees": fees, "slippage": slippage, "borrow": borrow, "interest": interest}
 
 
 def _analog_section(run: BacktestRun, history: Prices | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from shortthehype.core import metrics_nb
 from shortthehype.core.simulate_nb import simulate_core_nb
+from shortthehype.enums import N_TOTALS
 
 #: Columns of the statistics array, in order.
 BATCH_STATS = ("final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar", "status")
@@ -55,12 +56,13 @@ def simulate_batch_nb(
         curve[0] = init_cash
         cash = np.empty(n_bars)
         no_positions = np.empty((0, n_assets))
+        no_costs = np.empty((0, N_TOTALS))
         returns = np.empty(n_bars + offset)
         for p in range(thread, n_portfolios, n_threads):
             _, _, _, _, status = simulate_core_nb(
                 open_, high, low, close, days, last_valid, row_bar, row_w_batch[p], ap, init_cash, cash_rate,
                 cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, False,
-                curve[offset:], cash, no_positions,
+                curve[offset:], cash, no_positions, no_costs,
             )
             reduce_equity_nb(curve, returns, ann_factor, status, out[p])
     return out

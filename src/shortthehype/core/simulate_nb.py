@@ -718,8 +718,13 @@ def simulate_core_nb(
     out_equity: np.ndarray,
     out_cash: np.ndarray,
     out_positions: np.ndarray,
+    out_costs: np.ndarray,
 ):
-    """Simulate one portfolio; fill ``out_equity``/``out_cash`` (and ``out_positions`` if full size).
+    """Simulate one portfolio; fill ``out_equity``/``out_cash`` (and ``out_positions``, ``out_costs`` if full size).
+
+    ``out_costs`` ``(n_bars, N_TOTALS)`` receives the running cost totals
+    (fees, slippage, borrow, net interest paid) after each bar; pass a
+    zero-row array to skip it, as for ``out_positions``.
 
     Prices are ``(n_bars, n_assets)`` float64 (NaN = not trading); ``days`` the
     calendar days since the previous bar; ``row_bar`` the ascending bar at which
@@ -750,6 +755,7 @@ def simulate_core_nb(
     trades = np.empty(capacity // 2 + per_bar if record else 0, dtype=trade_dt)
     events = np.empty(per_bar if record else 0, dtype=event_dt)
     write_positions = out_positions.shape[0] == n_bars
+    write_costs = out_costs.shape[0] == n_bars
     has_stops = False
     has_trailing = False
     for j in range(n):
@@ -797,6 +803,9 @@ def simulate_core_nb(
         if write_positions:
             for j in range(n):
                 out_positions[i, j] = st[ST_POS, j]
+        if write_costs:
+            for k in range(N_TOTALS):
+                out_costs[i, k] = acct[A_TOTALS + k]
     if record:
         trades = grow_trades_nb(trades, flags[FL_N_TRADES], n)
         for j in range(n):
@@ -835,16 +844,19 @@ def simulate_arrays(
 ):
     """Allocate the output buffers and run :func:`simulate_core_nb` (a thin Python convenience).
 
-    Returns ``(equity, cash, positions, orders, trades, events, totals, status)``.
+    Returns ``(equity, cash, positions, costs, orders, trades, events, totals, status)``;
+    ``positions`` and ``costs`` (running cost totals per bar) have zero rows unless ``record``.
     """
     n_bars, n = close.shape
     equity = np.empty(n_bars)
     cash = np.empty(n_bars)
-    positions = np.empty((n_bars, n)) if record else np.empty((0, n))
+    rows = n_bars if record else 0
+    positions = np.empty((rows, n))
+    costs = np.empty((rows, N_TOTALS))
     last_valid = last_valid_bar_nb(close)
     orders, trades, events, totals, status = simulate_core_nb(
         open_, high, low, close, days, last_valid, row_bar, row_w, ap, float(init_cash), float(cash_rate),
         float(cash_rate_negative), float(max_gross), float(maintenance_margin), bool(exec_at_open),
-        bool(integer_shares), bool(renormalize), bool(record), equity, cash, positions,
+        bool(integer_shares), bool(renormalize), bool(record), equity, cash, positions, costs,
     )
-    return equity, cash, positions, orders, trades, events, totals, int(status)
+    return equity, cash, positions, costs, orders, trades, events, totals, int(status)

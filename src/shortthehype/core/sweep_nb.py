@@ -176,7 +176,7 @@ def crossover_combo_slow_nb(
     _, _, _, _, status = simulate_core_nb(
         open_, high, low, close, days, last_valid, row_bar[:n_rows], row_w[:n_rows], ap, init_cash, cash_rate,
         cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, False,
-        curve[offset:], cash, np.empty((0, close.shape[1])),
+        curve[offset:], cash, np.empty((0, close.shape[1])), np.empty((0, simnb.N_TOTALS)),
     )
     sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, out, blocks)
 
