@@ -186,3 +186,17 @@ def test_run_warnings_cover_the_window_only(shared_prices_dir):
     assert [w for w in spanning.warnings if "2016-04-22" in w] == [
         "AMD 2016-04-22: one-day close-to-close move +52.3% exceeds ±45% (an unadjusted split?)"
     ]
+
+
+def test_terminal_benchmark_column_is_the_buy_and_hold_statistics(capsys, monkeypatch, shared_prices_dir):
+    import shortthehype.cli
+
+    monkeypatch.setattr(shortthehype.cli.console, "width", 200)
+    code, out, err = run_cli(capsys, "backtest", "sixty-forty", "--end", "2010-12-31", "--source", "csv", "--data-dir", str(shared_prices_dir))
+    assert code == 0, err
+    run = backtest("sixty-forty", overrides={"end": "2010-12-31"}, source="csv", data_dir=shared_prices_dir)
+    spy = pd.read_csv(shared_prices_dir / "SPY.csv", index_col="date", parse_dates=True)["close"].loc["2005-01-03":"2010-12-31"]
+    stats = run.benchmark_stats()
+    assert stats["total_return"] == pytest.approx(spy.iloc[-1] / spy.iloc[0] - 1, rel=1e-12)
+    vol_line = next(line for line in out.splitlines() if "Annual volatility" in line)
+    assert f"{stats['annual_volatility'] * 100:,.2f}%" in vol_line  # the benchmark column is no longer blank

@@ -103,11 +103,15 @@ class BacktestRun:
         document.update(_json_safe(self._report_sections(history)))
         return document
 
+    def benchmark_stats(self) -> dict[str, float] | None:
+        """Statistics of ``init_cash`` held in the benchmark over the window (None without a benchmark)."""
+        return _benchmark_buy_and_hold(self.benchmark, self.result.init_cash)[1]
+
     def _report_sections(self, history: Prices | None) -> dict[str, Any]:
         """Per-bar series and tables for reports (see :meth:`to_dict`); keys added after the original ones."""
         result = self.result
         exposure = result.exposure
-        bench_equity, bench_stats = _benchmark_buy_and_hold(self.benchmark, result.init_cash)
+        bench_equity, bench_stats = _benchmark_buy_and_hold(self.benchmark, result.init_cash)  # one pass for both
         orders = result.orders
         sections: dict[str, Any] = {
             "type": "backtest",

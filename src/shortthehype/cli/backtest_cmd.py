@@ -76,10 +76,9 @@ def backtest(
             write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
             return
     columns = {run.spec.name: run.stats}
-    if run.benchmark is not None:
-        columns[f"{run.spec.run['benchmark']} (buy & hold)"] = {
-            key.removeprefix("benchmark_"): value for key, value in run.stats.items() if key.startswith("benchmark_")
-        }
+    benchmark_stats = run.benchmark_stats()
+    if benchmark_stats is not None:
+        columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title))
     for warning in run.warnings:
