@@ -200,3 +200,26 @@ def test_terminal_benchmark_column_is_the_buy_and_hold_statistics(capsys, monkey
     assert stats["total_return"] == pytest.approx(spy.iloc[-1] / spy.iloc[0] - 1, rel=1e-12)
     vol_line = next(line for line in out.splitlines() if "Annual volatility" in line)
     assert f"{stats['annual_volatility'] * 100:,.2f}%" in vol_line  # the benchmark column is no longer blank
+
+
+def test_backtest_prints_window_warnings(capsys, monkeypatch, shared_prices_dir, tmp_path):
+    import shortthehype.cli
+
+    monkeypatch.setattr(shortthehype.cli.console, "width", 200)
+    spec = tmp_path / "amd.toml"
+    spec.write_text('kind = "fixed-weights"\nstart = "2016-01-04"\nend = "2016-12-30"\n[params]\nweights = { AMD = 0.5 }\n')
+    code, out, err = run_cli(capsys, "backtest", str(spec), "--source", "csv", "--data-dir", str(shared_prices_dir))
+    assert code == 0, err
+    assert "data warning: AMD 2016-04-22: one-day close-to-close move +52.3% exceeds ±45%" in out
+
+
+def test_compare_before_a_ticker_lists_and_each_run_warns_about_its_own_tickers(shared_prices_dir):
+    from shortthehype.runner import compare
+
+    # 2016: PLTR (in the AI basket) lists only in 2020 - its column is empty, not an error
+    runs = compare(["sixty-forty", "ai-basket"], overrides={"start": "2016-01-04", "end": "2016-12-30"}, source="csv", data_dir=shared_prices_dir)
+    sixty, basket = runs
+    assert sixty.warnings == ()
+    assert any(w.startswith("PLTR has no rows") for w in basket.warnings)
+    assert any(w.startswith("AMD 2016-04-22") for w in basket.warnings)
+    assert (basket.result.positions["PLTR"] == 0).all()

@@ -285,12 +285,23 @@ def test_start_after_end_is_refused_naming_both(tmp_path):
     assert "start 2024-02-01 is after end 2024-01-01" in message
 
 
-def test_range_without_rows_names_ticker_range_and_data_span(tmp_path):
+def test_a_ticker_without_rows_in_the_range_is_all_nan_with_a_warning(tmp_path):
+    # OTHER delisted before the range (or lists after it): NaN there, like any day it does not trade
     write(tmp_path, "TEST.csv", HEADER + GOOD_ROWS)
     write(tmp_path, "OTHER.csv", HEADER + "2023-06-01,1,1,1,1,1\n")
-    message = error_of(tmp_path, ["TEST", "OTHER"], start="2024-01-01", end="2024-01-31")
-    assert "OTHER has no rows in 2024-01-01..2024-01-31" in message
-    assert "its data runs 2023-06-01..2023-06-01" in message
+    with pytest.warns(DataWarning, match=r"OTHER has no rows in 2024-01-01\.\.2024-01-31 \(its data runs 2023-06-01\.\.2023-06-01\)"):
+        prices = load_prices(["TEST", "OTHER"], start="2024-01-01", end="2024-01-31", source="csv", data_dir=tmp_path)
+    assert prices.close["OTHER"].isna().all() and prices.close["TEST"].notna().any()
+    assert any("OTHER has no rows" in line for line in prices.warnings)
+
+
+def test_range_without_rows_for_every_ticker_is_refused_naming_each(tmp_path):
+    write(tmp_path, "TEST.csv", HEADER + GOOD_ROWS)
+    write(tmp_path, "OTHER.csv", HEADER + "2023-06-01,1,1,1,1,1\n")
+    message = error_of(tmp_path, ["TEST", "OTHER"], start="2025-01-01", end="2025-01-31")
+    assert message.startswith("no ticker has rows in the range")
+    assert "OTHER has no rows in 2025-01-01..2025-01-31" in message and "its data runs 2023-06-01..2023-06-01" in message
+    assert "TEST has no rows" in message
 
 
 def test_range_between_two_trading_days(tmp_path):

@@ -81,7 +81,7 @@ def test_several_results_make_a_comparison(capsys, tmp_path, data):
     [
         (["report", "{tmp}/missing.json"], "error: {tmp}/missing.json: no such result file"),
         (["report", "{tmp}/bad.json"], "error: {tmp}/bad.json: not a JSON result file"),
-        (["report", "{tmp}/sweep.json"], "error: {tmp}/sweep.json: no report for result documents of type 'sweep'"),
+        (["report", "{tmp}/sweep.json"], "error: {tmp}/sweep.json: not a sweep result: the key 'objective' is missing"),
         (["report", "{tmp}/sweep.json", "--format", "pdf"], "error: unknown report format 'pdf': expected one of html, md"),
         (["backtest", "sixty-forty", "--format", "html"], "error: --format html writes a file: add --report PATH"),
         (["backtest", "sixty-forty", "--json", "-", "--format", "md"], "error: --json - and --format md both print to stdout"),

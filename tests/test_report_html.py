@@ -287,7 +287,9 @@ def test_write_report_picks_the_format_from_the_suffix(document, tmp_path):
         resolve_format("htm")
     with pytest.raises(ParamError, match=r"report path .*nowhere/r\.html: the directory .*nowhere does not exist"):
         write_report(document, tmp_path / "nowhere" / "r.html")
-    with pytest.raises(DataError, match=r"r\.json: no report for result documents of type 'walkforward'"):
+    with pytest.raises(DataError, match=r"r\.json: no report for result documents of type 'mystery'"):
+        render({"type": "mystery"}, where="r.json")
+    with pytest.raises(DataError, match=r"r\.json: not a walk-forward result: the key 'objective' is missing"):
         render({"type": "walkforward"}, where="r.json")
 
 

@@ -300,3 +300,7 @@ WALKFORWARD_UNITS = {"d": "trading days", "w": "weeks", "m": "months", "y": "yea
 #: A generic sweep estimated to take less than this many seconds in one process runs
 #: there (starting worker processes costs about a second each).
 SWEEP_PROCESS_MIN_SECONDS = 5.0
+
+# ---- reports of sweeps and walk-forward analyses ----
+#: Rows of a sweep report's top-K table (the best combinations by the objective).
+REPORT_SWEEP_TOP = 20

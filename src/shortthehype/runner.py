@@ -314,7 +314,7 @@ def backtest(
         result=result,
         benchmark=benchmark,
         stats=stats,
-        warnings=tuple(_window_warnings(prices, window_prices)) + tuple(notes),
+        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes),
     )
 
 
@@ -330,20 +330,25 @@ def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
         return load_prices(tickers, end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
 
 
-def _window_warnings(loaded: Prices, window: Prices) -> list[str]:
-    """The loader's notes, with split-sized moves restricted to the simulated window.
+def _window_warnings(loaded: Prices, window: Prices, tickers: Sequence[str]) -> list[str]:
+    """The loader's notes about this run's ``tickers``, with split-sized moves restricted to the window.
 
     Warm-up history is loaded in full, so a suspicious move years before the
-    window would otherwise be reported on every run.  Only loaded series are
-    checked: instruments a strategy derives (a put that expires worthless) are
-    not data.
+    window would otherwise be reported on every run; prices loaded once for
+    several runs (``compare``) carry notes about tickers a run does not use.
+    Only loaded series are checked: instruments a strategy derives (a put
+    that expires worthless) are not data.
     """
+    import re
+
     from shortthehype.data.validate import suspicious_moves
 
+    ours = [t for t in tickers if t in loaded.tickers]
     all_moves = {line for t in loaded.tickers for line in suspicious_moves(loaded.close[t], t)}
-    notes = [line for line in loaded.warnings if line not in all_moves]
+    mentions = re.compile("|".join(rf"\b{re.escape(t)}\b" for t in ours)) if ours else None
+    notes = [line for line in loaded.warnings if line not in all_moves and mentions and mentions.search(line)]
     inside = loaded.close.loc[window.index[0] : window.index[-1]]
-    return notes + [line for t in loaded.tickers for line in suspicious_moves(inside[t], t)]
+    return notes + [line for t in ours for line in suspicious_moves(inside[t], t)]
 
 
 def _common_end(

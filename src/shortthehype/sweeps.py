@@ -574,6 +574,29 @@ class SweepResult:
         )
 
 
+    def to_document(self, *, x: str | None = None, y: str | None = None) -> dict[str, Any]:
+        """The sweep as a report document: :meth:`metadata`, ``type = "sweep"`` and the whole table.
+
+        ``table`` is ``{"columns": [...], "data": {column: [values]}}`` (missing
+        values are null, categories their values); ``heatmap`` names the two
+        swept settings of the report's objective heatmap (None: the first two).
+        Render it with :func:`shortthehype.report.render`.
+        """
+        data = {}
+        for name in self.table.columns:
+            column = self.table[name]
+            values = column.astype(object).tolist() if isinstance(column.dtype, pd.CategoricalDtype) else column.tolist()
+            data[str(name)] = [json_value(v) if isinstance(v, (list, dict, tuple)) else v for v in values]
+        return _json_safe(
+            {
+                "type": "sweep",
+                **self.metadata(),
+                "heatmap": {"x": x, "y": y},
+                "table": {"columns": [str(c) for c in self.table.columns], "data": data},
+            }
+        )
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()

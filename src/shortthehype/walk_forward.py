@@ -174,6 +174,44 @@ class WalkForwardResult:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def to_document(self) -> dict[str, Any]:
+        """The walk-forward as a report document (``type = "walkforward"``); missing values are null.
+
+        Windows carry their dates (YYYY-MM-DD), chosen ``params``, ``in_sample``
+        and ``out_of_sample`` objective, ``n_trials``, ``dsr`` and ``pbo``; ``equity``
+        is the stitched out-of-sample curve and ``stats`` its statistics.
+        """
+        from shortthehype import __version__
+        from shortthehype.params import json_value
+        from shortthehype.sweeps import _json_safe
+
+        windows = [
+            {
+                "train_start": w.train_start, "train_end": w.train_end, "test_start": w.test_start, "test_end": w.test_end,
+                "params": {k: json_value(v) for k, v in w.params.items()},
+                "in_sample": w.in_sample, "out_of_sample": w.out_of_sample, "n_trials": w.n_trials, "dsr": w.dsr, "pbo": w.pbo,
+            }
+            for w in self.windows
+        ]
+        return _json_safe(
+            {
+                "type": "walkforward",
+                "strategy": self.spec_name,
+                "objective": self.objective,
+                "train": self.train,
+                "test": self.test,
+                "anchored": self.anchored,
+                "grid": {k: [json_value(v) for v in vs] for k, vs in self.grid.items()},
+                "windows": windows,
+                "in_sample_mean": self.in_sample_mean,
+                "out_of_sample_mean": self.out_of_sample_mean,
+                "equity": {"dates": [d.strftime("%Y-%m-%d") for d in self.equity.index],
+                           "values": [float(v) for v in self.equity.to_numpy()]},
+                "stats": {k: float(v) for k, v in self.stats.items()},
+                "version": __version__,
+            }
+        )
+
     @property
     def in_sample_mean(self) -> float:
         """Mean of the windows' in-sample objectives."""

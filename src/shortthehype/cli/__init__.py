@@ -25,8 +25,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: one-line messages (paths, errors) are never broken across lines; tables still fit the terminal
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register_commands() -> None:

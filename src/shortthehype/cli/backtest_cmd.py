@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from shortthehype.cli import app, console
 from shortthehype.cli.options import DataOptions, data_options
@@ -82,7 +83,7 @@ def backtest(
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title))
     for warning in run.warnings:
-        console.print(f"[yellow]data warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     events = run.result.events
     if len(events):
         console.print(f"{len(events)} event(s): " + ", ".join(f"{k} ×{n}" for k, n in events["kind"].value_counts().items()))
@@ -96,7 +97,6 @@ def backtest(
 @strategies_app.command("list")
 def strategies_list() -> None:
     """List the strategy specs found (name, kind, file)."""
-    from rich.markup import escape
     from rich.table import Table
 
     from shortthehype.errors import ShortTheHypeError
@@ -188,7 +188,7 @@ def compare(
         if (run.start, run.end) != (first.start, first.end):
             console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
         for warning in run.warnings:
-            console.print(f"[yellow]{run.spec.name}:[/] {warning}", highlight=False)
+            console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
     if json_path is not None:
         json_path.write_text(json.dumps(document, indent=1))
         console.print(f"wrote {json_path}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from shortthehype.cli import app, console
 from shortthehype.cli.options import DataOptions, data_options
@@ -216,7 +217,7 @@ def bubble(
         return
     render_indicator(name, frame, window_array, step)
     for warning in prices.warnings:
-        console.print(f"[yellow]data warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     if json_path is not None:
         json_path.write_text(json.dumps(document, indent=1))
         console.print(f"wrote {json_path}")

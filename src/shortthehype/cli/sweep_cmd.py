@@ -94,6 +94,11 @@ def sweep(
     chunk_size: Annotated[Optional[int], typer.Option(help="Combinations per chunk (default: about a second of work).")] = None,
     blocks: Annotated[int, typer.Option(help="Blocks of the PBO's cross-validation (even; 0 skips the PBO).")] = 16,
     force: Annotated[bool, typer.Option("--force", help="Run a grid refused as too large or too slow.")] = False,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="Write the sweep's report: HTML (self-contained) or .md Markdown.")
+    ] = None,
+    x: Annotated[Optional[str], typer.Option("--x", help="Swept setting on the x axis of the report's objective heatmap.")] = None,
+    y: Annotated[Optional[str], typer.Option("--y", help="Swept setting on the y axis of the report's objective heatmap.")] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -137,6 +142,15 @@ def sweep(
     _print_sweep(result, top)
     if out is not None:
         console.print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
+    if report is not None:
+        _write_report(result.to_document(x=x, y=y), report)
+
+
+def _write_report(document: dict[str, Any], path: Path) -> None:
+    from shortthehype.report import write_report
+
+    write_report(document, path, where=str(path))
+    console.print(f"wrote {path}", highlight=False)
 
 
 def _print_sweep(result: SweepResult, top: int, sort: str | None = None, ascending: bool = False) -> None:
@@ -302,6 +316,9 @@ def walkforward(
     objective: Annotated[str, typer.Option(help=_OBJECTIVE_HELP)] = "sharpe",
     blocks: Annotated[int, typer.Option(help="Blocks of each training sweep's PBO (even; 0 skips it).")] = 16,
     workers: Annotated[Optional[int], typer.Option(help="Local worker processes of each training sweep.")] = None,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="Write the walk-forward's report: HTML (self-contained) or .md Markdown.")
+    ] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -356,3 +373,5 @@ def walkforward(
         highlight=False,
     )
     console.print(stats_table({"out of sample (stitched)": result.stats}, title="stitched out-of-sample equity"))
+    if report is not None:
+        _write_report(result.to_document(), report)

@@ -128,11 +128,19 @@ def _assemble(
     """
     sliced: dict[str, pd.DataFrame] = {}
     lines = list(notes)
+    empty: list[str] = []
     for ticker, frame in frames.items():
         part = slice_range(frame, start, end)
-        check_rows_in_range(part, ticker, start, end, frame)
+        try:
+            check_rows_in_range(part, ticker, start, end, frame)
+        except DataError as exc:
+            empty.append(str(exc))
         lines += suspicious_moves(part["close"], ticker)
         sliced[ticker] = part
+    if len(empty) == len(frames):
+        raise DataError(empty[0] if len(empty) == 1 else "no ticker has rows in the range: " + "; ".join(empty))
+    # a ticker that lists after the range (or delisted before it) is all NaN there, like any unlisted day
+    lines += [f"{message}: its column is empty" for message in empty]
     for line in lines:
         _warnings.warn(line, DataWarning, stacklevel=3)
     return Prices.from_frames(sliced, source=source, warnings=lines)

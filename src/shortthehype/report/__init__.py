@@ -87,7 +87,9 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
     ----------
     document : dict or list
         A backtest result document (``backtest --json``), a comparison
-        (``{"runs": [...]}``) or a list of result documents.
+        (``{"runs": [...]}``), a list of result documents, or a sweep /
+        walk-forward document (``type`` = ``"sweep"`` / ``"walkforward"``,
+        see :mod:`shortthehype.report.sweep_view`).
     format : {"html", "md"}
         ``html``: one self-contained page (plotly.js embedded, works offline);
         ``md``: a Markdown summary (tables, no figures).
@@ -110,6 +112,15 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
     from shortthehype.report.model import backtest_view, compare_view, document_kind
 
     fmt = resolve_format(format, None)
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind in ("sweep", "walkforward"):
+        from shortthehype.report import sweep_view as sv
+
+        if kind == "sweep":
+            view = sv.sweep_view(document, where)
+            return sv.render_sweep_markdown(view) if fmt == "md" else sv.render_sweep_html(view)
+        wf = sv.walkforward_view(document, where)
+        return sv.render_walkforward_markdown(wf) if fmt == "md" else sv.render_walkforward_html(wf)
     if document_kind(document, where) == "compare":
         view = compare_view(document, where)
         if fmt == "md":

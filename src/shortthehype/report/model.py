@@ -77,7 +77,7 @@ def report_metric_keys() -> tuple[str, ...]:
 
 
 def load_document(path: str | os.PathLike[str]) -> Any:
-    """Read a result or comparison document from a JSON file.
+    """Read a result or comparison document from a JSON file, or a sweep's document from its Parquet results file.
 
     Raises
     ------
@@ -85,6 +85,10 @@ def load_document(path: str | os.PathLike[str]) -> Any:
         The file is missing, unreadable or not JSON (one line naming it).
     """
     file = Path(path)
+    if file.suffix.lower() == ".parquet":  # a sweep's results file (`sweep --out`): its report document
+        from shortthehype.sweeps import load_sweep
+
+        return json.loads(json.dumps(load_sweep(file).to_document()))
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
