@@ -278,6 +278,15 @@ def test_cli_sweep_and_walkforward_write_reports(shared_prices_dir, tmp_path, ca
     assert main(["report", str(results), "-o", str(tmp_path / "from_file.html")]) == 0
     direct, from_file = (parse((tmp_path / n).read_text(encoding="utf-8")) for n in ("direct.html", "from_file.html"))
     assert from_file.rows["top"] == direct.rows["top"] and len(direct.rows["top"]) == 4  # fast 10/20 x slow 50/100
+    # report RESULTS.parquet --x/--y picks the heatmap axes; --png writes the sweep's figures
+    chosen = tmp_path / "chosen.html"
+    assert main(["report", str(results), "-o", str(chosen), "--x", "slow", "--y", "fast", "--png", str(tmp_path / "png")]) == 0
+    trace = figure(parse(chosen.read_text(encoding="utf-8")), "heatmap")["data"][0]
+    assert trace["x"] == ["50", "100"] and trace["y"] == ["10", "20"]
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["sweep_heatmap.png", "sweep_sharpe.png"]
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "direct.html"), "--x", "slow"]) == 1
+    assert "--x/--y choose the heatmap of one sweep's results file (.parquet)" in capsys.readouterr().err
     md = tmp_path / "wf.md"
     code = main([
         "walkforward", "ma-crossover", "--grid", "fast=10,20", "--grid", "slow=50,100", "--train", "2y", "--test", "1y",
@@ -285,6 +294,14 @@ def test_cli_sweep_and_walkforward_write_reports(shared_prices_dir, tmp_path, ca
         "--report", str(md),
     ])
     assert code == 0 and md.read_text(encoding="utf-8").startswith("# ma-crossover: walk-forward, 4 windows")
+
+
+def test_walkforward_pngs(walk_document, tmp_path):
+    from shortthehype.report import write_pngs
+
+    paths = write_pngs(walk_document, tmp_path)
+    assert [p.name for p in paths] == ["walkforward_windows.png", "walkforward_equity.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 10_000 for p in paths)
 
 
 def test_sweep_and_walkforward_reports_render_in_chromium(browser, sweep_document, walk_document, tmp_path):  # noqa: F811

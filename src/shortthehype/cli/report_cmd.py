@@ -28,12 +28,17 @@ def report(
     ] = None,
     png: PngOption = None,
     format_: FormatOption = None,
+    x: Annotated[Optional[str], typer.Option("--x", help="Sweep results (.parquet): the setting on the heatmap's x axis.")] = None,
+    y: Annotated[Optional[str], typer.Option("--y", help="Sweep results (.parquet): the setting on the heatmap's y axis.")] = None,
 ) -> None:
-    """Write the report of one backtest result, or a comparison of several, from their JSON files."""
+    """Write the report of a backtest, a comparison, a sweep (.parquet) or a walk-forward, from its result file."""
+    from shortthehype.errors import ParamError
     from shortthehype.report import render, resolve_format, write_pngs, write_report
     from shortthehype.report.model import document_kind, load_document
 
-    documents = [(load_document(path), str(path)) for path in results]
+    if (x or y) and not (len(results) == 1 and results[0].suffix.lower() == ".parquet"):
+        raise ParamError("--x/--y choose the heatmap of one sweep's results file (.parquet)")
+    documents = [(load_document(path, x=x, y=y), str(path)) for path in results]
     if len(documents) == 1:
         document, where = documents[0]
     else:

@@ -170,6 +170,15 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
         raise ParamError(f"--png {out}: a file of that name exists; give a directory")
     from shortthehype.report import static
 
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind == "sweep":
+        from shortthehype.report.sweep_view import sweep_view
+
+        return static.write_sweep_pngs(sweep_view(document, where), out)
+    if kind == "walkforward":
+        from shortthehype.report.sweep_view import walkforward_view
+
+        return static.write_walkforward_pngs(walkforward_view(document, where), out)
     if document_kind(document, where) == "compare":
         return static.write_compare_pngs(compare_view(document, where), out)
     return static.write_backtest_pngs(backtest_view(document, where), out)

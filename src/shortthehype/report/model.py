@@ -76,8 +76,10 @@ def report_metric_keys() -> tuple[str, ...]:
 # ---- loading and validation ---------------------------------------------------------------
 
 
-def load_document(path: str | os.PathLike[str]) -> Any:
+def load_document(path: str | os.PathLike[str], *, x: str | None = None, y: str | None = None) -> Any:
     """Read a result or comparison document from a JSON file, or a sweep's document from its Parquet results file.
+
+    ``x``/``y`` choose the heatmap axes of a sweep's document (swept settings).
 
     Raises
     ------
@@ -88,7 +90,7 @@ def load_document(path: str | os.PathLike[str]) -> Any:
     if file.suffix.lower() == ".parquet":  # a sweep's results file (`sweep --out`): its report document
         from shortthehype.sweeps import load_sweep
 
-        return json.loads(json.dumps(load_sweep(file).to_document()))
+        return json.loads(json.dumps(load_sweep(file).to_document(x=x, y=y)))
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -251,3 +251,63 @@ def write_compare_pngs(view: CompareView, directory: str | os.PathLike[str]) -> 
     for ax in (ax_growth, ax_dd, ax_sharpe):
         ax.legend(loc="upper left", frameon=False)
     return [_save(growth, out, "growth"), _save(drawdown, out, "drawdown"), _save(sharpe, out, "rolling_sharpe")]
+
+
+def write_sweep_pngs(view: Any, directory: str | os.PathLike[str]) -> list[Path]:
+    """The sweep's objective heatmap over its x/y settings and the histogram of the trials' Sharpe ratios."""
+    from shortthehype.report.sweep_view import objective_grid
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    if view.x is not None:
+        xs, ys, z = objective_grid(view)
+        fig, (ax,) = _figure(height=PNG_SIZE[1] * 1.3)
+        image = ax.imshow(np.ma.masked_invalid(z), aspect="auto", origin="lower", cmap="RdYlGn", interpolation="nearest")
+        ax.set_xticks(range(len(xs)), [label(v) for v in xs], rotation=90 if len(xs) > 20 else 0, fontsize=7)
+        ax.set_xlabel(label(view.x))
+        if view.y is not None:
+            ax.set_yticks(range(len(ys)), [label(v) for v in ys], fontsize=7)
+            ax.set_ylabel(label(view.y))
+        else:
+            ax.set_yticks([])
+        ax.grid(False)
+        fig.colorbar(image, ax=ax, label=label(f"best {view.objective}"))
+        ax.set_title(label(f"{view.name}: {view.objective} over {view.x}" + (f" x {view.y}" if view.y else "")), loc="left")
+        paths.append(_save(fig, out, "sweep_heatmap"))
+    sharpe = view.table["sharpe"].to_numpy(dtype=np.float64) if "sharpe" in view.table else np.array([])
+    sharpe = sharpe[np.isfinite(sharpe)]
+    if sharpe.size:
+        fig, (ax,) = _figure()
+        ax.hist(sharpe, bins=min(60, max(5, sharpe.size // 5)), color="#4c72b0")
+        ax.axvline(sharpe.max(), color="#c44e52", linewidth=1.2, label=f"best {sharpe.max():.3f}")
+        ax.set_xlabel("Sharpe ratio (annualised)")
+        ax.set_ylabel("combinations")
+        ax.legend(frameon=False)
+        ax.set_title(label(f"{view.name}: Sharpe ratios of {sharpe.size:,} combinations"), loc="left")
+        paths.append(_save(fig, out, "sweep_sharpe"))
+    return paths
+
+
+def write_walkforward_pngs(view: Any, directory: str | os.PathLike[str]) -> list[Path]:
+    """In- vs out-of-sample objective per window, and the stitched out-of-sample equity."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    windows = view.windows
+    fig, (ax,) = _figure()
+    positions = np.arange(len(windows))
+    ax.bar(positions - 0.2, windows["in_sample"], width=0.4, label="in sample", color="#8c8c8c")
+    ax.bar(positions + 0.2, windows["out_of_sample"], width=0.4, label="out of sample", color="#4c72b0")
+    ax.set_xticks(positions, [str(d) for d in windows["test_start"]], rotation=45, fontsize=7)
+    ax.set_ylabel(label(view.objective))
+    ax.axhline(0.0, color="#444444", linewidth=0.8)
+    ax.legend(frameon=False)
+    ax.set_title(label(f"{view.name}: {view.objective} per walk-forward window (test start)"), loc="left")
+    paths = [_save(fig, out, "walkforward_windows")]
+    fig, (ax,) = _figure()
+    ax.plot(view.equity.index, view.equity.to_numpy(), color="#4c72b0", linewidth=1.2)
+    _log_axis(ax)
+    ax.set_ylabel("equity (out of sample)")
+    ax.set_title(label(f"{view.name}: stitched out-of-sample equity"), loc="left")
+    paths.append(_save(fig, out, "walkforward_equity"))
+    return paths
