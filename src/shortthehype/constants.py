@@ -112,6 +112,11 @@ CASH_TOLERANCE = 1e-12
 #: turn that into a new call.
 MARGIN_TOLERANCE = 1e-9
 
+# --- backtest runner
+#: A traded ticker whose data end at most this many bars before the latest
+#: date has stale data (the backtest window is cut there); earlier, it has delisted.
+STALE_DATA_BARS = 63
+
 # --- the essay's universe
 #: The default AI basket of the essay's strategies.
 AI_BASKET = ("NVDA", "MSFT", "GOOGL", "AMZN", "META", "AVGO", "TSM", "ORCL", "AMD", "PLTR")

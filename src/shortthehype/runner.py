@@ -19,11 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shortthehype.constants import STALE_DATA_BARS
 from shortthehype.data.prices import Prices
-
-#: A traded ticker whose data end at most this many bars before the latest
-#: date has stale data (the window is cut there); earlier, it has delisted.
-STALE_DATA_BARS = 63
 from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec, load_spec

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options
+from shortthehype.cli.options import DataOptions, data_options, run_overrides
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -42,13 +42,8 @@ def backtest(
     """Backtest one strategy spec and print its metrics beside its benchmark's (or write its report)."""
     from shortthehype.runner import backtest as run_backtest
     from shortthehype.cli.render import stats_table
-    from shortthehype.spec import parse_assignments
 
-    overrides: dict[str, str] = parse_assignments(set_ or [])
-    if start is not None:
-        overrides["start"] = start
-    if end is not None:
-        overrides["end"] = end
+    overrides = run_overrides(set_, start, end)
     options = data_options(source, data_dir, cache_dir, offline)
     wants_document = json_path is not None or report_path is not None or png is not None or format_ is not None
     fmt = None
@@ -163,13 +158,8 @@ def compare(
     """Run several strategies over the same window and print one table (or write their comparison report)."""
     from shortthehype.cli.render import stats_table
     from shortthehype.runner import compare as run_compare
-    from shortthehype.spec import parse_assignments
 
-    overrides: dict[str, str] = parse_assignments(set_ or [])
-    if start is not None:
-        overrides["start"] = start
-    if end is not None:
-        overrides["end"] = end
+    overrides = run_overrides(set_, start, end)
     from shortthehype.cli.report_cmd import write_outputs
     from shortthehype.report import report_document, resolve_format
 

@@ -24,3 +24,15 @@ class DataOptions:
 
 def data_options(source: str | None, data_dir: Path | None, cache_dir: Path | None, offline: bool) -> dict[str, Any]:
     return {"source": source, "data_dir": data_dir, "cache_dir": cache_dir, "offline": offline}
+
+
+def run_overrides(assignments: list[str] | None, start: str | None, end: str | None) -> dict[str, str]:
+    """``--set key=value`` items plus ``--start``/``--end``, as spec overrides."""
+    from shortthehype.spec import parse_assignments
+
+    overrides = parse_assignments(assignments or [])
+    if start is not None:
+        overrides["start"] = start
+    if end is not None:
+        overrides["end"] = end
+    return overrides

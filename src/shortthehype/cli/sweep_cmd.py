@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console, err_console
-from shortthehype.cli.options import DataOptions, data_options
+from shortthehype.cli.options import DataOptions, data_options, run_overrides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,17 +25,6 @@ _GRID_HELP = (
 _OBJECTIVE_HELP = "Metric to maximise: sharpe, cagr, calmar, sortino, total_return or max_drawdown."
 #: Metric columns shown in the terminal tables (all are in the results file).
 _SHOWN_METRICS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar")
-
-
-def _overrides(set_: list[str] | None, start: str | None, end: str | None) -> dict[str, str]:
-    from shortthehype.spec import parse_assignments
-
-    overrides: dict[str, str] = parse_assignments(set_ or [])
-    if start is not None:
-        overrides["start"] = start
-    if end is not None:
-        overrides["end"] = end
-    return overrides
 
 
 class _Progress:
@@ -113,7 +102,7 @@ def sweep(
             result = run_sweep(
                 spec,
                 parse_grid(grid or []) or None,
-                overrides=_overrides(set_, start, end),
+                overrides=run_overrides(set_, start, end),
                 objective=objective,
                 random=random,
                 seed=seed,
@@ -340,7 +329,7 @@ def walkforward(
             train=train,
             test=test,
             anchored=anchored,
-            overrides=_overrides(set_, start, end),
+            overrides=run_overrides(set_, start, end),
             objective=objective,
             n_blocks=blocks,
             workers=workers,

@@ -96,35 +96,12 @@ _PHASES_PER_BAR = 6
 
 
 @njit(cache=True)
-def grow_orders_nb(records: np.ndarray, n_used: int, min_free: int) -> np.ndarray:
-    """Return ``records`` or a copy with at least ``min_free`` free rows (capacity doubled)."""
+def grow_records_nb(records: np.ndarray, n_used: int, min_free: int) -> np.ndarray:
+    """Return ``records`` or a copy (same record dtype) with at least ``min_free`` free rows (capacity doubled)."""
     if n_used + min_free <= records.shape[0]:
         return records
-    out = np.empty(max(2 * records.shape[0], n_used + min_free), dtype=order_dt)
-    for k in range(n_used):
-        out[k] = records[k]
-    return out
-
-
-@njit(cache=True)
-def grow_trades_nb(records: np.ndarray, n_used: int, min_free: int) -> np.ndarray:
-    """Return ``records`` or a copy with at least ``min_free`` free rows (capacity doubled)."""
-    if n_used + min_free <= records.shape[0]:
-        return records
-    out = np.empty(max(2 * records.shape[0], n_used + min_free), dtype=trade_dt)
-    for k in range(n_used):
-        out[k] = records[k]
-    return out
-
-
-@njit(cache=True)
-def grow_events_nb(records: np.ndarray, n_used: int, min_free: int) -> np.ndarray:
-    """Return ``records`` or a copy with at least ``min_free`` free rows (capacity doubled)."""
-    if n_used + min_free <= records.shape[0]:
-        return records
-    out = np.empty(max(2 * records.shape[0], n_used + min_free), dtype=event_dt)
-    for k in range(n_used):
-        out[k] = records[k]
+    out = np.empty(max(2 * records.shape[0], n_used + min_free), dtype=records.dtype)
+    out[:n_used] = records[:n_used]
     return out
 
 
@@ -772,9 +749,9 @@ def simulate_core_nb(
     r = 0
     for i in range(n_bars):
         if record:
-            orders = grow_orders_nb(orders, flags[FL_N_ORDERS], per_bar)
-            trades = grow_trades_nb(trades, flags[FL_N_TRADES], per_bar)
-            events = grow_events_nb(events, flags[FL_N_EVENTS], per_bar)
+            orders = grow_records_nb(orders, flags[FL_N_ORDERS], per_bar)
+            trades = grow_records_nb(trades, flags[FL_N_TRADES], per_bar)
+            events = grow_records_nb(events, flags[FL_N_EVENTS], per_bar)
         if i > 0 and not (flags[FL_CLOSED] == 1 and is_flat_nb(st)):
             accrue_nb(days[i], cash_rate, cash_rate_negative, ap, st, acct)
         while r < n_rows and row_bar[r] < i:  # defensive: rows before this bar can no longer trade
@@ -807,7 +784,7 @@ def simulate_core_nb(
             for k in range(N_TOTALS):
                 out_costs[i, k] = acct[A_TOTALS + k]
     if record:
-        trades = grow_trades_nb(trades, flags[FL_N_TRADES], n)
+        trades = grow_records_nb(trades, flags[FL_N_TRADES], n)
         for j in range(n):
             pos = st[ST_POS, j]
             if pos != 0.0:
