@@ -6,11 +6,16 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
    the shared data), windows 2..100, every pair fast < slow (4,851
    combinations), fees 0.1 %, long only, fills at the signal bar's close;
    total return, Sharpe (252 days) and max drawdown per combination.
-   shortthehype: ``sweep()`` cold (first call in a fresh process, numba cache
-   on disk) and warm (best of 5), with and without the DSR/PBO, and the
-   kernel alone (ns per bar x combination).  vectorbt: ``MA.run_combs`` +
+   shortthehype runs with ``sma="cumulative"`` (vectorbt's running-sum
+   moving average, bit for bit): ``sweep()`` cold (first call in a fresh
+   process, numba cache on disk) and warm (best of 5), with and without the
+   DSR/PBO, and the kernel alone (ns per bar x combination); then, warm, the
+   default ``sma="windowed"``.  vectorbt: ``MA.run_combs`` +
    ``Portfolio.from_signals`` on the same closes, warm (second call).  Every
-   combination's three metrics are compared.
+   combination's three metrics are compared with vectorbt's, for both
+   settings: on a few pairs the windowed sums round an exact tie
+   SMA(fast) = SMA(slow) to the other side than vectorbt's running sums, and
+   those pairs then trade differently.
 2. ``ten-assets``: the same grid on 10 tickers (48,510 combinations; vectorbt
    would need 10 x its 4,851-column arrays).
 3. ``million``: 999,306 combinations (the pairs x long/longshort x 103 fee
@@ -22,7 +27,7 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
    numba cache (compilation included).
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py`` (add ``--skip-vbt`` /
-``--skip-article`` / ``--cases classic-ours,million`` to run less).  Prints a
+``--skip-article`` / ``--cases classic-ours,classic-vbt`` to run less).  Prints a
 Markdown table, the machine and its load average before each case (the
 machine may be shared: say so next to the figures).
 """
@@ -50,6 +55,8 @@ WINDOWS = "2:100:1"
 FEES = 0.001
 INIT_CASH = 1_000_000.0
 CLASSIC = {"execution": "close", "fees": FEES, "slippage": 0.0, "init_cash": INIT_CASH}
+#: The classic case compared with vectorbt: its moving-average arithmetic too.
+CLASSIC_VBT = {**CLASSIC, "sma": "cumulative"}
 TEN = ["QQQ", "SPY", "MSFT", "AAPL", "NVDA", "AMZN", "ORCL", "AMD", "CSCO", "INTC"]
 METRICS = ("total_return", "sharpe", "max_drawdown")
 
@@ -70,33 +77,73 @@ def _save(out: Path, table) -> None:
     np.save(out, ordered[list(METRICS)].to_numpy())
 
 
+def _windowed_path(out: Path) -> Path:
+    return out.with_name(out.stem + "-windowed.npy")
+
+
+def _summation_ties(close, cumulative, windowed) -> tuple[int, int]:
+    """(pairs whose results differ between the two summations, how many of them meet an exact tie).
+
+    Not timed.  The first bar where such a pair's signals differ is checked in exact rational arithmetic on
+    the prices as the CSV writes them (``repr`` of a double read from 4 decimals gives those decimals back):
+    SMA(fast) == SMA(slow) there means a true tie, which the two summations round to opposite sides.
+    """
+    from fractions import Fraction
+
+    from shortthehype.strategies.ma_crossover import crossover_signals
+
+    keys = ["fast", "slow"]
+    a = cumulative.sort_values(keys).reset_index(drop=True)
+    b = windowed.sort_values(keys).reset_index(drop=True)
+    same = np.all([(a[m] == b[m]) | (a[m].isna() & b[m].isna()) for m in METRICS], axis=0)
+    exact = 0
+    prices = [Fraction(repr(float(x))) for x in close.to_numpy()]
+    for fast, slow in zip(a.loc[~same, "fast"], a.loc[~same, "slow"]):
+        signals = [crossover_signals(close, int(fast), int(slow), sma) for sma in ("windowed", "cumulative")]
+        differ = np.flatnonzero(
+            (signals[0][0].to_numpy() != signals[1][0].to_numpy()) | (signals[0][1].to_numpy() != signals[1][1].to_numpy())
+        )
+        t = int(differ[0])
+        exact += sum(prices[t - fast + 1 : t + 1]) / fast == sum(prices[t - slow + 1 : t + 1]) / slow
+    return int((~same).sum()), int(exact)
+
+
 def case_classic_ours(out: Path) -> dict:
     from shortthehype.sweeps import _fused_chunk, _Plan, build_axes, sweep
 
     tic = time.perf_counter()
     prices = classic_prices()
     grid = {"fast": WINDOWS, "slow": WINDOWS}
-    first = sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices, n_blocks=0)
+    first = sweep("ma-crossover", grid, overrides=CLASSIC_VBT, prices=prices, n_blocks=0)
     cold = time.perf_counter() - tic
-    warm, result = best_time(lambda: sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices, n_blocks=0), repeat=5)
-    full, with_stats = best_time(lambda: sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices), repeat=3)
+    warm, result = best_time(lambda: sweep("ma-crossover", grid, overrides=CLASSIC_VBT, prices=prices, n_blocks=0), repeat=5)
+    full, with_stats = best_time(lambda: sweep("ma-crossover", grid, overrides=CLASSIC_VBT, prices=prices), repeat=3)
     assert first.table.equals(result.table)
     spec = result  # the kernel alone, on the same plan
     from shortthehype.spec import load_spec
 
-    base = load_spec("ma-crossover").with_overrides(CLASSIC)
+    base = load_spec("ma-crossover").with_overrides(CLASSIC_VBT)
     axes = build_axes(base, grid)
     plan = _Plan(spec=base, prices=prices, axes=axes, mode="fused", n_blocks=0)
     ids = result.table["combination"].to_numpy()
     _fused_chunk(plan, ids)
     kernel, _ = best_time(lambda: _fused_chunk(plan, ids), repeat=5)
     _save(out, result.table)
+    # the default summation, for the comparison with vectorbt (and its speed: only the averages differ)
+    warm_windowed, windowed = best_time(
+        lambda: sweep("ma-crossover", grid, overrides=CLASSIC, prices=prices, n_blocks=0), repeat=5
+    )
+    _save(_windowed_path(out), windowed.table)
+    moved, exact_ties = _summation_ties(prices.close["QQQ"], result.table, windowed.table)
     n = result.n_run
     return {
         "combinations": n,
         "bars": len(prices),
         "cold": cold,
         "warm": warm,
+        "warm_windowed": warm_windowed,
+        "summation_changes": moved,
+        "exact_ties": exact_ties,
         "warm_with_overfitting": full,
         "kernel": kernel,
         "ns_per_bar_combo_kernel": kernel / (n * len(prices)) * 1e9,
@@ -132,40 +179,7 @@ def case_classic_vbt(out: Path) -> dict:
     cold = time.perf_counter() - tic
     warm, table = best_time(run, repeat=1, warmup=0)
     _save(out, table.reset_index())
-    # not timed: where vectorbt's signals differ from ours, is it a tie of the two averages?  vectorbt's rolling
-    # mean is a difference of running sums (it drifts by ~1e-12 here), ours sums each window (~1e-14), so an exact
-    # tie of SMA(fast) and SMA(slow) can round to a cross in one and not the other.  from_signals fed with
-    # shortthehype's own signals separates the portfolio arithmetic from the moving averages.
-    from shortthehype.strategies.ma_crossover import crossover_signals
-
-    fast, slow = vbt.MA.run_combs(close, window=list(range(2, 101)), r=2, short_names=["fast", "slow"])
-    vbt_entries, vbt_exits = fast.ma_crossed_above(slow), fast.ma_crossed_below(slow)
-    ours_entries = vbt_entries.copy()
-    ours_exits = vbt_exits.copy()
-    ties, differing = 0, 0
-    for k, (f, s) in enumerate(vbt_entries.columns):
-        entries, exits = crossover_signals(close, int(f), int(s))
-        ours_entries.iloc[:, k] = entries.to_numpy()
-        ours_exits.iloc[:, k] = exits.to_numpy()
-        changed = np.flatnonzero(
-            (entries.to_numpy() != vbt_entries.iloc[:, k].to_numpy()) | (exits.to_numpy() != vbt_exits.iloc[:, k].to_numpy())
-        )
-        if len(changed):
-            differing += 1
-            gap = abs(fast.ma.iloc[changed[0], k] - slow.ma.iloc[changed[0], k]) / close.iloc[changed[0]]
-            ties += bool(gap < 1e-10)
-    pf = vbt.Portfolio.from_signals(close, ours_entries, ours_exits, fees=FEES, init_cash=INIT_CASH, freq="1D")
-    fed = pd.DataFrame(
-        {
-            "fast": [c[0] for c in vbt_entries.columns],
-            "slow": [c[1] for c in vbt_entries.columns],
-            "total_return": pf.total_return().to_numpy(),
-            "sharpe": pf.sharpe_ratio(year_freq="252 days").to_numpy(),
-            "max_drawdown": pf.max_drawdown().to_numpy(),
-        }
-    )
-    _save(out.with_name(out.stem + "-fed.npy"), fed)
-    return {"cold": cold, "warm": warm, "combinations": len(table), "signal_differences": differing, "ties": ties}
+    return {"cold": cold, "warm": warm, "combinations": len(table)}
 
 
 def case_ten_assets(out: Path) -> dict:
@@ -248,8 +262,9 @@ def cold_compile() -> dict:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     code = (
         "import time; t = time.perf_counter(); import sys; sys.path.insert(0, 'benchmarks'); "
-        "from bench_sweep import classic_prices, CLASSIC, WINDOWS; from shortthehype.sweeps import sweep; "
-        "sweep('ma-crossover', {'fast': WINDOWS, 'slow': WINDOWS}, overrides=CLASSIC, prices=classic_prices(), n_blocks=0); "
+        "from bench_sweep import classic_prices, CLASSIC_VBT, WINDOWS; from shortthehype.sweeps import sweep; "
+        "sweep('ma-crossover', {'fast': WINDOWS, 'slow': WINDOWS}, overrides=CLASSIC_VBT, prices=classic_prices(), "
+        "n_blocks=0); "
         "print(time.perf_counter() - t)"
     )
     tic = time.perf_counter()
@@ -308,15 +323,23 @@ def main() -> None:
             f"{o['ns_per_bar_combo_end_to_end']:.2f} ns/bar·comb; with DSR+PBO {o['warm_with_overfitting']:.3f} s "
             f"(DSR {o['dsr']:.3f}, PBO {o['pbo']:.3f})"
         )
+        notes += f"; sma=windowed (default) warm {o['warm_windowed']:.3f} s"
         if v:
             ours, theirs = np.load(tmp / "classic-ours.npy"), np.load(tmp / "classic-vbt.npy")
-            fed = np.load(tmp / "classic-vbt-fed.npy")
-            close_enough = np.all((np.abs(ours - theirs) <= 1e-9) | (np.isnan(ours) & np.isnan(theirs)), axis=1)
-            diffs = ", ".join(f"{m} {np.nanmax(np.abs(ours[:, k] - fed[:, k])):.1e}" for k, m in enumerate(METRICS))
+            windowed = np.load(_windowed_path(tmp / "classic-ours.npy"))
+
+            def agree(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+                return np.all((np.abs(a - b) <= tol) | (np.isnan(a) & np.isnan(b)), axis=1)
+
+            diffs = ", ".join(f"{m} {np.nanmax(np.abs(ours[:, k] - theirs[:, k])):.1e}" for k, m in enumerate(METRICS))
+            moved = ~agree(windowed, ours, 0.0)  # the pairs whose results the summation changes
+            windowed_ok = agree(windowed, theirs, 1e-9)
             notes += (
-                f"; vs vectorbt's own MA signals: {int(close_enough.sum()):,} of {len(ours):,} combinations equal to 1e-9, "
-                f"the {v['signal_differences']} others have a tie SMA(fast) = SMA(slow) ({v['ties']} of them within 1e-10 of "
-                f"the price) that rounds differently; from_signals fed with our signals: max abs diff {diffs}"
+                f"; vs vectorbt, total return, Sharpe and max drawdown equal to 1e-9 in {int(agree(ours, theirs, 1e-9).sum()):,} "
+                f"of {len(ours):,} combinations with sma=cumulative (max abs diff {diffs}); with sma=windowed in "
+                f"{int(windowed_ok.sum()):,}: the summation changes the results of {o['summation_changes']} pairs "
+                f"({int((moved & ~windowed_ok).sum())} of them off vectorbt), {o['exact_ties']} of which meet an exact "
+                "tie SMA(fast) = SMA(slow) of the CSV's decimal prices where their signals first differ"
             )
             print(f"| 1. classic, {o['combinations']:,} comb. x {o['bars']:,} bars, warm | {o['warm']:.3f} s | {v['warm']:.2f} s | "
                   f"{v['warm'] / o['warm']:.0f}x | {o['peak_rss_mib']:.0f} / {v['peak_rss_mib']:.0f} MiB | {notes} |")

@@ -309,3 +309,11 @@ SWEEP_PROCESS_MIN_SECONDS = 5.0
 # ---- reports of sweeps and walk-forward analyses ----
 #: Rows of a sweep report's top-K table (the best combinations by the objective).
 REPORT_SWEEP_TOP = 20
+
+# ---- simple moving averages: windowed or vectorbt's cumulative arithmetic (signals.py, ma-crossover) ----
+#: How a simple moving average is summed: "windowed" sums each window afresh (exact to
+#: ~1e-16 relative); "cumulative" differences running sums as vectorbt does, reproducing
+#: ``vbt.MA.run(close, window).ma`` bit for bit.
+SMA_METHODS = ("windowed", "cumulative")
+#: Default of ``rolling_mean(method=...)`` and of ma-crossover's ``sma``.
+SMA_DEFAULT_METHOD = "windowed"

@@ -11,8 +11,8 @@ window, engine and metric kernels).
 
 How combinations run
 --------------------
-* **Fused** (``ma-crossover`` swept over ``fast``, ``slow``, ``direction`` and
-  the scalar costs ``fees``, ``fixed_fees``, ``slippage``, ``borrow_fee``,
+* **Fused** (``ma-crossover`` swept over ``fast``, ``slow``, ``direction``,
+  ``sma`` and the scalar costs ``fees``, ``fixed_fees``, ``slippage``, ``borrow_fee``,
   ``stop_loss``, ``take_profit``, ``trailing_stop``): one numba kernel,
   parallel over combinations (:mod:`shortthehype.core.sweep_nb`).  Every
   moving average is computed once; memory grows with threads x bars.
@@ -99,7 +99,7 @@ SWEEP_METRICS = ("end_value", "total_return", "cagr", "annual_volatility", "shar
 #: Key of the sweep's settings in the Parquet file's metadata.
 PARQUET_METADATA_KEY = b"shortthehype.sweeps"
 #: Settings of ``ma-crossover`` the fused kernel sweeps (everything else takes the generic path).
-_FUSED_PARAMS = ("ticker", "fast", "slow", "direction")
+_FUSED_PARAMS = ("ticker", "fast", "slow", "direction", "sma")
 _FUSED_ENGINE = ("fees", "fixed_fees", "slippage", "borrow_fee", "stop_loss", "take_profit", "trailing_stop")
 _FLOAT_ITEM = Param("item", "float", None, "one entry of a mapping")
 
@@ -391,16 +391,21 @@ def _fused_setup(plan: _Plan, ticker: str) -> dict[str, Any]:
         values = axes[name].values if name in axes else (spec.params[name],)
         windows_needed.update(int(v) for v in values)
     windows = np.asarray(sorted(windows_needed), dtype=np.int64)
+    methods = list(dict.fromkeys(axes["sma"].values if "sma" in axes else (spec.params["sma"],)))
+    # the strategy's SMAs over the same history (prices.select as in backtest()): the cumulative
+    # method's running sums start at its first bar, so the rows equal the engine's bit for bit
     close = np.ascontiguousarray(history.close[ticker].to_numpy(dtype=np.float64)[: hi + 1])
-    ma = np.empty((len(windows), hi + 1))
-    rolling_means_nb(close, windows, ma)
+    ma = np.empty((len(methods) * len(windows), hi + 1))
+    for k, method in enumerate(methods):
+        rolling_means_nb(close, windows, method == "cumulative", ma[k * len(windows) : (k + 1) * len(windows)])
     n_obs = (hi - lo) + (1 if inputs.execution == "close" else 0)
     start, length = _layout_or_none(n_obs, plan.n_blocks)
     setup = {
         "inputs": inputs,
         "lo": lo,
         "ma": ma,
-        "window_of": {int(w): k for k, w in enumerate(windows)},
+        "windows": windows,  # row of (method k, window w): k * len(windows) + position of w
+        "methods": methods,
         "block_start": start,
         "block_len": length,
         "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
@@ -460,9 +465,14 @@ def _fused_ticker(plan: _Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray
             return values[positions[name]]
         return np.full(n, default, dtype=object)
 
-    window_of = setup["window_of"]
-    fast_idx = np.asarray([window_of[int(v)] for v in column("fast", spec.params["fast"])], dtype=np.int64)
-    slow_idx = np.asarray([window_of[int(v)] for v in column("slow", spec.params["slow"])], dtype=np.int64)
+    windows, methods = setup["windows"], setup["methods"]
+    if "sma" in axes:
+        method_of_value = np.asarray([methods.index(v) for v in axes["sma"].values], dtype=np.int64)
+        first_row = method_of_value[positions["sma"]] * len(windows)
+    else:
+        first_row = np.zeros(n, dtype=np.int64)
+    fast_idx = first_row + np.searchsorted(windows, column("fast", spec.params["fast"]).astype(np.int64))
+    slow_idx = first_row + np.searchsorted(windows, column("slow", spec.params["slow"]).astype(np.int64))
     allow_short = np.asarray(column("direction", spec.params["direction"]) == "longshort", dtype=np.bool_)
     combo_ap = np.ascontiguousarray(np.repeat(inputs.asset_params[:, 0][None, :], n, axis=0))
     rows = {"fees": AP_FEES, "fixed_fees": AP_FIXED_FEES, "slippage": AP_SLIPPAGE, "borrow_fee": AP_BORROW_FEE,

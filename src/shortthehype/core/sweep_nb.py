@@ -5,9 +5,10 @@ numba only: plain arrays in, arrays out; no pandas.
 * :func:`ma_crossover_sweep_nb` runs one ``ma-crossover`` backtest per
   parameter combination, in parallel over combinations (per-thread buffers;
   memory grows with threads x bars, never with the number of combinations).
-  Every moving-average window is computed once by the caller (``ma``, one
-  row per window, :func:`rolling_means_nb`).  A combination takes one of two
-  paths that give the same bits:
+  Every moving average is computed once by the caller (``ma``, one row per
+  window and ``sma`` summation method, :func:`rolling_means_nb`; the kernel
+  only picks rows).  A combination takes one of two paths that give the
+  same bits:
 
   - :func:`crossover_combo_fast_nb`, one pass over the bars that steps the
     crossing state machines, trades through a one-asset copy of the engine's
@@ -42,7 +43,13 @@ from numba import njit, prange
 from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL
 from shortthehype.core import metrics_nb
 from shortthehype.core import simulate_nb as simnb
-from shortthehype.core.signals_nb import crossed_above_1d_nb, rolling_mean_1d_nb, signal_targets_1d_nb
+from shortthehype.core.signals_nb import (
+    crossed_above_1d_nb,
+    prefix_sums_1d_nb,
+    rolling_mean_1d_nb,
+    rolling_mean_prefix_1d_nb,
+    signal_targets_1d_nb,
+)
 from shortthehype.core.simulate_nb import last_valid_bar_nb, simulate_core_nb
 from shortthehype.enums import (
     AP_BORROW_FEE,
@@ -457,10 +464,24 @@ def crossover_combo_fast_nb(
 
 
 @njit(cache=True, parallel=True)
-def rolling_means_nb(close, windows, out):
-    """``out[k]`` = simple moving average of ``close`` over ``windows[k]`` bars (``rolling_mean_1d_nb``), in parallel."""
-    for k in prange(windows.shape[0]):
-        rolling_mean_1d_nb(close, windows[k], out[k])
+def rolling_means_nb(close, windows, cumulative, out):
+    """``out[k]`` = simple moving average of ``close`` over ``windows[k]`` bars, in parallel over windows.
+
+    ``cumulative`` False: :func:`rolling_mean_1d_nb` (each window summed);
+    True: vectorbt's arithmetic, the running sums computed once and shared
+    by every window (:func:`rolling_mean_prefix_1d_nb`, the same bits as
+    :func:`rolling_mean_cumulative_1d_nb`).
+    """
+    if cumulative:
+        n = close.shape[0]
+        sums = np.empty(n)
+        nans = np.empty(n, dtype=np.int64)
+        prefix_sums_1d_nb(close, sums, nans)
+        for k in prange(windows.shape[0]):
+            rolling_mean_prefix_1d_nb(sums, nans, windows[k], out[k])
+    else:
+        for k in prange(windows.shape[0]):
+            rolling_mean_1d_nb(close, windows[k], out[k])
     return out
 
 
@@ -474,9 +495,10 @@ def ma_crossover_sweep_nb(
 
     ``open_ .. close`` ``(m, 1)`` and ``days`` ``(m,)`` are the engine inputs
     of the backtest window, which starts at bar ``lo`` of the ticker's whole
-    history; ``ma`` ``(n_windows, >= lo + m)`` holds the moving averages over
-    that history.  Combination c crosses ``ma[fast_idx[c]]`` with
-    ``ma[slow_idx[c]]`` (long/cash, or long/short when ``allow_short[c]``) and
+    history; ``ma`` ``(n_rows, >= lo + m)`` holds the moving averages over
+    that history (a row per window and ``sma`` method).  Combination c
+    crosses ``ma[fast_idx[c]]`` with ``ma[slow_idx[c]]`` (long/cash, or
+    long/short when ``allow_short[c]``) and
     trades with the per-asset parameters ``combo_ap[c]`` (``N_ASSET_PARAMS``
     values).  A target on bar t executes on bar t + ``shift`` (0 for
     ``execution="close"``, else 1); ``prepend_init_cash`` starts the
