@@ -1,9 +1,17 @@
-"""``shortthehype bubble``: the LPPLS bubble / anti-bubble confidence indicators of a ticker or the AI basket."""
+"""``shortthehype bubble``: the LPPLS bubble / anti-bubble confidence indicators of a ticker or the AI basket.
+
+Prints a summary, the monthly maxima and sparklines; ``--json`` writes the
+indicator document (:func:`indicator_document`) and ``--report`` renders it
+as an HTML page, a Markdown summary or a PNG figure
+(:mod:`shortthehype.report.bubble_view`), so ``shortthehype report
+bubble.json`` gives the same report later.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -89,12 +97,53 @@ def sparkline(values: Any, width: int = SPARK_WIDTH, top: float = 1.0) -> str:
 
 
 def indicator_document(
-    name: str, frame: pd.DataFrame, windows: Any, step: int, filters: Any, search: Any
+    name: str,
+    frame: pd.DataFrame,
+    windows: Any,
+    step: int,
+    filters: Any,
+    search: Any,
+    *,
+    source: str | None = None,
+    members: Mapping[str, Any] | None = None,
+    history: pd.Series | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    warnings: Sequence[str] = (),
+    generated_at: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON document of ``bubble --json`` (NaN/NaT become null)."""
+    """The JSON document of ``bubble --json`` (NaN/NaT become null); every bubble report is rendered from it.
+
+    Parameters
+    ----------
+    name, frame, windows, step, filters, search
+        The series name, the frame of :func:`shortthehype.lppls.confidence_indicator`
+        and the settings that produced it.
+    source
+        The price source (``Prices.source``).
+    members
+        AI basket only: member ticker -> its first date with a close (``None`` if none).
+    history
+        The analysed series' daily level; the part from the first to the last
+        evaluation date is stored (the report's price line).
+    thresholds
+        ``{"bubble": x, "antibubble": y}``: the levels the report marks
+        (default: bubble-timer's ``BUBBLE_THRESHOLD`` for both).
+    warnings
+        Data warnings of the load.
+    generated_at
+        When the indicator was computed (ISO 8601, UTC); default: now.
+
+    Returns
+    -------
+    dict
+        ``type = "bubble"`` plus the keys listed in
+        :mod:`shortthehype.report.bubble_view`; JSON-serialisable.
+    """
+    import datetime as _dt
     from dataclasses import asdict
 
     from shortthehype import __version__
+    from shortthehype.constants import BUBBLE_THRESHOLD
 
     def num(value: float) -> float | None:
         return float(value) if math.isfinite(value) else None
@@ -102,15 +151,26 @@ def indicator_document(
     def day(value: Any) -> str | None:
         return None if value is None or value != value else value.strftime("%Y-%m-%d")
 
+    if history is not None and len(frame):
+        history = history.loc[frame.index[0] : frame.index[-1]]
+    elif history is not None:
+        history = history.iloc[:0]
+    if generated_at is None:
+        generated_at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    limits = dict(thresholds) if thresholds is not None else {"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}
     return {
+        "type": "bubble",
         "kind": "lppls-confidence",
         "series": name,
+        "members": None if members is None else {str(t): day(d) for t, d in members.items()},
+        "source": source,
         "start": day(frame.index[0]) if len(frame) else None,
         "end": day(frame.index[-1]) if len(frame) else None,
         "windows": [int(w) for w in windows],
         "step": int(step),
         "filters": asdict(filters),
         "search": asdict(search),
+        "thresholds": {key: float(value) for key, value in limits.items()},
         "dates": [day(d) for d in frame.index],
         "price": [num(v) for v in frame["price"]],
         "bubble": [num(v) for v in frame["bubble"]],
@@ -118,12 +178,19 @@ def indicator_document(
         "n_fits": [int(v) for v in frame["n_fits"]],
         "bubble_tc": [day(v) for v in frame["bubble_tc"]],
         "antibubble_tc": [day(v) for v in frame["antibubble_tc"]],
+        "history": None
+        if history is None
+        else {"dates": [day(d) for d in history.index], "values": [num(float(v)) for v in history.to_numpy(dtype="float64")]},
+        "warnings": [str(w) for w in warnings],
+        "generated_at": generated_at,
         "version": __version__,
     }
 
 
 def _pct(value: float) -> str:
-    return "—" if not math.isfinite(value) else f"{value * 100:.1f}%"
+    from shortthehype.report.formatting import percent
+
+    return percent(value, 1)
 
 
 def _date(value: Any) -> str:
@@ -157,9 +224,9 @@ def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int) ->
         else:
             summary.add_row(label, "never above 0", "—", "—", "—", "—")
     console.print(summary)
-    monthly = frame.groupby(frame.index.to_period("M")).agg(
-        close=("price", "last"), bubble=("bubble", "max"), antibubble=("antibubble", "max"), evaluations=("n_fits", "size")
-    )
+    from shortthehype.report.bubble_view import monthly_maxima
+
+    monthly = monthly_maxima(frame)
     table = Table(title="monthly maximum of the indicators", title_justify="left", header_style="bold")
     for column in ("month", "close", "bubble max", "anti-bubble max", "evaluations"):
         table.add_column(column, justify="right")
@@ -184,12 +251,20 @@ def bubble(
         typer.Option("--filter", "-f", help="Override a qualification filter: key=value (repeatable), e.g. rel_err_max=0.1, m=0.1,0.9."),
     ] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the indicator as JSON to this file ('-' for stdout).")] = None,
+    report_path: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--report",
+            help="Write the report, format from the suffix: .html (self-contained page, works offline), .md (Markdown) or .png (figure).",
+        ),
+    ] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
     """Is it a bubble? The Sornette LPPLS confidence indicators of a ticker or the AI basket."""
+    from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD
     from shortthehype.data.load import load_prices
     from shortthehype.lppls import LPPLSSearch, bubble_series, bubble_tickers, confidence_indicator, lppls_windows
     from shortthehype.params import Param
@@ -200,7 +275,9 @@ def bubble(
     start_day = Param("start", "date", None, "", optional=True).coerce(start, where="--start")
     if step < 1:
         raise ParamError(f"--step must be >= 1 bar, got {step}")
-    prices = load_prices(bubble_tickers(ticker), end=end_day, **data_options(source, data_dir, cache_dir, offline))
+    report_format = check_report_option(report_path)  # before the (possibly long) fits
+    tickers = bubble_tickers(ticker)
+    prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
     series = bubble_series(prices, ticker)
     if start_day is None and len(series):
         start_day = series.index[max(len(series) - DEFAULT_LOOKBACK_BARS, 0)]
@@ -211,9 +288,18 @@ def bubble(
         series, windows=window_array, start=start_day, end=end_day, step=step, filters=filters, search=search
     )
     name = str(series.name)
-    document = indicator_document(name, frame, window_array, step, filters, search)
+    members = None
+    if ticker.strip().lower() == BUBBLE_AI_BASKET:  # the members bubble_series found, with their first close
+        members = {t: prices.close[t].first_valid_index() for t in tickers if t in prices.tickers}
+    document = indicator_document(
+        name, frame, window_array, step, filters, search,
+        source=prices.source, members=members, history=series,
+        thresholds={"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}, warnings=prices.warnings,
+    )
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
+        if report_path is not None:
+            write_bubble_report(document, report_path, report_format, quiet=True)
         return
     render_indicator(name, frame, window_array, step)
     for warning in prices.warnings:
@@ -221,3 +307,37 @@ def bubble(
     if json_path is not None:
         json_path.write_text(json.dumps(document, indent=1))
         console.print(f"wrote {json_path}")
+    if report_path is not None:
+        write_bubble_report(document, report_path, report_format)
+
+
+def check_report_option(report_path: Path | None) -> str | None:
+    """The format of ``--report PATH`` from its suffix (html, md or png), checked before any work; None without it.
+
+    Raises ParamError naming --report for an unknown suffix, ``-``, a missing
+    directory or a directory in the file's place.
+    """
+    if report_path is None:
+        return None
+    from shortthehype.report import check_report_path, format_from_suffix
+
+    if str(report_path) == "-":
+        raise ParamError("--report - : the report is a file (.html, .md or .png); use --json - for stdout")
+    fmt = format_from_suffix(report_path, option="--report")
+    check_report_path(report_path, option="--report")
+    return fmt
+
+
+def write_bubble_report(document: dict[str, Any], report_path: Path, report_format: str | None, *, quiet: bool = False) -> Path:
+    """Write the report of a bubble document (atomically) and print the path written (to stderr when ``quiet``)."""
+    from shortthehype.cli import err_console
+    from shortthehype.report import write_png, write_report
+
+    document = json.loads(json.dumps(document))  # exactly what its JSON file reads back: same report either way
+    where = str(report_path)
+    if report_format == "png":
+        path = write_png(document, report_path, where=where, option="--report")
+    else:
+        path = write_report(document, report_path, format=report_format, where=where)
+    (err_console if quiet else console).print(f"wrote {path}", highlight=False)
+    return path

@@ -9,23 +9,44 @@ is in the JSON or derived from it by :mod:`shortthehype.report.model`.
 
 Modules: ``model`` (validation and derived series), ``figures`` (plotly
 figure specs), ``html`` (the page), ``static`` (PNG via matplotlib),
-``markdown``.  A new result type (sweeps, walk-forward) adds a view in
-``model``, its figures and sections, and an entry in the dispatch of
-:func:`render`.  Plotting libraries are imported only when a report is made.
+``markdown``; ``sweep_view`` (sweeps, walk-forward) and ``bubble_view``
+(the LPPLS indicator of ``shortthehype bubble``) hold a result type's view,
+figures and sections.  A new result type adds such a module and an entry in
+the dispatch of :func:`render`.  Plotting libraries are imported only when a
+report is made.
+
+Every file is written atomically (:func:`write_atomically`): into a
+temporary file next to the target, then renamed over it, so a reader never
+sees a half-written report and a failed write leaves the old file intact.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shortthehype.errors import ParamError, did_you_mean
 
-__all__ = ["FORMATS", "render", "report_document", "resolve_format", "write_pngs", "write_report"]
+__all__ = [
+    "FORMATS",
+    "SUFFIX_FORMATS",
+    "check_report_path",
+    "format_from_suffix",
+    "render",
+    "report_document",
+    "resolve_format",
+    "write_atomically",
+    "write_png",
+    "write_pngs",
+    "write_report",
+]
 
 #: Output formats of :func:`render` / :func:`write_report`.
 FORMATS = ("html", "md")
+#: File suffixes (lower case) and the format each one selects; ``png`` is the one-file figure of :func:`write_png`.
+SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".png": "png"}
 
 
 def report_document(
@@ -74,10 +95,78 @@ def resolve_format(fmt: str | None, path: str | os.PathLike[str] | None = None) 
     """``fmt`` checked against :data:`FORMATS`; ``None`` means ``md`` for a ``.md``/``.markdown`` path, else ``html``."""
     if fmt is None:
         suffix = Path(path).suffix.lower() if path is not None and str(path) != "-" else ""
-        return "md" if suffix in (".md", ".markdown") else "html"
+        return "md" if SUFFIX_FORMATS.get(suffix) == "md" else "html"
     if fmt not in FORMATS:
         raise ParamError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
     return fmt
+
+
+def format_from_suffix(
+    path: str | os.PathLike[str], *, option: str = "--report", formats: tuple[str, ...] = ("html", "md", "png")
+) -> str:
+    """The format ``path``'s suffix selects (:data:`SUFFIX_FORMATS`), strictly: any other suffix is an error.
+
+    Raises
+    ------
+    ParamError
+        The suffix selects none of ``formats`` (the message names ``option``
+        and the suffixes that work).
+    """
+    suffix = Path(path).suffix.lower()
+    fmt = SUFFIX_FORMATS.get(suffix)
+    if fmt not in formats:
+        known = ", ".join(s for s, f in SUFFIX_FORMATS.items() if f in formats)
+        got = f"suffix {suffix!r}" if suffix else "no suffix"
+        raise ParamError(f"{option} {path}: {got}; the format comes from the suffix: {known}")
+    return fmt
+
+
+def check_report_path(path: str | os.PathLike[str], *, option: str = "report path") -> Path:
+    """``path`` as a Path, checked writable in principle: its directory exists and it is not itself a directory.
+
+    Call it before a long computation so that a typo fails at once.
+    """
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise ParamError(f"{option} {out}: the directory {out.parent} does not exist")
+    if out.is_dir():
+        raise ParamError(f"{option} {out}: is a directory; give a file name")
+    return out
+
+
+def write_atomically(path: str | os.PathLike[str], content: str | bytes | Callable[[BinaryIO], None], *, option: str = "report path") -> Path:
+    """Write ``content`` to ``path`` atomically: a temporary file in the same directory, then renamed over ``path``.
+
+    ``content`` is text (written as UTF-8), bytes, or a function that writes
+    to the binary file handle it is given (e.g. ``figure.savefig``).  The
+    file gets the usual permissions (0666 less the umask).  On any failure
+    the temporary file is removed and an existing ``path`` is left as it was.
+
+    Raises
+    ------
+    ParamError
+        The file cannot be written (the message names ``option``, the path
+        and the reason).
+    """
+    import secrets
+
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            if callable(content):
+                content(handle)
+            else:
+                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ParamError(f"{option} {out}: cannot write the file ({exc.strerror or exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
 
 
 def render(document: Any, format: str = "html", *, where: str = "document") -> str:
@@ -87,9 +176,11 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
     ----------
     document : dict or list
         A backtest result document (``backtest --json``), a comparison
-        (``{"runs": [...]}``), a list of result documents, or a sweep /
+        (``{"runs": [...]}``), a list of result documents, a sweep /
         walk-forward document (``type`` = ``"sweep"`` / ``"walkforward"``,
-        see :mod:`shortthehype.report.sweep_view`).
+        see :mod:`shortthehype.report.sweep_view`), or a bubble indicator
+        document (``bubble --json``, ``type`` = ``"bubble"``, see
+        :mod:`shortthehype.report.bubble_view`).
     format : {"html", "md"}
         ``html``: one self-contained page (plotly.js embedded, works offline);
         ``md``: a Markdown summary (tables, no figures).
@@ -111,8 +202,15 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
     """
     from shortthehype.report.model import backtest_view, compare_view, document_kind
 
+    from shortthehype.report.bubble_view import is_bubble_document
+
     fmt = resolve_format(format, None)
     kind = document.get("type") if isinstance(document, dict) else None
+    if is_bubble_document(document):
+        from shortthehype.report import bubble_view as bv
+
+        view = bv.bubble_view(document, where)
+        return bv.render_bubble_markdown(view) if fmt == "md" else bv.render_bubble_html(view)
     if kind in ("sweep", "walkforward"):
         from shortthehype.report import sweep_view as sv
 
@@ -146,15 +244,36 @@ def write_report(
     """Render ``document`` (see :func:`render`) and write it to ``path`` (UTF-8).
 
     ``format=None`` picks Markdown for a ``.md`` / ``.markdown`` path and HTML
-    otherwise.  The parent directory must exist.  Returns the path written.
+    otherwise.  The parent directory must exist.  The file is replaced
+    atomically (:func:`write_atomically`).  Returns the path written.
     """
     fmt = resolve_format(format, path)
-    out = Path(path)
-    if not out.parent.is_dir():
-        raise ParamError(f"report path {out}: the directory {out.parent} does not exist")
+    out = check_report_path(path)
     text = render(document, fmt, where=where)
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_atomically(out, text)
+
+
+def write_png(document: Any, path: str | os.PathLike[str], *, where: str = "document", option: str = "report path") -> Path:
+    """Write the one-file PNG report of a document that has one: the bubble indicator (both figures, one image).
+
+    Other documents have several figures: :func:`write_pngs` writes them
+    into a directory.  The file is replaced atomically.
+
+    Raises
+    ------
+    ParamError
+        ``document`` has no one-file PNG report, or the path cannot be written.
+    DataError
+        ``document`` is malformed.
+    """
+    from shortthehype.report.bubble_view import bubble_view, is_bubble_document
+
+    if not is_bubble_document(document):
+        raise ParamError(f"{option} {path}: only the bubble indicator has a one-file PNG report; write figures with --png DIR")
+    out = check_report_path(path, option=option)
+    from shortthehype.report.static import write_bubble_png
+
+    return write_bubble_png(bubble_view(document, where), out, option=option)
 
 
 def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str = "document") -> list[Path]:
@@ -169,8 +288,12 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
     if out.exists() and not out.is_dir():
         raise ParamError(f"--png {out}: a file of that name exists; give a directory")
     from shortthehype.report import static
+    from shortthehype.report.bubble_view import bubble_view, is_bubble_document
 
     kind = document.get("type") if isinstance(document, dict) else None
+    if is_bubble_document(document):
+        out.mkdir(parents=True, exist_ok=True)
+        return [static.write_bubble_png(bubble_view(document, where), out / "bubble.png", option="--png")]
     if kind == "sweep":
         from shortthehype.report.sweep_view import sweep_view
 

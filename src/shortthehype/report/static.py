@@ -35,7 +35,7 @@ from shortthehype.report.figures import (
 )
 from shortthehype.report.model import BacktestView, CompareView
 
-__all__ = ["write_backtest_pngs", "write_compare_pngs"]
+__all__ = ["write_backtest_pngs", "write_bubble_png", "write_compare_pngs", "write_sweep_pngs", "write_walkforward_pngs"]
 
 #: Resolution and size of the PNGs (inches x DPI = 1320 x 528 pixels for a line figure).
 PNG_DPI = 120
@@ -78,9 +78,16 @@ def _percent_axis(ax: Any) -> None:
 
 
 def _save(fig: Any, directory: Path, name: str) -> Path:
-    path = directory / f"{name}.png"
-    fig.savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-    return path
+    return _save_as(fig, directory / f"{name}.png")
+
+
+def _save_as(fig: Any, path: Path, option: str = "--png") -> Path:
+    """Save ``fig`` as a PNG at ``path``, atomically (no timestamp or software tag: stable bytes)."""
+    from shortthehype.report import write_atomically
+
+    return write_atomically(
+        path, lambda handle: fig.savefig(handle, format="png", dpi=PNG_DPI, metadata={"Software": None}), option=option
+    )
 
 
 def _equity(view: BacktestView, directory: Path) -> Path:
@@ -311,3 +318,88 @@ def write_walkforward_pngs(view: Any, directory: str | os.PathLike[str]) -> list
     ax.set_title(label(f"{view.name}: stitched out-of-sample equity"), loc="left")
     paths.append(_save(fig, out, "walkforward_equity"))
     return paths
+
+
+def write_bubble_png(view: Any, path: str | os.PathLike[str], *, option: str = "report path") -> Path:
+    """The bubble report as one PNG: price (log) with both indicators and the shaded threshold runs, then the median tc.
+
+    ``view`` is a :class:`~shortthehype.report.bubble_view.BubbleView`.  The
+    lower panel says so when no evaluation has a qualified fit; a document
+    without evaluations gives a figure that says so.  Written atomically.
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    from shortthehype.report.bubble_view import (
+        ANTIBUBBLE_COLOR,
+        ANTIBUBBLE_FILL,
+        BUBBLE_COLOR,
+        BUBBLE_FILL,
+        INDICATORS,
+        MARKER_MAX_POINTS,
+        REFERENCE_COLOR,
+    )
+
+    frame = view.frame
+    fig, (top, bottom) = _figure(PNG_SIZE[1] * 1.8, rows=2)
+    title = view.title + (f": {frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}" if len(frame) else "")
+    top.set_title(label(title), loc="left")
+    if frame.empty:
+        top.text(0.5, 0.5, "no evaluation date in the range", ha="center", va="center", transform=top.transAxes)
+        bottom.set_visible(False)
+        return _save_as(fig, Path(path), option)
+    history = view.history
+    levels = history.to_numpy(dtype=np.float64)
+    top.plot(history.index, levels, color=STRATEGY_COLOR, linewidth=1.1, label=label(view.name))
+    if use_log_scale(levels):  # spans more than LOG_SCALE_SPAN: ticks at 1, 2, 5 x 10^k
+        _log_axis(top)
+    else:  # a narrow range: matplotlib labels it with minor ticks, written as plain numbers too
+        from matplotlib.ticker import FuncFormatter
+
+        top.set_yscale("log")
+        plain = FuncFormatter(lambda value, _: f"{value:,.6g}")
+        top.yaxis.set_major_formatter(plain)
+        top.yaxis.set_minor_formatter(plain)
+    top.set_ylabel("price (log scale)")
+    right = top.twinx()
+    right.set_ylim(0.0, 1.0)
+    _percent_axis(right)
+    right.set_ylabel("share of nested windows")
+    right.spines["top"].set_visible(False)
+    fills = {"bubble": BUBBLE_FILL, "antibubble": ANTIBUBBLE_FILL}
+    colors = {"bubble": BUBBLE_COLOR, "antibubble": ANTIBUBBLE_COLOR}
+    marker = "o" if len(frame) <= MARKER_MAX_POINTS else None
+    for column, name in INDICATORS:
+        right.plot(frame.index, frame[column].to_numpy(dtype=np.float64), color=colors[column], linewidth=1.0,
+                   marker=marker, markersize=2.5, label=f"{name} indicator")
+        for start, end in view.runs(column):
+            if start == end:  # bands go on the price axis, beneath every line
+                top.axvline(start, color=colors[column], alpha=0.5, linewidth=1.5)
+            else:
+                top.axvspan(start, end, color=_rgba(fills[column]), linewidth=0)
+    for level in sorted({view.thresholds[c] for c, _ in INDICATORS}):
+        right.axhline(level, color="#555555", linestyle=":", linewidth=0.9)
+    lines = top.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    right.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", frameon=True, framealpha=0.85, edgecolor="none", ncols=3)
+    right.text(1.0, 1.01, label(f"shaded: {view.thresholds_text()}"), transform=right.transAxes, ha="right", va="bottom", fontsize=8)
+    if view.has_tc:
+        bottom.plot(frame.index, frame.index, color=REFERENCE_COLOR, linestyle="--", linewidth=0.9, label="tc = evaluation date")
+        for column, name in INDICATORS:
+            tc = frame[f"{column}_tc"]
+            known = tc.notna().to_numpy()
+            bottom.scatter(frame.index[known], tc[known], s=10, color=colors[column], label=f"median tc of qualified {name}s")
+        bottom.legend(loc="upper left", frameon=False)
+        bottom.yaxis.set_major_locator(AutoDateLocator())
+        bottom.yaxis.set_major_formatter(ConciseDateFormatter(bottom.yaxis.get_major_locator()))
+    else:
+        bottom.text(0.5, 0.5, "no qualified fit on any evaluation date: no critical time to show", ha="center",
+                    va="center", transform=bottom.transAxes)
+        bottom.set_yticks([])
+    bottom.set_title("Median critical date tc of the qualified fits (approximate: business days after the evaluation)", loc="left")
+    return _save_as(fig, Path(path), option)
+
+
+def _rgba(css: str) -> tuple[float, float, float, float]:
+    """A CSS ``rgba(r,g,b,a)`` colour as matplotlib's (r, g, b, a) in 0..1."""
+    r, g, b, a = (float(v) for v in css[css.index("(") + 1 : css.index(")")].split(","))
+    return (r / 255.0, g / 255.0, b / 255.0, a)
