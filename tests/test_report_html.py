@@ -283,6 +283,8 @@ def test_write_report_picks_the_format_from_the_suffix(document, tmp_path):
     assert write_report(document, tmp_path / "r.md").read_text().startswith("# test-book: backtest report")
     assert write_report(document, tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     assert resolve_format(None, "x.MARKDOWN") == "md" and resolve_format("html", "x.md") == "html"
+    with pytest.raises(ParamError, match=r"--report x\.PNG: .*--png DIR"):
+        resolve_format(None, "x.PNG")  # an HTML document in a .png file would be silently wrong
     with pytest.raises(ParamError, match=r"unknown report format 'htm'.*did you mean 'html'"):
         resolve_format("htm")
     with pytest.raises(ParamError, match=r"report path .*nowhere/r\.html: the directory .*nowhere does not exist"):

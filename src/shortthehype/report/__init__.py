@@ -92,9 +92,15 @@ def report_document(
 
 
 def resolve_format(fmt: str | None, path: str | os.PathLike[str] | None = None) -> str:
-    """``fmt`` checked against :data:`FORMATS`; ``None`` means ``md`` for a ``.md``/``.markdown`` path, else ``html``."""
+    """``fmt`` checked against :data:`FORMATS`; ``None`` means ``md`` for a ``.md``/``.markdown`` path, else ``html``.
+
+    A ``.png`` path with no ``fmt`` is refused (ParamError): these reports
+    are documents, their PNG figures are written by ``--png DIR``.
+    """
     if fmt is None:
         suffix = Path(path).suffix.lower() if path is not None and str(path) != "-" else ""
+        if SUFFIX_FORMATS.get(suffix) == "png":
+            raise ParamError(f"--report {path}: a report is HTML or Markdown (.html, .md); write PNG figures with --png DIR")
         return "md" if SUFFIX_FORMATS.get(suffix) == "md" else "html"
     if fmt not in FORMATS:
         raise ParamError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}")
