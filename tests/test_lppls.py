@@ -304,6 +304,14 @@ def test_errors_name_the_culprit():
         LPPLSSearch(omega=(10.0, 5.0))
     with pytest.raises(ParamError, match=r"'grid_starts' \+ 'random_starts' must be >= 1"):
         LPPLSSearch(grid_starts=0, random_starts=0)
+    with pytest.raises(ParamError, match=r"parameter 'omega': high end 5000 is above 1000"):
+        LPPLSSearch(omega=(2.0, 5000.0))
+    with pytest.raises(ParamError, match=r"parameter 'm': high end 20 is above 10"):
+        LPPLSSearch(m=(0.1, 20.0))
+    with pytest.raises(ParamError, match=r"parameter 'explore_iter' must be a non-negative integer"):
+        LPPLSSearch(explore_iter=-1)
+    with pytest.raises(ParamError, match=r"parameter 'warm_start' must be true or false"):
+        LPPLSSearch(warm_start="yes")
     with pytest.raises(ParamError, match=r"filter 'damping_min' must be a finite number"):
         LPPLSFilters(damping_min=float("nan"))
     series = _bubble_then_noise()

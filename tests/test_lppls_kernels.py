@@ -166,11 +166,15 @@ def test_grid_scan_equals_separate_naive_fits_of_each_nested_window():
     tc_lo, tc_hi = -0.2, 0.2
     grid = np.empty((3, 5, 2, n_om))
     n_avail = 50  # the 60-bar window does not fit
+    plan = K.make_plan_nb(lengths, taus, ms, om0, dom, n_om, np.array([tc_lo, tc_hi, 0.01, 1.2, 2.0, 25.0]), 1)
+    # the plan does not depend on the prices: another series' scan leaves it unchanged
+    frozen = [array.copy() for array in plan]
+    K.scan_grid_nb(yrev[::-1].copy(), 60, lengths, *plan, grid, np.empty((2, 60)), np.empty(60), np.empty(60), np.empty((5, 3)))
     K.scan_grid_nb(
-        yrev, n_avail, lengths, taus, ms, om0, dom, n_om, tc_lo, tc_hi, grid,
-        np.empty((2, n_avail)), np.empty(n_avail), np.empty(n_avail), np.empty(n_avail), np.empty(n_avail),
-        np.empty(15), np.empty(13),
+        yrev, n_avail, lengths, *plan, grid, np.empty((2, n_avail)), np.empty(n_avail), np.empty(n_avail), np.empty((5, 3))
     )
+    for before, after in zip(frozen, plan):
+        np.testing.assert_array_equal(before, after)
     for w, n in enumerate(lengths):
         for t, tau in enumerate(taus):
             for a, m in enumerate(ms):
@@ -252,15 +256,17 @@ def test_refinement_converges_to_the_truth_on_noise_free_data_and_stays_in_bound
     assert ssr <= naive_ssr(yrev, 40.0, 1.2, 2.0)[0] * (1 + 1e-9)
 
 
-def _fit(y, lengths, ends, n_starts=2, n_random=0, seed=0, bounds=(-0.2, 0.2, 0.01, 1.2, 2.0, 25.0)):
+def _fit(y, lengths, ends, n_starts=2, n_random=0, seed=0, bounds=(-0.2, 0.2, 0.01, 1.2, 2.0, 25.0), **effort):
     from shortthehype.lppls import LPPLSSearch
 
-    search = LPPLSSearch(tc=bounds[:2], m=bounds[2:4], omega=bounds[4:], grid_starts=n_starts, random_starts=n_random, seed=seed)
+    search = LPPLSSearch(
+        tc=bounds[:2], m=bounds[2:4], omega=bounds[4:], grid_starts=n_starts, random_starts=n_random, seed=seed, **effort
+    )
     taus, ms, om0, dom, n_om, b = search.kernel_args(int(max(lengths)))
     out = np.empty((len(ends), len(lengths), K.N_FIELDS))
     K.nested_fits_nb(
         np.ascontiguousarray(y), np.asarray(ends, dtype=np.int64), np.asarray(lengths, dtype=np.int64),
-        taus, ms, om0, dom, n_om, b, n_starts, n_random, 30, seed, out,
+        taus, ms, om0, dom, n_om, b, search.effort(), out,
     )
     return out
 
@@ -295,6 +301,25 @@ def test_fits_are_deterministic_and_independent_of_parallel_scheduling():
     np.testing.assert_array_equal(first, second)
     one_by_one = np.stack([_fit(y, lengths, [e], n_random=2, seed=42)[0] for e in ends])
     np.testing.assert_array_equal(first, one_by_one)
-    # random starts only add candidates: never a worse objective than the grid alone
-    grid_only = _fit(y, lengths, ends)
-    assert (first[:, :, K.F_SSR] <= grid_only[:, :, K.F_SSR] * (1 + 1e-12)).all()
+    # random starts add candidates: with every start refined to convergence, never a worse objective
+    full = dict(explore_iter=200, max_iter=200, warm_start=False)
+    with_random = _fit(y, lengths, ends, n_random=2, seed=42, **full)
+    grid_only = _fit(y, lengths, ends, **full)
+    assert (with_random[:, :, K.F_SSR] <= grid_only[:, :, K.F_SSR] * (1 + 1e-12)).all()
+
+
+def test_warm_start_links_only_windows_ending_on_the_same_bar_through_their_own_data():
+    rng = np.random.default_rng(10)
+    y = 2.0 + np.cumsum(rng.normal(0.001, 0.01, 140))
+    lengths, end = [40, 60, 80], 139
+    cold = _fit(y, lengths, [end], warm_start=False)
+    alone = _fit(y, [80], [end], warm_start=False)
+    np.testing.assert_array_equal(cold[0, 2], alone[0, 0])  # without warm starts every window is its own search
+    warm = _fit(y, lengths, [end])
+    np.testing.assert_array_equal(warm[0, 0], cold[0, 0])  # the shortest window has no shorter neighbour
+    # a window's fit depends on its own bars only: a change older than the 60-bar window moves the 80-bar fit at most
+    changed = y.copy()
+    changed[end - 70] += 0.5
+    moved = _fit(changed, lengths, [end])
+    np.testing.assert_array_equal(moved[0, :2], warm[0, :2])
+    assert not np.array_equal(moved[0, 2], warm[0, 2])

@@ -228,19 +228,28 @@ LPPLS_MIN_BARS = 20
 LPPLS_SEARCH_TC = (-0.2, 0.2)
 LPPLS_SEARCH_M = (0.01, 1.2)
 LPPLS_SEARCH_OMEGA = (2.0, 25.0)
+#: Largest m and ω a search may use: far beyond the model's meaningful range
+#: (m < 1, ω ~ 6-13), and inside the domain where the kernels' vectorised
+#: exp and sin/cos are accurate (core/vecmath_nb.py).
+LPPLS_SEARCH_M_LIMIT = 10.0
+LPPLS_SEARCH_OMEGA_LIMIT = 1000.0
 #: The coarse grid every search starts with: |tc − t2| geometric from
 #: LPPLS_GRID_TC_FIRST bars by LPPLS_GRID_TC_RATIO (both sides of t2), m at
 #: the centres of LPPLS_GRID_M_POINTS equal cells of its range, ω at the
 #: centres of cells LPPLS_GRID_OMEGA_STEP wide.  The LPPLS_GRID_STARTS best
-#: local minima of the grid (and LPPLS_RANDOM_STARTS seeded uniform points)
-#: are refined by Levenberg–Marquardt for at most LPPLS_MAX_ITER iterations.
+#: local minima of the grid (LPPLS_RANDOM_STARTS seeded uniform points and,
+#: with LPPLS_WARM_START, the fit of the next shorter window ending on the
+#: same bar) get LPPLS_EXPLORE_ITER Levenberg–Marquardt iterations each; the
+#: best goes on to convergence, at most LPPLS_MAX_ITER iterations.
 LPPLS_GRID_TC_FIRST = 0.5
 LPPLS_GRID_TC_RATIO = 2.0
 LPPLS_GRID_M_POINTS = 3
 LPPLS_GRID_OMEGA_STEP = 1.0
 LPPLS_GRID_STARTS = 2
 LPPLS_RANDOM_STARTS = 0
-LPPLS_MAX_ITER = 30
+LPPLS_EXPLORE_ITER = 8
+LPPLS_MAX_ITER = 40
+LPPLS_WARM_START = True
 LPPLS_SEED = 0
 #: Qualification filters of a fit (a fit counts toward the confidence
 #: indicator when all hold): 0.1 ≤ m ≤ 0.9 and 6 ≤ ω ≤ 13 (the stylised

@@ -61,15 +61,19 @@ from shortthehype.constants import (
     LPPLS_GRID_STARTS,
     LPPLS_GRID_TC_FIRST,
     LPPLS_GRID_TC_RATIO,
+    LPPLS_EXPLORE_ITER,
     LPPLS_MAX_ITER,
     LPPLS_MIN_BARS,
     LPPLS_RANDOM_STARTS,
     LPPLS_SEARCH_M,
+    LPPLS_SEARCH_M_LIMIT,
     LPPLS_SEARCH_OMEGA,
+    LPPLS_SEARCH_OMEGA_LIMIT,
     LPPLS_SEARCH_TC,
     LPPLS_SEED,
     LPPLS_WINDOW_MAX,
     LPPLS_WINDOW_MIN,
+    LPPLS_WARM_START,
     LPPLS_WINDOW_STEP,
 )
 from shortthehype.data.prices import Prices
@@ -115,8 +119,12 @@ class LPPLSSearch:
 
     ``tc`` is relative to the window end as a fraction of dt = window length
     − 1 bars (``(-0.2, 0.2)``: tc within t2 ± 0.2·dt).  ``grid_starts`` local
-    minima of the coarse grid and ``random_starts`` uniform points drawn
-    from ``seed`` are refined; the best refined point is the fit.
+    minima of the coarse grid, ``random_starts`` uniform points drawn from
+    ``seed`` and, with ``warm_start``, the fit of the next shorter nested
+    window ending on the same bar each get ``explore_iter`` Levenberg–Marquardt
+    iterations; the best of them is refined to convergence (at most
+    ``max_iter`` iterations) and is the fit.  ``warm_start`` only matters
+    for nested windows: a single window has no shorter neighbour.
     """
 
     tc: tuple[float, float] = LPPLS_SEARCH_TC
@@ -125,7 +133,9 @@ class LPPLSSearch:
     grid_starts: int = LPPLS_GRID_STARTS
     random_starts: int = LPPLS_RANDOM_STARTS
     seed: int = LPPLS_SEED
+    explore_iter: int = LPPLS_EXPLORE_ITER
     max_iter: int = LPPLS_MAX_ITER
+    warm_start: bool = LPPLS_WARM_START
     tc_first: float = LPPLS_GRID_TC_FIRST
     tc_ratio: float = LPPLS_GRID_TC_RATIO
     m_points: int = LPPLS_GRID_M_POINTS
@@ -133,14 +143,16 @@ class LPPLSSearch:
 
     def __post_init__(self) -> None:
         _check_range("tc", self.tc, low=-1.0)
-        _check_range("m", self.m, low=0.0)
-        _check_range("omega", self.omega, low=0.0)
+        _check_range("m", self.m, low=0.0, high=LPPLS_SEARCH_M_LIMIT)
+        _check_range("omega", self.omega, low=0.0, high=LPPLS_SEARCH_OMEGA_LIMIT)
         if self.m[0] <= 0.0:
             raise ParamError(f"parameter 'm': low end must be > 0 (m = 0 makes B and A indistinguishable), got {self.m[0]:g}")
-        for name in ("grid_starts", "random_starts", "max_iter", "m_points", "seed"):
+        for name in ("grid_starts", "random_starts", "explore_iter", "max_iter", "m_points", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ParamError(f"parameter {name!r} must be a non-negative integer, got {value!r}")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ParamError(f"parameter 'warm_start' must be true or false, got {self.warm_start!r}")
         if self.grid_starts + self.random_starts < 1:
             raise ParamError("parameters 'grid_starts' + 'random_starts' must be >= 1 (no start, no fit)")
         if self.grid_starts > 0 and self.m_points < 1:
@@ -149,6 +161,19 @@ class LPPLSSearch:
             raise ParamError(
                 f"grid needs tc_first > 0, tc_ratio > 1 and omega_step > 0, got {self.tc_first:g}, {self.tc_ratio:g}, {self.omega_step:g}"
             )
+
+    def effort(self) -> np.ndarray:
+        """The kernel's effort array (fields ``E_*`` of :mod:`shortthehype.core.lppls_nb`)."""
+        from shortthehype.core import lppls_nb as nb
+
+        effort = np.zeros(nb.N_EFFORT, dtype=np.int64)
+        effort[nb.E_GRID_STARTS] = self.grid_starts
+        effort[nb.E_RANDOM_STARTS] = self.random_starts
+        effort[nb.E_EXPLORE_ITER] = self.explore_iter
+        effort[nb.E_MAX_ITER] = self.max_iter
+        effort[nb.E_SEED] = self.seed
+        effort[nb.E_WARM_START] = int(self.warm_start)
+        return effort
 
     def kernel_args(self, max_window: int) -> tuple[np.ndarray, np.ndarray, float, float, int, np.ndarray]:
         """(taus, ms, omega0, omega_step, n_omega, bounds) for windows of at most ``max_window`` bars."""
@@ -264,10 +289,7 @@ def _run_kernel(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, s
             float(dom),
             int(n_om),
             bounds,
-            int(search.grid_starts),
-            int(search.random_starts),
-            int(search.max_iter),
-            int(search.seed),
+            search.effort(),
             out,
         )
     return out

@@ -12,39 +12,51 @@ Conventions shared by every kernel here:
   So ``x_j = |tau + j| + EPS``.  ``EPS`` (1e-8 bar, as the ``lppls``
   package) keeps ``ln x`` finite when tc falls exactly on a bar.
 * ``yrev`` is a window's log prices **newest first** (``yrev[0]`` = t2),
-  minus ``yrev[0]``'s value: centring makes the sums small, so the sum of
-  squared residuals ``SSR = y'y - r'M^-1 r`` loses no precision.
+  minus ``yrev[0]``'s value (centring keeps the sums small).
 * The linear parameters (A, B, C1, C2) solve the 4x4 normal equations
   ``M beta = r`` by a Jacobi-scaled, unrolled Cholesky (no allocation): the
   scaling makes the solve indifferent to the units of x.  A pivot below
   ``PIVOT_TOL`` (the columns 1, f, g, h nearly dependent) makes the point
-  infeasible: SSR = +inf.
+  infeasible: SSR = +inf.  A reported SSR is summed from the residuals.
 * A search is bounded: ``tau`` in ``[tc_lo, tc_hi] x dt`` (dt = window
   length - 1 bars), ``m`` in ``[m_lo, m_hi]``, ``ω`` in ``[om_lo, om_hi]``.
-  It is a grid over (tau, m, ω) — evaluated for every nested window ending
-  at the same bar in one pass, sums accumulated newest bar first and read at
-  each window length — then a Levenberg–Marquardt refinement (variable
-  projection, Kaufman's Jacobian, steps projected onto the bounds) from the
-  ``n_starts`` best local minima of the grid and from ``n_random`` seeded
-  uniform random starts; the best refined point is refined once more (a
-  start stopped by ``max_iter`` in a sloppy valley goes on) and wins.  Everything is
-  deterministic: the random starts come from a splitmix64 stream seeded by
-  (seed, end bar, window length), whatever the thread scheduling.
+  It starts with a grid over (tau, m, ω) for every nested window ending at
+  the same bar in one pass.  Bar j of any window sits at x_j = |tau + j| +
+  EPS whatever the date, so the basis and the factored normal matrices of
+  every grid point are computed once per call (:func:`grid_plan_nb`) and a
+  date costs two multiply-adds per bar and grid point (:func:`scan_grid_nb`).
+  Then Levenberg–Marquardt (variable projection, Kaufman's Jacobian, steps
+  projected onto the bounds, Nielsen's damping) runs from the
+  ``E_GRID_STARTS`` best local minima of the grid, ``E_RANDOM_STARTS``
+  seeded uniform points and, optionally, the fit of the next shorter window
+  ending on the same bar (its tau is relative to the same t2, so it is a
+  point of this search, and it uses no other data): each start gets
+  ``E_EXPLORE_ITER`` iterations, and the best goes on to convergence.
+  Everything is deterministic: the random starts come from a splitmix64
+  stream seeded by (seed, end bar, window length), whatever the thread
+  scheduling.
 * A fit record (one row of ``out``) holds the fields ``F_*`` below; tau in
   bars after t2, the linear parameters in the units above (A in log price,
   B, C1, C2 per bar^m), ``F_REL_ERR`` = mean |p - p_fit| / p_fit over the
   window, ``F_N`` = the window's bar count.  A window that cannot be fitted
   (not enough history, a NaN in it) is all NaN.
 
-Round-off: the grid sums use fastmath (re-association, so the compiler
-vectorises them) and only rank grid points; every reported SSR comes from
-the exact (non-fastmath) evaluation.
+Round-off and speed: ln, exp, sin and cos come from
+:mod:`shortthehype.core.vecmath_nb` (a few ulp, vectorised) and the sums
+are re-associated so that LLVM vectorises them (``_SUM_FASTMATH``: a
+different summation order, no approximations).  The grid also uses
+approximate reciprocals (``_GRID_FASTMATH``), which is harmless because it
+only ranks grid points: every reported number comes from the refinement's
+evaluation.  Results are deterministic on one machine; across CPUs with a
+different vector width the last bits may differ.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from shortthehype.core.vecmath_nb import exp_nb, log_nb, sincos_nb
 
 #: Fields of a fit record.
 F_TC = 0
@@ -63,17 +75,19 @@ N_FIELDS = 10
 EPS = 1.0e-8
 #: Smallest Cholesky pivot (of the unit-diagonal scaled normal matrix) accepted.
 PIVOT_TOL = 1.0e-13
-#: Levenberg–Marquardt: first damping, its bounds and factors, relative SSR
-#: decrease and step size (fraction of the box) that count as converged.
+#: Levenberg–Marquardt: first damping and its bounds, relative SSR decrease
+#: and step size (fraction of the box) that count as converged.  The damping
+#: follows Nielsen (1999): after an accepted step with gain ratio rho (actual
+#: over predicted decrease) it is scaled by max(1/3, 1 - (2 rho - 1)^3);
+#: after a rejected one by 2, 4, 8, ... (doubling while rejections go on).
 LM_LAMBDA0 = 1.0e-3
 LM_LAMBDA_MIN = 1.0e-12
 LM_LAMBDA_MAX = 1.0e12
-LM_UP = 4.0
-LM_DOWN = 3.0
-LM_RTOL = 1.0e-10
+LM_RTOL = 1.0e-8
 LM_STEP_TOL = 1.0e-11
 
 _GRID_FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
+_SUM_FASTMATH = {"reassoc", "contract"}
 
 
 # ---- 4x4 normal equations --------------------------------------------------------------
@@ -162,24 +176,12 @@ def solve4_nb(S, C, beta):
 # ---- exact evaluation --------------------------------------------------------------------
 
 
-@njit(cache=True)
-def eval_store_nb(yrev, n, tau, m, omega, S, C, beta, X):
-    """SSR of the window ``yrev[:n]`` at (tau, m, ω) with the linear parameters in ``beta``.
+@njit(cache=True, fastmath=_SUM_FASTMATH)
+def add_design_sums_nb(f, g, h, start, stop, S):
+    """Add the sums over bars ``start..stop-1`` of the design columns' products (1, f, g, h) to ``S[0:10]``.
 
-    Stores x, ln x, f = x^m, g = f cos(ω ln x), h = f sin(ω ln x) in rows 0-4
-    of ``X`` (for :func:`lm_system_nb`) and the normal-equation sums in ``S``.
-    Two passes: the transcendental calls first, the sums after (accumulators
-    kept live across libm calls would be spilled to memory on every call).
+    ``S`` is laid out as in :func:`chol4_nb`; the y sums ``S[10:15]`` are untouched.
     """
-    for j in range(n):
-        x = abs(tau + j) + EPS
-        lx = np.log(x)
-        f = np.exp(m * lx)
-        X[0, j] = x
-        X[1, j] = lx
-        X[2, j] = f
-        X[3, j] = f * np.cos(omega * lx)
-        X[4, j] = f * np.sin(omega * lx)
     sf = 0.0
     sg = 0.0
     sh = 0.0
@@ -189,46 +191,94 @@ def eval_store_nb(yrev, n, tau, m, omega, S, C, beta, X):
     sgg = 0.0
     sgh = 0.0
     shh = 0.0
+    for j in range(start, stop):
+        fj = f[j]
+        gj = g[j]
+        hj = h[j]
+        sf += fj
+        sg += gj
+        sh += hj
+        sff += fj * fj
+        sfg += fj * gj
+        sfh += fj * hj
+        sgg += gj * gj
+        sgh += gj * hj
+        shh += hj * hj
+    S[0] += stop - start
+    S[1] += sf
+    S[2] += sg
+    S[3] += sh
+    S[4] += sff
+    S[5] += sfg
+    S[6] += sfh
+    S[7] += sgg
+    S[8] += sgh
+    S[9] += shh
+
+
+@njit(cache=True, fastmath=_SUM_FASTMATH)
+def add_data_sums_nb(y, f, g, h, start, stop, S):
+    """Add Σy, Σyf, Σyg, Σyh and Σyy over bars ``start..stop-1`` to ``S[10:15]``."""
     sy = 0.0
     syf = 0.0
     syg = 0.0
     syh = 0.0
     syy = 0.0
+    for j in range(start, stop):
+        yj = y[j]
+        sy += yj
+        syf += yj * f[j]
+        syg += yj * g[j]
+        syh += yj * h[j]
+        syy += yj * yj
+    S[10] += sy
+    S[11] += syf
+    S[12] += syg
+    S[13] += syh
+    S[14] += syy
+
+
+@njit(cache=True, error_model="numpy")
+def eval_store_nb(yrev, n, tau, m, omega, S, C, beta, X):
+    """SSR of the window ``yrev[:n]`` at (tau, m, ω) with the linear parameters in ``beta``.
+
+    Stores x, ln x, f = x^m, g = f cos(ω ln x), h = f sin(ω ln x) in rows 0-4
+    of ``X`` (for :func:`lm_system_nb`) and the normal-equation sums in ``S``.
+    The transcendental calls come first and the sums after (accumulators
+    kept live across libm calls would be spilled to memory on every call).
+    """
     for j in range(n):
-        f = X[2, j]
-        g = X[3, j]
-        h = X[4, j]
-        y = yrev[j]
-        sf += f
-        sg += g
-        sh += h
-        sff += f * f
-        sfg += f * g
-        sfh += f * h
-        sgg += g * g
-        sgh += g * h
-        shh += h * h
-        sy += y
-        syf += y * f
-        syg += y * g
-        syh += y * h
-        syy += y * y
-    S[0] = float(n)
-    S[1] = sf
-    S[2] = sg
-    S[3] = sh
-    S[4] = sff
-    S[5] = sfg
-    S[6] = sfh
-    S[7] = sgg
-    S[8] = sgh
-    S[9] = shh
-    S[10] = sy
-    S[11] = syf
-    S[12] = syg
-    S[13] = syh
-    S[14] = syy
-    return solve4_nb(S, C, beta)
+        x = abs(tau + j) + EPS
+        lx = log_nb(x)
+        f = exp_nb(m * lx)
+        sin_o, cos_o = sincos_nb(omega * lx)
+        X[0, j] = x
+        X[1, j] = lx
+        X[2, j] = f
+        X[3, j] = f * cos_o
+        X[4, j] = f * sin_o
+    for k in range(15):
+        S[k] = 0.0
+    add_design_sums_nb(X[2], X[3], X[4], 0, n, S)
+    add_data_sums_nb(yrev, X[2], X[3], X[4], 0, n, S)
+    if not np.isfinite(solve4_nb(S, C, beta)):
+        return np.inf
+    return residual_ssr_nb(yrev, X[2], X[3], X[4], n, beta)
+
+
+@njit(cache=True, fastmath=_SUM_FASTMATH)
+def residual_ssr_nb(y, f, g, h, n, beta):
+    """Σ (y - A - B f - C1 g - C2 h)² over the first ``n`` bars.
+
+    Summed from the residuals rather than as y'y - r'M^-1 r, whose
+    cancellation leaves an error of order eps·y'y: an exact fit gives ~0,
+    not ~1e-14.
+    """
+    total = 0.0
+    for j in range(n):
+        r = y[j] - beta[0] - beta[1] * f[j] - beta[2] * g[j] - beta[3] * h[j]
+        total += r * r
+    return total
 
 
 @njit(cache=True)
@@ -247,7 +297,7 @@ def lppls_ssr_nb(yrev, tau, m, omega, beta):
     return ssr
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_SUM_FASTMATH, error_model="numpy")
 def lm_system_nb(yrev, n, tau, m, omega, S, C, beta, X, H, G):
     """Gauss–Newton system of the variable-projection problem at the point stored in ``X``.
 
@@ -372,6 +422,7 @@ def refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2
     if not np.isfinite(ssr):
         return ssr
     lam = LM_LAMBDA0
+    nu = 2.0
     need_system = True
     trial = np.empty(3)
     free = np.empty(3)
@@ -390,7 +441,8 @@ def refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2
             A[a, a] = H[a, a] * (1.0 + lam) + 1e-30 if free[a] > 0.0 else 1.0
             rhs[a] = G[a] * free[a]
         if not solve3_nb(A, rhs, step):
-            lam *= LM_UP
+            lam *= nu
+            nu *= 2.0
             if lam > LM_LAMBDA_MAX:
                 break
             continue
@@ -403,6 +455,13 @@ def refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2
             break
         new = eval_store_nb(yrev, n, trial[0], trial[1], trial[2], S2, C2, beta2, X2)
         if new < ssr:
+            # predicted decrease of the Gauss–Newton model: 2 d'G - d'H d (d = the step taken, after clipping)
+            predicted = 0.0
+            for a in range(3):
+                d_a = trial[a] - theta[a]
+                hd = H[a, 0] * (trial[0] - theta[0]) + H[a, 1] * (trial[1] - theta[1]) + H[a, 2] * (trial[2] - theta[2])
+                predicted += d_a * (2.0 * G[a] - hd)
+            rho = (ssr - new) / predicted if predicted > 0.0 else 0.0
             gain = (ssr - new) / ssr if ssr > 0.0 else 0.0
             ssr = new
             for k in range(3):
@@ -417,11 +476,13 @@ def refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2
                 for j in range(n):
                     X[r, j] = X2[r, j]
             need_system = True
-            lam = max(lam / LM_DOWN, LM_LAMBDA_MIN)
+            lam = max(lam * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3), LM_LAMBDA_MIN)
+            nu = 2.0
             if gain < LM_RTOL:
                 break
         else:
-            lam *= LM_UP
+            lam *= nu
+            nu *= 2.0
             if lam > LM_LAMBDA_MAX:
                 break
     return ssr
@@ -430,147 +491,185 @@ def refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2
 # ---- the grid over nested windows ------------------------------------------------------------
 
 
-@njit(cache=True, fastmath=_GRID_FASTMATH)
-def scan_grid_nb(yrev, n_avail, lengths, taus, ms, om0, dom, n_om, tc_lo, tc_hi, grid, F, CS, SN, RC, RS, S, C):
-    """SSR of every grid point (tau, m, ω) for every window length; +inf where tau is outside the window's bounds.
+@njit(cache=True)
+def _tau_in_window(tau, n, tc_lo, tc_hi):
+    dt = n - 1.0
+    return tc_lo * dt <= tau <= tc_hi * dt
 
-    ``grid`` has shape (n_windows, n_tau, n_m, n_om); windows longer than
-    ``n_avail`` are left untouched (the caller skips them).  ``F`` (n_m x
-    n_avail), ``CS``, ``SN``, ``RC``, ``RS`` (n_avail) are scratch.  ω runs
-    over ``om0 + k dom`` by rotating cos/sin with the angle-addition formulas.
+
+@njit(cache=True, error_model="numpy")
+def grid_plan_nb(lengths, taus, ms, om0, dom, n_om, tc_lo, tc_hi, basis_f, basis_c0, basis_s0, basis_rc, basis_rs, factors):
+    """The part of the grid that does not depend on the prices: the basis and the factored normal matrices.
+
+    Bar j of a window sits at x_j = |tau + j| + EPS bars from tc whatever the
+    window's end date, so every date shares, per grid point (tau, m, ω) and
+    window length, the design sums and hence the Cholesky factor of the normal
+    matrix.  Fills ``basis_f`` (n_tau, n_m, n_max) = x^m, ``basis_c0`` /
+    ``basis_s0`` (n_tau, n_max) = cos / sin(om0 ln x), ``basis_rc`` /
+    ``basis_rs`` = cos / sin(dom ln x) (one ω step, for the rotation) and
+    ``factors`` (n_tau, n_om, n_m, n_windows, 13) = :func:`chol4_nb` factors,
+    NaN where tau lies outside the window's bounds or the matrix is singular.
     """
     n_win = lengths.shape[0]
     n_tau = taus.shape[0]
     n_m = ms.shape[0]
+    n_max = lengths[n_win - 1]
+    g = np.empty(n_max)
+    h = np.empty(n_max)
+    cs = np.empty(n_max)
+    sn = np.empty(n_max)
+    S = np.zeros(15)
+    C = np.empty(13)
+    for t in range(n_tau):
+        tau = taus[t]
+        usable = False
+        for w in range(n_win):
+            usable = usable or _tau_in_window(tau, lengths[w], tc_lo, tc_hi)
+        if not usable:
+            factors[t, :, :, :, 0] = np.nan
+            continue
+        for j in range(n_max):
+            lx = log_nb(abs(tau + j) + EPS)
+            for a in range(n_m):
+                basis_f[t, a, j] = exp_nb(ms[a] * lx)
+            basis_s0[t, j], basis_c0[t, j] = sincos_nb(om0 * lx)
+            basis_rs[t, j], basis_rc[t, j] = sincos_nb(dom * lx)
+            cs[j] = basis_c0[t, j]
+            sn[j] = basis_s0[t, j]
+        for o in range(n_om):
+            for a in range(n_m):
+                f = basis_f[t, a]
+                for j in range(n_max):
+                    g[j] = f[j] * cs[j]
+                    h[j] = f[j] * sn[j]
+                for k in range(10):
+                    S[k] = 0.0
+                start = 0
+                for w in range(n_win):
+                    stop = lengths[w]
+                    add_design_sums_nb(f, g, h, start, stop, S)
+                    start = stop
+                    if _tau_in_window(tau, stop, tc_lo, tc_hi) and chol4_nb(S, C):
+                        for k in range(13):
+                            factors[t, o, a, w, k] = C[k]
+                    else:
+                        factors[t, o, a, w, 0] = np.nan
+            for j in range(n_max):
+                c = cs[j]
+                s = sn[j]
+                cs[j] = c * basis_rc[t, j] - s * basis_rs[t, j]
+                sn[j] = s * basis_rc[t, j] + c * basis_rs[t, j]
+
+
+@njit(cache=True, fastmath=_GRID_FASTMATH)
+def scan_grid_nb(yrev, n_avail, lengths, basis_f, basis_c0, basis_s0, basis_rc, basis_rs, factors, grid, yf, cs, sn, wsums):
+    """SSR of every grid point for every window length ending at one bar; +inf where the plan has no factor.
+
+    The plan (:func:`grid_plan_nb`) holds everything but the prices, so a
+    grid point costs two multiply-adds per bar: Σ y f cos and Σ y f sin (ω
+    runs over ``om0 + k dom`` by rotating cos/sin with the angle-addition
+    formulas).  ``grid`` has shape (n_windows, n_tau, n_m, n_om); windows
+    longer than ``n_avail`` stay +inf.  ``yf`` (n_m, n_max), ``cs``, ``sn``
+    (n_max) and ``wsums`` (3 + n_m, n_windows) are scratch.
+    """
+    n_win, n_tau, n_m, n_om = grid.shape
     for w in range(n_win):
         for t in range(n_tau):
             for a in range(n_m):
                 for o in range(n_om):
                     grid[w, t, a, o] = np.inf
-    # windows that fit and their shared bounds
     top = 0
     while top < n_win and lengths[top] <= n_avail:
         top += 1
     if top == 0:
         return
     n_max = lengths[top - 1]
-    # y sums at each window length
+    # Σy and Σyy of each window (rows 0, 1 of wsums)
+    sy = 0.0
+    syy = 0.0
+    start = 0
+    for w in range(top):
+        for j in range(start, lengths[w]):
+            sy += yrev[j]
+            syy += yrev[j] * yrev[j]
+        wsums[0, w] = sy
+        wsums[1, w] = syy
+        start = lengths[w]
     for t in range(n_tau):
-        tau = taus[t]
-        feasible = False
-        for w in range(top):
-            dt = lengths[w] - 1.0
-            if tc_lo * dt <= tau <= tc_hi * dt:
-                feasible = True
-        if not feasible:
-            continue
-        for j in range(n_max):
-            lx = np.log(abs(tau + j) + EPS)
-            for a in range(n_m):
-                F[a, j] = np.exp(ms[a] * lx)
-            CS[j] = np.cos(om0 * lx)
-            SN[j] = np.sin(om0 * lx)
-            RC[j] = np.cos(dom * lx)
-            RS[j] = np.sin(dom * lx)
+        usable = False
         for o in range(n_om):
             for a in range(n_m):
-                s1 = 0.0
-                sf = 0.0
-                sg = 0.0
-                sh = 0.0
-                sff = 0.0
-                sfg = 0.0
-                sfh = 0.0
-                sgg = 0.0
-                sgh = 0.0
-                shh = 0.0
-                sy = 0.0
-                syf = 0.0
-                syg = 0.0
-                syh = 0.0
-                syy = 0.0
+                for w in range(top):
+                    if not np.isnan(factors[t, o, a, w, 0]):
+                        usable = True
+        if not usable:
+            continue
+        # y f and Σ y f of each window (rows 2.. of wsums): the same for every ω
+        for a in range(n_m):
+            s = 0.0
+            start = 0
+            for w in range(top):
+                for j in range(start, lengths[w]):
+                    v = yrev[j] * basis_f[t, a, j]
+                    yf[a, j] = v
+                    s += v
+                wsums[2 + a, w] = s
+                start = lengths[w]
+        for j in range(n_max):
+            cs[j] = basis_c0[t, j]
+            sn[j] = basis_s0[t, j]
+        for o in range(n_om):
+            # three m values per pass share the loads of cos and sin (a short last group repeats its last m)
+            for a0 in range(0, n_m, 3):
+                yf0 = yf[a0]
+                yf1 = yf[min(a0 + 1, n_m - 1)]
+                yf2 = yf[min(a0 + 2, n_m - 1)]
+                g0 = 0.0
+                h0 = 0.0
+                g1 = 0.0
+                h1 = 0.0
+                g2 = 0.0
+                h2 = 0.0
                 start = 0
                 for w in range(top):
                     stop = lengths[w]
-                    a1 = 0.0
-                    af = 0.0
-                    ag = 0.0
-                    ah = 0.0
-                    aff = 0.0
-                    afg = 0.0
-                    afh = 0.0
-                    agg = 0.0
-                    agh = 0.0
-                    ahh = 0.0
-                    ay = 0.0
-                    ayf = 0.0
-                    ayg = 0.0
-                    ayh = 0.0
-                    ayy = 0.0
+                    dg0 = 0.0
+                    dh0 = 0.0
+                    dg1 = 0.0
+                    dh1 = 0.0
+                    dg2 = 0.0
+                    dh2 = 0.0
                     for j in range(start, stop):
-                        f = F[a, j]
-                        g = f * CS[j]
-                        h = f * SN[j]
-                        y = yrev[j]
-                        a1 += 1.0
-                        af += f
-                        ag += g
-                        ah += h
-                        aff += f * f
-                        afg += f * g
-                        afh += f * h
-                        agg += g * g
-                        agh += g * h
-                        ahh += h * h
-                        ay += y
-                        ayf += y * f
-                        ayg += y * g
-                        ayh += y * h
-                        ayy += y * y
-                    s1 += a1
-                    sf += af
-                    sg += ag
-                    sh += ah
-                    sff += aff
-                    sfg += afg
-                    sfh += afh
-                    sgg += agg
-                    sgh += agh
-                    shh += ahh
-                    sy += ay
-                    syf += ayf
-                    syg += ayg
-                    syh += ayh
-                    syy += ayy
+                        c = cs[j]
+                        s = sn[j]
+                        dg0 += yf0[j] * c
+                        dh0 += yf0[j] * s
+                        dg1 += yf1[j] * c
+                        dh1 += yf1[j] * s
+                        dg2 += yf2[j] * c
+                        dh2 += yf2[j] * s
+                    g0 += dg0
+                    h0 += dh0
+                    g1 += dg1
+                    h1 += dh1
+                    g2 += dg2
+                    h2 += dh2
                     start = stop
-                    dt = stop - 1.0
-                    if not (tc_lo * dt <= tau <= tc_hi * dt):
-                        continue
-                    S[0] = s1
-                    S[1] = sf
-                    S[2] = sg
-                    S[3] = sh
-                    S[4] = sff
-                    S[5] = sfg
-                    S[6] = sfh
-                    S[7] = sgg
-                    S[8] = sgh
-                    S[9] = shh
-                    S[10] = sy
-                    S[11] = syf
-                    S[12] = syg
-                    S[13] = syh
-                    S[14] = syy
-                    if chol4_nb(S, C):
-                        z0, z1, z2, z3 = forward4_nb(C, sy, syf, syg, syh)
-                        ssr = syy - (z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3)
+                    for k in range(min(3, n_m - a0)):
+                        a = a0 + k
+                        C = factors[t, o, a, w]
+                        if np.isnan(C[0]):
+                            continue
+                        syg = g0 if k == 0 else (g1 if k == 1 else g2)
+                        syh = h0 if k == 0 else (h1 if k == 1 else h2)
+                        z0, z1, z2, z3 = forward4_nb(C, wsums[0, w], wsums[2 + a, w], syg, syh)
+                        ssr = wsums[1, w] - (z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3)
                         grid[w, t, a, o] = ssr if ssr > 0.0 else 0.0
-            # next ω: rotate (cos, sin) by dom * ln x
             for j in range(n_max):
-                c = CS[j]
-                s = SN[j]
-                CS[j] = c * RC[j] - s * RS[j]
-                SN[j] = s * RC[j] + c * RS[j]
+                c = cs[j]
+                s = sn[j]
+                cs[j] = c * basis_rc[t, j] - s * basis_rs[t, j]
+                sn[j] = s * basis_rc[t, j] + c * basis_rs[t, j]
 
 
 @njit(cache=True)
@@ -643,12 +742,31 @@ def uniform01_nb(state):
 # ---- fits ---------------------------------------------------------------------------------------
 
 
+#: Search effort, an int64 array passed to the fit kernels: the number of
+#: grid minima refined, of seeded random starts, the iterations each start
+#: gets before the best one is refined to convergence, that refinement's
+#: iteration cap, the seed, and whether a nested window also starts from the
+#: fit of the next shorter window ending on the same bar (1) or not (0).
+E_GRID_STARTS = 0
+E_RANDOM_STARTS = 1
+E_EXPLORE_ITER = 2
+E_MAX_ITER = 3
+E_SEED = 4
+E_WARM_START = 5
+N_EFFORT = 6
+
+
 @njit(cache=True)
-def fit_end_nb(y, end, lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_random, max_iter, seed, out):
+def fit_end_nb(y, end, lengths, taus, ms, om0, dom, n_om, bounds, effort, plan, out):
     """Fit every window ``lengths[w]`` ending at bar ``end`` of the log prices ``y``; records into ``out[w]``.
 
     ``bounds`` = (tc_lo, tc_hi, m_lo, m_hi, om_lo, om_hi) with tc as
-    fractions of dt.  Windows longer than the NaN-free history ending at
+    fractions of dt; ``effort`` as the ``E_*`` fields; ``plan`` from
+    :func:`make_plan_nb`.  Per window: every start (the grid's best local
+    minima, the seeded random points and, with warm starts, the previous
+    window's fit) gets ``E_EXPLORE_ITER`` Levenberg–Marquardt iterations;
+    the best is then refined to convergence (at most ``E_MAX_ITER``
+    iterations).  Windows longer than the NaN-free history ending at
     ``end`` are all NaN.
     """
     n_win = lengths.shape[0]
@@ -657,6 +775,11 @@ def fit_end_nb(y, end, lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_ra
             out[w, q] = np.nan
     if end < 0 or end >= y.shape[0] or n_win == 0:
         return
+    n_starts = effort[E_GRID_STARTS]
+    n_random = effort[E_RANDOM_STARTS]
+    explore_iter = effort[E_EXPLORE_ITER]
+    max_iter = effort[E_MAX_ITER]
+    warm = effort[E_WARM_START] != 0
     n_max = lengths[n_win - 1]
     # the NaN-free history ending at `end`, newest first, centred on y[end]
     n_avail = 0
@@ -672,28 +795,29 @@ def fit_end_nb(y, end, lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_ra
     n_tau = taus.shape[0]
     n_m = ms.shape[0]
     grid = np.empty((n_win, n_tau, n_m, n_om))
-    F = np.empty((n_m, n_avail))
-    CS = np.empty(n_avail)
-    SN = np.empty(n_avail)
-    RC = np.empty(n_avail)
-    RS = np.empty(n_avail)
+    if n_starts > 0:
+        basis_f, basis_c0, basis_s0, basis_rc, basis_rs, factors = plan
+        scan_grid_nb(
+            yrev, n_avail, lengths, basis_f, basis_c0, basis_s0, basis_rc, basis_rs, factors, grid,
+            np.empty((n_m, n_avail)), np.empty(n_avail), np.empty(n_avail), np.empty((3 + n_m, n_win)),
+        )
+    # refinement scratch
     S = np.empty(15)
     C = np.empty(13)
-    scan_grid_nb(yrev, n_avail, lengths, taus, ms, om0, dom, n_om, bounds[0], bounds[1], grid, F, CS, SN, RC, RS, S, C)
-    # refinement scratch
     X = np.empty((5, n_avail))
     X2 = np.empty((5, n_avail))
     S2 = np.empty(15)
     C2 = np.empty(13)
     beta = np.empty(4)
     beta2 = np.empty(4)
-    best_beta = np.empty(4)
     H = np.empty((3, 3))
     A = np.empty((3, 3))
     G = np.empty(3)
     step = np.empty(3)
     theta = np.empty(3)
     best_theta = np.empty(3)
+    previous = np.empty(3)
+    have_previous = False
     lo = np.empty(3)
     hi = np.empty(3)
     k = max(n_starts, 1)
@@ -712,10 +836,11 @@ def fit_end_nb(y, end, lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_ra
         hi[2] = bounds[5]
         best = np.inf
         found = grid_minima_nb(grid[w], k, idx, idx_ssr) if n_starts > 0 else 0
-        state = np.uint64(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15))
+        state = np.uint64(np.uint64(effort[E_SEED]) * np.uint64(0x9E3779B97F4A7C15))
         state = np.uint64(state ^ np.uint64(np.uint64(end) * np.uint64(0xD1B54A32D192ED03)))
         state = np.uint64(state ^ np.uint64(np.uint64(n) * np.uint64(0x8CB92BA72F3D8DD7)))
-        for q in range(found + n_random):
+        n_warm = 1 if warm and have_previous else 0
+        for q in range(found + n_random + n_warm):
             if q < found:
                 flat = idx[q]
                 o = flat % n_om
@@ -724,54 +849,66 @@ def fit_end_nb(y, end, lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_ra
                 theta[0] = taus[t]
                 theta[1] = ms[a]
                 theta[2] = om0 + o * dom
-            else:
+            elif q < found + n_random:
                 for p in range(3):
                     state, u = uniform01_nb(state)
                     theta[p] = lo[p] + u * (hi[p] - lo[p])
-            ssr = refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2, H, G, A, step)
+            else:  # tau is relative to the shared last bar, so the shorter window's fit is a point of this search
+                for p in range(3):
+                    theta[p] = previous[p]
+            ssr = refine_nb(yrev, n, theta, lo, hi, explore_iter, S, C, beta, X, S2, C2, beta2, X2, H, G, A, step)
             if ssr < best:
                 best = ssr
                 for p in range(3):
                     best_theta[p] = theta[p]
-                for p in range(4):
-                    best_beta[p] = beta[p]
         if not np.isfinite(best):
             continue
-        # polish the winner: a start stopped by max_iter in a sloppy valley goes on from where it was
+        # the best start goes on to convergence; X, beta and theta then describe the fit
         for p in range(3):
             theta[p] = best_theta[p]
-        ssr = refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2, H, G, A, step)
-        if ssr < best:
-            best = ssr
-            for p in range(3):
-                best_theta[p] = theta[p]
-            for p in range(4):
-                best_beta[p] = beta[p]
-        # relative error of the price fit
-        tau = best_theta[0]
-        m = best_theta[1]
-        om = best_theta[2]
+        best = refine_nb(yrev, n, theta, lo, hi, max_iter, S, C, beta, X, S2, C2, beta2, X2, H, G, A, step)
+        for p in range(3):
+            previous[p] = theta[p]
+        have_previous = True
         rel = 0.0
         for j in range(n):
-            x = abs(tau + j) + EPS
-            lx = np.log(x)
-            fx = np.exp(m * lx)
-            fit = best_beta[0] + fx * (best_beta[1] + best_beta[2] * np.cos(om * lx) + best_beta[3] * np.sin(om * lx))
+            fit = beta[0] + beta[1] * X[2, j] + beta[2] * X[3, j] + beta[3] * X[4, j]
             rel += abs(np.exp(yrev[j] - fit) - 1.0)
-        out[w, F_TC] = tau
-        out[w, F_M] = m
-        out[w, F_OMEGA] = om
-        out[w, F_A] = best_beta[0] + ref
-        out[w, F_B] = best_beta[1]
-        out[w, F_C1] = best_beta[2]
-        out[w, F_C2] = best_beta[3]
+        out[w, F_TC] = theta[0]
+        out[w, F_M] = theta[1]
+        out[w, F_OMEGA] = theta[2]
+        out[w, F_A] = beta[0] + ref
+        out[w, F_B] = beta[1]
+        out[w, F_C1] = beta[2]
+        out[w, F_C2] = beta[3]
         out[w, F_SSR] = best
         out[w, F_REL_ERR] = rel / n
         out[w, F_N] = n
 
 
+@njit(cache=True)
+def make_plan_nb(lengths, taus, ms, om0, dom, n_om, bounds, n_starts):
+    """The grid plan (:func:`grid_plan_nb`) as a tuple, empty arrays when the grid is not used."""
+    n_tau = taus.shape[0]
+    n_m = ms.shape[0]
+    n_max = lengths[lengths.shape[0] - 1] if n_starts > 0 else 0
+    n_win = lengths.shape[0] if n_starts > 0 else 0
+    plan = (
+        np.empty((n_tau, n_m, n_max)),
+        np.empty((n_tau, n_max)),
+        np.empty((n_tau, n_max)),
+        np.empty((n_tau, n_max)),
+        np.empty((n_tau, n_max)),
+        np.empty((n_tau, n_om, n_m, n_win, 13)),
+    )
+    if n_starts > 0:
+        grid_plan_nb(lengths, taus, ms, om0, dom, n_om, bounds[0], bounds[1], *plan)
+    return plan
+
+
 @njit(cache=True, parallel=True)
-def nested_fits_nb(y, ends, lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_random, max_iter, seed, out):
+def nested_fits_nb(y, ends, lengths, taus, ms, om0, dom, n_om, bounds, effort, out):
     """:func:`fit_end_nb` for every bar of ``ends`` in parallel; ``out`` has shape (n_ends, n_windows, N_FIELDS)."""
+    plan = make_plan_nb(lengths, taus, ms, om0, dom, n_om, bounds, effort[E_GRID_STARTS])
     for e in prange(ends.shape[0]):
-        fit_end_nb(y, ends[e], lengths, taus, ms, om0, dom, n_om, bounds, n_starts, n_random, max_iter, seed, out[e])
+        fit_end_nb(y, ends[e], lengths, taus, ms, om0, dom, n_om, bounds, effort, plan, out[e])
