@@ -12,6 +12,9 @@ the numba cache):
   whose lppls solution lies inside our search space.
 * ``nested``: per-fit cost inside the indicator, where the grid is shared by
   the 26 nested windows ending on a date (mean over ``--nested-dates`` dates).
+* ``quality``: on ``--quality-dates`` random dates of IXIC and NVDA (26
+  windows each), how often the default search reaches the best optimum
+  that it or a far more thorough search finds.
 * ``indicator``: the full confidence indicator of IXIC over its last
   ``--days`` trading days (default 6,000), default windows (125..750 by 25),
   one evaluation per day, all cores numba sees.
@@ -106,6 +109,41 @@ def nested(close, count: int) -> dict[str, float]:
     return {"fits": n_fits, "ms_per_fit": elapsed / n_fits * 1e3}
 
 
+def quality(tickers: tuple[str, ...], count: int) -> list[dict[str, float]]:
+    """How often the default search reaches the best optimum a far more thorough search finds.
+
+    ``count`` seeded random dates per ticker, all 26 default windows; the
+    thorough search refines 6 grid minima and 8 random starts for 300
+    iterations each, without warm starts.
+    """
+    from shortthehype.data.load import load_prices
+    from shortthehype.lppls import LPPLSSearch, nested_fits
+
+    thorough = LPPLSSearch(grid_starts=6, random_starts=8, explore_iter=300, max_iter=300, warm_start=False)
+    rows = []
+    for ticker in tickers:
+        close = load_prices(ticker, source="csv", data_dir=SHARED_PRICES).close[ticker].dropna()
+        rng = np.random.default_rng(SEED)
+        dates = close.index[np.sort(rng.choice(np.arange(800, len(close)), count, replace=False))]
+        nested_fits(close, dates=dates[:1])  # warm
+        timings = {}
+        records = {}
+        for name, search in (("default", LPPLSSearch()), ("thorough", thorough)):
+            start = time.perf_counter()
+            records[name] = nested_fits(close, dates=dates, search=search).records[..., 7]
+            timings[name] = time.perf_counter() - start
+        ours, best = records["default"], np.fmin(records["default"], records["thorough"])
+        fitted = np.isfinite(ours)
+        rows.append({
+            "ticker": ticker,
+            "fits": int(fitted.sum()),
+            "exact": float(np.mean(ours[fitted] <= best[fitted] * (1 + 1e-6))),
+            "close": float(np.mean(ours[fitted] <= best[fitted] * (1 + 1e-3))),
+            "cost": timings["thorough"] / timings["default"],
+        })
+    return rows
+
+
 def indicator(close, days: int) -> dict[str, float]:
     from shortthehype.lppls import confidence_indicator
 
@@ -121,13 +159,17 @@ def main() -> None:
     parser.add_argument("--fits", type=int, default=30)
     parser.add_argument("--nested-dates", type=int, default=40)
     parser.add_argument("--days", type=int, default=6000)
+    parser.add_argument("--quality-dates", type=int, default=24)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     import numba
 
     close = load_ixic()
     load = os.getloadavg()
-    command = f"python benchmarks/bench_lppls.py --fits {args.fits} --nested-dates {args.nested_dates} --days {args.days}"
+    command = (
+        f"python benchmarks/bench_lppls.py --fits {args.fits} --nested-dates {args.nested_dates} "
+        f"--quality-dates {args.quality_dates} --days {args.days}"
+    )
     print(f"Machine: {machine_summary()}, numba threads {numba.get_num_threads()}, load average before {load[0]:.2f}")
     print(f"Command: `{command}`\n")
     print("| case | shortthehype | lppls 0.6.24 | ratio | notes |")
@@ -142,6 +184,12 @@ def main() -> None:
         f"| one fit inside the indicator (26 nested windows share the grid; {n['fits']} fits) | {n['ms_per_fit']:.2f} ms | "
         f"{r['lppls_ms']:.1f} ms | {r['lppls_ms'] / n['ms_per_fit']:.0f}x | lppls has no shared work: its per-fit time is the same |"
     )
+    for q in quality(("IXIC", "NVDA"), args.quality_dates):
+        print(
+            f"| search quality, {q['ticker']}: {q['fits']} fits ({args.quality_dates} random dates x 26 windows) | "
+            f"{q['exact']:.0%} reach the best known optimum (+1e-6), {q['close']:.0%} within 0.1% | — | — | "
+            f"best known = ours or a search {q['cost']:.0f}x as costly (6 grid minima + 8 random starts, 300 iterations each) |"
+        )
     ind = indicator(close, args.days)
     print(
         f"| full indicator, IXIC last {ind['days']} trading days, windows 125..750 by 25, daily | {ind['seconds']:.1f} s | — | — | "
