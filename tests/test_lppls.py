@@ -17,6 +17,7 @@ from shortthehype.lppls import (
     LPPLSFilters,
     LPPLSSearch,
     NestedFits,
+    basket_members,
     bubble_series,
     confidence_from_fits,
     confidence_indicator,
@@ -337,6 +338,10 @@ def test_ai_basket_series_is_the_equal_weight_index_of_the_listed_members():
         bubble_series(Prices.from_close(close), "QQQ")
     with pytest.raises(DataError, match=r"^ai-basket: none of its members"):
         bubble_series(Prices.from_close(close[["SPY"]]), "ai-basket")
+    # the members are those with a close: an all-NaN column (a member listed after the range) is left out
+    close["AMD"] = np.nan
+    assert basket_members(Prices.from_close(close)) == {"NVDA": index[0], "MSFT": index[1]}
+    np.testing.assert_allclose(bubble_series(Prices.from_close(close), "ai-basket").to_numpy(), [1.0, 1.1, 1.1, 1.155])
 
 
 # ---- real data -----------------------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ __all__ = [
     "LPPLSFit",
     "LPPLSSearch",
     "NestedFits",
+    "basket_members",
     "bubble_series",
     "bubble_tickers",
     "confidence_from_fits",
@@ -628,7 +629,7 @@ def bubble_series(prices: Prices, ticker: str) -> pd.Series:
     if ticker.strip().lower() == BUBBLE_AI_BASKET:
         from shortthehype.strategies.ai_basket import basket_index
 
-        members = [t for t in AI_BASKET if t in prices.tickers]
+        members = list(basket_members(prices))
         if not members:
             raise DataError(f"{BUBBLE_AI_BASKET}: none of its members ({', '.join(AI_BASKET)}) is in the prices")
         close = prices.close[members]
@@ -638,6 +639,16 @@ def bubble_series(prices: Prices, ticker: str) -> pd.Series:
     if key not in prices.tickers:
         raise DataError(f"ticker {key} is not in the prices (have: {', '.join(prices.tickers)})")
     return prices.close[key].dropna().rename(key)
+
+
+def basket_members(prices: Prices) -> dict[str, pd.Timestamp]:
+    """The members of :data:`~shortthehype.constants.AI_BASKET` with a close in ``prices`` and their first close date.
+
+    These are the members the ``ai-basket`` series of :func:`bubble_series`
+    is made of (a member without any close in the range is left out).
+    """
+    close = prices.close
+    return {t: close[t].first_valid_index() for t in AI_BASKET if t in prices.tickers and close[t].notna().any()}
 
 
 def bubble_tickers(ticker: str) -> list[str]:

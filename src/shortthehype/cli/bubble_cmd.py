@@ -266,7 +266,14 @@ def bubble(
     """Is it a bubble? The Sornette LPPLS confidence indicators of a ticker or the AI basket."""
     from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD
     from shortthehype.data.load import load_prices
-    from shortthehype.lppls import LPPLSSearch, bubble_series, bubble_tickers, confidence_indicator, lppls_windows
+    from shortthehype.lppls import (
+        LPPLSSearch,
+        basket_members,
+        bubble_series,
+        bubble_tickers,
+        confidence_indicator,
+        lppls_windows,
+    )
     from shortthehype.params import Param
 
     window_array = lppls_windows(*parse_windows(windows))
@@ -288,9 +295,7 @@ def bubble(
         series, windows=window_array, start=start_day, end=end_day, step=step, filters=filters, search=search
     )
     name = str(series.name)
-    members = None
-    if ticker.strip().lower() == BUBBLE_AI_BASKET:  # the members bubble_series found, with their first close
-        members = {t: prices.close[t].first_valid_index() for t in tickers if t in prices.tickers}
+    members = basket_members(prices) if ticker.strip().lower() == BUBBLE_AI_BASKET else None
     document = indicator_document(
         name, frame, window_array, step, filters, search,
         source=prices.source, members=members, history=series,

@@ -20,7 +20,10 @@ PngOption = Annotated[Optional[Path], typer.Option("--png", help="Also write the
 def report(
     results: Annotated[
         list[Path],
-        typer.Argument(help="Result JSON from `backtest --json` or `compare --json`; several results make a comparison."),
+        typer.Argument(
+            help="Result JSON from `backtest --json`, `compare --json` or `bubble --json`, a sweep's .parquet or a walk-forward JSON; "
+            "several backtest results make a comparison."
+        ),
     ],
     output: Annotated[
         Optional[Path],
@@ -31,7 +34,7 @@ def report(
     x: Annotated[Optional[str], typer.Option("--x", help="Sweep results (.parquet): the setting on the heatmap's x axis.")] = None,
     y: Annotated[Optional[str], typer.Option("--y", help="Sweep results (.parquet): the setting on the heatmap's y axis.")] = None,
 ) -> None:
-    """Write the report of a backtest, a comparison, a sweep (.parquet) or a walk-forward, from its result file."""
+    """Write the report of a backtest, a comparison, a sweep (.parquet), a walk-forward or a bubble indicator, from its result file."""
     from shortthehype.errors import ParamError
     from shortthehype.report import render, resolve_format, write_pngs, write_report
     from shortthehype.report.model import document_kind, load_document
