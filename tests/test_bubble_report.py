@@ -28,7 +28,7 @@ import shortthehype.cli.bubble_cmd as bubble_cmd  # registers `bubble`
 import shortthehype.cli.report_cmd  # noqa: F401  (registers `report`)
 from shortthehype.cli import main
 from shortthehype.constants import AI_BASKET, BUBBLE_THRESHOLD
-from shortthehype.errors import DataWarning, DataError, ParamError
+from shortthehype.errors import DataError, DataWarning, ParamError
 from shortthehype.lppls import LPPLSFilters, LPPLSSearch, confidence_indicator, lppls_windows
 from shortthehype.report import format_from_suffix, render, write_atomically, write_png, write_pngs
 from shortthehype.report.bubble_view import bubble_figures, bubble_view, reproduce_command, threshold_runs
