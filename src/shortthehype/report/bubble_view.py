@@ -46,7 +46,7 @@ import pandas as pd
 from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD, REPORT_MAX_TABLE_ROWS
 from shortthehype.errors import DataError
 from shortthehype.report import formatting as fmt
-from shortthehype.report.figures import FIGURE_HEIGHT, LOG_SCALE_SPAN, STRATEGY_COLOR, Figure, _layout, _line, date_strings, esc, finite
+from shortthehype.report.figures import FIGURE_HEIGHT, LOG_SCALE_SPAN, STRATEGY_COLOR, Figure, base_layout, line_trace, date_strings, esc, finite
 
 __all__ = [
     "BubbleView",
@@ -375,7 +375,7 @@ def _plain_json(value: Any) -> Any:
 
 def _indicator_trace(view: BubbleView, column: str, label: str, color: str) -> dict[str, Any]:
     few = len(view.frame) <= MARKER_MAX_POINTS
-    return _line(
+    return line_trace(
         f"{label} indicator",
         {"$ref": "dates"},
         view.frame[column].to_numpy(dtype=np.float64),
@@ -409,14 +409,14 @@ def indicator_figure(view: BubbleView) -> Figure:
     """Figure 1: the daily price (log scale) and both indicators on a 0..1 secondary axis, threshold runs shaded."""
     history = view.history
     data = [
-        _line(view.name, {"$ref": "history"}, history.to_numpy(dtype=np.float64), STRATEGY_COLOR, hover="%{y:,.2f}"),
+        line_trace(view.name, {"$ref": "history"}, history.to_numpy(dtype=np.float64), STRATEGY_COLOR, hover="%{y:,.2f}"),
         _indicator_trace(view, "bubble", "bubble", BUBBLE_COLOR),
         _indicator_trace(view, "antibubble", "anti-bubble", ANTIBUBBLE_COLOR),
     ]
     values = finite(history.to_numpy(dtype=np.float64))
     values = values[np.isfinite(values) & (values > 0)]
     wide = bool(values.size) and values.max() / values.min() > LOG_SCALE_SPAN
-    layout = _layout("Price (log scale)", height=FIGURE_HEIGHT + 60, shapes=_band_shapes(view))
+    layout = base_layout("Price (log scale)", height=FIGURE_HEIGHT + 60, shapes=_band_shapes(view))
     layout["yaxis"]["type"] = "log"
     if wide:
         layout["yaxis"]["dtick"] = "D2"
@@ -472,7 +472,7 @@ def tc_figure(view: BubbleView) -> Figure:
                 "hovertemplate": "evaluated %{x|%Y-%m-%d}: tc %{y|%Y-%m-%d}<extra>" + esc(label) + "</extra>",
             }
         )
-    layout = _layout("Median critical date tc", hovermode="closest")
+    layout = base_layout("Median critical date tc", hovermode="closest")
     layout["yaxis"]["type"] = "date"
     layout["margin"] = {"l": 90, "r": 20, "t": 30, "b": 40}  # room for date tick labels beside the axis title
     caption = (

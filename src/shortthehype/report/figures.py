@@ -100,7 +100,7 @@ def resolve(spec: Mapping[str, Any], refs: Mapping[str, Any]) -> dict[str, Any]:
     return walk(spec)
 
 
-def _layout(y_title: str = "", *, height: int = FIGURE_HEIGHT, y_format: str | None = None, **extra: Any) -> dict[str, Any]:
+def base_layout(y_title: str = "", *, height: int = FIGURE_HEIGHT, y_format: str | None = None, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "height": height,
         "margin": {"l": 70, "r": 20, "t": 30, "b": 40},
@@ -118,7 +118,7 @@ def _layout(y_title: str = "", *, height: int = FIGURE_HEIGHT, y_format: str | N
     return layout
 
 
-def _line(name: str, x: Any, y: Any, color: str, *, hover: str, dash: str | None = None, **extra: Any) -> dict[str, Any]:
+def line_trace(name: str, x: Any, y: Any, color: str, *, hover: str, dash: str | None = None, **extra: Any) -> dict[str, Any]:
     trace: dict[str, Any] = {
         "type": "scatter",
         "mode": "lines",
@@ -172,15 +172,15 @@ def use_log_scale(*curves: Any) -> bool:
 
 
 def equity_figure(view: BacktestView, x: Any) -> Figure:
-    data = [_line(view.name, x, view.equity, STRATEGY_COLOR, hover="%{y:,.2f}")]
+    data = [line_trace(view.name, x, view.equity, STRATEGY_COLOR, hover="%{y:,.2f}")]
     curves = [view.equity]
     if view.benchmark_equity is not None:
         data.append(
-            _line(f"{view.benchmark} (buy & hold)", x, view.benchmark_equity, BENCHMARK_COLOR, hover="%{y:,.2f}")
+            line_trace(f"{view.benchmark} (buy & hold)", x, view.benchmark_equity, BENCHMARK_COLOR, hover="%{y:,.2f}")
         )
         curves.append(view.benchmark_equity)
     log = use_log_scale(*curves)
-    layout = _layout("Equity", updatemenus=_log_toggle(log))
+    layout = base_layout("Equity", updatemenus=_log_toggle(log))
     _set_scale(layout, log)
     caption = "Account value at each close"
     if view.benchmark_equity is not None:
@@ -190,15 +190,15 @@ def equity_figure(view: BacktestView, x: Any) -> Figure:
 
 def drawdown_figure(view: BacktestView, x: Any) -> Figure:
     data = [
-        _line(view.name, x, view.drawdown, "#c0392b", hover="%{y:.2%}", fill="tozeroy", fillcolor="rgba(192,57,43,0.25)")
+        line_trace(view.name, x, view.drawdown, "#c0392b", hover="%{y:.2%}", fill="tozeroy", fillcolor="rgba(192,57,43,0.25)")
     ]
     if view.benchmark_drawdown is not None:
-        data.append(_line(f"{view.benchmark} (buy & hold)", x, view.benchmark_drawdown, BENCHMARK_COLOR, hover="%{y:.2%}", dash="dot"))
+        data.append(line_trace(f"{view.benchmark} (buy & hold)", x, view.benchmark_drawdown, BENCHMARK_COLOR, hover="%{y:.2%}", dash="dot"))
     return Figure(
         "drawdown",
         "Drawdown (underwater)",
         data,
-        _layout("Below the running peak", y_format=".0%"),
+        base_layout("Below the running peak", y_format=".0%"),
         "Equity below its running peak (the starting capital counts as the first peak); -100 % at ruin.",
     )
 
@@ -262,7 +262,7 @@ def monthly_figure(view: BacktestView) -> Figure:
             "ygap": 1,
         },
     ]
-    layout = _layout(height=max(FIGURE_HEIGHT // 2, 90 + HEATMAP_ROW_HEIGHT * len(years)))
+    layout = base_layout(height=max(FIGURE_HEIGHT // 2, 90 + HEATMAP_ROW_HEIGHT * len(years)))
     layout.update(
         {
             "hovermode": "closest",
@@ -283,15 +283,15 @@ def monthly_figure(view: BacktestView) -> Figure:
 
 def rolling_figure(view: BacktestView, x: Any, window: int) -> Figure:
     rolling = view.rolling
-    data = [_line(f"{view.name} Sharpe", x, rolling["sharpe"], STRATEGY_COLOR, hover="%{y:.2f}")]
+    data = [line_trace(f"{view.name} Sharpe", x, rolling["sharpe"], STRATEGY_COLOR, hover="%{y:.2f}")]
     if "benchmark_sharpe" in rolling:
-        data.append(_line(f"{view.benchmark} Sharpe", x, rolling["benchmark_sharpe"], BENCHMARK_COLOR, hover="%{y:.2f}", dash="dot"))
-    data.append(_line(f"{view.name} volatility", x, rolling["volatility"], "#d1495b", hover="%{y:.1%}", yaxis="y2"))
+        data.append(line_trace(f"{view.benchmark} Sharpe", x, rolling["benchmark_sharpe"], BENCHMARK_COLOR, hover="%{y:.2f}", dash="dot"))
+    data.append(line_trace(f"{view.name} volatility", x, rolling["volatility"], "#d1495b", hover="%{y:.1%}", yaxis="y2"))
     if "benchmark_volatility" in rolling:
         data.append(
-            _line(f"{view.benchmark} volatility", x, rolling["benchmark_volatility"], "#e8a0a8", hover="%{y:.1%}", dash="dot", yaxis="y2")
+            line_trace(f"{view.benchmark} volatility", x, rolling["benchmark_volatility"], "#e8a0a8", hover="%{y:.1%}", dash="dot", yaxis="y2")
         )
-    layout = _layout("Sharpe ratio", height=FIGURE_HEIGHT + 120)
+    layout = base_layout("Sharpe ratio", height=FIGURE_HEIGHT + 120)
     layout["yaxis"]["domain"] = [0.54, 1.0]
     layout["yaxis2"] = {
         "title": {"text": "Volatility"},
@@ -315,31 +315,31 @@ def rolling_figure(view: BacktestView, x: Any, window: int) -> Figure:
 def exposure_figure(view: BacktestView, x: Any) -> Figure:
     assert view.exposure is not None
     data = [
-        _line(column, x, view.exposure[column], EXPOSURE_COLORS[column], hover="%{y:.1%}", fill="tozeroy",
+        line_trace(column, x, view.exposure[column], EXPOSURE_COLORS[column], hover="%{y:.1%}", fill="tozeroy",
               fillcolor=EXPOSURE_FILLS[column])
         for column in ("long", "short")
     ]
     data += [
-        _line("gross", x, view.exposure["gross"], EXPOSURE_COLORS["gross"], hover="%{y:.1%}", dash="dot"),
-        _line("net", x, view.exposure["net"], EXPOSURE_COLORS["net"], hover="%{y:.1%}"),
+        line_trace("gross", x, view.exposure["gross"], EXPOSURE_COLORS["gross"], hover="%{y:.1%}", dash="dot"),
+        line_trace("net", x, view.exposure["net"], EXPOSURE_COLORS["net"], hover="%{y:.1%}"),
     ]
     return Figure(
         "exposure",
         "Exposure",
         data,
-        _layout("Fraction of equity", y_format=".0%"),
+        base_layout("Fraction of equity", y_format=".0%"),
         "Position values at each close over equity: long, short (negative), gross = long - short, net = long + short.",
     )
 
 
 def costs_figure(view: BacktestView, x: Any) -> Figure:
     assert view.costs is not None
-    data = [_line(column, x, view.costs[column], COST_COLORS[column], hover="%{y:,.2f}") for column in view.costs.columns]
+    data = [line_trace(column, x, view.costs[column], COST_COLORS[column], hover="%{y:,.2f}") for column in view.costs.columns]
     return Figure(
         "costs",
         "Costs over time",
         data,
-        _layout("Cumulative, currency"),
+        base_layout("Cumulative, currency"),
         "Cumulative fees, slippage, short borrow and net cash interest paid (interest below zero was earned).",
     )
 
@@ -375,7 +375,7 @@ def analog_figures(view: BacktestView) -> list[Figure]:
         data = []
         if ref_series is not None:
             data.append(
-                _line(
+                line_trace(
                     f"{reference['ticker']} (dotcom era)",
                     date_strings(ref_series.index),
                     ref_series.to_numpy(),
@@ -408,7 +408,7 @@ def analog_figures(view: BacktestView) -> list[Figure]:
                 "analog",
                 "Dotcom analogy: the AI basket on the Nasdaq's 1995–2003 path",
                 data,
-                _layout("Level (log)", shapes=shapes, yaxis={"type": "log", "dtick": "D2", "tickformat": "~s",
+                base_layout("Level (log)", shapes=shapes, yaxis={"type": "log", "dtick": "D2", "tickformat": "~s",
                                                              "title": {"text": "Level (log)"}, "gridcolor": "#eeeeee"}),
                 caption,
             )
@@ -449,7 +449,7 @@ def analog_figures(view: BacktestView) -> list[Figure]:
                 "phase",
                 "Implied dotcom phase",
                 phase_data,
-                _layout("Mapped dotcom date", shapes=hlines, hovermode="closest",
+                base_layout("Mapped dotcom date", shapes=hlines, hovermode="closest",
                         yaxis={"type": "date", "title": {"text": "Mapped dotcom date"}, "gridcolor": "#eeeeee"}),
                 "The dotcom date each AI-era date maps onto, coloured by the phase the strategy acts on "
                 "(dashed: dotcom peak and trough).",
@@ -514,16 +514,16 @@ def compare_figures(view: CompareView, window: int) -> tuple[list[Figure], dict[
         refs[name] = date_strings(run.dates)
         x = {"$ref": name}
         color = PALETTE[i % len(PALETTE)]
-        growth.append(_line(run.name, x, run.equity / run.start_value, color, hover="%{y:.3f}"))
-        drawdown.append(_line(run.name, x, run.drawdown, color, hover="%{y:.2%}"))
-        sharpe.append(_line(run.name, x, run.rolling["sharpe"], color, hover="%{y:.2f}"))
+        growth.append(line_trace(run.name, x, run.equity / run.start_value, color, hover="%{y:.3f}"))
+        drawdown.append(line_trace(run.name, x, run.drawdown, color, hover="%{y:.2%}"))
+        sharpe.append(line_trace(run.name, x, run.rolling["sharpe"], color, hover="%{y:.2f}"))
         if run.benchmark_equity is not None and run.benchmark not in benchmarks:
             benchmarks[run.benchmark] = (name, run)
     for ticker, (name, run) in benchmarks.items():
         first = run.benchmark_equity.dropna()
         base = float(first.iloc[0]) if len(first) else math.nan
         growth.append(
-            _line(f"{ticker} (buy & hold)", {"$ref": name}, run.benchmark_equity / base, BENCHMARK_COLOR, hover="%{y:.3f}", dash="dot")
+            line_trace(f"{ticker} (buy & hold)", {"$ref": name}, run.benchmark_equity / base, BENCHMARK_COLOR, hover="%{y:.3f}", dash="dot")
         )
     years = sorted({int(y) for run in view.runs for y in run.yearly.index})
     bars = [
@@ -540,12 +540,12 @@ def compare_figures(view: CompareView, window: int) -> tuple[list[Figure], dict[
     figures = [
         Figure("growth", "Growth of 1", growth, _growth_layout(view),
                "Each run's equity divided by its starting value; benchmarks bought and held. Linear or log scale: the buttons top right."),
-        Figure("drawdown", "Drawdown (underwater)", drawdown, _layout("Below the running peak", y_format=".0%"),
+        Figure("drawdown", "Drawdown (underwater)", drawdown, base_layout("Below the running peak", y_format=".0%"),
                "Equity below its running peak; -100 % at ruin."),
-        Figure("rolling", f"Rolling {window}-day Sharpe ratio", sharpe, _layout("Sharpe ratio"),
+        Figure("rolling", f"Rolling {window}-day Sharpe ratio", sharpe, base_layout("Sharpe ratio"),
                f"Annualised over the last {window} daily returns."),
         Figure("yearly", "Calendar-year returns", bars,
-               _layout("Return", y_format=".0%", barmode="group", hovermode="closest",
+               base_layout("Return", y_format=".0%", barmode="group", hovermode="closest",
                        xaxis={"type": "category", "showgrid": False}),
                "Daily returns compounded within each calendar year (partial first and last years)."),
     ]
@@ -554,7 +554,7 @@ def compare_figures(view: CompareView, window: int) -> tuple[list[Figure], dict[
 
 def _growth_layout(view: CompareView) -> dict[str, Any]:
     log = use_log_scale(*[run.equity / run.start_value for run in view.runs])
-    layout = _layout("Value / starting value", updatemenus=_log_toggle(log))
+    layout = base_layout("Value / starting value", updatemenus=_log_toggle(log))
     _set_scale(layout, log)
     return layout
 

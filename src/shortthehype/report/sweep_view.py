@@ -37,7 +37,7 @@ import pandas as pd
 from shortthehype.constants import REPORT_SWEEP_TOP
 from shortthehype.errors import DataError, ParamError, did_you_mean
 from shortthehype.report import formatting as fmt
-from shortthehype.report.figures import FIGURE_HEIGHT, PALETTE, Figure, _layout, date_strings, esc, f8
+from shortthehype.report.figures import FIGURE_HEIGHT, PALETTE, Figure, base_layout, date_strings, esc, f8
 
 __all__ = [
     "SweepView",
@@ -247,7 +247,7 @@ def heatmap_figure(view: SweepView) -> Figure | None:
         data = [{"type": "scatter", "mode": "lines+markers", "x": _labels(xs), "y": _nullable(z)[0],
                  "name": objective, "line": {"color": PALETTE[0]},
                  "hovertemplate": f"{esc(view.x)}=%{{x}}<br>{objective}=%{{y:.4f}}<extra></extra>"}]
-        layout = _layout(objective, hovermode="closest", xaxis={"type": "category", "title": {"text": esc(view.x)}})
+        layout = base_layout(objective, hovermode="closest", xaxis={"type": "category", "title": {"text": esc(view.x)}})
         return Figure("heatmap", f"Best {view.objective} by {view.x}", data, layout,
                       caption=f"The highest {view.objective} over every other swept setting, for each value of {view.x}.")
     data = [{
@@ -260,7 +260,7 @@ def heatmap_figure(view: SweepView) -> Figure | None:
         "hoverongaps": False,
         "hovertemplate": f"{esc(view.x)}=%{{x}}<br>{esc(view.y)}=%{{y}}<br>best {objective}=%{{z:.4f}}<extra></extra>",
     }]
-    layout = _layout(esc(view.y), hovermode="closest", height=max(FIGURE_HEIGHT, 22 * len(ys) + 120),
+    layout = base_layout(esc(view.y), hovermode="closest", height=max(FIGURE_HEIGHT, 22 * len(ys) + 120),
                      xaxis={"type": "category", "title": {"text": esc(view.x)}})
     layout["yaxis"]["type"] = "category"
     others = [p for p in view.params if p not in (view.x, view.y)]
@@ -277,7 +277,7 @@ def sharpe_figure(view: SweepView) -> Figure | None:
         return None
     data = [{"type": "histogram", "x": [float(v) for v in values], "nbinsx": SHARPE_BINS, "name": "trials",
              "marker": {"color": PALETTE[0]}, "hovertemplate": "Sharpe %{x}<br>%{y} trial(s)<extra></extra>"}]
-    layout = _layout("trials", hovermode="closest", xaxis={"title": {"text": "annualised Sharpe ratio"}})
+    layout = base_layout("trials", hovermode="closest", xaxis={"title": {"text": "annualised Sharpe ratio"}})
     best = view.top(1)
     if len(best) and math.isfinite(float(best["sharpe"].iloc[0])):
         b = float(best["sharpe"].iloc[0])
@@ -295,14 +295,14 @@ def walkforward_figures(view: WalkForwardView) -> list[Figure]:
         {"type": "bar", "name": "out of sample", "x": labels, "y": f8(view.windows["out_of_sample"]),
          "marker": {"color": PALETTE[1]}},
     ]
-    layout = _layout(objective, barmode="group", xaxis={"type": "category", "title": {"text": "window: test start"}})
+    layout = base_layout(objective, barmode="group", xaxis={"type": "category", "title": {"text": "window: test start"}})
     figures = [Figure("insample", f"In-sample vs out-of-sample {view.objective} per window", bars, layout,
                       caption="In sample: the best combination on the training window; out of sample: the same "
                       "combination on the following test window.")]
     if len(view.equity):
         line = [{"type": "scatter", "mode": "lines", "name": "out of sample (stitched)", "x": date_strings(view.equity.index),
                  "y": f8(view.equity.to_numpy()), "line": {"color": PALETTE[0]}}]
-        figures.append(Figure("equity", "Stitched out-of-sample equity", line, _layout("equity"),
+        figures.append(Figure("equity", "Stitched out-of-sample equity", line, base_layout("equity"),
                               caption="Each test window traded with the parameters chosen on its training window."))
     return figures
 
