@@ -514,6 +514,7 @@ def grid_plan_nb(lengths, taus, ms, om0, dom, n_om, tc_lo, tc_hi, basis_f, basis
     n_tau = taus.shape[0]
     n_m = ms.shape[0]
     n_max = lengths[n_win - 1]
+    lx = np.empty(n_max)
     g = np.empty(n_max)
     h = np.empty(n_max)
     cs = np.empty(n_max)
@@ -528,14 +529,24 @@ def grid_plan_nb(lengths, taus, ms, om0, dom, n_om, tc_lo, tc_hi, basis_f, basis
         if not usable:
             factors[t, :, :, :, 0] = np.nan
             continue
+        # one loop per output row, so that each vectorises
         for j in range(n_max):
-            lx = log_nb(abs(tau + j) + EPS)
-            for a in range(n_m):
-                basis_f[t, a, j] = exp_nb(ms[a] * lx)
-            basis_s0[t, j], basis_c0[t, j] = sincos_nb(om0 * lx)
-            basis_rs[t, j], basis_rc[t, j] = sincos_nb(dom * lx)
-            cs[j] = basis_c0[t, j]
-            sn[j] = basis_s0[t, j]
+            lx[j] = log_nb(abs(tau + j) + EPS)
+        for a in range(n_m):
+            f = basis_f[t, a]
+            for j in range(n_max):
+                f[j] = exp_nb(ms[a] * lx[j])
+        c0 = basis_c0[t]
+        s0 = basis_s0[t]
+        rc = basis_rc[t]
+        rs = basis_rs[t]
+        for j in range(n_max):
+            s0[j], c0[j] = sincos_nb(om0 * lx[j])
+        for j in range(n_max):
+            rs[j], rc[j] = sincos_nb(dom * lx[j])
+        for j in range(n_max):
+            cs[j] = c0[j]
+            sn[j] = s0[j]
         for o in range(n_om):
             for a in range(n_m):
                 f = basis_f[t, a]
@@ -557,8 +568,8 @@ def grid_plan_nb(lengths, taus, ms, om0, dom, n_om, tc_lo, tc_hi, basis_f, basis
             for j in range(n_max):
                 c = cs[j]
                 s = sn[j]
-                cs[j] = c * basis_rc[t, j] - s * basis_rs[t, j]
-                sn[j] = s * basis_rc[t, j] + c * basis_rs[t, j]
+                cs[j] = c * rc[j] - s * rs[j]
+                sn[j] = s * rc[j] + c * rs[j]
 
 
 @njit(cache=True, fastmath=_GRID_FASTMATH)
