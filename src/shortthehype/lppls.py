@@ -10,7 +10,8 @@ B < 0 is a (positive) **bubble**, B > 0 an **anti-bubble** (an accelerating
 fall).  A fit on a window ``[t1, t2]`` follows Filimonov & Sornette (2013):
 A, B, C1, C2 by least squares for each (tc, m, ω), and (tc, m, ω) by a
 bounded search (a coarse grid, then Levenberg–Marquardt from the best local
-minima of the grid, optionally plus seeded random starts; see
+minima of the grid, optionally seeded random starts and, for nested
+windows, the fit of the next shorter window; see :class:`LPPLSSearch` and
 :mod:`shortthehype.core.lppls_nb`).  The objective is the sum of squared
 residuals of ln p.  Everything is deterministic.
 
