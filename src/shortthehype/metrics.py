@@ -252,13 +252,19 @@ def _cutoff(cutoff: Any) -> float:
     return value
 
 
-def _apply(x: ArrayLike, name: str, kernel_1d: Callable, kernel_2d: Callable | None, *args: Any) -> Any:
-    """Run a 1-D kernel on a series, or its column loop on a 2-D input."""
-    values, columns = _to_values(x, name, allow_2d=kernel_2d is not None)
+def _apply(x: ArrayLike, name: str, kernel_1d: Callable, *args: Any) -> Any:
+    """Run a 1-D kernel on a series, or on each column of a 2-D input."""
+    values, columns = _to_values(x, name)
     if values.ndim == 1:
         return float(kernel_1d(values, *args))
-    assert kernel_2d is not None
-    out = kernel_2d(values, *args)
+    return _per_column(kernel_1d, values, columns, *args)
+
+
+def _per_column(kernel_1d: Callable, values: np.ndarray, columns: pd.Index | None, *args: Any) -> Any:
+    """``kernel_1d`` on each column of ``values`` (copied to Fortran order: each column is a contiguous array,
+    the type the 1-D call compiled for); a Series over ``columns`` when given."""
+    values = np.asfortranarray(values)
+    out = np.array([kernel_1d(values[:, c], *args) for c in range(values.shape[1])], dtype=np.float64)
     return pd.Series(out, index=columns, dtype=np.float64) if columns is not None else out
 
 
@@ -285,14 +291,11 @@ def _paired(returns: ArrayLike, benchmark_returns: ArrayLike) -> tuple[np.ndarra
     return values, bench, columns
 
 
-def _apply_paired(
-    returns: ArrayLike, benchmark_returns: ArrayLike, kernel_1d: Callable, kernel_2d: Callable, *args: Any
-) -> Any:
+def _apply_paired(returns: ArrayLike, benchmark_returns: ArrayLike, kernel_1d: Callable, *args: Any) -> Any:
     values, bench, columns = _paired(returns, benchmark_returns)
     if values.ndim == 1:
         return float(kernel_1d(values, bench, *args))
-    out = kernel_2d(values, bench, *args)
-    return pd.Series(out, index=columns, dtype=np.float64) if columns is not None else out
+    return _per_column(kernel_1d, values, columns, bench, *args)
 
 
 # ---------------------------------------------------------------------------
@@ -346,7 +349,7 @@ def total_return(returns: ArrayLike) -> Any:
         ``prod(1 + r) - 1`` over the non-NaN returns.  NaN for no returns;
         0.0 when every return is NaN or zero.
     """
-    return _apply(returns, "returns", nb.total_return_1d_nb, nb.total_return_nb)
+    return _apply(returns, "returns", nb.total_return_1d_nb)
 
 
 def cagr(returns: ArrayLike, periods_per_year: float = ANNUALIZATION) -> Any:
@@ -367,7 +370,7 @@ def cagr(returns: ArrayLike, periods_per_year: float = ANNUALIZATION) -> Any:
         when it is exactly 0.  NaN entries count in ``len(returns)``.
     """
     ann = _periods(periods_per_year)
-    return _apply(returns, "returns", nb.cagr_1d_nb, nb.cagr_nb, ann)
+    return _apply(returns, "returns", nb.cagr_1d_nb, ann)
 
 
 def annual_volatility(returns: ArrayLike, periods_per_year: float = ANNUALIZATION) -> Any:
@@ -381,7 +384,7 @@ def annual_volatility(returns: ArrayLike, periods_per_year: float = ANNUALIZATIO
         residue near 1e-17).
     """
     ann = _periods(periods_per_year)
-    return _apply(returns, "returns", nb.annual_volatility_1d_nb, nb.annual_volatility_nb, ann)
+    return _apply(returns, "returns", nb.annual_volatility_1d_nb, ann)
 
 
 def sharpe_ratio(returns: ArrayLike, risk_free: float = 0.0, periods_per_year: float = ANNUALIZATION) -> Any:
@@ -408,7 +411,7 @@ def sharpe_ratio(returns: ArrayLike, risk_free: float = 0.0, periods_per_year: f
     """
     ann = _periods(periods_per_year)
     rf = _number(risk_free, "risk_free")
-    return _apply(returns, "returns", nb.sharpe_ratio_1d_nb, nb.sharpe_ratio_nb, rf, ann)
+    return _apply(returns, "returns", nb.sharpe_ratio_1d_nb, rf, ann)
 
 
 def downside_risk(returns: ArrayLike, required_return: float = 0.0, periods_per_year: float = ANNUALIZATION) -> Any:
@@ -420,7 +423,7 @@ def downside_risk(returns: ArrayLike, required_return: float = 0.0, periods_per_
     """
     ann = _periods(periods_per_year)
     req = _number(required_return, "required_return")
-    return _apply(returns, "returns", nb.downside_risk_1d_nb, nb.downside_risk_nb, req, ann)
+    return _apply(returns, "returns", nb.downside_risk_1d_nb, req, ann)
 
 
 def sortino_ratio(returns: ArrayLike, required_return: float = 0.0, periods_per_year: float = ANNUALIZATION) -> Any:
@@ -443,7 +446,7 @@ def sortino_ratio(returns: ArrayLike, required_return: float = 0.0, periods_per_
     """
     ann = _periods(periods_per_year)
     req = _number(required_return, "required_return")
-    return _apply(returns, "returns", nb.sortino_ratio_1d_nb, nb.sortino_ratio_nb, req, ann)
+    return _apply(returns, "returns", nb.sortino_ratio_1d_nb, req, ann)
 
 
 def max_drawdown(returns: ArrayLike) -> Any:
@@ -457,7 +460,7 @@ def max_drawdown(returns: ArrayLike) -> Any:
         ``min(equity / running_peak - 1)``, 0.0 when the equity never falls
         below a previous peak, NaN for no returns.
     """
-    return _apply(returns, "returns", nb.max_drawdown_1d_nb, nb.max_drawdown_nb)
+    return _apply(returns, "returns", nb.max_drawdown_1d_nb)
 
 
 def max_drawdown_duration(returns: ArrayLike) -> Any:
@@ -473,7 +476,7 @@ def max_drawdown_duration(returns: ArrayLike) -> Any:
     float (or one per column)
         0.0 without drawdown, NaN for no returns.
     """
-    return _apply(returns, "returns", lambda v: nb.max_drawdown_duration_1d_nb(v)[0], nb.max_drawdown_duration_nb)
+    return _apply(returns, "returns", lambda v: nb.max_drawdown_duration_1d_nb(v)[0])
 
 
 def max_drawdown_positions(returns: np.ndarray | pd.Series) -> DrawdownPositions:
@@ -511,7 +514,7 @@ def calmar_ratio(returns: ArrayLike, periods_per_year: float = ANNUALIZATION) ->
         ratio would be infinite.
     """
     ann = _periods(periods_per_year)
-    return _apply(returns, "returns", nb.calmar_ratio_1d_nb, nb.calmar_ratio_nb, ann)
+    return _apply(returns, "returns", nb.calmar_ratio_1d_nb, ann)
 
 
 def omega_ratio(
@@ -545,7 +548,7 @@ def omega_ratio(
     ann = _periods(periods_per_year)
     rf = _number(risk_free, "risk_free")
     req = _number(required_return, "required_return")
-    return _apply(returns, "returns", nb.omega_ratio_1d_nb, nb.omega_ratio_nb, rf, req, ann)
+    return _apply(returns, "returns", nb.omega_ratio_1d_nb, rf, req, ann)
 
 
 def tail_ratio(returns: ArrayLike) -> Any:
@@ -555,7 +558,7 @@ def tail_ratio(returns: ArrayLike) -> Any:
     left tail is four times the right one.  NaN for no non-NaN returns; inf
     when the 5th percentile is 0.
     """
-    return _apply(returns, "returns", nb.tail_ratio_1d_nb, nb.tail_ratio_nb)
+    return _apply(returns, "returns", nb.tail_ratio_1d_nb)
 
 
 def value_at_risk(returns: ArrayLike, cutoff: float = VAR_CUTOFF) -> Any:
@@ -569,7 +572,7 @@ def value_at_risk(returns: ArrayLike, cutoff: float = VAR_CUTOFF) -> Any:
     no non-NaN returns.
     """
     c = _cutoff(cutoff)
-    return _apply(returns, "returns", nb.value_at_risk_1d_nb, nb.value_at_risk_nb, c)
+    return _apply(returns, "returns", nb.value_at_risk_1d_nb, c)
 
 
 def conditional_value_at_risk(returns: ArrayLike, cutoff: float = VAR_CUTOFF) -> Any:
@@ -580,7 +583,7 @@ def conditional_value_at_risk(returns: ArrayLike, cutoff: float = VAR_CUTOFF) ->
     returns.
     """
     c = _cutoff(cutoff)
-    return _apply(returns, "returns", nb.conditional_value_at_risk_1d_nb, nb.conditional_value_at_risk_nb, c)
+    return _apply(returns, "returns", nb.conditional_value_at_risk_1d_nb, c)
 
 
 def skew(returns: ArrayLike) -> Any:
@@ -589,7 +592,7 @@ def skew(returns: ArrayLike) -> Any:
     Biased (Fisher-Pearson) estimator ``m3 / m2 ** 1.5``.  NaN for fewer
     than 2 non-NaN values or when all are equal.
     """
-    return _apply(returns, "returns", nb.skew_1d_nb, nb.skew_nb)
+    return _apply(returns, "returns", nb.skew_1d_nb)
 
 
 def kurtosis(returns: ArrayLike) -> Any:
@@ -599,17 +602,17 @@ def kurtosis(returns: ArrayLike) -> Any:
     empyrical's use of scipy's default Fisher definition).  NaN for fewer
     than 2 non-NaN values or when all are equal.
     """
-    return _apply(returns, "returns", nb.kurtosis_1d_nb, nb.kurtosis_nb)
+    return _apply(returns, "returns", nb.kurtosis_1d_nb)
 
 
 def best_day(returns: ArrayLike) -> Any:
     """Best period return (fraction): the largest non-NaN return; NaN when there is none."""
-    return _apply(returns, "returns", nb.nanmax_1d_nb, nb.best_period_nb)
+    return _apply(returns, "returns", nb.nanmax_1d_nb)
 
 
 def worst_day(returns: ArrayLike) -> Any:
     """Worst period return (fraction): the smallest non-NaN return; NaN when there is none."""
-    return _apply(returns, "returns", nb.nanmin_1d_nb, nb.worst_period_nb)
+    return _apply(returns, "returns", nb.nanmin_1d_nb)
 
 
 def stability_of_timeseries(returns: ArrayLike) -> Any:
@@ -618,7 +621,7 @@ def stability_of_timeseries(returns: ArrayLike) -> Any:
     1.0 for steady compounding.  NaN values are dropped first; NaN for
     fewer than 2 returns or 2 non-NaN ones, and when every return is 0.
     """
-    return _apply(returns, "returns", nb.stability_of_timeseries_1d_nb, nb.stability_of_timeseries_nb)
+    return _apply(returns, "returns", nb.stability_of_timeseries_1d_nb)
 
 
 # ---------------------------------------------------------------------------
@@ -643,7 +646,7 @@ def win_rate(trade_returns: ArrayLike) -> Any:
         ``#(r > 0) / #(non-NaN r)``: a flat trade counts as not winning.
         NaN for no trades.
     """
-    return _apply(trade_returns, "trade_returns", nb.win_rate_1d_nb, nb.win_rate_nb)
+    return _apply(trade_returns, "trade_returns", nb.win_rate_1d_nb)
 
 
 def profit_factor(trade_returns: ArrayLike) -> Any:
@@ -659,7 +662,7 @@ def profit_factor(trade_returns: ArrayLike) -> Any:
         NaN when no trade lost (as backtesting.py and empyrical's omega),
         0.0 when some lost and none won.
     """
-    return _apply(trade_returns, "trade_returns", nb.profit_factor_1d_nb, nb.profit_factor_nb)
+    return _apply(trade_returns, "trade_returns", nb.profit_factor_1d_nb)
 
 
 def avg_trade_return(trade_returns: ArrayLike) -> Any:
@@ -668,7 +671,7 @@ def avg_trade_return(trade_returns: ArrayLike) -> Any:
     backtesting.py reports a geometric mean instead; the two differ by about
     half the variance of the trade returns.
     """
-    return _apply(trade_returns, "trade_returns", nb.nanmean_1d_nb, nb.nanmean_nb)
+    return _apply(trade_returns, "trade_returns", nb.nanmean_1d_nb)
 
 
 def exposure(gross_exposure: ArrayLike) -> Any:
@@ -685,7 +688,7 @@ def exposure(gross_exposure: ArrayLike) -> Any:
     float (or one per column)
         ``#(x != 0) / #(non-NaN x)``; NaN bars are left out, NaN when none.
     """
-    return _apply(gross_exposure, "gross_exposure", nb.exposure_1d_nb, nb.exposure_nb)
+    return _apply(gross_exposure, "gross_exposure", nb.exposure_1d_nb)
 
 
 def annual_turnover(turnover: ArrayLike, periods_per_year: float = ANNUALIZATION) -> Any:
@@ -708,7 +711,7 @@ def annual_turnover(turnover: ArrayLike, periods_per_year: float = ANNUALIZATION
         trip).  NaN when there is no non-NaN bar.
     """
     ann = _periods(periods_per_year)
-    return _apply(turnover, "turnover", nb.annual_turnover_1d_nb, nb.annual_turnover_nb, ann)
+    return _apply(turnover, "turnover", nb.annual_turnover_1d_nb, ann)
 
 
 # ---------------------------------------------------------------------------
@@ -734,7 +737,7 @@ def beta(returns: ArrayLike, benchmark_returns: np.ndarray | pd.Series) -> Any:
         NaN with fewer than 2 periods, no common period, or a benchmark
         variance below 1e-30.
     """
-    return _apply_paired(returns, benchmark_returns, nb.beta_1d_nb, nb.beta_nb)
+    return _apply_paired(returns, benchmark_returns, nb.beta_1d_nb)
 
 
 def alpha(
@@ -752,7 +755,7 @@ def alpha(
     """
     ann = _periods(periods_per_year)
     rf = _number(risk_free, "risk_free")
-    return _apply_paired(returns, benchmark_returns, nb.alpha_1d_nb, nb.alpha_nb, rf, ann)
+    return _apply_paired(returns, benchmark_returns, nb.alpha_1d_nb, rf, ann)
 
 
 def correlation(returns: ArrayLike, benchmark_returns: np.ndarray | pd.Series) -> Any:
@@ -762,7 +765,7 @@ def correlation(returns: ArrayLike, benchmark_returns: np.ndarray | pd.Series) -
     when either side is constant.  Empyrical has no such metric (it equals
     ``pandas.Series.corr``).
     """
-    return _apply_paired(returns, benchmark_returns, nb.correlation_1d_nb, nb.correlation_nb)
+    return _apply_paired(returns, benchmark_returns, nb.correlation_1d_nb)
 
 
 def excess_sharpe(returns: ArrayLike, benchmark_returns: np.ndarray | pd.Series) -> Any:
@@ -775,7 +778,7 @@ def excess_sharpe(returns: ArrayLike, benchmark_returns: np.ndarray | pd.Series)
     asset gives NaN, not a number made of rounding errors (empyrical returns
     the latter).
     """
-    return _apply_paired(returns, benchmark_returns, nb.excess_sharpe_1d_nb, nb.excess_sharpe_nb)
+    return _apply_paired(returns, benchmark_returns, nb.excess_sharpe_1d_nb)
 
 
 def information_ratio(
@@ -789,7 +792,7 @@ def information_ratio(
     :func:`excess_sharpe`.
     """
     ann = _periods(periods_per_year)
-    return _apply_paired(returns, benchmark_returns, nb.information_ratio_1d_nb, nb.information_ratio_nb, ann)
+    return _apply_paired(returns, benchmark_returns, nb.information_ratio_1d_nb, ann)
 
 
 # ---------------------------------------------------------------------------
