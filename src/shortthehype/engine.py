@@ -132,8 +132,7 @@ from shortthehype.enums import (
     AP_TRAILING_STOP,
     N_ASSET_PARAMS,
 )
-from shortthehype.errors import DataError, ParamError
-from shortthehype.params import did_you_mean
+from shortthehype.errors import DataError, ParamError, did_you_mean
 from shortthehype.result import Result
 
 __all__ = ["simulate", "SimulationInputs", "prepare_inputs"]

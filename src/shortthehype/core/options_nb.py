@@ -40,45 +40,45 @@ def bs_d1_d2_nb(spot, strike, t, rate, vol):
 
 
 @njit(cache=True)
-def bs_put_nb(spot, strike, t, rate, vol):
-    """European put value per share; t in years, rate and vol per year."""
+def bs_value_nb(spot, strike, t, rate, vol, is_call):
+    """European call (``is_call``) or put value per share; t in years, rate and vol per year.
+
+    NaN for non-finite input or a negative spot, strike or vol; intrinsic
+    value at t <= 0; the discounted forward payoff at zero vol (or a zero
+    spot or strike).
+    """
     if not (np.isfinite(spot) and np.isfinite(strike) and np.isfinite(t) and np.isfinite(rate) and np.isfinite(vol)):
         return np.nan
     if spot < 0.0 or strike < 0.0 or vol < 0.0:
         return np.nan
     if t <= 0.0:
-        return max(strike - spot, 0.0)
+        return max(spot - strike, 0.0) if is_call else max(strike - spot, 0.0)
     discounted = strike * math.exp(-rate * t)
     if vol == 0.0 or spot == 0.0 or strike == 0.0:
-        return max(discounted - spot, 0.0)
+        return max(spot - discounted, 0.0) if is_call else max(discounted - spot, 0.0)
     d1, d2 = bs_d1_d2_nb(spot, strike, t, rate, vol)
+    if is_call:
+        return spot * norm_cdf_nb(d1) - discounted * norm_cdf_nb(d2)
     return discounted * norm_cdf_nb(-d2) - spot * norm_cdf_nb(-d1)
 
 
 @njit(cache=True)
+def bs_put_nb(spot, strike, t, rate, vol):
+    """European put value per share (:func:`bs_value_nb`)."""
+    return bs_value_nb(spot, strike, t, rate, vol, False)
+
+
+@njit(cache=True)
 def bs_call_nb(spot, strike, t, rate, vol):
-    """European call value per share; t in years, rate and vol per year."""
-    if not (np.isfinite(spot) and np.isfinite(strike) and np.isfinite(t) and np.isfinite(rate) and np.isfinite(vol)):
-        return np.nan
-    if spot < 0.0 or strike < 0.0 or vol < 0.0:
-        return np.nan
-    if t <= 0.0:
-        return max(spot - strike, 0.0)
-    discounted = strike * math.exp(-rate * t)
-    if vol == 0.0 or spot == 0.0 or strike == 0.0:
-        return max(spot - discounted, 0.0)
-    d1, d2 = bs_d1_d2_nb(spot, strike, t, rate, vol)
-    return spot * norm_cdf_nb(d1) - discounted * norm_cdf_nb(d2)
+    """European call value per share (:func:`bs_value_nb`)."""
+    return bs_value_nb(spot, strike, t, rate, vol, True)
 
 
 @njit(cache=True)
 def bs_price_1d_nb(spot, strike, t, rate, vol, is_call, out):
     """Element-wise call (is_call) or put values of equal-length arrays."""
     for i in range(out.shape[0]):
-        if is_call:
-            out[i] = bs_call_nb(spot[i], strike[i], t[i], rate[i], vol[i])
-        else:
-            out[i] = bs_put_nb(spot[i], strike[i], t[i], rate[i], vol[i])
+        out[i] = bs_value_nb(spot[i], strike[i], t[i], rate[i], vol[i], is_call)
     return out
 
 
