@@ -378,3 +378,10 @@ def test_cumulative_rolling_means_equal_vectorbt_and_the_strategys_kernel_bit_fo
         for theirs in (vbt.generic.nb.rolling_mean_1d_nb(close, int(w), int(w)),
                        rolling_mean_cumulative_1d_nb(close, int(w), np.empty(300))):
             assert np.array_equal(out[k].view(np.uint64), theirs.view(np.uint64)), w
+
+
+def test_sweep_statistics_are_the_batch_statistics_in_the_same_order():
+    from shortthehype.core.batch_nb import BATCH_STATS
+
+    # sweep_stats_nb fills its rows with the batch kernel: only the first column's name differs
+    assert SWEEP_STATS[1:] == BATCH_STATS[1:] and len(SWEEP_STATS) == len(BATCH_STATS)

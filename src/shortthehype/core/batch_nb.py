@@ -21,7 +21,11 @@ N_BATCH_STATS = len(BATCH_STATS)
 
 @njit(cache=True)
 def reduce_equity_nb(curve, returns, ann_factor, status, out):
-    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out``."""
+    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out`` (:data:`BATCH_STATS` order).
+
+    ``returns`` receives the curve's returns; returns how many are defined
+    (the count before ruin).
+    """
     k = metrics_nb.equity_to_returns_1d_nb(curve, returns)
     r = returns[:k]
     out[0] = curve[-1]
@@ -33,6 +37,7 @@ def reduce_equity_nb(curve, returns, ann_factor, status, out):
     out[6] = metrics_nb.max_drawdown_1d_nb(r)
     out[7] = metrics_nb.calmar_ratio_1d_nb(r, ann_factor)
     out[8] = status
+    return k
 
 
 @njit(cache=True, parallel=True)

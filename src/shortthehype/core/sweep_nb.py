@@ -41,7 +41,7 @@ import numpy as np
 from numba import njit, prange
 
 from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL
-from shortthehype.core import metrics_nb
+from shortthehype.core.batch_nb import reduce_equity_nb
 from shortthehype.core import simulate_nb as simnb
 from shortthehype.core.signals_nb import (
     crossed_above_1d_nb,
@@ -61,7 +61,8 @@ from shortthehype.enums import (
     AP_TRAILING_STOP,
 )
 
-#: Columns of the statistics array, in order (names as in the backtest JSON's metrics).
+#: Columns of the statistics array, in order (names as in the backtest JSON's metrics; the order of
+#: :data:`~shortthehype.core.batch_nb.BATCH_STATS`, whose kernel fills them).
 SWEEP_STATS = (
     "end_value",
     "total_return",
@@ -138,21 +139,12 @@ def block_sums_nb(returns, k, start, block_len, out) -> None:
 def sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, out, blocks) -> None:
     """Statistics of one equity curve (``curve[0]`` = start value) into ``out`` (:data:`SWEEP_STATS` order).
 
-    The same kernels as :func:`shortthehype.metrics.compute_stats` on the same
-    returns, so each value equals ``Result.stats()``'s.  ``blocks`` (S, 2)
+    The batch statistics (:func:`~shortthehype.core.batch_nb.reduce_equity_nb`,
+    the same kernels as :func:`shortthehype.metrics.compute_stats` on the same
+    returns, so each value equals ``Result.stats()``'s).  ``blocks`` (S, 2)
     receives the per-block return sums for the PBO (nothing when S is 0).
     """
-    k = metrics_nb.equity_to_returns_1d_nb(curve, returns)
-    r = returns[:k]
-    out[0] = curve[-1]
-    out[1] = curve[-1] / curve[0] - 1.0
-    out[2] = metrics_nb.cagr_1d_nb(r, ann_factor)
-    out[3] = metrics_nb.annual_volatility_1d_nb(r, ann_factor)
-    out[4] = metrics_nb.sharpe_ratio_1d_nb(r, 0.0, ann_factor)
-    out[5] = metrics_nb.sortino_ratio_1d_nb(r, 0.0, ann_factor)
-    out[6] = metrics_nb.max_drawdown_1d_nb(r)
-    out[7] = metrics_nb.calmar_ratio_1d_nb(r, ann_factor)
-    out[8] = status
+    k = reduce_equity_nb(curve, returns, ann_factor, status, out)
     if blocks.shape[0] > 0:
         block_sums_nb(returns, k, block_start, block_len, blocks)
 
