@@ -17,12 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import vectorbt as vbt  # a core dependency: the peer comparison must run, never skip
 
 from shortthehype.data.prices import Prices
 from shortthehype.engine import simulate
 from shortthehype.enums import Side
-
-vbt = pytest.importorskip("vectorbt")
 
 TICKERS = ["NVDA", "PLTR", "MSFT", "GOOGL", "AMZN", "META", "AVGO", "ORCL", "AMD", "TSLA"]
 START = "2019-01-01"
