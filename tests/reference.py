@@ -23,6 +23,8 @@ from shortthehype.enums import (
     AP_STOP_LOSS,
     AP_TAKE_PROFIT,
     AP_TRAILING_STOP,
+    AP_SETTLES,
+    AP_UNITS,
 )
 
 NAN = float("nan")
@@ -111,6 +113,8 @@ class Reference:
         self.sl = inputs.asset_params[AP_STOP_LOSS]
         self.tp = inputs.asset_params[AP_TAKE_PROFIT]
         self.tsl = inputs.asset_params[AP_TRAILING_STOP]
+        self.units = inputs.asset_params[AP_UNITS]  # 1 = targets are share counts
+        self.settles = inputs.asset_params[AP_SETTLES]  # 1 = the last valid close is a cash settlement
         self.acc = Account(cash=inputs.init_cash, holdings=[Holding() for _ in range(self.n)])
         self.last_valid = []
         for j in range(self.n):
@@ -128,8 +132,9 @@ class Reference:
         size = target - h.shares
         if size == 0:
             return
-        fill = price * (1 + self.slip[j]) if size > 0 else price * (1 - self.slip[j])
-        fee = abs(size) * fill * self.fee[j] + self.fixed[j]
+        slip = 0.0 if reason == "settlement" else self.slip[j]  # a settlement pays its value, without costs
+        fill = price * (1 + slip) if size > 0 else price * (1 - slip)
+        fee = 0.0 if reason == "settlement" else abs(size) * fill * self.fee[j] + self.fixed[j]
         self.acc.cash -= size * fill + fee
         self.acc.fees += fee
         self.acc.slippage += abs(size) * abs(fill - price)
@@ -220,8 +225,9 @@ class Reference:
             return
         # a target trades at a finite positive price; a target of 0 at any finite price (a worthless instrument can be sold)
         listed = [j for j in range(self.n) if not math.isnan(w[j]) and finite(price[j]) and (price[j] > 0 or w[j] == 0)]
-        asked = sum(abs(w[j]) for j in range(self.n) if not math.isnan(w[j]))
-        tradeable = sum(abs(w[j]) for j in listed)
+        # share-count targets are taken as given: neither scaled nor counted in the gross
+        asked = sum(abs(w[j]) for j in range(self.n) if not math.isnan(w[j]) and not self.units[j])
+        tradeable = sum(abs(w[j]) for j in listed if not self.units[j])
         scale = 1.0
         if self.x.renormalize and tradeable > 0:
             scale = asked / tradeable
@@ -229,6 +235,9 @@ class Reference:
             scale = self.x.max_gross / tradeable
         targets = [h.shares for h in self.acc.holdings]
         for j in listed:
+            if self.units[j]:
+                targets[j] = w[j]
+                continue
             shares = 0.0 if w[j] == 0 else (w[j] * scale) * value / price[j]
             targets[j] = math.trunc(shares) if self.x.integer_shares else shares
         planned = value - sum(targets[j] * self.mark_price(j, price) for j in range(self.n) if targets[j] != 0)
@@ -419,8 +428,9 @@ class Reference:
                 for j, h in enumerate(acc.holdings):
                     if self.last_valid[j] == i and h.shares != 0:
                         shares = h.shares
-                        self.trade_to(i, j, 0.0, x.close[i, j], "delisting")
-                        self.event(i, "delisting", j, x.close[i, j], shares)
+                        reason = "settlement" if self.settles[j] else "delisting"
+                        self.trade_to(i, j, 0.0, x.close[i, j], reason)
+                        self.event(i, reason, j, x.close[i, j], shares)
             for j, h in enumerate(acc.holdings):
                 if finite(x.close[i, j]):
                     h.last_close = x.close[i, j]

@@ -92,6 +92,13 @@ def run_both(seed, **overrides):
         params["trailing_stop"] = float(rng.uniform(0.02, 0.2))
     params["integer_shares"] = bool(rng.random() < 0.25)
     params["renormalize_unlisted"] = bool(rng.random() < 0.25)
+    if rng.random() < 0.3:  # a share-count instrument (an option position): targets are shares
+        ticker = str(rng.choice(prices.tickers))
+        typical = float(np.nanmedian(prices.close[ticker])) if prices.close[ticker].notna().any() else 1.0
+        weights[ticker] = (weights[ticker] * params["init_cash"] / typical).round()
+        params["target_units"] = [ticker]
+    if rng.random() < 0.3:  # a cash-settled instrument: closed at its last close without costs
+        params["cash_settled"] = [str(rng.choice(prices.tickers))]
     params.update(overrides)
     inputs = prepare_inputs(prices, weights, **params)
     return inputs, inputs.run(), reference_simulate(inputs)

@@ -187,6 +187,8 @@ PUTS = dict(
     vol_window=20,
     iv_markup=1.1,
     risk_free=0.03,
+    skew_slope=0.0,  # a flat volatility: these tests check the roll's accounting (the skew: test_option_contracts)
+    skew_curvature=0.0,
 )
 
 

@@ -108,12 +108,24 @@ Margin, bankruptcy, delisting
 * A price of 0 (a derived instrument that expired worthless, such as a put)
   can only be sold out of: a target of 0 fills at 0; any other target on it is
   held like a target on an unlisted ticker.
+
+Options and other contracts
+---------------------------
+* ``target_units`` names tickers whose targets are **share counts**, not
+  weights (an option position of N contracts x 100 shares): the target is the
+  position to hold, as given; ``max_gross`` and ``renormalize_unlisted`` neither
+  scale nor count it.  Buys are still limited by the cash available (status
+  ``partial`` when scaled down).
+* ``cash_settled`` names tickers whose last valid close is a **cash
+  settlement** (an option's value at expiry, its intrinsic value): a position
+  still held there is closed at that value without slippage or fees (reason
+  and event ``settlement``), instead of the delisting rule.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any
 
@@ -130,6 +142,8 @@ from shortthehype.enums import (
     AP_STOP_LOSS,
     AP_TAKE_PROFIT,
     AP_TRAILING_STOP,
+    AP_SETTLES,
+    AP_UNITS,
     N_ASSET_PARAMS,
 )
 from shortthehype.errors import DataError, ParamError, did_you_mean
@@ -159,6 +173,8 @@ def simulate(
     trailing_stop: CostLike | None = None,
     integer_shares: bool = False,
     renormalize_unlisted: bool = False,
+    target_units: Sequence[str] = (),
+    cash_settled: Sequence[str] = (),
 ) -> Result:
     """Simulate a portfolio that trades to target weights; see the module docstring for the rules.
 
@@ -194,6 +210,10 @@ def simulate(
     renormalize_unlisted : bool
         Spread the targets of tickers without a price over the tradeable ones
         instead of holding them in cash.
+    target_units : sequence of str
+        Tickers of ``weights`` whose targets are share counts (see the module docstring).
+    cash_settled : sequence of str
+        Tickers of ``weights`` whose last valid close is a cash settlement.
 
     Returns
     -------
@@ -235,6 +255,8 @@ def simulate(
         trailing_stop=trailing_stop,
         integer_shares=integer_shares,
         renormalize_unlisted=renormalize_unlisted,
+        target_units=target_units,
+        cash_settled=cash_settled,
     )
     return inputs.run()
 
@@ -309,6 +331,8 @@ def prepare_inputs(
     trailing_stop: CostLike | None = None,
     integer_shares: bool = False,
     renormalize_unlisted: bool = False,
+    target_units: Sequence[str] = (),
+    cash_settled: Sequence[str] = (),
 ) -> SimulationInputs:
     """Validate :func:`simulate`'s arguments and convert them to kernel arrays (same parameters)."""
     if isinstance(prices, pd.DataFrame):
@@ -355,6 +379,8 @@ def prepare_inputs(
         (AP_TRAILING_STOP, "trailing_stop", trailing_stop),
     ):
         ap[row] = _per_ticker(name, value, tickers, default=np.nan, minimum=0.0, exclusive=True)
+    ap[AP_UNITS] = _ticker_flags("target_units", target_units, tickers)
+    ap[AP_SETTLES] = _ticker_flags("cash_settled", cash_settled, tickers)
 
     local = index.tz_localize(None) if index.tz is not None else index  # calendar days in the index's own zone
     calendar_days = local.to_numpy().astype("datetime64[D]")  # a unit conversion: works at any resolution
@@ -504,6 +530,22 @@ def _per_ticker(
             out[tickers.index(ticker)] = _check_range(f"{name}[{ticker}]", item, minimum, exclusive, below)
         return out
     out[:] = _check_range(name, value, minimum, exclusive, below)
+    return out
+
+
+def _ticker_flags(name: str, value: Any, tickers: list[str]) -> np.ndarray:
+    """1.0 for the tickers named in ``value`` (a sequence of tickers of ``weights``), 0.0 elsewhere."""
+    if isinstance(value, str) or not isinstance(value, (Sequence, set, frozenset, np.ndarray)):
+        raise ParamError(f"parameter {name!r} must be a list of tickers, got {value!r}")
+    out = np.zeros(len(tickers), dtype=np.float64)
+    for item in value:
+        ticker = str(item)
+        if ticker not in tickers:
+            raise ParamError(
+                f"parameter {name!r} names ticker {ticker!r}, which is not simulated{did_you_mean(ticker, tickers)}"
+                f" (tickers: {', '.join(tickers)})"
+            )
+        out[tickers.index(ticker)] = 1.0
     return out
 
 

@@ -42,6 +42,8 @@ class Reason(_Labelled):
     MARGIN_CALL = 4
     LIQUIDATION = 5
     DELISTING = 6
+    #: A cash-settled instrument (an option) closed at its settlement value on its last bar, without costs.
+    SETTLEMENT = 7
 
 
 class OrderStatus(_Labelled):
@@ -87,6 +89,8 @@ class EventKind(_Labelled):
     ORDER_REJECTED = 7
     #: Positions cut by a margin call. a = equity after the cut, b = gross exposure (value) after the cut.
     MARGIN_CUT = 8
+    #: A cash-settled instrument (an option at expiry) closed at its settlement value. a = value per share, b = shares.
+    SETTLEMENT = 9
 
 
 class SimStatus(_Labelled):
@@ -158,7 +162,11 @@ AP_BORROW_FEE = 3
 AP_STOP_LOSS = 4
 AP_TAKE_PROFIT = 5
 AP_TRAILING_STOP = 6
-N_ASSET_PARAMS = 7
+#: 1.0 when the asset's targets are share counts (an option position of N contracts), 0.0 for weights.
+AP_UNITS = 7
+#: 1.0 when the asset's last valid close is a cash settlement (an option at expiry): closed there without costs.
+AP_SETTLES = 8
+N_ASSET_PARAMS = 9
 
 #: Indices of the kernel's running totals (returned as a float64 array of length N_TOTALS).
 TOT_FEES = 0
@@ -176,6 +184,8 @@ __all__ = [
     "AP_STOP_LOSS",
     "AP_TAKE_PROFIT",
     "AP_TRAILING_STOP",
+    "AP_UNITS",
+    "AP_SETTLES",
     "N_ASSET_PARAMS",
     "N_TOTALS",
     "TOT_BORROW",

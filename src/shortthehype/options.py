@@ -1,17 +1,41 @@
-"""Synthetic put options: Black–Scholes prices and a rolled long-put position the engine can trade.
+"""Synthetic options: Black–Scholes prices with a volatility skew, option contracts and rolled puts the engine trades.
 
-There are no historical option chains here.  A put is priced with the
-Black–Scholes formula (European exercise, no dividends, no skew: one
-volatility for every strike) from the underlying's own daily prices:
+There are no historical option chains here.  An option is priced with the
+Black–Scholes formula (European exercise, no dividends) from the
+underlying's own daily prices, with a volatility that depends on the strike:
 
-* volatility on bar i = the realised volatility of the last ``vol_window``
-  daily log returns up to bar i-1's close (annualised with 252 days, ddof=1,
-  :func:`shortthehype.signals.rolling_volatility`) x ``iv_markup`` (implied
-  volatility usually trades above realised).  It is known at bar i's open, so
-  every price of bar i uses data up to bar i-1 only; while a window spans a
-  missing price (a halt) the last estimate is carried forward;
+* **at-the-money volatility** on bar i (:class:`VolModel`, ``vol_source``):
+  ``realised`` = the realised volatility of the last ``vol_window`` daily log
+  returns up to bar i-1's close (annualised with 252 days, ddof=1,
+  :func:`shortthehype.signals.rolling_volatility`; while a window spans a
+  missing price the last estimate is carried forward); ``constant`` =
+  ``vol_level``; ``csv`` = the implied volatility of a user file on bar i-1's
+  date (:func:`load_implied_vol`).  Each is multiplied by ``iv_markup``.  It
+  is known at bar i's open, so every price of bar i uses data up to bar i-1
+  only;
+* **skew**: the strike's volatility is ``atm x m(z)`` with
+  ``z = ln(K / F) / (atm sqrt(t))`` (standardised log-moneyness, ``F = S e^{rt}``)
+  and ``m(z) = 1 - skew_slope z + skew_curvature z^2`` clipped to
+  ``[VOL_SKEW_FLOOR, VOL_SKEW_CAP]``: the put wing is priced above the
+  at-the-money level, at-the-money prices are those of a flat volatility;
 * time to expiry = calendar days to the nominal expiry / 365 (ACT/365);
-* the rate is a constant ``rate`` (continuous compounding).
+* the rate on bar i is a constant (continuous compounding) or, from a dated
+  cash-rate series (ACT/360 simple, e.g. the 3-month T-bill), the series'
+  last value before bar i's date converted to continuous compounding over a
+  bill's 91 days: ``r_c = ln(1 + r x 91/360) x 365/91``
+  (:func:`continuous_rates`).
+
+Option contracts
+----------------
+:func:`price_contract` prices one listed-style contract (a put or a call on a
+ticker, a strike given as a price or as moneyness x the decision close, an
+expiry given as a date or as a tenor): its *decision bar* is the first bar on
+or after the entry date where the underlying and the volatility exist; it
+trades as an instrument named by its OCC symbol (``PLTR270115P00050000``),
+whose price per share is the model value from the decision bar on; on its
+*settlement bar* (the last trading day on or before the expiry) it is worth
+its intrinsic value, and the series ends there, so the engine closes a
+position still held at that value without costs (``cash_settled``).
 
 The rolled position
 -------------------
@@ -51,28 +75,70 @@ costs one cent at least); its value at expiry is exactly its intrinsic value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from shortthehype.constants import (
     ANNUALIZATION,
+    BILL_DAYS,
+    CONTRACT_MULTIPLIER,
     OPTION_DAY_COUNT,
+    PUT_IV_MARKUP,
     PUT_MIN_HOLD_BARS,
     PUT_SLOT_SUFFIXES,
     PUT_VALUE_FLOOR,
+    PUT_VOL_WINDOW,
+    VOL_SKEW_CAP,
+    VOL_SKEW_CURVATURE,
+    VOL_SKEW_FLOOR,
+    VOL_SKEW_SLOPE,
 )
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError
+from shortthehype.params import Param
 
 __all__ = [
+    "OPTION_TYPES",
+    "VOL_MODEL_PARAMS",
+    "VOL_SOURCES",
+    "OptionContract",
     "RolledPuts",
+    "VolModel",
+    "atm_volatility",
     "black_scholes_call",
+    "black_scholes_delta",
     "black_scholes_put",
+    "black_scholes_vega",
+    "continuous_rates",
+    "contract_records",
+    "load_implied_vol",
+    "occ_symbol",
+    "price_contract",
     "put_slots",
     "put_volatility",
     "roll_puts",
+    "skewed_volatility",
 ]
+
+#: Where the at-the-money volatility comes from.
+VOL_SOURCES = ("realised", "constant", "csv")
+#: Option types of a contract.
+OPTION_TYPES = ("put", "call")
+
+#: The volatility model's parameters, shared by every kind that prices options.
+VOL_MODEL_PARAMS = (
+    Param("vol_source", "choice", "realised", "At-the-money volatility: realised = trailing realised vol; constant = vol_level; csv = implied vol from iv_file (all x iv_markup).", choices=VOL_SOURCES),
+    Param("vol_window", "int", PUT_VOL_WINDOW, "Trailing daily log returns in the realised volatility (vol_source = realised).", "bars", minimum=2),
+    Param("iv_markup", "float", PUT_IV_MARKUP, "At-the-money implied volatility = the source's level x this.", "ratio", minimum=0.0, exclusive_minimum=True),
+    Param("vol_level", "float", None, "At-the-money volatility of vol_source = constant.", "fraction/yr", minimum=0.0, exclusive_minimum=True, maximum=10.0, optional=True),
+    Param("iv_file", "str", None, "CSV of implied volatility per date in percentage points (columns date and iv, or date and close as in VIX.csv) for vol_source = csv.", optional=True),
+    Param("skew_slope", "float", VOL_SKEW_SLOPE, "Skew: -slope x z in the volatility multiplier m(z) = 1 - slope z + curvature z^2, z = ln(K/F) / (atm sqrt(t)).", "ratio", minimum=0.0, maximum=5.0),
+    Param("skew_curvature", "float", VOL_SKEW_CURVATURE, "Smile: curvature x z^2 in the volatility multiplier m(z).", "ratio", minimum=0.0, maximum=5.0),
+    Param("risk_free", "float", None, "Option pricing rate per year, continuous; default (none): the run's cash rate on each day, converted from ACT/360.", "fraction/yr", minimum=-0.1, maximum=1.0, optional=True),
+)
 
 
 def put_slots(ticker: str) -> tuple[str, str]:
@@ -119,6 +185,186 @@ def black_scholes_put(spot, strike, years, rate, vol):
 def black_scholes_call(spot, strike, years, rate, vol):
     """European call value per share; same conventions as :func:`black_scholes_put`."""
     return _bs(True, spot, strike, years, rate, vol)
+
+
+def _greek(kernel_name: str, *args):
+    from shortthehype.core import options_nb
+
+    kernel = getattr(options_nb, kernel_name)
+    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in args[:5]))
+    out = np.array([kernel(*(float(a.flat[i]) for a in arrays), *args[5:]) for i in range(arrays[0].size)])
+    out = out.reshape(arrays[0].shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def black_scholes_delta(spot, strike, years, rate, vol, *, call: bool = False):
+    """d value / d spot per share (a put's is in [-1, 0]); the intrinsic slope at or after expiry."""
+    return _greek("bs_delta_nb", spot, strike, years, rate, vol, bool(call))
+
+
+def black_scholes_vega(spot, strike, years, rate, vol):
+    """d value / d volatility per share, per 1.00 (100 vol points) of volatility; 0 at or after expiry."""
+    return _greek("bs_vega_nb", spot, strike, years, rate, vol)
+
+
+def skewed_volatility(spot, strike, years, rate, atm, *, slope: float = VOL_SKEW_SLOPE,
+                      curvature: float = VOL_SKEW_CURVATURE):
+    """The volatility a strike is priced with: ``atm x m(z)`` (module docstring); broadcast over the inputs."""
+    from shortthehype.core.options_nb import skewed_vol_1d_nb
+
+    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (spot, strike, years, rate, atm)))
+    shape = arrays[0].shape
+    flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrays]
+    out = np.empty(flat[0].shape[0])
+    skewed_vol_1d_nb(*flat, float(slope), float(curvature), VOL_SKEW_FLOOR, VOL_SKEW_CAP, out)
+    out = out.reshape(shape)
+    return float(out) if out.ndim == 0 else out
+
+
+@dataclass(frozen=True)
+class VolModel:
+    """How an option's volatility is set (see the module docstring); built from a kind's parameters by :meth:`from_params`."""
+
+    source: str = "realised"
+    window: int = PUT_VOL_WINDOW
+    markup: float = PUT_IV_MARKUP
+    level: float | None = None
+    iv_file: str | None = None
+    slope: float = VOL_SKEW_SLOPE
+    curvature: float = VOL_SKEW_CURVATURE
+
+    @classmethod
+    def from_params(cls, params) -> VolModel:
+        model = cls(
+            source=params["vol_source"],
+            window=params["vol_window"],
+            markup=params["iv_markup"],
+            level=params["vol_level"],
+            iv_file=params["iv_file"],
+            slope=params["skew_slope"],
+            curvature=params["skew_curvature"],
+        )
+        model.check()
+        return model
+
+    def check(self) -> None:
+        """One-line ParamError for a model that cannot price (a missing level or file)."""
+        if self.source not in VOL_SOURCES:
+            raise ParamError(f"parameter 'vol_source' is {self.source!r}; expected one of {', '.join(VOL_SOURCES)}")
+        if self.source == "constant" and self.level is None:
+            raise ParamError("parameter 'vol_level' needs a value with vol_source = constant (e.g. vol_level=0.5)")
+        if self.source == "csv" and not self.iv_file:
+            raise ParamError("parameter 'iv_file' needs a CSV path with vol_source = csv")
+
+    @property
+    def skew(self) -> np.ndarray:
+        """The kernels' skew vector: slope, curvature, multiplier floor, multiplier cap."""
+        return np.array([self.slope, self.curvature, VOL_SKEW_FLOOR, VOL_SKEW_CAP], dtype=np.float64)
+
+    def describe(self) -> str:
+        """One line for reports: what the at-the-money level is and the skew."""
+        level = {
+            "realised": f"{self.window}-day realised volatility",
+            "constant": f"constant {self.level:g}" if self.level is not None else "constant",
+            "csv": f"implied volatility from {self.iv_file}",
+        }[self.source]
+        return (
+            f"at-the-money = {level} x {self.markup:g} (known at the previous close); skew m(z) = 1 - {self.slope:g} z"
+            f" + {self.curvature:g} z^2, z = ln(K/F) / (atm sqrt(t)), clipped to [{VOL_SKEW_FLOOR:g}, {VOL_SKEW_CAP:g}]"
+        )
+
+
+def load_implied_vol(path: str | Path) -> pd.Series:
+    """Implied volatility per date from a CSV, as a fraction per year (``20`` in the file = 0.20).
+
+    The file has a ``date`` column and the volatility in percentage points in
+    a column ``iv`` (or ``close``, as in the VIX/VXN files of the shared data).
+    Dates must parse and be unique; values must be finite and in (0, 1000].
+    Every problem is a one-line :class:`DataError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: implied volatility file not found")
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the implied volatility CSV ({str(exc).splitlines()[0]})") from None
+    columns = {str(c).strip().lower(): c for c in frame.columns}
+    value_column = columns.get("iv", columns.get("close"))
+    if "date" not in columns or value_column is None:
+        raise DataError(f"{path}: expected columns date and iv (or date and close), got {', '.join(map(str, frame.columns))}")
+    if frame.empty:
+        raise DataError(f"{path}: no rows")
+    dates = pd.to_datetime(frame[columns["date"]], errors="coerce", format="ISO8601")
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise DataError(f"{path}: row {row + 2} has an unparsable date {frame[columns['date']].iloc[row]!r}")
+    values = pd.to_numeric(frame[value_column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(values) & (values > 0.0) & (values <= 1000.0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{path}: implied volatility on {dates.iloc[row]:%Y-%m-%d} is {frame[value_column].iloc[row]!r}; "
+            "expected percentage points in (0, 1000]"
+        )
+    series = pd.Series(values / 100.0, index=pd.DatetimeIndex(dates).normalize(), name="iv")
+    if not series.index.is_unique:
+        raise DataError(f"{path}: duplicate date {series.index[series.index.duplicated()][0]:%Y-%m-%d}")
+    return series.sort_index()
+
+
+def atm_volatility(close: pd.Series, model: VolModel, *, need_from: pd.Timestamp | None = None) -> pd.Series:
+    """At-the-money volatility on each bar of ``close``'s index, known at that bar's open (module docstring).
+
+    With ``vol_source = csv`` every bar from ``need_from`` on (default: all)
+    needs the file's value on the previous bar's date; a missing one is a
+    :class:`DataError` naming the file and the date (never a silent zero).
+    """
+    model.check()
+    if model.source == "realised":
+        return put_volatility(close, model.window, model.markup)
+    if model.source == "constant":
+        return pd.Series(float(model.level) * model.markup, index=close.index)
+    implied = load_implied_vol(model.iv_file)
+    index = pd.DatetimeIndex(close.index)
+    aligned = implied.reindex(index.normalize())
+    aligned.index = index
+    start = 1 if need_from is None else max(int(np.searchsorted(index, need_from, side="left")), 1)
+    lagged = aligned.shift(1)
+    missing = lagged.iloc[start:].isna()
+    if missing.any():
+        day = index[start:][missing.to_numpy()][0]
+        before = index[index.get_loc(day) - 1]
+        raise DataError(
+            f"{model.iv_file}: no implied volatility on {before:%Y-%m-%d} (needed to price options on {day:%Y-%m-%d})"
+        )
+    return lagged * model.markup
+
+
+def continuous_rates(index: pd.DatetimeIndex, rate: float | pd.Series | None) -> np.ndarray:
+    """The option-pricing rate on each bar of ``index`` (continuous compounding, per year).
+
+    A number is used as it is (already continuous).  A dated Series is a cash
+    rate (ACT/360 simple, fractions per year, e.g. the T-bill): bar i gets its
+    last value dated before bar i's date (known at bar i's open), converted
+    as ``ln(1 + r x 91/360) x 365/91``; bars before its first value get the
+    first value.  ``None`` means 0.
+    """
+    n = len(index)
+    if rate is None:
+        return np.zeros(n)
+    if not isinstance(rate, pd.Series):
+        number = float(rate)
+        if not np.isfinite(number):
+            raise ParamError(f"parameter 'risk_free' must be finite, got {rate!r}")
+        return np.full(n, number)
+    series = rate.dropna().sort_index()
+    if series.empty:
+        return np.zeros(n)
+    dates = pd.DatetimeIndex(index).normalize()
+    known = np.searchsorted(pd.DatetimeIndex(series.index).normalize(), dates, side="left") - 1
+    simple = series.to_numpy(dtype=np.float64)[np.clip(known, 0, len(series) - 1)]
+    return np.log1p(simple * BILL_DAYS / 360.0) * OPTION_DAY_COUNT / BILL_DAYS
 
 
 def put_volatility(close: pd.Series, vol_window: int, iv_markup: float) -> pd.Series:
@@ -181,9 +427,10 @@ def roll_puts(
     moneyness: float,
     tenor_days: int,
     roll_days: int,
-    rate: float,
-    vol_window: int,
-    iv_markup: float,
+    rate: float | pd.Series | None,
+    vol_window: int = PUT_VOL_WINDOW,
+    iv_markup: float = PUT_IV_MARKUP,
+    volatility: VolModel | None = None,
     first: pd.Timestamp | str | None = None,
     stop: pd.Timestamp | str | None = None,
 ) -> RolledPuts:
@@ -203,12 +450,15 @@ def roll_puts(
         Trading days (bars) before the settlement bar on which the roll is
         decided (>= 0; 0 = at expiry).  At least ``PUT_MIN_HOLD_BARS`` bars
         separate a contract's purchase and roll decisions.
-    rate : float
-        Risk-free rate per year (continuous).
-    vol_window : int
-        Trading days of the realised volatility (>= 2).
-    iv_markup : float
-        Implied / realised volatility ratio (> 0).
+    rate : float or Series
+        Risk-free rate: a number per year (continuous) or a dated cash-rate
+        series (:func:`continuous_rates`).
+    vol_window, iv_markup : int, float
+        Without ``volatility``: a flat (unskewed) realised-volatility model
+        over ``vol_window`` trading days (>= 2) times ``iv_markup`` (> 0).
+    volatility : VolModel, optional
+        The volatility model (at-the-money source and skew); overrides
+        ``vol_window`` and ``iv_markup``.
     first, stop : date, optional
         The first contract is decided on the first bar on or after ``first``
         (and after the volatility exists); no contract is decided on or after
@@ -232,12 +482,14 @@ def roll_puts(
     if ticker not in prices.tickers:
         raise DataError(f"cannot price puts on {ticker!r}: it is not in the prices ({', '.join(prices.tickers)})")
     moneyness = _positive("moneyness", moneyness)
-    iv_markup = _positive("iv_markup", iv_markup)
     tenor_days = _integer("tenor_days", tenor_days, 1)
     roll_days = _integer("roll_days", roll_days, 0)
-    vol_window = _integer("vol_window", vol_window, 2)
-    rate = float(rate)
-    if not np.isfinite(rate):
+    if volatility is None:
+        volatility = VolModel(
+            window=_integer("vol_window", vol_window, 2), markup=_positive("iv_markup", iv_markup), slope=0.0,
+            curvature=0.0,
+        )
+    if not isinstance(rate, pd.Series) and rate is not None and not np.isfinite(float(rate)):
         raise ParamError(f"parameter 'rate' must be finite, got {rate!r}")
 
     index = prices.index
@@ -251,17 +503,19 @@ def roll_puts(
         return np.ascontiguousarray(frame[ticker].to_numpy(dtype=np.float64))
 
     open_, high, low, close = (column(prices.field(name)) for name in ("open", "high", "low", "close"))
+    need_from = index[first_bar] if first_bar < n else None
     vol = np.ascontiguousarray(
-        put_volatility(prices.close[ticker], vol_window, iv_markup).to_numpy(dtype=np.float64)
+        atm_volatility(prices.close[ticker], volatility, need_from=need_from).to_numpy(dtype=np.float64)
     )
+    rates = np.ascontiguousarray(continuous_rates(index, rate))
     decision, settle, expiry = put_schedule_nb(
         close, vol, day, first_bar, stop_bar, float(tenor_days), roll_days, PUT_MIN_HOLD_BARS
     )
     outs = [np.full((n, 2), np.nan) for _ in range(4)]
     strike = np.empty(decision.shape[0])
     put_chain_nb(
-        open_, high, low, close, vol, day, decision, settle, expiry, moneyness, rate, PUT_VALUE_FLOOR,
-        OPTION_DAY_COUNT, *outs, strike,
+        open_, high, low, close, vol, rates, day, decision, settle, expiry, moneyness, volatility.skew,
+        PUT_VALUE_FLOOR, OPTION_DAY_COUNT, *outs, strike,
     )
     roll = list(index[decision[1:]]) + ([index[stop_bar]] if stop_bar < n else [pd.NaT])
     slots = list(put_slots(ticker))
@@ -279,8 +533,237 @@ def roll_puts(
             "expiry": origin + pd.to_timedelta(expiry, unit="D"),
             "settlement": pd.DatetimeIndex([index[s] if s >= 0 else pd.NaT for s in settle]),
             "roll": pd.DatetimeIndex(roll[: decision.shape[0]]),
-            "sigma": vol[decision],
+            "sigma": vol[decision],  # at-the-money; the strike's own is skewed_volatility(...)
             "premium": np.array([outs[3][d, k % 2] for k, d in enumerate(decision)]),
         }
     )
     return RolledPuts(ticker=ticker, prices=put_prices, contracts=contracts)
+
+
+def occ_symbol(ticker: str, expiry: pd.Timestamp, option_type: str, strike: float) -> str:
+    """The OCC option symbol: root, expiry YYMMDD, P or C, strike x 1000 on 8 digits (``PLTR270115P00050000``)."""
+    return f"{ticker}{pd.Timestamp(expiry):%y%m%d}{'C' if option_type == 'call' else 'P'}{int(round(strike * 1000)):08d}"
+
+
+@dataclass(frozen=True)
+class OptionContract:
+    """One priced option contract: its terms, its decision and settlement, and its price series.
+
+    ``symbol`` is the instrument the engine trades (price per share, NaN
+    before ``decision`` and after ``settlement``); ``shares`` is the position
+    the contract count asks for (None when sized by a premium budget).
+    """
+
+    name: str
+    ticker: str
+    option_type: str
+    strike: float
+    expiry: pd.Timestamp
+    symbol: str
+    decision: pd.Timestamp | None
+    settlement: pd.Timestamp | None
+    exit: pd.Timestamp | None
+    contracts: float | None
+    premium_budget: float | None
+    multiplier: int
+    prices: Prices
+    #: The last date the instrument belongs to this contract (a rolled slot is reused later); None = the end.
+    last: pd.Timestamp | None = None
+
+    @property
+    def shares(self) -> float | None:
+        return None if self.contracts is None else self.contracts * self.multiplier
+
+
+def price_contract(
+    prices: Prices,
+    *,
+    name: str,
+    ticker: str,
+    option_type: str,
+    entry: pd.Timestamp,
+    strike: float | None = None,
+    moneyness: float | None = None,
+    expiry: pd.Timestamp | None = None,
+    tenor_days: int | None = None,
+    contracts: float | None = None,
+    premium_budget: float | None = None,
+    exit: pd.Timestamp | None = None,
+    rate: float | pd.Series | None = None,
+    volatility: VolModel | None = None,
+    multiplier: int = CONTRACT_MULTIPLIER,
+) -> OptionContract:
+    """Price one option contract on ``ticker`` (rules in the module docstring).
+
+    Exactly one of ``strike`` / ``moneyness``, of ``expiry`` / ``tenor_days``
+    and of ``contracts`` / ``premium_budget`` is given (the caller checks).
+
+    Raises
+    ------
+    DataError
+        ``ticker`` has no price (or no volatility) on or after ``entry`` before
+        the expiry or the exit: the contract could never be bought.
+    ParamError
+        The expiry is not after the entry, or the strike is not positive.
+    """
+    from shortthehype.core.options_nb import contract_bars_nb, settlement_bar_nb
+
+    volatility = volatility or VolModel()
+    where = f"contract {name!r}"
+    if ticker not in prices.tickers:
+        raise DataError(f"{where}: no prices for {ticker!r}")
+    if expiry is not None and expiry <= entry:
+        raise ParamError(f"{where}: expiry {expiry:%Y-%m-%d} is not after the entry {entry:%Y-%m-%d}")
+    if strike is not None and not strike > 0.0:
+        raise ParamError(f"{where}: strike must be > 0, got {strike:g}")
+    index = prices.index
+    n = len(index)
+    dates = pd.DatetimeIndex(index).normalize()
+    day = np.asarray((dates - dates[0]).days, dtype=np.float64)
+    close_series = prices.close[ticker]
+    column = {f: np.ascontiguousarray(prices.field(f)[ticker].to_numpy(dtype=np.float64)) for f in ("open", "high", "low", "close")}
+    first = int(np.searchsorted(dates, entry, side="left"))
+    atm = np.ascontiguousarray(
+        atm_volatility(close_series, volatility, need_from=index[first] if first < n else None).to_numpy(dtype=np.float64)
+    )
+    rates = np.ascontiguousarray(continuous_rates(index, rate))
+    stop = n
+    if exit is not None:
+        stop = min(stop, int(np.searchsorted(dates, exit, side="left")))
+    if expiry is not None:
+        stop = min(stop, int(np.searchsorted(dates, expiry, side="right")))
+    decision = first
+    close = column["close"]
+    while decision < stop and not (np.isfinite(close[decision]) and close[decision] > 0.0 and np.isfinite(atm[decision]) and atm[decision] > 0.0):
+        decision += 1
+    if decision >= stop:
+        after = "the end of the data" if stop >= n else f"{index[stop]:%Y-%m-%d}"
+        raise DataError(
+            f"{where}: {ticker} has no price{'' if volatility.source != 'realised' else ' or volatility history'} "
+            f"from the entry {entry:%Y-%m-%d} to {after}: the contract cannot be bought"
+        )
+    if strike is None:
+        strike = float(moneyness) * close[decision]
+    if expiry is None:
+        expiry = dates[decision] + pd.Timedelta(days=int(tenor_days))
+    expiry_day = float((pd.Timestamp(expiry) - dates[0]).days)
+    settle = int(settlement_bar_nb(day, decision, expiry_day))
+    last = n - 1 if settle < 0 else settle
+    outs = {f: np.full(n, np.nan) for f in ("open", "high", "low", "close")}
+    contract_bars_nb(
+        column["open"], column["high"], column["low"], close, atm, rates, day, decision, last, settle, expiry_day,
+        float(strike), volatility.skew, PUT_VALUE_FLOOR, OPTION_DAY_COUNT, option_type == "call",
+        outs["open"], outs["high"], outs["low"], outs["close"],
+    )
+    symbol = occ_symbol(ticker, expiry, option_type, strike)
+    frames = {f: pd.DataFrame({symbol: outs[f]}, index=index) for f in outs}
+    frames["volume"] = pd.DataFrame({symbol: np.full(n, np.nan)}, index=index)
+    for frame in frames.values():
+        frame.columns.name = "ticker"
+    return OptionContract(
+        name=name,
+        ticker=ticker,
+        option_type=option_type,
+        strike=float(strike),
+        expiry=pd.Timestamp(expiry),
+        symbol=symbol,
+        decision=index[decision],
+        settlement=index[settle] if settle >= 0 else None,
+        exit=exit,
+        contracts=contracts,
+        premium_budget=premium_budget,
+        multiplier=int(multiplier),
+        prices=Prices(**frames, source=prices.source, warnings=prices.warnings),
+    )
+
+
+def contract_records(
+    contracts: list[OptionContract],
+    result: Any,
+    underlying: Prices,
+    *,
+    execution: str,
+    volatility: VolModel,
+    rate: float | pd.Series | None,
+) -> list[dict[str, Any]]:
+    """One record per contract the run bought: terms, entry and exit fills, P&L and the Greeks at entry.
+
+    ``entry_price``/``exit_price`` are per share and include slippage;
+    ``premium`` = shares x entry price (fees excluded); ``pnl`` = what the
+    exit paid (or the last mark of a contract still open) - premium - fees;
+    ``pnl_multiple`` = pnl / premium (-1 = the premium lost).  ``delta`` is per
+    share, ``vega`` per share per volatility point (0.01), both at the entry
+    fill (the underlying's price at that execution point, the skewed
+    volatility known then); ``delta_exposure`` = delta x shares x spot /
+    equity at the entry bar's close.  ``status``: ``settled`` (held to expiry),
+    ``sold`` or ``open`` (still held on the last bar).
+    """
+    from shortthehype.core.options_nb import bs_delta_nb, bs_vega_nb, skewed_vol_nb
+
+    orders = result.orders
+    equity = result.equity
+    index = underlying.index
+    field_name = "open" if execution == "next_open" else "close"
+    rates = continuous_rates(index, rate)
+    records = []
+    for c in contracts:
+        mine = orders[orders["ticker"] == c.symbol]
+        if c.decision is not None:
+            mine = mine[mine["date"] > c.decision] if execution != "close" else mine[mine["date"] >= c.decision]
+        if c.last is not None:
+            mine = mine[mine["date"] <= c.last]
+        buys = mine[mine["side"] == "buy"]
+        if buys.empty:
+            continue
+        entry = buys.iloc[0]
+        shares = float(buys["size"].sum())
+        premium = float((buys["size"] * buys["price"]).sum())
+        entry_price = premium / shares
+        sells = mine[mine["side"] == "sell"]
+        fees = float(mine["fees"].sum())
+        held = shares - float(sells["size"].sum())
+        proceeds = float((sells["size"] * sells["price"]).sum())
+        if held > 1e-9 * shares:
+            status, exit_date = "open", None
+            last_close = c.prices.close[c.symbol].reindex(equity.index).dropna()
+            exit_price = float(last_close.iloc[-1]) if len(last_close) else np.nan
+            proceeds += held * exit_price
+        else:
+            status = "settled" if (sells["reason"] == "settlement").any() else "sold"
+            exit_date = sells["date"].iloc[-1]
+            exit_price = proceeds / shares
+        bar = index.get_loc(entry["date"])
+        spot = float(underlying.field(field_name)[c.ticker].iloc[bar])
+        years = (c.expiry - index[bar].normalize()).days / OPTION_DAY_COUNT
+        atm = float(atm_volatility(underlying.close[c.ticker], volatility).iloc[bar])
+        sigma = skewed_vol_nb(spot, c.strike, years, rates[bar], atm, volatility.slope, volatility.curvature,
+                              VOL_SKEW_FLOOR, VOL_SKEW_CAP)
+        delta = bs_delta_nb(spot, c.strike, years, rates[bar], sigma, c.option_type == "call")
+        vega = bs_vega_nb(spot, c.strike, years, rates[bar], sigma) / 100.0
+        pnl = proceeds - premium - fees
+        records.append(
+            {
+                "name": c.name,
+                "ticker": c.ticker,
+                "symbol": c.symbol,
+                "type": c.option_type,
+                "strike": c.strike,
+                "expiry": f"{c.expiry:%Y-%m-%d}",
+                "contracts": shares / c.multiplier,
+                "multiplier": c.multiplier,
+                "entry_date": f"{entry['date']:%Y-%m-%d}",
+                "entry_price": entry_price,
+                "premium": premium,
+                "fees": fees,
+                "exit_date": None if exit_date is None else f"{exit_date:%Y-%m-%d}",
+                "exit_price": exit_price,
+                "status": status,
+                "pnl": pnl,
+                "pnl_multiple": pnl / premium if premium > 0 else np.nan,
+                "implied_vol": sigma,
+                "delta": delta,
+                "vega": vega,
+                "delta_exposure": delta * shares * spot / float(equity.loc[entry["date"]]),
+            }
+        )
+    return records

@@ -31,6 +31,7 @@ PARAM_TYPES = (
     "tickers",  # a list of ticker symbols
     "weights",  # mapping ticker -> float (negative = short)
     "float_or_map",  # a float, or a mapping ticker -> float (per-ticker costs)
+    "contracts",  # a mapping name -> option contract table (CONTRACT_FIELDS)
 )
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -91,6 +92,7 @@ class Param:
             "tickers": "a list of tickers (A,B,C)",
             "weights": "a mapping ticker:weight (A:0.5,B:-0.3)",
             "float_or_map": "a number or a mapping ticker:number (A:0.01,B:0.02)",
+            "contracts": "a table of named option contracts ([params.contracts.NAME] in the spec)",
         }[self.type]
 
     def _check_bounds(self, value: Any, prefix: str) -> None:
@@ -217,6 +219,69 @@ def _to_float_or_map(param: Param, value: Any) -> float | dict[str, float]:
     return _to_float(param, value)
 
 
+#: Keys of one option contract table: name -> (type, required, doc).  Exactly one key of
+#: each CONTRACT_ALTERNATIVES pair is given.
+CONTRACT_FIELDS: dict[str, tuple[str, str]] = {
+    "ticker": ("ticker", "underlying ticker"),
+    "type": ("choice", "put or call (default put)"),
+    "strike": ("float", "strike price, currency per share"),
+    "moneyness": ("float", "strike / underlying close at the purchase decision"),
+    "expiry": ("date", "expiry date (settles on the last trading day on or before it)"),
+    "tenor_days": ("int", "calendar days from the purchase decision to expiry"),
+    "contracts": ("int", "number of contracts (x 100 shares)"),
+    "premium_budget": ("float", "premium to spend, fraction of equity at the purchase"),
+    "entry": ("date", "signal date of the purchase (default: the kind's entry)"),
+    "exit": ("date", "signal date of the sale (default: the kind's exit, else held to expiry)"),
+    "enabled": ("bool", "false = listed but not traded (default true)"),
+}
+CONTRACT_ALTERNATIVES = (("strike", "moneyness"), ("expiry", "tenor_days"), ("contracts", "premium_budget"))
+
+
+def _to_contracts(param: Param, value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping) or not value:
+        raise TypeError("expected a non-empty table of named contracts")
+    field_params = {
+        "ticker": Param("ticker", "ticker", None, ""),
+        "type": Param("type", "choice", "put", "", choices=("put", "call")),
+        "strike": Param("strike", "float", None, "", minimum=0.0, exclusive_minimum=True),
+        "moneyness": Param("moneyness", "float", None, "", minimum=0.0, exclusive_minimum=True, maximum=10.0),
+        "expiry": Param("expiry", "date", None, ""),
+        "tenor_days": Param("tenor_days", "int", None, "", minimum=1),
+        "contracts": Param("contracts", "int", None, "", minimum=1),
+        "premium_budget": Param("premium_budget", "float", None, "", minimum=0.0, exclusive_minimum=True, maximum=1.0),
+        "entry": Param("entry", "date", None, ""),
+        "exit": Param("exit", "date", None, ""),
+        "enabled": Param("enabled", "bool", True, ""),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in value.items():
+        where = f"contract {name!r}"
+        if not isinstance(table, Mapping):
+            raise TypeError(f"{where} must be a table of {', '.join(CONTRACT_FIELDS)}")
+        unknown = [k for k in table if k not in CONTRACT_FIELDS]
+        if unknown:
+            raise ValueError(f"{where} has unknown key {unknown[0]!r}{did_you_mean(str(unknown[0]), CONTRACT_FIELDS)}")
+        if "ticker" not in table:
+            raise ValueError(f"{where} needs a ticker")
+        typed = {
+            key: (
+                field_params[key].coerce(table[key], where=where)
+                if table.get(key) is not None
+                else field_params[key].default
+            )
+            for key in CONTRACT_FIELDS
+        }
+        for a, b in CONTRACT_ALTERNATIVES:
+            if (typed[a] is None) == (typed[b] is None):
+                raise ValueError(f"{where} needs exactly one of {a!r} and {b!r}")
+        if typed["entry"] is not None and typed["expiry"] is not None and typed["expiry"] <= typed["entry"]:
+            raise ValueError(f"{where}: expiry {format_value(typed['expiry'])} is not after entry {format_value(typed['entry'])}")
+        if typed["entry"] is not None and typed["exit"] is not None and typed["exit"] <= typed["entry"]:
+            raise ValueError(f"{where}: exit {format_value(typed['exit'])} is not after entry {format_value(typed['entry'])}")
+        out[str(name)] = typed
+    return out
+
+
 _CONVERTERS = {
     "float": _to_float,
     "int": _to_int,
@@ -228,6 +293,7 @@ _CONVERTERS = {
     "tickers": _to_tickers,
     "weights": _to_weights,
     "float_or_map": _to_float_or_map,
+    "contracts": _to_contracts,
 }
 
 

@@ -37,6 +37,8 @@ class BacktestRun:
     benchmark: pd.Series | None
     stats: dict[str, float]
     warnings: tuple[str, ...] = ()
+    #: One record per option contract traded (``shortthehype.options.contract_records``); empty without options.
+    options: tuple[dict[str, Any], ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -94,6 +96,7 @@ class BacktestRun:
                     {k: (format_value(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
                     for row in events.to_dict(orient="records")
                 ],
+                "options": [dict(record) for record in self.options],
                 "version": __version__,
             }
         )
@@ -293,13 +296,31 @@ def backtest(
     missing = [t for t in needed if t not in prices.tickers]
     if missing:
         raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-    strategy_prices = spec.kind.traded_prices(prices.select(tickers), spec.params)
-    weights = spec.kind.target_weights(strategy_prices, spec.params)
-    end, notes = _common_end(strategy_prices, weights.columns, end)
+    kind_params = _kind_params(spec, spec.engine.get("cash_rate", 0.0))
+    underlying = prices.select(tickers)
+    strategy_prices = spec.kind.traded_prices(underlying, kind_params)
+    weights = spec.kind.target_weights(strategy_prices, kind_params)
+    terms = dict(spec.kind.engine_terms(kind_params, strategy_prices)) if spec.kind.engine_terms else {}
+    settled = set(terms.get("cash_settled", ()))
+    end, notes = _common_end(strategy_prices, [c for c in weights.columns if c not in settled], end)
     window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
-    _check_gross(spec, window_weights)
+    _check_gross(spec, window_weights.drop(columns=list(terms.get("target_units", ()))))
     window_prices = strategy_prices.between(window[0], window[-1])
-    result = simulate(window_prices, window_weights, **spec.engine)
+    result = simulate(window_prices, window_weights, **spec.engine, **terms)
+    options: tuple[dict[str, Any], ...] = ()
+    if spec.kind.contracts is not None:
+        from shortthehype.options import VolModel, contract_records
+
+        options = tuple(
+            contract_records(
+                spec.kind.contracts(underlying, kind_params),
+                result,
+                underlying,
+                execution=spec.engine.get("execution", "next_open"),
+                volatility=VolModel.from_params(kind_params),
+                rate=kind_params.get("risk_free"),
+            )
+        )
     benchmark = None
     if benchmark_ticker:
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
@@ -312,7 +333,16 @@ def backtest(
         benchmark=benchmark,
         stats=stats,
         warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes),
+        options=options,
     )
+
+
+def _kind_params(spec: StrategySpec, cash_rate: Any) -> dict[str, Any]:
+    """The kind's parameters as it sees them: an unset ``risk_free`` becomes the run's cash rate."""
+    params = dict(spec.params)
+    if "risk_free" in params and params["risk_free"] is None:
+        params["risk_free"] = cash_rate
+    return params
 
 
 def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from shortthehype.errors import ParamError, SpecError, did_you_mean
-from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param, format_value
+from shortthehype.params import CONTRACT_ALTERNATIVES, ENGINE_PARAMS, RUN_PARAMS, Param, format_value
 from shortthehype.strategies.base import StrategyKind, strategy_kind
 
 #: Environment variable naming an extra directory searched for specs by name.
@@ -145,7 +145,22 @@ class StrategySpec:
                     f"(settable: {', '.join(sorted(schema))})"
                 )
             section, param = schema[name]
-            if item:
+            if item and param.type == "contracts":
+                leg, _, field_name = item.partition(".")
+                current = sections[section][name] or {}
+                if leg not in current or not field_name:
+                    raise ParamError(
+                        f"{self.where}: {key!r} must name a contract and a field, as contracts.NAME.FIELD"
+                        f" (contracts: {', '.join(current) or 'none'})"
+                    )
+                table = {k: v for k, v in current[leg].items() if v is not None}
+                for pair in CONTRACT_ALTERNATIVES:  # setting one of a pair replaces the other
+                    if field_name in pair:
+                        table = {k: v for k, v in table.items() if k not in pair}
+                if not (isinstance(raw, str) and raw.strip().lower() in {"none", ""}):
+                    table[field_name] = raw
+                raw = {**current, leg: table}
+            elif item:
                 if param.type not in ("weights", "float_or_map"):
                     raise ParamError(f"{self.where}: parameter {name!r} is not a mapping, so {key!r} cannot be set")
                 current = sections[section][name]

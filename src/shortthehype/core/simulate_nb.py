@@ -41,6 +41,8 @@ from shortthehype.enums import (
     AP_STOP_LOSS,
     AP_TAKE_PROFIT,
     AP_TRAILING_STOP,
+    AP_SETTLES,
+    AP_UNITS,
     N_TOTALS,
     Direction,
     EventKind,
@@ -209,13 +211,14 @@ def fill_nb(bar, j, target, price, reason, status, ap, st, sti, acct, flags, ord
     size = target - old
     if size == 0.0:
         return
-    slip = ap[AP_SLIPPAGE, j]
+    settlement = reason == Reason.SETTLEMENT  # a cash settlement pays its value: no spread, no commission
+    slip = 0.0 if settlement else ap[AP_SLIPPAGE, j]
     if size > 0.0:
         fill = price * (1.0 + slip)
     else:
         fill = price * (1.0 - slip)
     qty = abs(size)
-    fee = qty * fill * ap[AP_FEES, j] + ap[AP_FIXED_FEES, j]
+    fee = 0.0 if settlement else qty * fill * ap[AP_FEES, j] + ap[AP_FIXED_FEES, j]
     slip_cost = qty * abs(fill - price)
     acct[A_CASH] -= size * fill + fee
     acct[A_TOTALS + 0] += fee
@@ -319,13 +322,17 @@ def tradeable_target_nb(price: float, weight: float) -> bool:
 
 
 @njit(cache=True)
-def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, st, tgt) -> None:
-    """Fill ``tgt`` with target shares: ``w * value / px`` for tradeable targets, the position otherwise."""
+def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, ap, st, tgt) -> None:
+    """Fill ``tgt`` with target shares: ``w * value / px`` for tradeable targets, the position otherwise.
+
+    A share-count asset (``ap[AP_UNITS]``) targets ``w`` shares as given: it is
+    neither scaled by ``max_gross`` or renormalisation nor counted in them.
+    """
     n = st.shape[1]
     requested = 0.0
     tradeable = 0.0
     for j in range(n):
-        if not np.isnan(w[j]):
+        if not np.isnan(w[j]) and ap[AP_UNITS, j] == 0.0:
             requested += abs(w[j])
             if tradeable_target_nb(px[j], w[j]):
                 tradeable += abs(w[j])
@@ -341,6 +348,9 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
         if w[j] == 0.0:
             tgt[j] = 0.0
             continue
+        if ap[AP_UNITS, j] != 0.0:
+            tgt[j] = w[j]
+            continue
         shares = (w[j] * scale) * value / px[j]
         if integer_shares:
             shares = np.trunc(shares)
@@ -355,7 +365,7 @@ def rebalance_nb(bar, px, w, max_gross, integer_shares, renormalize, ap, st, sti
     value = portfolio_value_nb(px, st, acct)
     if not value > 0.0:
         return
-    target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, st, tgt)
+    target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, ap, st, tgt)
     # the cash the targets leave without costs; buys may not push cash below min(0, planned)
     planned = value
     for j in range(n):
@@ -615,12 +625,17 @@ def update_trailing_nb(bar, high_row, low_row, st, sti) -> None:
 
 @njit(cache=True, inline="always")
 def delist_nb(bar, close_row, last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events) -> None:
-    """Close positions at the last valid close of tickers that never trade again."""
+    """Close positions at the last valid close of tickers that never trade again (cash-settled ones without costs)."""
     if bar == n_bars - 1:
         return
     for j in range(st.shape[1]):
         if last_valid[j] == bar and st[ST_POS, j] != 0.0:
             shares = st[ST_POS, j]
+            if ap[AP_SETTLES, j] != 0.0:
+                fill_nb(bar, j, 0.0, close_row[j], Reason.SETTLEMENT, OrderStatus.FILLED, ap, st, sti, acct, flags,
+                        orders, trades)
+                write_event_nb(events, flags, bar, EventKind.SETTLEMENT, j, close_row[j], shares)
+                continue
             fill_nb(bar, j, 0.0, close_row[j], Reason.DELISTING, OrderStatus.FILLED, ap, st, sti, acct, flags, orders,
                     trades)
             write_event_nb(events, flags, bar, EventKind.DELISTING, j, close_row[j], shares)

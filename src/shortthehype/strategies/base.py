@@ -12,6 +12,10 @@ put priced from its underlying, say) supplies ``instruments``, which turns
 the loaded prices into the prices of what is traded (OHLC of each derived
 instrument computed from data up to each bar only).  The target weights'
 columns then name those instruments.
+
+A kind with a ``risk_free`` parameter left unset (None) receives the run's
+cash rate in it (a number, or a dated Series of ACT/360 rates), so that
+options are priced with the rate the cash earns.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ class StrategyKind:
     #: ``[params]`` table and the spec file's path (None for a mapping), it
     #: returns the kind the spec uses.  Raise SpecError for a bad table.
     specialize: Callable[[Mapping[str, Any], Path | None], StrategyKind] | None = None
+    #: Engine options the kind's instruments require, from the parameters and
+    #: the traded prices (``target_units`` / ``cash_settled`` for option
+    #: contracts); merged into the spec's engine options.
+    engine_terms: Callable[[Params, Prices], Mapping[str, Any]] | None = None
+    #: The option contracts the kind trades (:class:`shortthehype.options.OptionContract`),
+    #: from the loaded prices and the parameters, for the run's ``options`` records.
+    contracts: Callable[[Prices, Params], list[Any]] | None = None
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""
@@ -77,6 +88,7 @@ BUILTIN_KINDS = {
     "ai-basket": "ai_basket",
     "bubble-timer": "bubble_timer",
     "burry-short": "burry_short",
+    "option-contracts": "option_contracts",
     "dotcom-analog": "dotcom_analog",
     "hype-hedge": "hype_hedge",
     "ma-crossover": "ma_crossover",

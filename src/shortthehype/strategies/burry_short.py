@@ -24,8 +24,11 @@ Borrow fees and a stop-loss are the engine options ``borrow_fee`` and
 
 ``instrument = "puts"``: a rolled long-put position per ticker, traded as the
 synthetic slots ``<TICKER>_PUT_A`` / ``_PUT_B`` built by
-:func:`shortthehype.options.roll_puts` (Black–Scholes with trailing realised
-volatility x ``iv_markup``; see that module for every convention).  On each
+:func:`shortthehype.options.roll_puts` (Black–Scholes with the volatility
+model of :mod:`shortthehype.options`: an at-the-money level and a skew; the
+rate is the run's cash rate unless ``risk_free`` is set).  This is a
+hypothesis of its own, not Burry's trade: the trade as disclosed (fixed
+strike and expiry, 50,000 contracts) is the ``burry-puts`` spec.  On each
 contract's purchase decision the new slot's target is ``premium_budget x
 split[t]`` (each roll spends the budget of the equity at that moment on a
 fresh contract) and the old slot's is 0 (the old contract is sold); between
@@ -47,16 +50,14 @@ from shortthehype.constants import (
     BURRY_EXPOSURE,
     BURRY_FILING_DATE,
     BURRY_TARGETS,
-    PUT_IV_MARKUP,
     PUT_MONEYNESS,
     PUT_PREMIUM_BUDGET,
-    PUT_RISK_FREE,
     PUT_ROLL_DAYS,
     PUT_TENOR_DAYS,
-    PUT_VOL_WINDOW,
 )
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -90,10 +91,7 @@ PARAMS = (
     Param("moneyness", "float", PUT_MONEYNESS, "Puts: strike / spot at the purchase decision (0.9 = 10% out of the money).", "ratio", minimum=0.0, exclusive_minimum=True, maximum=5.0),
     Param("tenor_days", "int", PUT_TENOR_DAYS, "Puts: time from purchase decision to expiry.", "calendar days", minimum=1),
     Param("roll_days", "int", PUT_ROLL_DAYS, "Puts: roll this many trading days before expiry (0 = at expiry).", "bars", minimum=0),
-    Param("risk_free", "float", PUT_RISK_FREE, "Puts: Black-Scholes risk-free rate (continuous).", "fraction/yr", minimum=-0.1, maximum=1.0),
-    Param("vol_window", "int", PUT_VOL_WINDOW, "Puts: trailing daily log returns in the realised volatility.", "bars", minimum=2),
-    Param("iv_markup", "float", PUT_IV_MARKUP, "Puts: implied volatility = realised volatility x this.", "ratio", minimum=0.0, exclusive_minimum=True),
-)
+) + VOL_MODEL_PARAMS
 
 
 def normalized_split(params: Params) -> dict[str, float]:
@@ -154,8 +152,7 @@ def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar:
         tenor_days=params["tenor_days"],
         roll_days=params["roll_days"],
         rate=params["risk_free"],
-        vol_window=params["vol_window"],
-        iv_markup=params["iv_markup"],
+        volatility=VolModel.from_params(params),
         first=index[entry_bar] if entry_bar < len(index) else index[-1] + pd.Timedelta(days=1),
         stop=index[exit_bar] if exit_bar < len(index) else None,
     )
@@ -234,6 +231,38 @@ def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
     return _stock_targets(prices, params)
 
 
+def _contracts(prices: Prices, params: Params) -> list[OptionContract]:
+    """The rolled puts as contracts (puts mode; none in stock mode), for the run's option records."""
+    if params["instrument"] != "puts":
+        return []
+    entry_bar, exit_bar = entry_exit_bars(prices.index, params)
+    out = []
+    for ticker in params["split"]:
+        rolled = _roll(prices, ticker, params, entry_bar, exit_bar)
+        table = rolled.contracts
+        for k, row in enumerate(table.itertuples()):
+            reuse = table["decision"].iloc[k + 2] if k + 2 < len(table) else None
+            out.append(
+                OptionContract(
+                    name=f"{ticker} roll {k + 1}",
+                    ticker=ticker,
+                    option_type="put",
+                    strike=float(row.strike),
+                    expiry=row.expiry,
+                    symbol=row.slot,
+                    decision=row.decision,
+                    settlement=None if pd.isna(row.settlement) else row.settlement,
+                    exit=None if pd.isna(row.roll) else row.roll,
+                    contracts=None,
+                    premium_budget=params["premium_budget"],
+                    multiplier=100,
+                    prices=rolled.prices,
+                    last=None if reuse is None else prices.index[prices.index.get_loc(reuse) - 1],
+                )
+            )
+    return out
+
+
 BURRY_SHORT = register(
     StrategyKind(
         name="burry-short",
@@ -243,5 +272,6 @@ BURRY_SHORT = register(
         target_weights=_target_weights,
         check=_check,
         instruments=_instruments,
+        contracts=_contracts,
     )
 )

@@ -1,0 +1,176 @@
+"""``option-contracts``: named European option contracts bought on an entry date and held, sold or settled.
+
+Each contract of ``[params.contracts.NAME]`` is a put or a call on a ticker
+with a strike (a price, or ``moneyness`` x the underlying's close on the
+purchase decision), an expiry (a date, or ``tenor_days`` after the decision)
+and a size (``contracts`` x 100 shares, or a ``premium_budget`` as a fraction
+of equity).  Timing, as everywhere, is by *signal* date:
+
+* the purchase decision is taken on the first bar on or after the contract's
+  ``entry`` (default: the kind's ``entry``) where the underlying and its
+  volatility exist; the engine buys at its next execution point (the next
+  open by default) at the model price there;
+* on the contract's ``exit`` (default: the kind's ``exit``) it is sold the
+  same way; without an exit it is held to its settlement bar (the last
+  trading day on or before its expiry), where the engine closes it at its
+  intrinsic value without costs; a contract that expires after the data is
+  valued at the model price on the last bar.
+
+Prices come from :mod:`shortthehype.options` (Black–Scholes with a
+volatility skew; every assumption is listed there and in docs/options.md).
+The instruments are named by their OCC symbols (``PLTR270115P00050000``), so
+per-ticker engine options name those symbols.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.data.prices import Prices
+from shortthehype.errors import SpecError
+from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract
+from shortthehype.params import Param, format_value
+from shortthehype.strategies.base import Params, StrategyKind, register
+
+__all__ = ["OPTION_CONTRACTS", "priced_contracts"]
+
+PARAMS = (
+    Param("contracts", "contracts", None, "The contracts: [params.contracts.NAME] tables with ticker, type, strike or moneyness, expiry or tenor_days, contracts or premium_budget, and optionally entry, exit, enabled; --set contracts.NAME.FIELD=value."),
+    Param("entry", "date", None, "Signal date of the purchase of every contract without its own entry (trades at the next execution point).", optional=True),
+    Param("exit", "date", None, "Signal date of the sale of every contract without its own exit (default: held to expiry).", optional=True),
+) + VOL_MODEL_PARAMS
+
+
+def _enabled(params: Params) -> dict[str, dict[str, Any]]:
+    return {name: leg for name, leg in (params["contracts"] or {}).items() if leg["enabled"]}
+
+
+def _tickers(params: Params) -> list[str]:
+    return list(dict.fromkeys(leg["ticker"] for leg in _enabled(params).values()))
+
+
+def _check(params: Params) -> None:
+    if not params["contracts"]:
+        raise SpecError("option-contracts needs [params.contracts.NAME] tables (see docs/options.md)")
+    legs = _enabled(params)
+    if not legs:
+        raise SpecError("option-contracts: every contract has enabled = false; enable one (--set contracts.NAME.enabled=true)")
+    for name, leg in legs.items():
+        entry = leg["entry"] or params["entry"]
+        if entry is None:
+            raise SpecError(f"option-contracts: contract {name!r} has no entry date; set entry (for all) or contracts.{name}.entry")
+        if leg["expiry"] is not None and leg["expiry"] <= entry:
+            raise SpecError(
+                f"option-contracts: contract {name!r} expiry {format_value(leg['expiry'])} is not after its entry {format_value(entry)}"
+            )
+        exit_ = leg["exit"] or params["exit"]
+        if exit_ is not None and exit_ <= entry:
+            raise SpecError(f"option-contracts: contract {name!r} exit {format_value(exit_)} is not after its entry {format_value(entry)}")
+    VolModel.from_params(params)
+
+
+_MEMO: dict[str, Any] = {}
+
+
+def priced_contracts(prices: Prices, params: Params) -> list[OptionContract]:
+    """Every enabled contract priced on ``prices`` (the underlyings), in the order of the spec."""
+    key = json.dumps(
+        [
+            id(prices),
+            len(prices),
+            str(prices.index[0]) if len(prices) else "",
+            {k: str(v) for k, v in params.items() if k != "risk_free"},
+            str(params.get("risk_free")) if not isinstance(params.get("risk_free"), pd.Series) else id(params["risk_free"]),
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    if _MEMO.get("key") == key and _MEMO.get("prices") is prices:
+        return _MEMO["book"]
+    model = VolModel.from_params(params)
+    book = []
+    for name, leg in _enabled(params).items():
+        book.append(
+            price_contract(
+                prices,
+                name=name,
+                ticker=leg["ticker"],
+                option_type=leg["type"],
+                entry=leg["entry"] or params["entry"],
+                strike=leg["strike"],
+                moneyness=leg["moneyness"],
+                expiry=leg["expiry"],
+                tenor_days=leg["tenor_days"],
+                contracts=leg["contracts"],
+                premium_budget=leg["premium_budget"],
+                exit=leg["exit"] or params["exit"],
+                rate=params["risk_free"],
+                volatility=model,
+            )
+        )
+    symbols = [c.symbol for c in book]
+    repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+    if repeated:
+        raise SpecError(f"option-contracts: two contracts are the same instrument {repeated[0]}; merge them into one")
+    _MEMO.update(key=key, prices=prices, book=book)
+    return book
+
+
+def _instruments(prices: Prices, params: Params) -> Prices:
+    book = priced_contracts(prices, params)
+    frames = {
+        name: pd.concat([c.prices.field(name) for c in book], axis=1) for name in ("open", "high", "low", "close", "volume")
+    }
+    for frame in frames.values():
+        frame.columns.name = "ticker"
+    return Prices(**frames, source=prices.source, warnings=prices.warnings)
+
+
+def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+    """Purchase on the decision bar, sale on the exit bar (before settlement); NaN elsewhere."""
+    legs = list(_enabled(params).values())
+    index = prices.index
+    dates = pd.DatetimeIndex(index).normalize()
+    n = len(index)
+    values = np.full((n, len(legs)), np.nan)
+    for j, (leg, symbol) in enumerate(zip(legs, prices.tickers)):
+        close = prices.close[symbol].to_numpy(dtype=np.float64)
+        priced = np.flatnonzero(np.isfinite(close))
+        if priced.size == 0:
+            continue
+        decision, last = int(priced[0]), int(priced[-1])
+        values[decision, j] = leg["contracts"] * 100.0 if leg["contracts"] is not None else leg["premium_budget"]
+        exit_ = leg["exit"] or params["exit"]
+        if exit_ is not None:
+            exit_bar = int(np.searchsorted(dates, exit_, side="left"))
+            if decision < exit_bar <= last:
+                values[exit_bar, j] = 0.0
+    return pd.DataFrame(values, index=index, columns=prices.tickers)
+
+
+def _engine_terms(params: Params, traded: Prices) -> dict[str, list[str]]:
+    legs = list(_enabled(params).values())
+    symbols = traded.tickers
+    return {
+        "target_units": [s for leg, s in zip(legs, symbols) if leg["contracts"] is not None],
+        "cash_settled": list(symbols),
+    }
+
+
+OPTION_CONTRACTS = register(
+    StrategyKind(
+        name="option-contracts",
+        summary="Named European puts and calls (strike, expiry, size) bought on an entry date; held to expiry, sold or settled.",
+        params=PARAMS,
+        tickers=_tickers,
+        target_weights=_target_weights,
+        check=_check,
+        instruments=_instruments,
+        engine_terms=_engine_terms,
+        contracts=priced_contracts,
+    )
+)
