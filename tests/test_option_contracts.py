@@ -299,3 +299,22 @@ def test_spec_without_entry_is_refused():
 
     with pytest.raises(SpecError, match="no entry date"):
         load_spec(spec)
+
+
+def test_reports_show_the_contracts_and_their_value(shared, tmp_path):
+    from shortthehype.report import render
+
+    run = backtest("burry-puts", source="csv", data_dir=shared)
+    document = run.to_dict()
+    values = document["option_values"]["PLTR270115P00050000"]
+    assert len(values) == len(document["equity"]["dates"])
+    # the position's value at each close is shares x the option's close (0 before the purchase)
+    close = run.result.position_values["PLTR270115P00050000"]
+    assert values[0] == 0.0 and values[-1] == pytest.approx(5_000_000 * run.options[0]["exit_price"], rel=1e-12)
+    assert np.allclose(values, close.to_numpy(), rtol=0, atol=0)
+    html = render(document, "html")
+    assert 'id="sec-options"' in html and "PLTR270115P00050000" in html and 'id="fig-option-values"' in html
+    markdown = render(document, "md")
+    assert "## Option contracts" in markdown and "-0.48x" not in markdown.split("## Option contracts")[0]
+    row = next(line for line in markdown.splitlines() if line.startswith("| PLTR put"))
+    assert f"{run.options[0]['pnl_multiple']:+.2f}x" in row

@@ -104,6 +104,11 @@ class Result:
         return self._frame(self._positions)
 
     @cached_property
+    def position_values(self) -> pd.DataFrame:
+        """Value of each position at each close (shares x last valid close; 0 when flat)."""
+        return self._frame(self._position_values())
+
+    @cached_property
     def returns(self) -> pd.Series:
         """Per-bar returns of the equity; the first is equity[0] / init_cash - 1."""
         previous = np.concatenate(([self.init_cash], self._equity[:-1]))
@@ -293,6 +298,8 @@ def _event_detail(kind: int, a: float, b: float) -> str:
         return f"equity {a:,.2f} <= 0 with gross exposure {b:,.2f}"
     if kind == EventKind.DELISTING:
         return f"{b:g} shares closed at the last close {a:.4f}"
+    if kind == EventKind.SETTLEMENT:
+        return f"{b:g} shares settled at {a:.4f} (intrinsic value at expiry, no costs)"
     if kind == EventKind.ORDER_REJECTED:
         return f"buys skipped: cash available {a:,.2f} < needed {b:,.2f}"
     gap = " (gapped: filled at the open)" if a != b else ""

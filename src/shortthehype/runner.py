@@ -129,6 +129,10 @@ class BacktestRun:
                 for row in result.trades.to_dict(orient="records")
             ],
         }
+        if self.options:
+            symbols = list(dict.fromkeys(str(record["symbol"]) for record in self.options))
+            values = result.position_values
+            sections["option_values"] = {symbol: _floats(values[symbol].to_numpy()) for symbol in symbols}
         if self.spec.kind.name == "dotcom-analog":
             sections["analog"] = _analog_section(self, history)
         return sections

@@ -77,11 +77,23 @@ def backtest(
         columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title))
+    if run.options:
+        from shortthehype.cli.render import options_tables
+
+        for table in options_tables(run.options, console.width):
+            console.print(table)
+        console.print(
+            "paid/value per share after slippage; premium = shares x paid (fees excluded); P&L net of fees (an open "
+            "contract at its last mark); delta exposure = delta x shares x spot / equity at entry",
+            highlight=False,
+        )
     for warning in run.warnings:
         console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     events = run.result.events
     if len(events):
         console.print(f"{len(events)} event(s): " + ", ".join(f"{k} ×{n}" for k, n in events["kind"].value_counts().items()))
+        for row in events[events["kind"].isin(["bankruptcy", "settlement", "liquidation"])].itertuples():
+            console.print(f"  {row.date:%Y-%m-%d} {row.kind}" + (f" {row.ticker}" if isinstance(row.ticker, str) else ""), highlight=False)
     if json_path is not None:
         json_path.write_text(json.dumps(document, indent=1))
         console.print(f"wrote {json_path}")

@@ -37,3 +37,51 @@ def stats_table(
             continue
         table.add_row(STATS_LABELS.get(key, key), *(stat(key, v) for v in values))
     return table
+
+
+def options_tables(records: Sequence[Mapping[str, object]], width: int) -> list[Table]:
+    """The option contracts of a run, one column per contract (as many tables as ``width`` needs).
+
+    Terms, entry, exit, and P&L in currency and as a multiple of the premium;
+    never truncated: a narrow terminal gets more, narrower tables.
+    """
+    fields = (
+        ("contract", lambda r: f"{r['ticker']} {r['type']}"),
+        ("symbol", lambda r: str(r["symbol"])),
+        ("strike", lambda r: f"{r['strike']:,.2f}"),
+        ("expiry", lambda r: str(r["expiry"])),
+        ("contracts", lambda r: f"{r['contracts']:,.0f}"),
+        ("entry", lambda r: str(r["entry_date"])),
+        ("paid / share", lambda r: f"{r['entry_price']:,.4f}"),
+        ("premium", lambda r: f"{r['premium']:,.0f}"),
+        ("exit", lambda r: str(r["exit_date"] or "open")),
+        ("value / share", lambda r: f"{r['exit_price']:,.4f}"),
+        ("status", lambda r: str(r["status"])),
+        ("P&L", lambda r: f"{r['pnl']:,.0f}"),
+        ("P&L / premium", lambda r: f"{r['pnl_multiple']:+.2f}x"),
+        ("delta at entry", lambda r: f"{r['delta']:+.4f}"),
+        ("delta exposure", lambda r: f"{r['delta_exposure'] * 100:+.1f}%"),
+    )
+    cells = [[render(r) for _, render in fields] for r in records]
+    label_width = max(len(name) for name, _ in fields) + 3
+    column_widths = [max(len(text) for text in column) + 3 for column in cells]
+    tables, group, used = [], [], label_width
+    for k, column_width in enumerate(column_widths):
+        if group and used + column_width > width:
+            tables.append(group)
+            group, used = [], label_width
+        group.append(k)
+        used += column_width
+    if group:
+        tables.append(group)
+    out = []
+    for n, group in enumerate(tables):
+        title = "Option contracts" + (f" ({n + 1}/{len(tables)})" if len(tables) > 1 else "")
+        table = Table(title=title, header_style="bold", title_justify="left", show_header=False)
+        table.add_column("field", no_wrap=True)
+        for _ in group:
+            table.add_column(justify="right", no_wrap=True)
+        for row, (name, _) in enumerate(fields):
+            table.add_row(name, *(cells[k][row] for k in group))
+        out.append(table)
+    return out

@@ -332,6 +332,28 @@ def exposure_figure(view: BacktestView, x: Any) -> Figure:
     )
 
 
+def options_figure(view: BacktestView, x: Any) -> Figure | None:
+    """The value of each option position at each close (none without option contracts)."""
+    from shortthehype.report.options_view import option_values
+
+    values = option_values(view.document, view.dates, view.where)
+    if not values:
+        return None
+    data = [
+        line_trace(name, x, finite([np.nan if v is None else v for v in series]), PALETTE[i % len(PALETTE)],
+                   hover="%{y:,.2f}")
+        for i, (name, series) in enumerate(values.items())
+    ]
+    return Figure(
+        "option-values",
+        "Option positions",
+        data,
+        base_layout("Position value"),
+        "Value of each option position at each close (contracts x 100 x model price); 0 when not held. "
+        "The contracts table gives the premium paid and the P&L.",
+    )
+
+
 def costs_figure(view: BacktestView, x: Any) -> Figure:
     assert view.costs is not None
     data = [line_trace(column, x, view.costs[column], COST_COLORS[column], hover="%{y:,.2f}") for column in view.costs.columns]
@@ -497,6 +519,9 @@ def backtest_figures(view: BacktestView, window: int) -> tuple[list[Figure], dic
         figures.append(exposure_figure(view, x))
     if view.costs is not None:
         figures.append(costs_figure(view, x))
+    options = options_figure(view, x)
+    if options is not None:
+        figures.append(options)
     figures += analog_figures(view)
     return figures, refs
 

@@ -12,7 +12,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MISSING", "is_missing", "money", "number_attr", "param_text", "percent", "price", "quantity", "stat", "stat_label"]
+__all__ = [
+    "MISSING", "is_missing", "money", "multiple", "number_attr", "param_text", "percent", "price", "quantity", "signed",
+    "stat", "stat_label",
+]
 
 MISSING = "—"
 
@@ -53,6 +56,15 @@ def price(value: Any) -> str:
 
 def quantity(value: Any) -> str:
     return MISSING if is_missing(value) else f"{float(value):,.2f}"
+
+
+def multiple(value: Any) -> str:
+    """A signed multiple (``-0.48x``: 48 % of the base lost)."""
+    return MISSING if is_missing(value) else f"{float(value):+,.2f}x"
+
+
+def signed(value: Any) -> str:
+    return MISSING if is_missing(value) else f"{float(value):+.4f}"
 
 
 def percent(value: Any, digits: int = 2) -> str:

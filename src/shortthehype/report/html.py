@@ -29,6 +29,7 @@ from shortthehype.report import formatting as fmt
 from shortthehype.report.assets import PAGE_CSS, PAGE_JS, plotly_payload, plotly_version
 from shortthehype.report.figures import Figure, backtest_figures, compare_figures, figure_specs
 from shortthehype.report.model import COST_KEYS, BacktestView, CompareView, report_metric_keys
+from shortthehype.report.options_view import OPTION_COLUMNS, OPTIONS_EXPLANATION, option_records
 
 __all__ = ["render_backtest_html", "render_compare_html"]
 
@@ -276,6 +277,24 @@ def trades_section(view: BacktestView) -> str:
     )
 
 
+def options_section(view: BacktestView) -> str:
+    """The option contracts bought in the run (none: no section)."""
+    records = option_records(view.document, view.where)
+    if records is None:
+        return ""
+    premium = float(records["premium"].sum())
+    pnl = float(records["pnl"].sum())
+    summary = (
+        f"{len(records):,} contract(s); premium paid {fmt.money(premium)}, P&L {fmt.money(pnl)} "
+        f"({fmt.multiple(pnl / premium) if premium > 0 else fmt.MISSING} the premium)"
+    )
+    table = records_table(records, OPTION_COLUMNS, "options")
+    return (
+        f'<section id="sec-options"><h2>Option contracts</h2><p>{e(summary)}</p>{table}'
+        f'<p class="caption">{e(OPTIONS_EXPLANATION)}</p></section>'
+    )
+
+
 def events_section(view: BacktestView) -> str:
     events = view.events
     if len(events) and "kind" in events:
@@ -295,7 +314,7 @@ def render_backtest_html(view: BacktestView) -> str:
     figures, refs = backtest_figures(view, REPORT_ROLLING_WINDOW)
     body = [header_section(view), metrics_section(view)]
     body += [figure_section(f) for f in figures]
-    body += [trades_section(view), events_section(view)]
+    body += [options_section(view), trades_section(view), events_section(view)]
     title = f"{view.name}: {view.dates[0]:%Y-%m-%d} → {view.dates[-1]:%Y-%m-%d}"
     return page(title, body, figures, refs, str(view.document.get("version", "")))
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from shortthehype.report import formatting as fmt
 from shortthehype.report.model import COST_KEYS, BacktestView, CompareView, report_metric_keys
+from shortthehype.report.options_view import OPTION_COLUMNS, OPTIONS_EXPLANATION, option_records
 
 __all__ = ["render_backtest_markdown", "render_compare_markdown"]
 
@@ -110,6 +111,24 @@ def render_backtest_markdown(view: BacktestView) -> str:
     costs = doc.get("costs") or {}
     cost_rows = [[key, fmt.money(costs.get(key)), fmt.percent(_ratio(costs.get(key), view.start_value))] for key in COST_KEYS]
     out += ["## Costs paid", "", table(["Cost", "Amount", "Of start value"], cost_rows, [False, True, True]), ""]
+
+    options = option_records(doc, view.where)
+    if options is not None:
+        option_rows = [
+            [
+                md(r[key]) if formatter is None else _date(r[key]) if formatter == "date" else formatter(r[key])
+                for key, _, formatter, _ in OPTION_COLUMNS
+            ]
+            for r in options.to_dict(orient="records")
+        ]
+        out += [
+            "## Option contracts",
+            "",
+            table([title for _, title, _, _ in OPTION_COLUMNS], option_rows, [numeric for *_, numeric in OPTION_COLUMNS]),
+            "",
+            md(OPTIONS_EXPLANATION),
+            "",
+        ]
 
     if view.trades is not None:
         trades = view.trades
