@@ -92,9 +92,9 @@ def test_skew_shape_put_wing_at_or_above_atm_and_atm_unchanged():
     assert (vols[strikes < 100.0] >= 0.5).all()  # put wing >= at-the-money
     put_wing = vols[strikes < 100.0]
     assert (np.diff(put_wing) <= 0).all()  # rising toward deep out-of-the-money puts
-    # the formula by hand at K = 50: z = ln(50/100) / (0.5 x 1) = -1.386..., m = 1 + 0.135 * 1.386 + 0.03 * 1.386^2
+    # the formula by hand at K = 50: z = ln(50/100) / (0.5 x 1) = -1.386..., m = 1 + 0.10 * 1.386 + 0.045 * 1.386^2
     z = math.log(0.5) / 0.5
-    assert skewed_volatility(100.0, 50.0, 1.0, 0.0, 0.5) == pytest.approx(0.5 * (1 - 0.135 * z + 0.03 * z * z), rel=1e-14)
+    assert skewed_volatility(100.0, 50.0, 1.0, 0.0, 0.5) == pytest.approx(0.5 * (1 - 0.10 * z + 0.045 * z * z), rel=1e-14)
     # clipped at the documented floor and cap
     assert skewed_volatility(100.0, 1e6, 1.0, 0.0, 0.5, slope=2.0, curvature=0.0) == pytest.approx(0.125)
     assert skewed_volatility(100.0, 1e-3, 1.0, 0.0, 0.5, slope=2.0, curvature=1.0) == pytest.approx(2.0)
