@@ -226,8 +226,8 @@ class Reference:
         # a target trades at a finite positive price; a target of 0 at any finite price (a worthless instrument can be sold)
         listed = [j for j in range(self.n) if not math.isnan(w[j]) and finite(price[j]) and (price[j] > 0 or w[j] == 0)]
         # share-count targets are taken as given: neither scaled nor counted in the gross
-        asked = sum(abs(w[j]) for j in range(self.n) if not math.isnan(w[j]) and not self.units[j])
-        tradeable = sum(abs(w[j]) for j in listed if not self.units[j])
+        asked = sum(abs(w[j]) for j in range(self.n) if not math.isnan(w[j]) and self.units[j] != 1.0)
+        tradeable = sum(abs(w[j]) for j in listed if self.units[j] != 1.0)
         scale = 1.0
         if self.x.renormalize and tradeable > 0:
             scale = asked / tradeable
@@ -235,7 +235,7 @@ class Reference:
             scale = self.x.max_gross / tradeable
         targets = [h.shares for h in self.acc.holdings]
         for j in listed:
-            if self.units[j]:
+            if self.units[j] == 1.0:
                 targets[j] = w[j]
                 continue
             shares = 0.0 if w[j] == 0 else (w[j] * scale) * value / price[j]
@@ -428,7 +428,7 @@ class Reference:
                 for j, h in enumerate(acc.holdings):
                     if self.last_valid[j] == i and h.shares != 0:
                         shares = h.shares
-                        reason = "settlement" if self.settles[j] else "delisting"
+                        reason = "settlement" if self.settles[j] == 1.0 else "delisting"
                         self.trade_to(i, j, 0.0, x.close[i, j], reason)
                         self.event(i, reason, j, x.close[i, j], shares)
             for j, h in enumerate(acc.holdings):

@@ -21,12 +21,14 @@ CUT = pd.Timestamp("2024-03-28")
 #: Settings that give a spec targets before the cut (or a cheaper analog search), per spec file ...
 ADJUST = {
     "burry_short": {"entry": "2023-06-01"},
+    "burry_puts": {"entry": "2023-06-01"},
     "dotcom_analog": {"scale_steps": "3"},
     "bubble_timer": {"evaluate_from": "2023-01-03"},
 }
 #: ... and the variants checked besides each spec's defaults.
 VARIANTS = {
     "burry_short": [{"entry": "2023-06-01", "instrument": "puts"}],
+    "burry_puts": [{"entry": "2023-06-01", "contracts.nvda.enabled": "true", "exit": "2024-01-02"}],
     "dotcom_analog": [{"mode": "path", "scale_steps": "3"}],
     "ai_basket": [{"trend_window": "100", "weighting": "momentum"}],
 }

@@ -109,7 +109,7 @@ def test_fast_path_equals_the_reference_composition_bit_for_bit(settings, lo, sm
     open_, close, days = one_ticker_market(seed=lo + len(settings))
     combos = all_pairs()
     ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS:] = np.nan
+    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
     ap[:, AP_FEES] = settings.get("fees", 0.0)
     ap[:, AP_FIXED_FEES] = settings.get("fixed", 0.0)
     ap[:, AP_SLIPPAGE] = settings.get("slippage", 0.0)
@@ -127,7 +127,7 @@ def test_bankrupt_combinations_take_the_reference_path():
     open_, close, days = one_ticker_market(seed=11, n_bars=800)
     combos = all_pairs()  # the long-only half never goes bankrupt
     ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS:] = np.nan
+    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
     fast, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open"}, use_fast=True)
     slow, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open"}, use_fast=False)
     status = fast[:, SWEEP_STATS.index("status")]
@@ -139,7 +139,7 @@ def test_stops_and_margin_use_the_engine():
     open_, close, days = one_ticker_market(seed=5)
     combos = all_pairs()
     ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS:] = np.nan
+    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
     ap[::2, AP_TRAILING_STOP] = 0.05  # every other combination has a trailing stop
     fast, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open", "margin": 0.3}, use_fast=True)
     slow, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open", "margin": 0.3}, use_fast=False)

@@ -332,7 +332,7 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
     requested = 0.0
     tradeable = 0.0
     for j in range(n):
-        if not np.isnan(w[j]) and ap[AP_UNITS, j] == 0.0:
+        if not np.isnan(w[j]) and ap[AP_UNITS, j] != 1.0:
             requested += abs(w[j])
             if tradeable_target_nb(px[j], w[j]):
                 tradeable += abs(w[j])
@@ -348,7 +348,7 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
         if w[j] == 0.0:
             tgt[j] = 0.0
             continue
-        if ap[AP_UNITS, j] != 0.0:
+        if ap[AP_UNITS, j] == 1.0:
             tgt[j] = w[j]
             continue
         shares = (w[j] * scale) * value / px[j]
@@ -631,7 +631,7 @@ def delist_nb(bar, close_row, last_valid, n_bars, ap, st, sti, acct, flags, orde
     for j in range(st.shape[1]):
         if last_valid[j] == bar and st[ST_POS, j] != 0.0:
             shares = st[ST_POS, j]
-            if ap[AP_SETTLES, j] != 0.0:
+            if ap[AP_SETTLES, j] == 1.0:
                 fill_nb(bar, j, 0.0, close_row[j], Reason.SETTLEMENT, OrderStatus.FILLED, ap, st, sti, acct, flags,
                         orders, trades)
                 write_event_nb(events, flags, bar, EventKind.SETTLEMENT, j, close_row[j], shares)
