@@ -143,20 +143,29 @@ class StrategySpec:
     def tickers(self) -> list[str]:
         return self.kind.tickers(self.params)
 
+    def window_settings(self) -> set[str]:
+        """``start`` and the dates that move the window with them (``Param.moves_window``)."""
+        return {"start"} | {p.name for p in self.kind.params if p.moves_window}
+
     def inactive(self) -> set[str]:
         """Strategy parameters that have no effect with this spec's values (see ``Param.applies``)."""
         return inactive_params(self.kind.params, self.params)
 
-    def warnings(self) -> list[str]:
-        """One line per override that has no effect (inactive parameter) and per adjusted setting."""
-        lines = list(self.notes)
+    def warnings(self, varied: Iterable[str] = ()) -> list[str]:
+        """One line per adjusted setting (a clamped entry) and per override that has no effect.
+
+        An override has no effect when its parameter does not apply (see
+        ``Param.applies``); one whose conditions name a setting in ``varied``
+        (a sweep's grid) is not reported.
+        """
+        varied = {name.partition(".")[0] for name in varied}
+        lines = [] if varied & self.window_settings() else list(self.notes)
         for name in sorted(self.inactive() & {key.partition(".")[0] for key in self.overridden}):
             param = self.kind.param(name)
+            if varied & {condition for condition, _ in param.applies}:
+                continue
             now = ", ".join(f"{c} = {format_value(self.params[c])}" for c, _ in param.applies)
-            lines.append(
-                f"{self.where}: parameter {name!r} has no effect here: it applies when {param.describe_applies()} "
-                f"(here {now})"
-            )
+            lines.append(f"{self.where}: {name} has no effect: it applies only when {param.describe_applies()} (here {now})")
         return lines
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> StrategySpec:
@@ -181,8 +190,7 @@ class StrategySpec:
             sections[section][name] = param.coerce(raw, where=f"{self.where} (override)")
         overridden = self.overridden | {str(key) for key in overrides}
         params, run, notes = follow_window(self.kind.params, sections["params"], sections["run"], overridden)
-        window_settings = {"start"} | {p.name for p in self.kind.params if p.moves_window}
-        kept = () if window_settings & set(overrides) else self.notes  # earlier notes about the window are stale
+        kept = () if self.window_settings() & set(overrides) else self.notes  # earlier notes about the window are stale
         spec = replace(
             self, params=params, engine=sections["engine"], run=run, overridden=overridden,
             notes=tuple(dict.fromkeys(kept + tuple(f"{self.where}: {n}" for n in notes))),

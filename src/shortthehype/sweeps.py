@@ -103,7 +103,7 @@ from shortthehype.overfitting import DeflatedSharpe, PBOResult, block_layout, de
 from shortthehype.params import Param, format_value, inactive_params, json_value
 from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window, load_spec
 
-__all__ = ["SWEEP_METRICS", "SweepResult", "load_sweep", "parse_grid", "sweep"]
+__all__ = ["SWEEP_METRICS", "SweepResult", "is_empty_cell", "load_sweep", "parse_grid", "sweep"]
 
 #: Metric columns of a sweep table, in order (names as in the backtest JSON's metrics).
 SWEEP_METRICS = ("end_value", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar")
@@ -639,6 +639,8 @@ class SweepResult:
     #: valid combinations identical to another once the parameters that do not apply are left out and entry
     #: dates are clamped to the window (not run again)
     n_duplicate: int = 0
+    #: settings fixed for the whole sweep that have no effect, or were adjusted to the window (one line each)
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_distinct(self) -> int:
@@ -666,7 +668,7 @@ class SweepResult:
         best = self.best
         if best is None:
             return {}
-        return {name: _plain(best[name]) for name in self.grid if not pd.isna(best[name])}
+        return {name: _plain(best[name]) for name in self.grid if not is_empty_cell(best[name])}
 
     def top(self, k: int = 10, by: str | None = None, ascending: bool = False) -> pd.DataFrame:
         """The ``k`` best rows by ``by`` (default: the objective); NaN last."""
@@ -716,7 +718,9 @@ class SweepResult:
         for name in self.table.columns:
             column = self.table[name]
             values = column.astype(object).tolist() if isinstance(column.dtype, pd.CategoricalDtype) else column.tolist()
-            data[str(name)] = [json_value(v) if isinstance(v, (list, dict, tuple)) else v for v in values]
+            data[str(name)] = [
+                None if is_empty_cell(v) else json_value(v) if isinstance(v, (list, dict, tuple)) else v for v in values
+            ]
         return _json_safe(
             {
                 "type": "sweep",
@@ -731,6 +735,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def is_empty_cell(value: Any) -> bool:
+    """An empty table cell (None, NaN, NaT, pd.NA): the parameter does not apply to that combination."""
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def _json_safe(value: Any) -> Any:
@@ -943,6 +952,7 @@ def sweep(
         window=str(windows[0]) if len(set(windows)) == 1 else "varies",
         fingerprint=fingerprint,
         n_duplicate=len(valid) - len(distinct),
+        warnings=tuple(spec.warnings(varied=[a.name for a in axes])),
     )
     _overfitting(result, plan, collector.blocks_t, windows)
     result.seconds = time.perf_counter() - started

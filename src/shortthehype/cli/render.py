@@ -37,3 +37,13 @@ def stats_table(
             continue
         table.add_row(STATS_LABELS.get(key, key), *(stat(key, v) for v in values))
     return table
+
+
+def print_setting_warnings(lines: Sequence[str]) -> None:
+    """Settings that have no effect or were adjusted to the window, one ``warning:`` line each on stderr."""
+    from rich.markup import escape
+
+    from shortthehype.cli import err_console
+
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
