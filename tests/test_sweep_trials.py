@@ -14,7 +14,7 @@ import shortthehype.cli.backtest_cmd  # noqa: F401  (registers the commands on t
 import shortthehype.cli.sweep_cmd  # noqa: F401
 from shortthehype.cli import main
 from shortthehype.data.load import load_prices
-from shortthehype.errors import ParamError
+from shortthehype.errors import ParamError, SpecError
 from shortthehype.params import Param, check_declarations, inactive_params
 from shortthehype.runner import backtest
 from shortthehype.spec import available_specs, load_spec, spec_from_mapping
@@ -47,7 +47,7 @@ def test_a_parameter_applies_when_all_its_conditions_hold_and_its_conditions_app
 
 def test_declarations_naming_an_unknown_parameter_or_an_impossible_value_are_refused():
     mode = Param("mode", "choice", "a", "", choices=("a", "b"))
-    with pytest.raises(ValueError, match=r"'x' applies when 'modee', which is not another parameter"):
+    with pytest.raises(SpecError, match=r"'x' applies when 'modee', which is not another parameter"):
         check_declarations((mode, Param("x", "int", 1, "", applies={"modee": "a"})), "kind 'k'")
     with pytest.raises(ParamError, match=r"'c' is not one of a, b"):
         check_declarations((mode, Param("x", "int", 1, "", applies={"mode": "c"})), "kind 'k'")
@@ -349,3 +349,22 @@ def test_dsr_deflates_by_the_distinct_trials_only(burry_sweep):
         (1 - gamma) * norm.ppf(1 - 1 / n) + gamma * norm.ppf(1 - 1 / (n * math.e))
     )
     assert dsr.expected_max == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_python_strategy_file_can_declare_when_its_parameters_apply(tmp_path, capsys):
+    source = (
+        "from shortthehype.params import Param\n"
+        "PARAMS = (Param('mode', 'choice', 'flat', 'x', choices=('flat', 'tilted')),\n"
+        "          Param('tilt', 'float', 0.5, 'x', applies={'mode': VALUE}))\n"
+        "TICKERS = ['QQQ']\n"
+        "def target_weights(prices, params):\n"
+        "    raise AssertionError('not run')\n"
+    )
+    (tmp_path / "idea.py").write_text(source.replace("VALUE", "'tilted'"))
+    (tmp_path / "idea.toml").write_text('kind = "python"\n[params]\nfile = "idea.py"\n')
+    spec = load_spec(tmp_path / "idea.toml")
+    assert spec.inactive() == {"tilt"} and spec.with_overrides({"mode": "tilted"}).inactive() == set()
+    (tmp_path / "idea.py").write_text(source.replace("VALUE", "'tilded'"))
+    assert main(["strategies", "show", str(tmp_path / "idea.toml")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'tilded' is not one of flat, tilted" in err and "Traceback" not in err

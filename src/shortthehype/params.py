@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from shortthehype.constants import DEFAULT_INIT_CASH
-from shortthehype.errors import ParamError, did_you_mean
+from shortthehype.errors import ParamError, SpecError, did_you_mean
 
 #: Parameter types understood by :class:`Param`.
 PARAM_TYPES = (
@@ -286,18 +286,18 @@ def inactive_params(params: Iterable[Param], values: Mapping[str, Any]) -> set[s
 
 
 def check_declarations(params: Iterable[Param], owner: str) -> None:
-    """Raise ValueError when an ``applies`` condition names an unknown parameter or a value it cannot take."""
+    """Raise SpecError (ParamError for a value) when an ``applies`` condition names an unknown parameter or a value it cannot take."""
     params = tuple(params)
     by_name = {p.name: p for p in params}
     for param in params:
         for name, allowed in param.applies:
             condition = by_name.get(name)
             if condition is None or condition is param:
-                raise ValueError(f"{owner}: parameter {param.name!r} applies when {name!r}, which is not another parameter")
+                raise SpecError(f"{owner}: parameter {param.name!r} applies when {name!r}, which is not another parameter")
             for value in allowed:
                 if value is not None or not condition.optional:
                     if condition.coerce(value, where=owner) != value:
-                        raise ValueError(f"{owner}: {param.name!r} applies when {name} = {value!r}, not a typed value")
+                        raise SpecError(f"{owner}: {param.name!r} applies when {name} = {value!r}, not a typed value")
 
 
 def format_value(value: Any) -> str:
