@@ -237,9 +237,14 @@ def _effective_grid(spec: StrategySpec, axes: tuple[Axis, ...]) -> _Effective | 
     values = [list(axes[k].values) for k in chosen]
     rows = []
     for positions in itertools.product(*(range(len(axes[k].values)) for k in chosen)):  # C order
-        combination = {axes[k].name: axes[k].values[p] for k, p in zip(chosen, positions)}
-        params = {**spec.params, **{k: v for k, v in combination.items() if k in declared}}
-        run = {**spec.run, **{k: v for k, v in combination.items() if k not in declared}}
+        params, run = dict(spec.params), dict(spec.run)
+        for k, p in zip(chosen, positions):
+            axis = axes[k]
+            name, _, item = axis.name.partition(".")
+            if item:
+                params[name] = {**params[name], item: axis.values[p]}
+            else:
+                (params if axis.section == "params" else run)[name] = axis.values[p]
         params, _, _ = follow_window(spec.kind.params, params, run, overridden)
         inactive = inactive_params(spec.kind.params, params)
         row = []

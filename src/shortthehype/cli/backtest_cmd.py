@@ -144,7 +144,6 @@ def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.
 app.add_typer(strategies_app, name="strategies")
 
 
-
 @app.command()
 def compare(
     specs: Annotated[list[str], typer.Argument(help="Spec files or names (two or more).")],
