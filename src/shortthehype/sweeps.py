@@ -842,7 +842,7 @@ def sweep(
         One of ``sharpe, cagr, calmar, sortino, total_return, max_drawdown``
         (all maximised; a drawdown is negative, so the shallowest wins).
     random, seed
-        Backtest ``random`` combinations drawn without replacement from the
+        Backtest ``random`` combinations drawn without replacement from the distinct
         valid ones (seeded) instead of all of them.
     out
         Parquet file of the results (streamed in chunks; see the module doc).
