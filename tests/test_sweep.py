@@ -306,7 +306,7 @@ def test_sweep_command_prints_the_table_and_the_overfitting_statistics(shared_pr
     ])
     text = capsys.readouterr().out
     assert code == 0
-    assert "19 combinations backtested (1 invalid skipped of 20)" in text  # fast 50 = slow 50
+    assert "20 combinations requested: 1 invalid; 19 distinct trials run" in text  # fast 50 = slow 50
     assert "top 3 by sharpe" in text and "Deflated Sharpe ratio of the best:" in text
     assert "Probability of backtest overfitting:" in text and f"wrote {out} (19 rows)" in text
     assert main(["results", "show", str(out), "--top", "2", "--sort", "max_drawdown"]) == 0

@@ -131,10 +131,10 @@ OPTION_TYPES = ("put", "call")
 #: The volatility model's parameters, shared by every kind that prices options.
 VOL_MODEL_PARAMS = (
     Param("vol_source", "choice", "realised", "At-the-money volatility: realised = trailing realised vol; constant = vol_level; csv = implied vol from iv_file (all x iv_markup).", choices=VOL_SOURCES),
-    Param("vol_window", "int", PUT_VOL_WINDOW, "Trailing daily log returns in the realised volatility (vol_source = realised).", "bars", minimum=2),
+    Param("vol_window", "int", PUT_VOL_WINDOW, "Trailing daily log returns in the realised volatility (vol_source = realised).", "bars", minimum=2, applies={"vol_source": "realised"}),
     Param("iv_markup", "float", PUT_IV_MARKUP, "At-the-money implied volatility = the source's level x this.", "ratio", minimum=0.0, exclusive_minimum=True),
-    Param("vol_level", "float", None, "At-the-money volatility of vol_source = constant.", "fraction/yr", minimum=0.0, exclusive_minimum=True, maximum=10.0, optional=True),
-    Param("iv_file", "str", None, "CSV of implied volatility per date in percentage points (columns date and iv, or date and close as in VIX.csv) for vol_source = csv.", optional=True),
+    Param("vol_level", "float", None, "At-the-money volatility of vol_source = constant.", "fraction/yr", minimum=0.0, exclusive_minimum=True, maximum=10.0, optional=True, applies={"vol_source": "constant"}),
+    Param("iv_file", "str", None, "CSV of implied volatility per date in percentage points (columns date and iv, or date and close as in VIX.csv) for vol_source = csv.", optional=True, applies={"vol_source": "csv"}),
     Param("skew_slope", "float", VOL_SKEW_SLOPE, "Skew: -slope x z in the volatility multiplier m(z) = 1 - slope z + curvature z^2, z = ln(K/F) / (atm sqrt(t)).", "ratio", minimum=0.0, maximum=5.0),
     Param("skew_curvature", "float", VOL_SKEW_CURVATURE, "Smile: curvature x z^2 in the volatility multiplier m(z).", "ratio", minimum=0.0, maximum=5.0),
     Param("risk_free", "float", None, "Option pricing rate per year, continuous; default (none): the run's cash rate on each day, converted from ACT/360.", "fraction/yr", minimum=-0.1, maximum=1.0, optional=True),

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from shortthehype.constants import DEFAULT_INIT_CASH
-from shortthehype.errors import ParamError, did_you_mean
+from shortthehype.errors import ParamError, SpecError, did_you_mean
 
 #: Parameter types understood by :class:`Param`.
 PARAM_TYPES = (
@@ -44,6 +44,15 @@ class Param:
 
     ``optional=True`` allows the value ``None`` (written ``"none"`` on the
     command line); bounds apply to numbers and to every value of a mapping.
+
+    ``applies`` says when the parameter has an effect: a mapping from other
+    parameters of the same kind to the value (or tuple of values) each must
+    have, all at once, e.g. ``{"instrument": "puts"}``.  Where it does not
+    apply, changing it cannot change a backtest: sweeps run such
+    combinations once (see :func:`inactive_params`).  ``moves_window`` marks a
+    date that moves the trade (an entry): setting it moves the backtest's
+    ``start`` with it unless ``start`` is set too (see
+    :meth:`shortthehype.spec.StrategySpec.with_overrides`).
     """
 
     name: str
@@ -56,12 +65,33 @@ class Param:
     maximum: float | None = None
     exclusive_minimum: bool = False
     optional: bool = False
+    applies: Mapping[str, Any] | tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    moves_window: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
             raise ValueError(f"parameter {self.name!r} has unknown type {self.type!r}")
         if self.type == "choice" and not self.choices:
             raise ValueError(f"choice parameter {self.name!r} needs choices")
+        if self.moves_window and self.type != "date":
+            raise ValueError(f"parameter {self.name!r}: only a date can move the backtest window")
+        conditions = self.applies.items() if isinstance(self.applies, Mapping) else self.applies
+        # stored as a tuple of (name, allowed values) pairs, so that a Param stays hashable
+        normalized = tuple(
+            (str(name), tuple(allowed) if isinstance(allowed, (tuple, list)) else (allowed,))
+            for name, allowed in conditions
+        )
+        object.__setattr__(self, "applies", normalized)
+
+    def applies_to(self, values: Mapping[str, Any]) -> bool:
+        """Whether this parameter's own conditions hold for ``values`` (see :func:`inactive_params`)."""
+        return all(values.get(name) in allowed for name, allowed in self.applies)
+
+    def describe_applies(self) -> str:
+        """``"instrument = puts"``, ``"instrument = stock and rebalance = keep_weights"``; "" when it always applies."""
+        return " and ".join(
+            f"{name} = {' or '.join(format_value(v) for v in allowed)}" for name, allowed in self.applies
+        )
 
     def coerce(self, value: Any, *, where: str = "") -> Any:
         """Return ``value`` converted to this parameter's type, or raise a one-line ParamError."""
@@ -295,6 +325,45 @@ _CONVERTERS = {
     "float_or_map": _to_float_or_map,
     "contracts": _to_contracts,
 }
+
+
+def inactive_params(params: Iterable[Param], values: Mapping[str, Any]) -> set[str]:
+    """Names of the ``params`` that do not apply given ``values`` (name -> typed value).
+
+    A parameter applies when every condition of its ``applies`` holds and the
+    parameters its conditions name apply themselves (``rebalance_freq``
+    declared for ``rebalance = keep_weights`` does not apply where
+    ``rebalance`` itself does not).
+    """
+    by_name = {p.name: p for p in params}
+    memo: dict[str, bool] = {}
+
+    def applies(name: str, seen: tuple[str, ...]) -> bool:
+        if name not in memo:
+            param = by_name.get(name)
+            if param is None or name in seen:
+                return True
+            memo[name] = param.applies_to(values) and all(
+                applies(condition, seen + (name,)) for condition, _ in param.applies
+            )
+        return memo[name]
+
+    return {name for name in by_name if not applies(name, ())}
+
+
+def check_declarations(params: Iterable[Param], owner: str) -> None:
+    """Raise SpecError (ParamError for a value) when an ``applies`` condition names an unknown parameter or a value it cannot take."""
+    params = tuple(params)
+    by_name = {p.name: p for p in params}
+    for param in params:
+        for name, allowed in param.applies:
+            condition = by_name.get(name)
+            if condition is None or condition is param:
+                raise SpecError(f"{owner}: parameter {param.name!r} applies when {name!r}, which is not another parameter")
+            for value in allowed:
+                if value is not None or not condition.optional:
+                    if condition.coerce(value, where=owner) != value:
+                        raise SpecError(f"{owner}: {param.name!r} applies when {name} = {value!r}, not a typed value")
 
 
 def format_value(value: Any) -> str:

@@ -312,12 +312,13 @@ def backtest(
     window_prices = strategy_prices.between(window[0], window[-1])
     result = simulate(window_prices, window_weights, **spec.engine, **terms)
     options: tuple[dict[str, Any], ...] = ()
-    if spec.kind.contracts is not None:
+    contracts = spec.kind.contracts(underlying, kind_params) if spec.kind.contracts is not None else []
+    if contracts:
         from shortthehype.options import VolModel, contract_records
 
         options = tuple(
             contract_records(
-                spec.kind.contracts(underlying, kind_params),
+                contracts,
                 result,
                 underlying,
                 execution=spec.engine.get("execution", "next_open"),

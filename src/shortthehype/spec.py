@@ -23,6 +23,12 @@ execution, limits), the backtest window, a benchmark and default sweep ranges::
 Every setting has one flat name, so ``--set fees=0.001 --set rebalance=weekly
 --set weights.SPY=0.5`` override parameters, engine options and run settings
 alike.  Unknown names are refused with a "did you mean".
+
+The backtest window follows a date that moves the trade (a parameter declared
+with ``moves_window``, such as ``burry-short``'s ``entry``): overriding it sets
+``start`` to it unless ``start`` is overridden too.  Wherever such a date
+falls before ``start`` (an explicit ``start``, or the spec file's), it is
+clamped to ``start``: nothing is decided before the window.
 """
 
 from __future__ import annotations
@@ -35,7 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from shortthehype.errors import ParamError, SpecError, did_you_mean
-from shortthehype.params import CONTRACT_ALTERNATIVES, ENGINE_PARAMS, RUN_PARAMS, Param, format_value
+from shortthehype.params import (
+    CONTRACT_ALTERNATIVES,
+    ENGINE_PARAMS,
+    RUN_PARAMS,
+    Param,
+    check_declarations,
+    format_value,
+    inactive_params,
+)
 from shortthehype.strategies.base import StrategyKind, strategy_kind
 
 #: Environment variable naming an extra directory searched for specs by name.
@@ -117,6 +131,10 @@ class StrategySpec:
     run: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, list[Any]] = field(default_factory=dict)
     path: Path | None = None
+    #: Settings given as overrides (``--set``, ``--start``, a sweep's combination), not by the spec file.
+    overridden: frozenset[str] = frozenset()
+    #: How settings were adjusted to the window (a clamped entry date), one line each.
+    notes: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -132,6 +150,31 @@ class StrategySpec:
 
     def tickers(self) -> list[str]:
         return self.kind.tickers(self.params)
+
+    def window_settings(self) -> set[str]:
+        """``start`` and the dates that move the window with them (``Param.moves_window``)."""
+        return {"start"} | {p.name for p in self.kind.params if p.moves_window}
+
+    def inactive(self) -> set[str]:
+        """Strategy parameters that have no effect with this spec's values (see ``Param.applies``)."""
+        return inactive_params(self.kind.params, self.params)
+
+    def warnings(self, varied: Iterable[str] = ()) -> list[str]:
+        """One line per adjusted setting (a clamped entry) and per override that has no effect.
+
+        An override has no effect when its parameter does not apply (see
+        ``Param.applies``); one whose conditions name a setting in ``varied``
+        (a sweep's grid) is not reported.
+        """
+        varied = {name.partition(".")[0] for name in varied}
+        lines = [] if varied & self.window_settings() else list(self.notes)
+        for name in sorted(self.inactive() & {key.partition(".")[0] for key in self.overridden}):
+            param = self.kind.param(name)
+            if varied & {condition for condition, _ in param.applies}:
+                continue
+            now = ", ".join(f"{c} = {format_value(self.params[c])}" for c, _ in param.applies)
+            lines.append(f"{self.where}: {name} has no effect: it applies only when {param.describe_applies()} (here {now})")
+        return lines
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> StrategySpec:
         """A copy with ``overrides`` applied (values typed like the spec file's, or CLI strings)."""
@@ -168,7 +211,13 @@ class StrategySpec:
                 mapping[item.upper()] = raw
                 raw = mapping
             sections[section][name] = param.coerce(raw, where=f"{self.where} (override)")
-        spec = replace(self, **sections)
+        overridden = self.overridden | {str(key) for key in overrides}
+        params, run, notes = follow_window(self.kind.params, sections["params"], sections["run"], overridden)
+        kept = () if self.window_settings() & set(overrides) else self.notes  # earlier notes about the window are stale
+        spec = replace(
+            self, params=params, engine=sections["engine"], run=run, overridden=overridden,
+            notes=tuple(dict.fromkeys(kept + tuple(f"{self.where}: {n}" for n in notes))),
+        )
         spec.validate()
         return spec
 
@@ -184,7 +233,34 @@ class StrategySpec:
             raise ParamError(f"{self.where}: start {format_value(start)} is after end {format_value(end)}")
 
 
+def follow_window(
+    kind_params: Iterable[Param], params: Mapping[str, Any], run: Mapping[str, Any], overridden: Iterable[str]
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Apply the window rule of the module docstring; returns new params, run settings and notes.
+
+    ``overridden`` names the settings given as overrides: a ``moves_window``
+    date among them sets ``start`` (the earliest such date) unless ``start``
+    is among them; then every such date before ``start`` is clamped to it.
+    """
+    params, run, overridden = dict(params), dict(run), set(overridden)
+    movers = [p.name for p in kind_params if p.moves_window and params.get(p.name) is not None]
+    moved = [params[name] for name in movers if name in overridden]
+    if moved and "start" not in overridden:
+        run["start"] = min(moved)
+    notes = []
+    start = run.get("start")
+    for name in movers:
+        if start is not None and params[name] < start:
+            notes.append(
+                f"{name} {format_value(params[name])} is before the backtest's start {format_value(start)}: "
+                f"moved to {format_value(start)} (nothing is decided before the window)"
+            )
+            params[name] = start
+    return params, run, notes
+
+
 def _schema(kind: StrategyKind) -> dict[str, tuple[str, Param]]:
+    check_declarations(kind.params, f"kind {kind.name!r}")
     schema: dict[str, tuple[str, Param]] = {}
     for section, params in (("run", RUN_PARAMS), ("params", kind.params), ("engine", ENGINE_PARAMS)):
         for param in params:
@@ -294,6 +370,7 @@ def spec_from_mapping(raw: Mapping[str, Any], *, path: Path | None = None) -> St
         if key not in schema:
             raise SpecError(f"{where}: [sweep] names unknown parameter {key!r}{did_you_mean(key, schema)}")
         sweep[key] = coerce_sweep_values(schema[key][1], values, where)
+    params, run, notes = follow_window(kind.params, params, run, ())
     spec = StrategySpec(
         name=name,
         kind=kind,
@@ -303,6 +380,7 @@ def spec_from_mapping(raw: Mapping[str, Any], *, path: Path | None = None) -> St
         run=run,
         sweep=sweep,
         path=path,
+        notes=tuple(f"{where}: {n}" for n in notes),
     )
     spec.validate()
     return spec

@@ -35,6 +35,17 @@ counted.  A grid whose estimated run time or result memory is beyond
 memory, or whose product exceeds ``SWEEP_MAX_GRID``, is refused with the
 estimate unless ``force=True``.
 
+Distinct trials
+---------------
+A parameter that does not apply to a combination (``Param.applies``:
+``moneyness`` with ``instrument = "stock"``) cannot change its backtest, and
+an entry date before an explicit ``start`` is clamped to it (the window rule
+of :mod:`shortthehype.spec`).  Combinations that are the same once that is
+taken into account run once: the first of them in grid order stands for all,
+its row shows the values the run used (empty where a parameter does not
+apply) and ``n_duplicate`` counts the others.  ``random`` draws among the
+distinct combinations.
+
 Results on disk
 ---------------
 With ``out=...`` every finished chunk is written at once (atomically) to
@@ -47,8 +58,8 @@ directory is removed.  A resumed sweep's file equals an uninterrupted run's.
 Overfitting statistics
 ----------------------
 Every sweep reports the Deflated Sharpe Ratio of the best combination and
-the PBO by CSCV (:mod:`shortthehype.overfitting`): N = every combination
-run, per-period Sharpe ratios; the best combination's skewness and raw
+the PBO by CSCV (:mod:`shortthehype.overfitting`): N = every distinct
+combination run, per-period Sharpe ratios; the best combination's skewness and raw
 kurtosis come from re-running it with :func:`shortthehype.backtest`.  The PBO
 needs all trials on the same bars, so it is NaN when a sweep varies the
 dates or the tickers' listing windows (the reason is in ``pbo_note``).
@@ -89,10 +100,10 @@ from shortthehype.constants import (
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, ShortTheHypeError, SpecError, did_you_mean
 from shortthehype.overfitting import DeflatedSharpe, PBOResult, block_layout, deflated_sharpe, pbo_from_block_sums_t
-from shortthehype.params import Param, format_value, json_value
-from shortthehype.spec import StrategySpec, coerce_sweep_values, load_spec
+from shortthehype.params import Param, format_value, inactive_params, json_value
+from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window, load_spec
 
-__all__ = ["SWEEP_METRICS", "SweepResult", "load_sweep", "parse_grid", "sweep"]
+__all__ = ["SWEEP_METRICS", "SweepResult", "is_empty_cell", "load_sweep", "parse_grid", "sweep"]
 
 #: Metric columns of a sweep table, in order (names as in the backtest JSON's metrics).
 SWEEP_METRICS = ("end_value", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar")
@@ -187,6 +198,92 @@ def _decode(ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
     return list(np.unravel_index(np.asarray(ids, dtype=np.int64), shape)) if shape else []
 
 
+@dataclass(frozen=True)
+class _Effective:
+    """What each combination of the grid's conditional axes amounts to.
+
+    ``axes`` are the positions (in the grid) of the swept strategy parameters
+    that can stop applying or move with the window, of the parameters their
+    conditions name, and of ``start`` when an entry date is swept.  Row ``r``
+    of ``positions`` is sub-combination ``r`` of those axes (C order), each
+    axis' position in ``values`` of the value the run uses: -1 where the
+    parameter does not apply, a clamped entry date's own position otherwise
+    (``values`` extends the axis' grid values with the dates clamping made).
+    """
+
+    axes: tuple[int, ...]
+    values: tuple[tuple[Any, ...], ...]
+    positions: np.ndarray  # (n_sub, len(axes)) int64
+
+
+def _effective_grid(spec: StrategySpec, axes: tuple[Axis, ...]) -> _Effective | None:
+    """The effective value of every conditional axis in each sub-combination (None: nothing is conditional)."""
+    declared = {p.name: p for p in spec.kind.params}
+    conditional = {
+        a.base for a in axes if a.section == "params" and (declared[a.base].applies or declared[a.base].moves_window)
+    }
+    if not conditional:
+        return None
+    needed, todo = set(conditional), list(conditional)
+    while todo:
+        for condition, _ in declared[todo.pop()].applies:
+            if condition not in needed:
+                needed.add(condition)
+                todo.append(condition)
+    if any(declared[name].moves_window for name in conditional):
+        needed.add("start")
+    chosen = tuple(k for k, a in enumerate(axes) if a.base in needed)
+    overridden = spec.overridden | {a.name for a in axes}
+    values = [list(axes[k].values) for k in chosen]
+    rows = []
+    for positions in itertools.product(*(range(len(axes[k].values)) for k in chosen)):  # C order
+        params, run = dict(spec.params), dict(spec.run)
+        for k, p in zip(chosen, positions):
+            axis = axes[k]
+            name, _, item = axis.name.partition(".")
+            if item:
+                params[name] = {**params[name], item: axis.values[p]}
+            else:
+                (params if axis.section == "params" else run)[name] = axis.values[p]
+        params, _, _ = follow_window(spec.kind.params, params, run, overridden)
+        inactive = inactive_params(spec.kind.params, params)
+        row = []
+        for j, (k, p) in enumerate(zip(chosen, positions)):
+            axis = axes[k]
+            if axis.base in inactive:
+                row.append(-1)
+            elif axis.section == "params" and declared[axis.base].moves_window:
+                value = params[axis.name]
+                matches = [i for i, seen in enumerate(values[j]) if _same(value, seen)]
+                if not matches:
+                    values[j].append(value)
+                row.append(matches[0] if matches else len(values[j]) - 1)
+            else:
+                row.append(p)
+        rows.append(row)
+    return _Effective(chosen, tuple(tuple(v) for v in values), np.asarray(rows, dtype=np.int64).reshape(-1, len(chosen)))
+
+
+def _effective_positions(effective: _Effective | None, ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per-axis positions of the values the combinations ``ids`` run with (-1: the parameter does not apply)."""
+    positions = _decode(ids, shape)
+    if effective is None or not len(ids):
+        return positions
+    sub = np.ravel_multi_index([positions[k] for k in effective.axes], [shape[k] for k in effective.axes])
+    for j, k in enumerate(effective.axes):
+        positions[k] = effective.positions[sub, j]
+    return positions
+
+
+def _distinct(effective: _Effective | None, ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The first of ``ids`` (sorted) of each distinct effective combination."""
+    if effective is None or not len(ids):
+        return ids
+    keys = np.stack(_effective_positions(effective, ids, shape), axis=1)
+    _, first = np.unique(keys, axis=0, return_index=True)
+    return ids[np.sort(first)]
+
+
 # ---- the sweep plan (what a chunk needs; shipped once to each worker) ----------------------
 
 
@@ -197,6 +294,7 @@ class _Plan:
     axes: tuple[Axis, ...]
     mode: str  # "fused" or "generic"
     n_blocks: int
+    effective: _Effective | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -226,11 +324,14 @@ class _Plan:
                 "run": spec.run,
                 "sweep": spec.sweep,
                 "path": spec.path,
+                "overridden": spec.overridden,
+                "notes": spec.notes,
             },
             "prices": self.prices,
             "axes": self.axes,
             "mode": self.mode,
             "n_blocks": self.n_blocks,
+            "effective": self.effective,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -243,6 +344,7 @@ class _Plan:
         self.axes = state["axes"]
         self.mode = state["mode"]
         self.n_blocks = state["n_blocks"]
+        self.effective = state["effective"]
         self.cache = {}
 
 
@@ -271,29 +373,40 @@ def run_chunk(plan: _Plan, ids: np.ndarray) -> _Chunk:
 
 
 def _param_frame(plan: _Plan, ids: np.ndarray) -> pd.DataFrame:
+    """The swept settings of ``ids`` as each run used them: empty (null) where a parameter does not apply."""
     columns: dict[str, Any] = {"combination": ids}
-    for axis, positions in zip(plan.axes, _decode(ids, plan.shape)):
-        columns[axis.name] = _axis_column(axis)(positions)
+    effective = plan.effective
+    shown = {k: values for k, values in zip(effective.axes, effective.values)} if effective else {}
+    nullable = {k: bool((effective.positions[:, j] < 0).any()) for j, k in enumerate(effective.axes)} if effective else {}
+    for k, (axis, positions) in enumerate(zip(plan.axes, _effective_positions(effective, ids, plan.shape))):
+        column = _axis_column(shown.get(k, axis.values), nullable.get(k, False))
+        columns[axis.name] = column(positions)
     return pd.DataFrame(columns)
 
 
-def _axis_column(axis: Axis) -> Callable[[np.ndarray], Any]:
-    """Positions -> the column of an axis' values: bool, int64, float64, datetime64[us] or categorical text."""
-    values = axis.values
+def _axis_column(values: Sequence[Any], nullable: bool = False) -> Callable[[np.ndarray], Any]:
+    """Positions (-1 = null) -> a column of ``values``: bool, int64, float64, datetime64[us] or categorical text.
+
+    With ``nullable`` a bool or int column is pandas' nullable ``boolean`` /
+    ``Int64`` (fixed per axis, so that every chunk has the same dtype).
+    """
     if all(isinstance(v, (bool, np.bool_)) for v in values):
-        table = np.asarray(values, dtype=bool)
+        table, masked = np.asarray(values, dtype=bool), pd.arrays.BooleanArray
     elif all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        table = np.asarray(values, dtype=np.int64)
+        table, masked = np.asarray(values, dtype=np.int64), pd.arrays.IntegerArray
     elif all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values):
-        table = np.asarray(values, dtype=np.float64)
+        table = np.append(np.asarray(values, dtype=np.float64), np.nan)  # position -1: NaN
+        return lambda positions: table[positions]
     elif all(isinstance(v, pd.Timestamp) for v in values):
-        dates = pd.DatetimeIndex(values).as_unit("us")
+        dates = pd.DatetimeIndex(list(values) + [pd.NaT]).as_unit("us")  # position -1: NaT
         return lambda positions: dates[positions]
     else:  # text (choices, tickers, lists, mappings): categories in the grid's order, the same in every chunk
         text = [format_value(v) for v in values]
         categories = list(dict.fromkeys(text))
-        codes = np.asarray([categories.index(t) for t in text], dtype=np.int64)
+        codes = np.asarray([categories.index(t) for t in text] + [-1], dtype=np.int64)  # position -1: null
         return lambda positions: pd.Categorical.from_codes(codes[positions], categories=categories)
+    if nullable:
+        return lambda positions: masked(table[np.maximum(positions, 0)], positions < 0)
     return lambda positions: table[positions]
 
 
@@ -517,7 +630,7 @@ class SweepResult:
     grid: dict[str, list[Any]]
     n_grid: int  #: size of the full grid (product of the value counts)
     n_invalid: int  #: combinations the strategy declared invalid (skipped)
-    n_run: int  #: combinations backtested (the trials)
+    n_run: int  #: distinct combinations backtested (the trials the DSR and PBO count)
     mode: str  #: "fused" or "generic"
     seconds: float
     dsr: DeflatedSharpe | None = None
@@ -528,6 +641,16 @@ class SweepResult:
     window: str = ""
     path: Path | None = None
     fingerprint: str = ""
+    #: valid combinations identical to another once the parameters that do not apply are left out and entry
+    #: dates are clamped to the window (not run again)
+    n_duplicate: int = 0
+    #: settings fixed for the whole sweep that have no effect, or were adjusted to the window (one line each)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_distinct(self) -> int:
+        """Distinct effective combinations of the grid (``n_run`` unless ``random`` drew fewer)."""
+        return self.n_grid - self.n_invalid - self.n_duplicate
 
     @property
     def parameter_columns(self) -> list[str]:
@@ -543,11 +666,14 @@ class SweepResult:
 
     @property
     def best_params(self) -> dict[str, Any]:
-        """The best combination as a setting -> value mapping (for ``backtest(..., overrides=...)``)."""
+        """The best combination as a setting -> value mapping (for ``backtest(..., overrides=...)``).
+
+        Parameters that do not apply to it (empty in the table) are left out.
+        """
         best = self.best
         if best is None:
             return {}
-        return {name: _plain(best[name]) for name in self.grid}
+        return {name: _plain(best[name]) for name in self.grid if not is_empty_cell(best[name])}
 
     def top(self, k: int = 10, by: str | None = None, ascending: bool = False) -> pd.DataFrame:
         """The ``k`` best rows by ``by`` (default: the objective); NaN last."""
@@ -568,6 +694,7 @@ class SweepResult:
                 "grid": {k: [json_value(v) for v in vs] for k, vs in self.grid.items()},
                 "n_grid": self.n_grid,
                 "n_invalid": self.n_invalid,
+                "n_duplicate": self.n_duplicate,
                 "n_run": self.n_run,
                 "mode": self.mode,
                 "seconds": self.seconds,
@@ -596,7 +723,9 @@ class SweepResult:
         for name in self.table.columns:
             column = self.table[name]
             values = column.astype(object).tolist() if isinstance(column.dtype, pd.CategoricalDtype) else column.tolist()
-            data[str(name)] = [json_value(v) if isinstance(v, (list, dict, tuple)) else v for v in values]
+            data[str(name)] = [
+                None if is_empty_cell(v) else json_value(v) if isinstance(v, (list, dict, tuple)) else v for v in values
+            ]
         return _json_safe(
             {
                 "type": "sweep",
@@ -611,6 +740,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def is_empty_cell(value: Any) -> bool:
+    """An empty table cell (None, NaN, NaT, pd.NA): the parameter does not apply to that combination."""
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def _json_safe(value: Any) -> Any:
@@ -660,7 +794,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepResult:
         n_grid=meta["n_grid"], n_invalid=meta["n_invalid"], n_run=meta["n_run"], mode=meta["mode"],
         seconds=meta["seconds"] or 0.0, dsr=dsr, pbo=pbo, pbo_note=meta.get("pbo_note", ""),
         random=meta.get("random"), seed=meta.get("seed"), window=meta.get("window", ""), path=file,
-        fingerprint=meta.get("fingerprint", ""),
+        fingerprint=meta.get("fingerprint", ""), n_duplicate=meta.get("n_duplicate", 0),
     )
 
 
@@ -708,7 +842,7 @@ def sweep(
         One of ``sharpe, cagr, calmar, sortino, total_return, max_drawdown``
         (all maximised; a drawdown is negative, so the shallowest wins).
     random, seed
-        Backtest ``random`` combinations drawn without replacement from the
+        Backtest ``random`` combinations drawn without replacement from the distinct
         valid ones (seeded) instead of all of them.
     out
         Parquet file of the results (streamed in chunks; see the module doc).
@@ -769,16 +903,18 @@ def sweep(
     n_invalid = n_grid - len(valid)
     if len(valid) == 0:
         raise ParamError(f"{spec.where}: none of the {n_grid:,} combinations of the grid is valid for {spec.kind.name}")
-    ids = valid
+    effective = _effective_grid(spec, axes)
+    distinct = _distinct(effective, valid, shape)
+    ids = distinct
     if random is not None:
         if isinstance(random, bool) or int(random) < 1:
             raise ParamError(f"parameter 'random' must be an integer >= 1, got {random!r}")
         rng = np.random.default_rng(seed)
-        ids = np.sort(rng.choice(valid, size=min(int(random), len(valid)), replace=False))
+        ids = np.sort(rng.choice(distinct, size=min(int(random), len(distinct)), replace=False))
     if prices is None:
         prices = _load_prices(spec, axes, shape, valid, source, data_dir, cache_dir, offline)
     mode = "fused" if _fused_eligible(spec, axes) else "generic"
-    plan = _Plan(spec=spec, prices=prices, axes=axes, mode=mode, n_blocks=int(n_blocks))
+    plan = _Plan(spec=spec, prices=prices, axes=axes, mode=mode, n_blocks=int(n_blocks), effective=effective)
     seconds_per_run = _calibrate(plan, ids)
     n_workers = _worker_count(workers, executor, mode, seconds_per_run * len(ids))
     if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
@@ -820,6 +956,8 @@ def sweep(
         seed=seed,
         window=str(windows[0]) if len(set(windows)) == 1 else "varies",
         fingerprint=fingerprint,
+        n_duplicate=len(valid) - len(distinct),
+        warnings=tuple(spec.warnings(varied=[a.name for a in axes])),
     )
     _overfitting(result, plan, collector.blocks_t, windows)
     result.seconds = time.perf_counter() - started
@@ -1003,6 +1141,7 @@ class _Collector:
         self.windows = np.empty(n, dtype=object)
         self.columns: dict[str, np.ndarray] = {}
         self.categories: dict[str, pd.Index] = {}
+        self.masks: dict[str, np.ndarray] = {}  # nullable bool/int columns: where the value is missing
         self.done: set[int] = set()
         self.finished = 0
 
@@ -1017,6 +1156,9 @@ class _Collector:
                 if not column.cat.categories.equals(categories):  # e.g. a part read back from disk
                     column = column.cat.set_categories(categories)
                 values = column.cat.codes.to_numpy()
+            elif isinstance(column.dtype, (pd.Int64Dtype, pd.BooleanDtype)):
+                self.masks.setdefault(name, np.zeros(self.n, dtype=bool))[rows] = column.isna().to_numpy()
+                values = column.to_numpy(dtype=column.dtype.numpy_dtype, na_value=0)
             else:
                 values = column.to_numpy()
             if name not in self.columns:
@@ -1030,6 +1172,9 @@ class _Collector:
         for name, values in self.columns.items():
             if name in self.categories:
                 data[name] = pd.Categorical.from_codes(values, categories=self.categories[name])
+            elif name in self.masks:
+                masked = pd.arrays.BooleanArray if values.dtype == bool else pd.arrays.IntegerArray
+                data[name] = masked(values, self.masks[name])
             else:
                 data[name] = values
         return pd.DataFrame(data, copy=False)

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from shortthehype.cli import app, console
 from shortthehype.cli.options import DataOptions, data_options, run_overrides
+from shortthehype.cli.render import print_setting_warnings
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -58,6 +59,7 @@ def backtest(
         if json_to_stdout and report_path is None and fmt == "md":
             raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
     run = run_backtest(spec, overrides=overrides, **options)
+    print_setting_warnings(run.spec.warnings())
     document = None
     if wants_document:
         from shortthehype.cli.report_cmd import write_outputs
@@ -138,9 +140,16 @@ def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.
     for column in ("setting", "value", "unit", "sweep", "meaning"):
         table.add_column(column, overflow="fold")
     values = loaded.values()
+    inactive = loaded.inactive()
     for name, (_, param) in loaded.schema().items():
         sweep = format_value(loaded.sweep[name]) if name in loaded.sweep else ""
-        table.add_row(name, format_value(values[name]), param.unit, sweep, param.doc)
+        meaning = param.doc
+        if param.applies:
+            meaning += f" Applies only when {param.describe_applies()}."
+        if param.moves_window:
+            meaning += " Moves the backtest's start with it unless start is set too."
+        value = format_value(values[name]) + (" (does not apply)" if name in inactive else "")
+        table.add_row(name, value, param.unit, sweep, meaning)
     console.print(table)
 
 
@@ -178,6 +187,7 @@ def compare(
     fmt = resolve_format(format_, report_path)  # checked before the runs
     options = data_options(source, data_dir, cache_dir, offline)
     runs = run_compare(specs, overrides=overrides, **options)
+    print_setting_warnings([line for run in runs for line in run.spec.warnings()])
     document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))

@@ -85,3 +85,13 @@ def options_tables(records: Sequence[Mapping[str, object]], width: int) -> list[
             table.add_row(name, *(cells[k][row] for k in group))
         out.append(table)
     return out
+
+
+def print_setting_warnings(lines: Sequence[str]) -> None:
+    """Settings that have no effect or were adjusted to the window, one ``warning:`` line each on stderr."""
+    from rich.markup import escape
+
+    from shortthehype.cli import err_console
+
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)

@@ -94,6 +94,7 @@ def sweep(
     offline: DataOptions.offline = False,
 ) -> None:
     """Backtest every combination of a parameter grid; rank them and report the overfitting statistics."""
+    from shortthehype.cli.render import print_setting_warnings
     from shortthehype.sweeps import parse_grid
     from shortthehype.sweeps import sweep as run_sweep
 
@@ -128,6 +129,7 @@ def sweep(
         else:
             err_console.print("interrupted (nothing saved: pass --out FILE to keep finished chunks)", highlight=False)
         raise typer.Exit(130) from None
+    print_setting_warnings(list(result.warnings))
     _print_sweep(result, top)
     if out is not None:
         console.print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
@@ -143,13 +145,14 @@ def _write_report(document: dict[str, Any], path: Path) -> None:
 
 
 def _print_sweep(result: SweepResult, top: int, sort: str | None = None, ascending: bool = False) -> None:
+    from shortthehype.report.formatting import trial_counts
+
     per_second = result.n_run / result.seconds if result.seconds else 0.0
     rate = f", {per_second:,.0f} combinations/s" if per_second >= 10 else f", {per_second:.2g} combinations/s"
     rate = rate if result.seconds else ""
     console.print(
-        f"[bold]{result.spec_name}[/] ({result.kind}): {result.n_run:,} combinations backtested"
-        f" ({result.n_invalid:,} invalid skipped of {result.n_grid:,}) in {result.seconds:,.2f} s{rate} "
-        f"({result.mode} path); {_window_text(result.window)}",
+        f"[bold]{result.spec_name}[/] ({result.kind}): {trial_counts(result.metadata())}"
+        f" in {result.seconds:,.2f} s{rate} ({result.mode} path); {_window_text(result.window)}",
         highlight=False,
     )
     rows = result.top(top, by=sort, ascending=ascending)
@@ -196,6 +199,7 @@ def _frame_table(frame: pd.DataFrame, params: list[str], title: str) -> Any:
 
     from shortthehype.params import format_value
     from shortthehype.report.formatting import stat
+    from shortthehype.sweeps import is_empty_cell
 
     table = Table(title=title, title_justify="left", header_style="bold")
     metrics = [m for m in _SHOWN_METRICS if m in frame.columns]
@@ -207,7 +211,7 @@ def _frame_table(frame: pd.DataFrame, params: list[str], title: str) -> Any:
     if show_bankrupt:
         table.add_column("bankrupt")
     for _, row in frame.iterrows():
-        cells = [format_value(_plain(row[name])) for name in params]
+        cells = ["" if is_empty_cell(row[name]) else format_value(_plain(row[name])) for name in params]
         cells += [stat(name, row[name]) for name in metrics]
         if show_bankrupt:
             cells.append("yes" if row["bankrupt"] else "")

@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = [
     "MISSING", "is_missing", "money", "multiple", "number_attr", "param_text", "percent", "price", "quantity", "signed",
-    "stat", "stat_label",
+    "stat", "stat_label", "trial_counts",
 ]
 
 MISSING = "—"
@@ -93,3 +93,16 @@ def param_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(param_text(v) for v in value)
     return str(value)
+
+
+def trial_counts(document: Mapping[str, Any]) -> str:
+    """``"960 combinations requested: 240 invalid, 632 identical to another; 88 distinct trials run"``."""
+    n_run = document.get("n_run", 0)
+    text = f"{document.get('n_grid', 0):,} combinations requested: {document.get('n_invalid', 0):,} invalid"
+    if document.get("n_duplicate"):
+        text += f", {document['n_duplicate']:,} identical to another (a setting that does not apply, or an entry clamped to the window)"
+    if document.get("random") is not None:
+        text += f"; {n_run:,} distinct trials drawn at random and run"
+    else:
+        text += f"; {n_run:,} distinct trials run"
+    return text

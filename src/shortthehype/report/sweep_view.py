@@ -57,6 +57,8 @@ TOP_METRICS = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino",
 OBJECTIVE_COLORSCALE = "Viridis"
 #: Bins of the Sharpe ratio histogram at most.
 SHARPE_BINS = 40
+#: Heatmap label of the combinations where the setting on that axis does not apply.
+NOT_APPLICABLE = "n/a"
 
 
 # ---- views ---------------------------------------------------------------------------------------
@@ -141,11 +143,12 @@ def sweep_view(document: Mapping[str, Any], where: str = "document", *, x: str |
 
 
 def _axis_values(column: pd.Series) -> list[Any]:
-    """The distinct values of a parameter column, numbers ascending, other values in order of appearance."""
-    values = list(dict.fromkeys(v for v in column.tolist()))
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return sorted(values)
-    return values
+    """The distinct values of a parameter column, numbers ascending, other values in order of appearance; None last."""
+    values = list(dict.fromkeys(None if fmt.is_missing(v) else v for v in column.tolist()))
+    present = [v for v in values if v is not None]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        present = sorted(present)
+    return present + [None] * (len(present) < len(values))
 
 
 def objective_grid(view: SweepView) -> tuple[list[Any], list[Any], np.ndarray]:
@@ -160,8 +163,8 @@ def objective_grid(view: SweepView) -> tuple[list[Any], list[Any], np.ndarray]:
     x_pos = {repr(v): j for j, v in enumerate(xs)}
     y_pos = {repr(v): i for i, v in enumerate(ys)}
     objective = table[view.objective].to_numpy(dtype=np.float64)
-    x_col = table[view.x].tolist() if view.x else []
-    y_col = table[view.y].tolist() if view.y else [None] * len(table)
+    x_col = [None if fmt.is_missing(v) else v for v in table[view.x].tolist()] if view.x else []
+    y_col = [None if fmt.is_missing(v) else v for v in table[view.y].tolist()] if view.y else [None] * len(table)
     for value, xv, yv in zip(objective, x_col, y_col):
         if not math.isfinite(value):
             continue
@@ -230,7 +233,7 @@ def fmt_float(value: Any) -> float:
 
 
 def _labels(values: Sequence[Any]) -> list[str]:
-    return [esc(fmt.param_text(v)) for v in values]
+    return [NOT_APPLICABLE if v is None else esc(fmt.param_text(v)) for v in values]
 
 
 def _nullable(z: np.ndarray) -> list[list[float | None]]:
@@ -267,7 +270,7 @@ def heatmap_figure(view: SweepView) -> Figure | None:
     over = f" (the highest over {', '.join(others)})" if others else ""
     return Figure("heatmap", f"{view.objective} by {view.x} and {view.y}", data, layout,
                   caption=f"Each cell: the {view.objective} of the combination with those values{over}; blank: none ran "
-                  "or its objective is undefined. Choose the axes with --x and --y.")
+                  f"or its objective is undefined; {NOT_APPLICABLE}: the setting does not apply. Choose the axes with --x and --y.")
 
 
 def sharpe_figure(view: SweepView) -> Figure | None:
@@ -313,7 +316,13 @@ def walkforward_figures(view: WalkForwardView) -> list[Figure]:
 def _param_cells(row: Mapping[str, Any], params: Sequence[str]) -> str:
     from shortthehype.report.html import e
 
-    return "".join(f'<td data-param="{e(p)}">{e(fmt.param_text(_plain(row[p])))}</td>' for p in params)
+    return "".join(f'<td data-param="{e(p)}">{e(_param_text(row[p]))}</td>' for p in params)
+
+
+def _param_text(value: Any) -> str:
+    """A parameter cell's text: empty where the parameter does not apply."""
+    value = _plain(value)
+    return "" if fmt.is_missing(value) else fmt.param_text(value)
 
 
 def _plain(value: Any) -> Any:
@@ -390,9 +399,10 @@ def _sweep_header(view: SweepView) -> str:
     counts = [
         ("Strategy kind", str(doc.get("kind", "")), None),
         ("Objective", view.objective, None),
-        ("Combinations run", f"{doc.get('n_run', len(view.table)):,}", doc.get("n_run")),
+        ("Combinations requested", f"{doc.get('n_grid', 0):,}", doc.get("n_grid")),
         ("Invalid skipped", f"{doc.get('n_invalid', 0):,}", doc.get("n_invalid")),
-        ("Grid size", f"{doc.get('n_grid', 0):,}", doc.get("n_grid")),
+        ("Identical to another (not run)", f"{doc.get('n_duplicate', 0):,}", doc.get("n_duplicate", 0)),
+        ("Distinct trials run", f"{doc.get('n_run', len(view.table)):,}", doc.get("n_run")),
         ("Backtest window", str(doc.get("window", "")), None),
         ("Path", str(doc.get("mode", "")), None),
         ("Engine version", f"shortthehype {doc.get('version', '?')}", None),
@@ -480,7 +490,7 @@ def render_sweep_markdown(view: SweepView) -> str:
 
     doc = view.document
     lines = [f"# {md(view.name)}: sweep of {len(view.table):,} combinations", "",
-             f"Objective: {md(view.objective)}; {doc.get('n_invalid', 0):,} invalid skipped of {doc.get('n_grid', 0):,}.", ""]
+             f"Objective: {md(view.objective)}; {md(fmt.trial_counts(doc))}.", ""]
     dsr, pbo = doc.get("dsr") or {}, doc.get("pbo") or {}
     lines += ["## Overfitting", "", f"- Deflated Sharpe Ratio of the best: {fmt.stat('dsr', dsr.get('dsr'))}",
               f"- PBO: {fmt.stat('pbo', pbo.get('pbo'))}"]
@@ -488,7 +498,7 @@ def render_sweep_markdown(view: SweepView) -> str:
         lines.append(f"- note: {md(doc['pbo_note'])}")
     metrics = [m for m in TOP_METRICS if m in view.table]
     top = view.top()
-    rows = [[md(fmt.param_text(_plain(r[p]))) for p in view.params] + [fmt.stat(m, r[m]) for m in metrics]
+    rows = [[md(_param_text(r[p])) for p in view.params] + [fmt.stat(m, r[m]) for m in metrics]
             for _, r in top.iterrows()]
     lines += ["", f"## Top {len(top)} by {md(view.objective)}", "",
               table([md(p) for p in view.params] + [fmt.stat_label(m) for m in metrics], rows,

@@ -65,8 +65,8 @@ PARAMS = (
         choices=tuple(REBALANCE_FREQUENCIES),
     ),
     Param("exposure", "float", 1.0, "Gross long exposure while invested (1 = fully invested).", "x equity", minimum=0.0, exclusive_minimum=True),
-    Param("vol_window", "int", BASKET_VOL_WINDOW, "Returns in the trailing volatility of inverse_vol.", "bars", minimum=2),
-    Param("momentum_window", "int", BASKET_MOMENTUM_WINDOW, "Bars of the trailing total return ranked by momentum.", "bars", minimum=1),
+    Param("vol_window", "int", BASKET_VOL_WINDOW, "Returns in the trailing volatility of inverse_vol.", "bars", minimum=2, applies={"weighting": "inverse_vol"}),
+    Param("momentum_window", "int", BASKET_MOMENTUM_WINDOW, "Bars of the trailing total return ranked by momentum.", "bars", minimum=1, applies={"weighting": "momentum"}),
     Param(
         "momentum_tilt",
         "float",
@@ -75,6 +75,7 @@ PARAMS = (
         "fraction",
         minimum=0.0,
         maximum=1.0,
+        applies={"weighting": "momentum"},
     ),
     Param(
         "trend_window",

@@ -37,6 +37,7 @@ import pandas as pd
 
 from shortthehype.constants import (
     AI_BASKET,
+    BUBBLE_AI_BASKET,
     BUBBLE_FIT_CACHE_SIZE,
     BUBBLE_HOLD,
     BUBBLE_STEP,
@@ -92,6 +93,7 @@ PARAMS = (
         "monthly",
         "AI basket only: calendar on which member weights are re-set (besides regime changes).",
         choices=tuple(REBALANCE_FREQUENCIES),
+        applies={"ticker": BUBBLE_AI_BASKET.upper()},
     ),
 )
 

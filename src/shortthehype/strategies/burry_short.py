@@ -43,6 +43,8 @@ per-ticker engine options (``borrow_fee = {NVDA = ...}``) stay valid in both mod
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -80,18 +82,20 @@ PARAMS = (
         "relative",
         minimum=0.0,
     ),
-    Param("exposure", "float", BURRY_EXPOSURE, "Gross short exposure of the stock mode; the rest is cash.", "x equity", minimum=0.0, exclusive_minimum=True),
-    Param("entry", "date", pd.Timestamp(BURRY_FILING_DATE), "Signal date of the entry (trades at the next open); earlier than 2025-11-03 is look-ahead as a test of the 13F."),
+    Param("exposure", "float", BURRY_EXPOSURE, "Gross short exposure of the stock mode; the rest is cash.", "x equity", minimum=0.0, exclusive_minimum=True, applies={"instrument": "stock"}),
+    Param("entry", "date", pd.Timestamp(BURRY_FILING_DATE), "Signal date of the entry (trades at the next open); earlier than 2025-11-03 is look-ahead as a test of the 13F.", moves_window=True),
     Param("exit", "date", None, "Signal date of the exit (default: hold to the end of the data).", optional=True),
     Param("hold_days", "int", None, "Exit this many trading days after the entry bar instead of on a date.", "bars", minimum=1, optional=True),
     Param("instrument", "choice", "stock", "stock = short the shares; puts = rolled long puts priced with Black-Scholes.", choices=INSTRUMENTS),
-    Param("rebalance", "choice", "hold", "Stock mode: hold = enter once and hold the shares; keep_weights = trade back to the targets every rebalance_freq.", choices=REBALANCE_POLICIES),
-    Param("rebalance_freq", "choice", "monthly", "Period of keep_weights (last trading day of each).", choices=REBALANCE_FREQS),
-    Param("premium_budget", "float", PUT_PREMIUM_BUDGET, "Puts: premium spent on each roll (split across the tickers).", "fraction of equity", minimum=0.0, maximum=1.0, exclusive_minimum=True),
-    Param("moneyness", "float", PUT_MONEYNESS, "Puts: strike / spot at the purchase decision (0.9 = 10% out of the money).", "ratio", minimum=0.0, exclusive_minimum=True, maximum=5.0),
-    Param("tenor_days", "int", PUT_TENOR_DAYS, "Puts: time from purchase decision to expiry.", "calendar days", minimum=1),
-    Param("roll_days", "int", PUT_ROLL_DAYS, "Puts: roll this many trading days before expiry (0 = at expiry).", "bars", minimum=0),
-) + VOL_MODEL_PARAMS
+    Param("rebalance", "choice", "hold", "Stock mode: hold = enter once and hold the shares; keep_weights = trade back to the targets every rebalance_freq.", choices=REBALANCE_POLICIES, applies={"instrument": "stock"}),
+    Param("rebalance_freq", "choice", "monthly", "Period of keep_weights (last trading day of each).", choices=REBALANCE_FREQS, applies={"instrument": "stock", "rebalance": "keep_weights"}),
+    Param("premium_budget", "float", PUT_PREMIUM_BUDGET, "Puts: premium spent on each roll (split across the tickers).", "fraction of equity", minimum=0.0, maximum=1.0, exclusive_minimum=True, applies={"instrument": "puts"}),
+    Param("moneyness", "float", PUT_MONEYNESS, "Puts: strike / spot at the purchase decision (0.9 = 10% out of the money).", "ratio", minimum=0.0, exclusive_minimum=True, maximum=5.0, applies={"instrument": "puts"}),
+    Param("tenor_days", "int", PUT_TENOR_DAYS, "Puts: time from purchase decision to expiry.", "calendar days", minimum=1, applies={"instrument": "puts"}),
+    Param("roll_days", "int", PUT_ROLL_DAYS, "Puts: roll this many trading days before expiry (0 = at expiry).", "bars", minimum=0, applies={"instrument": "puts"}),
+) + tuple(
+    replace(param, applies=param.applies + (("instrument", ("puts",)),)) for param in VOL_MODEL_PARAMS
+)
 
 
 def normalized_split(params: Params) -> dict[str, float]:

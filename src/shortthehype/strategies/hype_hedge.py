@@ -67,7 +67,7 @@ _DEFAULT_BASKET = [t for t in AI_BASKET if t not in BURRY_TARGETS]
 
 PARAMS = (
     Param("market", "ticker", "SPY", "Long leg: a broad-market ticker (SPY, RSP, ...) or BASKET for the basket tickers."),
-    Param("basket", "tickers", _DEFAULT_BASKET, "Long leg when market = BASKET, equal-weighted (default: the AI basket without the shorts)."),
+    Param("basket", "tickers", _DEFAULT_BASKET, "Long leg when market = BASKET, equal-weighted (default: the AI basket without the shorts).", applies={"market": BASKET}),
     Param("shorts", "tickers", _DEFAULT_SHORTS, "Short leg."),
     Param("split", "choice", "burry", "Short-leg proportions: burry = the 13F notional split (83/17), equal = 1/k.", choices=SPLITS),
     Param("reference", "ticker", "SPY", "Index the betas are measured against (loaded, not traded unless it is the market)."),

@@ -40,7 +40,7 @@ __all__ = ["OPTION_CONTRACTS", "priced_contracts"]
 
 PARAMS = (
     Param("contracts", "contracts", None, "The contracts: [params.contracts.NAME] tables with ticker, type, strike or moneyness, expiry or tenor_days, contracts or premium_budget, and optionally entry, exit, enabled; --set contracts.NAME.FIELD=value."),
-    Param("entry", "date", None, "Signal date of the purchase of every contract without its own entry (trades at the next execution point).", optional=True),
+    Param("entry", "date", None, "Signal date of the purchase of every contract without its own entry (trades at the next execution point).", optional=True, moves_window=True),
     Param("exit", "date", None, "Signal date of the sale of every contract without its own exit (default: held to expiry).", optional=True),
 ) + VOL_MODEL_PARAMS
 
