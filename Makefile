@@ -5,13 +5,18 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 SHARED_DATA ?= ../shared/data/prices
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test venv bench clean precompile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/shortthehype precompile
 	touch $(STAMP)
+
+# Compile and cache the numba kernels (done once after installing; the first run would otherwise do it).
+precompile: $(STAMP)
+	$(VENV)/bin/shortthehype precompile
 
 venv: $(STAMP)
 

@@ -210,7 +210,7 @@ def test_backtest_prints_window_warnings(capsys, monkeypatch, shared_prices_dir,
     spec.write_text('kind = "fixed-weights"\nstart = "2016-01-04"\nend = "2016-12-30"\n[params]\nweights = { AMD = 0.5 }\n')
     code, out, err = run_cli(capsys, "backtest", str(spec), "--source", "csv", "--data-dir", str(shared_prices_dir))
     assert code == 0, err
-    assert "data warning: AMD 2016-04-22: one-day close-to-close move +52.3% exceeds ±45%" in out
+    assert "warning: AMD 2016-04-22: one-day close-to-close move +52.3% exceeds ±45%" in err
 
 
 def test_compare_before_a_ticker_lists_and_each_run_warns_about_its_own_tickers(shared_prices_dir):

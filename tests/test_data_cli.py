@@ -103,7 +103,7 @@ def test_show_prints_summary_and_both_ends(tmp_path, capsys):
     assert "AAA  source csv  2024-01-02..2024-01-12  11 rows" in out
     assert "last close 10.1200 on 2024-01-12; lowest 10.0200 on 2024-01-02; highest 10.1200 on 2024-01-12" in out
     rows = table_rows(out)
-    assert list(rows) == ["2024-01-02", "2024-01-03", "…", "2024-01-11", "2024-01-12"]
+    assert list(rows) == ["2024-01-02", "2024-01-03", "⋮", "2024-01-11", "2024-01-12"]
     assert rows["2024-01-03"] == ["10.0000", "11.0000", "9.0000", "10.0300", "100"]
 
 

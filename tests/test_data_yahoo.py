@@ -303,3 +303,27 @@ def test_yahoo_needs_tickers(tmp_path):
 
     with pytest.raises(ParamError, match="source 'yahoo' needs tickers"):
         load_prices(None, source="yahoo", cache_dir=tmp_path)
+
+
+def test_offline_failure_says_so_and_how_to_work_offline(tmp_path, today, monkeypatch):
+    import logging
+
+    import yfinance
+
+    def offline(ticker, **kwargs):  # what yfinance does without a network: log the failure, return an empty frame
+        logging.getLogger("yfinance").error(
+            f"1 Failed download: ['{ticker}']: Failed to perform, curl: (6) Could not resolve host: "
+            "query2.finance.yahoo.com. See https://curl.se/libcurl/c/libcurl-errors.html first for more details. "
+            + "retrying " * 60
+        )
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", offline)
+    with pytest.raises(DownloadError) as info:
+        load_prices("PLTR", source="yahoo", cache_dir=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("yahoo download of PLTR failed: no connection to Yahoo (yfinance: 1 Failed download: ['PLTR']")
+    assert "unknown or delisted" not in message
+    assert "--data-dir" in message and "$SHORTTHEHYPE_DATA_DIR" in message and "--source cache" in message
+    assert "retrying (...)" in message  # the long log is cut between words

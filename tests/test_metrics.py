@@ -682,6 +682,7 @@ def test_compute_stats_errors_name_the_culprit(kwargs, culprit):
 def test_public_names():
     assert set(M.__all__) == {n for n in dir(M) if not n.startswith("_")} - {
         "ANNUALIZATION",
+        "REPORT_ROLLING_WINDOW",
         "VAR_CUTOFF",
         "Any",
         "ArrayLike",

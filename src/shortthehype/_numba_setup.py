@@ -47,3 +47,12 @@ def configure_numba_cache() -> None:
 
 
 configure_numba_cache()
+
+
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache already holds the engine's kernels (a later run loads instead of compiling)."""
+    pattern = "simulate_nb.*.nbi"
+    cache_dir = numba_cache_dir()
+    if cache_dir is not None:
+        return cache_dir.is_dir() and any(cache_dir.rglob(pattern))
+    return any((PACKAGE_DIR / "core" / "__pycache__").glob(pattern))

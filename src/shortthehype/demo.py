@@ -82,15 +82,3 @@ def run_demo(
     ]
     about = "SYNTHETIC data (fictional tickers, not real prices):\n" + synthetic.describe(scenario)
     return about, runs
-
-
-def windows_frame(runs: list[BacktestRun]) -> pd.DataFrame:
-    """Window and final equity of each run (for the lines under the table)."""
-    return pd.DataFrame(
-        {
-            "strategy": [r.spec.name for r in runs],
-            "start": [r.start.strftime("%Y-%m-%d") for r in runs],
-            "end": [r.end.strftime("%Y-%m-%d") for r in runs],
-            "final_equity": [round(float(r.result.equity.iloc[-1]), 2) for r in runs],
-        }
-    )

@@ -39,16 +39,18 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import ANNUALIZATION, VAR_CUTOFF
+from shortthehype.constants import ANNUALIZATION, REPORT_ROLLING_WINDOW, VAR_CUTOFF
 from shortthehype.core import metrics_nb as nb
 from shortthehype.errors import ParamError
 
 __all__ = [
     "BENCHMARK_STATS_KEYS",
+    "DrawdownPositions",
     "PERCENT_KEYS",
     "STATS_KEYS",
     "STATS_LABELS",
-    "DrawdownPositions",
+    "Stats",
+    "TRADE_STATS_KEYS",
     "alpha",
     "annual_turnover",
     "annual_volatility",
@@ -61,6 +63,7 @@ __all__ = [
     "conditional_value_at_risk",
     "correlation",
     "downside_risk",
+    "drawdown_table",
     "excess_sharpe",
     "exposure",
     "information_ratio",
@@ -68,15 +71,21 @@ __all__ = [
     "max_drawdown",
     "max_drawdown_duration",
     "max_drawdown_positions",
+    "monthly_returns",
     "omega_ratio",
+    "period_returns",
     "profit_factor",
     "returns_from_equity",
+    "rolling_beta",
+    "rolling_sharpe",
     "sharpe_ratio",
     "skew",
     "sortino_ratio",
+    "stats_series",
     "stability_of_timeseries",
     "tail_ratio",
     "total_return",
+    "trade_stats",
     "value_at_risk",
     "win_rate",
     "worst_day",
@@ -858,6 +867,230 @@ def _benchmark_prices(benchmark: Any, equity: Any, index: pd.Index | None, offse
     if np.isnan(prices).all():
         raise ParamError("benchmark has no price on the equity's dates; check its dates and ticker")
     return prices
+
+
+class Stats(pd.Series):
+    """Statistics by key (a float Series): ``stats["sharpe"]``, ``stats.get("cagr")``, ``dict(stats)`` all work.
+
+    Iterating it yields the keys, as the dict it replaced did (a plain Series yields values).
+
+    Its repr writes each value as the reports do (percentages for the
+    fractions of :data:`PERCENT_KEYS`); arithmetic and selections give plain
+    Series.
+    """
+
+    @property
+    def _constructor(self) -> type[pd.Series]:
+        return pd.Series
+
+    def __iter__(self) -> Any:
+        """The keys, as iterating the dict it replaces did (``set(stats)``, ``for key in stats``)."""
+        return iter(self.index)
+
+    def items(self) -> Any:
+        return zip(self.index, self._values)
+
+    def __repr__(self) -> str:
+        from shortthehype.report.formatting import stat
+
+        width = max((len(str(k)) for k in self.index), default=0)
+        lines = [f"{str(key).ljust(width)}  {stat(str(key), value):>14}" for key, value in self.items()]
+        header = [str(self.name)] if self.name is not None else []
+        return "\n".join(header + lines)
+
+
+def stats_series(stats: Any, name: str | None = None) -> Stats:
+    """``stats`` (a mapping of floats) as :class:`Stats`."""
+    return Stats(dict(stats), name=name, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# tables: drawdown periods, calendar returns, rolling ratios, per-trade statistics
+# ---------------------------------------------------------------------------
+
+
+def drawdown_table(equity: pd.Series, top: int = 5) -> pd.DataFrame:
+    """The ``top`` deepest drawdowns of an equity curve, deepest first (pyfolio's ``gen_drawdown_table``).
+
+    Parameters
+    ----------
+    equity : Series
+        Account value per bar with a DatetimeIndex (the first value is the first peak).
+    top : int
+        Rows returned at most.
+
+    Returns
+    -------
+    DataFrame
+        ``peak`` (last date at the running high), ``trough`` (lowest date),
+        ``recovery`` (first date back at the peak; NaT if not recovered),
+        ``depth`` (trough / peak - 1, a negative fraction) and ``length`` (bars
+        from peak to recovery, or to the last bar if not recovered, as
+        :func:`max_drawdown_duration` counts them).  The curve stops at ruin
+        (the first value <= 0, depth -100 %).  Without a drawdown: no rows.
+    """
+    if not isinstance(equity, pd.Series):
+        raise ParamError("drawdown_table: equity must be a Series with dates")
+    if top < 1:
+        raise ParamError(f"drawdown_table: top must be >= 1, got {top}")
+    values = equity.to_numpy(dtype=np.float64)
+    ruined = np.flatnonzero(values <= 0.0)
+    if ruined.size:
+        values = values[: ruined[0] + 1].copy()
+        values[-1] = 0.0
+    dates = equity.index[: values.size]
+    peaks = np.fmax.accumulate(values)
+    under = values < peaks
+    rows = []
+    n = values.size
+    start = 0
+    while start < n:
+        if not under[start]:
+            start += 1
+            continue
+        stop = start
+        while stop < n and under[stop]:
+            stop += 1
+        peak = start - 1
+        trough = start + int(np.argmin(values[start:stop]))
+        recovered = stop < n
+        rows.append(
+            {
+                "peak": dates[peak],
+                "trough": dates[trough],
+                "recovery": dates[stop] if recovered else pd.NaT,
+                "depth": values[trough] / values[peak] - 1.0,
+                "length": (stop if recovered else n - 1) - peak,
+            }
+        )
+        start = stop
+    columns = ["peak", "trough", "recovery", "depth", "length"]
+    table = pd.DataFrame(rows, columns=columns)
+    if table.empty:
+        return table
+    return table.sort_values("depth", kind="stable").head(top).reset_index(drop=True)
+
+
+def period_returns(returns: pd.Series, freq: str) -> pd.Series:
+    """Per-bar returns compounded within each calendar month (``"M"``) or year (``"Y"``).
+
+    Indexed by ``(year, month)`` pairs or years; NaN for a period whose
+    returns are all missing (empyrical's ``aggregate_returns``).
+    """
+    growth = 1.0 + returns
+    index = pd.DatetimeIndex(returns.index)
+    keys = [index.year, index.month] if freq == "M" else [index.year]
+    return growth.groupby(keys).prod(min_count=1) - 1.0
+
+
+def monthly_returns(returns: pd.Series) -> pd.DataFrame:
+    """Compounded returns by month: one row per year, columns 1..12 and ``year`` (the year's compounded return).
+
+    A month without any return is NaN.  Fractions (0.02 = +2 %).
+    """
+    if not isinstance(returns, pd.Series) or not isinstance(returns.index, pd.DatetimeIndex):
+        raise ParamError("monthly_returns: returns must be a Series with a DatetimeIndex")
+    months = period_returns(returns, "M").unstack()
+    months = months.reindex(columns=range(1, 13))
+    months.index.name = "year"
+    months.columns.name = "month"
+    months["year"] = period_returns(returns, "Y")
+    return months
+
+
+def rolling_sharpe(returns: pd.Series, window: int = REPORT_ROLLING_WINDOW, risk_free: float = 0.0, periods_per_year: float = ANNUALIZATION) -> pd.Series:
+    """Annualised Sharpe ratio of the last ``window`` returns at each bar (empyrical's ``roll_sharpe_ratio``).
+
+    NaN before the first full window and where a window holds a missing return.
+    """
+    values = _rolling_input(returns, window)
+    out = np.full(values.shape[0], np.nan)
+    if values.shape[0] >= window:
+        columns = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, window).T)
+        sharpe = np.asarray(sharpe_ratio(columns, risk_free, periods_per_year), dtype=np.float64)
+        missing = np.concatenate(([0], np.cumsum(np.isnan(values))))
+        complete = (missing[window:] - missing[:-window]) == 0
+        out[window - 1 :] = np.where(complete, sharpe, np.nan)
+    return pd.Series(out, index=returns.index, name="rolling_sharpe")
+
+
+def rolling_beta(returns: pd.Series, benchmark_returns: pd.Series, window: int = REPORT_ROLLING_WINDOW) -> pd.Series:
+    """Beta to the benchmark over the last ``window`` bars at each bar (empyrical's ``roll_beta``).
+
+    The two series are aligned on the returns' dates; NaN before the first
+    full window and where a window holds a missing return of either.
+    """
+    values = _rolling_input(returns, window)
+    bench = benchmark_returns.reindex(returns.index).to_numpy(dtype=np.float64)
+    out = np.full(values.shape[0], np.nan)
+    both = np.isnan(values) | np.isnan(bench)
+    missing = np.concatenate(([0], np.cumsum(both)))
+    for end in range(window, values.shape[0] + 1):
+        if missing[end] == missing[end - window]:
+            out[end - 1] = nb.beta_1d_nb(values[end - window : end], bench[end - window : end])
+    return pd.Series(out, index=returns.index, name="rolling_beta")
+
+
+def _rolling_input(returns: Any, window: int) -> np.ndarray:
+    if not isinstance(returns, pd.Series):
+        raise ParamError("rolling statistics need returns as a Series")
+    if int(window) != window or window < 2:
+        raise ParamError(f"rolling window must be an integer >= 2 bars, got {window!r}")
+    return returns.to_numpy(dtype=np.float64)
+
+
+#: Keys of :func:`trade_stats`, in display order.
+TRADE_STATS_KEYS = (
+    "n_trades", "win_rate", "avg_win", "avg_loss", "best_trade", "worst_trade", "expectancy", "sqn",
+    "avg_holding_bars", "avg_holding_days",
+)
+
+
+def trade_stats(trades: pd.DataFrame) -> pd.Series:
+    """Statistics of closed round trips (``Result.trades`` with ``status == "closed"``, or any such frame).
+
+    Parameters
+    ----------
+    trades : DataFrame
+        Columns ``return`` (fraction, net of costs), ``pnl`` (money),
+        ``entry_date``, ``exit_date``, and optionally ``holding_bars``.
+
+    Returns
+    -------
+    Series (:data:`TRADE_STATS_KEYS`)
+        ``avg_win``/``avg_loss``: mean return of winning (> 0) / losing (< 0)
+        trades; ``best_trade``/``worst_trade``: extreme returns;
+        ``expectancy``: mean return per trade (= win rate x avg win + loss
+        rate x avg loss); ``sqn``: Van Tharp's system quality number,
+        ``sqrt(n) x mean(pnl) / std(pnl)`` (ddof 1, as backtesting.py);
+        ``avg_holding_bars`` / ``avg_holding_days``: mean bars and calendar
+        days from entry to exit.  NaN where undefined (no trades, no winner,
+        fewer than 2 trades for the SQN).
+    """
+    ret = trades["return"].to_numpy(dtype=np.float64)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)
+    n = ret.shape[0]
+    wins, losses = ret[ret > 0], ret[ret < 0]
+
+    def mean(values: np.ndarray) -> float:
+        return float(values.mean()) if values.size else math.nan
+
+    std = float(pnl.std(ddof=1)) if n >= 2 else math.nan
+    days = (pd.DatetimeIndex(trades["exit_date"]) - pd.DatetimeIndex(trades["entry_date"])).days.to_numpy(dtype=np.float64)
+    bars = trades["holding_bars"].to_numpy(dtype=np.float64) if "holding_bars" in trades else np.full(n, np.nan)
+    values = {
+        "n_trades": float(n),
+        "win_rate": wins.size / n if n else math.nan,
+        "avg_win": mean(wins),
+        "avg_loss": mean(losses),
+        "best_trade": float(ret.max()) if n else math.nan,
+        "worst_trade": float(ret.min()) if n else math.nan,
+        "expectancy": mean(ret),
+        "sqn": math.sqrt(n) * float(pnl.mean()) / std if n >= 2 and std > 0 else math.nan,
+        "avg_holding_bars": mean(bars),
+        "avg_holding_days": mean(days),
+    }
+    return pd.Series(values, name="trades", dtype=np.float64)
 
 
 def compute_stats(

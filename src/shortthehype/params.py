@@ -370,6 +370,12 @@ def format_value(value: Any) -> str:
     """Render a parameter value the way a user would type it."""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
+    if isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
+        # named tables (option contracts): NAME{key=value ...}, unset keys left out
+        return "; ".join(
+            f"{name}{{{' '.join(f'{k}={format_value(v)}' for k, v in table.items() if v is not None)}}}"
+            for name, table in value.items()
+        )
     if isinstance(value, Mapping):
         return ",".join(f"{k}:{format_value(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import ANNUALIZATION
+from shortthehype.constants import ANNUALIZATION, REPORT_ROLLING_WINDOW
 from shortthehype.enums import (
     TOT_BORROW,
     TOT_FEES,
@@ -110,9 +110,19 @@ class Result:
 
     @cached_property
     def returns(self) -> pd.Series:
-        """Per-bar returns of the equity; the first is equity[0] / init_cash - 1."""
-        previous = np.concatenate(([self.init_cash], self._equity[:-1]))
-        return pd.Series(self._equity / previous - 1.0, index=self.index, name="returns")
+        """Per-bar returns of the equity, exactly the ones :meth:`stats` uses.
+
+        ``equity[i] / equity[i-1] - 1`` from the second bar on; with
+        ``execution="close"`` also the first bar's ``equity[0] / init_cash - 1``
+        (costs paid at the first close).  NaN after ruin (see
+        :func:`shortthehype.metrics.returns_from_equity`).  So
+        ``metrics.sharpe_ratio(result.returns)`` equals ``result.stats()["sharpe"]``.
+        """
+        from shortthehype.metrics import returns_from_equity
+
+        returns = returns_from_equity(self._stats_equity())
+        returns.index = self.index[len(self.index) - len(returns) :]
+        return returns.rename("returns")
 
     @cached_property
     def position_values(self) -> pd.DataFrame:
@@ -237,8 +247,8 @@ class Result:
         *,
         risk_free: float = 0.0,
         periods_per_year: int = ANNUALIZATION,
-    ) -> dict[str, float]:
-        """Summary statistics from :func:`shortthehype.metrics.compute_stats`.
+    ) -> pd.Series:
+        """Summary statistics from :func:`shortthehype.metrics.compute_stats`, as a float Series by key.
 
         ``benchmark`` is a price-level Series (aligned on the dates) or the name
         of a simulated ticker (its closes).  With ``execution="close"`` the
@@ -246,19 +256,12 @@ class Result:
         that costs paid on the first bar count; otherwise the first close already
         equals ``init_cash``.
         """
-        from shortthehype.metrics import compute_stats
+        from shortthehype.metrics import compute_stats, stats_series
 
-        if isinstance(benchmark, str):
-            if benchmark not in self.tickers:
-                raise ParamError(f"benchmark {benchmark!r} is not a simulated ticker ({', '.join(self.tickers)})")
-            benchmark = pd.Series(self._close[:, self.tickers.index(benchmark)], index=self.index, name=benchmark)
-        equity = self.equity
-        if self.execution == "close":
-            start = pd.Series([self.init_cash], index=pd.DatetimeIndex([self.index[0] - pd.Timedelta(days=1)]))
-            equity = pd.concat([start, equity])
+        benchmark = self._benchmark_level(benchmark)
         closed = self.trade_records["status"] == TradeStatus.CLOSED
-        return compute_stats(
-            equity,
+        stats = compute_stats(
+            self._stats_equity(),
             trade_returns=self.trade_records["ret"][closed],
             gross_exposure=self.exposure["gross"],
             turnover=self.turnover,
@@ -266,6 +269,92 @@ class Result:
             risk_free=risk_free,
             periods_per_year=periods_per_year,
         )
+        return stats_series(stats, "stats")
+
+    def _benchmark_level(self, benchmark: pd.Series | str | None) -> pd.Series | None:
+        """A benchmark price level: the Series given, or a simulated ticker's closes by name."""
+        if not isinstance(benchmark, str):
+            return benchmark
+        if benchmark not in self.tickers:
+            raise ParamError(f"benchmark {benchmark!r} is not a simulated ticker ({', '.join(self.tickers)})")
+        return pd.Series(self._close[:, self.tickers.index(benchmark)], index=self.index, name=benchmark)
+
+    def _stats_equity(self) -> pd.Series:
+        """The equity the statistics use: with ``execution="close"``, ``init_cash`` a day before the first bar first."""
+        if self.execution != "close":
+            return self.equity
+        start = pd.Series([self.init_cash], index=pd.DatetimeIndex([self.index[0] - pd.Timedelta(days=1)]))
+        return pd.concat([start, self.equity]).rename("equity")
+
+    # ---- tables of the notebook API ---------------------------------------------------------
+
+    def drawdowns(self, top: int = 5) -> pd.DataFrame:
+        """The ``top`` deepest drawdowns: peak, trough, recovery dates, depth and length (:func:`shortthehype.metrics.drawdown_table`)."""
+        from shortthehype.metrics import drawdown_table
+
+        return drawdown_table(self._stats_equity(), top)
+
+    def monthly_returns(self) -> pd.DataFrame:
+        """Compounded returns by year (rows) and month (columns 1..12), plus the year's (:func:`shortthehype.metrics.monthly_returns`)."""
+        from shortthehype.metrics import monthly_returns
+
+        return monthly_returns(self.returns)
+
+    def rolling_sharpe(self, window: int = REPORT_ROLLING_WINDOW) -> pd.Series:
+        """Annualised Sharpe ratio of the last ``window`` bars at each bar."""
+        from shortthehype.metrics import rolling_sharpe
+
+        return rolling_sharpe(self.returns, window)
+
+    def rolling_beta(self, benchmark: pd.Series | str, window: int = REPORT_ROLLING_WINDOW) -> pd.Series:
+        """Beta over the last ``window`` bars to a benchmark price level (or a simulated ticker's closes)."""
+        from shortthehype.metrics import returns_from_equity, rolling_beta
+
+        level = self._benchmark_level(benchmark).reindex(self.index).ffill()
+        return rolling_beta(self.returns, returns_from_equity(level), window)
+
+    def trade_stats(self) -> pd.Series:
+        """Closed round trips: win rate, average win / loss, expectancy, SQN, best / worst trade, average holding time."""
+        from shortthehype.metrics import trade_stats
+
+        recs = self.trade_records[self.trade_records["status"] == TradeStatus.CLOSED]
+        frame = pd.DataFrame(
+            {
+                "return": recs["ret"],
+                "pnl": recs["pnl"],
+                "entry_date": self.index[recs["entry_bar"]],
+                "exit_date": self.index[recs["exit_bar"]],
+                "holding_bars": recs["exit_bar"] - recs["entry_bar"],
+            }
+        )
+        return trade_stats(frame)
+
+    # ---- figures and reports --------------------------------------------------------------
+
+    def plot(self, benchmark: pd.Series | None = None) -> Any:
+        """A plotly figure: equity (beside ``benchmark``'s buy-and-hold, a price level), drawdown and exposure."""
+        from shortthehype.report.notebook import plot_document
+
+        return plot_document(self._document(benchmark))
+
+    def report(self, path: str | Any, benchmark: pd.Series | None = None) -> Any:
+        """Write the report: HTML (``.html``), Markdown (``.md``) or the figure of :meth:`plot` (``.png``)."""
+        from shortthehype.report.notebook import write_document
+
+        return write_document(self._document(benchmark), path)
+
+    def to_html(self, benchmark: pd.Series | None = None) -> str:
+        """The self-contained HTML report as text."""
+        from shortthehype.report import render
+
+        return render(self._document(benchmark), "html")
+
+    def _document(self, benchmark: pd.Series | None) -> dict[str, Any]:
+        from shortthehype.runner import result_document
+
+        if benchmark is not None:
+            benchmark = benchmark.reindex(self.index)
+        return result_document(self, benchmark=benchmark)
 
     # ---- helpers --------------------------------------------------------------------------
 

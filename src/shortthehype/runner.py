@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ class BacktestRun:
     weights: pd.DataFrame
     result: Any  # shortthehype.result.Result (imported lazily: it pulls numba kernels)
     benchmark: pd.Series | None
-    stats: dict[str, float]
+    stats: pd.Series  # float statistics by key (``run.stats["sharpe"]``); see shortthehype.metrics.compute_stats
     warnings: tuple[str, ...] = ()
     #: One record per option contract traded (``shortthehype.options.contract_records``); empty without options.
     options: tuple[dict[str, Any], ...] = ()
@@ -68,52 +69,119 @@ class BacktestRun:
             (``benchmark_equity``, ``exposure.*``, ``cumulative_costs.*``) is
             aligned with ``equity.dates``.
         """
-        from shortthehype import __version__
-
-        equity = self.result.equity
-        events = self.result.events
-        document = _json_safe(
-            {
-                "strategy": self.spec.name,
-                "kind": self.spec.kind.name,
-                "description": self.spec.description,
-                "params": {k: json_value(v) for k, v in self.spec.params.items()},
-                "engine": {k: json_value(v) for k, v in self.spec.engine.items()},
-                "tickers": self.prices.tickers,
-                "benchmark": self.spec.run.get("benchmark"),
-                "source": self.prices.source,
-                "warnings": list(self.warnings),
-                "start": format_value(self.start),
-                "end": format_value(self.end),
-                "final_equity": float(equity.iloc[-1]),
-                "metrics": dict(self.stats),
-                "costs": {k: float(v) for k, v in self.result.costs.items()},
-                "equity": {
-                    "dates": [d.strftime("%Y-%m-%d") for d in equity.index],
-                    "values": [float(v) for v in equity.to_numpy()],
-                },
-                "events": [
-                    {k: (format_value(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
-                    for row in events.to_dict(orient="records")
-                ],
-                "options": [dict(record) for record in self.options],
-                "version": __version__,
-            }
+        document = result_document(
+            self.result,
+            stats=self.stats,
+            benchmark=self.benchmark,
+            name=self.spec.name,
+            kind=self.spec.kind.name,
+            description=self.spec.description,
+            params=self.spec.params,
+            engine=self.spec.engine,
+            benchmark_name=self.spec.run.get("benchmark"),
+            source=self.prices.source,
+            warnings=self.warnings,
         )
-        document.update(_json_safe(self._report_sections(history)))
+        document["options"] = _json_safe([dict(record) for record in self.options])
+        if self.options:
+            symbols = list(dict.fromkeys(str(record["symbol"]) for record in self.options))
+            values = self.result.position_values
+            document["option_values"] = {symbol: _floats(values[symbol].to_numpy()) for symbol in symbols}
+        if self.spec.kind.name == "dotcom-analog":
+            document["analog"] = _json_safe(_analog_section(self, history))
         return document
 
-    def benchmark_stats(self) -> dict[str, float] | None:
+    def benchmark_stats(self) -> pd.Series | None:
         """Statistics of ``init_cash`` held in the benchmark over the window (None without a benchmark)."""
-        return _benchmark_buy_and_hold(self.benchmark, self.result.init_cash)[1]
+        from shortthehype.metrics import stats_series
 
-    def _report_sections(self, history: Prices | None) -> dict[str, Any]:
-        """Per-bar series and tables for reports (see :meth:`to_dict`); keys added after the original ones."""
-        result = self.result
-        exposure = result.exposure
-        bench_equity, bench_stats = _benchmark_buy_and_hold(self.benchmark, result.init_cash)  # one pass for both
-        orders = result.orders
-        sections: dict[str, Any] = {
+        stats = _benchmark_buy_and_hold(self.benchmark, self.result.init_cash)[1]
+        return None if stats is None else stats_series(stats, f"{self.spec.run.get('benchmark')} (buy & hold)")
+
+    def __repr__(self) -> str:
+        final = float(self.result.equity.iloc[-1])
+        return (
+            f"BacktestRun({self.spec.name!r}, {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}, "
+            f"final equity {final:,.2f}, sharpe {self.stats.get('sharpe', float('nan')):.3f}, status {self.result.status})"
+        )
+
+    # ---- the notebook API: figures, reports and the extra statistics -----------------------
+
+    def plot(self) -> Any:
+        """A plotly figure: equity beside the benchmark, drawdown and exposure (shown inline in a notebook)."""
+        from shortthehype.report.notebook import plot_document
+
+        return plot_document(self.to_dict())
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report to ``path``: HTML (``.html``), Markdown (``.md``) or the figure of :meth:`plot` (``.png``)."""
+        from shortthehype.report.notebook import write_document
+
+        return write_document(self.to_dict(), path)
+
+    def to_html(self) -> str:
+        """The self-contained HTML report as text."""
+        from shortthehype.report import render
+
+        return render(self.to_dict(), "html")
+
+
+def result_document(
+    result: Any,
+    *,
+    stats: Mapping[str, float] | None = None,
+    benchmark: pd.Series | None = None,
+    name: str = "strategy",
+    kind: str = "custom",
+    description: str = "",
+    params: Mapping[str, Any] | None = None,
+    engine: Mapping[str, Any] | None = None,
+    benchmark_name: str | None = None,
+    source: str | None = None,
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The result document of an engine :class:`~shortthehype.Result` (the keys of :meth:`BacktestRun.to_dict`).
+
+    ``benchmark`` is a price level on the result's dates (its buy-and-hold is
+    drawn beside the equity); ``stats`` default to ``result.stats(benchmark)``.
+    """
+    from shortthehype import __version__
+
+    if stats is None:
+        stats = result.stats(benchmark=benchmark)
+    equity = result.equity
+    events = result.events
+    exposure = result.exposure
+    bench_equity, bench_stats = _benchmark_buy_and_hold(benchmark, result.init_cash)  # one pass for both
+    orders = result.orders
+    if benchmark_name is None and benchmark is not None:
+        benchmark_name = str(benchmark.name) if benchmark.name is not None else "benchmark"
+    return _json_safe(
+        {
+            "strategy": name,
+            "kind": kind,
+            "description": description,
+            "params": {k: json_value(v) for k, v in (params or {}).items()},
+            "engine": {k: json_value(v) for k, v in (engine if engine is not None else {"execution": result.execution, "init_cash": result.init_cash}).items()},
+            "tickers": list(result.tickers),
+            "benchmark": benchmark_name,
+            "source": source,
+            "warnings": list(warnings),
+            "start": format_value(equity.index[0]),
+            "end": format_value(equity.index[-1]),
+            "final_equity": float(equity.iloc[-1]),
+            "metrics": {k: float(v) for k, v in dict(stats).items()},
+            "costs": {k: float(v) for k, v in result.costs.items()},
+            "equity": {
+                "dates": [d.strftime("%Y-%m-%d") for d in equity.index],
+                "values": [float(v) for v in equity.to_numpy()],
+            },
+            "events": [
+                {k: (format_value(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+                for row in events.to_dict(orient="records")
+            ],
+            "version": __version__,
+            # per-bar series and tables for reports; every list is aligned with equity.dates
             "type": "backtest",
             "status": result.status,
             "benchmark_equity": None if bench_equity is None else _floats(bench_equity.to_numpy()),
@@ -129,13 +197,7 @@ class BacktestRun:
                 for row in result.trades.to_dict(orient="records")
             ],
         }
-        if self.options:
-            symbols = list(dict.fromkeys(str(record["symbol"]) for record in self.options))
-            values = result.position_values
-            sections["option_values"] = {symbol: _floats(values[symbol].to_numpy()) for symbol in symbols}
-        if self.spec.kind.name == "dotcom-analog":
-            sections["analog"] = _analog_section(self, history)
-        return sections
+    )
 
 
 def _floats(values: np.ndarray) -> list[float | None]:
@@ -330,6 +392,7 @@ def backtest(
     if benchmark_ticker:
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
     stats = result.stats(benchmark=benchmark)
+    stats.name = spec.name
     return BacktestRun(
         spec=spec,
         prices=window_prices,

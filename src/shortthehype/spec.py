@@ -62,12 +62,15 @@ def strategy_dirs() -> list[Path]:
     """Directories searched for specs by name, in order.
 
     ``$SHORTTHEHYPE_STRATEGIES_DIR``, then ``./strategies`` in the working
-    directory, then the ``strategies/`` directory of the source checkout.
+    directory, then the built-in specs: the package's ``builtin_strategies``
+    data (an installed wheel) or the ``strategies/`` directory of the source
+    checkout (an editable install or ``PYTHONPATH=src``).
     """
     dirs: list[Path] = []
     if os.environ.get(ENV_STRATEGIES_DIR):
         dirs.append(Path(os.environ[ENV_STRATEGIES_DIR]).expanduser())
     dirs.append(Path.cwd() / "strategies")
+    dirs.append(Path(__file__).resolve().parent / "builtin_strategies")
     dirs.append(Path(__file__).resolve().parents[2] / "strategies")
     unique: list[Path] = []
     for directory in dirs:

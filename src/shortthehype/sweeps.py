@@ -652,6 +652,17 @@ class SweepResult:
         """Distinct effective combinations of the grid (``n_run`` unless ``random`` drew fewer)."""
         return self.n_grid - self.n_invalid - self.n_duplicate
 
+    def __repr__(self) -> str:
+        best = self.best
+        found = "no defined objective" if best is None else f"best {self.objective} {best[self.objective]:.4g} at {self.best_params}"
+        return f"SweepResult({self.spec_name!r}, {self.n_run:,} of {self.n_grid:,} combinations, {found})"
+
+    def plot(self, x: str | None = None, y: str | None = None) -> Any:
+        """A plotly heatmap of the best objective over two swept settings (a line over one); default: the first two."""
+        from shortthehype.report.notebook import sweep_figure
+
+        return sweep_figure(self.to_document(x=x, y=y))
+
     @property
     def parameter_columns(self) -> list[str]:
         return list(self.grid)

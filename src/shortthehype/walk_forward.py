@@ -152,8 +152,16 @@ class WalkForwardResult:
     anchored: bool
     windows: list[WalkForwardWindow]
     equity: pd.Series  #: chained out-of-sample equity, starting at init_cash before the first test bar
-    stats: dict[str, float]  #: compute_stats of ``equity``
+    stats: pd.Series  #: compute_stats of ``equity`` (a :class:`~shortthehype.metrics.Stats`)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        kind = "anchored" if self.anchored else "rolling"
+        value = self.stats.get(self.objective, float("nan"))
+        return (
+            f"WalkForwardResult({self.spec_name!r}, {len(self.windows)} {kind} windows of {self.train} / {self.test}, "
+            f"stitched out-of-sample {self.objective} {value:.4g})"
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per window: dates, chosen parameters, in- and out-of-sample objective, DSR, PBO."""
@@ -269,7 +277,7 @@ def walkforward(
     DataError
         Missing prices.
     """
-    from shortthehype.metrics import compute_stats
+    from shortthehype.metrics import compute_stats, stats_series
     from shortthehype.runner import backtest
     from shortthehype.sweeps import _load_prices, _stats_curve, _valid_ids, build_axes, sweep
 
@@ -348,6 +356,6 @@ def walkforward(
         anchored=anchored,
         windows=results,
         equity=equity,
-        stats=compute_stats(equity),
+        stats=stats_series(compute_stats(equity), "stitched out of sample"),
         grid=grid_values,
     )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
 
-from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options, run_overrides
-from shortthehype.cli.render import print_setting_warnings
+from shortthehype.cli import app, console, err_console
+from shortthehype.cli.options import DataOptions, TableFormat, data_options, run_overrides
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -33,7 +31,11 @@ def backtest(
     png: Annotated[Optional[Path], typer.Option("--png", help="Write the main figures as PNG files into this directory.")] = None,
     format_: Annotated[
         Optional[str],
-        typer.Option("--format", "-f", help="Report format, html or md; without --report, md prints a Markdown summary instead of the table."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, csv, json or md: how the metrics are printed (md: the Markdown summary); with --report, html or md chooses the report's format.",
+        ),
     ] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
@@ -41,116 +43,152 @@ def backtest(
     offline: DataOptions.offline = False,
 ) -> None:
     """Backtest one strategy spec and print its metrics beside its benchmark's (or write its report)."""
+    from shortthehype.cli.notices import print_warnings
+    from shortthehype.cli.render import options_grid, print_grids, stats_grid
     from shortthehype.runner import backtest as run_backtest
-    from shortthehype.cli.render import stats_table
 
     overrides = run_overrides(set_, start, end)
     options = data_options(source, data_dir, cache_dir, offline)
-    wants_document = json_path is not None or report_path is not None or png is not None or format_ is not None
-    fmt = None
-    json_to_stdout = json_path is not None and str(json_path) == "-"
-    if wants_document:  # check the output options before the (possibly long) run
-        from shortthehype.errors import ParamError
-        from shortthehype.report import resolve_format
-
-        fmt = resolve_format(format_, report_path)
-        if report_path is None and format_ == "html":
-            raise ParamError("--format html writes a file: add --report PATH")
-        if json_to_stdout and report_path is None and fmt == "md":
-            raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
+    table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the (possibly long) run
+    wants_document = json_path is not None or report_path is not None or png is not None or table_format == "md"
     run = run_backtest(spec, overrides=overrides, **options)
-    print_setting_warnings(run.spec.warnings())
+    out = console if stdout_is_free(json_path, report_path) else err_console
+    print_warnings(run.spec.warnings())
     document = None
     if wants_document:
-        from shortthehype.cli.report_cmd import write_outputs
         from shortthehype.report import render, report_document
 
-        md_to_stdout = report_path is None and fmt == "md"
         document = report_document(run, **options)
-        if json_to_stdout or md_to_stdout:
-            typer.echo(json.dumps(document, indent=1) if json_to_stdout else render(document, "md"), nl=json_to_stdout)
-            if json_path is not None and not json_to_stdout:
-                json_path.write_text(json.dumps(document, indent=1))
-            write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
-            return
-    columns = {run.spec.name: run.stats}
-    benchmark_stats = run.benchmark_stats()
-    if benchmark_stats is not None:
-        columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
-    title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
-    console.print(stats_table(columns, title=title))
-    if run.options:
-        from shortthehype.cli.render import options_tables
-
-        for table in options_tables(run.options, console.width):
-            console.print(table)
-        console.print(
-            "paid/value per share after slippage; premium = shares x paid (fees excluded); P&L net of fees (an open "
-            "contract at its last mark); delta exposure = delta x shares x spot / equity at entry",
-            highlight=False,
-        )
-    for warning in run.warnings:
-        console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
-    events = run.result.events
-    if len(events):
-        console.print(f"{len(events)} event(s): " + ", ".join(f"{k} ×{n}" for k, n in events["kind"].value_counts().items()))
-        for row in events[events["kind"].isin(["bankruptcy", "settlement", "liquidation"])].itertuples():
-            console.print(f"  {row.date:%Y-%m-%d} {row.kind}" + (f" {row.ticker}" if isinstance(row.ticker, str) else ""), highlight=False)
-    if json_path is not None:
-        json_path.write_text(json.dumps(document, indent=1))
-        console.print(f"wrote {json_path}")
+        if str(json_path) == "-":
+            typer.echo(json.dumps(document, indent=1))
+        elif table_format == "md" and report_path is None:
+            typer.echo(render(document, "md"), nl=False)
+    if table_format != "md" or report_path is not None:
+        columns = {run.spec.name: run.stats}
+        benchmark_stats = run.benchmark_stats()
+        if benchmark_stats is not None:
+            columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
+        title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
+        grids = [stats_grid(columns, title=title)] + ([options_grid(run.options)] if run.options else [])
+        print_grids(grids, table_format if table_format != "md" else "table", out)
+        if run.options and table_format in ("table", "md"):
+            out.print(
+                "paid/value per share after slippage; premium = shares x paid (fees excluded); P&L net of fees (an open "
+                "contract at its last mark); delta exposure = delta x shares x spot / equity at entry",
+                highlight=False,
+            )
+    print_warnings(run.warnings)
+    print_events(run.result.events, out if table_format == "table" else err_console)
     if document is not None:
-        write_outputs(document, report_path=report_path, png=png, format_=fmt)
+        quiet = out is err_console or table_format != "table"
+        write_document_outputs(document, json_path=json_path, report_path=report_path, png=png, format_=fmt, quiet=quiet)
+
+
+def output_formats(format_: str | None, report_path: Path | None, json_path: Path | None) -> tuple[str, str | None]:
+    """``--format`` split into the table's format and the report's (html/md, None without a report); one-line errors."""
+    from shortthehype.cli.render import check_format
+    from shortthehype.errors import ParamError
+    from shortthehype.report import resolve_format
+
+    if format_ is not None and format_.lower() == "html":
+        if report_path is None:
+            raise ParamError("--format html writes a file: add --report PATH")
+        return "table", "html"
+    table_format = check_format(format_)
+    report_format = resolve_format(format_ if table_format == "md" else None, report_path) if report_path is not None else None
+    to_stdout = [name for name, used in (
+        ("--json -", str(json_path) == "-"),
+        ("--report -", str(report_path) == "-"),
+        (f"--format {table_format}", table_format != "table" and report_path is None),
+    ) if used]
+    if len(to_stdout) > 1:
+        both = "both" if len(to_stdout) == 2 else "all"
+        raise ParamError(f"{' and '.join(to_stdout)} {both} print to stdout: write all but one of them to a file")
+    return table_format, report_format
+
+
+def stdout_is_free(json_path: Path | None, report_path: Path | None) -> bool:
+    """False when stdout carries a document (``--json -``, ``--report -``): the table then goes to stderr."""
+    return str(json_path) != "-" and str(report_path) != "-"
+
+
+def print_events(events: Any, out: Any) -> None:
+    """Margin calls, bankruptcy, liquidations ... with their dates, one line each."""
+    from rich.text import Text
+
+    if not len(events):
+        return
+    out.print(f"{len(events)} event(s):", highlight=False)
+    for row in events.itertuples(index=False):
+        ticker = f" {row.ticker}" if isinstance(row.ticker, str) else ""
+        out.print(Text(f"  {row.date:%Y-%m-%d} {row.kind}{ticker}: {row.detail}"), highlight=False, soft_wrap=True)
+
+
+def write_document_outputs(
+    document: Any, *, json_path: Path | None, report_path: Path | None, png: Path | None, format_: str | None, quiet: bool
+) -> None:
+    """``--json FILE``, ``--report PATH|-`` and ``--png DIR`` of one document (``--json -`` is printed by the caller).
+
+    The "wrote ..." lines go to stderr when ``quiet`` (stdout carries a document or a CSV/JSON/Markdown table).
+    """
+    from shortthehype.cli.report_cmd import write_outputs
+
+    if json_path is not None and str(json_path) != "-":
+        json_path.write_text(json.dumps(document, indent=1))
+        (err_console if quiet else console).print(f"wrote {json_path}", highlight=False)
+    write_outputs(document, report_path=report_path, png=png, format_=format_, quiet=quiet)
 
 
 @strategies_app.command("list")
-def strategies_list() -> None:
+def strategies_list(format_: TableFormat = "table") -> None:
     """List the strategy specs found (name, kind, file)."""
-    from rich.table import Table
-
+    from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
     from shortthehype.errors import ShortTheHypeError
     from shortthehype.spec import available_specs, load_spec
 
-    table = Table(header_style="bold")
-    for column in ("name", "kind", "file", "description"):
-        table.add_column(column)
+    fmt = check_format(format_)
+    grid = Grid([Column("name"), Column("kind"), Column("file", wrap=True), Column("description", wrap=True)], key="strategies")
     for name, path in available_specs().items():
         try:
             spec = load_spec(path)
         except ShortTheHypeError as exc:  # one broken spec must not hide the others
-            table.add_row(name, "?", str(path), f"[red]invalid:[/] {escape(str(exc))}")
+            grid.add_row(name, "?", str(path), Cell(f"invalid: {exc}", style="red"))
             continue
-        table.add_row(spec.name, spec.kind.name, str(path), spec.description.splitlines()[0] if spec.description else "")
-    console.print(table)
+        grid.add_row(spec.name, spec.kind.name, str(path), spec.description.splitlines()[0] if spec.description else "")
+    print_grids([grid], fmt)
 
 
 @strategies_app.command("show")
-def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.")]) -> None:
+def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.")], format_: TableFormat = "table") -> None:
     """Show a spec's settings with their meaning, unit and default sweep ranges."""
-    from rich.table import Table
+    from rich.text import Text
 
-    from shortthehype.params import format_value
+    from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
+    from shortthehype.params import format_value, json_value
     from shortthehype.spec import load_spec
 
+    fmt = check_format(format_)
     loaded = load_spec(spec)
-    console.print(f"[bold]{loaded.name}[/] ({loaded.kind.name}) — {loaded.path}")
-    if loaded.description:
-        console.print(loaded.description, highlight=False)
-    table = Table(header_style="bold")
-    for column in ("setting", "value", "unit", "sweep", "meaning"):
-        table.add_column(column, overflow="fold")
+    if fmt == "table":
+        console.print(Text.assemble((loaded.name, "bold"), f" ({loaded.kind.name}) — {loaded.path}"), highlight=False)
+        if loaded.description:
+            console.print(Text(loaded.description), highlight=False)
+    grid = Grid(
+        [Column("setting"), Column("value", wrap=True), Column("unit", wrap=True), Column("sweep", wrap=True), Column("meaning", wrap=True)],
+        key="settings",
+    )
     values = loaded.values()
     inactive = loaded.inactive()
     for name, (_, param) in loaded.schema().items():
-        sweep = format_value(loaded.sweep[name]) if name in loaded.sweep else ""
+        sweep = Cell(format_value(loaded.sweep[name]), json_value(loaded.sweep[name])) if name in loaded.sweep else Cell("", None)
         meaning = param.doc
         if param.applies:
             meaning += f" Applies only when {param.describe_applies()}."
         if param.moves_window:
             meaning += " Moves the backtest's start with it unless start is set too."
         value = format_value(values[name]) + (" (does not apply)" if name in inactive else "")
-        table.add_row(name, value, param.unit, sweep, meaning)
-    console.print(table)
+        grid.add_row(name, Cell(value, json_value(values[name])), param.unit, sweep, meaning)
+    print_grids([grid], fmt)
 
 
 app.add_typer(strategies_app, name="strategies")
@@ -170,38 +208,36 @@ def compare(
         typer.Option("--report", help="Write the comparison report to this file: one self-contained HTML page, or Markdown (.md or --format md)."),
     ] = None,
     png: Annotated[Optional[Path], typer.Option("--png", help="Write the comparison's main figures as PNG files into this directory.")] = None,
-    format_: Annotated[Optional[str], typer.Option("--format", "-f", help="Report format: html or md (default: from the --report suffix).")] = None,
+    format_: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", help="table, csv, json or md: how the table is printed; with --report, html or md chooses the report's format."),
+    ] = None,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
     """Run several strategies over the same window and print one table (or write their comparison report)."""
-    from shortthehype.cli.render import stats_table
+    from shortthehype.cli.notices import print_warnings
+    from shortthehype.cli.render import print_grids, stats_grid
+    from shortthehype.report import report_document
     from shortthehype.runner import compare as run_compare
 
     overrides = run_overrides(set_, start, end)
-    from shortthehype.cli.report_cmd import write_outputs
-    from shortthehype.report import report_document, resolve_format
-
-    fmt = resolve_format(format_, report_path)  # checked before the runs
+    table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the runs
     options = data_options(source, data_dir, cache_dir, offline)
     runs = run_compare(specs, overrides=overrides, **options)
-    print_setting_warnings([line for run in runs for line in run.spec.warnings()])
+    print_warnings([line for run in runs for line in run.spec.warnings()])
     document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
-    if json_path is not None and str(json_path) == "-":
+    if str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
-        write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
-        return
+    out = console if stdout_is_free(json_path, report_path) else err_console
     first = runs[0]
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
-    console.print(stats_table({run.spec.name: run.stats for run in runs}, title=title))
+    print_grids([stats_grid({run.spec.name: run.stats for run in runs}, title=title)], table_format, out)
     for run in runs:
         if (run.start, run.end) != (first.start, first.end):
-            console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
-        for warning in run.warnings:
-            console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
-    if json_path is not None:
-        json_path.write_text(json.dumps(document, indent=1))
-        console.print(f"wrote {json_path}")
-    write_outputs(document, report_path=report_path, png=png, format_=fmt)
+            err_console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
+        print_warnings(run.warnings, about=run.spec.name)
+    quiet = out is err_console or table_format != "table"
+    write_document_outputs(document, json_path=json_path, report_path=report_path, png=png, format_=fmt, quiet=quiet)

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
-
-from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options
+from shortthehype.cli import app, console, err_console
+from shortthehype.cli.notices import captured_warnings, in_window, print_warnings
+from shortthehype.cli.options import DataOptions, TableFormat, data_options
+from shortthehype.cli.render import check_format
 from shortthehype.errors import ParamError
 
 if TYPE_CHECKING:
@@ -197,42 +197,55 @@ def _date(value: Any) -> str:
     return "—" if value is None or value != value else value.strftime("%Y-%m-%d")
 
 
-def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int) -> None:
-    """Print the summary, the monthly table and the sparklines."""
-    from rich.table import Table
+def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int, fmt: str = "table") -> None:
+    """Print the summary, the monthly table and the sparklines (tables only, for csv/json/md)."""
+    from shortthehype.cli.render import Cell, Column, Grid, print_grids
 
+    out = console if fmt == "table" else err_console
     if frame.empty:
-        console.print(f"{name}: no evaluation date in the range")
+        out.print(f"{name}: no evaluation date in the range")
         return
     span = f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}"
-    console.print(
+    out.print(
         f"[bold]{name}[/]: LPPLS confidence, {span}, every {step} bar(s), "
         f"{len(windows)} windows of {windows[0]}..{windows[-1]} bars",
         highlight=False,
     )
+
+    def share(value: Any) -> Cell:
+        return Cell(_pct(value), None if value != value else float(value))
+
     last = frame.iloc[-1]
-    summary = Table(header_style="bold", title_justify="left")
-    for column in ("", "date", "bubble", "anti-bubble", "fits", "median tc (qualified bubbles)"):
-        summary.add_column(column)
-    summary.add_row("latest", _date(frame.index[-1]), _pct(last["bubble"]), _pct(last["antibubble"]), str(int(last["n_fits"])), _date(last["bubble_tc"]))
+    summary = Grid(
+        [Column(""), Column("date"), Column("bubble", right=True), Column("anti-bubble", right=True), Column("fits", right=True),
+         Column("median tc (qualified bubbles)", wrap=True)],
+        key="summary",
+    )
+    summary.add_row("latest", _date(frame.index[-1]), share(last["bubble"]), share(last["antibubble"]),
+                    Cell(str(int(last["n_fits"])), int(last["n_fits"])), _date(last["bubble_tc"]))
     for label, column in (("peak bubble", "bubble"), ("peak anti-bubble", "antibubble")):
         values = frame[column]
         if values.notna().any() and values.max() > 0:
             when = values.idxmax()
             row = frame.loc[when]
-            summary.add_row(label, _date(when), _pct(row["bubble"]), _pct(row["antibubble"]), str(int(row["n_fits"])), _date(row["bubble_tc"]))
+            summary.add_row(label, _date(when), share(row["bubble"]), share(row["antibubble"]),
+                            Cell(str(int(row["n_fits"])), int(row["n_fits"])), _date(row["bubble_tc"]))
         else:
             summary.add_row(label, "never above 0", "—", "—", "—", "—")
-    console.print(summary)
     from shortthehype.report.bubble_view import monthly_maxima
 
     monthly = monthly_maxima(frame)
-    table = Table(title="monthly maximum of the indicators", title_justify="left", header_style="bold")
-    for column in ("month", "close", "bubble max", "anti-bubble max", "evaluations"):
-        table.add_column(column, justify="right")
+    table = Grid(
+        [Column("month"), *(Column(c, right=True) for c in ("close", "bubble max", "anti-bubble max", "evaluations"))],
+        title="monthly maximum of the indicators",
+        key="monthly",
+    )
     for period, row in monthly.iterrows():
-        table.add_row(str(period), f"{row['close']:,.2f}", _pct(row["bubble"]), _pct(row["antibubble"]), str(int(row["evaluations"])))
-    console.print(table)
+        table.add_row(str(period), Cell(f"{row['close']:,.2f}", float(row["close"])), share(row["bubble"]), share(row["antibubble"]),
+                      Cell(str(int(row["evaluations"])), int(row["evaluations"])))
+    print_grids([summary, table], fmt)
+    if fmt != "table":
+        return
     top = max(float(frame[["bubble", "antibubble"]].max().max()), 1e-12)
     console.print(f"bubble      |{sparkline(frame['bubble'], top=top)}| max {_pct(frame['bubble'].max())}", highlight=False)
     console.print(f"anti-bubble |{sparkline(frame['antibubble'], top=top)}| max {_pct(frame['antibubble'].max())}", highlight=False)
@@ -258,6 +271,7 @@ def bubble(
             help="Write the report, format from the suffix: .html (self-contained page, works offline), .md (Markdown) or .png (figure).",
         ),
     ] = None,
+    format_: TableFormat = "table",
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -283,8 +297,12 @@ def bubble(
     if step < 1:
         raise ParamError(f"--step must be >= 1 bar, got {step}")
     report_format = check_report_option(report_path)  # before the (possibly long) fits
+    fmt = check_format(format_)
+    if fmt != "table" and str(json_path) == "-":
+        raise ParamError(f"--format {fmt} and --json - both print to stdout: write the JSON to a file")
     tickers = bubble_tickers(ticker)
-    prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
+    with captured_warnings():  # the load's warnings are in prices.warnings, printed for the fitted span below
+        prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
     series = bubble_series(prices, ticker)
     if start_day is None and len(series):
         start_day = series.index[max(len(series) - DEFAULT_LOOKBACK_BARS, 0)]
@@ -306,14 +324,15 @@ def bubble(
         if report_path is not None:
             write_bubble_report(document, report_path, report_format, quiet=True)
         return
-    render_indicator(name, frame, window_array, step)
-    for warning in prices.warnings:
-        console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
+    render_indicator(name, frame, window_array, step, fmt)
+    if len(frame):  # the fits look back up to the longest window before the first evaluation
+        first = series.index[max(int(series.index.get_indexer([frame.index[0]])[0]) - int(window_array[-1]), 0)]
+        print_warnings(in_window(prices.warnings, first, frame.index[-1]))
     if json_path is not None:
         json_path.write_text(json.dumps(document, indent=1))
-        console.print(f"wrote {json_path}")
+        (console if fmt == "table" else err_console).print(f"wrote {json_path}", highlight=False)
     if report_path is not None:
-        write_bubble_report(document, report_path, report_format)
+        write_bubble_report(document, report_path, report_format, quiet=fmt != "table")
 
 
 def check_report_option(report_path: Path | None) -> str | None:

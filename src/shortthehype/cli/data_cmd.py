@@ -16,7 +16,8 @@ import typer
 from rich.markup import escape
 
 from shortthehype.cli import console, err_console
-from shortthehype.cli.options import DataOptions
+from shortthehype.cli.options import DataOptions, TableFormat
+from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
 from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError
 
 if TYPE_CHECKING:
@@ -49,30 +50,25 @@ def _price(value: float) -> str:
 
 
 def _print_warnings(lines: tuple[str, ...] | list[str]) -> None:
-    for line in lines:
-        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    from shortthehype.cli.notices import print_warnings
+
+    print_warnings(lines)
 
 
-def _series_table(infos: list[SeriesInfo], *, title: str, with_source: bool) -> object:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("ticker", no_wrap=True)
-    table.add_column("first date", no_wrap=True)
-    table.add_column("last date", no_wrap=True)
-    table.add_column("rows", justify="right", no_wrap=True)
+def _series_grid(infos: list[SeriesInfo], *, title: str, with_source: bool) -> Grid:
+    columns = [Column("ticker"), Column("first date"), Column("last date"), Column("rows", right=True)]
     if with_source:
-        table.add_column("source", no_wrap=True)
-        table.add_column("fetched (UTC)", no_wrap=True)
+        columns += [Column("source"), Column("fetched (UTC)")]
+    grid = Grid(columns, title=title, key="tickers")
     for info in infos:
         if info.error is not None:
-            cells = [f"[red]{info.ticker}[/]", "[red]invalid[/]", "", ""]
+            cells = [Cell(info.ticker, style="red"), Cell("invalid", style="red"), Cell("", None), Cell("", None)]
         else:
-            cells = [info.ticker, _day(info.first), _day(info.last), str(info.rows)]
+            cells = [Cell(info.ticker), Cell(_day(info.first)), Cell(_day(info.last)), Cell(str(info.rows), info.rows)]
         if with_source:
-            cells += [info.source, (info.fetched_at or "").replace("+00:00", "")]
-        table.add_row(*cells)
-    return table
+            cells += [Cell(info.source), Cell((info.fetched_at or "").replace("+00:00", ""))]
+        grid.add_row(*cells)
+    return grid
 
 
 @data_app.command("list")
@@ -83,6 +79,7 @@ def list_command(
     ] = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
+    format_: TableFormat = "table",
 ) -> None:
     """List tickers with their first and last date and row count.
 
@@ -91,13 +88,14 @@ def list_command(
     """
     from shortthehype.data.load import default_source
 
+    fmt = check_format(format_)
     kind = source or default_source(data_dir)
     if kind == "csv":
         from shortthehype.data.csv_source import list_csv_dir, resolve_data_dir
 
         directory = resolve_data_dir(data_dir)
         infos = list_csv_dir(directory)
-        console.print(_series_table(infos, title=f"CSV files in {escape(str(directory))}", with_source=False))
+        print_grids([_series_grid(infos, title=f"CSV files in {directory}", with_source=False)], fmt)
         where = str(directory)
     elif kind in ("cache", "yahoo"):
         from shortthehype.data.catalog import Catalog
@@ -112,7 +110,7 @@ def list_command(
                 soft_wrap=True,
             )
             return
-        console.print(_series_table(infos, title=f"Price catalog {escape(str(catalog.root))}", with_source=True))
+        print_grids([_series_grid(infos, title=f"Price catalog {catalog.root}", with_source=True)], fmt)
         where = str(catalog.root)
     else:
         raise ParamError(f"data list --source must be csv or cache (got {kind!r})")
@@ -133,11 +131,13 @@ def show_command(
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
+    format_: TableFormat = "table",
 ) -> None:
     """Summary of one ticker (range, rows, closes, warnings) and its first and last rows."""
-    from rich.table import Table
-
     from shortthehype.data.load import load_prices
+
+    fmt = check_format(format_)
+    out = console if fmt == "table" else err_console
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # printed below from prices.warnings
@@ -146,12 +146,12 @@ def show_command(
     frame = {field: prices.field(field)[name] for field in ("open", "high", "low", "close", "volume")}
     close = frame["close"]
     lo, hi = close.idxmin(), close.idxmax()
-    console.print(
+    out.print(
         f"[bold]{name}[/]  source {prices.source}  {_day(prices.index[0])}..{_day(prices.index[-1])}  {len(prices)} rows",
         highlight=False,
         soft_wrap=True,
     )
-    console.print(
+    out.print(
         f"last close {_price(close.iloc[-1])} on {_day(prices.index[-1])}; "
         f"lowest {_price(close[lo])} on {_day(lo)}; highest {_price(close[hi])} on {_day(hi)}",
         highlight=False,
@@ -160,24 +160,21 @@ def show_command(
     _print_warnings(prices.warnings)
     if rows == 0:
         return
-    table = Table(header_style="bold")
-    table.add_column("date", no_wrap=True)
-    for field in ("open", "high", "low", "close"):
-        table.add_column(field, justify="right", no_wrap=True)
-    table.add_column("volume", justify="right", no_wrap=True)
+    grid = Grid([Column("date"), *(Column(f, right=True) for f in ("open", "high", "low", "close", "volume"))], key="rows")
     n = len(prices)
     shown = list(range(n)) if n <= 2 * rows else list(range(rows)) + [-1] + list(range(n - rows, n))
     for i in shown:
         if i < 0:
-            table.add_row("…", "…", "…", "…", "…", "…")
+            if fmt == "table":
+                grid.add_row(*(["⋮"] * 6))
             continue
-        volume = frame["volume"].iloc[i]
-        table.add_row(
+        volume = float(frame["volume"].iloc[i])
+        grid.add_row(
             _day(prices.index[i]),
-            *(_price(frame[field].iloc[i]) for field in ("open", "high", "low", "close")),
-            "—" if volume != volume else f"{volume:.0f}",
+            *(Cell(_price(frame[field].iloc[i]), float(frame[field].iloc[i])) for field in ("open", "high", "low", "close")),
+            Cell("—" if volume != volume else f"{volume:.0f}", volume),
         )
-    console.print(table)
+    print_grids([grid], fmt)
 
 
 @data_app.command("fetch")
@@ -232,6 +229,7 @@ def fetch_command(
 def import_command(
     directory: Annotated[Path, typer.Argument(help="Directory of <TICKER>.csv files to copy into the catalog.")],
     cache_dir: DataOptions.cache_dir = None,
+    format_: TableFormat = "table",
 ) -> None:
     """Validate every CSV in DIRECTORY and copy it into the catalog (all or nothing).
 
@@ -241,6 +239,7 @@ def import_command(
     """
     from shortthehype.data.catalog import Catalog
 
+    fmt = check_format(format_)
     catalog = Catalog(cache_dir)
     infos = catalog.import_csv_dir(directory)
-    console.print(_series_table(infos, title=f"Imported into {escape(str(catalog.root))}", with_source=False))
+    print_grids([_series_grid(infos, title=f"Imported into {catalog.root}", with_source=False)], fmt)

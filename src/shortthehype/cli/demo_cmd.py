@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
-from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options
+from shortthehype.cli import app, console, err_console
+from shortthehype.cli.options import DataOptions, TableFormat, data_options
+from shortthehype.errors import ParamError
 
 
 @app.command()
@@ -22,6 +23,7 @@ def demo(
     report_path: Annotated[
         Path, typer.Option("--report", help="Where to write the HTML report of the comparison ('-' for stdout).")
     ] = Path("shortthehype-demo.html"),
+    format_: TableFormat = "table",
 ) -> None:
     """Run every essay strategy through a bubble and its crash and compare them.
 
@@ -29,20 +31,50 @@ def demo(
     fictional ones); with --source csv --data-dir DIR (or --source yahoo) the
     shipped specs run unchanged on real prices from ChatGPT's launch on.
     """
-    from shortthehype.cli.render import stats_table
-    from shortthehype.demo import run_demo, windows_frame
+    from shortthehype.cli.backtest_cmd import stdout_is_free
+    from shortthehype.cli.notices import print_warnings
+    from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids, stats_grid
+    from shortthehype.demo import run_demo
 
+    fmt = check_format(format_)
+    if fmt != "table" and str(report_path) == "-":
+        raise ParamError(f"--format {fmt} and --report - both print to stdout: write the report to a file")
     load = None
     if source is not None or data_dir is not None:
         load = data_options(source, data_dir, cache_dir, offline)
     about, runs = run_demo(seed=seed, load=load)
-    console.print(about, highlight=False)
-    console.print(stats_table({run.spec.name: run.stats for run in runs}, title="Demo comparison"))
-    console.print(windows_frame(runs).to_string(index=False), highlight=False)
+    out = console if stdout_is_free(None, report_path) else err_console
+    if fmt == "table":
+        out.print(Text(about), highlight=False)
+    windows = Grid([Column("strategy"), Column("start"), Column("end"), Column("final equity", right=True)], title="Windows", key="windows")
     for run in runs:
-        for warning in run.warnings:
-            console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
+        final = float(run.result.equity.iloc[-1])
+        windows.add_row(run.spec.name, f"{run.start:%Y-%m-%d}", f"{run.end:%Y-%m-%d}", Cell(f"{final:,.2f}", final))
+    print_grids([stats_grid({run.spec.name: run.stats for run in runs}, title="Demo comparison"), windows], fmt, out)
+    for run in runs:
+        print_warnings(run.warnings, about=run.spec.name)
     from shortthehype.cli.report_cmd import write_outputs
 
     document = {"type": "compare", "runs": [run.to_dict() for run in runs]}
-    write_outputs(document, report_path=report_path, png=None, format_="html")
+    write_outputs(document, report_path=report_path, png=None, format_="html", quiet=out is err_console or fmt != "table")
+
+
+@app.command()
+def precompile() -> None:
+    """Compile and cache the numba kernels now, so the first backtest, sweep or bubble fit starts at full speed."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from shortthehype.precompile import precompile as run_precompile
+
+    started = time.perf_counter()
+    columns = (TextColumn("compiling numba kernels: {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        run_precompile(progress)
+    err_console.print(f"numba kernels compiled and cached in {time.perf_counter() - started:,.1f} s", highlight=False)

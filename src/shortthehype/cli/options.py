@@ -22,6 +22,9 @@ class DataOptions:
     offline = Annotated[bool, typer.Option("--offline", help="Read the local catalog only; never download.")]
 
 
+TableFormat = Annotated[str, typer.Option("--format", help="How tables are printed: table (terminal), csv, json or md.")]
+
+
 def data_options(source: str | None, data_dir: Path | None, cache_dir: Path | None, offline: bool) -> dict[str, Any]:
     return {"source": source, "data_dir": data_dir, "cache_dir": cache_dir, "offline": offline}
 

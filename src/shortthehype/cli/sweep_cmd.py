@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console, err_console
-from shortthehype.cli.options import DataOptions, data_options, run_overrides
+from shortthehype.cli.options import DataOptions, TableFormat, data_options, run_overrides
+from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,7 +21,7 @@ results_app = typer.Typer(help="Inspect sweep results files (Parquet): top rows,
 
 _GRID_HELP = (
     "A swept setting: key=start:stop:step (stop included) or key=v1,v2,v3 (repeatable). "
-    "Default: the spec's [sweep] table."
+    "Default: the spec's \\[sweep] table."
 )
 _OBJECTIVE_HELP = "Metric to maximise: sharpe, cagr, calmar, sortino, total_return or max_drawdown."
 #: Metric columns shown in the terminal tables (all are in the results file).
@@ -88,18 +89,20 @@ def sweep(
     ] = None,
     x: Annotated[Optional[str], typer.Option("--x", help="Swept setting on the x axis of the report's objective heatmap.")] = None,
     y: Annotated[Optional[str], typer.Option("--y", help="Swept setting on the y axis of the report's objective heatmap.")] = None,
+    format_: TableFormat = "table",
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
     """Backtest every combination of a parameter grid; rank them and report the overfitting statistics."""
-    from shortthehype.cli.render import print_setting_warnings
+    from shortthehype.cli.notices import captured_warnings, print_warnings
     from shortthehype.sweeps import parse_grid
     from shortthehype.sweeps import sweep as run_sweep
 
+    fmt = _table_format(format_, report)
     try:
-        with _Progress("sweep") as progress:
+        with _Progress("sweep") as progress, captured_warnings() as data_warnings:
             result = run_sweep(
                 spec,
                 parse_grid(grid or []) or None,
@@ -129,46 +132,70 @@ def sweep(
         else:
             err_console.print("interrupted (nothing saved: pass --out FILE to keep finished chunks)", highlight=False)
         raise typer.Exit(130) from None
-    print_setting_warnings(list(result.warnings))
-    _print_sweep(result, top)
+    print_warnings(list(result.warnings))
+    _print_sweep(result, top, fmt=fmt, to_stderr=str(report) == "-")
+    _print_window_warnings(data_warnings, result.window)
     if out is not None:
-        console.print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
+        quiet = fmt != "table" or str(report) == "-"
+        (err_console if quiet else console).print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
     if report is not None:
-        _write_report(result.to_document(x=x, y=y), report)
+        _write_report(result.to_document(x=x, y=y), report, fmt)
 
 
-def _write_report(document: dict[str, Any], path: Path) -> None:
-    from shortthehype.report import write_report
+def _write_report(document: dict[str, Any], path: Path, fmt: str = "table") -> None:
+    """The report to ``path`` (``-``: the document alone on stdout; the tables went to stderr)."""
+    from shortthehype.report import render, resolve_format, write_report
 
+    if str(path) == "-":
+        typer.echo(render(document, resolve_format(None, path), where="report"), nl=False)
+        return
     write_report(document, path, where=str(path))
-    console.print(f"wrote {path}", highlight=False)
+    (console if fmt == "table" else err_console).print(f"wrote {path}", highlight=False)
 
 
-def _print_sweep(result: SweepResult, top: int, sort: str | None = None, ascending: bool = False) -> None:
-    from shortthehype.report.formatting import trial_counts
+def _table_format(format_: str, report: Path | None) -> str:
+    """``--format`` checked; with ``--report -`` stdout carries the report, so tables may only be printed as tables (to stderr)."""
+    from shortthehype.errors import ParamError
 
-    per_second = result.n_run / result.seconds if result.seconds else 0.0
-    rate = f", {per_second:,.0f} combinations/s" if per_second >= 10 else f", {per_second:.2g} combinations/s"
-    rate = rate if result.seconds else ""
-    console.print(
-        f"[bold]{result.spec_name}[/] ({result.kind}): {trial_counts(result.metadata())}"
-        f" in {result.seconds:,.2f} s{rate} ({result.mode} path); {_window_text(result.window)}",
+    fmt = check_format(format_)
+    if str(report) == "-" and fmt != "table":
+        raise ParamError(f"--format {fmt} and --report - both print to stdout: write the report to a file")
+    return fmt
+
+
+def _print_window_warnings(lines: list[str], window: str) -> None:
+    """The data warnings of a sweep's load, without one-day moves outside its backtest window."""
+    from shortthehype.cli.notices import in_window, print_warnings
+
+    dates, _, count = window.partition("/")
+    first, _, last = dates.partition("..")
+    print_warnings(in_window(lines, first, last) if count.isdigit() and last else lines)
+
+
+def _print_sweep(
+    result: SweepResult, top: int, sort: str | None = None, ascending: bool = False, fmt: str = "table", to_stderr: bool = False
+) -> None:
+    from rich.markup import escape
+
+    from shortthehype.report.formatting import trial_counts, window_text
+
+    out = console if fmt == "table" and not to_stderr else err_console
+    if result.seconds:
+        per_second = result.n_run / result.seconds
+        rate = f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
+        timing = f" in {result.seconds:,.2f} s ({rate} combinations/s, numba compilation included on a first run)"
+    else:
+        timing = ""
+    out.print(
+        f"[bold]{escape(result.spec_name)}[/] ({result.kind}): {trial_counts(result.metadata())}{timing} "
+        f"({result.mode} path); {window_text(result.window)}",
         highlight=False,
     )
     rows = result.top(top, by=sort, ascending=ascending)
     title = f"top {len(rows)} by {sort or result.objective}"
-    console.print(_frame_table(rows, list(result.grid), title))
+    print_grids([_frame_grid(rows, list(result.grid), title)], fmt, err_console if to_stderr else console)
     for line in overfitting_lines(result):
-        console.print(line, highlight=False)
-
-
-def _window_text(window: str) -> str:
-    """``"2005-01-03..2020-12-31/4026"`` -> ``"2005-01-03 → 2020-12-31 (4,026 returns)"``."""
-    dates, _, count = window.partition("/")
-    first, _, last = dates.partition("..")
-    if not (count.isdigit() and last):
-        return "backtest windows vary by combination" if window == "varies" else window
-    return f"{first} → {last} ({int(count):,} returns)"
+        out.print(line, highlight=False)
 
 
 def overfitting_lines(result: SweepResult) -> list[str]:
@@ -194,29 +221,26 @@ def overfitting_lines(result: SweepResult) -> list[str]:
     return lines
 
 
-def _frame_table(frame: pd.DataFrame, params: list[str], title: str) -> Any:
-    from rich.table import Table
+def _frame_grid(frame: pd.DataFrame, params: list[str], title: str) -> Grid:
+    from shortthehype.params import format_value, json_value
+    from shortthehype.report.formatting import is_missing, stat
 
-    from shortthehype.params import format_value
-    from shortthehype.report.formatting import stat
     from shortthehype.sweeps import is_empty_cell
 
-    table = Table(title=title, title_justify="left", header_style="bold")
     metrics = [m for m in _SHOWN_METRICS if m in frame.columns]
     show_bankrupt = "bankrupt" in frame.columns and bool(frame["bankrupt"].any())
-    for name in params:
-        table.add_column(name)
-    for name in metrics:
-        table.add_column(name, justify="right")
-    if show_bankrupt:
-        table.add_column("bankrupt")
+    columns = [Column(name) for name in params] + [Column(name, right=True) for name in metrics]
+    grid = Grid(columns + ([Column("bankrupt")] if show_bankrupt else []), title=title, key="top")
     for _, row in frame.iterrows():
-        cells = ["" if is_empty_cell(row[name]) else format_value(_plain(row[name])) for name in params]
-        cells += [stat(name, row[name]) for name in metrics]
+        cells = [
+            Cell("", None) if is_empty_cell(row[name]) else Cell(format_value(_plain(row[name])), json_value(_plain(row[name])))
+            for name in params
+        ]
+        cells += [Cell(stat(name, row[name]), None if is_missing(row[name]) else float(row[name])) for name in metrics]
         if show_bankrupt:
-            cells.append("yes" if row["bankrupt"] else "")
-        table.add_row(*cells)
-    return table
+            cells.append(Cell("yes" if row["bankrupt"] else "", bool(row["bankrupt"])))
+        grid.add_row(*cells)
+    return grid
 
 
 def _plain(value: Any) -> Any:
@@ -233,11 +257,13 @@ def results_show(
     top: Annotated[int, typer.Option(help="Rows printed.")] = 10,
     sort: Annotated[Optional[str], typer.Option(help="Column to sort by (default: the sweep's objective).")] = None,
     ascending: Annotated[bool, typer.Option("--ascending", help="Smallest first.")] = False,
+    format_: TableFormat = "table",
 ) -> None:
     """Print a sweep results file: counts, the top rows and the overfitting statistics."""
     from shortthehype.sweeps import load_sweep
 
-    _print_sweep(load_sweep(file), top, sort, ascending)
+    fmt = check_format(format_)
+    _print_sweep(load_sweep(file), top, sort, ascending, fmt=fmt)
 
 
 @results_app.command("sql")
@@ -247,19 +273,17 @@ def results_sql(
         Optional[Path], typer.Option("--file", "-f", help="Results file exposed as the view `results`.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows printed at most.")] = 50,
+    format_: TableFormat = "table",
 ) -> None:
     """Query sweep results with DuckDB, e.g. `results sql "SELECT fast, avg(sharpe) FROM 'r.parquet' GROUP BY fast"`."""
+    fmt = check_format(format_)
     frame = run_sql(query, file)
-    from rich.table import Table
-
-    table = Table(header_style="bold")
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "iuf" else "left")
+    grid = Grid([Column(str(c), right=frame[c].dtype.kind in "iuf") for c in frame.columns], key="rows")
     for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    console.print(table)
+        grid.add_row(*(Cell(_cell(v), v) for v in row))
+    print_grids([grid], fmt)
     if len(frame) > limit:
-        console.print(f"{len(frame) - limit:,} more row(s) not shown (--limit)", highlight=False)
+        err_console.print(f"{len(frame) - limit:,} more row(s) not shown (--limit)", highlight=False)
 
 
 def run_sql(query: str, file: Path | None = None) -> pd.DataFrame:
@@ -312,21 +336,22 @@ def walkforward(
     report: Annotated[
         Optional[Path], typer.Option("--report", help="Write the walk-forward's report: HTML (self-contained) or .md Markdown.")
     ] = None,
+    format_: TableFormat = "table",
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
     """Optimise on each training window, trade the next test window, and stitch the out-of-sample equity."""
-    from rich.table import Table
-
-    from shortthehype.cli.render import stats_table
-    from shortthehype.params import format_value
-    from shortthehype.report.formatting import stat
+    from shortthehype.cli.notices import captured_warnings, in_window, print_warnings
+    from shortthehype.cli.render import stats_grid
+    from shortthehype.params import format_value, json_value
+    from shortthehype.report.formatting import is_missing, stat
     from shortthehype.sweeps import parse_grid
     from shortthehype.walk_forward import walkforward as run_walkforward
 
-    with _Progress("windows") as progress:
+    fmt = _table_format(format_, report)
+    with _Progress("windows") as progress, captured_warnings() as data_warnings:
         result = run_walkforward(
             spec,
             parse_grid(grid or []) or None,
@@ -341,30 +366,41 @@ def walkforward(
             **data_options(source, data_dir, cache_dir, offline),
         )
     kind = "anchored" if anchored else "rolling"
-    table = Table(
+    columns = [Column("train"), Column("test"), *(Column(name) for name in result.grid)]
+    columns += [Column(f"{label} {objective}", right=True) for label in ("in-sample", "out-of-sample")]
+    windows = Grid(
+        columns + [Column("DSR", right=True), Column("PBO", right=True)],
         title=f"{result.spec_name}: walk-forward, {kind} {train} training / {test} test, objective {objective}",
-        title_justify="left",
-        header_style="bold",
+        key="windows",
     )
-    for column in ("train", "test", *result.grid, f"in-sample {objective}", f"out-of-sample {objective}", "DSR", "PBO"):
-        table.add_column(column, justify="right" if column not in ("train", "test") else "left")
+
+    def number(key: str, value: Any) -> Cell:
+        return Cell(stat(key, value), None if is_missing(value) else float(value))
+
     for w in result.windows:
-        table.add_row(
+        windows.add_row(
             f"{w.train_start:%Y-%m-%d} → {w.train_end:%Y-%m-%d}",
             f"{w.test_start:%Y-%m-%d} → {w.test_end:%Y-%m-%d}",
-            *(format_value(w.params[name]) for name in result.grid),
-            stat(objective, w.in_sample),
-            stat(objective, w.out_of_sample),
-            stat("dsr", w.dsr),
-            stat("pbo", w.pbo),
+            *(Cell(format_value(w.params[name]), json_value(w.params[name])) for name in result.grid),
+            number(objective, w.in_sample),
+            number(objective, w.out_of_sample),
+            number("dsr", w.dsr),
+            number("pbo", w.pbo),
         )
-    console.print(table)
-    console.print(
+    stitched = stats_grid({"out of sample (stitched)": result.stats}, title="stitched out-of-sample equity")
+    stitched.key = "stitched"
+    to_stderr = str(report) == "-"
+    out = console if fmt == "table" and not to_stderr else err_console
+    print_grids([windows], fmt, err_console if to_stderr else console)
+    out.print(
         f"mean {objective}: in sample {stat(objective, result.in_sample_mean)}, "
         f"out of sample {stat(objective, result.out_of_sample_mean)} (per window); "
         f"stitched out-of-sample {objective}: {stat(objective, result.stats.get(objective))}",
         highlight=False,
     )
-    console.print(stats_table({"out of sample (stitched)": result.stats}, title="stitched out-of-sample equity"))
+    if fmt == "table":
+        print_grids([stitched], fmt, out)
+    if result.windows:
+        print_warnings(in_window(data_warnings, result.windows[0].train_start, result.windows[-1].test_end))
     if report is not None:
-        _write_report(result.to_document(), report)
+        _write_report(result.to_document(), report, fmt)

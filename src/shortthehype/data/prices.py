@@ -35,6 +35,15 @@ class Prices:
     source: str = "frame"
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
+    def __repr__(self) -> str:
+        if len(self.close.index) == 0:
+            return f"Prices({len(self.tickers)} tickers, no dates, source {self.source})"
+        shown = ", ".join(self.tickers[:8]) + (", ..." if len(self.tickers) > 8 else "")
+        return (
+            f"Prices({shown}; {len(self.close.index):,} days {self.close.index[0]:%Y-%m-%d}..{self.close.index[-1]:%Y-%m-%d}, "
+            f"source {self.source}, {len(self.warnings)} warning(s))"
+        )
+
     def __post_init__(self) -> None:
         index, columns = self.close.index, self.close.columns
         for name in PRICE_FIELDS:

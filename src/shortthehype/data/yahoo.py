@@ -66,6 +66,29 @@ _YF_LOGGER = "yfinance"
 _ONE_DAY = pd.Timedelta(days=1)
 #: Characters of yfinance's log kept in an error message.
 _MAX_REASON = 300
+#: Appended to every failed download: how to run without Yahoo.
+OFFLINE_HINT = (
+    "to work offline, point --data-dir (or $SHORTTHEHYPE_DATA_DIR) at a directory of <TICKER>.csv files, "
+    "or use --source cache with prices stored earlier by `shortthehype data fetch` or `data import`"
+)
+#: Words in yfinance's log or an exception that mean the network, not the ticker, failed.
+_NETWORK_WORDS = (
+    "could not resolve", "resolve host", "connection", "timed out", "timeout", "network", "max retries",
+    "failed to perform", "name resolution", "unreachable", "ssl",
+)
+
+
+def _clip(text: str, limit: int = _MAX_REASON) -> str:
+    """``text`` cut to about ``limit`` characters at a space (never inside a word or a quoted name)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit].rstrip(" ,;:([{'\"") + " (...)"
+
+
+def _is_network_failure(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _NETWORK_WORDS)
 
 
 @dataclass(frozen=True)
@@ -139,8 +162,11 @@ def _download(ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None)
             warnings.simplefilter("ignore", DeprecationWarning)
             raw = yfinance.download(ticker, **kwargs)
     except Exception as exc:
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise DownloadError(f"yahoo download of {ticker} failed: {reason}; the catalog was not changed") from None
+        reason = _clip(" ".join(f"{type(exc).__name__}: {exc}".split()))
+        network = " (no connection to Yahoo)" if _is_network_failure(reason) or isinstance(exc, OSError) else ""
+        raise DownloadError(
+            f"yahoo download of {ticker} failed: {reason}{network}; the catalog was not changed; {OFFLINE_HINT}"
+        ) from None
     finally:
         logger.removeHandler(capture)
     if isinstance(raw, pd.DataFrame):
@@ -170,10 +196,10 @@ def frame_from_download(raw: object, ticker: str) -> tuple[pd.DataFrame, list[st
     origin = f"yahoo {ticker}"
     log = raw.attrs.get("yfinance_log", []) if isinstance(raw, pd.DataFrame) else []
     logged = " ".join(dict.fromkeys(log))  # yfinance repeats itself; keep each message once
-    reason = f" (yfinance: {logged[:_MAX_REASON]})" if logged else ""
+    reason = f" (yfinance: {_clip(logged)})" if logged else ""
 
     def fail(what: str) -> DownloadError:
-        return DownloadError(f"yahoo download of {ticker} failed: {what}{reason}; the catalog was not changed")
+        return DownloadError(f"yahoo download of {ticker} failed: {what}{reason}; the catalog was not changed; {OFFLINE_HINT}")
 
     if not isinstance(raw, pd.DataFrame):
         raise fail(f"yfinance returned {type(raw).__name__}, not a DataFrame")
@@ -184,6 +210,8 @@ def frame_from_download(raw: object, ticker: str) -> tuple[pd.DataFrame, list[st
         prices = [label for label in frame.columns if str(label).strip().lower() in OHLC]
         frame = frame.loc[~frame[prices].isna().all(axis=1)] if prices else frame
         if len(frame) == 0:
+            if _is_network_failure(logged):
+                raise fail("no connection to Yahoo")
             raise fail("yfinance returned no rows (unknown or delisted ticker, no trading day in the range, or the request failed)")
         frame, notes = _drop_leading_invalid(frame, origin)
         canonical = standardize_frame(frame, origin)
@@ -258,7 +286,7 @@ class _Downloader:
         if len(frame) == 0:
             raise DownloadError(
                 f"yahoo download of {self.ticker} failed: no complete trading day in {format_range(lo, hi)}; "
-                "the catalog was not changed"
+                f"the catalog was not changed; {OFFLINE_HINT}"
             )
         return frame
 

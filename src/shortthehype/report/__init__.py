@@ -37,6 +37,7 @@ __all__ = [
     "render",
     "report_document",
     "resolve_format",
+    "tearsheet",
     "write_atomically",
     "write_png",
     "write_pngs",
@@ -57,7 +58,7 @@ def report_document(
     cache_dir: str | os.PathLike[str] | None = None,
     offline: bool = False,
 ) -> dict[str, Any]:
-    """The result document of a :class:`~shortthehype.BacktestRun`, as its JSON file will read back.
+    """The result document of a :class:`~shortthehype.BacktestRun` (or a bare ``Result``), as its JSON file will read back.
 
     Same as ``run.to_dict()``, plus what needs prices from before the
     backtest window: for ``dotcom-analog`` the basket and reference
@@ -72,6 +73,10 @@ def report_document(
 
     from shortthehype.errors import DataWarning, ShortTheHypeError
 
+    if not hasattr(run, "spec"):  # an engine Result from simulate(): no spec, no benchmark
+        from shortthehype.runner import result_document
+
+        return json.loads(json.dumps(result_document(run)))
     history = None
     note = None
     if run.spec.kind.name == "dotcom-analog":
@@ -89,6 +94,13 @@ def report_document(
     if note and isinstance(document.get("analog"), dict):
         document["analog"]["note"] = note
     return document
+
+
+def tearsheet(returns: Any, benchmark: Any = None, **options: Any) -> str:
+    """The report of any returns series (HTML text); see :func:`shortthehype.report.notebook.tearsheet`."""
+    from shortthehype.report.notebook import tearsheet as make_tearsheet
+
+    return make_tearsheet(returns, benchmark, **options)
 
 
 def resolve_format(fmt: str | None, path: str | os.PathLike[str] | None = None) -> str:

@@ -46,7 +46,7 @@ import pandas as pd
 from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD, REPORT_MAX_TABLE_ROWS
 from shortthehype.errors import DataError
 from shortthehype.report import formatting as fmt
-from shortthehype.report.figures import FIGURE_HEIGHT, LOG_SCALE_SPAN, STRATEGY_COLOR, Figure, base_layout, line_trace, date_strings, esc, finite
+from shortthehype.report.figures import FIGURE_HEIGHT, LOG_SCALE_SPAN, STRATEGY_COLOR, TOP_MARGIN, Figure, base_layout, line_trace, date_strings, esc, finite
 
 __all__ = [
     "BubbleView",
@@ -432,7 +432,7 @@ def indicator_figure(view: BubbleView) -> Figure:
         "showgrid": False,
         "zeroline": False,
     }
-    layout["margin"] = {"l": 70, "r": 70, "t": 30, "b": 40}
+    layout["margin"] = {"l": 70, "r": 70, "t": TOP_MARGIN, "b": 40}
     caption = (
         f"Price: {'the equal-weight AI basket index' if view.is_basket else 'close'} on every trading day (left axis, log "
         f"scale). Indicators: share of the {len(view.windows)} nested windows whose fit is a qualified bubble / anti-bubble "
@@ -474,7 +474,7 @@ def tc_figure(view: BubbleView) -> Figure:
         )
     layout = base_layout("Median critical date tc", hovermode="closest")
     layout["yaxis"]["type"] = "date"
-    layout["margin"] = {"l": 90, "r": 20, "t": 30, "b": 40}  # room for date tick labels beside the axis title
+    layout["margin"] = {"l": 90, "r": 20, "t": TOP_MARGIN, "b": 40}  # room for date tick labels beside the axis title
     caption = (
         "For each evaluation date, the median critical time of the qualified fits of each sign, converted to a date by "
         "counting business days after the evaluation date (approximate: holidays are not skipped). Points that stay on "

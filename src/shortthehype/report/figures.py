@@ -30,18 +30,26 @@ import pandas as pd
 
 from shortthehype.report.model import BacktestView, CompareView
 
-__all__ = ["Figure", "backtest_figures", "compare_figures", "resolve"]
+__all__ = ["Figure", "backtest_figures", "compare_figures", "exposure_range", "identical_runs", "resolve"]
 
 #: Trace colours: strategy, benchmark, then further strategies of a comparison.
 STRATEGY_COLOR = "#1f4e79"
 BENCHMARK_COLOR = "#8c8c8c"
 PALETTE = ("#1f4e79", "#d1495b", "#2e8b57", "#edae49", "#6a4c93", "#00798c", "#8c564b", "#e377c2")
+#: One palette for the HTML figures and the PNGs (report.static imports these).
+DRAWDOWN_COLOR = "#c0392b"
+VOLATILITY_COLOR = "#d1495b"
 EXPOSURE_COLORS = {"long": "#2e8b57", "short": "#d1495b", "gross": "#333333", "net": "#1f77b4"}
 EXPOSURE_FILLS = {"long": "rgba(46,139,87,0.18)", "short": "rgba(209,73,91,0.18)"}
 COST_COLORS = {"fees": "#1f77b4", "slippage": "#ff7f0e", "borrow": "#d62728", "interest": "#2ca02c"}
 PHASE_COLORS = {"pre": "#9e9e9e", "boom": "#2e8b57", "bust": "#d1495b", "recovery": "#1f77b4", "unknown": "#bbbbbb"}
 #: Height of a figure in pixels (the monthly heatmap grows with the number of years).
 FIGURE_HEIGHT = 380
+#: Top margin in pixels: plotly's toolbar (about 30 px, top right) above the legend, the Linear/Log buttons and
+#: top-side axis labels, which sit in the rest of the margin just above the plot, so none of them is covered.
+TOP_MARGIN = 70
+#: Tick labels of a ratio axis: plain numbers without SI suffixes (d3-format).
+RATIO_TICKFORMAT = "~g"
 HEATMAP_ROW_HEIGHT = 22
 #: A value chart (equity, growth) opens on a log scale when its values are positive and span more than this factor.
 LOG_SCALE_SPAN = 10.0
@@ -103,17 +111,22 @@ def resolve(spec: Mapping[str, Any], refs: Mapping[str, Any]) -> dict[str, Any]:
 def base_layout(y_title: str = "", *, height: int = FIGURE_HEIGHT, y_format: str | None = None, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "height": height,
-        "margin": {"l": 70, "r": 20, "t": 30, "b": 40},
+        "margin": {"l": 70, "r": 20, "t": TOP_MARGIN, "b": 40},
         "font": {"family": FONT, "size": 12},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "x": 0, "y": 1.12, "xanchor": "left"},
-        "xaxis": {"type": "date", "showgrid": True, "gridcolor": "#eeeeee", "linecolor": "#999999"},
-        "yaxis": {"title": {"text": y_title}, "showgrid": True, "gridcolor": "#eeeeee", "zerolinecolor": "#bbbbbb"},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "xanchor": "left", "yanchor": "bottom"},
+        # automargin: the margins grow to fit long tick labels (dates, categories) and the axis titles, never clip them
+        "xaxis": {"type": "date", "showgrid": True, "gridcolor": "#eeeeee", "linecolor": "#999999", "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "showgrid": True, "gridcolor": "#eeeeee", "zerolinecolor": "#bbbbbb",
+                  "automargin": True},
     }
     if y_format:
         layout["yaxis"]["tickformat"] = y_format
+    for axis in ("xaxis", "yaxis"):  # merged, so a caller's axis keeps automargin
+        if axis in extra:
+            layout[axis] = {"automargin": True, **extra.pop(axis)}
     layout.update(extra)
     return layout
 
@@ -134,10 +147,14 @@ def line_trace(name: str, x: Any, y: Any, color: str, *, hover: str, dash: str |
     return trace
 
 
-def _set_scale(layout: dict[str, Any], log: bool) -> None:
-    """Open a value axis on a log (ticks at 1, 2, 5 x 10^k) or linear scale; SI tick labels (2M, 10M)."""
+def _set_scale(layout: dict[str, Any], log: bool, *, ratio: bool = False) -> None:
+    """Open a value axis on a log (ticks at 1, 2, 5 x 10^k) or linear scale.
+
+    Money gets SI tick labels (2M, 10M); a ratio (growth of 1) plain numbers
+    (0.5, 2), since SI would write 0.5 as ``500m``.
+    """
     layout["yaxis"]["type"] = "log" if log else "linear"
-    layout["yaxis"]["tickformat"] = "~s"
+    layout["yaxis"]["tickformat"] = RATIO_TICKFORMAT if ratio else "~s"
     if log:
         layout["yaxis"]["dtick"] = "D2"
 
@@ -149,8 +166,9 @@ def _log_toggle(log: bool = False) -> list[dict[str, Any]]:
             "direction": "right",
             "x": 1.0,
             "xanchor": "right",
-            "y": 1.14,
+            "y": 1.0,
             "yanchor": "bottom",
+            "pad": {"b": 4},
             "showactive": True,
             "active": 1 if log else 0,
             "buttons": [
@@ -190,7 +208,7 @@ def equity_figure(view: BacktestView, x: Any) -> Figure:
 
 def drawdown_figure(view: BacktestView, x: Any) -> Figure:
     data = [
-        line_trace(view.name, x, view.drawdown, "#c0392b", hover="%{y:.2%}", fill="tozeroy", fillcolor="rgba(192,57,43,0.25)")
+        line_trace(view.name, x, view.drawdown, DRAWDOWN_COLOR, hover="%{y:.2%}", fill="tozeroy", fillcolor="rgba(192,57,43,0.25)")
     ]
     if view.benchmark_drawdown is not None:
         data.append(line_trace(f"{view.benchmark} (buy & hold)", x, view.benchmark_drawdown, BENCHMARK_COLOR, hover="%{y:.2%}", dash="dot"))
@@ -269,7 +287,7 @@ def monthly_figure(view: BacktestView) -> Figure:
             "xaxis": {"domain": [0.0, 0.88], "type": "category", "side": "top", "showgrid": False},
             "xaxis2": {"domain": [0.9, 1.0], "type": "category", "side": "top", "showgrid": False, "anchor": "y"},
             "yaxis": {"type": "category", "autorange": "reversed", "showgrid": False},
-            "margin": {"l": 60, "r": 20, "t": 40, "b": 20},
+            "margin": {"l": 60, "r": 20, "t": TOP_MARGIN, "b": 20},
         }
     )
     return Figure(
@@ -286,7 +304,7 @@ def rolling_figure(view: BacktestView, x: Any, window: int) -> Figure:
     data = [line_trace(f"{view.name} Sharpe", x, rolling["sharpe"], STRATEGY_COLOR, hover="%{y:.2f}")]
     if "benchmark_sharpe" in rolling:
         data.append(line_trace(f"{view.benchmark} Sharpe", x, rolling["benchmark_sharpe"], BENCHMARK_COLOR, hover="%{y:.2f}", dash="dot"))
-    data.append(line_trace(f"{view.name} volatility", x, rolling["volatility"], "#d1495b", hover="%{y:.1%}", yaxis="y2"))
+    data.append(line_trace(f"{view.name} volatility", x, rolling["volatility"], VOLATILITY_COLOR, hover="%{y:.1%}", yaxis="y2"))
     if "benchmark_volatility" in rolling:
         data.append(
             line_trace(f"{view.benchmark} volatility", x, rolling["benchmark_volatility"], "#e8a0a8", hover="%{y:.1%}", dash="dot", yaxis="y2")
@@ -312,6 +330,25 @@ def rolling_figure(view: BacktestView, x: Any, window: int) -> Figure:
     )
 
 
+def exposure_range(exposure: pd.DataFrame) -> tuple[float, float] | None:
+    """A y range for the exposure chart when a few bars dwarf the rest (equity near zero before a ruin), else None.
+
+    The range spans the 1st to 99th percentile of every exposure value (and
+    zero), padded by 10 %; it is used only when the full range is more than
+    three times as wide, so ordinary charts keep plotly's automatic range.
+    """
+    values = exposure.to_numpy(dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    lo, hi = np.percentile(values, [1.0, 99.0])
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    span = hi - lo
+    if span <= 0 or float(values.max() - values.min()) <= 3.0 * span:
+        return None
+    return lo - 0.1 * span, hi + 0.1 * span
+
+
 def exposure_figure(view: BacktestView, x: Any) -> Figure:
     assert view.exposure is not None
     data = [
@@ -323,13 +360,15 @@ def exposure_figure(view: BacktestView, x: Any) -> Figure:
         line_trace("gross", x, view.exposure["gross"], EXPOSURE_COLORS["gross"], hover="%{y:.1%}", dash="dot"),
         line_trace("net", x, view.exposure["net"], EXPOSURE_COLORS["net"], hover="%{y:.1%}"),
     ]
-    return Figure(
-        "exposure",
-        "Exposure",
-        data,
-        base_layout("Fraction of equity", y_format=".0%"),
-        "Position values at each close over equity: long, short (negative), gross = long - short, net = long + short.",
-    )
+    layout = base_layout("Fraction of equity", y_format=".0%")
+    caption = "Position values at each close over equity: long, short (negative), gross = long - short, net = long + short."
+    limits = exposure_range(view.exposure)
+    if limits is not None:
+        layout["yaxis"]["range"] = list(limits)
+        extreme = float(np.nanmax(np.abs(finite(view.exposure.to_numpy()))))
+        caption += (f" The axis shows the usual range: as equity neared zero the exposure reached {extreme:,.0%}"
+                    " of it (hover for the values).")
+    return Figure("exposure", "Exposure", data, layout, caption)
 
 
 def options_figure(view: BacktestView, x: Any) -> Figure | None:
@@ -534,14 +573,16 @@ def compare_figures(view: CompareView, window: int) -> tuple[list[Figure], dict[
     refs: dict[str, list[str]] = {}
     growth, drawdown, sharpe = [], [], []
     benchmarks: dict[str, tuple[str, BacktestView]] = {}
+    twins = identical_runs(view)
     for i, run in enumerate(view.runs):
         name = f"dates{i}"
         refs[name] = date_strings(run.dates)
         x = {"$ref": name}
         color = PALETTE[i % len(PALETTE)]
-        growth.append(line_trace(run.name, x, run.equity / run.start_value, color, hover="%{y:.3f}"))
-        drawdown.append(line_trace(run.name, x, run.drawdown, color, hover="%{y:.2%}"))
-        sharpe.append(line_trace(run.name, x, run.rolling["sharpe"], color, hover="%{y:.2f}"))
+        dash = "dash" if any(run.name in group[1:] for group in twins) else None  # drawn over its twin, both visible
+        growth.append(line_trace(run.name, x, run.equity / run.start_value, color, hover="%{y:.3f}", dash=dash))
+        drawdown.append(line_trace(run.name, x, run.drawdown, color, hover="%{y:.2%}", dash=dash))
+        sharpe.append(line_trace(run.name, x, run.rolling["sharpe"], color, hover="%{y:.2f}", dash=dash))
         if run.benchmark_equity is not None and run.benchmark not in benchmarks:
             benchmarks[run.benchmark] = (name, run)
     for ticker, (name, run) in benchmarks.items():
@@ -562,13 +603,15 @@ def compare_figures(view: CompareView, window: int) -> tuple[list[Figure], dict[
         }
         for i, run in enumerate(view.runs)
     ]
+    same = "".join(f" {' and '.join(group)} have identical equity: their lines coincide (the later ones dashed)." for group in twins)
     figures = [
         Figure("growth", "Growth of 1", growth, _growth_layout(view),
-               "Each run's equity divided by its starting value; benchmarks bought and held. Linear or log scale: the buttons top right."),
+               "Each run's equity divided by its starting value; benchmarks bought and held. Linear or log scale: the buttons top right."
+               + same),
         Figure("drawdown", "Drawdown (underwater)", drawdown, base_layout("Below the running peak", y_format=".0%"),
-               "Equity below its running peak; -100 % at ruin."),
+               "Equity below its running peak; -100 % at ruin." + same),
         Figure("rolling", f"Rolling {window}-day Sharpe ratio", sharpe, base_layout("Sharpe ratio"),
-               f"Annualised over the last {window} daily returns."),
+               f"Annualised over the last {window} daily returns." + same),
         Figure("yearly", "Calendar-year returns", bars,
                base_layout("Return", y_format=".0%", barmode="group", hovermode="closest",
                        xaxis={"type": "category", "showgrid": False}),
@@ -577,10 +620,19 @@ def compare_figures(view: CompareView, window: int) -> tuple[list[Figure], dict[
     return figures, refs
 
 
+def identical_runs(view: CompareView) -> list[list[str]]:
+    """Names of runs whose equity curves are identical (same dates and values), in groups of two or more."""
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for run in view.runs:
+        key = (tuple(date_strings(run.dates)), run.equity.to_numpy(dtype=np.float64).tobytes())
+        groups.setdefault(key, []).append(run.name)
+    return [names for names in groups.values() if len(names) > 1]
+
+
 def _growth_layout(view: CompareView) -> dict[str, Any]:
     log = use_log_scale(*[run.equity / run.start_value for run in view.runs])
     layout = base_layout("Value / starting value", updatemenus=_log_toggle(log))
-    _set_scale(layout, log)
+    _set_scale(layout, log, ratio=True)
     return layout
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = [
     "MISSING", "is_missing", "money", "multiple", "number_attr", "param_text", "percent", "price", "quantity", "signed",
-    "stat", "stat_label", "trial_counts",
+    "stat", "stat_label", "trial_counts", "window_text",
 ]
 
 MISSING = "—"
@@ -106,3 +106,12 @@ def trial_counts(document: Mapping[str, Any]) -> str:
     else:
         text += f"; {n_run:,} distinct trials run"
     return text
+
+
+def window_text(window: str) -> str:
+    """A sweep's window key as words: ``"2005-01-03..2020-12-31/4026"`` -> ``"2005-01-03 → 2020-12-31 (4,026 returns)"``."""
+    dates, _, count = window.partition("/")
+    first, _, last = dates.partition("..")
+    if not (count.isdigit() and last):
+        return "backtest windows vary by combination" if window == "varies" else window
+    return f"{first} → {last} ({int(count):,} returns)"

@@ -45,6 +45,7 @@ import pandas as pd
 
 from shortthehype.constants import REPORT_ROLLING_WINDOW
 from shortthehype.errors import DataError
+from shortthehype.metrics import period_returns  # re-exported: the report's monthly and yearly tables
 
 __all__ = [
     "BacktestView",
@@ -174,18 +175,6 @@ def _gap_returns(prices: np.ndarray) -> np.ndarray:
     if valid.size > 1:
         out[valid[1:]] = prices[valid[1:]] / prices[valid[:-1]] - 1.0
     return out
-
-
-def period_returns(returns: pd.Series, freq: str) -> pd.Series:
-    """Per-bar returns compounded within each calendar month (``"M"``) or year (``"Y"``).
-
-    Indexed by ``(year, month)`` pairs or years; NaN for a period whose
-    returns are all missing.
-    """
-    growth = 1.0 + returns
-    index = pd.DatetimeIndex(returns.index)
-    keys = [index.year, index.month] if freq == "M" else [index.year]
-    return growth.groupby(keys).prod(min_count=1) - 1.0
 
 
 def rolling_ratios(returns: np.ndarray, window: int = REPORT_ROLLING_WINDOW) -> tuple[np.ndarray, np.ndarray]:

@@ -25,17 +25,21 @@ from shortthehype.constants import REPORT_ROLLING_WINDOW
 from shortthehype.report.figures import (
     BENCHMARK_COLOR,
     COST_COLORS,
+    DRAWDOWN_COLOR,
     EXPOSURE_COLORS,
     PALETTE,
     PHASE_COLORS,
     RETURNS_COLORSCALE,
     STRATEGY_COLOR,
+    VOLATILITY_COLOR,
+    exposure_range,
+    identical_runs,
     percent_label,
     use_log_scale,
 )
 from shortthehype.report.model import BacktestView, CompareView
 
-__all__ = ["write_backtest_pngs", "write_bubble_png", "write_compare_pngs", "write_sweep_pngs", "write_walkforward_pngs"]
+__all__ = ["write_backtest_pngs", "write_backtest_summary_png", "write_bubble_png", "write_compare_pngs", "write_sweep_pngs", "write_walkforward_pngs"]
 
 #: Resolution and size of the PNGs (inches x DPI = 1320 x 528 pixels for a line figure).
 PNG_DPI = 120
@@ -90,8 +94,12 @@ def _save_as(fig: Any, path: Path, option: str = "--png") -> Path:
     )
 
 
-def _equity(view: BacktestView, directory: Path) -> Path:
-    fig, (ax,) = _figure()
+def _legend(ax: Any, ncols: int = 1) -> None:
+    """The legend beside the plot, right of the axes, so it never covers the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, ncols=ncols, borderaxespad=0.0)
+
+
+def _draw_equity(ax: Any, view: BacktestView) -> None:
     ax.plot(view.dates, view.equity, color=STRATEGY_COLOR, linewidth=1.2, label=label(view.name))
     values = [view.equity.to_numpy()]
     if view.benchmark_equity is not None:
@@ -100,21 +108,59 @@ def _equity(view: BacktestView, directory: Path) -> Path:
     log = use_log_scale(*values)
     if log:
         _log_axis(ax)
+    else:
+        from matplotlib.ticker import StrMethodFormatter
+
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 1,200,000, not an offset "1e6"
     ax.set_title(label(f"{view.name}: equity" + (" (log scale)" if log else "")), loc="left")
-    ax.legend(loc="upper left", frameon=False)
-    return _save(fig, directory, "equity")
+    _legend(ax)
 
 
-def _drawdown(view: BacktestView, directory: Path) -> Path:
-    fig, (ax,) = _figure()
-    ax.fill_between(view.dates, view.drawdown.to_numpy(), 0.0, color="#c0392b", alpha=0.35, linewidth=0, label=label(view.name))
+def _draw_drawdown(ax: Any, view: BacktestView) -> None:
+    ax.fill_between(view.dates, view.drawdown.to_numpy(), 0.0, color=DRAWDOWN_COLOR, alpha=0.35, linewidth=0, label=label(view.name))
     if view.benchmark_drawdown is not None:
         ax.plot(view.dates, view.benchmark_drawdown, color=BENCHMARK_COLOR, linewidth=0.9, linestyle=":",
                 label=label(f"{view.benchmark} (buy & hold)"))
     _percent_axis(ax)
     ax.set_title(label(f"{view.name}: drawdown below the running peak"), loc="left")
-    ax.legend(loc="lower left", frameon=False)
+    _legend(ax)
+
+
+def _draw_exposure(ax: Any, view: BacktestView) -> None:
+    for column in ("long", "short"):
+        ax.fill_between(view.dates, view.exposure[column].to_numpy(), 0.0, color=EXPOSURE_COLORS[column], alpha=0.2,
+                        linewidth=0, label=column)
+    ax.plot(view.dates, view.exposure["gross"], color=EXPOSURE_COLORS["gross"], linewidth=0.9, linestyle=":", label="gross")
+    ax.plot(view.dates, view.exposure["net"], color=EXPOSURE_COLORS["net"], linewidth=1.0, label="net")
+    _percent_axis(ax)
+    limits = exposure_range(view.exposure)
+    if limits is not None:
+        ax.set_ylim(*limits)
+    ax.set_title(label(f"{view.name}: exposure (fraction of equity)"), loc="left")
+    _legend(ax)
+
+
+def _equity(view: BacktestView, directory: Path) -> Path:
+    fig, (ax,) = _figure()
+    _draw_equity(ax, view)
+    return _save(fig, directory, "equity")
+
+
+def _drawdown(view: BacktestView, directory: Path) -> Path:
+    fig, (ax,) = _figure()
+    _draw_drawdown(ax, view)
     return _save(fig, directory, "drawdown")
+
+
+def write_backtest_summary_png(view: BacktestView, path: str | os.PathLike[str], *, option: str = "report path") -> Path:
+    """One PNG with the figure of ``Result.plot()``: equity beside the benchmark, drawdown and exposure."""
+    rows = 3 if view.exposure is not None else 2
+    fig, axes = _figure(height=PNG_SIZE[1] * rows * 0.8, rows=rows)
+    _draw_equity(axes[0], view)
+    _draw_drawdown(axes[1], view)
+    if view.exposure is not None:
+        _draw_exposure(axes[2], view)
+    return _save_as(fig, Path(path), option=option)
 
 
 def _monthly(view: BacktestView, directory: Path) -> Path:
@@ -152,7 +198,7 @@ def _rolling(view: BacktestView, directory: Path) -> Path:
     fig, (top, bottom) = _figure(PNG_SIZE[1] * 1.5, rows=2)
     rolling = view.rolling
     top.plot(view.dates, rolling["sharpe"], color=STRATEGY_COLOR, linewidth=1.0, label=label(view.name))
-    bottom.plot(view.dates, rolling["volatility"], color="#d1495b", linewidth=1.0, label=label(view.name))
+    bottom.plot(view.dates, rolling["volatility"], color=VOLATILITY_COLOR, linewidth=1.0, label=label(view.name))
     if "benchmark_sharpe" in rolling:
         top.plot(view.dates, rolling["benchmark_sharpe"], color=BENCHMARK_COLOR, linewidth=0.9, linestyle=":", label=label(view.benchmark))
         bottom.plot(view.dates, rolling["benchmark_volatility"], color=BENCHMARK_COLOR, linewidth=0.9, linestyle=":",
@@ -161,20 +207,13 @@ def _rolling(view: BacktestView, directory: Path) -> Path:
     _percent_axis(bottom)
     top.set_title(label(f"{view.name}: rolling {REPORT_ROLLING_WINDOW}-day Sharpe ratio"), loc="left")
     bottom.set_title(f"Rolling {REPORT_ROLLING_WINDOW}-day volatility (annualised)", loc="left")
-    top.legend(loc="best", frameon=False)
+    _legend(top)
     return _save(fig, directory, "rolling")
 
 
 def _exposure(view: BacktestView, directory: Path) -> Path:
     fig, (ax,) = _figure()
-    for column in ("long", "short"):
-        ax.fill_between(view.dates, view.exposure[column].to_numpy(), 0.0, color=EXPOSURE_COLORS[column], alpha=0.2,
-                        linewidth=0, label=column)
-    ax.plot(view.dates, view.exposure["gross"], color=EXPOSURE_COLORS["gross"], linewidth=0.9, linestyle=":", label="gross")
-    ax.plot(view.dates, view.exposure["net"], color=EXPOSURE_COLORS["net"], linewidth=1.0, label="net")
-    _percent_axis(ax)
-    ax.set_title(label(f"{view.name}: exposure (fraction of equity)"), loc="left")
-    ax.legend(loc="upper left", frameon=False, ncols=4)
+    _draw_exposure(ax, view)
     return _save(fig, directory, "exposure")
 
 
@@ -186,7 +225,7 @@ def _costs(view: BacktestView, directory: Path) -> Path:
         ax.plot(view.dates, view.costs[column], color=COST_COLORS[column], linewidth=1.1, label=column)
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_title(label(f"{view.name}: cumulative costs (interest below zero = earned)"), loc="left")
-    ax.legend(loc="upper left", frameon=False, ncols=4)
+    _legend(ax)
     return _save(fig, directory, "costs")
 
 
@@ -208,7 +247,7 @@ def _analog(view: BacktestView, directory: Path) -> Path | None:
         if key in anchors:
             ax.axhline(pd.Timestamp(anchors[key]), color=color, linestyle="--", linewidth=0.9)
     ax.set_title(label(f"{view.name}: implied dotcom phase (mapped dotcom date per date; dashed: peak, trough)"), loc="left")
-    ax.legend(loc="lower right", frameon=False, ncols=5)
+    _legend(ax)
     return _save(fig, directory, "dotcom_phase")
 
 
@@ -243,11 +282,14 @@ def write_compare_pngs(view: CompareView, directory: str | os.PathLike[str]) -> 
     growth, (ax_growth,) = _figure()
     drawdown, (ax_dd,) = _figure()
     sharpe, (ax_sharpe,) = _figure()
+    twins = identical_runs(view)
     for i, run in enumerate(view.runs):
         color = PALETTE[i % len(PALETTE)]
-        ax_growth.plot(run.dates, run.equity / run.start_value, color=color, linewidth=1.1, label=label(run.name))
-        ax_dd.plot(run.dates, run.drawdown, color=color, linewidth=1.0, label=label(run.name))
-        ax_sharpe.plot(run.dates, run.rolling["sharpe"], color=color, linewidth=1.0, label=label(run.name))
+        style = "--" if any(run.name in group[1:] for group in twins) else "-"  # drawn over its twin, both visible
+        name = label(run.name + (" (= " + next(g[0] for g in twins if run.name in g[1:]) + ")" if style == "--" else ""))
+        ax_growth.plot(run.dates, run.equity / run.start_value, color=color, linewidth=1.1, linestyle=style, label=name)
+        ax_dd.plot(run.dates, run.drawdown, color=color, linewidth=1.0, linestyle=style, label=name)
+        ax_sharpe.plot(run.dates, run.rolling["sharpe"], color=color, linewidth=1.0, linestyle=style, label=name)
     log = use_log_scale(*[run.equity / run.start_value for run in view.runs])
     if log:
         _log_axis(ax_growth)
@@ -256,7 +298,7 @@ def write_compare_pngs(view: CompareView, directory: str | os.PathLike[str]) -> 
     ax_sharpe.set_title(f"Rolling {REPORT_ROLLING_WINDOW}-day Sharpe ratio", loc="left")
     _percent_axis(ax_dd)
     for ax in (ax_growth, ax_dd, ax_sharpe):
-        ax.legend(loc="upper left", frameon=False)
+        _legend(ax)
     return [_save(growth, out, "growth"), _save(drawdown, out, "drawdown"), _save(sharpe, out, "rolling_sharpe")]
 
 
@@ -286,11 +328,11 @@ def write_sweep_pngs(view: Any, directory: str | os.PathLike[str]) -> list[Path]
     sharpe = sharpe[np.isfinite(sharpe)]
     if sharpe.size:
         fig, (ax,) = _figure()
-        ax.hist(sharpe, bins=min(60, max(5, sharpe.size // 5)), color="#4c72b0")
-        ax.axvline(sharpe.max(), color="#c44e52", linewidth=1.2, label=f"best {sharpe.max():.3f}")
+        ax.hist(sharpe, bins=min(60, max(5, sharpe.size // 5)), color=PALETTE[0])
+        ax.axvline(sharpe.max(), color=PALETTE[1], linewidth=1.2, label=f"best {sharpe.max():.3f}")
         ax.set_xlabel("Sharpe ratio (annualised)")
         ax.set_ylabel("combinations")
-        ax.legend(frameon=False)
+        _legend(ax)
         ax.set_title(label(f"{view.name}: Sharpe ratios of {sharpe.size:,} combinations"), loc="left")
         paths.append(_save(fig, out, "sweep_sharpe"))
     return paths
@@ -303,16 +345,16 @@ def write_walkforward_pngs(view: Any, directory: str | os.PathLike[str]) -> list
     windows = view.windows
     fig, (ax,) = _figure()
     positions = np.arange(len(windows))
-    ax.bar(positions - 0.2, windows["in_sample"], width=0.4, label="in sample", color="#8c8c8c")
-    ax.bar(positions + 0.2, windows["out_of_sample"], width=0.4, label="out of sample", color="#4c72b0")
+    ax.bar(positions - 0.2, windows["in_sample"], width=0.4, label="in sample", color=PALETTE[0])
+    ax.bar(positions + 0.2, windows["out_of_sample"], width=0.4, label="out of sample", color=PALETTE[1])
     ax.set_xticks(positions, [str(d) for d in windows["test_start"]], rotation=45, fontsize=7)
     ax.set_ylabel(label(view.objective))
     ax.axhline(0.0, color="#444444", linewidth=0.8)
-    ax.legend(frameon=False)
+    _legend(ax)
     ax.set_title(label(f"{view.name}: {view.objective} per walk-forward window (test start)"), loc="left")
     paths = [_save(fig, out, "walkforward_windows")]
     fig, (ax,) = _figure()
-    ax.plot(view.equity.index, view.equity.to_numpy(), color="#4c72b0", linewidth=1.2)
+    ax.plot(view.equity.index, view.equity.to_numpy(), color=PALETTE[0], linewidth=1.2)
     _log_axis(ax)
     ax.set_ylabel("equity (out of sample)")
     ax.set_title(label(f"{view.name}: stitched out-of-sample equity"), loc="left")

@@ -298,7 +298,8 @@ def walkforward_figures(view: WalkForwardView) -> list[Figure]:
         {"type": "bar", "name": "out of sample", "x": labels, "y": f8(view.windows["out_of_sample"]),
          "marker": {"color": PALETTE[1]}},
     ]
-    layout = base_layout(objective, barmode="group", xaxis={"type": "category", "title": {"text": "window: test start"}})
+    layout = base_layout(objective, barmode="group",
+                         xaxis={"type": "category", "tickangle": -45, "title": {"text": "window: test start", "standoff": 12}})
     figures = [Figure("insample", f"In-sample vs out-of-sample {view.objective} per window", bars, layout,
                       caption="In sample: the best combination on the training window; out of sample: the same "
                       "combination on the following test window.")]
@@ -329,13 +330,21 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _kv(rows: Sequence[tuple[str, str, Any]], key_prefix: str) -> str:
+#: What a DSR ingredient is, beside its key: the DSR works on per-bar Sharpe ratios, the rest of the report on annualised ones.
+DSR_LABELS = {
+    "sharpe": "sharpe (per bar, not annualised)",
+    "expected_max": "expected_max (per bar)",
+    "sharpe_variance": "sharpe_variance (per bar)",
+}
+
+
+def _kv(rows: Sequence[tuple[str, str, Any]], key_prefix: str, labels: Mapping[str, str] | None = None) -> str:
     from shortthehype.report.html import e
 
     body = []
-    for label, text, value in rows:
-        attr = f' class="num" data-value="{e(fmt.number_attr(value))}" data-key="{e(key_prefix + label)}"' if value is not None else ""
-        body.append(f'<tr><th scope="row">{e(label)}</th><td{attr}>{e(text)}</td></tr>')
+    for key, text, value in rows:
+        attr = f' class="num" data-value="{e(fmt.number_attr(value))}" data-key="{e(key_prefix + key)}"' if value is not None else ""
+        body.append(f'<tr><th scope="row">{e((labels or {}).get(key, key))}</th><td{attr}>{e(text)}</td></tr>')
     return f'<table class="kv"><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -363,7 +372,7 @@ def _overfitting_section(document: Mapping[str, Any]) -> str:
     note = f'<p class="caption">{e(document.get("pbo_note"))}</p>' if document.get("pbo_note") else ""
     return (
         '<section id="sec-overfitting"><h2>Overfitting: Deflated Sharpe Ratio and PBO</h2><div class="grid">'
-        f'<div><h3>Deflated Sharpe Ratio</h3>{_kv(dsr_rows, "dsr.") if dsr_rows else "<p>undefined</p>"}</div>'
+        f'<div><h3>Deflated Sharpe Ratio</h3>{_kv(dsr_rows, "dsr.", DSR_LABELS) if dsr_rows else "<p>undefined</p>"}</div>'
         f'<div><h3>Probability of backtest overfitting</h3>{_kv(pbo_rows, "pbo.") if pbo_rows else "<p>not computed</p>"}</div>'
         f'</div><p class="caption">{e(explain)}</p>{note}</section>'
     )
@@ -403,7 +412,7 @@ def _sweep_header(view: SweepView) -> str:
         ("Invalid skipped", f"{doc.get('n_invalid', 0):,}", doc.get("n_invalid")),
         ("Identical to another (not run)", f"{doc.get('n_duplicate', 0):,}", doc.get("n_duplicate", 0)),
         ("Distinct trials run", f"{doc.get('n_run', len(view.table)):,}", doc.get("n_run")),
-        ("Backtest window", str(doc.get("window", "")), None),
+        ("Backtest window", fmt.window_text(str(doc.get("window", ""))), None),
         ("Path", str(doc.get("mode", "")), None),
         ("Engine version", f"shortthehype {doc.get('version', '?')}", None),
     ]
