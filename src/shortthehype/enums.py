@@ -42,6 +42,8 @@ class Reason(_Labelled):
     MARGIN_CALL = 4
     LIQUIDATION = 5
     DELISTING = 6
+    #: Every position cut by one common factor to bring gross exposure back to max_gross.
+    GROSS_CAP = 7
 
 
 class OrderStatus(_Labelled):
@@ -87,6 +89,8 @@ class EventKind(_Labelled):
     ORDER_REJECTED = 7
     #: Positions cut by a margin call. a = equity after the cut, b = gross exposure (value) after the cut.
     MARGIN_CUT = 8
+    #: Positions cut back to max_gross after a close above it. a = gross / equity before the cut, b = after.
+    GROSS_CAP = 9
 
 
 class SimStatus(_Labelled):
