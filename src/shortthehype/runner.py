@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ import pandas as pd
 
 from shortthehype.constants import STALE_DATA_BARS
 from shortthehype.data.prices import Prices
-from shortthehype.errors import DataError, ParamError
+from shortthehype.data.rates import resolve_engine_rates
+from shortthehype.errors import DataError, DataWarning, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec, load_spec
 
@@ -37,6 +39,8 @@ class BacktestRun:
     benchmark: pd.Series | None
     stats: dict[str, float]
     warnings: tuple[str, ...] = ()
+    #: What each engine rate was (``cash_rate``, ``cash_rate_negative``): a series and its source, or a constant.
+    rates: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def start(self) -> pd.Timestamp:
@@ -77,6 +81,7 @@ class BacktestRun:
                 "description": self.spec.description,
                 "params": {k: json_value(v) for k, v in self.spec.params.items()},
                 "engine": {k: json_value(v) for k, v in self.spec.engine.items()},
+                "rates": dict(self.rates),
                 "tickers": self.prices.tickers,
                 "benchmark": self.spec.run.get("benchmark"),
                 "source": self.prices.source,
@@ -299,7 +304,15 @@ def backtest(
     window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
     _check_gross(spec, window_weights)
     window_prices = strategy_prices.between(window[0], window[-1])
-    result = simulate(window_prices, window_weights, **spec.engine)
+    engine, rates, rate_notes = resolve_engine_rates(spec.kind.engine_options(spec.engine, spec.params), prices)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        result = simulate(window_prices, window_weights, **engine)
+    for warning in caught:  # the rate series' coverage of the window: reported with the run
+        if issubclass(warning.category, DataWarning):
+            rate_notes.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     benchmark = None
     if benchmark_ticker:
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
@@ -311,16 +324,14 @@ def backtest(
         result=result,
         benchmark=benchmark,
         stats=stats,
-        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes),
+        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes) + tuple(rate_notes),
+        rates=rates,
     )
 
 
 def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
     """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
-    import warnings
-
     from shortthehype.data.load import load_prices
-    from shortthehype.errors import DataWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)

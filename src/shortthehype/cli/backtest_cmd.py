@@ -77,6 +77,8 @@ def backtest(
         columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title))
+    for name, label in run.rates.items():
+        console.print(f"{name}: {escape(label)}", highlight=False)
     for warning in run.warnings:
         console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     events = run.result.events

@@ -407,18 +407,19 @@ def resolve_rate(value: Any, prices: Prices, name: str = "cash_rate") -> tuple[C
         span = f" {first:%Y-%m-%d}..{last:%Y-%m-%d}" if first is not None else ""
         return CashRate(value, f"a dated series{span} (ACT/360)"), []
     if isinstance(value, (Real, np.floating, np.integer)) and not isinstance(value, bool):
-        return CashRate(float(value), f"constant {float(value):.4%}/yr (ACT/360)"), []
+        return CashRate(float(value), f"constant {float(value) * 100:.6g} %/yr (ACT/360)"), []
     if not isinstance(value, str):
         raise ParamError(f"parameter {name!r} must be a number, a series name or a pandas Series, got {value!r}")
     source = prices.source
     if value.strip().lower() == TBILL and source == "synthetic":
-        return CashRate(SYNTHETIC_CASH_RATE, f"constant {SYNTHETIC_CASH_RATE:.2%}/yr: synthetic prices have no bill series"), []
+        label = f"constant {SYNTHETIC_CASH_RATE * 100:.6g} %/yr (ACT/360): synthetic prices have no bill series"
+        return CashRate(SYNTHETIC_CASH_RATE, label), []
     if value.strip().lower() == TBILL and (source not in _TBILL_BY_SOURCE or prices.origin is None):
         note = (
             f"parameter {name!r} is {value!r}, but these prices (source {source!r}) come without a rate series: "
             f"cash earns 0; set {name} to a number or a dated Series"
         )
-        return CashRate(0.0, "constant 0/yr (no rate series for these prices)"), [note]
+        return CashRate(0.0, "constant 0 %/yr: no rate series for these prices"), [note]
     if prices.origin is None:
         raise ParamError(f"parameter {name!r} is {value!r}: these prices (source {source!r}) have no data directory to read it from")
     series = _series_name(value, source)
