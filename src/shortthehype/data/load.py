@@ -76,7 +76,9 @@ def load_prices(
         Wide frames on the union of the tickers' dates within the range; a
         ticker is NaN on dates it has no row (before listing, after
         delisting), never forward-filled.  ``.source`` is the source used
-        (``cache`` for ``yahoo`` with ``offline=True``); ``.warnings`` lists
+        (``cache`` for ``yahoo`` with ``offline=True``), ``.origin`` the CSV
+        directory or catalog read (where the matching rate series is looked
+        for, :mod:`shortthehype.data.rates`); ``.warnings`` lists
         suspicious facts (split-sized one-day moves, repaired row order), each
         also emitted as a :class:`~shortthehype.errors.DataWarning`.
 
