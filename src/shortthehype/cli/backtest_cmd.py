@@ -176,6 +176,9 @@ def compare(
     first = runs[0]
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
     console.print(stats_table({run.spec.name: run.stats for run in runs}, title=title))
+    for label in dict.fromkeys(run.rates.get("cash_rate", "") for run in runs):
+        names = ", ".join(run.spec.name for run in runs if run.rates.get("cash_rate", "") == label)
+        console.print(f"cash_rate ({escape(names)}): {escape(label)}", highlight=False)
     for run in runs:
         if (run.start, run.end) != (first.start, first.end):
             console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
