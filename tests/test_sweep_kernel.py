@@ -223,7 +223,7 @@ def test_fused_sweep_equals_vectorbt_run_combs_from_signals(qqq_5000, vectorbt_2
     result = sweep(
         "ma-crossover",
         {"fast": "2:30:1", "slow": "2:30:1"},
-        overrides={"execution": "close", "fees": 0.001, "slippage": 0.0, "sma": sma},
+        overrides={"execution": "close", "fees": 0.001, "slippage": 0.0, "sma": sma, "cash_rate": 0.0},  # vectorbt pays no interest
         prices=qqq_5000,
         n_blocks=0,
     )
