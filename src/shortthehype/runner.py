@@ -304,15 +304,9 @@ def backtest(
     window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
     _check_gross(spec, window_weights)
     window_prices = strategy_prices.between(window[0], window[-1])
-    engine, rates, rate_notes = resolve_engine_rates(spec.kind.engine_options(spec.engine, spec.params), prices)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        result = simulate(window_prices, window_weights, **engine)
-    for warning in caught:  # the rate series' coverage of the window: reported with the run
-        if issubclass(warning.category, DataWarning):
-            rate_notes.append(str(warning.message))
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    engine_options = spec.kind.engine_options(spec.engine, spec.params)
+    engine, rates, rate_notes = resolve_engine_rates(engine_options, prices, window_prices.index)
+    result = simulate(window_prices, window_weights, **engine)
     benchmark = None
     if benchmark_ticker:
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)

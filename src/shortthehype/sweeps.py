@@ -385,7 +385,7 @@ def _fused_setup(plan: _Plan, ticker: str) -> dict[str, Any]:
     lo = int(history.index.get_loc(window[0]))
     hi = int(history.index.get_loc(window[-1]))
     template = pd.DataFrame(np.zeros((1, 1)), index=window[:1], columns=[ticker])
-    engine, _, _ = resolve_engine_rates(spec.engine, plan.prices)  # as backtest() does
+    engine, _, _ = resolve_engine_rates(spec.engine, plan.prices, window)  # as backtest() does
     inputs = prepare_inputs(history.between(window[0], window[-1]), template, **engine)
     windows_needed = set()
     axes = {axis.name: axis for axis in plan.axes}

@@ -434,11 +434,16 @@ def resolve_rate(value: Any, prices: Prices, name: str = "cash_rate") -> tuple[C
     return CashRate(rates, label), []
 
 
-def resolve_engine_rates(engine: Mapping[str, Any], prices: Prices) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def resolve_engine_rates(
+    engine: Mapping[str, Any], prices: Prices, index: pd.DatetimeIndex | None = None
+) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """Engine options with their rate settings resolved for ``prices``: (options, labels, notes).
 
     ``labels`` says what each rate is (``cash_rate_negative`` unset: "same as
     cash_rate"), for the run's output; ``notes`` are fallbacks to report.
+    With ``index`` (the bars to simulate) a series is read as of each bar
+    here (:func:`rate_on_bars`), so that its coverage note is one of
+    ``notes`` rather than a warning from the engine.
     """
     options = dict(engine)
     labels: dict[str, str] = {}
@@ -455,4 +460,8 @@ def resolve_engine_rates(engine: Mapping[str, Any], prices: Prices) -> tuple[dic
         options[name] = resolved.value
         labels[name] = resolved.label
         notes += found
+        if index is not None and isinstance(resolved.value, pd.Series):
+            per_bar, coverage = rate_on_bars(resolved.value, index, name)
+            options[name] = pd.Series(per_bar, index=index)
+            notes += coverage
     return options, labels, notes
