@@ -293,12 +293,13 @@ def load_rate(
         from shortthehype.data.csv_source import resolve_data_dir
 
         return read_rate_file(find_rate_file(resolve_data_dir(data_dir), series))
-    root = str(cache_dir) if cache_dir is not None else None
-    return _load_catalog_rate(series, source, root).copy()
+    from shortthehype.data.catalog import resolve_cache_dir
+
+    return _load_catalog_rate(series, source, str(resolve_cache_dir(cache_dir))).copy()
 
 
 @functools.lru_cache(maxsize=8)
-def _load_catalog_rate(series: str, source: str, cache_dir: str | None) -> pd.Series:
+def _load_catalog_rate(series: str, source: str, cache_dir: str) -> pd.Series:
     """A Yahoo bill index from the catalog (fetched with ``yahoo``; once per process and catalog)."""
     from shortthehype.data.load import load_prices
 
@@ -355,9 +356,9 @@ def rate_on_bars(rate: pd.Series, index: pd.DatetimeIndex, name: str = "cash_rat
         :data:`~shortthehype.constants.RATE_MAX_GAP_WEEKDAYS` weekdays after
         its last one carry the last value; the note says which dates.
     """
-    label = f"parameter {name!r}" + (f" (series {rate.name})" if rate.name is not None else "")
     if not isinstance(rate, pd.Series):
-        raise ParamError(f"{label} must be a number, a series name or a pandas Series, got {type(rate).__name__}")
+        raise ParamError(f"parameter {name!r} must be a number, a series name or a pandas Series, got {type(rate).__name__}")
+    label = f"parameter {name!r}" + (f" (series {rate.name})" if rate.name is not None else "")
     try:
         values = pd.to_numeric(rate, errors="raise").astype(np.float64)
     except (TypeError, ValueError):
