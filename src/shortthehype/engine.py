@@ -144,7 +144,7 @@ import pandas as pd
 
 from shortthehype.constants import DEFAULT_EXECUTION, DEFAULT_INIT_CASH, EXECUTION_MODES
 from shortthehype.data.prices import Prices
-from shortthehype.data.rates import RateLike, rate_on_bars
+from shortthehype.data.rates import rate_on_bars
 from shortthehype.enums import (
     AP_BORROW_FEE,
     AP_FEES,
@@ -161,6 +161,7 @@ from shortthehype.result import Result
 __all__ = ["simulate", "SimulationInputs", "prepare_inputs"]
 
 CostLike = float | Mapping[str, float]
+RateLike = float | pd.Series
 
 
 def simulate(

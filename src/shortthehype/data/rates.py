@@ -93,10 +93,8 @@ RATE_SERIES: dict[str, tuple[tuple[str, ...], str]] = {
 #: The series ``tbill`` stands for, per price source.
 _TBILL_BY_SOURCE = {"csv": "DTB3", "yahoo": "^IRX", "cache": "^IRX"}
 
-#: Engine options that take a rate, and the one whose default is the other.
+#: Engine options that take a rate (``cash_rate_negative`` defaults to ``cash_rate``).
 RATE_OPTIONS = ("cash_rate", "cash_rate_negative")
-
-RateLike = float | str | pd.Series
 
 
 @dataclass(frozen=True)
