@@ -54,7 +54,7 @@ N_BARS = 5000
 WINDOWS = "2:100:1"
 FEES = 0.001
 INIT_CASH = 1_000_000.0
-CLASSIC = {"execution": "close", "fees": FEES, "slippage": 0.0, "init_cash": INIT_CASH}
+CLASSIC = {"execution": "close", "fees": FEES, "slippage": 0.0, "init_cash": INIT_CASH, "cash_rate": 0.0}  # vectorbt: no interest
 #: The classic case compared with vectorbt: its moving-average arithmetic too.
 CLASSIC_VBT = {**CLASSIC, "sma": "cumulative"}
 TEN = ["QQQ", "SPY", "MSFT", "AAPL", "NVDA", "AMZN", "ORCL", "AMD", "CSCO", "INTC"]

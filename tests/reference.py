@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, MARGIN_TOLERANCE, ORDER_SIZE_TOLERANCE
+from shortthehype.constants import (
+    CASH_TOLERANCE,
+    DAY_COUNT_BASIS,
+    GROSS_TOLERANCE,
+    MARGIN_TOLERANCE,
+    ORDER_SIZE_TOLERANCE,
+)
 from shortthehype.enums import (
     AP_BORROW_FEE,
     AP_FEES,
@@ -96,6 +102,7 @@ class Account:
     borrow: float = 0.0
     interest_paid: float = 0.0
     pending: str = ""  # "" | "margin" | "liquidate"
+    gross_pending: bool = False  # a close above max_gross: cut at the next execution point
     closed: bool = False
     bankrupt: bool = False
 
@@ -208,7 +215,8 @@ class Reference:
         if d <= 0:
             return
         cash = self.acc.cash
-        rate = self.x.cash_rate if cash > 0 else self.x.cash_rate_negative
+        # the days since bar i-1 earn the rate known at bar i-1 (never bar i's)
+        rate = self.x.cash_rate[i - 1] if cash > 0 else self.x.cash_rate_negative[i - 1]
         interest = cash * rate * d / DAY_COUNT_BASIS
         self.acc.cash += interest
         self.acc.interest_paid -= interest
@@ -336,8 +344,50 @@ class Reference:
                 self.trade_to(i, j, target, price[j], "margin_call")
         self.event(i, "margin_cut", -1, self.value_at(price), self.gross_at(price))
 
+    def gross_cut(self, i, price):
+        """Scale every position by one factor k so that gross = max_gross x equity after the cut's costs.
+
+        Closing a fraction (1 - k) of everything costs (1 - k) C + F (C: variable costs of closing all,
+        F: fixed fees), so k solves  k G_t + G_u = M (E - (1 - k) C - F)  (G_t / G_u: gross with / without
+        a price here, M = max_gross, E = equity).
+        """
+        cap = self.x.max_gross
+        equity = self.value_at(price)
+        if not equity > 0:
+            return
+        tradeable_gross = stuck_gross = var_cost = fixed_cost = 0.0
+        for j, h in enumerate(self.acc.holdings):
+            if h.shares == 0:
+                continue
+            if finite(price[j]):
+                notional = abs(h.shares) * price[j]
+                tradeable_gross += notional
+                fill = price[j] * (1 - self.slip[j]) if h.shares > 0 else price[j] * (1 + self.slip[j])
+                var_cost += abs(h.shares) * abs(fill - price[j]) + abs(h.shares) * fill * self.fee[j]
+                fixed_cost += self.fixed[j]
+            else:
+                stuck_gross += abs(h.shares) * h.last_close
+        before = (tradeable_gross + stuck_gross) / equity
+        if before <= cap * (1 + GROSS_TOLERANCE):
+            return
+        if tradeable_gross - cap * var_cost <= 0:
+            keep = 0.0
+        else:
+            keep = (cap * (equity - var_cost - fixed_cost) - stuck_gross) / (tradeable_gross - cap * var_cost)
+            keep = min(1.0, max(0.0, keep))
+        if keep >= 1.0:
+            return
+        for j, h in enumerate(self.acc.holdings):
+            if h.shares != 0 and finite(price[j]):
+                target = keep * h.shares
+                if self.x.integer_shares:
+                    target = math.trunc(target)
+                self.trade_to(i, j, target, price[j], "gross_cap")
+        self.event(i, "gross_cap", -1, before, self.gross_at(price) / self.value_at(price))
+
     def execute(self, i, price, w, at_open):
         acc = self.acc
+        gross_pending, acc.gross_pending = acc.gross_pending, False
         if acc.closed:
             self.close_out(i, price, "liquidation")
             return
@@ -356,6 +406,8 @@ class Reference:
                 self.liquidate(i, price)
                 return
             self.margin_cut(i, price)
+        if gross_pending:
+            self.gross_cut(i, price)
         traded = len(acc.orders) != n_orders or acc.cash != cash_before
         if at_open and traded:
             equity = self.value_at(price)
@@ -444,6 +496,8 @@ class Reference:
                         self.event(i, "margin_call", -1, equity, need)
                         if acc.pending == "":
                             acc.pending = "margin"
+                if equity > 0 and self.gross_at(x.close[i]) > x.max_gross * equity * (1 + GROSS_TOLERANCE):
+                    acc.gross_pending = True  # trade back to max_gross at the next execution point
             for j, h in enumerate(acc.holdings):
                 if h.shares != 0 and h.opened_bar < i:
                     if h.shares > 0:

@@ -9,6 +9,7 @@ order, trade and event, the cost totals and the final status.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from reference import random_prices, random_weights, reference_simulate
 
@@ -80,6 +81,10 @@ def run_both(seed, **overrides):
         "cash_rate_negative": float(rng.choice([0.0, 0.07])),
         "init_cash": float(rng.choice([1e4, 1e6])),
     }
+    if rng.random() < 0.3:  # a dated rate observed on some of the bars (and on the first and last: no fallback)
+        ends = np.isin(np.arange(len(prices.index)), [0, len(prices.index) - 1])
+        observed = prices.index[(rng.random(len(prices.index)) < 0.3) | ends]
+        params["cash_rate"] = pd.Series(rng.uniform(-0.01, 0.08, len(observed)), index=observed)
     if rng.random() < 0.4:
         params["maintenance_margin"] = float(rng.choice([0.25, 0.5, 1.0]))
     if rng.random() < 0.3:

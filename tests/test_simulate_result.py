@@ -133,8 +133,8 @@ def _sweep_equity_nb(open_, high, low, close, days, last_valid, row_bar, row_w_a
     no_positions = np.empty((0, close.shape[1]))
     no_costs = np.empty((0, N_TOTALS))
     for c in range(row_w_all.shape[0]):
-        simulate_core_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all[c], ap, init_cash, 0.0, 0.0,
-                         np.inf, 0.0, True, False, False, False, out[c], cash, no_positions, no_costs)
+        simulate_core_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all[c], ap, init_cash,
+                         np.zeros(n_bars), np.zeros(n_bars), np.inf, 0.0, True, False, False, False, out[c], cash, no_positions, no_costs)
 
 
 def test_kernel_is_callable_from_a_sweep_kernel_without_records():

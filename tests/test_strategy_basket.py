@@ -258,7 +258,7 @@ def test_pltr_joins_at_the_first_rebalance_once_listed(basket_prices):
 
 
 def test_equal_weight_monthly_equals_the_engine_fed_the_same_weights_by_hand(basket_prices):
-    overrides = {"start": "2019-06-03", "end": "2026-06-30", "fees": 0.001, "slippage": 0.0005}
+    overrides = {"start": "2019-06-03", "end": "2026-06-30", "fees": 0.001, "slippage": 0.0005, "cash_rate": 0.0}
     run = backtest("ai-basket", overrides=overrides, prices=basket_prices)
     window = basket_prices.between("2019-06-03", "2026-06-30")
     hand = hand_monthly_equal_weights(basket_prices.close[list(AI_BASKET)])
@@ -291,6 +291,7 @@ def test_equal_weight_monthly_matches_vectorbt_from_orders(basket_prices, fees, 
             "slippage": 0.0,
             "exposure": exposure,
             "init_cash": init_cash,
+            "cash_rate": 0.0,  # vectorbt pays no interest on cash
         },
         prices=basket_prices,
     )
@@ -318,7 +319,8 @@ def test_equal_weight_monthly_matches_vectorbt_from_orders(basket_prices, fees, 
 def test_trend_filter_goes_to_cash_on_the_switch_day_and_back(basket_prices):
     run = backtest(
         "ai-basket",
-        overrides={"start": "2019-06-03", "end": "2026-06-30", "trend_window": 100, "fees": 0.0, "slippage": 0.0},
+        overrides={"start": "2019-06-03", "end": "2026-06-30", "trend_window": 100, "fees": 0.0, "slippage": 0.0,
+                   "cash_rate": 0.0},
         prices=basket_prices,
     )
     close = basket_prices.close[list(AI_BASKET)]

@@ -16,7 +16,7 @@ from shortthehype.errors import ParamError, SpecError
 from shortthehype.spec import load_spec
 
 INIT = 1_000_000.0
-NO_COSTS = {"fees": 0.0, "slippage": 0.0, "borrow_fee": 0.0}
+NO_COSTS = {"fees": 0.0, "slippage": 0.0, "borrow_fee": 0.0, "cash_rate": 0.0}
 
 
 def read_csv(shared: Path, ticker: str) -> pd.DataFrame:
@@ -85,7 +85,7 @@ def test_borrow_fee_adds_the_act360_accrual_on_short_market_value(shared, pltr_n
     entry, hold = "2024-03-01", 30
     fees = {"NVDA": 0.005, "PLTR": 0.02}
     base = run(shared, entry=entry, start=entry, hold_days=hold, **NO_COSTS)
-    costly = run(shared, entry=entry, start=entry, hold_days=hold, fees=0.0, slippage=0.0, borrow_fee=fees)
+    costly = run(shared, entry=entry, start=entry, hold_days=hold, fees=0.0, slippage=0.0, cash_rate=0.0, borrow_fee=fees)
     dates = pltr_nvda["PLTR"].loc[entry:].index
     shares = {t: 0.8 * SPLIT[t] * INIT / pltr_nvda[t]["open"].loc[dates[1]] for t in SPLIT}
     accrued = np.zeros(len(dates))

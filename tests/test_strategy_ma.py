@@ -134,7 +134,8 @@ def test_equity_equals_vectorbt_from_signals_with_fees(qqq, fast, slow):
     init_cash = 1_000_000.0
     run = backtest(
         "ma-crossover",
-        overrides={"fast": fast, "slow": slow, "fees": 0.001, "slippage": 0.0, "execution": "close", "init_cash": init_cash},
+        overrides={"fast": fast, "slow": slow, "fees": 0.001, "slippage": 0.0, "execution": "close", "init_cash": init_cash,
+                   "cash_rate": 0.0},  # vectorbt pays no interest on cash
         prices=qqq,
     )
     close = run.prices.close["QQQ"]
@@ -378,7 +379,7 @@ def test_backtest_with_cumulative_sma_equals_vectorbt_from_signals_on_every_comb
     for fast, slow in pairs:
         theirs = value[(fast, slow)]
         overrides = {"fast": fast, "slow": slow, "fees": 0.001, "slippage": 0.0, "execution": "close",
-                     "init_cash": init_cash}
+                     "init_cash": init_cash, "cash_rate": 0.0}
         run = backtest("ma-crossover", overrides={**overrides, "sma": "cumulative"}, prices=qqq_5000)
         rel = ((run.result.equity - theirs).abs() / theirs).max()
         assert rel <= 1e-12, (fast, slow, rel)

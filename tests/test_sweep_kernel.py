@@ -73,9 +73,14 @@ def run_kernel(open_, close, days, lo, combos, ap, settings, use_fast, n_blocks=
     length = n_obs // n_blocks
     out = np.full((len(combos), N_SWEEP_STATS), -7.0)
     blocks = np.full((len(combos), n_blocks, 2), -7.0)
+    m = w_close.shape[0]
+    rate = np.full(m, settings.get("cash_rate", 0.0))
+    if settings.get("dated"):  # the rate steps between two levels every 40 bars
+        rate = np.where(np.arange(m) % 80 < 40, rate, 0.5 * rate + 0.01)
+    rate_negative = np.full(m, settings.get("cash_rate_negative", 0.0))
     ma_crossover_sweep_nb(
         w_open, w_open.copy(), w_open.copy(), w_close, w_days, ma, lo, fast_idx, slow_idx, allow_short,
-        np.ascontiguousarray(ap), 1_000_000.0, settings.get("cash_rate", 0.0), settings.get("cash_rate_negative", 0.0),
+        np.ascontiguousarray(ap), 1_000_000.0, rate, rate_negative,
         settings.get("max_gross", np.inf), settings.get("margin", 0.0), settings["execution"] == "next_open",
         settings.get("integer_shares", False), settings.get("renormalize", False), 0 if close_mode else 1, close_mode,
         float(ANNUALIZATION), n_obs - n_blocks * length, length, 2, use_fast, out, blocks,
@@ -99,6 +104,8 @@ SETTINGS = [
     {"execution": "close", "fees": 0.001, "borrow": 0.03, "cash_rate": 0.04, "cash_rate_negative": 0.07},
     {"execution": "next_close", "fees": 0.0005, "max_gross": 0.6, "renormalize": True},
     {"execution": "next_open", "slippage": 0.002, "max_gross": 1.5, "cash_rate": -0.01},
+    {"execution": "next_open", "fees": 0.001, "borrow": 0.02, "cash_rate": 0.04, "dated": True},
+    {"execution": "close", "fees": 0.001, "max_gross": 1.0},
 ]
 
 
@@ -216,7 +223,7 @@ def test_fused_sweep_equals_vectorbt_run_combs_from_signals(qqq_5000, vectorbt_2
     result = sweep(
         "ma-crossover",
         {"fast": "2:30:1", "slow": "2:30:1"},
-        overrides={"execution": "close", "fees": 0.001, "slippage": 0.0, "sma": sma},
+        overrides={"execution": "close", "fees": 0.001, "slippage": 0.0, "sma": sma, "cash_rate": 0.0},  # vectorbt pays no interest
         prices=qqq_5000,
         n_blocks=0,
     )

@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it (imported lazily).
 _LAZY = {
     "load_prices": "shortthehype.data.load",
+    "load_rate": "shortthehype.data.rates",
     "simulate": "shortthehype.engine",
     "Result": "shortthehype.result",
     "backtest": "shortthehype.runner",
@@ -52,6 +53,7 @@ __all__ = [
     "compare",
     "generate_prices",
     "load_prices",
+    "load_rate",
     "load_spec",
     "load_sweep",
     "metrics",

@@ -10,6 +10,22 @@ ANNUALIZATION = 252
 #: calendar days between consecutive bars.
 DAY_COUNT_BASIS = 360.0
 
+#: Term of a 3-month Treasury bill in days: the bill-rate conversions (data/rates.py)
+#: price a 91-day bill.
+TBILL_DAYS = 91.0
+
+#: Plausible annual cash rates (fractions): a rate series with a value outside is
+#: refused as a unit or data error (FRED DTB3 ranged from -0.05 % to 17.14 %).
+RATE_BOUNDS = (-0.05, 0.50)
+
+#: A rates file may skip this many consecutive weekdays (bond-market holidays; FRED
+#: DTB3 never skips more than 2); a longer run of missing weekdays is an error.
+RATE_MAX_GAP_WEEKDAYS = 5
+
+#: The cash rate of synthetic prices, which come without a bill-rate series: 3 %/yr
+#: (ACT/360), the level of the synthetic market's bond drift.
+SYNTHETIC_CASH_RATE = 0.03
+
 #: Default starting capital of a backtest.
 DEFAULT_INIT_CASH = 1_000_000.0
 
@@ -112,6 +128,11 @@ CASH_TOLERANCE = 1e-12
 #: turn that into a new call.
 MARGIN_TOLERANCE = 1e-9
 
+#: Gross exposure counts as above ``max_gross`` at a close when gross / equity exceeds
+#: it by more than this fraction: a gross-cap cut lands exactly on the limit, and
+#: round-off must not turn that into a new cut.
+GROSS_TOLERANCE = 1e-9
+
 # --- backtest runner
 #: A traded ticker whose data end at most this many bars before the latest
 #: date has stale data (the backtest window is cut there); earlier, it has delisted.
@@ -193,9 +214,6 @@ PUT_VOL_WINDOW = 63
 PUT_IV_MARKUP = 1.2
 #: Option contracts: shares per listed equity option contract.
 CONTRACT_MULTIPLIER = 100
-#: Days to maturity of a 3-month Treasury bill, for converting its ACT/360 rate
-#: to the continuous rate an option is priced with: ln(1 + r x 91/360) x 365/91.
-BILL_DAYS = 91
 #: Volatility skew defaults: m(z) = 1 - slope z + curvature z^2, z = ln(K/F) / (atm sqrt(t)).
 #: Chosen so that the PLTR 2027-01-15 $50 put, priced with the default at-the-money model
 #: (63-day realised x 1.2), is within 11.3 % of the $1.84 Scion paid on every trading day of

@@ -70,7 +70,7 @@ def run_demo(
         runs = compare(list(DEMO_SPECS), overrides={"start": REAL_START}, prices=prices, **(load or {}))
         first = runs[0]
         about = f"{first.prices.source} prices, {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d} (the AI era)"
-        return about, runs
+        return about + _carry_line(runs), runs
     from shortthehype.data import synthetic
 
     scenario = synthetic.Scenario()
@@ -81,4 +81,22 @@ def run_demo(
         compare([name], overrides={**overrides[name], "start": start}, prices=prices)[0] for name in DEMO_SPECS
     ]
     about = "SYNTHETIC data (fictional tickers, not real prices):\n" + synthetic.describe(scenario)
-    return about, runs
+    return about + _carry_line(runs), runs
+
+
+def _carry_line(runs: list[BacktestRun]) -> str:
+    """What cash earned in the runs (every demo spec earns the same bill rate)."""
+    labels = list(dict.fromkeys(run.rates.get("cash_rate", "") for run in runs))
+    return "\nCash earns " + "; ".join(labels) + "."
+
+
+def windows_frame(runs: list[BacktestRun]) -> pd.DataFrame:
+    """Window and final equity of each run (for the lines under the table)."""
+    return pd.DataFrame(
+        {
+            "strategy": [r.spec.name for r in runs],
+            "start": [r.start.strftime("%Y-%m-%d") for r in runs],
+            "end": [r.end.strftime("%Y-%m-%d") for r in runs],
+            "final_equity": [round(float(r.result.equity.iloc[-1]), 2) for r in runs],
+        }
+    )

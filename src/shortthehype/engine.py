@@ -25,12 +25,12 @@ Targets and timing
   ``next_close``, the execution point at the close; (5) positions of tickers
   that never trade again are closed at this (their last valid) close;
   (6) mark to market: equity = cash + sum(shares x close), exactly, with the
-  last valid close for a ticker that has no price today; (7) the bankruptcy and
-  margin checks, which act at the next execution point; (8) trailing
+  last valid close for a ticker that has no price today; (7) the bankruptcy,
+  margin and gross-cap checks, which act at the next execution point; (8) trailing
   references take the bar's high (longs) / low (shorts).
 * An execution point does, in order: the close-out of a bankrupt account (and
   nothing else), else the rebalance of the target row executing there, then a
-  pending margin cut.
+  pending margin cut, then a pending gross-cap cut.
 
 Sizing and costs
 ----------------
@@ -46,6 +46,15 @@ Sizing and costs
   ``max_gross`` then caps the row's tradeable ``sum|w|`` by scaling all its
   targets down proportionally (positions in tickers not named in the row are
   not part of the cap).
+* ``max_gross`` also holds between rebalances: when gross exposure (sum of
+  |position value|) exceeds ``max_gross x equity`` at a close by more than
+  ``GROSS_TOLERANCE`` (prices drifted, shorts rallied), the next execution
+  point — after its rebalance and margin cut, if any — trades every position
+  with a price there by one common factor k so that, after the cut's fees and
+  slippage, gross = ``max_gross x equity`` at the execution prices (the margin
+  cut's formula with margin = 1 / max_gross).  Its orders have reason
+  ``gross_cap`` and it records a ``gross_cap`` event (gross / equity before
+  and after).
 * Orders that reduce cash needs go first: every sell (long reductions and short
   sales), then the buys (long purchases and short covers) — vectorbt's
   ``call_seq="auto"``.  Buys may not take cash below ``min(0, planned cash)``,
@@ -68,6 +77,18 @@ Shorts, interest, borrow
   ``DAY_COUNT_BASIS``): cash earns ``cash x cash_rate x d/360`` when positive and
   pays ``cash x cash_rate_negative x d/360`` when negative (default: the same
   rate); each short pays ``borrow_fee x |shares| x previous close x d/360``.
+  Short-sale proceeds are cash, so they earn ``cash_rate`` too.
+* A rate is a number or a dated Series of ACT/360 simple annual rates
+  (fractions).  A Series is read as of each bar: the rate of bar i is its last
+  observation on or before bar i's date, and the days from bar i-1 to bar i
+  accrue at the rate of bar i-1 — the rate known when the interval starts, so
+  a rate published on bar i never pays for the days before it (no
+  look-ahead).  Bars before the series' first observation use its first value
+  and bars well after its last (more than ``RATE_MAX_GAP_WEEKDAYS`` weekdays)
+  its last value, with one :class:`~shortthehype.errors.DataWarning` naming the
+  dates.  Series names (``"tbill"``, ``"DTB3"``) are resolved where the price
+  source is known (:func:`shortthehype.backtest`; see
+  :mod:`shortthehype.data.rates` for the bill-rate conversion).
 
 Stops
 -----
@@ -125,6 +146,7 @@ Options and other contracts
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any
@@ -134,6 +156,7 @@ import pandas as pd
 
 from shortthehype.constants import DEFAULT_EXECUTION, DEFAULT_INIT_CASH, EXECUTION_MODES
 from shortthehype.data.prices import Prices
+from shortthehype.data.rates import rate_on_bars
 from shortthehype.enums import (
     AP_BORROW_FEE,
     AP_FEES,
@@ -146,12 +169,13 @@ from shortthehype.enums import (
     AP_UNITS,
     N_ASSET_PARAMS,
 )
-from shortthehype.errors import DataError, ParamError, did_you_mean
+from shortthehype.errors import DataError, DataWarning, ParamError, did_you_mean
 from shortthehype.result import Result
 
 __all__ = ["simulate", "SimulationInputs", "prepare_inputs"]
 
 CostLike = float | Mapping[str, float]
+RateLike = float | pd.Series
 
 
 def simulate(
@@ -164,8 +188,8 @@ def simulate(
     slippage: CostLike = 0.0,
     execution: str = DEFAULT_EXECUTION,
     borrow_fee: CostLike = 0.0,
-    cash_rate: float = 0.0,
-    cash_rate_negative: float | None = None,
+    cash_rate: RateLike = 0.0,
+    cash_rate_negative: RateLike | None = None,
     max_gross: float | None = None,
     maintenance_margin: float | None = None,
     stop_loss: CostLike | None = None,
@@ -194,12 +218,14 @@ def simulate(
         mapping names tickers of ``weights``; tickers it leaves out pay 0.
     execution : {"next_open", "next_close", "close"}
         When a target set on bar t trades (``close`` is look-ahead-prone).
-    cash_rate, cash_rate_negative : float
-        Annual interest on positive / negative cash, ACT/360
+    cash_rate, cash_rate_negative : float or Series
+        Annual interest on positive / negative cash, ACT/360 simple, as a
+        number or a dated Series read as of each bar
         (``cash_rate_negative=None`` uses ``cash_rate``).
     max_gross : float, optional
-        Cap on the sum of |target weights| of a row (> 0); targets above it are
-        scaled down proportionally.
+        Cap on gross exposure / equity (> 0): targets of a row above it are
+        scaled down proportionally, and a close above it is traded back to it
+        at the next execution point.
     maintenance_margin : float, optional
         In (0, 1]: positions are cut when equity < this x gross exposure at a close.
     stop_loss, take_profit, trailing_stop : float or mapping, optional
@@ -322,8 +348,8 @@ def prepare_inputs(
     slippage: CostLike = 0.0,
     execution: str = DEFAULT_EXECUTION,
     borrow_fee: CostLike = 0.0,
-    cash_rate: float = 0.0,
-    cash_rate_negative: float | None = None,
+    cash_rate: RateLike = 0.0,
+    cash_rate_negative: RateLike | None = None,
     max_gross: float | None = None,
     maintenance_margin: float | None = None,
     stop_loss: CostLike | None = None,
@@ -345,8 +371,6 @@ def prepare_inputs(
     init_cash_f = _number("init_cash", init_cash)
     if not init_cash_f > 0:
         raise ParamError(f"parameter 'init_cash' must be > 0, got {init_cash_f:g}")
-    rate = _number("cash_rate", cash_rate)
-    rate_negative = rate if cash_rate_negative is None else _number("cash_rate_negative", cash_rate_negative)
     gross_cap = math.inf
     if max_gross is not None:
         gross_cap = _number("max_gross", max_gross)
@@ -360,6 +384,8 @@ def prepare_inputs(
 
     tickers = _check_weight_columns(weights, prices)
     index = prices.index
+    rate = _rate_per_bar("cash_rate", cash_rate, index)
+    rate_negative = rate if cash_rate_negative is None else _rate_per_bar("cash_rate_negative", cash_rate_negative, index)
     columns = np.asarray([prices.tickers.index(t) for t in tickers], dtype=np.int64)
     close = _frame_array(prices.close, columns)
     open_, high, low = (_frame_array(getattr(prices, name), columns) for name in ("open", "high", "low"))
@@ -420,6 +446,21 @@ def _number(name: str, value: Any) -> float:
     if not math.isfinite(number):
         raise ParamError(f"parameter {name!r} must be finite, got {number}")
     return number
+
+
+def _rate_per_bar(name: str, value: Any, index: pd.DatetimeIndex) -> np.ndarray:
+    """A rate setting as one ACT/360 rate per bar (a Series read as of each bar, warning when it falls short)."""
+    if isinstance(value, pd.Series):
+        per_bar, notes = rate_on_bars(value, index, name)
+        for note in notes:
+            warnings.warn(note, DataWarning, stacklevel=4)
+        return per_bar
+    if isinstance(value, str):
+        raise ParamError(
+            f"parameter {name!r} is the series name {value!r}: simulate() takes a number or a dated Series "
+            "(backtest() resolves names; shortthehype.load_rate loads one)"
+        )
+    return np.full(len(index), _number(name, value))
 
 
 def _flag(name: str, value: Any) -> bool:

@@ -42,8 +42,10 @@ class Reason(_Labelled):
     MARGIN_CALL = 4
     LIQUIDATION = 5
     DELISTING = 6
+    #: Every position cut by one common factor to bring gross exposure back to max_gross.
+    GROSS_CAP = 7
     #: A cash-settled instrument (an option) closed at its settlement value on its last bar, without costs.
-    SETTLEMENT = 7
+    SETTLEMENT = 8
 
 
 class OrderStatus(_Labelled):
@@ -89,8 +91,10 @@ class EventKind(_Labelled):
     ORDER_REJECTED = 7
     #: Positions cut by a margin call. a = equity after the cut, b = gross exposure (value) after the cut.
     MARGIN_CUT = 8
+    #: Positions cut back to max_gross after a close above it. a = gross / equity before the cut, b = after.
+    GROSS_CAP = 9
     #: A cash-settled instrument (an option at expiry) closed at its settlement value. a = value per share, b = shares.
-    SETTLEMENT = 9
+    SETTLEMENT = 10
 
 
 class SimStatus(_Labelled):

@@ -83,7 +83,6 @@ import pandas as pd
 
 from shortthehype.constants import (
     ANNUALIZATION,
-    BILL_DAYS,
     CONTRACT_MULTIPLIER,
     OPTION_DAY_COUNT,
     PUT_IV_MARKUP,
@@ -358,13 +357,15 @@ def continuous_rates(index: pd.DatetimeIndex, rate: float | pd.Series | None) ->
         if not np.isfinite(number):
             raise ParamError(f"parameter 'risk_free' must be finite, got {rate!r}")
         return np.full(n, number)
+    from shortthehype.data.rates import continuous_rate
+
     series = rate.dropna().sort_index()
     if series.empty:
         return np.zeros(n)
     dates = pd.DatetimeIndex(index).normalize()
     known = np.searchsorted(pd.DatetimeIndex(series.index).normalize(), dates, side="left") - 1
     simple = series.to_numpy(dtype=np.float64)[np.clip(known, 0, len(series) - 1)]
-    return np.log1p(simple * BILL_DAYS / 360.0) * OPTION_DAY_COUNT / BILL_DAYS
+    return np.asarray(continuous_rate(simple), dtype=np.float64)
 
 
 def put_volatility(close: pd.Series, vol_window: int, iv_markup: float) -> pd.Series:

@@ -10,6 +10,7 @@ same way, so the spec loader, the CLI and the docs read one source of truth.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ PARAM_TYPES = (
     "weights",  # mapping ticker -> float (negative = short)
     "float_or_map",  # a float, or a mapping ticker -> float (per-ticker costs)
     "contracts",  # a mapping name -> option contract table (CONTRACT_FIELDS)
+    "rate",  # a float, or the name of a rate series ("tbill", "DTB3")
 )
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -123,10 +125,11 @@ class Param:
             "weights": "a mapping ticker:weight (A:0.5,B:-0.3)",
             "float_or_map": "a number or a mapping ticker:number (A:0.01,B:0.02)",
             "contracts": "a table of named option contracts ([params.contracts.NAME] in the spec)",
+            "rate": "a number or a rate series name (tbill, DTB3, ^IRX)",
         }[self.type]
 
     def _check_bounds(self, value: Any, prefix: str) -> None:
-        if self.type not in ("float", "int", "float_or_map", "weights"):
+        if self.type not in ("float", "int", "float_or_map", "weights", "rate") or isinstance(value, str):
             return
         values = value.values() if isinstance(value, Mapping) else [value]
         for item in values:
@@ -312,6 +315,19 @@ def _to_contracts(param: Param, value: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _to_rate(param: Param, value: Any) -> float | str:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return _to_float(param, text)
+        except ValueError:
+            pass
+        if not re.fullmatch(r"\^?[A-Za-z][A-Za-z0-9_.\-]{0,19}", text):
+            raise ValueError("expected a number or a series name")
+        return text
+    return _to_float(param, value)
+
+
 _CONVERTERS = {
     "float": _to_float,
     "int": _to_int,
@@ -324,6 +340,7 @@ _CONVERTERS = {
     "weights": _to_weights,
     "float_or_map": _to_float_or_map,
     "contracts": _to_contracts,
+    "rate": _to_rate,
 }
 
 
@@ -415,9 +432,9 @@ ENGINE_PARAMS: tuple[Param, ...] = (
         choices=("next_open", "next_close", "close"),
     ),
     Param("borrow_fee", "float_or_map", 0.0, "Annual fee on short market value, accrued daily ACT/360.", "fraction/yr", minimum=0.0),
-    Param("cash_rate", "float", 0.0, "Annual interest on positive cash, ACT/360.", "fraction/yr"),
-    Param("cash_rate_negative", "float", None, "Annual interest on a negative cash balance (default: cash_rate).", "fraction/yr", optional=True),
-    Param("max_gross", "float", None, "Cap on gross exposure sum(|w|); targets above it are scaled down.", "x equity", minimum=0.0, exclusive_minimum=True, optional=True),
+    Param("cash_rate", "rate", 0.0, "Annual interest on positive cash (short proceeds included), ACT/360: a number or a rate series (tbill = the 3-month bill of the price source).", "fraction/yr"),
+    Param("cash_rate_negative", "rate", None, "Annual interest on a negative cash balance, a number or a rate series (default: cash_rate).", "fraction/yr", optional=True),
+    Param("max_gross", "float", None, "Cap on gross exposure / equity: targets above it are scaled down, and a close above it is traded back to it at the next execution.", "x equity", minimum=0.0, exclusive_minimum=True, optional=True),
     Param(
         "maintenance_margin",
         "float",

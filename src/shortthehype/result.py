@@ -202,7 +202,7 @@ class Result:
 
     @cached_property
     def events(self) -> pd.DataFrame:
-        """Margin calls, cuts, stops, bankruptcy, liquidation, delistings, rejected buys: date, kind, ticker, detail."""
+        """Margin calls, cuts, gross-cap cuts, stops, bankruptcy, liquidation, delistings, rejected buys: date, kind, ticker, detail."""
         recs = self.event_records
         tickers = [self.tickers[a] if a >= 0 else None for a in recs["asset"]]
         details = [_event_detail(int(k), float(a), float(b)) for k, a, b in zip(recs["kind"], recs["value_a"], recs["value_b"])]
@@ -381,6 +381,8 @@ def _event_detail(kind: int, a: float, b: float) -> str:
         return f"equity {a:,.2f} < maintenance requirement {b:,.2f}"
     if kind == EventKind.MARGIN_CUT:
         return f"positions cut to equity {a:,.2f}, gross exposure {b:,.2f}"
+    if kind == EventKind.GROSS_CAP:
+        return f"positions cut from gross {a:.4g}x to {b:.4g}x equity (max_gross)"
     if kind == EventKind.LIQUIDATION:
         return f"{int(b)} position(s) closed out; equity {a:,.2f}"
     if kind == EventKind.BANKRUPTCY:

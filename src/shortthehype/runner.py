@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ import pandas as pd
 
 from shortthehype.constants import STALE_DATA_BARS
 from shortthehype.data.prices import Prices
-from shortthehype.errors import DataError, ParamError
+from shortthehype.data.rates import resolve_engine_rates
+from shortthehype.errors import DataError, DataWarning, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec, load_spec
 
@@ -40,6 +42,8 @@ class BacktestRun:
     warnings: tuple[str, ...] = ()
     #: One record per option contract traded (``shortthehype.options.contract_records``); empty without options.
     options: tuple[dict[str, Any], ...] = ()
+    #: What each engine rate was (``cash_rate``, ``cash_rate_negative``): a series and its source, or a constant.
+    rates: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def start(self) -> pd.Timestamp:
@@ -362,7 +366,7 @@ def backtest(
     missing = [t for t in needed if t not in prices.tickers]
     if missing:
         raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-    kind_params = _kind_params(spec, spec.engine.get("cash_rate", 0.0))
+    kind_params = _kind_params(spec, prices)
     underlying = prices.select(tickers)
     strategy_prices = spec.kind.traded_prices(underlying, kind_params)
     weights = spec.kind.target_weights(strategy_prices, kind_params)
@@ -372,7 +376,9 @@ def backtest(
     window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
     _check_gross(spec, window_weights.drop(columns=list(terms.get("target_units", ()))))
     window_prices = strategy_prices.between(window[0], window[-1])
-    result = simulate(window_prices, window_weights, **spec.engine, **terms)
+    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
+    engine, rates, rate_notes = resolve_engine_rates(engine, prices, window_prices.index)
+    result = simulate(window_prices, window_weights, **engine, **terms)
     options: tuple[dict[str, Any], ...] = ()
     contracts = spec.kind.contracts(underlying, kind_params) if spec.kind.contracts is not None else []
     if contracts:
@@ -400,25 +406,32 @@ def backtest(
         result=result,
         benchmark=benchmark,
         stats=stats,
-        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes),
+        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes) + tuple(rate_notes),
         options=options,
+        rates=rates,
     )
 
 
-def _kind_params(spec: StrategySpec, cash_rate: Any) -> dict[str, Any]:
-    """The kind's parameters as it sees them: an unset ``risk_free`` becomes the run's cash rate."""
+def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
+    """The kind's parameters as it sees them: an unset ``risk_free`` becomes the run's cash rate.
+
+    A constant cash rate (ACT/360 simple) is converted to the continuous rate
+    options are priced with; a dated series is passed as it is
+    (:func:`shortthehype.options.continuous_rates` converts it bar by bar).
+    """
+    from shortthehype.data.rates import continuous_rate, resolve_rate
+
     params = dict(spec.params)
     if "risk_free" in params and params["risk_free"] is None:
-        params["risk_free"] = cash_rate
+        resolved, _ = resolve_rate(spec.engine.get("cash_rate") or 0.0, prices)  # its notes are the engine's to report
+        value = resolved.value
+        params["risk_free"] = value if isinstance(value, pd.Series) else float(continuous_rate(value))
     return params
 
 
 def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
     """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
-    import warnings
-
     from shortthehype.data.load import load_prices
-    from shortthehype.errors import DataWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)

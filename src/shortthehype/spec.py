@@ -319,7 +319,7 @@ def _is_numeric_range(text: str) -> bool:
 
 def coerce_sweep_values(param: Param, raw: Any, where: str) -> list[Any]:
     """Sweep values from a list or a ``start:stop:step`` string, each typed and checked."""
-    if isinstance(raw, str) and _is_numeric_range(raw) and param.type in ("float", "int", "float_or_map"):
+    if isinstance(raw, str) and _is_numeric_range(raw) and param.type in ("float", "int", "float_or_map", "rate"):
         try:
             items: list[Any] = expand_range(raw)
         except ValueError as exc:

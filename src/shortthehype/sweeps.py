@@ -485,6 +485,7 @@ def _fused_setup(plan: _Plan, ticker: str) -> dict[str, Any]:
     if key in plan.cache:
         return plan.cache[key]
     from shortthehype.core.sweep_nb import rolling_means_nb
+    from shortthehype.data.rates import resolve_engine_rates
     from shortthehype.engine import prepare_inputs
     from shortthehype.runner import prepare_window
 
@@ -497,7 +498,8 @@ def _fused_setup(plan: _Plan, ticker: str) -> dict[str, Any]:
     lo = int(history.index.get_loc(window[0]))
     hi = int(history.index.get_loc(window[-1]))
     template = pd.DataFrame(np.zeros((1, 1)), index=window[:1], columns=[ticker])
-    inputs = prepare_inputs(history.between(window[0], window[-1]), template, **spec.engine)
+    engine, _, _ = resolve_engine_rates(spec.engine, plan.prices, window)  # as backtest() does
+    inputs = prepare_inputs(history.between(window[0], window[-1]), template, **engine)
     windows_needed = set()
     axes = {axis.name: axis for axis in plan.axes}
     for name in ("fast", "slow"):

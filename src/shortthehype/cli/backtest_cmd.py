@@ -43,6 +43,8 @@ def backtest(
     offline: DataOptions.offline = False,
 ) -> None:
     """Backtest one strategy spec and print its metrics beside its benchmark's (or write its report)."""
+    from rich.text import Text
+
     from shortthehype.cli.notices import print_warnings
     from shortthehype.cli.render import options_grid, print_grids, stats_grid
     from shortthehype.runner import backtest as run_backtest
@@ -78,6 +80,8 @@ def backtest(
                 highlight=False,
             )
     print_warnings(run.warnings)
+    for name, label in run.rates.items():
+        out.print(Text(f"{name}: {label}"), highlight=False, soft_wrap=True)
     print_events(run.result.events, out if table_format == "table" else err_console)
     if document is not None:
         quiet = out is err_console or table_format != "table"
@@ -235,6 +239,9 @@ def compare(
     first = runs[0]
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
     print_grids([stats_grid({run.spec.name: run.stats for run in runs}, title=title)], table_format, out)
+    for label in dict.fromkeys(run.rates.get("cash_rate", "") for run in runs):
+        names = ", ".join(run.spec.name for run in runs if run.rates.get("cash_rate", "") == label)
+        out.print(Text(f"cash_rate ({names}): {label}"), highlight=False, soft_wrap=True)
     for run in runs:
         if (run.start, run.end) != (first.start, first.end):
             err_console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)

@@ -32,7 +32,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, MARGIN_TOLERANCE, ORDER_SIZE_TOLERANCE
+from shortthehype.constants import (
+    CASH_TOLERANCE,
+    DAY_COUNT_BASIS,
+    GROSS_TOLERANCE,
+    MARGIN_TOLERANCE,
+    ORDER_SIZE_TOLERANCE,
+)
 from shortthehype.enums import (
     AP_BORROW_FEE,
     AP_FEES,
@@ -84,7 +90,8 @@ FL_N_ORDERS = 3
 FL_N_TRADES = 4
 FL_N_EVENTS = 5
 FL_RECORD = 6  # 1 when records are written
-N_FLAGS = 7
+FL_GROSS_CAP = 7  # 1 when a close was above max_gross: cut at the next execution point
+N_FLAGS = 8
 
 PENDING_NONE = 0
 PENDING_MARGIN = 1
@@ -425,13 +432,15 @@ def liquidate_nb(bar, px, reason, ap, st, sti, acct, flags, orders, trades) -> i
 
 
 @njit(cache=True)
-def margin_cut_fraction_nb(px, margin, ap, st, acct) -> float:
+def cut_fraction_nb(px, margin, tolerance, ap, st, acct) -> float:
     """Fraction k of every tradeable position to keep so that equity = margin x gross after the cut's costs.
 
     With C = sum |n| px (s + f (1 -/+ s)) the variable cost of closing everything,
     F the fixed fees, G_t / G_u the tradeable / untradeable gross and E the equity:
     E - (1 - k) C - F = margin (k G_t + G_u)  =>  k = (E - C - F - margin G_u) / (margin G_t - C).
-    Returns 1 when no cut is needed and 0 when nothing short of closing out helps.
+    Returns 1 when no cut is needed (equity >= margin x gross x (1 - ``tolerance``)) and 0
+    when nothing short of closing out helps.  The gross cap is the same rule with
+    margin = 1 / max_gross (gross <= max_gross x equity  <=>  equity >= gross / max_gross).
     """
     equity = portfolio_value_nb(px, st, acct)
     g_tradeable = 0.0
@@ -451,7 +460,7 @@ def margin_cut_fraction_nb(px, margin, ap, st, acct) -> float:
             cost_fixed += ap[AP_FIXED_FEES, j]
         else:
             g_untradeable += abs(pos) * st[ST_LAST_PX, j]
-    if equity >= margin * (g_tradeable + g_untradeable) * (1.0 - MARGIN_TOLERANCE):
+    if equity >= margin * (g_tradeable + g_untradeable) * (1.0 - tolerance):
         return 1.0
     denominator = margin * g_tradeable - cost_var
     if denominator <= 0.0:
@@ -461,21 +470,39 @@ def margin_cut_fraction_nb(px, margin, ap, st, acct) -> float:
 
 
 @njit(cache=True)
-def margin_cut_nb(bar, px, margin, integer_shares, ap, st, sti, acct, flags, orders, trades, events) -> None:
-    """Cut all positions proportionally until equity >= margin x gross at ``px`` (after the cut's costs)."""
-    k = margin_cut_fraction_nb(px, margin, ap, st, acct)
-    if k >= 1.0:
-        return
+def cut_positions_nb(bar, px, k, reason, integer_shares, ap, st, sti, acct, flags, orders, trades) -> None:
+    """Trade every position with a price in ``px`` to ``k`` times itself (one common factor)."""
     for j in range(st.shape[1]):
         pos = st[ST_POS, j]
         if pos != 0.0 and np.isfinite(px[j]):
             target = k * pos
             if integer_shares:
                 target = np.trunc(target)
-            fill_nb(bar, j, target, px[j], Reason.MARGIN_CALL, OrderStatus.FILLED, ap, st, sti, acct, flags, orders,
-                    trades)
+            fill_nb(bar, j, target, px[j], reason, OrderStatus.FILLED, ap, st, sti, acct, flags, orders, trades)
+
+
+@njit(cache=True)
+def margin_cut_nb(bar, px, margin, integer_shares, ap, st, sti, acct, flags, orders, trades, events) -> None:
+    """Cut all positions proportionally until equity >= margin x gross at ``px`` (after the cut's costs)."""
+    k = cut_fraction_nb(px, margin, MARGIN_TOLERANCE, ap, st, acct)
+    if k >= 1.0:
+        return
+    cut_positions_nb(bar, px, k, Reason.MARGIN_CALL, integer_shares, ap, st, sti, acct, flags, orders, trades)
     write_event_nb(events, flags, bar, EventKind.MARGIN_CUT, -1, portfolio_value_nb(px, st, acct),
                    gross_value_nb(px, st))
+
+
+@njit(cache=True)
+def gross_cap_cut_nb(bar, px, gross_ratio, integer_shares, ap, st, sti, acct, flags, orders, trades,
+                     events) -> None:
+    """Cut all positions proportionally until gross <= max_gross x equity at ``px`` (``gross_ratio`` = 1 / max_gross)."""
+    k = cut_fraction_nb(px, gross_ratio, GROSS_TOLERANCE, ap, st, acct)
+    if k >= 1.0:
+        return
+    before = gross_value_nb(px, st) / portfolio_value_nb(px, st, acct)
+    cut_positions_nb(bar, px, k, Reason.GROSS_CAP, integer_shares, ap, st, sti, acct, flags, orders, trades)
+    write_event_nb(events, flags, bar, EventKind.GROSS_CAP, -1, before,
+                   gross_value_nb(px, st) / portfolio_value_nb(px, st, acct))
 
 
 @njit(cache=True)
@@ -505,7 +532,9 @@ def flag_bankruptcy_nb(bar, px, equity, st, flags, events) -> None:
 @njit(cache=True)
 def execution_point_nb(bar, px, has_row, w, at_open, max_gross, margin, integer_shares, renormalize, ap, st, sti,
                        acct, flags, orders, trades, events, tgt) -> None:
-    """Everything that trades at the execution price ``px``: close-out, rebalance, margin cut."""
+    """Everything that trades at the execution price ``px``: close-out, rebalance, margin cut, gross-cap cut."""
+    gross_capped = flags[FL_GROSS_CAP] == 1
+    flags[FL_GROSS_CAP] = 0
     if flags[FL_CLOSED] == 1:  # retry positions that could not be closed out (no price) earlier
         liquidate_nb(bar, px, Reason.LIQUIDATION, ap, st, sti, acct, flags, orders, trades)
         return
@@ -528,6 +557,10 @@ def execution_point_nb(bar, px, has_row, w, at_open, max_gross, margin, integer_
             return
         cash_before = acct[A_CASH]
         margin_cut_nb(bar, px, margin, integer_shares, ap, st, sti, acct, flags, orders, trades, events)
+        traded = traded or acct[A_CASH] != cash_before
+    if gross_capped and portfolio_value_nb(px, st, acct) > 0.0:
+        cash_before = acct[A_CASH]
+        gross_cap_cut_nb(bar, px, 1.0 / max_gross, integer_shares, ap, st, sti, acct, flags, orders, trades, events)
         traded = traded or acct[A_CASH] != cash_before
     if at_open and traded:  # at a close the close-of-bar check follows anyway
         equity = portfolio_value_nb(px, st, acct)
@@ -656,19 +689,22 @@ def mark_to_market_nb(close_row, st, acct) -> float:
 
 
 @njit(cache=True, inline="always")
-def close_check_nb(bar, close_row, equity, margin, st, flags, events) -> None:
-    """At a close: bankruptcy (equity <= 0) or margin call (equity < margin x gross) for the next execution."""
+def close_check_nb(bar, close_row, equity, margin, gross_ratio, st, flags, events) -> None:
+    """At a close: bankruptcy (equity <= 0), margin call (equity < margin x gross) and gross above the cap
+    (equity < gross x ``gross_ratio`` = gross / max_gross), each acting at the next execution."""
     if flags[FL_CLOSED] == 1:
         return
     if equity <= 0.0:
         flag_bankruptcy_nb(bar, close_row, equity, st, flags, events)
         return
-    if margin > 0.0:
+    if margin > 0.0 or gross_ratio > 0.0:
         gross = gross_value_nb(close_row, st)
-        if equity < margin * gross * (1.0 - MARGIN_TOLERANCE):
+        if margin > 0.0 and equity < margin * gross * (1.0 - MARGIN_TOLERANCE):
             write_event_nb(events, flags, bar, EventKind.MARGIN_CALL, -1, equity, margin * gross)
             if flags[FL_PENDING] == PENDING_NONE:
                 flags[FL_PENDING] = PENDING_MARGIN
+        if gross_ratio > 0.0 and equity < gross_ratio * gross * (1.0 - GROSS_TOLERANCE):
+            flags[FL_GROSS_CAP] = 1
 
 
 # ---- the bar loop -------------------------------------------------------------------------
@@ -699,8 +735,8 @@ def simulate_core_nb(
     row_w: np.ndarray,
     ap: np.ndarray,
     init_cash: float,
-    cash_rate: float,
-    cash_rate_negative: float,
+    cash_rate: np.ndarray,
+    cash_rate_negative: np.ndarray,
     max_gross: float,
     maintenance_margin: float,
     exec_at_open: bool,
@@ -719,11 +755,14 @@ def simulate_core_nb(
     zero-row array to skip it, as for ``out_positions``.
 
     Prices are ``(n_bars, n_assets)`` float64 (NaN = not trading); ``days`` the
-    calendar days since the previous bar; ``row_bar`` the ascending bar at which
+    calendar days since the previous bar; ``cash_rate`` / ``cash_rate_negative``
+    the annual ACT/360 rates observed at each bar (the days before bar i
+    accrue at the rates of bar i-1); ``row_bar`` the ascending bar at which
     each row of ``row_w`` (target weights, NaN = no order) executes — at the
     open when ``exec_at_open`` else at the close; ``ap`` the
     ``(N_ASSET_PARAMS, n_assets)`` per-asset costs and stops (NaN stop = off);
-    ``max_gross`` inf and ``maintenance_margin`` 0 disable those limits.
+    ``max_gross`` inf and ``maintenance_margin`` 0 disable those limits
+    (``max_gross`` caps each target row and, from the close on, every bar).
 
     Returns ``(orders, trades, events, totals, status)``: record arrays (empty
     unless ``record``), the cost totals (fees, slippage, borrow, net interest
@@ -740,6 +779,7 @@ def simulate_core_nb(
     acct[A_CASH] = init_cash
     flags = np.zeros(N_FLAGS, dtype=np.int64)
     flags[FL_RECORD] = 1 if record else 0
+    gross_ratio = 1.0 / max_gross  # 0 when there is no cap
     tgt = np.empty(n)
     per_bar = _PHASES_PER_BAR * n + 8
     capacity = 2 * n * (n_rows + 2) + per_bar if record else 0
@@ -768,14 +808,19 @@ def simulate_core_nb(
             trades = grow_records_nb(trades, flags[FL_N_TRADES], per_bar)
             events = grow_records_nb(events, flags[FL_N_EVENTS], per_bar)
         if i > 0 and not (flags[FL_CLOSED] == 1 and is_flat_nb(st)):
-            accrue_nb(days[i], cash_rate, cash_rate_negative, ap, st, acct)
+            accrue_nb(days[i], cash_rate[i - 1], cash_rate_negative[i - 1], ap, st, acct)
         while r < n_rows and row_bar[r] < i:  # defensive: rows before this bar can no longer trade
             r += 1
         has_row = r < n_rows and row_bar[r] == i
         w = row_w[r] if has_row else empty_w
         if has_row:
             r += 1
-        act = has_row or flags[FL_PENDING] != PENDING_NONE or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
+        act = (
+            has_row
+            or flags[FL_PENDING] != PENDING_NONE
+            or flags[FL_GROSS_CAP] == 1
+            or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
+        )
         if exec_at_open and act:
             execution_point_nb(i, open_[i], has_row, w, True, max_gross, maintenance_margin, integer_shares,
                                renormalize, ap, st, sti, acct, flags, orders, trades, events, tgt)
@@ -787,7 +832,7 @@ def simulate_core_nb(
         if delist_at[i]:
             delist_nb(i, close[i], last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events)
         equity = mark_to_market_nb(close[i], st, acct)
-        close_check_nb(i, close[i], equity, maintenance_margin, st, flags, events)
+        close_check_nb(i, close[i], equity, maintenance_margin, gross_ratio, st, flags, events)
         if has_trailing:
             update_trailing_nb(i, high[i], low[i], st, sti)
         out_equity[i] = equity
@@ -825,8 +870,8 @@ def simulate_arrays(
     row_w: np.ndarray,
     ap: np.ndarray,
     init_cash: float,
-    cash_rate: float = 0.0,
-    cash_rate_negative: float = 0.0,
+    cash_rate: np.ndarray | float = 0.0,
+    cash_rate_negative: np.ndarray | float = 0.0,
     max_gross: float = np.inf,
     maintenance_margin: float = 0.0,
     exec_at_open: bool = True,
@@ -836,6 +881,7 @@ def simulate_arrays(
 ):
     """Allocate the output buffers and run :func:`simulate_core_nb` (a thin Python convenience).
 
+    ``cash_rate`` / ``cash_rate_negative`` are per-bar arrays or one number for every bar.
     Returns ``(equity, cash, positions, costs, orders, trades, events, totals, status)``;
     ``positions`` and ``costs`` (running cost totals per bar) have zero rows unless ``record``.
     """
@@ -847,8 +893,15 @@ def simulate_arrays(
     costs = np.empty((rows, N_TOTALS))
     last_valid = last_valid_bar_nb(close)
     orders, trades, events, totals, status = simulate_core_nb(
-        open_, high, low, close, days, last_valid, row_bar, row_w, ap, float(init_cash), float(cash_rate),
-        float(cash_rate_negative), float(max_gross), float(maintenance_margin), bool(exec_at_open),
+        open_, high, low, close, days, last_valid, row_bar, row_w, ap, float(init_cash), per_bar_rate(cash_rate, n_bars),
+        per_bar_rate(cash_rate_negative, n_bars), float(max_gross), float(maintenance_margin), bool(exec_at_open),
         bool(integer_shares), bool(renormalize), bool(record), equity, cash, positions, costs,
     )
     return equity, cash, positions, costs, orders, trades, events, totals, int(status)
+
+
+def per_bar_rate(rate: np.ndarray | float, n_bars: int) -> np.ndarray:
+    """A rate as the kernel takes it: a contiguous float64 array of one value per bar."""
+    if np.ndim(rate) == 0:
+        return np.full(n_bars, float(rate))
+    return np.ascontiguousarray(rate, dtype=np.float64)

@@ -14,8 +14,9 @@ numba only: plain arrays in, arrays out; no pandas.
     crossing state machines, trades through a one-asset copy of the engine's
     rebalance (:func:`rebalance_one_nb`, :func:`fill_one_nb`) and accumulates
     the statistics as it goes.  It applies when every bar has a price and
-    there are no stops, no maintenance margin and no bankruptcy (it gives up
-    and returns False at the first equity <= 0);
+    there are no stops, no maintenance margin, no bankruptcy and no close
+    above ``max_gross`` (it gives up and returns False at the first equity
+    <= 0 or gross-cap breach);
   - :func:`crossover_combo_slow_nb`, the composition of the shared kernels
     (``signals_nb`` crossings, :func:`window_rows_nb`, the engine's
     ``simulate_core_nb``, :func:`sweep_stats_nb`): every engine feature.
@@ -40,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL
+from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL, GROSS_TOLERANCE
 from shortthehype.core.batch_nb import reduce_equity_nb
 from shortthehype.core import simulate_nb as simnb
 from shortthehype.core.signals_nb import (
@@ -262,9 +263,9 @@ def crossover_combo_fast_nb(
     """One combination in a single pass over the bars; returns False (``out`` untouched) when it cannot.
 
     Valid when the window has no missing close and there are no stops and no
-    maintenance margin (the caller checks) and equity stays > 0 (checked
-    here: a bankruptcy returns False and the caller takes the reference
-    path).  Under those conditions it equals :func:`crossover_combo_slow_nb`
+    maintenance margin (the caller checks) and equity stays > 0 and gross
+    exposure within ``max_gross`` at every close (checked here: a bankruptcy
+    or a breach returns False and the caller takes the reference path).  Under those conditions it equals :func:`crossover_combo_slow_nb`
     bit for bit, because it runs the same arithmetic in the same order (the
     tests compare the two on random markets, costs and settings):
 
@@ -284,7 +285,12 @@ def crossover_combo_fast_nb(
     fixed_fees = ap[AP_FIXED_FEES, 0]
     slippage = ap[AP_SLIPPAGE, 0]
     borrow_fee = ap[AP_BORROW_FEE, 0]
-    accrues = cash_rate != 0.0 or cash_rate_negative != 0.0 or borrow_fee != 0.0
+    accrues = borrow_fee != 0.0
+    for t in range(cash_rate.shape[0]):
+        if cash_rate[t] != 0.0 or cash_rate_negative[t] != 0.0:
+            accrues = True
+            break
+    gross_ratio = 1.0 / max_gross  # close_check_nb's test of the cap
     exit_side = -1.0 if allow_short else 0.0
     cash = init_cash
     pos = 0.0
@@ -355,7 +361,7 @@ def crossover_combo_fast_nb(
             target = in_force
         i = t - lo
         if i > 0 and accrues and days[i] > 0.0:  # accrue_nb
-            rate = cash_rate if cash > 0.0 else cash_rate_negative
+            rate = cash_rate[i - 1] if cash > 0.0 else cash_rate_negative[i - 1]
             cash += cash * rate * days[i] / DAY_COUNT_BASIS
             if pos < 0.0 and borrow_fee > 0.0:
                 cash -= borrow_fee * (-pos) * last_px * days[i] / DAY_COUNT_BASIS
@@ -376,6 +382,8 @@ def crossover_combo_fast_nb(
         if pos != 0.0:
             equity += pos * last_px
         if not equity > 0.0:
+            return False
+        if pos != 0.0 and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
             return False
         if i == 0 and not prepend_init_cash:
             first_value = equity
@@ -485,8 +493,8 @@ def ma_crossover_sweep_nb(
 ):
     """One ``ma-crossover`` backtest per combination c: statistics into ``out[c]``, block sums into ``blocks[c]``.
 
-    ``open_ .. close`` ``(m, 1)`` and ``days`` ``(m,)`` are the engine inputs
-    of the backtest window, which starts at bar ``lo`` of the ticker's whole
+    ``open_ .. close`` ``(m, 1)``, ``days`` and the per-bar rates ``(m,)`` are
+    the engine inputs of the backtest window, which starts at bar ``lo`` of the ticker's whole
     history; ``ma`` ``(n_rows, >= lo + m)`` holds the moving averages over
     that history (a row per window and ``sma`` method).  Combination c
     crosses ``ma[fast_idx[c]]`` with ``ma[slow_idx[c]]`` (long/cash, or

@@ -76,7 +76,9 @@ def load_prices(
         Wide frames on the union of the tickers' dates within the range; a
         ticker is NaN on dates it has no row (before listing, after
         delisting), never forward-filled.  ``.source`` is the source used
-        (``cache`` for ``yahoo`` with ``offline=True``); ``.warnings`` lists
+        (``cache`` for ``yahoo`` with ``offline=True``), ``.origin`` the CSV
+        directory or catalog read (where the matching rate series is looked
+        for, :mod:`shortthehype.data.rates`); ``.warnings`` lists
         suspicious facts (split-sized one-day moves, repaired row order), each
         also emitted as a :class:`~shortthehype.errors.DataWarning`.
 
@@ -104,12 +106,12 @@ def load_prices(
     if source_options:
         raise ParamError(f"unknown option(s) for source {source!r}: {', '.join(sorted(source_options))}")
     if source == "csv":
-        frames, notes = _load_csv(symbols, data_dir)
+        frames, notes, origin = _load_csv(symbols, data_dir)
     else:
         if source == "yahoo" and offline:
             source = "cache"
-        frames, notes = _load_catalog(symbols, start_day, end_day, cache_dir, fetch=source == "yahoo")
-    return _assemble(frames, start_day, end_day, source=source, notes=notes)
+        frames, notes, origin = _load_catalog(symbols, start_day, end_day, cache_dir, fetch=source == "yahoo")
+    return _assemble(frames, start_day, end_day, source=source, notes=notes, origin=origin)
 
 
 def _assemble(
@@ -119,6 +121,7 @@ def _assemble(
     *,
     source: str,
     notes: Iterable[str] = (),
+    origin: str | None = None,
 ) -> Prices:
     """Slice validated per-ticker frames to ``start..end``, check each has rows, align, and warn.
 
@@ -143,10 +146,12 @@ def _assemble(
     lines += [f"{message}: its column is empty" for message in empty]
     for line in lines:
         _warnings.warn(line, DataWarning, stacklevel=3)
-    return Prices.from_frames(sliced, source=source, warnings=lines)
+    return Prices.from_frames(sliced, source=source, warnings=lines, origin=origin)
 
 
-def _load_csv(symbols: list[str] | None, data_dir: str | os.PathLike[str] | None) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def _load_csv(
+    symbols: list[str] | None, data_dir: str | os.PathLike[str] | None
+) -> tuple[dict[str, pd.DataFrame], list[str], str]:
     from shortthehype.data.csv_source import csv_files, find_csv, read_csv_file, resolve_data_dir
 
     directory = resolve_data_dir(data_dir)
@@ -159,7 +164,7 @@ def _load_csv(symbols: list[str] | None, data_dir: str | os.PathLike[str] | None
         frame, warned = read_csv_file(find_csv(directory, ticker, files))
         frames[ticker] = frame
         notes += warned
-    return frames, notes
+    return frames, notes, str(directory)
 
 
 def _load_catalog(
@@ -169,7 +174,7 @@ def _load_catalog(
     cache_dir: str | os.PathLike[str] | None,
     *,
     fetch: bool,
-) -> tuple[dict[str, pd.DataFrame], list[str]]:
+) -> tuple[dict[str, pd.DataFrame], list[str], str]:
     from shortthehype.data.catalog import Catalog
 
     catalog = Catalog(cache_dir)
@@ -190,7 +195,7 @@ def _load_catalog(
             report = fetch_ticker(ticker, start, end, cache_dir=catalog.root)
             notes += report.warnings
         frames[ticker], _ = catalog.read(ticker)
-    return frames, notes
+    return frames, notes, str(catalog.root)
 
 
 def _load_synthetic(

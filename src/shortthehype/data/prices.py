@@ -23,8 +23,10 @@ class Prices:
     price means "cannot trade", not "price unchanged".
 
     ``source`` names where the data came from (``csv``, ``yahoo``, ``cache``,
-    ``synthetic``, ``frame``); ``warnings`` holds one line per suspicious fact
-    found while loading (e.g. a split-sized one-day move).
+    ``synthetic``, ``frame``); ``origin`` the directory they were read from
+    (the CSV directory, the catalog; None otherwise), where a run looks for the
+    matching interest-rate series; ``warnings`` holds one line per suspicious
+    fact found while loading (e.g. a split-sized one-day move).
     """
 
     open: pd.DataFrame
@@ -34,6 +36,7 @@ class Prices:
     volume: pd.DataFrame
     source: str = "frame"
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    origin: str | None = None
 
     def __repr__(self) -> str:
         if len(self.close.index) == 0:
@@ -92,7 +95,7 @@ class Prices:
         return self._with({name: getattr(self, name).loc[mask] for name in PRICE_FIELDS})
 
     def _with(self, frames: Mapping[str, pd.DataFrame]) -> Prices:
-        return Prices(**frames, source=self.source, warnings=self.warnings)
+        return Prices(**frames, source=self.source, warnings=self.warnings, origin=self.origin)
 
     @classmethod
     def from_frames(
@@ -101,6 +104,7 @@ class Prices:
         *,
         source: str = "frame",
         warnings: Iterable[str] = (),
+        origin: str | None = None,
     ) -> Prices:
         """Align per-ticker OHLCV frames (DatetimeIndex, columns ``open..volume``) on the union of their dates."""
         if not per_ticker:
@@ -116,7 +120,7 @@ class Prices:
                 index=index,
             )
             wide[name].columns.name = "ticker"
-        return cls(**wide, source=source, warnings=tuple(warnings))
+        return cls(**wide, source=source, warnings=tuple(warnings), origin=origin)
 
     @classmethod
     def from_close(cls, close: pd.DataFrame, *, source: str = "frame") -> Prices:

@@ -13,8 +13,21 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "MISSING", "is_missing", "money", "multiple", "number_attr", "param_text", "percent", "price", "quantity", "signed",
-    "stat", "stat_label", "trial_counts", "window_text",
+    "MISSING",
+    "engine_settings",
+    "is_missing",
+    "money",
+    "multiple",
+    "number_attr",
+    "param_text",
+    "percent",
+    "price",
+    "quantity",
+    "signed",
+    "stat",
+    "stat_label",
+    "trial_counts",
+    "window_text",
 ]
 
 MISSING = "—"
@@ -80,6 +93,17 @@ def number_attr(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     return repr(float(value))
+
+
+def engine_settings(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A run's engine settings as (name, text), each rate followed by what it was (``cash_rate used``)."""
+    rates = document.get("rates") or {}
+    rows = []
+    for name, value in (document.get("engine") or {}).items():
+        rows.append((str(name), param_text(value)))
+        if name in rates:
+            rows.append((f"{name} used", str(rates[name])))
+    return rows
 
 
 def param_text(value: Any) -> str:

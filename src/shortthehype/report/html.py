@@ -206,13 +206,12 @@ def header_section(view: BacktestView) -> str:
     badge = f'<span class="badge {"bankrupt" if status == "bankrupt" else "ok"}">{e(status)}</span>'
     description = f'<p class="description">{e(doc["description"])}</p>' if doc.get("description") else ""
     params = doc.get("params") or {}
-    engine = doc.get("engine") or {}
     blocks = [
         f"<div><h3>Run</h3>{kv_table(_run_rows(view))}<h3>Costs paid</h3>{kv_table(_cost_rows(view))}</div>",
         "<div><h3>Parameters</h3>"
         + (kv_table((str(k), fmt.param_text(v), None) for k, v in params.items()) if params else "<p>none</p>")
         + "</div>",
-        "<div><h3>Engine and costs</h3>" + kv_table((str(k), fmt.param_text(v), None) for k, v in engine.items()) + "</div>",
+        "<div><h3>Engine and costs</h3>" + kv_table((k, v, None) for k, v in fmt.engine_settings(doc)) + "</div>",
     ]
     warnings = warnings_block([str(w) for w in doc.get("warnings") or []], "Data warnings")
     notes = warnings_block(list(view.notes), "Notes")
@@ -377,11 +376,10 @@ def _compare_params(view: CompareView) -> str:
     parts = []
     for run in view.runs:
         params = run.document.get("params") or {}
-        engine = run.document.get("engine") or {}
         parts.append(
             f"<details><summary>{e(run.name)}</summary><div class=\"grid\">"
             f"<div><h3>Parameters</h3>{kv_table((str(k), fmt.param_text(v), None) for k, v in params.items())}</div>"
-            f"<div><h3>Engine and costs</h3>{kv_table((str(k), fmt.param_text(v), None) for k, v in engine.items())}</div>"
+            f"<div><h3>Engine and costs</h3>{kv_table((k, v, None) for k, v in fmt.engine_settings(run.document))}</div>"
             "</div></details>"
         )
     return f'<section id="sec-params"><h2>Settings</h2>{"".join(parts)}</section>'

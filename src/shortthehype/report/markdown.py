@@ -86,9 +86,8 @@ def render_backtest_markdown(view: BacktestView) -> str:
     ]
     out += [table(["", ""], [[k, v] for k, v in facts]), ""]
     params = doc.get("params") or {}
-    engine = doc.get("engine") or {}
     settings = [[md(k), md(fmt.param_text(v))] for k, v in params.items()]
-    settings += [[md(k), md(fmt.param_text(v))] for k, v in engine.items()]
+    settings += [[md(k), md(v)] for k, v in fmt.engine_settings(doc)]
     out += ["## Settings", "", table(["Setting", "Value"], settings), ""]
     for line in doc.get("warnings") or []:
         out.append(f"> data warning: {md(line)}")

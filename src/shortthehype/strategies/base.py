@@ -58,6 +58,21 @@ class StrategyKind:
     #: The option contracts the kind trades (:class:`shortthehype.options.OptionContract`),
     #: from the loaded prices and the parameters, for the run's ``options`` records.
     contracts: Callable[[Prices, Params], list[Any]] | None = None
+    #: Risk limits the kind's parameters declare, as engine options (``max_gross``:
+    #: a gross cap the engine then holds on every bar, not only on rebalance rows).
+    engine_limits: Callable[[Params], Mapping[str, float]] | None = None
+
+    def engine_options(self, engine: Mapping[str, Any], params: Params) -> dict[str, Any]:
+        """The spec's engine options with the kind's limits applied: the tighter of the two ``max_gross``."""
+        options = dict(engine)
+        if self.engine_limits is None:
+            return options
+        for name, limit in self.engine_limits(params).items():
+            if name != "max_gross":
+                raise SpecError(f"strategy kind {self.name!r} declares an unknown engine limit {name!r}")
+            current = options.get(name)
+            options[name] = limit if current is None else min(float(current), float(limit))
+        return options
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""

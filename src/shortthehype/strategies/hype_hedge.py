@@ -21,7 +21,10 @@ targets trade at the engine's next execution point):
 * **Hedge ratio**: short notional S = long_weight x β_long / β_short, so the
   portfolio's β is long_weight β_long − S β_short = 0.  When long_weight + S
   exceeds ``gross_cap`` both legs are scaled by gross_cap / (long_weight + S)
-  (still β-neutral, less invested).
+  (still β-neutral, less invested).  The cap holds between rebalances too: it
+  is the engine's ``max_gross`` (the tighter of the two when the spec sets
+  one), so a close above it — the short leg rallied, the long leg fell — is
+  traded back to it at the next execution point, both legs cut by one factor.
 * **Decisions** are taken on the rebalance calendar (``rebalance``: the
   first bar, then the last trading day of each period).
 * **A leg without prices** on a decision bar (a short not listed yet or no
@@ -73,7 +76,7 @@ PARAMS = (
     Param("reference", "ticker", "SPY", "Index the betas are measured against (loaded, not traded unless it is the market)."),
     Param("beta_window", "int", HEDGE_BETA_WINDOW, "Daily simple returns in each trailing OLS beta.", "bars", minimum=5),
     Param("long_weight", "float", HEDGE_LONG_WEIGHT, "Long-leg notional.", "x equity", minimum=0.0, exclusive_minimum=True),
-    Param("gross_cap", "float", HEDGE_GROSS_CAP, "Cap on long + short notional; both legs are scaled down to it.", "x equity", minimum=0.0, exclusive_minimum=True),
+    Param("gross_cap", "float", HEDGE_GROSS_CAP, "Cap on long + short notional, held on every bar: targets are scaled to it, and drift above it is traded back at the next execution (the engine's max_gross).", "x equity", minimum=0.0, exclusive_minimum=True),
     Param("rebalance", "choice", "monthly", "How often the hedge is re-estimated and traded (last trading day of each period).", choices=HEDGE_REBALANCE),
 )
 
@@ -169,5 +172,6 @@ HYPE_HEDGE = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        engine_limits=lambda params: {"max_gross": params["gross_cap"]},
     )
 )
