@@ -37,6 +37,8 @@ class BacktestRun:
     benchmark: pd.Series | None
     stats: dict[str, float]
     warnings: tuple[str, ...] = ()
+    #: What a reader must know before trusting the numbers (synthetic data, oracle timing), see :mod:`shortthehype.caveats`.
+    caveats: tuple[str, ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -67,11 +69,13 @@ class BacktestRun:
             aligned with ``equity.dates``.
         """
         from shortthehype import __version__
+        from shortthehype.caveats import caveat_fields
 
         equity = self.result.equity
         events = self.result.events
         document = _json_safe(
             {
+                **caveat_fields(self.caveats),
                 "strategy": self.spec.name,
                 "kind": self.spec.kind.name,
                 "description": self.spec.description,
@@ -247,6 +251,79 @@ def prepare_window(
     return window, windowed
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """A spec's targets on the whole loaded history, before a window is chosen.
+
+    Targets never depend on the window (a strategy computes them on the whole
+    history, so indicators are warmed up), so one preparation serves every
+    window: :func:`run_window` simulates it over one.
+    """
+
+    spec: StrategySpec
+    loaded: Prices
+    traded: Prices
+    weights: pd.DataFrame
+    needed: tuple[str, ...]
+
+    def window_limits(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last bar a run over ``start..end`` would simulate (after the stale-data cut of the end)."""
+        end, _ = _common_end(self.traded, self.weights.columns, end)
+        index = self.traded.index
+        mask = np.ones(len(index), dtype=bool)
+        if start is not None:
+            mask &= index >= start
+        if end is not None:
+            mask &= index <= end
+        window = index[mask]
+        if len(window) < 2:
+            lo = format_value(start) if start is not None else "the first date"
+            hi = format_value(end) if end is not None else "the last date"
+            raise DataError(f"{self.spec.where}: fewer than two trading days between {lo} and {hi}: nothing to backtest")
+        return window[0], window[-1]
+
+
+def prepare(spec: StrategySpec, prices: Prices) -> PreparedRun:
+    """The spec's traded prices and target weights on ``prices`` (which must hold its tickers and benchmark)."""
+    tickers = spec.tickers()
+    benchmark_ticker = spec.run.get("benchmark")
+    needed = tuple(dict.fromkeys(tickers + ([benchmark_ticker] if benchmark_ticker else [])))
+    missing = [t for t in needed if t not in prices.tickers]
+    if missing:
+        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
+    traded = spec.kind.traded_prices(prices.select(tickers), spec.params)
+    weights = spec.kind.target_weights(traded, spec.params)
+    return PreparedRun(spec=spec, loaded=prices, traded=traded, weights=weights, needed=needed)
+
+
+def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timestamp | None) -> BacktestRun:
+    """Simulate a prepared spec over ``start..end`` (None: open on that side), as :func:`backtest` does."""
+    from shortthehype.caveats import data_caveats
+    from shortthehype.engine import simulate
+
+    spec, prices = prepared.spec, prepared.loaded
+    end, notes = _common_end(prepared.traded, prepared.weights.columns, end)
+    window, window_weights = prepare_window(prepared.weights, prepared.traded.index, start, end)
+    _check_gross(spec, window_weights)
+    window_prices = prepared.traded.between(window[0], window[-1])
+    result = simulate(window_prices, window_weights, **spec.engine)
+    benchmark_ticker = spec.run.get("benchmark")
+    benchmark = None
+    if benchmark_ticker:
+        benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
+    stats = result.stats(benchmark=benchmark)
+    return BacktestRun(
+        spec=spec,
+        prices=window_prices,
+        weights=window_weights,
+        result=result,
+        benchmark=benchmark,
+        stats=stats,
+        warnings=tuple(_window_warnings(prices, window_prices, prepared.needed)) + tuple(notes),
+        caveats=data_caveats(prices.source),
+    )
+
+
 def backtest(
     spec_or_name: str | os.PathLike[str] | StrategySpec | Mapping[str, Any],
     *,
@@ -279,43 +356,27 @@ def backtest(
         The spec as run, the window's prices, the targets, the engine's
         ``Result`` and its statistics (with the benchmark's when one is set).
     """
-    from shortthehype.engine import simulate
-
-    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
-    if overrides:
-        spec = spec.with_overrides(overrides)
-    tickers = spec.tickers()
-    benchmark_ticker = spec.run.get("benchmark")
-    start, end = spec.run.get("start"), spec.run.get("end")
-    needed = list(dict.fromkeys(tickers + ([benchmark_ticker] if benchmark_ticker else [])))
+    spec = resolve_spec(spec_or_name, overrides)
     if prices is None:
-        prices = _load_quietly(needed, end, source, data_dir, cache_dir, offline)
-    missing = [t for t in needed if t not in prices.tickers]
-    if missing:
-        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-    strategy_prices = spec.kind.traded_prices(prices.select(tickers), spec.params)
-    weights = spec.kind.target_weights(strategy_prices, spec.params)
-    end, notes = _common_end(strategy_prices, weights.columns, end)
-    window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
-    _check_gross(spec, window_weights)
-    window_prices = strategy_prices.between(window[0], window[-1])
-    result = simulate(window_prices, window_weights, **spec.engine)
-    benchmark = None
-    if benchmark_ticker:
-        benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
-    stats = result.stats(benchmark=benchmark)
-    return BacktestRun(
-        spec=spec,
-        prices=window_prices,
-        weights=window_weights,
-        result=result,
-        benchmark=benchmark,
-        stats=stats,
-        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes),
-    )
+        prices = load_quietly(spec_needs(spec), spec.run.get("end"), source, data_dir, cache_dir, offline)
+    return run_window(prepare(spec, prices), spec.run.get("start"), spec.run.get("end"))
 
 
-def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
+def resolve_spec(
+    spec_or_name: str | os.PathLike[str] | StrategySpec | Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> StrategySpec:
+    """A spec (path, name, mapping or spec) loaded and with ``overrides`` applied."""
+    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
+    return spec.with_overrides(overrides) if overrides else spec
+
+
+def spec_needs(spec: StrategySpec) -> list[str]:
+    """Tickers to load for a spec: what it trades and its benchmark."""
+    benchmark = spec.run.get("benchmark")
+    return list(dict.fromkeys(spec.tickers() + ([benchmark] if benchmark else [])))
+
+
+def load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
     """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
     import warnings
 
@@ -384,23 +445,60 @@ def _check_gross(spec: StrategySpec, weights: pd.DataFrame) -> None:
         )
 
 
+def split_overrides(overrides: Mapping[str, Any] | None, names: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``--set`` items for every spec, and those written ``NAME.key`` for the spec called NAME only."""
+    shared: dict[str, Any] = {}
+    own: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for key, value in (overrides or {}).items():
+        head, dot, rest = str(key).partition(".")
+        if dot and head in own:
+            if not rest:
+                raise ParamError(f"--set {key}: name a setting after {head}. (e.g. {head}.fees=0.001)")
+            own[head][rest] = value
+        else:
+            shared[key] = value
+    return shared, own
+
+
 def compare(
     specs: Sequence[str | os.PathLike[str] | StrategySpec | Mapping[str, Any]],
     *,
     overrides: Mapping[str, Any] | None = None,
+    benchmark: str | None = None,
     prices: Prices | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     offline: bool = False,
 ) -> list[BacktestRun]:
-    """Backtest several specs over the same window.
+    """Backtest several specs over one window against one benchmark.
 
-    The window is ``start``/``end`` from ``overrides`` when given, else the
-    latest of the specs' own starts and the earliest of their ends (a spec
-    without one is open on that side).  Prices are loaded once for every
-    ticker of every spec; ``overrides`` apply to every spec (names a spec does
-    not have are an error, as for :func:`backtest`).
+    Parameters
+    ----------
+    specs
+        Spec paths, names, mappings or specs (names must differ).
+    overrides
+        Settings for every spec; a key ``NAME.key`` (``burry-short.exposure``)
+        applies to the spec called NAME only.  ``start``/``end`` without a
+        spec name set the window of all of them.
+    benchmark
+        The benchmark of every column (default: the first spec's); beta,
+        alpha, correlation and information ratio are measured against it.
+    prices, source, data_dir, cache_dir, offline
+        As for :func:`backtest`; prices are loaded once for every ticker.
+
+    Returns
+    -------
+    list of BacktestRun
+        One per spec, all over the same first and last bar: the latest of the
+        specs' starts and the earliest of their ends, each end taken after
+        the spec's own data limits are known (a traded ticker whose data stop
+        early, as TSM's do, ends every column there).
+
+    Raises
+    ------
+    DataError
+        The specs' windows do not overlap by two bars.
     """
     loaded = [s if isinstance(s, StrategySpec) else load_spec(s) for s in specs]
     if not loaded:
@@ -409,16 +507,40 @@ def compare(
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ParamError(f"strategy {duplicated[0]!r} is given twice")
-    overrides = dict(overrides or {})
-    window = {}
-    starts = [s.run["start"] for s in loaded if s.run.get("start") is not None]
-    ends = [s.run["end"] for s in loaded if s.run.get("end") is not None]
-    window["start"] = overrides.pop("start", max(starts) if starts else None)
-    window["end"] = overrides.pop("end", min(ends) if ends else None)
+    shared, own = split_overrides(overrides, names)
+    start, end = shared.pop("start", None), shared.pop("end", None)
+    runs_specs = [resolve_spec(spec, {**shared, **own[spec.name]}) for spec in loaded]
+    common = benchmark if benchmark is not None else runs_specs[0].run.get("benchmark")
+    if common is not None:
+        runs_specs = [spec.with_overrides({"benchmark": common}) for spec in runs_specs]
+    start, end = _window_setting("start", start), _window_setting("end", end)
+    if start is not None and end is not None and start > end:
+        raise ParamError(f"start {format_value(start)} is after end {format_value(end)}")
     if prices is None:
-        needed: list[str] = []
-        for spec in loaded:
-            needed += spec.tickers() + ([spec.run["benchmark"]] if spec.run.get("benchmark") else [])
-        end = window["end"]
-        prices = _load_quietly(list(dict.fromkeys(needed)), end, source, data_dir, cache_dir, offline)
-    return [backtest(spec, overrides={**overrides, **window}, prices=prices) for spec in loaded]
+        needed = list(dict.fromkeys(t for spec in runs_specs for t in spec_needs(spec)))
+        ends = [spec.run["end"] for spec in runs_specs if spec.run.get("end") is not None]
+        prices = load_quietly(needed, end if end is not None else min(ends, default=None), source, data_dir, cache_dir, offline)
+    prepared = [prepare(spec, prices) for spec in runs_specs]
+    limits = [
+        p.window_limits(start if start is not None else p.spec.run.get("start"), end if end is not None else p.spec.run.get("end"))
+        for p in prepared
+    ]
+    first = max(lo for lo, _ in limits)
+    last = min(hi for _, hi in limits)
+    if last <= first:
+        late = prepared[int(np.argmax([lo for lo, _ in limits]))].spec.name
+        early = prepared[int(np.argmin([hi for _, hi in limits]))].spec.name
+        raise DataError(
+            f"no common window: {late} starts {format_value(first)}, after {early} ends {format_value(last)}"
+        )
+    return [run_window(p, first, last) for p in prepared]
+
+
+def _window_setting(name: str, value: Any) -> pd.Timestamp | None:
+    """``start``/``end`` of a comparison, typed and checked like a spec's."""
+    from shortthehype.params import RUN_PARAMS
+
+    if value is None:
+        return None
+    param = next(p for p in RUN_PARAMS if p.name == name)
+    return param.coerce(value, where=f"--{name}")

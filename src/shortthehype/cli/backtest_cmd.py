@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from shortthehype.cli import app, console
 from shortthehype.cli.options import DataOptions, data_options, run_overrides
+from shortthehype.cli.render import print_caveats
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -71,6 +72,7 @@ def backtest(
                 json_path.write_text(json.dumps(document, indent=1))
             write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
             return
+    print_caveats(run.caveats)
     columns = {run.spec.name: run.stats}
     benchmark_stats = run.benchmark_stats()
     if benchmark_stats is not None:
@@ -139,10 +141,19 @@ app.add_typer(strategies_app, name="strategies")
 def compare(
     specs: Annotated[list[str], typer.Argument(help="Spec files or names (two or more).")],
     set_: Annotated[
-        Optional[list[str]], typer.Option("--set", "-s", help="Override a setting in every spec: key=value (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override a setting: key=value for every spec, NAME.key=value for the spec called NAME only (repeatable).",
+        ),
     ] = None,
     start: Annotated[Optional[str], typer.Option(help="First day (default: the latest of the specs' starts).")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last day (default: the earliest of the specs' ends).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last day (default: the earliest of the specs' ends, after their data limits).")] = None,
+    benchmark: Annotated[
+        Optional[str],
+        typer.Option(help="Benchmark of every column, for beta, alpha and the buy-and-hold column (default: the first spec's)."),
+    ] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every run as JSON to this file ('-' for stdout).")] = None,
     report_path: Annotated[
         Optional[Path],
@@ -155,7 +166,12 @@ def compare(
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Run several strategies over the same window and print one table (or write their comparison report)."""
+    """Run several strategies over one common window against one benchmark and print one table.
+
+    The window is the latest of the specs' starts and the earliest of their
+    ends, taken after each spec's own data limits are known (a traded ticker
+    whose data stop early ends every column there).
+    """
     from shortthehype.cli.render import stats_table
     from shortthehype.runner import compare as run_compare
 
@@ -165,18 +181,22 @@ def compare(
 
     fmt = resolve_format(format_, report_path)  # checked before the runs
     options = data_options(source, data_dir, cache_dir, offline)
-    runs = run_compare(specs, overrides=overrides, **options)
+    runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, **options)
     document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
         write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
         return
+    print_caveats([line for run in runs for line in run.caveats])
     first = runs[0]
+    bench = first.spec.run.get("benchmark")
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
-    console.print(stats_table({run.spec.name: run.stats for run in runs}, title=title))
+    columns = {run.spec.name: run.stats for run in runs}
+    if bench:
+        title += f"; beta, alpha, correlation and information ratio against {bench}"
+        columns[f"{bench} (buy & hold)"] = first.benchmark_stats()
+    console.print(stats_table(columns, title=title))
     for run in runs:
-        if (run.start, run.end) != (first.start, first.end):
-            console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
         for warning in run.warnings:
             console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
     if json_path is not None:

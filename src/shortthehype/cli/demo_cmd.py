@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from shortthehype.cli import app, console
 from shortthehype.cli.options import DataOptions, data_options
+from shortthehype.cli.render import print_caveats
 
 
 @app.command()
@@ -36,6 +37,7 @@ def demo(
     if source is not None or data_dir is not None:
         load = data_options(source, data_dir, cache_dir, offline)
     about, runs = run_demo(seed=seed, load=load)
+    print_caveats([line for run in runs for line in run.caveats])
     console.print(about, highlight=False)
     console.print(stats_table({run.spec.name: run.stats for run in runs}, title="Demo comparison"))
     console.print(windows_frame(runs).to_string(index=False), highlight=False)

@@ -37,3 +37,13 @@ def stats_table(
             continue
         table.add_row(STATS_LABELS.get(key, key), *(stat(key, v) for v in values))
     return table
+
+
+def print_caveats(lines: Sequence[str]) -> None:
+    """Print each caveat (synthetic data, oracle timing) once, in bold red, before the numbers."""
+    from rich.markup import escape
+
+    from shortthehype.cli import console
+
+    for line in dict.fromkeys(lines):
+        console.print(f"[bold red]{escape(line)}[/]", highlight=False)

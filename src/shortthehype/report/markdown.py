@@ -19,7 +19,7 @@ import pandas as pd
 from shortthehype.report import formatting as fmt
 from shortthehype.report.model import COST_KEYS, BacktestView, CompareView, report_metric_keys
 
-__all__ = ["render_backtest_markdown", "render_compare_markdown"]
+__all__ = ["caveat_lines", "render_backtest_markdown", "render_compare_markdown"]
 
 #: Trades listed in a Markdown summary (the largest by |P&L|).
 MARKDOWN_TOP_TRADES = 10
@@ -50,6 +50,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequen
     return "\n".join(lines)
 
 
+def caveat_lines(document: Any) -> list[str]:
+    """The document's caveats (synthetic data, oracle timing) as bold quoted lines, then a blank line."""
+    from shortthehype.caveats import document_caveats
+
+    lines = document_caveats(document)
+    return [f"> **{md(line)}**" for line in lines] + ([""] if lines else [])
+
+
 def _metrics(columns: Sequence[tuple[str, Mapping[str, Any]]], keys: Sequence[str]) -> str:
     rows = []
     for key in keys:
@@ -69,7 +77,7 @@ def _yearly(columns: Sequence[tuple[str, pd.Series]]) -> str:
 def render_backtest_markdown(view: BacktestView) -> str:
     """The Markdown summary of one backtest."""
     doc = view.document
-    out = [f"# {md(view.name)}: backtest report", ""]
+    out = [f"# {md(view.name)}: backtest report", ""] + caveat_lines(doc)
     if doc.get("description"):
         out += [md(doc["description"]), ""]
     facts = [
@@ -164,7 +172,7 @@ def _ratio(value: Any, base: float) -> float | None:
 
 def render_compare_markdown(view: CompareView) -> str:
     """The Markdown summary of a comparison: runs, metrics side by side, calendar-year returns, costs."""
-    out = [f"# Comparison of {len(view.runs)} strategies", ""]
+    out = [f"# Comparison of {len(view.runs)} strategies", ""] + caveat_lines([run.document for run in view.runs])
     runs = [
         [md(run.name), md(run.document.get("kind", "")), f"{run.dates[0]:%Y-%m-%d} → {run.dates[-1]:%Y-%m-%d}",
          md(run.benchmark or "none"), fmt.money(run.final_equity), md(run.document.get("status", "ok"))]
