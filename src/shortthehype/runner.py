@@ -513,7 +513,7 @@ def compare(
     common = benchmark if benchmark is not None else runs_specs[0].run.get("benchmark")
     if common is not None:
         runs_specs = [spec.with_overrides({"benchmark": common}) for spec in runs_specs]
-    start, end = _window_setting("start", start), _window_setting("end", end)
+    start, end = coerce_run_date("start", start), coerce_run_date("end", end)
     if start is not None and end is not None and start > end:
         raise ParamError(f"start {format_value(start)} is after end {format_value(end)}")
     if prices is None:
@@ -536,11 +536,11 @@ def compare(
     return [run_window(p, first, last) for p in prepared]
 
 
-def _window_setting(name: str, value: Any) -> pd.Timestamp | None:
-    """``start``/``end`` of a comparison, typed and checked like a spec's."""
+def coerce_run_date(name: str, value: Any, option: str | None = None) -> pd.Timestamp | None:
+    """A window date given on the command line (``start``/``end``), typed and checked like a spec's; None stays None."""
     from shortthehype.params import RUN_PARAMS
 
     if value is None:
         return None
     param = next(p for p in RUN_PARAMS if p.name == name)
-    return param.coerce(value, where=f"--{name}")
+    return param.coerce(value, where=option or f"--{name}")

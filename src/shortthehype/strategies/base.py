@@ -47,6 +47,11 @@ class StrategyKind:
     #: ``[params]`` table and the spec file's path (None for a mapping), it
     #: returns the kind the spec uses.  Raise SpecError for a bad table.
     specialize: Callable[[Mapping[str, Any], Path | None], StrategyKind] | None = None
+    #: Date parameters that say when the strategy acts (an entry, an exit):
+    #: an entry-date study (:func:`shortthehype.studies.rolling`) moves them
+    #: together with the window's start.  Anchors of a model (the dotcom
+    #: analogy's dates) are not listed: they stay where they are.
+    entry_dates: tuple[str, ...] = ()
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""

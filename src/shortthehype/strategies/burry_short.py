@@ -243,5 +243,6 @@ BURRY_SHORT = register(
         target_weights=_target_weights,
         check=_check,
         instruments=_instruments,
+        entry_dates=("entry", "exit"),
     )
 )
