@@ -10,8 +10,9 @@ import typer
 from rich.markup import escape
 
 from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options, run_overrides
-from shortthehype.cli.render import print_caveats
+from shortthehype.cli.options import AnalysisOptions, DataOptions, analysis_request, data_options, run_overrides
+from shortthehype.constants import BOOTSTRAP_BLOCK_LENGTH, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
+from shortthehype.cli.render import print_analysis, print_caveats
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -35,6 +36,13 @@ def backtest(
         Optional[str],
         typer.Option("--format", "-f", help="Report format, html or md; without --report, md prints a Markdown summary instead of the table."),
     ] = None,
+    bootstrap: AnalysisOptions.bootstrap = False,
+    vs: AnalysisOptions.vs = None,
+    block_length: AnalysisOptions.block_length = BOOTSTRAP_BLOCK_LENGTH,
+    samples: AnalysisOptions.samples = BOOTSTRAP_SAMPLES,
+    bootstrap_seed: AnalysisOptions.seed = BOOTSTRAP_SEED,
+    factors: AnalysisOptions.factors = None,
+    exposures: AnalysisOptions.exposures = False,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -59,13 +67,20 @@ def backtest(
         if json_to_stdout and report_path is None and fmt == "md":
             raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
     run = run_backtest(spec, overrides=overrides, **options)
+    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
+    show_factors = exposures or bool(request["extra_factors"])
+    analysis: dict = {}
+    if wants_document or show_factors or bootstrap or vs is not None:
+        from shortthehype.analysis import analysis_sections
+
+        analysis = analysis_sections([run], factors=wants_document or show_factors, **request, **options)[0]
     document = None
     if wants_document:
         from shortthehype.cli.report_cmd import write_outputs
         from shortthehype.report import render, report_document
 
         md_to_stdout = report_path is None and fmt == "md"
-        document = report_document(run, **options)
+        document = {**report_document(run, **options), **analysis}
         if json_to_stdout or md_to_stdout:
             typer.echo(json.dumps(document, indent=1) if json_to_stdout else render(document, "md"), nl=json_to_stdout)
             if json_path is not None and not json_to_stdout:
@@ -79,6 +94,7 @@ def backtest(
         columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title))
+    print_analysis(run.spec.name, analysis, factors=show_factors, bootstrap=bootstrap or vs is not None)
     for warning in run.warnings:
         console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     events = run.result.events
@@ -161,6 +177,13 @@ def compare(
     ] = None,
     png: Annotated[Optional[Path], typer.Option("--png", help="Write the comparison's main figures as PNG files into this directory.")] = None,
     format_: Annotated[Optional[str], typer.Option("--format", "-f", help="Report format: html or md (default: from the --report suffix).")] = None,
+    bootstrap: AnalysisOptions.bootstrap = False,
+    vs: AnalysisOptions.vs = None,
+    block_length: AnalysisOptions.block_length = BOOTSTRAP_BLOCK_LENGTH,
+    samples: AnalysisOptions.samples = BOOTSTRAP_SAMPLES,
+    bootstrap_seed: AnalysisOptions.seed = BOOTSTRAP_SEED,
+    factors: AnalysisOptions.factors = None,
+    exposures: AnalysisOptions.exposures = False,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -182,7 +205,12 @@ def compare(
     fmt = resolve_format(format_, report_path)  # checked before the runs
     options = data_options(source, data_dir, cache_dir, offline)
     runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, **options)
-    document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
+    from shortthehype.analysis import analysis_sections
+
+    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
+    show_factors = exposures or bool(request["extra_factors"])
+    analysis = analysis_sections(runs, factors=True, **request, **options)
+    document = {"type": "compare", "runs": [{**report_document(run, **options), **extra} for run, extra in zip(runs, analysis, strict=True)]}
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
         write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
@@ -196,6 +224,8 @@ def compare(
         title += f"; beta, alpha, correlation and information ratio against {bench}"
         columns[f"{bench} (buy & hold)"] = first.benchmark_stats()
     console.print(stats_table(columns, title=title))
+    for run, extra in zip(runs, analysis, strict=True):
+        print_analysis(run.spec.name, extra, factors=show_factors, bootstrap=bootstrap or vs is not None)
     for run in runs:
         for warning in run.warnings:
             console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)

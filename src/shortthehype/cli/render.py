@@ -47,3 +47,51 @@ def print_caveats(lines: Sequence[str]) -> None:
 
     for line in dict.fromkeys(lines):
         console.print(f"[bold red]{escape(line)}[/]", highlight=False)
+
+
+def print_analysis(name: str, sections: Mapping[str, object], *, factors: bool, bootstrap: bool) -> None:
+    """Print a run's bootstrap intervals and factor exposures (the sections of :func:`shortthehype.analysis.analysis_sections`)."""
+    from rich.markup import escape
+
+    from shortthehype.bootstrap import format_interval
+    from shortthehype.cli import console
+    from shortthehype.metrics import STATS_LABELS
+
+    boot = sections.get("bootstrap")
+    if bootstrap and isinstance(boot, Mapping):
+        table = Table(
+            title=f"{name}: {boot['confidence']:.0%} bootstrap intervals ({boot['samples']:,} stationary resamples, mean block {boot['block_length']:g} bars)",
+            title_justify="left",
+            header_style="bold",
+        )
+        table.add_column("metric")
+        table.add_column(f"{name} [interval]", justify="right")
+        vs = boot.get("vs")
+        if vs:
+            table.add_column(f"minus {vs['baseline']} [interval]", justify="right")
+            table.add_column(f"P(beats {vs['baseline']})", justify="right")
+        for key, entry in boot["metrics"].items():
+            cells = [format_interval(key, entry)]
+            if vs:
+                diff = vs["metrics"][key]
+                cells += [format_interval(key, diff), f"{diff['p_beat']:.1%}"]
+            table.add_row(STATS_LABELS.get(key, key), *cells)
+        console.print(table)
+    exposures = sections.get("factors")
+    if factors and isinstance(exposures, Mapping):
+        if "note" in exposures:
+            console.print(f"{escape(name)} factor exposures: {escape(str(exposures['note']))}", highlight=False)
+            return
+        table = Table(
+            title=f"{name}: factor exposures, {exposures['bars']:,} daily returns {exposures['start']} → {exposures['end']} (OLS)",
+            title_justify="left",
+            header_style="bold",
+        )
+        for column in ("factor", "loading", "t-stat"):
+            table.add_column(column, justify="left" if column == "factor" else "right")
+        for row in exposures["loadings"]:
+            table.add_row(escape(row["factor"]), f"{row['beta']:.3f}", f"{row['t']:.2f}")
+        table.add_row("alpha (annual)", f"{exposures['alpha_annual'] * 100:.2f}%", f"{exposures['alpha_t']:.2f}")
+        table.add_row("R²", f"{exposures['r2']:.3f}", "")
+        table.add_row("residual (alpha) Sharpe", f"{exposures['residual_sharpe']:.3f}", "")
+        console.print(table)

@@ -304,7 +304,9 @@ def events_section(view: BacktestView) -> str:
 def render_backtest_html(view: BacktestView) -> str:
     """The HTML report of one backtest (see the module docstring)."""
     figures, refs = backtest_figures(view, REPORT_ROLLING_WINDOW)
-    body = [caveats_banner(view.document), header_section(view), metrics_section(view)]
+    from shortthehype.report.analysis_view import analysis_html
+
+    body = [caveats_banner(view.document), header_section(view), metrics_section(view), analysis_html([view.document])]
     body += [figure_section(f) for f in figures]
     body += [trades_section(view), events_section(view)]
     title = f"{view.name}: {view.dates[0]:%Y-%m-%d} → {view.dates[-1]:%Y-%m-%d}"
@@ -387,7 +389,10 @@ def _compare_params(view: CompareView) -> str:
 def render_compare_html(view: CompareView) -> str:
     """The HTML report of several backtests: one metrics table, overlaid figures, costs and settings."""
     figures, refs = compare_figures(view, REPORT_ROLLING_WINDOW)
-    body = [caveats_banner([run.document for run in view.runs]), _compare_header(view), _compare_metrics(view)]
+    from shortthehype.report.analysis_view import analysis_html
+
+    documents = [run.document for run in view.runs]
+    body = [caveats_banner(documents), _compare_header(view), _compare_metrics(view), analysis_html(documents)]
     body += [figure_section(f) for f in figures]
     body += [_compare_costs(view), _compare_params(view)]
     title = "Comparison: " + ", ".join(view.names)

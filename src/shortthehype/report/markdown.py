@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.report import formatting as fmt
+from shortthehype.report.analysis_view import analysis_markdown
 from shortthehype.report.model import COST_KEYS, BacktestView, CompareView, report_metric_keys
 
 __all__ = ["caveat_lines", "render_backtest_markdown", "render_compare_markdown"]
@@ -109,6 +110,7 @@ def render_backtest_markdown(view: BacktestView) -> str:
     if view.benchmark:
         columns.append((f"{view.benchmark} (buy & hold)", {k: b for k, _, b in rows}))
     out += ["## Metrics", "", _metrics(columns, [k for k, _, _ in rows]), ""]
+    out += analysis_markdown([doc])
 
     yearly = [(view.name, view.yearly)]
     if view.benchmark_yearly is not None:
@@ -190,6 +192,7 @@ def render_compare_markdown(view: CompareView) -> str:
             benchmarks[run.benchmark] = {k: b for k, _, b in rows}
     columns += [(f"{ticker} (buy & hold)", values) for ticker, values in benchmarks.items()]
     out += ["## Metrics", "", _metrics(columns, keys), ""]
+    out += analysis_markdown([run.document for run in view.runs])
     out += ["## Calendar-year returns", "", _yearly([(run.name, run.yearly) for run in view.runs]), ""]
     cost_rows = [[md(run.name)] + [fmt.money((run.document.get("costs") or {}).get(k)) for k in COST_KEYS] for run in view.runs]
     out += ["## Costs paid", "", table(["Strategy"] + [k.capitalize() for k in COST_KEYS], cost_rows,
