@@ -57,10 +57,13 @@ def summary_cell(metric: str, statistic: str, value: Any) -> str:
 
 
 def _x_axis(document: Mapping[str, Any]) -> tuple[Any, str, dict[str, Any]]:
+    """Entry dates for an entry-date study, each path's bubble peak for Monte Carlo (else the run's number)."""
     rows = document["rows"]
     if document.get("study") == "rolling" and "entry" in rows:
         return rows["entry"], "entry date", {"type": "date"}
-    return list(range(len(rows["total_return"]))), "path", {"type": "linear"}
+    if "peak" in rows:
+        return rows["peak"], "bubble peak", {"type": "date"}
+    return list(range(len(rows["total_return"]))), "run", {"type": "linear"}
 
 
 def distribution_figures(document: Mapping[str, Any]) -> list[Figure]:
@@ -78,8 +81,9 @@ def distribution_figures(document: Mapping[str, Any]) -> list[Figure]:
     }
     layout = base_layout("total return", y_format=".0%", hovermode="closest",
                          xaxis={**x_axis, "title": {"text": x_title}, "showgrid": True, "gridcolor": "#eeeeee"})
-    what = "entry date" if x_title == "entry date" else "path"
-    figures = [Figure("by-run", f"Total return by {what}", [by_run], layout,
+    if x_title == "bubble peak":
+        by_run.update({"type": "scatter", "mode": "markers", "marker": {**by_run["marker"], "size": 6}})
+    figures = [Figure("by-run", f"Total return by {x_title}", [by_run], layout,
                       caption=f"One bar per run ({len(returns):,}); green: gain, red: loss.")]
     finite_returns = returns[np.isfinite(returns)]
     histogram = {
