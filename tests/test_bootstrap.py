@@ -41,6 +41,15 @@ def test_the_estimate_is_the_statistic_of_the_series_itself():
     assert metrics["max_drawdown"]["estimate"] == pytest.approx(np.min(equity / np.maximum.accumulate(np.maximum(equity, 1.0)) - 1), rel=1e-12)
 
 
+def test_one_endless_block_is_a_rotation_which_keeps_sharpe_and_cagr():
+    from shortthehype.core.bootstrap_nb import bootstrap_metrics_nb
+
+    r = np.random.default_rng(9).normal(0.001, 0.01, 250)
+    draws = bootstrap_metrics_nb(r[:, None].copy(), 50, 1e15, 252.0, 3)  # a block never ends: a circular shift
+    assert np.allclose(draws[:, 0, 0], r.mean() / r.std(ddof=1) * math.sqrt(252), rtol=1e-10)
+    assert np.allclose(draws[:, 0, 1], np.prod(1 + r) ** (252 / 250) - 1, rtol=1e-10)
+
+
 def test_paired_differences_keep_the_pairing():
     dates = pd.bdate_range("2020-01-01", periods=500)
     base = pd.Series(np.random.default_rng(5).normal(0.0, 0.01, 500), index=dates)
