@@ -33,7 +33,7 @@ from shortthehype.constants import (
 )
 from shortthehype.errors import ParamError
 
-__all__ = ["bootstrap_intervals", "bootstrap_section", "format_interval", "run_returns"]
+__all__ = ["bootstrap_intervals", "bootstrap_section", "check_settings", "format_interval", "run_returns"]
 
 METHOD = "stationary block bootstrap (Politis & Romano 1994), percentile intervals"
 
@@ -53,7 +53,8 @@ def run_returns(run: Any) -> pd.Series:
     return pd.Series(out[:k], index=dates[1 : k + 1], name=run.spec.name)
 
 
-def _check(samples: int, block_length: float, confidence: float) -> None:
+def check_settings(samples: int, block_length: float, confidence: float = BOOTSTRAP_CONFIDENCE) -> None:
+    """ParamError unless ``samples`` >= 100, ``block_length`` >= 1 bar and 0 < ``confidence`` < 1."""
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 100:
         raise ParamError(f"bootstrap samples must be an integer >= 100, got {samples!r}")
     if not np.isfinite(block_length) or block_length < 1:
@@ -100,7 +101,7 @@ def bootstrap_intervals(
     """
     from shortthehype.core.bootstrap_nb import BOOTSTRAP_METRICS, bootstrap_metrics_nb
 
-    _check(samples, block_length, confidence)
+    check_settings(samples, block_length, confidence)
     series = [returns]
     if baseline is not None:
         common = returns.index.intersection(baseline.index)

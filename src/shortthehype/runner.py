@@ -73,7 +73,7 @@ class BacktestRun:
 
         equity = self.result.equity
         events = self.result.events
-        document = _json_safe(
+        document = json_safe(
             {
                 **caveat_fields(self.caveats),
                 "strategy": self.spec.name,
@@ -101,7 +101,7 @@ class BacktestRun:
                 "version": __version__,
             }
         )
-        document.update(_json_safe(self._report_sections(history)))
+        document.update(json_safe(self._report_sections(history)))
         return document
 
     def benchmark_stats(self) -> dict[str, float] | None:
@@ -218,22 +218,23 @@ def _analog_section(run: BacktestRun, history: Prices | None) -> dict[str, Any]:
     }
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and inf as None, numpy scalars as Python numbers, mappings and sequences walked (for JSON)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (np.floating, np.integer)):
-        return _json_safe(value.item())
+        return json_safe(value.item())
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
-def prepare_window(
-    weights: pd.DataFrame, index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None
-) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
-    """Restrict targets to ``start..end``, carrying the targets in force at ``start`` onto its first bar."""
+def window_index(
+    index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None, where: str = ""
+) -> pd.DatetimeIndex:
+    """The bars of ``index`` in ``start..end`` (None: open on that side); DataError when fewer than two."""
     mask = np.ones(len(index), dtype=bool)
     if start is not None:
         mask &= index >= start
@@ -243,7 +244,15 @@ def prepare_window(
     if len(window) < 2:
         lo = format_value(start) if start is not None else "the first date"
         hi = format_value(end) if end is not None else "the last date"
-        raise DataError(f"fewer than two trading days between {lo} and {hi}: nothing to backtest")
+        raise DataError(f"{where}{': ' if where else ''}fewer than two trading days between {lo} and {hi}: nothing to backtest")
+    return window
+
+
+def prepare_window(
+    weights: pd.DataFrame, index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
+    """Restrict targets to ``start..end``, carrying the targets in force at ``start`` onto its first bar."""
+    window = window_index(index, start, end)
     full = weights.reindex(index)
     in_force = full.loc[: window[0]].ffill().iloc[-1]
     windowed = full.loc[window].copy()
@@ -269,29 +278,17 @@ class PreparedRun:
     def window_limits(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The first and last bar a run over ``start..end`` would simulate (after the stale-data cut of the end)."""
         end, _ = _common_end(self.traded, self.weights.columns, end)
-        index = self.traded.index
-        mask = np.ones(len(index), dtype=bool)
-        if start is not None:
-            mask &= index >= start
-        if end is not None:
-            mask &= index <= end
-        window = index[mask]
-        if len(window) < 2:
-            lo = format_value(start) if start is not None else "the first date"
-            hi = format_value(end) if end is not None else "the last date"
-            raise DataError(f"{self.spec.where}: fewer than two trading days between {lo} and {hi}: nothing to backtest")
+        window = window_index(self.traded.index, start, end, self.spec.where)
         return window[0], window[-1]
 
 
 def prepare(spec: StrategySpec, prices: Prices) -> PreparedRun:
     """The spec's traded prices and target weights on ``prices`` (which must hold its tickers and benchmark)."""
-    tickers = spec.tickers()
-    benchmark_ticker = spec.run.get("benchmark")
-    needed = tuple(dict.fromkeys(tickers + ([benchmark_ticker] if benchmark_ticker else [])))
+    needed = tuple(spec_needs(spec))
     missing = [t for t in needed if t not in prices.tickers]
     if missing:
         raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-    traded = spec.kind.traded_prices(prices.select(tickers), spec.params)
+    traded = spec.kind.traded_prices(prices.select(spec.tickers()), spec.params)
     weights = spec.kind.target_weights(traded, spec.params)
     return PreparedRun(spec=spec, loaded=prices, traded=traded, weights=weights, needed=needed)
 

@@ -88,7 +88,7 @@ class StudyResult:
     def to_document(self) -> dict[str, Any]:
         """The JSON document of the study (``type`` = ``"distribution"``), read by ``shortthehype report``."""
         from shortthehype import __version__
-        from shortthehype.runner import _json_safe
+        from shortthehype.runner import json_safe
 
         summary = self.summary()
         columns = {}
@@ -98,7 +98,7 @@ class StudyResult:
                 columns[column] = [d.strftime("%Y-%m-%d") for d in values]
             else:
                 columns[column] = [json_value(v.item() if hasattr(v, "item") else v) for v in values]
-        return _json_safe(
+        return json_safe(
             {
                 **caveat_fields(self.caveats),
                 "type": "distribution",

@@ -66,8 +66,8 @@ def backtest(
             raise ParamError("--format html writes a file: add --report PATH")
         if json_to_stdout and report_path is None and fmt == "md":
             raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
+    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)  # checked before the run
     run = run_backtest(spec, overrides=overrides, **options)
-    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
     show_factors = exposures or bool(request["extra_factors"])
     analysis: dict = {}
     if wants_document or show_factors or bootstrap or vs is not None:
@@ -204,10 +204,10 @@ def compare(
 
     fmt = resolve_format(format_, report_path)  # checked before the runs
     options = data_options(source, data_dir, cache_dir, offline)
+    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
     runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, **options)
     from shortthehype.analysis import analysis_sections
 
-    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
     show_factors = exposures or bool(request["extra_factors"])
     analysis = analysis_sections(runs, factors=True, **request, **options)
     document = {"type": "compare", "runs": [{**report_document(run, **options), **extra} for run, extra in zip(runs, analysis, strict=True)]}

@@ -60,6 +60,9 @@ class AnalysisOptions:
 
 
 def analysis_request(bootstrap: bool, vs: str | None, block_length: float, samples: int, seed: int, factors: str | None) -> dict[str, Any]:
-    """The keyword arguments of :func:`shortthehype.analysis.analysis_sections` from the command-line options."""
+    """The keyword arguments of :func:`shortthehype.analysis.analysis_sections` from the command-line options (checked)."""
+    from shortthehype.bootstrap import check_settings
+
+    check_settings(samples, block_length)
     extra = tuple(t.strip().upper() for t in (factors or "").split(",") if t.strip())
     return {"bootstrap": bootstrap, "vs": vs, "block_length": block_length, "samples": samples, "seed": seed, "extra_factors": extra}
