@@ -90,3 +90,10 @@ def test_reproduce_command_names_the_preset(shared_prices_dir, capsys):
     assert main(command.split()[1:] + ["--data-dir", str(shared_prices_dir), "--json", "-"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["bubble"] == document["bubble"] and again["filters"] == document["filters"]
+
+
+def test_bubble_on_synthetic_prices_is_labelled(capsys, tmp_path):
+    page = tmp_path / "b.md"
+    assert main(["bubble", "MKT", "--source", "synthetic", "--windows", "125:150:25", "--step", "40", "--report", str(page)]) == 0
+    assert capsys.readouterr().out.startswith("SYNTHETIC data")
+    assert page.read_text().splitlines()[2].startswith("> **SYNTHETIC data")

@@ -180,7 +180,11 @@ def indicator_document(
     if generated_at is None:
         generated_at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     limits = dict(thresholds) if thresholds is not None else {"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}
+    from shortthehype.caveats import caveat_fields, data_caveats
+
     extra: dict[str, Any] = {}
+    if data_caveats(source or ""):
+        extra.update(caveat_fields(data_caveats(source or "")))
     if preset is not None:
         extra["preset"] = preset
     if qualification is not None:
@@ -362,6 +366,9 @@ def bubble(
         if report_path is not None:
             write_bubble_report(document, report_path, report_format, quiet=True)
         return
+    from shortthehype.cli.render import print_caveats
+
+    print_caveats(document.get("caveats") or [])
     render_indicator(name, frame, window_array, step)
     console.print(qualification_text(qualification, filters_preset or "project"), highlight=False)
     if presets is not None:

@@ -780,8 +780,10 @@ def render_bubble_html(view: BubbleView) -> str:
     """The HTML report of a bubble document: settings, latest evaluation, the two figures, every evaluation."""
     from shortthehype.report.html import figure_section, page
 
+    from shortthehype.report.html import caveats_banner
+
     figures, refs = bubble_figures(view)
-    body = [_header(view), _latest_section(view)]
+    body = [caveats_banner(view.document), _header(view), _latest_section(view)]
     body += [figure_section(f) for f in figures]
     body += [_no_tc_section(view), _settings_section(view), _sensitivity_section(view), _evaluations_section(view)]
     dates = view.frame.index
@@ -796,8 +798,10 @@ def render_bubble_markdown(view: BubbleView) -> str:
     """The Markdown summary of a bubble document: settings, latest evaluation, marked periods, monthly maxima."""
     from shortthehype.report.markdown import md, table
 
+    from shortthehype.report.markdown import caveat_lines
+
     doc = view.document
-    out = [f"# {md(view.title)}", ""]
+    out = [f"# {md(view.title)}", ""] + caveat_lines(doc)
     out += [table(["", ""], [[md(k), md(v)] for k, v in _header_rows(view)]), ""]
     for line in doc.get("warnings") or []:
         out.append(f"> data warning: {md(line)}")
