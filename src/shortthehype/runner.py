@@ -479,8 +479,9 @@ def compare(
         applies to the spec called NAME only.  ``start``/``end`` without a
         spec name set the window of all of them.
     benchmark
-        The benchmark of every column (default: the first spec's); beta,
-        alpha, correlation and information ratio are measured against it.
+        The benchmark of every column (default: the first spec's, which may
+        be none); beta, alpha, correlation and information ratio are
+        measured against it.
     prices, source, data_dir, cache_dir, offline
         As for :func:`backtest`; prices are loaded once for every ticker.
 
@@ -508,8 +509,7 @@ def compare(
     start, end = shared.pop("start", None), shared.pop("end", None)
     runs_specs = [resolve_spec(spec, {**shared, **own[spec.name]}) for spec in loaded]
     common = benchmark if benchmark is not None else runs_specs[0].run.get("benchmark")
-    if common is not None:
-        runs_specs = [spec.with_overrides({"benchmark": common}) for spec in runs_specs]
+    runs_specs = [spec.with_overrides({"benchmark": common}) for spec in runs_specs]  # None: no benchmark column at all
     start, end = coerce_run_date("start", start), coerce_run_date("end", end)
     if start is not None and end is not None and start > end:
         raise ParamError(f"start {format_value(start)} is after end {format_value(end)}")

@@ -28,7 +28,7 @@ import pandas as pd
 from shortthehype.caveats import caveat_fields
 from shortthehype.constants import DISTRIBUTION_QUANTILES, STUDY_DEFAULT_EVERY, STUDY_DEFAULT_HOLD, WALKFORWARD_UNITS
 from shortthehype.data.prices import Prices
-from shortthehype.errors import ParamError
+from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec
 
@@ -221,7 +221,7 @@ def _first_common_date(prices: Prices, tickers: Sequence[str]) -> pd.Timestamp:
     firsts = [prices.close[t].first_valid_index() for t in tickers]
     missing = [t for t, d in zip(tickers, firsts, strict=True) if d is None]
     if missing:
-        raise ParamError(f"no prices for {', '.join(missing)}")
+        raise DataError(f"no prices for {', '.join(missing)}")
     return max(firsts)
 
 
@@ -292,6 +292,6 @@ def rolling(
         caveats = run.caveats
     frame = pd.DataFrame(rows)
     settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),
-                "moved": [k for k in ("start", "end", *spec.kind.entry_dates) if k in ("start", "end") or spec.params.get(k) is not None],
+                "moved": ["start", "end"] + [k for k in spec.kind.entry_dates if spec.params.get(k) is not None],
                 **{f"set.{k}": v for k, v in overrides.items()}}
     return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats)
