@@ -92,3 +92,14 @@ def test_real_prices_carry_no_caveat_and_synthetic_backtests_do(shared_prices_di
     document = json.loads(json.dumps(synthetic.to_dict()))
     assert document["caveats"] == ["SYNTHETIC data: generated prices of fictional tickers, not a market that happened."]
     assert render(document, "md").splitlines()[2].startswith("> **SYNTHETIC data")
+
+
+def test_compare_vs_bootstraps_every_column_against_the_baseline(capsys, tmp_path, shared_prices_dir):
+    path = tmp_path / "c.json"
+    code = main(["compare", "sixty-forty", "ai-basket", "--end", "2024-12-31", "--vs", "buy-and-hold-qqq", "--samples", "200",
+                 "--source", "csv", "--data-dir", str(shared_prices_dir), "--json", str(path)])
+    assert code == 0, capsys.readouterr().err
+    runs = json.loads(path.read_text())["runs"]
+    assert all(r["bootstrap"]["vs"]["baseline"] == "buy-and-hold-qqq" for r in runs)
+    assert all(r["factors"]["loadings"][0]["factor"] == "market (SPY)" for r in runs)
+    assert {r["bootstrap"]["vs"]["bars"] for r in runs} == {len(runs[0]["equity"]["dates"]) - 1}

@@ -93,3 +93,13 @@ def test_rolling_on_synthetic_prices_is_labelled(shared_prices_dir):
     assert study.to_document()["synthetic"] is True
     with pytest.raises(ParamError):
         rolling("ma-crossover", hold="1y", first="2026-06-01", source="csv", data_dir=shared_prices_dir)
+
+
+def test_report_command_renders_a_saved_study(capsys, tmp_path, shared_prices_dir):
+    doc, page = tmp_path / "s.json", tmp_path / "s.md"
+    assert main(["rolling", "sixty-forty", "--every", "1y", "--hold", "1y", "--from", "2010-01-04", "--to", "2014-01-02",
+                 "--source", "csv", "--data-dir", str(shared_prices_dir), "--json", str(doc)]) == 0
+    assert main(["report", str(doc), "-o", str(page)]) == 0
+    capsys.readouterr()
+    text = page.read_text()
+    assert text.startswith("# sixty-forty: entry-date study") and "| share > 0 |" in text
