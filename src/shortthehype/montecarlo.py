@@ -219,6 +219,16 @@ class _Job:
 
     def run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
         """The rows of paths ``path_range`` and the caveats of their runs."""
+        import numba
+
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)  # one path per generator call: more threads would only spin (the numbers do not change)
+        try:
+            return self._run(path_range)
+        finally:
+            numba.set_num_threads(threads)
+
+    def _run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
         from shortthehype.data.synthetic import generate_prices
         from shortthehype.demo import label_oracle
         from shortthehype.runner import backtest
