@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import MONTECARLO_DEFAULT_PATHS, MONTECARLO_DEFAULT_SEED, SWEEP_PROCESS_MIN_SECONDS
+from shortthehype.constants import MONTECARLO_DEFAULT_PATHS, MONTECARLO_DEFAULT_SEED, MONTECARLO_PROCESS_MIN_SECONDS
 from shortthehype.errors import ParamError, did_you_mean
 from shortthehype.studies import StudyResult
 
@@ -168,8 +168,8 @@ def montecarlo(
         ``--set`` settings applied after the mapping.
     workers : int, optional
         Processes to run the paths in (default: every CPU when the paths
-        would take more than ``SWEEP_PROCESS_MIN_SECONDS`` in one process;
-        1 = this process).  The rows do not depend on it.
+        would take more than ``MONTECARLO_PROCESS_MIN_SECONDS`` in one
+        process; 1 = this process).  The rows do not depend on it.
 
     Returns
     -------
@@ -296,7 +296,7 @@ def _worker_count(workers: int | None, serial_seconds: float) -> int:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ParamError(f"--workers must be an integer >= 1, got {workers!r}")
         return workers
-    if serial_seconds < SWEEP_PROCESS_MIN_SECONDS:
+    if serial_seconds < MONTECARLO_PROCESS_MIN_SECONDS:
         return 1
     return max(1, os.cpu_count() or 1)
 
