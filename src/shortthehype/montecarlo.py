@@ -184,6 +184,7 @@ def montecarlo(
         raise ParamError(f"--paths must be an integer >= 1, got {paths!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParamError(f"--seed must be an integer >= 0, got {seed!r}")
+    _worker_count(workers, 0.0)  # a bad --workers fails before any path runs
     ranges, fixed = parse_scenario(scenario or {})
     spec = resolve_spec(spec_or_name)
     overrides = dict(overrides or {})
