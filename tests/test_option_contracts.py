@@ -210,9 +210,11 @@ def test_burry_puts_spec_records_the_contract(shared):
         record["delta"] * 5_000_000 * _pltr_open(shared, "2025-11-04") / run.result.equity.loc["2025-11-04"], rel=1e-12
     )
     assert spot.tickers == ["PLTR270115P00050000"]
-    # P&L: the last mark (open contract) less premium and fees, and the same as the equity's change
+    # P&L: the last mark (open contract) less premium and fees: the equity's change less the interest cash earned
     assert record["status"] == "open"
-    assert record["pnl"] == pytest.approx(run.result.equity.iloc[-1] - run.result.init_cash, rel=1e-9)
+    earned = -run.result.costs["interest"]  # net interest paid is negative when cash earns the T-bill
+    assert earned > 0 and run.rates["cash_rate"].startswith("DTB3")
+    assert record["pnl"] == pytest.approx(run.result.equity.iloc[-1] - run.result.init_cash - earned, rel=1e-9)
     assert record["pnl_multiple"] == pytest.approx(record["pnl"] / record["premium"], rel=1e-15)
     assert run.to_dict()["options"][0]["symbol"] == record["symbol"]
 

@@ -10,10 +10,12 @@ era, from ChatGPT's launch on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
+from shortthehype.caveats import oracle_caveat
 from shortthehype.constants import AI_START, DOTCOM_PEAK, DOTCOM_START
 from shortthehype.data.prices import Prices
 from shortthehype.runner import BacktestRun, compare
@@ -56,6 +58,18 @@ def synthetic_overrides(scenario: Any) -> dict[str, dict[str, str]]:
     }
 
 
+#: Kinds whose synthetic mapping (:func:`synthetic_overrides`) sets their timing from the scenario's own peak.
+ORACLE_TIMED_KINDS = {"dotcom-analog": "is timed by construction: its time scale puts the mapped dotcom peak on the scenario's peak"}
+
+
+def label_oracle(run: BacktestRun) -> BacktestRun:
+    """``run`` with the oracle caveat when :func:`synthetic_overrides` timed its kind with hindsight."""
+    how = ORACLE_TIMED_KINDS.get(run.spec.kind.name)
+    if how is None:
+        return run
+    return replace(run, caveats=run.caveats + (oracle_caveat(run.spec.name, how),))
+
+
 def run_demo(
     prices: Prices | None = None, *, seed: int | None = None, load: dict[str, Any] | None = None
 ) -> tuple[str, list[BacktestRun]]:
@@ -78,7 +92,8 @@ def run_demo(
     overrides = synthetic_overrides(scenario)
     start = scenario.key_dates["bubble_start"].strftime("%Y-%m-%d")
     runs = [
-        compare([name], overrides={**overrides[name], "start": start}, prices=prices)[0] for name in DEMO_SPECS
+        label_oracle(compare([name], overrides={**overrides[name], "start": start}, prices=prices)[0])
+        for name in DEMO_SPECS
     ]
     about = "SYNTHETIC data (fictional tickers, not real prices):\n" + synthetic.describe(scenario)
     return about + _carry_line(runs), runs

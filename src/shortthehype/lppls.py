@@ -81,7 +81,10 @@ from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError
 
 __all__ = [
+    "FILTER_CONDITIONS",
+    "FILTER_PRESETS",
     "FIT_FIELDS",
+    "FilterPreset",
     "LPPLSFilters",
     "LPPLSFit",
     "LPPLSSearch",
@@ -92,9 +95,11 @@ __all__ = [
     "confidence_from_fits",
     "confidence_indicator",
     "evaluation_positions",
+    "filter_masks",
     "fit_lppls",
     "lppls_windows",
     "nested_fits",
+    "qualification_counts",
     "qualify",
 ]
 
@@ -202,10 +207,12 @@ class LPPLSSearch:
 class LPPLSFilters:
     """Qualification of a fit (every condition must hold); defaults in :mod:`shortthehype.constants`.
 
-    ``tc`` is tc − t2 as a fraction of dt; ``oscillations_min`` bounds
+    ``tc`` is tc − t2 as a fraction of dt; ``tc_bars`` (optional) also caps
+    tc − t2 in bars; ``oscillations_min`` bounds
     ω/(2π)·ln|(tc − t1)/(tc − t2)|; ``damping_min`` bounds m|B|/(ω|C|)
     (C = sqrt(C1² + C2²); C = 0 counts as infinitely damped);
-    ``rel_err_max`` bounds the mean |p − p̂|/p̂ over the window.
+    ``rel_err_max`` bounds the mean |p − p̂|/p̂ over the window (None: no
+    such condition).  Named sets from the literature: :data:`FILTER_PRESETS`.
     """
 
     m: tuple[float, float] = LPPLS_FILTER_M
@@ -213,16 +220,71 @@ class LPPLSFilters:
     tc: tuple[float, float] = LPPLS_FILTER_TC
     oscillations_min: float = LPPLS_FILTER_OSCILLATIONS
     damping_min: float = LPPLS_FILTER_DAMPING
-    rel_err_max: float = LPPLS_FILTER_REL_ERR
+    rel_err_max: float | None = LPPLS_FILTER_REL_ERR
+    tc_bars: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         _check_range("m", self.m)
         _check_range("omega", self.omega)
         _check_range("tc", self.tc)
+        if self.tc_bars is not None:
+            _check_range("tc_bars", self.tc_bars)
         for name in ("oscillations_min", "damping_min", "rel_err_max"):
             value = getattr(self, name)
+            if value is None and name == "rel_err_max":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ParamError(f"filter {name!r} must be a finite number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FilterPreset:
+    """A named set of qualification filters and where it comes from."""
+
+    name: str
+    filters: LPPLSFilters
+    citation: str
+
+
+#: Qualification filters from the literature, by name (``bubble --filters NAME``).  Times are in bars.
+FILTER_PRESETS: dict[str, FilterPreset] = {
+    preset.name: preset
+    for preset in (
+        FilterPreset(
+            "project",
+            LPPLSFilters(),
+            "this project's default: m and ω ranges of Johansen (2003) and Lin, Ren & Sornette (2014), with the tc, "
+            "oscillation, damping and relative-error conditions of Sornette et al. (2015), filter 1",
+        ),
+        FilterPreset(
+            "lppls",
+            LPPLSFilters(
+                m=(0.0, 1.0), omega=(2.0, 15.0), tc=(-0.5, 0.5), tc_bars=(-60 * 252 / 365.25, 252 * 252 / 365.25),
+                oscillations_min=2.5, damping_min=0.5, rel_err_max=None,
+            ),
+            "defaults of the lppls Python package (Boulder Investment Technologies, 0.6.x, compute_indicators): "
+            "0 < m < 1, 2 < ω < 15, max(t2 − 60, t2 − 0.5 dt) < tc < min(t2 + 252, t2 + 0.5 dt) with the package's "
+            "calendar-day time converted to bars (× 252/365.25), O > 2.5, D > 0.5, no error condition",
+        ),
+        FilterPreset(
+            "sornette2015",
+            LPPLSFilters(m=(0.01, 1.2), omega=(2.0, 25.0), tc=(-0.05, 0.11), oscillations_min=2.5, damping_min=0.8, rel_err_max=0.05),
+            "Sornette, Demos, Zhang, Cauwels, Filimonov & Zhang (2015), Real-time prediction and post-mortem analysis of "
+            "the Shanghai 2015 stock market bubble and crash, Journal of Investment Strategies 4(4), 77-95, Table 1, "
+            "filter condition 1 (tc within 0.95-1.11 window lengths of t1, as in Fantazzini's R package bubble)",
+        ),
+        FilterPreset(
+            "gds2019",
+            LPPLSFilters(m=(0.01, 0.99), omega=(2.0, 25.0), tc=(-0.05, 0.1), oscillations_min=2.5, damping_min=0.5, rel_err_max=None),
+            "Gerlach, Demos & Sornette (2019), Dissection of Bitcoin's multiscale bubble history from January 2012 to "
+            "February 2018, Royal Society Open Science 6: 180643, Table 1 (filter conditions of a qualified fit); "
+            "UNVERIFIED: the values were written from memory of that table and not yet checked against the paper",
+        ),
+    )
+}
+
+#: The conditions of :func:`filter_masks`, in the order reports list them.
+FILTER_CONDITIONS = ("m", "omega", "tc", "oscillations", "damping", "rel_err")
 
 
 def lppls_windows(
@@ -523,11 +585,10 @@ def _oscillations(tau: np.ndarray, omega: np.ndarray, dt: np.ndarray) -> np.ndar
         return omega / (2.0 * np.pi) * np.log((np.abs(tau + dt) + EPS) / (np.abs(tau) + EPS))
 
 
-def qualify(records: np.ndarray, filters: LPPLSFilters | None = None) -> np.ndarray:
-    """Boolean array (the records' leading shape): the fits that pass every filter.
+def filter_masks(records: np.ndarray, filters: LPPLSFilters | None = None) -> dict[str, np.ndarray]:
+    """One boolean array per condition of :data:`FILTER_CONDITIONS` (the records' leading shape): the fits that pass it.
 
-    ``records`` has :data:`FIT_FIELDS` on its last axis; a NaN record (no fit)
-    never qualifies.
+    A NaN field fails the conditions that read it.
     """
     filters = filters or LPPLSFilters()
     r = np.asarray(records, dtype=np.float64)
@@ -535,18 +596,49 @@ def qualify(records: np.ndarray, filters: LPPLSFilters | None = None) -> np.ndar
     c = np.hypot(r[..., 5], r[..., 6])
     dt = r[..., 9] - 1.0
     with np.errstate(invalid="ignore"):
-        ok = (
-            (filters.m[0] <= m)
-            & (m <= filters.m[1])
-            & (filters.omega[0] <= omega)
-            & (omega <= filters.omega[1])
-            & (filters.tc[0] * dt <= tau)
-            & (tau <= filters.tc[1] * dt)
-            & (_oscillations(tau, omega, dt) >= filters.oscillations_min)
-            & (_damping(m, omega, b, c) >= filters.damping_min)
-            & (r[..., 8] <= filters.rel_err_max)
-        )
-    return ok & np.isfinite(r).all(axis=-1)
+        tc_ok = (filters.tc[0] * dt <= tau) & (tau <= filters.tc[1] * dt)
+        if filters.tc_bars is not None:
+            tc_ok &= (filters.tc_bars[0] <= tau) & (tau <= filters.tc_bars[1])
+        return {
+            "m": (filters.m[0] <= m) & (m <= filters.m[1]),
+            "omega": (filters.omega[0] <= omega) & (omega <= filters.omega[1]),
+            "tc": tc_ok,
+            "oscillations": _oscillations(tau, omega, dt) >= filters.oscillations_min,
+            "damping": _damping(m, omega, b, c) >= filters.damping_min,
+            "rel_err": np.isfinite(r[..., 8]) if filters.rel_err_max is None else r[..., 8] <= filters.rel_err_max,
+        }
+
+
+def qualify(records: np.ndarray, filters: LPPLSFilters | None = None) -> np.ndarray:
+    """Boolean array (the records' leading shape): the fits that pass every filter.
+
+    ``records`` has :data:`FIT_FIELDS` on its last axis; a NaN record (no fit)
+    never qualifies.
+    """
+    ok = np.isfinite(np.asarray(records, dtype=np.float64)).all(axis=-1)
+    for mask in filter_masks(records, filters).values():
+        ok &= mask
+    return ok
+
+
+def qualification_counts(records: np.ndarray, filters: LPPLSFilters | None = None) -> dict[str, Any]:
+    """How many fits there were, how many qualified (bubbles, anti-bubbles) and how many each condition rejected.
+
+    ``rejected`` counts, per condition, the fits that fail it (a fit failing
+    several conditions counts under each); only fitted windows count.
+    """
+    r = np.asarray(records, dtype=np.float64)
+    fitted = np.isfinite(r).all(axis=-1)
+    qualified = qualify(r, filters)
+    b = r[..., 4]
+    with np.errstate(invalid="ignore"):
+        return {
+            "fits": int(fitted.sum()),
+            "qualified": int(qualified.sum()),
+            "qualified_bubble": int((qualified & (b < 0.0)).sum()),
+            "qualified_antibubble": int((qualified & (b > 0.0)).sum()),
+            "rejected": {name: int((fitted & ~mask).sum()) for name, mask in filter_masks(r, filters).items()},
+        }
 
 
 def confidence_from_fits(fits: NestedFits, filters: LPPLSFilters | None = None) -> pd.DataFrame:

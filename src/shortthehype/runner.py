@@ -44,6 +44,8 @@ class BacktestRun:
     options: tuple[dict[str, Any], ...] = ()
     #: What each engine rate was (``cash_rate``, ``cash_rate_negative``): a series and its source, or a constant.
     rates: Mapping[str, str] = field(default_factory=dict)
+    #: What a reader must know before trusting the numbers (synthetic data, oracle timing), see :mod:`shortthehype.caveats`.
+    caveats: tuple[str, ...] = ()
 
     @property
     def start(self) -> pd.Timestamp:
@@ -73,6 +75,8 @@ class BacktestRun:
             (``benchmark_equity``, ``exposure.*``, ``cumulative_costs.*``) is
             aligned with ``equity.dates``.
         """
+        from shortthehype.caveats import caveat_fields
+
         document = result_document(
             self.result,
             stats=self.stats,
@@ -86,13 +90,15 @@ class BacktestRun:
             source=self.prices.source,
             warnings=self.warnings,
         )
-        document["options"] = _json_safe([dict(record) for record in self.options])
+        document = {**json_safe(caveat_fields(self.caveats)), **document}
+        document["rates"] = dict(self.rates)
+        document["options"] = json_safe([dict(record) for record in self.options])
         if self.options:
             symbols = list(dict.fromkeys(str(record["symbol"]) for record in self.options))
             values = self.result.position_values
             document["option_values"] = {symbol: _floats(values[symbol].to_numpy()) for symbol in symbols}
         if self.spec.kind.name == "dotcom-analog":
-            document["analog"] = _json_safe(_analog_section(self, history))
+            document["analog"] = json_safe(_analog_section(self, history))
         return document
 
     def benchmark_stats(self) -> pd.Series | None:
@@ -160,7 +166,7 @@ def result_document(
     orders = result.orders
     if benchmark_name is None and benchmark is not None:
         benchmark_name = str(benchmark.name) if benchmark.name is not None else "benchmark"
-    return _json_safe(
+    return json_safe(
         {
             "strategy": name,
             "kind": kind,
@@ -287,22 +293,23 @@ def _analog_section(run: BacktestRun, history: Prices | None) -> dict[str, Any]:
     }
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and inf as None, numpy scalars as Python numbers, mappings and sequences walked (for JSON)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (np.floating, np.integer)):
-        return _json_safe(value.item())
+        return json_safe(value.item())
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
-def prepare_window(
-    weights: pd.DataFrame, index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None
-) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
-    """Restrict targets to ``start..end``, carrying the targets in force at ``start`` onto its first bar."""
+def window_index(
+    index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None, where: str = ""
+) -> pd.DatetimeIndex:
+    """The bars of ``index`` in ``start..end`` (None: open on that side); DataError when fewer than two."""
     mask = np.ones(len(index), dtype=bool)
     if start is not None:
         mask &= index >= start
@@ -312,12 +319,143 @@ def prepare_window(
     if len(window) < 2:
         lo = format_value(start) if start is not None else "the first date"
         hi = format_value(end) if end is not None else "the last date"
-        raise DataError(f"fewer than two trading days between {lo} and {hi}: nothing to backtest")
+        raise DataError(f"{where}{': ' if where else ''}fewer than two trading days between {lo} and {hi}: nothing to backtest")
+    return window
+
+
+def prepare_window(
+    weights: pd.DataFrame, index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
+    """Restrict targets to ``start..end``, carrying the targets in force at ``start`` onto its first bar."""
+    window = window_index(index, start, end)
     full = weights.reindex(index)
     in_force = full.loc[: window[0]].ffill().iloc[-1]
     windowed = full.loc[window].copy()
     windowed.iloc[0] = windowed.iloc[0].fillna(in_force)
     return window, windowed
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A spec's targets on the whole loaded history, before a window is chosen.
+
+    Targets never depend on the window (a strategy computes them on the whole
+    history, so indicators are warmed up), so one preparation serves every
+    window: :func:`run_window` simulates it over one.
+    """
+
+    spec: StrategySpec
+    loaded: Prices
+    traded: Prices
+    weights: pd.DataFrame
+    needed: tuple[str, ...]
+    #: The loaded prices of the spec's own tickers (the underlyings of derived instruments).
+    underlying: Prices | None = None
+    #: The parameters as the kind saw them (:func:`_kind_params`).
+    kind_params: Mapping[str, Any] = field(default_factory=dict)
+    #: Engine options the kind's instruments require (``target_units``, ``cash_settled``).
+    terms: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def traded_columns(self) -> list[str]:
+        """Columns of the targets whose data ending early ends the backtest (cash-settled options do not)."""
+        settled = set(self.terms.get("cash_settled", ()))
+        return [c for c in self.weights.columns if c not in settled]
+
+    def window_limits(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last bar a run over ``start..end`` would simulate (after the stale-data cut of the end)."""
+        end, _ = _common_end(self.traded, self.traded_columns, end)
+        window = window_index(self.traded.index, start, end, self.spec.where)
+        return window[0], window[-1]
+
+
+def prepare(spec: StrategySpec, prices: Prices) -> PreparedRun:
+    """The spec's traded prices and target weights on ``prices`` (which must hold its tickers and benchmark)."""
+    needed = tuple(spec_needs(spec))
+    missing = [t for t in needed if t not in prices.tickers]
+    if missing:
+        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
+    kind_params = _kind_params(spec, prices)
+    underlying = prices.select(spec.tickers())
+    traded = spec.kind.traded_prices(underlying, kind_params)
+    weights = spec.kind.target_weights(traded, kind_params)
+    terms = dict(spec.kind.engine_terms(kind_params, traded)) if spec.kind.engine_terms else {}
+    return PreparedRun(
+        spec=spec, loaded=prices, traded=traded, weights=weights, needed=needed, underlying=underlying,
+        kind_params=kind_params, terms=terms,
+    )
+
+
+def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timestamp | None) -> BacktestRun:
+    """Simulate a prepared spec over ``start..end`` (None: open on that side), as :func:`backtest` does."""
+    from shortthehype.caveats import data_caveats
+    from shortthehype.engine import simulate
+
+    spec, prices, terms = prepared.spec, prepared.loaded, prepared.terms
+    end, notes = _common_end(prepared.traded, prepared.traded_columns, end)
+    window, window_weights = prepare_window(prepared.weights, prepared.traded.index, start, end)
+    _check_gross(spec, window_weights.drop(columns=list(terms.get("target_units", ()))))
+    window_prices = prepared.traded.between(window[0], window[-1])
+    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
+    engine, rates, rate_notes = resolve_engine_rates(engine, prices, window_prices.index)
+    result = simulate(window_prices, window_weights, **engine, **terms)
+    benchmark_ticker = spec.run.get("benchmark")
+    benchmark = None
+    if benchmark_ticker:
+        benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
+    stats = result.stats(benchmark=benchmark)
+    stats.name = spec.name
+    return BacktestRun(
+        spec=spec,
+        prices=window_prices,
+        weights=window_weights,
+        result=result,
+        benchmark=benchmark,
+        stats=stats,
+        warnings=tuple(_window_warnings(prices, window_prices, prepared.needed)) + tuple(notes) + tuple(rate_notes),
+        caveats=data_caveats(prices.source),
+        options=_option_records(prepared, result),
+        rates=rates,
+    )
+
+
+def _option_records(prepared: PreparedRun, result: Any) -> tuple[dict[str, Any], ...]:
+    """The run's option contracts (:func:`shortthehype.options.contract_records`); none for a kind without."""
+    kind = prepared.spec.kind
+    if kind.contracts is None or prepared.underlying is None:
+        return ()
+    contracts = kind.contracts(prepared.underlying, prepared.kind_params)
+    if not contracts:
+        return ()
+    from shortthehype.options import VolModel, contract_records
+
+    return tuple(
+        contract_records(
+            contracts,
+            result,
+            prepared.underlying,
+            execution=prepared.spec.engine.get("execution", "next_open"),
+            volatility=VolModel.from_params(prepared.kind_params),
+            rate=prepared.kind_params.get("risk_free"),
+        )
+    )
+
+
+def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
+    """The kind's parameters as it sees them: an unset ``risk_free`` becomes the run's cash rate.
+
+    A constant cash rate (ACT/360 simple) is converted to the continuous rate
+    options are priced with; a dated series is passed as it is
+    (:func:`shortthehype.options.continuous_rates` converts it bar by bar).
+    """
+    from shortthehype.data.rates import continuous_rate, resolve_rate
+
+    params = dict(spec.params)
+    if "risk_free" in params and params["risk_free"] is None:
+        resolved, _ = resolve_rate(spec.engine.get("cash_rate") or 0.0, prices)  # its notes are the engine's to report
+        value = resolved.value
+        params["risk_free"] = value if isinstance(value, pd.Series) else float(continuous_rate(value))
+    return params
 
 
 def backtest(
@@ -352,84 +490,27 @@ def backtest(
         The spec as run, the window's prices, the targets, the engine's
         ``Result`` and its statistics (with the benchmark's when one is set).
     """
-    from shortthehype.engine import simulate
-
-    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
-    if overrides:
-        spec = spec.with_overrides(overrides)
-    tickers = spec.tickers()
-    benchmark_ticker = spec.run.get("benchmark")
-    start, end = spec.run.get("start"), spec.run.get("end")
-    needed = list(dict.fromkeys(tickers + ([benchmark_ticker] if benchmark_ticker else [])))
+    spec = resolve_spec(spec_or_name, overrides)
     if prices is None:
-        prices = _load_quietly(needed, end, source, data_dir, cache_dir, offline)
-    missing = [t for t in needed if t not in prices.tickers]
-    if missing:
-        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-    kind_params = _kind_params(spec, prices)
-    underlying = prices.select(tickers)
-    strategy_prices = spec.kind.traded_prices(underlying, kind_params)
-    weights = spec.kind.target_weights(strategy_prices, kind_params)
-    terms = dict(spec.kind.engine_terms(kind_params, strategy_prices)) if spec.kind.engine_terms else {}
-    settled = set(terms.get("cash_settled", ()))
-    end, notes = _common_end(strategy_prices, [c for c in weights.columns if c not in settled], end)
-    window, window_weights = prepare_window(weights, strategy_prices.index, start, end)
-    _check_gross(spec, window_weights.drop(columns=list(terms.get("target_units", ()))))
-    window_prices = strategy_prices.between(window[0], window[-1])
-    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
-    engine, rates, rate_notes = resolve_engine_rates(engine, prices, window_prices.index)
-    result = simulate(window_prices, window_weights, **engine, **terms)
-    options: tuple[dict[str, Any], ...] = ()
-    contracts = spec.kind.contracts(underlying, kind_params) if spec.kind.contracts is not None else []
-    if contracts:
-        from shortthehype.options import VolModel, contract_records
-
-        options = tuple(
-            contract_records(
-                contracts,
-                result,
-                underlying,
-                execution=spec.engine.get("execution", "next_open"),
-                volatility=VolModel.from_params(kind_params),
-                rate=kind_params.get("risk_free"),
-            )
-        )
-    benchmark = None
-    if benchmark_ticker:
-        benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
-    stats = result.stats(benchmark=benchmark)
-    stats.name = spec.name
-    return BacktestRun(
-        spec=spec,
-        prices=window_prices,
-        weights=window_weights,
-        result=result,
-        benchmark=benchmark,
-        stats=stats,
-        warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes) + tuple(rate_notes),
-        options=options,
-        rates=rates,
-    )
+        prices = load_quietly(spec_needs(spec), spec.run.get("end"), source, data_dir, cache_dir, offline)
+    return run_window(prepare(spec, prices), spec.run.get("start"), spec.run.get("end"))
 
 
-def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
-    """The kind's parameters as it sees them: an unset ``risk_free`` becomes the run's cash rate.
-
-    A constant cash rate (ACT/360 simple) is converted to the continuous rate
-    options are priced with; a dated series is passed as it is
-    (:func:`shortthehype.options.continuous_rates` converts it bar by bar).
-    """
-    from shortthehype.data.rates import continuous_rate, resolve_rate
-
-    params = dict(spec.params)
-    if "risk_free" in params and params["risk_free"] is None:
-        resolved, _ = resolve_rate(spec.engine.get("cash_rate") or 0.0, prices)  # its notes are the engine's to report
-        value = resolved.value
-        params["risk_free"] = value if isinstance(value, pd.Series) else float(continuous_rate(value))
-    return params
+def resolve_spec(
+    spec_or_name: str | os.PathLike[str] | StrategySpec | Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> StrategySpec:
+    """A spec (path, name, mapping or spec) loaded and with ``overrides`` applied."""
+    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
+    return spec.with_overrides(overrides) if overrides else spec
 
 
-def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
+def spec_needs(spec: StrategySpec) -> list[str]:
+    """Tickers to load for a spec: what it trades and its benchmark."""
+    benchmark = spec.run.get("benchmark")
+    return list(dict.fromkeys(spec.tickers() + ([benchmark] if benchmark else [])))
+
+
+def load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
     """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
     from shortthehype.data.load import load_prices
 
@@ -495,23 +576,61 @@ def _check_gross(spec: StrategySpec, weights: pd.DataFrame) -> None:
         )
 
 
+def split_overrides(overrides: Mapping[str, Any] | None, names: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``--set`` items for every spec, and those written ``NAME.key`` for the spec called NAME only."""
+    shared: dict[str, Any] = {}
+    own: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for key, value in (overrides or {}).items():
+        head, dot, rest = str(key).partition(".")
+        if dot and head in own:
+            if not rest:
+                raise ParamError(f"--set {key}: name a setting after {head}. (e.g. {head}.fees=0.001)")
+            own[head][rest] = value
+        else:
+            shared[key] = value
+    return shared, own
+
+
 def compare(
     specs: Sequence[str | os.PathLike[str] | StrategySpec | Mapping[str, Any]],
     *,
     overrides: Mapping[str, Any] | None = None,
+    benchmark: str | None = None,
     prices: Prices | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     offline: bool = False,
 ) -> list[BacktestRun]:
-    """Backtest several specs over the same window.
+    """Backtest several specs over one window against one benchmark.
 
-    The window is ``start``/``end`` from ``overrides`` when given, else the
-    latest of the specs' own starts and the earliest of their ends (a spec
-    without one is open on that side).  Prices are loaded once for every
-    ticker of every spec; ``overrides`` apply to every spec (names a spec does
-    not have are an error, as for :func:`backtest`).
+    Parameters
+    ----------
+    specs
+        Spec paths, names, mappings or specs (names must differ).
+    overrides
+        Settings for every spec; a key ``NAME.key`` (``burry-short.exposure``)
+        applies to the spec called NAME only.  ``start``/``end`` without a
+        spec name set the window of all of them.
+    benchmark
+        The benchmark of every column (default: the first spec's, which may
+        be none); beta, alpha, correlation and information ratio are
+        measured against it.
+    prices, source, data_dir, cache_dir, offline
+        As for :func:`backtest`; prices are loaded once for every ticker.
+
+    Returns
+    -------
+    list of BacktestRun
+        One per spec, all over the same first and last bar: the latest of the
+        specs' starts and the earliest of their ends, each end taken after
+        the spec's own data limits are known (a traded ticker whose data stop
+        early, as TSM's do, ends every column there).
+
+    Raises
+    ------
+    DataError
+        The specs' windows do not overlap by two bars.
     """
     loaded = [s if isinstance(s, StrategySpec) else load_spec(s) for s in specs]
     if not loaded:
@@ -520,16 +639,39 @@ def compare(
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ParamError(f"strategy {duplicated[0]!r} is given twice")
-    overrides = dict(overrides or {})
-    window = {}
-    starts = [s.run["start"] for s in loaded if s.run.get("start") is not None]
-    ends = [s.run["end"] for s in loaded if s.run.get("end") is not None]
-    window["start"] = overrides.pop("start", max(starts) if starts else None)
-    window["end"] = overrides.pop("end", min(ends) if ends else None)
+    shared, own = split_overrides(overrides, names)
+    start, end = shared.pop("start", None), shared.pop("end", None)
+    runs_specs = [resolve_spec(spec, {**shared, **own[spec.name]}) for spec in loaded]
+    common = benchmark if benchmark is not None else runs_specs[0].run.get("benchmark")
+    runs_specs = [spec.with_overrides({"benchmark": common}) for spec in runs_specs]  # None: no benchmark column at all
+    start, end = coerce_run_date("start", start), coerce_run_date("end", end)
+    if start is not None and end is not None and start > end:
+        raise ParamError(f"start {format_value(start)} is after end {format_value(end)}")
     if prices is None:
-        needed: list[str] = []
-        for spec in loaded:
-            needed += spec.tickers() + ([spec.run["benchmark"]] if spec.run.get("benchmark") else [])
-        end = window["end"]
-        prices = _load_quietly(list(dict.fromkeys(needed)), end, source, data_dir, cache_dir, offline)
-    return [backtest(spec, overrides={**overrides, **window}, prices=prices) for spec in loaded]
+        needed = list(dict.fromkeys(t for spec in runs_specs for t in spec_needs(spec)))
+        ends = [spec.run["end"] for spec in runs_specs if spec.run.get("end") is not None]
+        prices = load_quietly(needed, end if end is not None else min(ends, default=None), source, data_dir, cache_dir, offline)
+    prepared = [prepare(spec, prices) for spec in runs_specs]
+    limits = [
+        p.window_limits(start if start is not None else p.spec.run.get("start"), end if end is not None else p.spec.run.get("end"))
+        for p in prepared
+    ]
+    first = max(lo for lo, _ in limits)
+    last = min(hi for _, hi in limits)
+    if last <= first:
+        late = prepared[int(np.argmax([lo for lo, _ in limits]))].spec.name
+        early = prepared[int(np.argmin([hi for _, hi in limits]))].spec.name
+        raise DataError(
+            f"no common window: {late} starts {format_value(first)}, after {early} ends {format_value(last)}"
+        )
+    return [run_window(p, first, last) for p in prepared]
+
+
+def coerce_run_date(name: str, value: Any, option: str | None = None) -> pd.Timestamp | None:
+    """A window date given on the command line (``start``/``end``), typed and checked like a spec's; None stays None."""
+    from shortthehype.params import RUN_PARAMS
+
+    if value is None:
+        return None
+    param = next(p for p in RUN_PARAMS if p.name == name)
+    return param.coerce(value, where=option or f"--{name}")

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console, err_console
-from shortthehype.cli.options import DataOptions, TableFormat, data_options, run_overrides
+from shortthehype.cli.options import AnalysisOptions, DataOptions, TableFormat, analysis_request, data_options, run_overrides
+from shortthehype.constants import BOOTSTRAP_BLOCK_LENGTH, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -37,6 +38,13 @@ def backtest(
             help="table, csv, json or md: how the metrics are printed (md: the Markdown summary); with --report, html or md chooses the report's format.",
         ),
     ] = None,
+    bootstrap: AnalysisOptions.bootstrap = False,
+    vs: AnalysisOptions.vs = None,
+    block_length: AnalysisOptions.block_length = BOOTSTRAP_BLOCK_LENGTH,
+    samples: AnalysisOptions.samples = BOOTSTRAP_SAMPLES,
+    bootstrap_seed: AnalysisOptions.seed = BOOTSTRAP_SEED,
+    factors: AnalysisOptions.factors = None,
+    exposures: AnalysisOptions.exposures = False,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -46,26 +54,34 @@ def backtest(
     from rich.text import Text
 
     from shortthehype.cli.notices import print_warnings
-    from shortthehype.cli.render import options_grid, print_grids, stats_grid
+    from shortthehype.cli.render import options_grid, print_analysis, print_caveats, print_grids, stats_grid
     from shortthehype.runner import backtest as run_backtest
 
     overrides = run_overrides(set_, start, end)
     options = data_options(source, data_dir, cache_dir, offline)
     table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the (possibly long) run
     wants_document = json_path is not None or report_path is not None or png is not None or table_format == "md"
+    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)  # checked before the run
     run = run_backtest(spec, overrides=overrides, **options)
     out = console if stdout_is_free(json_path, report_path) else err_console
     print_warnings(run.spec.warnings())
+    show_factors = exposures or bool(request["extra_factors"])
+    analysis: dict = {}
+    if wants_document or show_factors or bootstrap or vs is not None:
+        from shortthehype.analysis import analysis_sections
+
+        analysis = analysis_sections([run], factors=wants_document or show_factors, **request, **options)[0]
     document = None
     if wants_document:
         from shortthehype.report import render, report_document
 
-        document = report_document(run, **options)
+        document = {**report_document(run, **options), **analysis}
         if str(json_path) == "-":
             typer.echo(json.dumps(document, indent=1))
         elif table_format == "md" and report_path is None:
             typer.echo(render(document, "md"), nl=False)
     if table_format != "md" or report_path is not None:
+        print_caveats(run.caveats, out)
         columns = {run.spec.name: run.stats}
         benchmark_stats = run.benchmark_stats()
         if benchmark_stats is not None:
@@ -79,9 +95,11 @@ def backtest(
                 "contract at its last mark); delta exposure = delta x shares x spot / equity at entry",
                 highlight=False,
             )
+        print_analysis(run.spec.name, analysis, factors=show_factors, bootstrap=bootstrap or vs is not None, out=out)
     print_warnings(run.warnings)
+    notes_out = out if table_format == "table" else err_console  # stdout carries only the CSV/JSON/Markdown
     for name, label in run.rates.items():
-        out.print(Text(f"{name}: {label}"), highlight=False, soft_wrap=True)
+        notes_out.print(Text(f"{name}: {label}"), highlight=False, soft_wrap=True)
     print_events(run.result.events, out if table_format == "table" else err_console)
     if document is not None:
         quiet = out is err_console or table_format != "table"
@@ -202,10 +220,19 @@ app.add_typer(strategies_app, name="strategies")
 def compare(
     specs: Annotated[list[str], typer.Argument(help="Spec files or names (two or more).")],
     set_: Annotated[
-        Optional[list[str]], typer.Option("--set", "-s", help="Override a setting in every spec: key=value (repeatable).")
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override a setting: key=value for every spec, NAME.key=value for the spec called NAME only (repeatable).",
+        ),
     ] = None,
     start: Annotated[Optional[str], typer.Option(help="First day (default: the latest of the specs' starts).")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last day (default: the earliest of the specs' ends).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last day (default: the earliest of the specs' ends, after their data limits).")] = None,
+    benchmark: Annotated[
+        Optional[str],
+        typer.Option(help="Benchmark of every column, for beta, alpha and the buy-and-hold column (default: the first spec's)."),
+    ] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every run as JSON to this file ('-' for stdout).")] = None,
     report_path: Annotated[
         Optional[Path],
@@ -216,32 +243,58 @@ def compare(
         Optional[str],
         typer.Option("--format", "-f", help="table, csv, json or md: how the table is printed; with --report, html or md chooses the report's format."),
     ] = None,
+    bootstrap: AnalysisOptions.bootstrap = False,
+    vs: AnalysisOptions.vs = None,
+    block_length: AnalysisOptions.block_length = BOOTSTRAP_BLOCK_LENGTH,
+    samples: AnalysisOptions.samples = BOOTSTRAP_SAMPLES,
+    bootstrap_seed: AnalysisOptions.seed = BOOTSTRAP_SEED,
+    factors: AnalysisOptions.factors = None,
+    exposures: AnalysisOptions.exposures = False,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Run several strategies over the same window and print one table (or write their comparison report)."""
+    """Run several strategies over one common window against one benchmark and print one table.
+
+    The window is the latest of the specs' starts and the earliest of their
+    ends, taken after each spec's own data limits are known (a traded ticker
+    whose data stop early ends every column there).
+    """
+    from rich.text import Text
+
+    from shortthehype.analysis import analysis_sections
     from shortthehype.cli.notices import print_warnings
-    from shortthehype.cli.render import print_grids, stats_grid
+    from shortthehype.cli.render import print_analysis, print_caveats, print_grids, stats_grid
     from shortthehype.report import report_document
     from shortthehype.runner import compare as run_compare
 
     overrides = run_overrides(set_, start, end)
     table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the runs
     options = data_options(source, data_dir, cache_dir, offline)
-    runs = run_compare(specs, overrides=overrides, **options)
+    request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
+    runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, **options)
     print_warnings([line for run in runs for line in run.spec.warnings()])
-    document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
+    show_factors = exposures or bool(request["extra_factors"])
+    analysis = analysis_sections(runs, factors=True, **request, **options)
+    document = {"type": "compare", "runs": [{**report_document(run, **options), **extra} for run, extra in zip(runs, analysis, strict=True)]}
     if str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
     out = console if stdout_is_free(json_path, report_path) else err_console
+    print_caveats([line for run in runs for line in run.caveats], out)
     first = runs[0]
+    bench = first.spec.run.get("benchmark")
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
-    print_grids([stats_grid({run.spec.name: run.stats for run in runs}, title=title)], table_format, out)
+    columns = {run.spec.name: run.stats for run in runs}
+    if bench:
+        title += f"; beta, alpha, correlation and information ratio against {bench}"
+        columns[f"{bench} (buy & hold)"] = first.benchmark_stats()
+    print_grids([stats_grid(columns, title=title)], table_format, out)
+    for run, extra in zip(runs, analysis, strict=True):
+        print_analysis(run.spec.name, extra, factors=show_factors, bootstrap=bootstrap or vs is not None, out=out)
     for label in dict.fromkeys(run.rates.get("cash_rate", "") for run in runs):
         names = ", ".join(run.spec.name for run in runs if run.rates.get("cash_rate", "") == label)
-        out.print(Text(f"cash_rate ({names}): {label}"), highlight=False, soft_wrap=True)
+        (out if table_format == "table" else err_console).print(Text(f"cash_rate ({names}): {label}"), highlight=False, soft_wrap=True)
     for run in runs:
         if (run.start, run.end) != (first.start, first.end):
             err_console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)

@@ -48,14 +48,25 @@ def parse_windows(text: str) -> tuple[int, int, int]:
     return values[0], values[1], values[2]
 
 
-def parse_filters(items: list[str]) -> Any:
-    """``["rel_err_max=0.1", "m=0.1,0.9"]`` -> LPPLSFilters; ParamError naming the bad --filter."""
-    from dataclasses import fields
+def parse_filters(items: list[str], preset: str | None = None) -> Any:
+    """``--filters PRESET`` then ``--filter key=value`` items -> LPPLSFilters; ParamError naming the bad option.
+
+    ``["rel_err_max=0.1", "m=0.1,0.9"]`` override the preset's values (default
+    preset: ``project``); ``none`` removes an optional condition (``rel_err_max``, ``tc_bars``).
+    """
+    from dataclasses import fields, replace
 
     from shortthehype.errors import did_you_mean
-    from shortthehype.lppls import LPPLSFilters
+    from shortthehype.lppls import FILTER_PRESETS, LPPLSFilters
 
+    name = preset or "project"
+    if name not in FILTER_PRESETS:
+        raise ParamError(
+            f"--filters {name!r} is unknown{did_you_mean(name, FILTER_PRESETS)} (known: {', '.join(FILTER_PRESETS)})"
+        )
+    base = FILTER_PRESETS[name].filters
     known = {f.name: f for f in fields(LPPLSFilters)}
+    optional = {"rel_err_max", "tc_bars"}
     values: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -64,17 +75,20 @@ def parse_filters(items: list[str]) -> Any:
             raise ParamError(f"--filter {item!r} is not key=value (e.g. --filter rel_err_max=0.1 --filter m=0.1,0.9)")
         if key not in known:
             raise ParamError(f"--filter {key!r} is unknown{did_you_mean(key, known)} (known: {', '.join(known)})")
+        if key in optional and raw.strip().lower() == "none":
+            values[key] = None
+            continue
         try:
             numbers = [float(v) for v in raw.split(",")]
         except ValueError:
             raise ParamError(f"--filter {item!r}: {raw!r} is not a number or a pair low,high") from None
-        pair = isinstance(getattr(LPPLSFilters, key, None), tuple)
+        pair = key in ("m", "omega", "tc", "tc_bars")
         if pair and len(numbers) != 2:
             raise ParamError(f"--filter {key} needs a pair low,high (e.g. {key}=0.1,0.9), got {raw!r}")
         if not pair and len(numbers) != 1:
             raise ParamError(f"--filter {key} needs one number, got {raw!r}")
         values[key] = tuple(numbers) if pair else numbers[0]
-    return LPPLSFilters(**values)
+    return replace(base, **values)
 
 
 def sparkline(values: Any, width: int = SPARK_WIDTH, top: float = 1.0) -> str:
@@ -110,6 +124,9 @@ def indicator_document(
     thresholds: Mapping[str, float] | None = None,
     warnings: Sequence[str] = (),
     generated_at: str | None = None,
+    preset: str | None = None,
+    qualification: Mapping[str, Any] | None = None,
+    sensitivity: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON document of ``bubble --json`` (NaN/NaT become null); every bubble report is rendered from it.
 
@@ -132,6 +149,11 @@ def indicator_document(
         Data warnings of the load.
     generated_at
         When the indicator was computed (ISO 8601, UTC); default: now.
+    preset, qualification, sensitivity
+        The filter preset the filters start from, the counts of
+        :func:`shortthehype.lppls.qualification_counts` over every fit, and
+        the indicator under every preset (``bubble --sensitivity``); each
+        key is left out when not given.
 
     Returns
     -------
@@ -158,6 +180,20 @@ def indicator_document(
     if generated_at is None:
         generated_at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     limits = dict(thresholds) if thresholds is not None else {"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}
+    from shortthehype.caveats import caveat_fields, data_caveats
+
+    extra: dict[str, Any] = {}
+    if data_caveats(source or ""):
+        extra.update(caveat_fields(data_caveats(source or "")))
+    if preset is not None:
+        extra["preset"] = preset
+    if qualification is not None:
+        extra["qualification"] = dict(qualification)
+    if sensitivity is not None:
+        extra["sensitivity"] = {
+            key: {**value, "bubble": [num(v) for v in value["bubble"]], "antibubble": [num(v) for v in value["antibubble"]]}
+            for key, value in sensitivity.items()
+        }
     return {
         "type": "bubble",
         "kind": "lppls-confidence",
@@ -168,7 +204,7 @@ def indicator_document(
         "end": day(frame.index[-1]) if len(frame) else None,
         "windows": [int(w) for w in windows],
         "step": int(step),
-        "filters": asdict(filters),
+        "filters": {k: v for k, v in asdict(filters).items() if not (k == "tc_bars" and v is None)},  # no cap: as before caps existed
         "search": asdict(search),
         "thresholds": {key: float(value) for key, value in limits.items()},
         "dates": [day(d) for d in frame.index],
@@ -184,6 +220,7 @@ def indicator_document(
         "warnings": [str(w) for w in warnings],
         "generated_at": generated_at,
         "version": __version__,
+        **extra,
     }
 
 
@@ -259,10 +296,17 @@ def bubble(
     end: Annotated[Optional[str], typer.Option(help="Last evaluation date (YYYY-MM-DD; default: the latest close).")] = None,
     windows: Annotated[str, typer.Option(help="Nested window lengths in bars, MIN:MAX:STEP.")] = "125:750:25",
     step: Annotated[int, typer.Option(help="Bars between evaluations (1 = every day; counted back from --end).")] = 5,
+    filters_preset: Annotated[
+        Optional[str],
+        typer.Option("--filters", help="Qualification filters from the literature: project (default), lppls, sornette2015, gds2019."),
+    ] = None,
     filter_: Annotated[
         Optional[list[str]],
         typer.Option("--filter", "-f", help="Override a qualification filter: key=value (repeatable), e.g. rel_err_max=0.1, m=0.1,0.9."),
     ] = None,
+    sensitivity: Annotated[
+        bool, typer.Option("--sensitivity", help="Also show the indicator under every filter preset, side by side (same fits).")
+    ] = False,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the indicator as JSON to this file ('-' for stdout).")] = None,
     report_path: Annotated[
         Optional[Path],
@@ -281,17 +325,20 @@ def bubble(
     from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD
     from shortthehype.data.load import load_prices
     from shortthehype.lppls import (
+        FILTER_PRESETS,
         LPPLSSearch,
         basket_members,
         bubble_series,
         bubble_tickers,
-        confidence_indicator,
+        confidence_from_fits,
         lppls_windows,
+        nested_fits,
+        qualification_counts,
     )
     from shortthehype.params import Param
 
     window_array = lppls_windows(*parse_windows(windows))
-    filters = parse_filters(filter_ or [])
+    filters = parse_filters(filter_ or [], filters_preset)
     end_day = Param("end", "date", None, "", optional=True).coerce(end, where="--end")
     start_day = Param("start", "date", None, "", optional=True).coerce(start, where="--start")
     if step < 1:
@@ -309,22 +356,42 @@ def bubble(
     if start_day is not None and end_day is not None and start_day > end_day:
         raise ParamError(f"--start {start_day:%Y-%m-%d} is after --end {end_day:%Y-%m-%d}")
     search = LPPLSSearch()
-    frame = confidence_indicator(
-        series, windows=window_array, start=start_day, end=end_day, step=step, filters=filters, search=search
-    )
+    fits = nested_fits(series, windows=window_array, start=start_day, end=end_day, step=step, search=search)
+    frame = confidence_from_fits(fits, filters)
+    frame.insert(0, "price", series.reindex(frame.index).to_numpy(dtype="float64"))
+    qualification = qualification_counts(fits.records, filters)
+    presets = None
+    if sensitivity:
+        presets = {}
+        for key, preset in FILTER_PRESETS.items():
+            under = confidence_from_fits(fits, preset.filters)
+            presets[key] = {
+                "citation": preset.citation,
+                "bubble": under["bubble"].to_numpy(),
+                "antibubble": under["antibubble"].to_numpy(),
+                "qualification": qualification_counts(fits.records, preset.filters),
+            }
     name = str(series.name)
     members = basket_members(prices) if ticker.strip().lower() == BUBBLE_AI_BASKET else None
     document = indicator_document(
         name, frame, window_array, step, filters, search,
         source=prices.source, members=members, history=series,
         thresholds={"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}, warnings=prices.warnings,
+        preset=filters_preset or "project", qualification=qualification, sensitivity=presets,
     )
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
         if report_path is not None:
             write_bubble_report(document, report_path, report_format, quiet=True)
         return
+    from shortthehype.cli.render import print_caveats
+
+    out = console if fmt == "table" else err_console
+    print_caveats(document.get("caveats") or [], out)
     render_indicator(name, frame, window_array, step, fmt)
+    out.print(qualification_text(qualification, filters_preset or "project"), highlight=False)
+    if presets is not None:
+        render_sensitivity(presets, BUBBLE_THRESHOLD, fmt)
     if len(frame):  # the fits look back up to the longest window before the first evaluation
         first = series.index[max(int(series.index.get_indexer([frame.index[0]])[0]) - int(window_array[-1]), 0)]
         print_warnings(in_window(prices.warnings, first, frame.index[-1]))
@@ -333,6 +400,41 @@ def bubble(
         (console if fmt == "table" else err_console).print(f"wrote {json_path}", highlight=False)
     if report_path is not None:
         write_bubble_report(document, report_path, report_format, quiet=fmt != "table")
+
+
+def qualification_text(counts: Mapping[str, Any], preset: str) -> str:
+    """One line: fits, qualified fits (bubbles / anti-bubbles) and the fits each condition rejected."""
+    rejected = ", ".join(f"{k} {v:,}" for k, v in counts["rejected"].items())
+    return (
+        f"filters {preset}: {counts['fits']:,} fits, {counts['qualified']:,} qualified "
+        f"(bubble {counts['qualified_bubble']:,}, anti-bubble {counts['qualified_antibubble']:,}); "
+        f"rejected by {rejected} (a fit can fail several)"
+    )
+
+
+def render_sensitivity(presets: Mapping[str, Any], threshold: float, fmt: str = "table") -> None:
+    """The indicator under every filter preset, side by side (never truncated; CSV/JSON/Markdown with --format)."""
+    import numpy as np
+
+    from shortthehype.cli.render import Cell, Column, Grid, print_grids
+
+    headers = ("preset", "latest bubble", "max bubble", f"dates with bubble >= {threshold:.0%}", "max anti-bubble", "qualified / fits")
+    grid = Grid([Column(h, right=h != "preset") for h in headers], title="the indicator under every filter preset (same fits)",
+                key="sensitivity")
+    for key, value in presets.items():
+        bubble = np.asarray(value["bubble"], dtype=np.float64)
+        anti = np.asarray(value["antibubble"], dtype=np.float64)
+        counts = value["qualification"]
+        finite = bubble[np.isfinite(bubble)]
+        grid.add_row(
+            key,
+            _pct(bubble[-1]) if bubble.size else "—",
+            _pct(np.nanmax(bubble)) if finite.size else "—",
+            Cell(f"{int((finite >= threshold).sum()):,} of {finite.size:,}", int((finite >= threshold).sum())),
+            _pct(np.nanmax(anti)) if np.isfinite(anti).any() else "—",
+            Cell(f"{counts['qualified']:,} / {counts['fits']:,}", counts["qualified"]),
+        )
+    print_grids([grid], fmt, console if fmt == "table" else None)
 
 
 def check_report_option(report_path: Path | None) -> str | None:

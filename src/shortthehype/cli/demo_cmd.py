@@ -33,7 +33,7 @@ def demo(
     """
     from shortthehype.cli.backtest_cmd import stdout_is_free
     from shortthehype.cli.notices import print_warnings
-    from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids, stats_grid
+    from shortthehype.cli.render import Cell, Column, Grid, check_format, print_caveats, print_grids, stats_grid
     from shortthehype.demo import run_demo
 
     fmt = check_format(format_)
@@ -44,6 +44,7 @@ def demo(
         load = data_options(source, data_dir, cache_dir, offline)
     about, runs = run_demo(seed=seed, load=load)
     out = console if stdout_is_free(None, report_path) else err_console
+    print_caveats([line for run in runs for line in run.caveats], out if fmt == "table" else err_console)
     if fmt == "table":
         out.print(Text(about), highlight=False)
     windows = Grid([Column("strategy"), Column("start"), Column("end"), Column("final equity", right=True)], title="Windows", key="windows")

@@ -39,3 +39,33 @@ def run_overrides(assignments: list[str] | None, start: str | None, end: str | N
     if end is not None:
         overrides["end"] = end
     return overrides
+
+
+class AnalysisOptions:
+    """Bootstrap intervals and factor exposures (backtest, compare)."""
+
+    bootstrap = Annotated[
+        bool,
+        typer.Option("--bootstrap", help="Stationary block-bootstrap 95% intervals of Sharpe, CAGR and max drawdown."),
+    ]
+    vs = Annotated[
+        Optional[str],
+        typer.Option("--vs", help="Baseline spec, run over the same window: bootstrap the difference and the probability of beating it."),
+    ]
+    block_length = Annotated[float, typer.Option("--block-length", help="Bootstrap: expected block length in bars (1 = i.i.d.).")]
+    samples = Annotated[int, typer.Option("--samples", help="Bootstrap: number of resamples.")]
+    seed = Annotated[int, typer.Option("--bootstrap-seed", help="Bootstrap: seed of the resampling (same seed, same intervals).")]
+    factors = Annotated[
+        Optional[str],
+        typer.Option("--factors", help="Extra factor tickers (A,B) beside the market (SPY) and the tech spread (QQQ - SPY); prints the exposures."),
+    ]
+    exposures = Annotated[bool, typer.Option("--exposures", help="Print the factor exposures (they are always in the JSON and the report).")]
+
+
+def analysis_request(bootstrap: bool, vs: str | None, block_length: float, samples: int, seed: int, factors: str | None) -> dict[str, Any]:
+    """The keyword arguments of :func:`shortthehype.analysis.analysis_sections` from the command-line options (checked)."""
+    from shortthehype.bootstrap import check_settings
+
+    check_settings(samples, block_length)
+    extra = tuple(t.strip().upper() for t in (factors or "").split(",") if t.strip())
+    return {"bootstrap": bootstrap, "vs": vs, "block_length": block_length, "samples": samples, "seed": seed, "extra_factors": extra}

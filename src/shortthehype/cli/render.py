@@ -329,3 +329,63 @@ def options_grid(records: Sequence[Mapping[str, Any]]) -> Grid:
     for label, key, show in _OPTION_FIELDS:
         grid.add_row(Cell(label, key), *(Cell(show(r), r.get(key)) for r in records))
     return grid
+
+
+def print_caveats(lines: Sequence[str], console: Console | None = None) -> None:
+    """Print each caveat (synthetic data, oracle timing) once, in bold red, before the numbers."""
+    from shortthehype.cli import console as default_console
+
+    out = console or default_console
+    for line in dict.fromkeys(lines):
+        out.print(Text(line, style="bold red"), highlight=False, soft_wrap=True)
+
+
+def analysis_grids(name: str, sections: Mapping[str, object], *, factors: bool, bootstrap: bool) -> list[Grid]:
+    """A run's bootstrap intervals and factor exposures as tables (:func:`shortthehype.analysis.analysis_sections`)."""
+    from shortthehype.bootstrap import format_interval
+    from shortthehype.metrics import STATS_LABELS
+
+    grids: list[Grid] = []
+    boot = sections.get("bootstrap")
+    if bootstrap and isinstance(boot, Mapping):
+        vs = boot.get("vs")
+        columns = [Column("metric"), Column(f"{name} [interval]", right=True)]
+        if vs:
+            columns += [Column(f"minus {vs['baseline']} [interval]", right=True), Column(f"P(beats {vs['baseline']})", right=True)]
+        title = (
+            f"{name}: {boot['confidence']:.0%} bootstrap intervals ({boot['samples']:,} stationary resamples, "
+            f"mean block {boot['block_length']:g} bars)"
+        )
+        grid = Grid(columns, title=title, key="bootstrap")
+        for key, entry in boot["metrics"].items():
+            cells = [Cell(STATS_LABELS.get(key, key), key), Cell(format_interval(key, entry), entry)]
+            if vs:
+                diff = vs["metrics"][key]
+                cells += [Cell(format_interval(key, diff), diff), Cell(f"{diff['p_beat']:.1%}", diff["p_beat"])]
+            grid.add_row(*cells)
+        grids.append(grid)
+    exposures = sections.get("factors")
+    if factors and isinstance(exposures, Mapping):
+        if "note" in exposures:
+            grid = Grid([Column("factor exposures", wrap=True)], title=f"{name}: factor exposures", key="factors")
+            grid.add_row(str(exposures["note"]))
+            return grids + [grid]
+        title = f"{name}: factor exposures, {exposures['bars']:,} daily returns {exposures['start']} → {exposures['end']} (OLS)"
+        grid = Grid([Column("factor"), Column("loading", right=True), Column("t-stat", right=True)], title=title, key="factors")
+        for row in exposures["loadings"]:
+            grid.add_row(Cell(str(row["factor"]), row["factor"]), Cell(f"{row['beta']:.3f}", row["beta"]), Cell(f"{row['t']:.2f}", row["t"]))
+        grid.add_row("alpha (annual)", Cell(f"{exposures['alpha_annual'] * 100:.2f}%", exposures["alpha_annual"]),
+                     Cell(f"{exposures['alpha_t']:.2f}", exposures["alpha_t"]))
+        grid.add_row("R²", Cell(f"{exposures['r2']:.3f}", exposures["r2"]), Cell("", None))
+        grid.add_row("residual (alpha) Sharpe", Cell(f"{exposures['residual_sharpe']:.3f}", exposures["residual_sharpe"]), Cell("", None))
+        grids.append(grid)
+    return grids
+
+
+def print_analysis(
+    name: str, sections: Mapping[str, object], *, factors: bool, bootstrap: bool, out: Console | None = None
+) -> None:
+    """Print a run's bootstrap intervals and factor exposures as never-truncated tables."""
+    grids = analysis_grids(name, sections, factors=factors, bootstrap=bootstrap)
+    if grids:
+        print_grids(grids, "table", out)

@@ -196,7 +196,9 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
         A backtest result document (``backtest --json``), a comparison
         (``{"runs": [...]}``), a list of result documents, a sweep /
         walk-forward document (``type`` = ``"sweep"`` / ``"walkforward"``,
-        see :mod:`shortthehype.report.sweep_view`), or a bubble indicator
+        see :mod:`shortthehype.report.sweep_view`), a distribution study
+        (``type`` = ``"distribution"``, see
+        :mod:`shortthehype.report.distribution_view`), or a bubble indicator
         document (``bubble --json``, ``type`` = ``"bubble"``, see
         :mod:`shortthehype.report.bubble_view`).
     format : {"html", "md"}
@@ -229,6 +231,11 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
 
         view = bv.bubble_view(document, where)
         return bv.render_bubble_markdown(view) if fmt == "md" else bv.render_bubble_html(view)
+    if kind == "distribution":
+        from shortthehype.report import distribution_view as dv
+
+        checked = dv.check_distribution(document, where)
+        return dv.render_distribution_markdown(checked) if fmt == "md" else dv.render_distribution_html(checked)
     if kind in ("sweep", "walkforward"):
         from shortthehype.report import sweep_view as sv
 
@@ -309,6 +316,8 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
     from shortthehype.report.bubble_view import bubble_view, is_bubble_document
 
     kind = document.get("type") if isinstance(document, dict) else None
+    if kind == "distribution":
+        raise ParamError(f"--png {out}: a distribution study has no PNG figures; write its HTML report with --report")
     if is_bubble_document(document):
         out.mkdir(parents=True, exist_ok=True)
         return [static.write_bubble_png(bubble_view(document, where), out / "bubble.png", option="--png")]

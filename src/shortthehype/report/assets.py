@@ -65,6 +65,8 @@ th.sortable::after { content: " \\2195"; color: #bbb; font-size: 11px; }
 th.sortable[aria-sort=ascending]::after { content: " \\2191"; color: var(--accent); }
 th.sortable[aria-sort=descending]::after { content: " \\2193"; color: var(--accent); }
 .figure { min-height: 120px; }
+.caveats { background: #fdecea; border: 2px solid #c62828; border-radius: 6px; padding: 8px 12px; margin: 0 0 12px; font-weight: 600; color: #8e1c1c; }
+.caveats ul { margin: 0; padding-left: 18px; }
 .warn { background: #fff8e1; border: 1px solid #f0d98c; border-radius: 6px; padding: 8px 12px; margin: 8px 0 0; }
 .warn ul { margin: 0; padding-left: 18px; }
 #sth-status { color: var(--muted); font-style: italic; }

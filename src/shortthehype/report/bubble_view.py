@@ -83,7 +83,8 @@ FILTER_MEANINGS = {
     "tc": "critical time tc − t2 within, as a fraction of the window length",
     "oscillations_min": "oscillations ω/(2π)·ln|(tc − t1)/(tc − t2)| at least",
     "damping_min": "damping m|B|/(ω|C|) at least",
-    "rel_err_max": "mean relative price error |p − p̂|/p̂ at most",
+    "rel_err_max": "mean relative price error |p − p̂|/p̂ at most (none: no such condition)",
+    "tc_bars": "critical time tc − t2 also within, in bars (none: no cap)",
 }
 SEARCH_MEANINGS = {
     "tc": "tc searched within t2 ± this fraction of the window length",
@@ -356,7 +357,19 @@ def reproduce_command(view: BubbleView) -> str | None:
         parts += ["--source", str(source)]
     parts += ["--start", f"{frame.index[0]:%Y-%m-%d}", "--end", f"{frame.index[-1]:%Y-%m-%d}"]
     parts += ["--windows", f"{windows[0]}:{windows[-1]}:{steps.pop() if steps else 1}", "--step", str(view.step)]
+    from shortthehype.lppls import FILTER_PRESETS
+
+    preset = view.document.get("preset")
+    if preset not in (None, "project"):
+        if preset not in FILTER_PRESETS:
+            return None
+        parts += ["--filters", str(preset)]
+    base = asdict(FILTER_PRESETS[preset or "project"].filters)
     for key, value in (view.document.get("filters") or {}).items():
+        if value is None:
+            if base.get(key) is not None:
+                parts += ["--filter", f"{key}=none"]
+            continue
         parts += ["--filter", f"{key}={fmt.param_text(value).replace(', ', ',')}"]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -598,10 +611,83 @@ def _header(view: BubbleView) -> str:
     )
 
 
-def _settings_section(view: BubbleView) -> str:
-    doc = view.document
+def qualification_lines(document: Mapping[str, Any]) -> list[str]:
+    """What the filters did: fits, qualified fits and the fits each condition rejected (empty for older documents)."""
+    from shortthehype.lppls import FILTER_PRESETS
+
+    counts = document.get("qualification")
+    if not isinstance(counts, Mapping):
+        return []
+    preset = str(document.get("preset") or "project")
+    rejected = ", ".join(f"{k} {int(v):,}" for k, v in (counts.get("rejected") or {}).items())
+    lines = [
+        f"Filters: {preset} preset"
+        + (f" ({FILTER_PRESETS[preset].citation})" if preset in FILTER_PRESETS else "")
+        + (", with the overrides shown under Settings." if _plain_json(document.get("filters")) != _plain_json(_preset_dict(preset)) else "."),
+        f"{int(counts['fits']):,} fits, {int(counts['qualified']):,} qualified (bubble {int(counts['qualified_bubble']):,}, "
+        f"anti-bubble {int(counts['qualified_antibubble']):,}); rejected by {rejected} (a fit can fail several conditions).",
+    ]
+    return lines
+
+
+def _preset_dict(preset: str) -> dict[str, Any] | None:
+    from dataclasses import asdict
+
+    from shortthehype.lppls import FILTER_PRESETS
+
+    return asdict(FILTER_PRESETS[preset].filters) if preset in FILTER_PRESETS else None
+
+
+def sensitivity_rows(document: Mapping[str, Any]) -> list[list[str]]:
+    """One row per preset of ``bubble --sensitivity``: latest and maximum readings, dates over the threshold, qualified fits."""
+    presets = document.get("sensitivity")
+    if not isinstance(presets, Mapping):
+        return []
+    threshold = float((document.get("thresholds") or {}).get("bubble", 0.1))
+    rows = []
+    for key, value in presets.items():
+        bubble = np.array([np.nan if v is None else v for v in value.get("bubble") or []], dtype=np.float64)
+        anti = np.array([np.nan if v is None else v for v in value.get("antibubble") or []], dtype=np.float64)
+        finite = bubble[np.isfinite(bubble)]
+        counts = value.get("qualification") or {}
+        rows.append([
+            str(key),
+            percent1(bubble[-1]) if bubble.size else fmt.MISSING,
+            percent1(finite.max()) if finite.size else fmt.MISSING,
+            f"{int((finite >= threshold).sum()):,} of {finite.size:,}",
+            percent1(np.nanmax(anti)) if np.isfinite(anti).any() else fmt.MISSING,
+            f"{int(counts.get('qualified', 0)):,} / {int(counts.get('fits', 0)):,}",
+            str(value.get("citation", "")),
+        ])
+    return rows
+
+
+SENSITIVITY_HEADERS = ("Preset", "Latest bubble", "Max bubble", "Dates with bubble ≥ threshold", "Max anti-bubble",
+                       "Qualified / fits", "Source")
+
+
+def _sensitivity_section(view: BubbleView) -> str:
+    from shortthehype.report.html import e
+
+    rows = sensitivity_rows(view.document)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{e(h)}</th>" for h in SENSITIVITY_HEADERS)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
     return (
-        '<section id="sec-settings"><h2>Settings</h2><div class="grid">'
+        '<section id="sec-sensitivity"><h2>Filter sensitivity</h2>'
+        f'<div class="scroll"><table id="sensitivity"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+        '<p class="caption">The same fits qualified by each published set of filters: the indicator depends on them.</p></section>'
+    )
+
+
+def _settings_section(view: BubbleView) -> str:
+    from shortthehype.report.html import e
+
+    doc = view.document
+    counts = "".join(f"<p>{e(line)}</p>" for line in qualification_lines(doc))
+    return (
+        f'<section id="sec-settings"><h2>Settings</h2>{counts}<div class="grid">'
         f'<div><h3>Qualification filters (every one must hold)</h3>{_settings_table(_settings(doc, "filters"), FILTER_MEANINGS)}</div>'
         f'<div><h3>Search of the nonlinear parameters</h3>{_settings_table(_settings(doc, "search"), SEARCH_MEANINGS)}</div>'
         "</div></section>"
@@ -694,10 +780,12 @@ def render_bubble_html(view: BubbleView) -> str:
     """The HTML report of a bubble document: settings, latest evaluation, the two figures, every evaluation."""
     from shortthehype.report.html import figure_section, page
 
+    from shortthehype.report.html import caveats_banner
+
     figures, refs = bubble_figures(view)
-    body = [_header(view), _latest_section(view)]
+    body = [caveats_banner(view.document), _header(view), _latest_section(view)]
     body += [figure_section(f) for f in figures]
-    body += [_no_tc_section(view), _settings_section(view), _evaluations_section(view)]
+    body += [_no_tc_section(view), _settings_section(view), _sensitivity_section(view), _evaluations_section(view)]
     dates = view.frame.index
     span = f": {dates[0]:%Y-%m-%d} → {dates[-1]:%Y-%m-%d}" if len(dates) else ""
     return page(view.title + span, [b for b in body if b], figures, refs, str(view.document.get("version", "")))
@@ -710,8 +798,10 @@ def render_bubble_markdown(view: BubbleView) -> str:
     """The Markdown summary of a bubble document: settings, latest evaluation, marked periods, monthly maxima."""
     from shortthehype.report.markdown import md, table
 
+    from shortthehype.report.markdown import caveat_lines
+
     doc = view.document
-    out = [f"# {md(view.title)}", ""]
+    out = [f"# {md(view.title)}", ""] + caveat_lines(doc)
     out += [table(["", ""], [[md(k), md(v)] for k, v in _header_rows(view)]), ""]
     for line in doc.get("warnings") or []:
         out.append(f"> data warning: {md(line)}")
@@ -743,6 +833,12 @@ def render_bubble_markdown(view: BubbleView) -> str:
         out += ["## Monthly maximum of the indicators", "",
                 table(["Month", "Close", "Bubble max", "Anti-bubble max", "Evaluations"], month_rows,
                       [False, True, True, True, True]), ""]
+    counts = qualification_lines(doc)
+    if counts:
+        out += ["## Qualified fits", ""] + [md(line) + "  " for line in counts] + [""]
+    sensitivity = sensitivity_rows(doc)
+    if sensitivity:
+        out += ["## Filter sensitivity", "", table(list(SENSITIVITY_HEADERS), [[md(c) for c in row] for row in sensitivity]), ""]
     for key, title, meanings in (("filters", "Qualification filters", FILTER_MEANINGS), ("search", "Search", SEARCH_MEANINGS)):
         settings = _settings(doc, key)
         if settings:

@@ -133,6 +133,17 @@ def figure_section(figure: Figure) -> str:
     )
 
 
+def caveats_banner(document: Any) -> str:
+    """The caveats of a document (synthetic data, oracle timing) as a banner above everything else."""
+    from shortthehype.caveats import document_caveats
+
+    lines = document_caveats(document)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{e(line)}</li>" for line in lines)
+    return f'<div class="caveats" id="sth-caveats" role="note"><ul>{items}</ul></div>'
+
+
 def warnings_block(lines: Sequence[str], title: str) -> str:
     if not lines:
         return ""
@@ -311,7 +322,9 @@ def events_section(view: BacktestView) -> str:
 def render_backtest_html(view: BacktestView) -> str:
     """The HTML report of one backtest (see the module docstring)."""
     figures, refs = backtest_figures(view, REPORT_ROLLING_WINDOW)
-    body = [header_section(view), metrics_section(view)]
+    from shortthehype.report.analysis_view import analysis_html
+
+    body = [caveats_banner(view.document), header_section(view), metrics_section(view), analysis_html([view.document])]
     body += [figure_section(f) for f in figures]
     body += [options_section(view), trades_section(view), events_section(view)]
     title = f"{view.name}: {view.dates[0]:%Y-%m-%d} → {view.dates[-1]:%Y-%m-%d}"
@@ -350,7 +363,12 @@ def _compare_metrics(view: CompareView) -> str:
         if run.benchmark and run.benchmark not in benchmarks:
             benchmarks[run.benchmark] = {key: other for key, _, other in rows}
     columns += [(f"{ticker} (buy & hold)", values) for ticker, values in benchmarks.items()]
-    return f'<section id="sec-metrics"><h2>Metrics</h2>{metrics_table(columns, keys)}</section>'
+    if len(benchmarks) == 1:
+        note = f"Beta, alpha, correlation and information ratio of every column are measured against {next(iter(benchmarks))}."
+    else:
+        note = "Beta, alpha, correlation and information ratio are measured against each run's own benchmark (see the runs table)."
+    caption = f'<p class="caption">{e(note)}</p>' if benchmarks else ""
+    return f'<section id="sec-metrics"><h2>Metrics</h2>{metrics_table(columns, keys)}{caption}</section>'
 
 
 def _compare_costs(view: CompareView) -> str:
@@ -388,7 +406,10 @@ def _compare_params(view: CompareView) -> str:
 def render_compare_html(view: CompareView) -> str:
     """The HTML report of several backtests: one metrics table, overlaid figures, costs and settings."""
     figures, refs = compare_figures(view, REPORT_ROLLING_WINDOW)
-    body = [_compare_header(view), _compare_metrics(view)]
+    from shortthehype.report.analysis_view import analysis_html
+
+    documents = [run.document for run in view.runs]
+    body = [caveats_banner(documents), _compare_header(view), _compare_metrics(view), analysis_html(documents)]
     body += [figure_section(f) for f in figures]
     body += [_compare_costs(view), _compare_params(view)]
     title = "Comparison: " + ", ".join(view.names)

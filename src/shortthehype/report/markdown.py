@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.report import formatting as fmt
+from shortthehype.report.analysis_view import analysis_markdown
 from shortthehype.report.model import COST_KEYS, BacktestView, CompareView, report_metric_keys
 from shortthehype.report.options_view import OPTION_COLUMNS, OPTIONS_EXPLANATION, option_records
 
-__all__ = ["render_backtest_markdown", "render_compare_markdown"]
+__all__ = ["caveat_lines", "render_backtest_markdown", "render_compare_markdown"]
 
 #: Trades listed in a Markdown summary (the largest by |P&L|).
 MARKDOWN_TOP_TRADES = 10
@@ -51,6 +52,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequen
     return "\n".join(lines)
 
 
+def caveat_lines(document: Any) -> list[str]:
+    """The document's caveats (synthetic data, oracle timing) as bold quoted lines, then a blank line."""
+    from shortthehype.caveats import document_caveats
+
+    lines = document_caveats(document)
+    return [f"> **{md(line)}**" for line in lines] + ([""] if lines else [])
+
+
 def _metrics(columns: Sequence[tuple[str, Mapping[str, Any]]], keys: Sequence[str]) -> str:
     rows = []
     for key in keys:
@@ -70,7 +79,7 @@ def _yearly(columns: Sequence[tuple[str, pd.Series]]) -> str:
 def render_backtest_markdown(view: BacktestView) -> str:
     """The Markdown summary of one backtest."""
     doc = view.document
-    out = [f"# {md(view.name)}: backtest report", ""]
+    out = [f"# {md(view.name)}: backtest report", ""] + caveat_lines(doc)
     if doc.get("description"):
         out += [md(doc["description"]), ""]
     facts = [
@@ -101,6 +110,7 @@ def render_backtest_markdown(view: BacktestView) -> str:
     if view.benchmark:
         columns.append((f"{view.benchmark} (buy & hold)", {k: b for k, _, b in rows}))
     out += ["## Metrics", "", _metrics(columns, [k for k, _, _ in rows]), ""]
+    out += analysis_markdown([doc])
 
     yearly = [(view.name, view.yearly)]
     if view.benchmark_yearly is not None:
@@ -182,7 +192,7 @@ def _ratio(value: Any, base: float) -> float | None:
 
 def render_compare_markdown(view: CompareView) -> str:
     """The Markdown summary of a comparison: runs, metrics side by side, calendar-year returns, costs."""
-    out = [f"# Comparison of {len(view.runs)} strategies", ""]
+    out = [f"# Comparison of {len(view.runs)} strategies", ""] + caveat_lines([run.document for run in view.runs])
     runs = [
         [md(run.name), md(run.document.get("kind", "")), f"{run.dates[0]:%Y-%m-%d} → {run.dates[-1]:%Y-%m-%d}",
          md(run.benchmark or "none"), fmt.money(run.final_equity), md(run.document.get("status", "ok"))]
@@ -200,6 +210,7 @@ def render_compare_markdown(view: CompareView) -> str:
             benchmarks[run.benchmark] = {k: b for k, _, b in rows}
     columns += [(f"{ticker} (buy & hold)", values) for ticker, values in benchmarks.items()]
     out += ["## Metrics", "", _metrics(columns, keys), ""]
+    out += analysis_markdown([run.document for run in view.runs])
     out += ["## Calendar-year returns", "", _yearly([(run.name, run.yearly) for run in view.runs]), ""]
     cost_rows = [[md(run.name)] + [fmt.money((run.document.get("costs") or {}).get(k)) for k in COST_KEYS] for run in view.runs]
     out += ["## Costs paid", "", table(["Strategy"] + [k.capitalize() for k in COST_KEYS], cost_rows,

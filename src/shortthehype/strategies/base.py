@@ -73,6 +73,11 @@ class StrategyKind:
             current = options.get(name)
             options[name] = limit if current is None else min(float(current), float(limit))
         return options
+    #: Date parameters that say when the strategy acts (an entry, an exit):
+    #: an entry-date study (:func:`shortthehype.studies.rolling`) moves them
+    #: together with the window's start.  Anchors of a model (the dotcom
+    #: analogy's dates) are not listed: they stay where they are.
+    entry_dates: tuple[str, ...] = ()
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""

@@ -277,5 +277,6 @@ BURRY_SHORT = register(
         check=_check,
         instruments=_instruments,
         contracts=_contracts,
+        entry_dates=("entry", "exit"),
     )
 )

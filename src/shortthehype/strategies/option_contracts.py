@@ -172,5 +172,6 @@ OPTION_CONTRACTS = register(
         instruments=_instruments,
         engine_terms=_engine_terms,
         contracts=priced_contracts,
+        entry_dates=("entry", "exit"),
     )
 )

@@ -1,0 +1,297 @@
+"""Distributions instead of anecdotes: a strategy run many times, one row per run.
+
+:func:`rolling` (an *entry-date study*) runs a spec from every entry date on
+a calendar (``every``), each held for ``hold``; :mod:`shortthehype.montecarlo`
+runs it over many synthetic markets.  Both return a :class:`StudyResult`:
+one row per run (window and every statistic of :meth:`Result.stats`), the
+distribution of the headline statistics (:func:`summarise`), a JSON document
+that ``shortthehype report`` renders, and a Parquet file.
+
+Every row is an ordinary backtest: an entry-date row equals ``backtest`` with
+the same ``start``/``end`` (and the kind's entry dates moved with them, see
+:attr:`StrategyKind.entry_dates`).  Targets do not depend on the window, so a
+spec whose kind has no entry date set is prepared once and only simulated per
+entry; otherwise each entry prepares its own targets.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.caveats import caveat_fields
+from shortthehype.constants import DISTRIBUTION_QUANTILES, STUDY_DEFAULT_EVERY, STUDY_DEFAULT_HOLD, WALKFORWARD_UNITS
+from shortthehype.data.prices import Prices
+from shortthehype.errors import DataError, ParamError
+from shortthehype.params import format_value, json_value
+from shortthehype.spec import StrategySpec
+
+__all__ = [
+    "DISTRIBUTION_METRICS",
+    "StudyResult",
+    "entry_windows",
+    "rolling",
+    "shifted_settings",
+    "summarise",
+]
+
+#: The statistics whose distribution a study reports (keys of ``Result.stats``).
+DISTRIBUTION_METRICS = ("total_return", "cagr", "max_drawdown", "sharpe")
+
+#: Rows of the distribution table, in order.
+SUMMARY_ROWS = ("count", "mean", "median", "q25", "q75", "p5", "p95", "share_positive", "worst")
+
+
+def summarise(rows: pd.DataFrame, metrics: Sequence[str] = DISTRIBUTION_METRICS) -> pd.DataFrame:
+    """The distribution of each metric over the rows: one column per metric, :data:`SUMMARY_ROWS` as the index.
+
+    Quantiles are numpy's linear interpolation over the finite values
+    (``p5``/``p95`` the 5 % and 95 % points); ``count`` counts finite values;
+    ``share_positive`` is the fraction of finite values above zero; ``worst``
+    is the smallest (for every metric here, lower is worse).  A metric
+    without a finite value gives NaN.
+    """
+    out = {}
+    for metric in metrics:
+        values = rows[metric].to_numpy(dtype=np.float64) if metric in rows else np.array([])
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            out[metric] = [0.0] + [math.nan] * (len(SUMMARY_ROWS) - 1)
+            continue
+        q = np.quantile(values, DISTRIBUTION_QUANTILES)
+        out[metric] = [float(values.size), float(values.mean()), *map(float, q), float((values > 0).mean()), float(values.min())]
+    return pd.DataFrame(out, index=pd.Index(SUMMARY_ROWS, name="statistic"))
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """The runs of a study (``rolling`` or ``montecarlo``), one row each, and what produced them."""
+
+    study: str
+    strategy: str
+    kind: str
+    rows: pd.DataFrame
+    settings: dict[str, Any]
+    caveats: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> pd.DataFrame:
+        """:func:`summarise` of the rows."""
+        return summarise(self.rows)
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON document of the study (``type`` = ``"distribution"``), read by ``shortthehype report``."""
+        from shortthehype import __version__
+        from shortthehype.runner import json_safe
+
+        summary = self.summary()
+        columns = {}
+        for column in self.rows.columns:
+            values = self.rows[column]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                columns[column] = [d.strftime("%Y-%m-%d") for d in values]
+            else:
+                columns[column] = [json_value(v.item() if hasattr(v, "item") else v) for v in values]
+        return json_safe(
+            {
+                **caveat_fields(self.caveats),
+                "type": "distribution",
+                "study": self.study,
+                "strategy": self.strategy,
+                "kind": self.kind,
+                "settings": {k: json_value(v) for k, v in self.settings.items()},
+                "notes": list(self.notes),
+                "summary": {metric: {row: summary.at[row, metric] for row in SUMMARY_ROWS} for metric in summary.columns},
+                "rows": columns,
+                "version": __version__,
+            }
+        )
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the rows to Parquet (atomically), with the study's settings and caveats in the file's metadata."""
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from shortthehype.report import write_atomically
+
+        table = pa.Table.from_pandas(self.rows, preserve_index=False)
+        meta = {"study": self.study, "strategy": self.strategy, "kind": self.kind,
+                "settings": {k: json_value(v) for k, v in self.settings.items()}, **caveat_fields(self.caveats)}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"shortthehype": json.dumps(meta).encode()})
+        write_atomically(path, lambda handle: pq.write_table(table, handle), option="--out")
+
+
+# --------------------------------------------------------------------------- entry-date studies
+
+
+def _offset(length: tuple[int, str]) -> pd.DateOffset:
+    count, unit = length
+    return pd.DateOffset(**{WALKFORWARD_UNITS[unit]: count})
+
+
+def _hold_end(index: pd.DatetimeIndex, position: int, hold: tuple[int, str]) -> int:
+    """Position of the last bar of a hold from bar ``position``: ``n`` bars later (``d``), else the last bar on or before entry + hold."""
+    count, unit = hold
+    if unit == "d":
+        return position + count
+    return int(index.searchsorted(index[position] + _offset(hold), side="right")) - 1
+
+
+def entry_windows(
+    index: pd.DatetimeIndex,
+    first: pd.Timestamp,
+    last: pd.Timestamp | None,
+    every: str,
+    hold: str,
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """(entry, exit) bars of an entry-date study on the trading days ``index``.
+
+    Entries are the first trading day on or after ``first``, ``first +
+    every``, ``first + 2 every`` ... up to ``last`` (default: the latest entry
+    whose hold fits in the data); ``every``/``hold`` are lengths like ``1m``,
+    ``2w``, ``1y`` (calendar) or ``63d`` (trading days).  Each exit is the last
+    bar of the hold (:func:`_hold_end`).
+
+    Raises
+    ------
+    ParamError
+        A bad length, ``first`` after ``last``, a hold longer than the data
+        from the first entry, or an explicit ``last`` whose hold runs past the
+        data's end.
+    """
+    from shortthehype.walk_forward import parse_length
+
+    step, length = parse_length(every, "--every"), parse_length(hold, "--hold")
+    if last is not None and first > last:
+        raise ParamError(f"--from {format_value(first)} is after --to {format_value(last)}")
+    windows: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    first_position = int(index.searchsorted(first, side="left"))
+    for k in range(len(index) + 1):
+        if step[1] == "d":
+            position = first_position + step[0] * k
+        else:
+            position = int(index.searchsorted(first + _offset((step[0] * k, step[1])), side="left"))
+        if position >= len(index) or (last is not None and index[position] > last):
+            break
+        stop = _hold_end(index, position, length)
+        if stop >= len(index) or (length[1] != "d" and index[position] + _offset(length) > index[-1]):
+            if not windows:
+                raise ParamError(
+                    f"--hold {hold}: held from the first entry {format_value(index[position])} it ends after the "
+                    f"data's last day {format_value(index[-1])}; shorten --hold or start earlier with --from"
+                )
+            if last is not None:
+                raise ParamError(
+                    f"--to {format_value(last)}: an entry on {format_value(index[position])} held {hold} ends after the "
+                    f"data's last day {format_value(index[-1])}; the latest entry that fits is {format_value(windows[-1][0])}"
+                )
+            break
+        if stop <= position:
+            raise ParamError(f"--hold {hold}: shorter than one bar from {format_value(index[position])}")
+        windows.append((index[position], index[stop]))
+    if not windows:
+        raise ParamError(f"no trading day between --from {format_value(first)} and --to {format_value(last)}")
+    return windows
+
+
+def shifted_settings(spec: StrategySpec, entry: pd.Timestamp, exit: pd.Timestamp) -> dict[str, Any]:
+    """The overrides of one entry: ``start``/``end``, and the kind's entry dates moved by the same offset as ``start``.
+
+    The offset is measured from the spec's ``start`` (or, without one, from the
+    earliest entry date the spec sets); entry dates left unset stay unset.
+    """
+    settings: dict[str, Any] = {"start": entry, "end": exit}
+    dates = {name: spec.params[name] for name in spec.kind.entry_dates if spec.params.get(name) is not None}
+    if dates:
+        anchor = spec.run.get("start") or min(dates.values())
+        settings.update({name: value + (entry - anchor) for name, value in dates.items()})
+    return settings
+
+
+def _first_common_date(prices: Prices, tickers: Sequence[str]) -> pd.Timestamp:
+    """The first date on which every one of ``tickers`` has a close."""
+    firsts = [prices.close[t].first_valid_index() for t in tickers]
+    missing = [t for t, d in zip(tickers, firsts, strict=True) if d is None]
+    if missing:
+        raise DataError(f"no prices for {', '.join(missing)}")
+    return max(firsts)
+
+
+def _row(run: Any) -> dict[str, Any]:
+    return {"entry": run.start, "exit": run.end, "bars": len(run.result.equity),
+            "final_equity": float(run.result.equity.iloc[-1]), **run.stats}
+
+
+def rolling(
+    spec_or_name: Any,
+    *,
+    every: str = STUDY_DEFAULT_EVERY,
+    hold: str = STUDY_DEFAULT_HOLD,
+    first: Any = None,
+    last: Any = None,
+    overrides: Mapping[str, Any] | None = None,
+    prices: Prices | None = None,
+    source: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+) -> StudyResult:
+    """An entry-date study: the spec run from every entry date, each held ``hold``; one row per entry.
+
+    Parameters
+    ----------
+    spec_or_name
+        A spec path, name, mapping or :class:`StrategySpec`.
+    every, hold : str
+        Entry spacing and holding length: ``1m``, ``2w``, ``1y`` (calendar) or ``63d`` (trading days).
+    first, last : date-like, optional
+        First and last entry date.  Default first: the first day on which
+        every ticker the spec needs (its benchmark included) has a price;
+        default last: the latest entry whose hold fits in the data.
+    overrides
+        ``--set`` settings applied to the spec first (``start``/``end`` are
+        set per entry and cannot be given).
+    prices, source, data_dir, cache_dir, offline
+        As for :func:`shortthehype.backtest`.
+
+    Returns
+    -------
+    StudyResult
+        Rows ``entry, exit, bars, final_equity`` and every statistic of the
+        run (``total_return``, ``cagr``, ``sharpe``, ``max_drawdown``, ...).
+    """
+    from shortthehype.runner import coerce_run_date, load_quietly, prepare, resolve_spec, run_window, spec_needs
+
+    overrides = dict(overrides or {})
+    for key in ("start", "end"):
+        if key in overrides:
+            raise ParamError(f"--set {key}: an entry-date study sets the window of each entry; use --from/--to")
+    spec = resolve_spec(spec_or_name, overrides)
+    if prices is None:
+        prices = load_quietly(spec_needs(spec), None, source, data_dir, cache_dir, offline)
+    first_day = _first_common_date(prices, spec_needs(spec)) if first is None else coerce_run_date("start", first, "--from")
+    last_day = coerce_run_date("end", last, "--to")
+    windows = entry_windows(prices.index, first_day, last_day, every, hold)
+    moves = any(spec.params.get(name) is not None for name in spec.kind.entry_dates)
+    prepared = None if moves else prepare(spec, prices)
+    rows, caveats = [], ()
+    for entry, exit in windows:
+        if prepared is None:
+            run = run_window(prepare(spec.with_overrides(shifted_settings(spec, entry, exit)), prices), entry, exit)
+        else:
+            run = run_window(prepared, entry, exit)
+        rows.append(_row(run))
+        caveats = run.caveats
+    frame = pd.DataFrame(rows)
+    settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),
+                "moved": ["start", "end"] + [k for k in spec.kind.entry_dates if spec.params.get(k) is not None],
+                **{f"set.{k}": v for k, v in overrides.items()}}
+    return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats)

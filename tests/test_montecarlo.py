@@ -1,0 +1,108 @@
+"""Monte Carlo over synthetic bubble paths: bit-identical for a seed across processes, scenario ranges, labels, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shortthehype.cli import main
+from shortthehype.errors import ParamError
+from shortthehype.montecarlo import DEFAULT_RANGES, montecarlo, parse_scenario, path_scenario
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+_DIGEST = """
+import hashlib, sys
+import numpy as np
+from shortthehype.montecarlo import montecarlo
+rows = montecarlo("burry-short", paths=3, seed=7, workers=int(sys.argv[1])).rows
+numeric = rows.select_dtypes("number").to_numpy(dtype=np.float64)
+dates = rows[["peak", "trough", "entry", "exit"]].to_numpy().astype("datetime64[us]").astype(np.int64)
+print(hashlib.sha256(numeric.tobytes() + dates.tobytes()).hexdigest())
+"""
+
+
+def _digest(rows: pd.DataFrame) -> str:
+    numeric = rows.select_dtypes("number").to_numpy(dtype=np.float64)
+    dates = rows[["peak", "trough", "entry", "exit"]].to_numpy().astype("datetime64[us]").astype(np.int64)
+    return hashlib.sha256(numeric.tobytes() + dates.tobytes()).hexdigest()
+
+
+def test_a_seed_gives_bit_identical_rows_in_other_processes_and_with_workers():
+    here = _digest(montecarlo("burry-short", paths=3, seed=7, workers=1).rows)
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for workers in ("1", "2"):
+        completed = subprocess.run([sys.executable, "-c", _DIGEST, workers], capture_output=True, text=True, env=env, timeout=600)
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stdout.strip() == here
+
+
+def test_path_p_does_not_depend_on_the_number_of_paths_and_seeds_differ():
+    three = montecarlo("ma-crossover", paths=3, seed=2, workers=1).rows
+    five = montecarlo("ma-crossover", paths=5, seed=2, workers=1).rows
+    pd.testing.assert_frame_equal(three, five.iloc[:3])
+    other = montecarlo("ma-crossover", paths=3, seed=3, workers=1).rows
+    assert not three["peak"].equals(other["peak"])
+
+
+def test_scenario_draws_stay_in_their_ranges_and_fixed_values_hold():
+    ranges, fixed = parse_scenario({"crash_depth": "0.5:0.6", "recovery_drift": "0.02"})
+    assert ranges["crash_depth"] == (0.5, 0.6) and fixed == {"recovery_drift": 0.02}
+    for path in range(30):
+        market = path_scenario(ranges, fixed, 0, path)
+        assert 0.5 <= market.crash_depth <= 0.6 and market.recovery_drift == 0.02
+        assert 120 <= market.crash_days <= 500 and 0.8 <= market.run_up <= 2.5
+        assert pd.Timestamp(DEFAULT_RANGES["peak"][0]) <= market.key_dates["peak"] <= pd.Timestamp("2027-07-02")
+
+
+def test_rows_are_backtests_on_the_paths_markets():
+    from shortthehype.data.synthetic import generate_prices
+    from shortthehype.demo import synthetic_overrides
+    from shortthehype.runner import backtest
+
+    study = montecarlo("burry-short", paths=2, seed=4, workers=1)
+    row = study.rows.iloc[1]
+    market = path_scenario(DEFAULT_RANGES, {}, 4, 1)
+    settings = {**synthetic_overrides(market)["burry-short"], "start": market.key_dates["bubble_start"]}
+    run = backtest("burry-short", overrides=settings, prices=generate_prices(market, seed=4, path=1))
+    assert row["total_return"] == run.stats["total_return"] and row["sharpe"] == run.stats["sharpe"]
+    assert row["peak"] == market.key_dates["peak"]
+    assert study.to_document()["synthetic"] is True and study.to_document()["oracle_timed"] is False
+
+
+def test_dotcom_analog_is_labelled_oracle_timed_in_every_output(capsys, tmp_path):
+    page = tmp_path / "mc.html"
+    code = main(["montecarlo", "dotcom-analog", "--paths", "2", "--workers", "1", "--report", str(page)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("SYNTHETIC data") and "ORACLE-TIMED: dotcom-analog" in out
+    html = page.read_text()
+    assert html.index('id="sth-caveats"') < html.index('id="sec-header"') and "ORACLE-TIMED" in html
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--paths", "0"], "--paths must be an integer >= 1"),
+        (["--scenario", "peek=2026-01-01"], "did you mean 'peak'"),
+        (["--scenario", "crash_depth=lots"], "--scenario crash_depth=lots"),
+        (["--scenario", "recovery_drift=0.1:0.2"], "only peak, run_up, crash_depth, crash_days"),
+        (["--scenario", "peak"], "not key=value"),
+    ],
+)
+def test_bad_input_is_one_line(capsys, args, message):
+    code = main(["montecarlo", "ma-crossover", "--workers", "1", *args])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_a_spec_without_a_synthetic_mapping_is_refused():
+    with pytest.raises(ParamError, match="no mapping of its tickers"):
+        montecarlo({"kind": "fixed-weights", "params": {"weights": {"SPY": 1.0}}}, paths=1)

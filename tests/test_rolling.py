@@ -1,0 +1,105 @@
+"""Entry-date studies: every row is a backtest with the same dates; the distribution table; bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from shortthehype.cli import main
+from shortthehype.errors import ParamError
+from shortthehype.runner import backtest
+from shortthehype.studies import entry_windows, rolling, summarise
+
+
+def _same(a, b):
+    return (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)) or a == b
+
+
+@pytest.mark.parametrize("spec, first, last", [("burry-short", "2021-06-01", "2022-03-01"), ("ma-crossover", "2020-01-02", "2020-06-30")])
+def test_every_row_equals_a_backtest_with_the_same_dates(shared_prices_dir, spec, first, last):
+    study = rolling(spec, every="1m", hold="12m", first=first, last=last, source="csv", data_dir=shared_prices_dir)
+    assert len(study.rows) >= 6
+    for row in study.rows.to_dict(orient="records")[::2]:
+        overrides = {"start": row["entry"], "end": row["exit"]}
+        if spec == "burry-short":  # the entry date moves with the window (the spec enters on its start)
+            overrides["entry"] = row["entry"]
+        run = backtest(spec, overrides=overrides, source="csv", data_dir=shared_prices_dir)
+        assert (run.start, run.end) == (row["entry"], row["exit"])
+        assert all(_same(row[key], value) for key, value in run.stats.items()), spec
+        assert row["final_equity"] == run.result.equity.iloc[-1]
+
+
+def test_entries_are_the_first_trading_day_of_each_step_and_holds_end_on_or_before_the_anniversary():
+    index = pd.bdate_range("2020-01-01", "2021-12-31")
+    windows = entry_windows(index, pd.Timestamp("2020-02-01"), None, "1m", "12m")
+    # 2020-02-01 is a Saturday: the first entry is Monday 2020-02-03, held to the last bar on or before 2021-02-03
+    assert windows[0] == (pd.Timestamp("2020-02-03"), pd.Timestamp("2021-02-03"))
+    assert windows[1][0] == pd.Timestamp("2020-03-02")
+    assert windows[-1][0] == pd.Timestamp("2020-12-01")  # 2021-01-01 + 12m would pass 2021-12-31
+    bars = entry_windows(index, pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-31"), "5d", "10d")
+    assert [index.get_loc(a) for a, _ in bars] == [0, 5, 10, 15, 20]
+    assert all(index.get_loc(b) - index.get_loc(a) == 10 for a, b in bars)
+
+
+def test_summary_is_the_quantiles_of_the_rows():
+    rows = pd.DataFrame({"total_return": [-0.5, 0.1, 0.2, np.nan, 0.4], "cagr": [1.0] * 5, "max_drawdown": [-0.1] * 5, "sharpe": [np.inf] * 5})
+    summary = summarise(rows)
+    assert summary.at["count", "total_return"] == 4
+    assert summary.at["median", "total_return"] == pytest.approx(0.15)
+    assert summary.at["q25", "total_return"] == pytest.approx(-0.05)  # linear between -0.5 and 0.1 at 0.75 of the way
+    assert summary.at["share_positive", "total_return"] == 0.75 and summary.at["worst", "total_return"] == -0.5
+    assert summary.at["count", "sharpe"] == 0 and math.isnan(summary.at["median", "sharpe"])
+
+
+def test_rolling_cli_writes_parquet_json_and_report(capsys, tmp_path, shared_prices_dir):
+    out, doc, page = tmp_path / "r.parquet", tmp_path / "r.json", tmp_path / "r.html"
+    code = main(["rolling", "ma-crossover", "--every", "3m", "--hold", "6m", "--from", "2019-01-02", "--to", "2020-12-31",
+                 "--source", "csv", "--data-dir", str(shared_prices_dir), "--out", str(out), "--json", str(doc), "--report", str(page)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "share > 0" in captured.out and "Sharpe" in captured.out
+    rows = pq.read_table(out).to_pandas()
+    document = json.loads(doc.read_text())
+    assert len(rows) == 8 and document["rows"]["total_return"] == rows["total_return"].tolist()
+    assert document["summary"]["total_return"]["median"] == pytest.approx(rows["total_return"].median())
+    html = page.read_text()
+    assert 'id="fig-by-run"' in html and 'id="fig-histogram"' in html and "sth-caveats" not in html
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--hold", "30y"], "--hold 30y: held from the first entry"),
+        (["--every", "0m"], "'--every' is '0m'"),
+        (["--from", "2020-01-01", "--to", "2019-01-01"], "is after --to"),
+        (["--to", "2026-09-30"], "the latest entry that fits is"),
+        (["--set", "start=2020-01-02"], "--set start"),
+        (["--from", "someday"], "'start'"),
+    ],
+)
+def test_bad_input_is_one_line(capsys, shared_prices_dir, args, message):
+    code = main(["rolling", "ma-crossover", *args, "--source", "csv", "--data-dir", str(shared_prices_dir)])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_rolling_on_synthetic_prices_is_labelled(shared_prices_dir):
+    study = rolling({"kind": "fixed-weights", "params": {"weights": {"MKT": 1.0}}}, every="6m", hold="1y", source="synthetic")
+    assert study.to_document()["synthetic"] is True
+    with pytest.raises(ParamError):
+        rolling("ma-crossover", hold="1y", first="2026-06-01", source="csv", data_dir=shared_prices_dir)
+
+
+def test_report_command_renders_a_saved_study(capsys, tmp_path, shared_prices_dir):
+    doc, page = tmp_path / "s.json", tmp_path / "s.md"
+    assert main(["rolling", "sixty-forty", "--every", "1y", "--hold", "1y", "--from", "2010-01-04", "--to", "2014-01-02",
+                 "--source", "csv", "--data-dir", str(shared_prices_dir), "--json", str(doc)]) == 0
+    assert main(["report", str(doc), "-o", str(page)]) == 0
+    capsys.readouterr()
+    text = page.read_text()
+    assert text.startswith("# sixty-forty: entry-date study") and "| share > 0 |" in text
