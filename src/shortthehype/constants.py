@@ -278,6 +278,15 @@ BUBBLE_HOLD = 21
 #: thresholds and exposures refits nothing).
 BUBBLE_FIT_CACHE_SIZE = 16
 
+# --- values that cannot be meant (refused with a one-line error) ----
+#: Largest gross leverage a target row may ask for: sum(|w|) <= this x equity.
+MAX_LEVERAGE = 100.0
+#: Largest proportional fee or slippage (a fraction of the traded notional).
+MAX_COST_FRACTION = 0.5
+#: Smallest price accepted: the smallest normal float64; below it prices are denormal
+#: numbers whose products underflow, so nothing could ever trade.
+MIN_PRICE = 2.2250738585072014e-308
+
 # --- parameter sweeps, walk-forward, overfitting statistics (sweep.py, walkforward.py,
 # --- overfitting.py, core/sweep_nb.py)
 #: Euler-Mascheroni constant, in the expected maximum Sharpe ratio of the DSR.

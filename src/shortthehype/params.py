@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from shortthehype.constants import DEFAULT_INIT_CASH
+from shortthehype.constants import DEFAULT_INIT_CASH, MAX_COST_FRACTION
 from shortthehype.errors import ParamError, did_you_mean
 
 #: Parameter types understood by :class:`Param`.
@@ -263,9 +263,9 @@ def json_value(value: Any) -> Any:
 #: ``[engine]`` table or with ``--set``.
 ENGINE_PARAMS: tuple[Param, ...] = (
     Param("init_cash", "float", DEFAULT_INIT_CASH, "Starting capital.", "currency", minimum=0.0, exclusive_minimum=True),
-    Param("fees", "float_or_map", 0.0, "Proportional fee on traded notional (0.001 = 10 bp).", "fraction", minimum=0.0),
+    Param("fees", "float_or_map", 0.0, "Proportional fee on traded notional (0.001 = 10 bp; at most 0.5).", "fraction", minimum=0.0, maximum=MAX_COST_FRACTION),
     Param("fixed_fees", "float_or_map", 0.0, "Fixed fee per order.", "currency", minimum=0.0),
-    Param("slippage", "float_or_map", 0.0, "Fill price moved against the trader by this fraction (< 1).", "fraction", minimum=0.0),
+    Param("slippage", "float_or_map", 0.0, "Fill price moved against the trader by this fraction (at most 0.5).", "fraction", minimum=0.0, maximum=MAX_COST_FRACTION),
     Param(
         "execution",
         "choice",

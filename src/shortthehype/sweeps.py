@@ -90,6 +90,7 @@ from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, ShortTheHypeError, SpecError, did_you_mean
 from shortthehype.overfitting import DeflatedSharpe, PBOResult, block_layout, deflated_sharpe, pbo_from_block_sums_t
 from shortthehype.params import Param, format_value, json_value
+from shortthehype.ranking import rank_rows
 from shortthehype.spec import StrategySpec, coerce_sweep_values, load_spec
 
 __all__ = ["SWEEP_METRICS", "SweepResult", "load_sweep", "parse_grid", "sweep"]
@@ -535,11 +536,16 @@ class SweepResult:
 
     @property
     def best(self) -> pd.Series | None:
-        """The row with the highest objective (NaN objectives never win), or None."""
-        values = self.table[self.objective]
+        """The solvent row with the highest objective (NaN objectives and bankrupt runs never win), or None."""
+        values = self.table[self.objective].where(~self._bankrupt())
         if values.notna().sum() == 0:
             return None
         return self.table.loc[values.idxmax()]
+
+    def _bankrupt(self) -> pd.Series:
+        if "bankrupt" not in self.table.columns:
+            return pd.Series(False, index=self.table.index)
+        return self.table["bankrupt"].astype(bool)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -550,11 +556,13 @@ class SweepResult:
         return {name: _plain(best[name]) for name in self.grid}
 
     def top(self, k: int = 10, by: str | None = None, ascending: bool = False) -> pd.DataFrame:
-        """The ``k`` best rows by ``by`` (default: the objective); NaN last."""
+        """The ``k`` best rows by ``by`` (default: the objective); NaN last, bankrupt runs after every solvent one."""
         column = by or self.objective
         if column not in self.table.columns:
             raise ParamError(f"cannot sort by {column!r}{did_you_mean(column, self.table.columns)}")
-        return self.table.sort_values(column, ascending=ascending, na_position="last", kind="stable").head(k)
+        if isinstance(k, bool) or int(k) < 0:
+            raise ParamError(f"--top must be an integer >= 0, got {k!r}")
+        return rank_rows(self.table, column, ascending=ascending).head(int(k))
 
     def metadata(self) -> dict[str, Any]:
         """The JSON document stored in the Parquet file (everything but the table)."""
@@ -981,6 +989,8 @@ def _overfitting(result: SweepResult, plan: _Plan, blocks_t: np.ndarray, windows
         result.pbo_note = f"PBO needs at least {2 * plan.n_blocks} returns ({plan.n_blocks} blocks of 2)"
     else:
         length = int(str(windows[0]).rsplit("/", 1)[1]) // plan.n_blocks
+        # a bankrupt trial ranks last in every split: all-zero block sums have no Sharpe ratio (score -inf)
+        blocks_t[:, :, table["bankrupt"].to_numpy(dtype=bool)] = 0.0
         result.pbo = pbo_from_block_sums_t(blocks_t, length, max_evaluations=PBO_MAX_EVALUATIONS, seed=0)
         if result.pbo.sampled:
             result.pbo_note = f"PBO from a random {result.pbo.n_splits:,} of the {result.pbo.n_splits_total:,} CSCV splits"

@@ -76,7 +76,7 @@ def backtest(
     if benchmark_stats is not None:
         columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
-    console.print(stats_table(columns, title=title))
+    console.print(stats_table(columns, title=title, bankrupt={run.spec.name} if run.result.bankrupt else ()))
     for warning in run.warnings:
         console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     events = run.result.events
@@ -173,7 +173,8 @@ def compare(
         return
     first = runs[0]
     title = f"{len(runs)} strategies: {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d}"
-    console.print(stats_table({run.spec.name: run.stats for run in runs}, title=title))
+    bankrupt = {run.spec.name for run in runs if run.result.bankrupt}
+    console.print(stats_table({run.spec.name: run.stats for run in runs}, title=title, bankrupt=bankrupt))
     for run in runs:
         if (run.start, run.end) != (first.start, first.end):
             console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from rich.table import Table
 
@@ -20,11 +20,14 @@ def table_keys() -> tuple[str, ...]:
 
 
 def stats_table(
-    columns: Mapping[str, Mapping[str, float]], *, title: str | None = None, keys: Sequence[str] | None = None
+    columns: Mapping[str, Mapping[str, float]],
+    *,
+    title: str | None = None,
+    keys: Sequence[str] | None = None,
+    bankrupt: Collection[str] = (),
 ) -> Table:
-    """One row per statistic, one column per strategy (or benchmark)."""
+    """One row per statistic, one column per strategy (or benchmark); ``bankrupt`` names the ruined columns."""
     from shortthehype.metrics import STATS_LABELS
-    from shortthehype.report.formatting import stat
 
     keys = table_keys() if keys is None else keys
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -35,5 +38,15 @@ def stats_table(
         values = [stats.get(key) for stats in columns.values()]
         if all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
             continue
-        table.add_row(STATS_LABELS.get(key, key), *(stat(key, v) for v in values))
+        table.add_row(STATS_LABELS.get(key, key), *(stat_cell(key, v, name in bankrupt) for name, v in zip(columns, values)))
     return table
+
+
+def stat_cell(key: str, value: object, bankrupt: bool) -> str:
+    """A statistic as the terminal shows it: ``bankrupt`` for a ratio a ruined account does not have."""
+    from shortthehype.metrics import BANKRUPT_UNDEFINED_KEYS
+    from shortthehype.report.formatting import is_missing, stat
+
+    if bankrupt and key in BANKRUPT_UNDEFINED_KEYS and is_missing(value):
+        return "bankrupt"
+    return stat(key, value)

@@ -194,8 +194,8 @@ def overfitting_lines(result: SweepResult) -> list[str]:
 def _frame_table(frame: pd.DataFrame, params: list[str], title: str) -> Any:
     from rich.table import Table
 
+    from shortthehype.cli.render import stat_cell
     from shortthehype.params import format_value
-    from shortthehype.report.formatting import stat
 
     table = Table(title=title, title_justify="left", header_style="bold")
     metrics = [m for m in _SHOWN_METRICS if m in frame.columns]
@@ -208,7 +208,7 @@ def _frame_table(frame: pd.DataFrame, params: list[str], title: str) -> Any:
         table.add_column("bankrupt")
     for _, row in frame.iterrows():
         cells = [format_value(_plain(row[name])) for name in params]
-        cells += [stat(name, row[name]) for name in metrics]
+        cells += [stat_cell(name, row[name], bool(row.get("bankrupt", False))) for name in metrics]
         if show_bankrupt:
             cells.append("yes" if row["bankrupt"] else "")
         table.add_row(*cells)
