@@ -141,38 +141,10 @@ def check_report_path(path: str | os.PathLike[str], *, option: str = "report pat
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes | Callable[[BinaryIO], None], *, option: str = "report path") -> Path:
-    """Write ``content`` to ``path`` atomically: a temporary file in the same directory, then renamed over ``path``.
+    """Write ``content`` to ``path`` atomically (:func:`shortthehype.files.write_atomically`); ParamError naming ``option``."""
+    from shortthehype.files import write_atomically as write
 
-    ``content`` is text (written as UTF-8), bytes, or a function that writes
-    to the binary file handle it is given (e.g. ``figure.savefig``).  The
-    file gets the usual permissions (0666 less the umask).  On any failure
-    the temporary file is removed and an existing ``path`` is left as it was.
-
-    Raises
-    ------
-    ParamError
-        The file cannot be written (the message names ``option``, the path
-        and the reason).
-    """
-    import secrets
-
-    out = Path(path)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            if callable(content):
-                content(handle)
-            else:
-                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ParamError(f"{option} {out}: cannot write the file ({exc.strerror or exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return write(path, content, option=option)
 
 
 def render(document: Any, format: str = "html", *, where: str = "document") -> str:
