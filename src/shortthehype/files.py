@@ -41,6 +41,8 @@ from shortthehype.errors import ParamError, ShortTheHypeError
 
 __all__ = [
     "STALE_TEMP_SECONDS",
+    "check_writable",
+    "make_directory",
     "frame_checksum",
     "fsync_directory",
     "read_bytes_retrying",
@@ -78,6 +80,38 @@ def remove_stale_temps(target: Path, *, max_age: float = STALE_TEMP_SECONDS) -> 
         except OSError:
             continue
     return removed
+
+
+def check_writable(path: str | os.PathLike[str], *, option: str = "output") -> Path:
+    """``path`` as a Path, checked before a long computation: its directory exists and is writable, it is no directory.
+
+    Raises
+    ------
+    ParamError
+        The message names ``option``, the path and what is wrong.
+    """
+    out = Path(path)
+    if out.is_dir():
+        raise ParamError(f"{option} {out}: is a directory; give a file name")
+    if not out.parent.is_dir():
+        raise ParamError(f"{option} {out}: the directory {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise ParamError(f"{option} {out}: the directory {out.parent} is not writable")
+    return out
+
+
+def make_directory(path: str | os.PathLike[str], *, option: str = "output") -> Path:
+    """Create directory ``path`` (and its parents) if needed and check it is writable; one-line ParamError otherwise."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ParamError(f"{option} {out}: a file of that name exists; give a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParamError(f"{option} {out}: cannot create the directory ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ParamError(f"{option} {out}: the directory is not writable")
+    return out
 
 
 def write_atomically(

@@ -39,10 +39,15 @@ Results on disk
 ---------------
 With ``out=...`` every finished chunk is written at once (atomically) to
 ``<out>.parts/``; an interrupted sweep (Ctrl-C, a killed process) keeps
-them, and ``resume=True`` runs only the missing chunks.  At the end the parts
-are merged into the single Parquet file ``out`` (one row group per chunk; the
-sweep's settings and overfitting statistics in its metadata) and the parts
-directory is removed.  A resumed sweep's file equals an uninterrupted run's.
+them, and ``resume=True`` runs only the missing chunks.  Each part carries
+the sweep's fingerprint, its combination ids and a checksum; a resume keeps
+only the parts that match and recomputes any other (truncated, damaged,
+copied).  The fingerprint covers the spec, the grid and the prices, never the
+chunk size or the machine's speed: a resume reuses the stored chunking.  At
+the end the parts are merged into the single Parquet file ``out`` (one row
+group per chunk; the sweep's settings, overfitting statistics and a checksum
+of the rows in its metadata) and the parts directory is removed.  A resumed
+sweep's file equals an uninterrupted run's.
 
 Overfitting statistics
 ----------------------
@@ -650,11 +655,26 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepResult:
         parquet = pq.ParquetFile(file)
         raw = (parquet.schema_arrow.metadata or {}).get(PARQUET_METADATA_KEY)
         table = parquet.read().to_pandas()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{file}: not a readable Parquet file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        message = " ".join(str(exc).split())
+        raise DataError(f"{file}: not a readable Parquet file ({type(exc).__name__}: {message})") from None
     if raw is None:
         raise DataError(f"{file}: not a shortthehype sweep results file (no sweep metadata)")
-    meta = json.loads(raw)
+    try:
+        meta = json.loads(raw)
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+        return _sweep_from_metadata(meta, table, file)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{file}: the sweep metadata is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _sweep_from_metadata(meta: dict[str, Any], table: pd.DataFrame, file: Path) -> SweepResult:
+    if meta.get("checksum") is not None:
+        from shortthehype.files import frame_checksum
+
+        if frame_checksum(table) != meta["checksum"]:
+            raise DataError(f"{file}: the results are damaged (checksum mismatch: the rows changed after they were written)")
     dsr = DeflatedSharpe(**{k: (math.nan if v is None else v) for k, v in meta["dsr"].items()}) if meta.get("dsr") else None
     pbo = None
     if meta.get("pbo"):
@@ -722,7 +742,7 @@ def sweep(
         Parquet file of the results (streamed in chunks; see the module doc).
     resume
         Complete the interrupted sweep whose chunks are in ``<out>.parts/``
-        (it must be the same sweep: same spec, grid, prices and chunking).
+        (it must be the same sweep: same spec, grid and prices; its chunking is reused).
     executor, scheduler, workers
         ``"local"`` (worker processes for the generic path, numba threads for
         the fused one) or ``"dask"`` (a dask.distributed scheduler at
@@ -766,6 +786,12 @@ def sweep(
         raise ParamError(f"parameter 'n_blocks' must be an even number >= 2 (or 0 to skip the PBO), got {n_blocks}")
     if resume and out is None:
         raise ParamError("--resume needs --out: the results file whose unfinished parts are completed")
+    if scheduler is not None and executor != "dask":
+        raise ParamError("--scheduler is the address of a dask scheduler: add --executor dask (or drop --scheduler)")
+    if out is not None:
+        from shortthehype.files import check_writable
+
+        check_writable(out, option="--out")
     axes = build_axes(spec, grid if grid else spec.sweep)
     shape = tuple(len(a.values) for a in axes)
     n_grid = math.prod(shape)
@@ -796,21 +822,28 @@ def sweep(
     if not force:
         _check_budget(plan, len(ids), n_workers, seconds_per_run)
 
-    fingerprint = _fingerprint(plan, ids, size)
-    store = _PartStore(Path(out), fingerprint, len(chunks)) if out is not None else None
+    fingerprint = _fingerprint(plan, ids)
+    store = _PartStore(Path(out), fingerprint) if out is not None else None
     done: dict[int, _Chunk] = {}
     if store is not None:
         if resume and not store.dir.exists() and store.out.is_file():
             finished = load_sweep(store.out)
             if finished.fingerprint != fingerprint:
                 raise ParamError(
-                    f"{store.out}: holds the results of a different sweep (spec, grid, prices or chunk size); "
-                    f"nothing to resume"
+                    f"{store.out}: holds the results of a different sweep (spec, grid or prices); nothing to resume"
                 )
             return finished
-        done = store.open(resume)
-    collector = _Collector(len(ids), size, plan.n_blocks)
-    _execute(plan, chunks, done, store, executor, scheduler, n_workers, progress, collector)
+        stored_size = store.stored_chunk_size() if resume else None
+        if stored_size is not None and stored_size != size:  # the chunking is the unfinished sweep's, not this machine's
+            size = stored_size
+            chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        done = store.open(resume, chunks)
+    try:
+        collector = _Collector(len(ids), size, plan.n_blocks)
+        _execute(plan, chunks, done, store, executor, scheduler, n_workers, progress, collector)
+    finally:
+        if store is not None:
+            store.close()
     table = collector.table()
     windows = collector.windows
     result = SweepResult(
@@ -1172,97 +1205,203 @@ def _execute_dask(
             cluster.close()
 
 
-def _fingerprint(plan: _Plan, ids: np.ndarray, chunk_size: int) -> str:
-    """A hash of everything that decides the sweep's rows: spec, grid, prices, combinations, chunking."""
+def _fingerprint(plan: _Plan, ids: np.ndarray) -> str:
+    """A hash of everything that decides the sweep's rows: spec (and a strategy file's text), grid, prices, combinations.
+
+    Never anything that depends on timing or the machine (the chunk size is a
+    storage detail: a resume reuses the stored one).
+    """
     spec = plan.spec
     document = {
         "kind": spec.kind.name,
         "values": {k: json_value(v) for k, v in spec.values().items()},
         "axes": [[a.name, [json_value(v) for v in a.values]] for a in plan.axes],
         "n_blocks": plan.n_blocks,
-        "chunk_size": chunk_size,
         "mode": plan.mode,
     }
     digest = hashlib.sha256(json.dumps(_json_safe(document), sort_keys=True, default=str).encode())
     digest.update(np.ascontiguousarray(ids).tobytes())
-    close = plan.prices.close
-    digest.update(json.dumps([str(c) for c in close.columns]).encode())
-    digest.update(np.asarray(close.index.strftime("%Y-%m-%d").tolist(), dtype="U10").tobytes())
-    digest.update(np.ascontiguousarray(close.to_numpy(dtype=np.float64)).tobytes())
+    prices = plan.prices
+    digest.update(json.dumps([str(c) for c in prices.close.columns]).encode())
+    digest.update(np.asarray(prices.close.index.strftime("%Y-%m-%d").tolist(), dtype="U10").tobytes())
+    for frame in (prices.open, prices.high, prices.low, prices.close):
+        digest.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
+    strategy_file = _strategy_file(spec)
+    if strategy_file is not None:
+        digest.update(strategy_file.read_bytes())
     return digest.hexdigest()
 
 
-class _PartStore:
-    """``<out>.parts/``: one Parquet file (rows) and one .npz (block sums, windows) per finished chunk."""
+def _strategy_file(spec: StrategySpec) -> Path | None:
+    """The Python file of a ``python`` spec (its text decides the results too), else None."""
+    if spec.kind.name != "python" or not spec.params.get("file"):
+        return None
+    from shortthehype.strategies.user_python import load_user_strategy
 
-    def __init__(self, out: Path, fingerprint: str, n_chunks: int) -> None:
+    return load_user_strategy(spec.params["file"], spec.path.parent if spec.path is not None else None).path
+
+
+#: Keys of a part's Parquet metadata: the sweep it belongs to and the checksum of its rows and arrays.
+_PART_KEY = b"shortthehype.part"
+
+
+class _PartStore:
+    """``<out>.parts/``: one Parquet file (rows) and one .npz (block sums, windows) per finished chunk.
+
+    ``manifest.json`` holds the fingerprint and the chunk size; each part's
+    Parquet metadata holds the fingerprint, its combination ids' checksum and
+    a checksum of its rows, block sums and windows.  A resume keeps a part only
+    when all three match what that chunk must hold, and recomputes any other
+    (truncated, damaged, copied from another chunk or another sweep).  One
+    process at a time works on a parts directory (``<out>.parts.lock``).
+    """
+
+    def __init__(self, out: Path, fingerprint: str) -> None:
         self.out = out
         self.dir = out.with_name(out.name + ".parts")
+        self.manifest = self.dir / "manifest.json"
         self.fingerprint = fingerprint
-        self.n_chunks = n_chunks
+        self.chunks: list[np.ndarray] = []
+        self._lock: Any = None
 
-    def open(self, resume: bool) -> dict[int, _Chunk]:
-        manifest = self.dir / "manifest.json"
+    def stored_chunk_size(self) -> int | None:
+        """The chunk size of the unfinished sweep in the parts directory (None if there is none or it is unreadable)."""
+        try:
+            stored = json.loads(self.manifest.read_text())
+        except (OSError, ValueError):
+            return None
+        size = stored.get("chunk_size") if isinstance(stored, dict) else None
+        if stored.get("fingerprint") != self.fingerprint or not isinstance(size, int) or size < 1:
+            return None
+        return size
+
+    def open(self, resume: bool, chunks: list[np.ndarray]) -> dict[int, _Chunk]:
+        """Lock the parts directory, check or create it, and return the verified finished chunks."""
+        import filelock
+
+        from shortthehype.files import write_atomically
+
+        self.chunks = chunks
         if self.dir.exists() and not resume:
             raise ParamError(
                 f"{self.dir}: an unfinished sweep is there; pass --resume to complete it, or delete the directory"
             )
-        if not self.dir.exists():
-            if not self.out.parent.is_dir():
-                raise ParamError(f"{self.out}: directory {self.out.parent} does not exist")
-            self.dir.mkdir()
-            _atomic_write_text(manifest, json.dumps({"fingerprint": self.fingerprint, "n_chunks": self.n_chunks}))
-            return {}
+        lock = filelock.FileLock(self.out.with_name(self.out.name + ".parts.lock"))
         try:
-            stored = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            raise ParamError(f"{manifest}: unreadable; delete {self.dir} and run the sweep again") from None
-        if stored.get("fingerprint") != self.fingerprint:
-            raise ParamError(
-                f"{self.dir}: the unfinished sweep there differs from this one (spec, grid, prices or chunk size); "
-                f"run the same command to resume, or delete the directory"
-            )
-        return {i: chunk for i in range(self.n_chunks) if (chunk := self._read(i)) is not None}
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise ParamError(f"{self.out}: another process is running this sweep; wait for it or stop it") from None
+        except OSError as exc:
+            raise ParamError(f"--out {self.out}: cannot create files there ({exc.strerror or exc})") from None
+        self._lock = lock
+        if self.dir.exists():
+            try:
+                stored = json.loads(self.manifest.read_text())
+            except (OSError, ValueError):
+                stored = None  # a full disk or a kill before the manifest: the parts carry their own fingerprint
+            if isinstance(stored, dict) and stored.get("fingerprint") != self.fingerprint:
+                raise ParamError(
+                    f"{self.dir}: the unfinished sweep there differs from this one (spec, grid or prices); "
+                    f"run the same command to resume, or delete the directory"
+                )
+        else:
+            try:
+                self.dir.mkdir()
+            except OSError as exc:
+                raise ParamError(f"--out {self.out}: cannot create {self.dir} ({exc.strerror or exc})") from None
+        size = len(chunks[0]) if chunks else 0
+        write_atomically(
+            self.manifest, json.dumps({"fingerprint": self.fingerprint, "chunk_size": size, "n_chunks": len(chunks)}),
+            option="--out",
+        )
+        return {i: chunk for i in range(len(chunks)) if (chunk := self._read(i)) is not None}
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _paths(self, index: int) -> tuple[Path, Path]:
         return self.dir / f"part-{index:06d}.parquet", self.dir / f"part-{index:06d}.npz"
 
+    def _checksum(self, index: int, table: pd.DataFrame, blocks: np.ndarray, windows: np.ndarray) -> str:
+        from shortthehype.files import frame_checksum
+
+        return frame_checksum(
+            table, self.fingerprint.encode(), np.ascontiguousarray(self.chunks[index]).tobytes(),
+            np.ascontiguousarray(blocks, dtype=np.float64).tobytes(), "\x1f".join(str(w) for w in windows).encode(),
+        )
+
     def _read(self, index: int) -> _Chunk | None:
-        table_path, arrays_path = self._paths(index)
-        if not (table_path.is_file() and arrays_path.is_file()):
-            return None
-        table = pd.read_parquet(table_path)
-        with np.load(arrays_path, allow_pickle=False) as arrays:
-            blocks, windows = arrays["blocks"], arrays["windows"].astype(object)
-        return _Chunk(ids=table["combination"].to_numpy(), table=table, blocks=blocks, windows=windows)
-
-    def write(self, index: int, chunk: _Chunk) -> None:
-        table_path, arrays_path = self._paths(index)
-        tmp = arrays_path.with_name(arrays_path.name + ".tmp.npz")
-        np.savez(tmp, blocks=chunk.blocks, windows=np.asarray(chunk.windows, dtype=str))
-        os.replace(tmp, arrays_path)
-        tmp_table = table_path.with_name(table_path.name + ".tmp")
-        chunk.table.to_parquet(tmp_table, index=False)
-        os.replace(tmp_table, table_path)  # the .parquet's presence marks the chunk done
-
-    def finish(self, result: SweepResult) -> None:
-        """Merge the parts into ``out`` (metadata included), atomically, and remove the parts."""
+        """Part ``index`` if it is whole and is what that chunk must hold; a bad part is deleted (it is recomputed)."""
         import pyarrow.parquet as pq
 
+        table_path, arrays_path = self._paths(index)
+        if not table_path.is_file():
+            return None
+        try:
+            parquet = pq.ParquetFile(table_path)
+            recorded = (parquet.schema_arrow.metadata or {}).get(_PART_KEY, b"")
+            table = parquet.read().to_pandas()
+            with np.load(arrays_path, allow_pickle=False) as arrays:
+                blocks, windows = arrays["blocks"], arrays["windows"].astype(object)
+            ids = table["combination"].to_numpy()
+            good = (
+                recorded.decode() == self._checksum(index, table, blocks, windows)
+                and np.array_equal(ids, self.chunks[index])
+                and len(blocks) == len(windows) == len(ids)
+            )
+        except Exception:  # noqa: BLE001 - a truncated, empty or foreign file of any kind: recompute the chunk
+            good = False
+        if not good:
+            table_path.unlink(missing_ok=True)
+            arrays_path.unlink(missing_ok=True)
+            return None
+        return _Chunk(ids=ids, table=table, blocks=blocks, windows=windows)
+
+    def write(self, index: int, chunk: _Chunk) -> None:
+        """Write a finished chunk atomically: the arrays first, then the rows (whose file marks the chunk done)."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from shortthehype.files import write_atomically
+
+        table_path, arrays_path = self._paths(index)
+        windows = np.asarray(chunk.windows, dtype=str)
+        buffer = io.BytesIO()
+        np.savez(buffer, blocks=chunk.blocks, windows=windows)
+        write_atomically(arrays_path, buffer.getvalue(), option="--out")
+        table = pa.Table.from_pandas(chunk.table, preserve_index=False)
+        checksum = self._checksum(index, table.to_pandas(), chunk.blocks, windows.astype(object))
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _PART_KEY: checksum.encode()})
+        write_atomically(table_path, lambda handle: pq.write_table(table, handle), option="--out")
+
+    def finish(self, result: SweepResult) -> None:
+        """Merge the parts into ``out`` (one row group per chunk; metadata and checksum), atomically; remove the parts."""
+        import pyarrow.parquet as pq
+
+        from shortthehype.files import write_atomically
+
         schema = pq.read_schema(self._paths(0)[0])
-        metadata = dict(schema.metadata or {})
-        metadata[PARQUET_METADATA_KEY] = json.dumps(result.metadata()).encode()
+        metadata = {k: v for k, v in (schema.metadata or {}).items() if k != _PART_KEY}
+        metadata[PARQUET_METADATA_KEY] = json.dumps(results_metadata(result)).encode()
         schema = schema.with_metadata(metadata)
-        tmp = self.out.with_name(self.out.name + ".tmp")
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for index in range(self.n_chunks):
-                table_path, _ = self._paths(index)
-                writer.write_table(pq.read_table(table_path).cast(schema))
-        os.replace(tmp, self.out)
+
+        def merge(handle: Any) -> None:
+            with pq.ParquetWriter(handle, schema) as writer:
+                for index in range(len(self.chunks)):
+                    writer.write_table(pq.read_table(self._paths(index)[0]).cast(schema))
+
+        write_atomically(self.out, merge, option="--out")
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.close()
+        self.out.with_name(self.out.name + ".parts.lock").unlink(missing_ok=True)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def results_metadata(result: SweepResult) -> dict[str, Any]:
+    """The JSON record of a results file: :meth:`SweepResult.metadata` plus the checksum of its rows."""
+    from shortthehype.files import frame_checksum
+
+    return {**result.metadata(), "checksum": frame_checksum(result.table)}

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options, run_overrides
+from shortthehype.cli.options import DataOptions, check_json_option, data_options, run_overrides, write_json
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -57,6 +57,11 @@ def backtest(
             raise ParamError("--format html writes a file: add --report PATH")
         if json_to_stdout and report_path is None and fmt == "md":
             raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
+        check_json_option(json_path)
+        if report_path is not None and str(report_path) != "-":
+            from shortthehype.report import check_report_path
+
+            check_report_path(report_path, option="--report")
     run = run_backtest(spec, overrides=overrides, **options)
     document = None
     if wants_document:
@@ -68,7 +73,7 @@ def backtest(
         if json_to_stdout or md_to_stdout:
             typer.echo(json.dumps(document, indent=1) if json_to_stdout else render(document, "md"), nl=json_to_stdout)
             if json_path is not None and not json_to_stdout:
-                json_path.write_text(json.dumps(document, indent=1))
+                write_json(document, json_path)
             write_outputs(document, report_path=report_path, png=png, format_=fmt, quiet=True)
             return
     columns = {run.spec.name: run.stats}
@@ -83,8 +88,8 @@ def backtest(
     if len(events):
         console.print(f"{len(events)} event(s): " + ", ".join(f"{k} ×{n}" for k, n in events["kind"].value_counts().items()))
     if json_path is not None:
-        json_path.write_text(json.dumps(document, indent=1))
-        console.print(f"wrote {json_path}")
+        write_json(document, json_path)
+        console.print(f"wrote {json_path}", highlight=False)
     if document is not None:
         write_outputs(document, report_path=report_path, png=png, format_=fmt)
 
@@ -164,6 +169,11 @@ def compare(
     from shortthehype.report import report_document, resolve_format
 
     fmt = resolve_format(format_, report_path)  # checked before the runs
+    check_json_option(json_path)
+    if report_path is not None and str(report_path) != "-":
+        from shortthehype.report import check_report_path
+
+        check_report_path(report_path, option="--report")
     options = data_options(source, data_dir, cache_dir, offline)
     runs = run_compare(specs, overrides=overrides, **options)
     document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}
@@ -181,6 +191,6 @@ def compare(
         for warning in run.warnings:
             console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
     if json_path is not None:
-        json_path.write_text(json.dumps(document, indent=1))
-        console.print(f"wrote {json_path}")
+        write_json(document, json_path)
+        console.print(f"wrote {json_path}", highlight=False)
     write_outputs(document, report_path=report_path, png=png, format_=fmt)

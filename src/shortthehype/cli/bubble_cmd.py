@@ -283,6 +283,9 @@ def bubble(
     if step < 1:
         raise ParamError(f"--step must be >= 1 bar, got {step}")
     report_format = check_report_option(report_path)  # before the (possibly long) fits
+    from shortthehype.cli.options import check_json_option
+
+    check_json_option(json_path)
     tickers = bubble_tickers(ticker)
     prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
     series = bubble_series(prices, ticker)
@@ -310,8 +313,10 @@ def bubble(
     for warning in prices.warnings:
         console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
     if json_path is not None:
-        json_path.write_text(json.dumps(document, indent=1))
-        console.print(f"wrote {json_path}")
+        from shortthehype.cli.options import write_json
+
+        write_json(document, json_path)
+        console.print(f"wrote {json_path}", highlight=False)
     if report_path is not None:
         write_bubble_report(document, report_path, report_format)
 

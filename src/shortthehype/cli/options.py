@@ -36,3 +36,20 @@ def run_overrides(assignments: list[str] | None, start: str | None, end: str | N
     if end is not None:
         overrides["end"] = end
     return overrides
+
+
+def check_json_option(path: Path | None) -> None:
+    """``--json PATH`` checked before the run (``-`` is stdout)."""
+    if path is not None and str(path) != "-":
+        from shortthehype.files import check_writable
+
+        check_writable(path, option="--json")
+
+
+def write_json(document: Any, path: Path) -> None:
+    """``--json PATH``: the document written atomically (a failed write leaves any previous file intact)."""
+    import json
+
+    from shortthehype.files import write_atomically
+
+    write_atomically(path, json.dumps(document, indent=1), option="--json")

@@ -132,12 +132,9 @@ def check_report_path(path: str | os.PathLike[str], *, option: str = "report pat
 
     Call it before a long computation so that a typo fails at once.
     """
-    out = Path(path)
-    if not out.parent.is_dir():
-        raise ParamError(f"{option} {out}: the directory {out.parent} does not exist")
-    if out.is_dir():
-        raise ParamError(f"{option} {out}: is a directory; give a file name")
-    return out
+    from shortthehype.files import check_writable
+
+    return check_writable(path, option=option)
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes | Callable[[BinaryIO], None], *, option: str = "report path") -> Path:
@@ -262,10 +259,10 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
     """
     from shortthehype.report.model import backtest_view, compare_view, document_kind
 
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise ParamError(f"--png {out}: a file of that name exists; give a directory")
+    from shortthehype.files import make_directory
     from shortthehype.report import static
+
+    out = make_directory(directory, option="--png")
     from shortthehype.report.bubble_view import bubble_view, is_bubble_document
 
     kind = document.get("type") if isinstance(document, dict) else None
