@@ -287,6 +287,12 @@ MAX_COST_FRACTION = 0.5
 #: numbers whose products underflow, so nothing could ever trade.
 MIN_PRICE = 2.2250738585072014e-308
 
+# --- the look-ahead check (lookahead.py) ----
+#: Cut dates of the look-ahead check, evenly spaced over the prices.
+LOOKAHEAD_CUTS = 6
+#: Two targets are the same when they differ by at most this, relatively (plus 1e-12 absolutely).
+LOOKAHEAD_RTOL = 1e-9
+
 # --- parameter sweeps, walk-forward, overfitting statistics (sweep.py, walkforward.py,
 # --- overfitting.py, core/sweep_nb.py)
 #: Euler-Mascheroni constant, in the expected maximum Sharpe ratio of the DSR.

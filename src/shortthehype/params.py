@@ -116,14 +116,22 @@ def _to_float(param: Param, value: Any) -> float:
     return number
 
 
+#: Largest magnitude of an integer parameter (beyond it no count of bars or days can be meant).
+_MAX_INT = 2**53
+
+
 def _to_int(param: Param, value: Any) -> int:
     if isinstance(value, bool):
         raise TypeError("a boolean is not an integer")
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError("has a fractional part")
-        return int(value)
-    return int(str(value).strip())
+        number = int(value)
+    else:
+        number = int(str(value).strip())
+    if abs(number) > _MAX_INT:
+        raise ValueError(f"too large (at most {_MAX_INT:,} in magnitude)")
+    return number
 
 
 def _to_bool(param: Param, value: Any) -> bool:
@@ -153,7 +161,10 @@ def _to_choice(param: Param, value: Any) -> str:
 
 def _to_date(param: Param, value: Any) -> pd.Timestamp:
     if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
-        return pd.Timestamp(value).normalize()
+        day = pd.Timestamp(value)
+        if day.tzinfo is not None:  # a TOML offset date-time: its calendar date where it was written
+            day = day.tz_localize(None)
+        return day.normalize()
     text = str(value).strip()
     try:
         return pd.Timestamp(dt.date.fromisoformat(text))

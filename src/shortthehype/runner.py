@@ -315,6 +315,37 @@ def backtest(
     )
 
 
+def check_lookahead(
+    spec_or_name: str | os.PathLike[str] | StrategySpec | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    prices: Prices | None = None,
+    source: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+) -> Any:
+    """Run :func:`shortthehype.lookahead.check_lookahead` on a spec's strategy over the prices a backtest would load.
+
+    Returns the :class:`~shortthehype.lookahead.LookaheadReport` (``ok`` when no target moved).
+    """
+    from shortthehype.lookahead import check_lookahead as check
+
+    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
+    if overrides:
+        spec = spec.with_overrides(overrides)
+    tickers = spec.tickers()
+    if prices is None:
+        prices = _load_quietly(tickers, spec.run.get("end"), source, data_dir, cache_dir, offline)
+    missing = [t for t in tickers if t not in prices.tickers]
+    if missing:
+        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
+    history = prices.select(tickers).between(None, spec.run.get("end"))
+    if len(history) < 3:
+        raise DataError(f"{spec.where}: the look-ahead check needs at least 3 bars of prices, got {len(history)}")
+    return check(lambda p: spec.kind.target_weights(spec.kind.traded_prices(p, spec.params), spec.params), history)
+
+
 def _load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
     """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
     import warnings

@@ -165,11 +165,10 @@ def build_axes(spec: StrategySpec, grid: Mapping[str, Any]) -> tuple[Axis, ...]:
             param = replace(_FLOAT_ITEM, name=key)
             key = f"{name}.{item.upper()}"
         values = coerce_sweep_values(param, raw, f"{spec.where} (grid)")
-        unique: list[Any] = []
-        for value in values:
-            if not any(_same(value, seen) for seen in unique):
-                unique.append(value)
-        axes.append(Axis(key, section, tuple(unique)))
+        unique: dict[tuple[str, str], Any] = {}
+        for value in values:  # linear: a dict keyed by content; the first of equal values is kept
+            unique.setdefault(_identity(value), value)
+        axes.append(Axis(key, section, tuple(unique.values())))
     names = [axis.name for axis in axes]
     for axis in axes:
         if names.count(axis.name) > 1:
@@ -181,11 +180,9 @@ def build_axes(spec: StrategySpec, grid: Mapping[str, Any]) -> tuple[Axis, ...]:
     return tuple(axes)
 
 
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except (TypeError, ValueError):
-        return False
+def _identity(value: Any) -> tuple[str, str]:
+    """A hashable key equal for equal values of the same type (mappings and lists by content)."""
+    return type(value).__name__, json.dumps(_json_safe(json_value(value)), sort_keys=True, default=str)
 
 
 def _decode(ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
-from shortthehype.cli import app, console
+from shortthehype.cli import app, console, styled
 from shortthehype.cli.options import DataOptions, check_json_option, data_options, run_overrides, write_json
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
@@ -83,7 +82,7 @@ def backtest(
     title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
     console.print(stats_table(columns, title=title, bankrupt={run.spec.name} if run.result.bankrupt else ()))
     for warning in run.warnings:
-        console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
+        console.print(styled("data warning:", "yellow", " " + warning), highlight=False)
     events = run.result.events
     if len(events):
         console.print(f"{len(events)} event(s): " + ", ".join(f"{k} ×{n}" for k, n in events["kind"].value_counts().items()))
@@ -109,7 +108,7 @@ def strategies_list() -> None:
         try:
             spec = load_spec(path)
         except ShortTheHypeError as exc:  # one broken spec must not hide the others
-            table.add_row(name, "?", str(path), f"[red]invalid:[/] {escape(str(exc))}")
+            table.add_row(name, "?", str(path), styled("invalid:", "red", " " + str(exc)))
             continue
         table.add_row(spec.name, spec.kind.name, str(path), spec.description.splitlines()[0] if spec.description else "")
     console.print(table)
@@ -124,7 +123,7 @@ def strategies_show(spec: Annotated[str, typer.Argument(help="Spec file or name.
     from shortthehype.spec import load_spec
 
     loaded = load_spec(spec)
-    console.print(f"[bold]{loaded.name}[/] ({loaded.kind.name}) — {loaded.path}")
+    console.print(styled(loaded.name, "bold", f" ({loaded.kind.name}) — {loaded.path}"), highlight=False)
     if loaded.description:
         console.print(loaded.description, highlight=False)
     table = Table(header_style="bold")
@@ -189,7 +188,7 @@ def compare(
         if (run.start, run.end) != (first.start, first.end):
             console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)
         for warning in run.warnings:
-            console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
+            console.print(styled(f"{run.spec.name}:", "yellow", " " + warning), highlight=False)
     if json_path is not None:
         write_json(document, json_path)
         console.print(f"wrote {json_path}", highlight=False)

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
 
-from shortthehype.cli import app, console
+from shortthehype.cli import app, console, styled
 from shortthehype.cli.options import DataOptions, data_options
 from shortthehype.errors import ParamError
 
@@ -206,8 +205,8 @@ def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int) ->
         return
     span = f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}"
     console.print(
-        f"[bold]{name}[/]: LPPLS confidence, {span}, every {step} bar(s), "
-        f"{len(windows)} windows of {windows[0]}..{windows[-1]} bars",
+        styled(name, "bold", f": LPPLS confidence, {span}, every {step} bar(s), "
+        f"{len(windows)} windows of {windows[0]}..{windows[-1]} bars"),
         highlight=False,
     )
     last = frame.iloc[-1]
@@ -311,7 +310,7 @@ def bubble(
         return
     render_indicator(name, frame, window_array, step)
     for warning in prices.warnings:
-        console.print(f"[yellow]data warning:[/] {escape(warning)}", highlight=False)
+        console.print(styled("data warning:", "yellow", " " + warning), highlight=False)
     if json_path is not None:
         from shortthehype.cli.options import write_json
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.markup import escape
 
-from shortthehype.cli import console, err_console
+from shortthehype.cli import console, err_console, styled
 from shortthehype.cli.options import DataOptions
 from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError
 
@@ -50,7 +49,7 @@ def _price(value: float) -> str:
 
 def _print_warnings(lines: tuple[str, ...] | list[str]) -> None:
     for line in lines:
-        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        err_console.print(styled("warning:", "yellow", " " + line), highlight=False, soft_wrap=True)
 
 
 def _series_table(infos: list[SeriesInfo], *, title: str, with_source: bool) -> object:
@@ -66,7 +65,7 @@ def _series_table(infos: list[SeriesInfo], *, title: str, with_source: bool) -> 
         table.add_column("fetched (UTC)", no_wrap=True)
     for info in infos:
         if info.error is not None:
-            cells = [f"[red]{info.ticker}[/]", "[red]invalid[/]", "", ""]
+            cells = [styled(info.ticker, "red"), styled("invalid", "red"), "", ""]
         else:
             cells = [info.ticker, _day(info.first), _day(info.last), str(info.rows)]
         if with_source:
@@ -97,7 +96,7 @@ def list_command(
 
         directory = resolve_data_dir(data_dir)
         infos = list_csv_dir(directory)
-        console.print(_series_table(infos, title=f"CSV files in {escape(str(directory))}", with_source=False))
+        console.print(_series_table(infos, title=f"CSV files in {directory}", with_source=False))
         where = str(directory)
     elif kind in ("cache", "yahoo"):
         from shortthehype.data.catalog import Catalog
@@ -112,13 +111,13 @@ def list_command(
                 soft_wrap=True,
             )
             return
-        console.print(_series_table(infos, title=f"Price catalog {escape(str(catalog.root))}", with_source=True))
+        console.print(_series_table(infos, title=f"Price catalog {catalog.root}", with_source=True))
         where = str(catalog.root)
     else:
         raise ParamError(f"data list --source must be csv or cache (got {kind!r})")
     bad = [info for info in infos if info.error is not None]
     for info in bad:
-        err_console.print(f"[red]invalid:[/] {escape(info.error or '')}", highlight=False, soft_wrap=True)
+        err_console.print(styled("invalid:", "red", " " + (info.error or "")), highlight=False, soft_wrap=True)
     if bad:
         raise DataError(f"{len(bad)} of {len(infos)} price file(s) in {where} are invalid (listed above)")
 
@@ -147,7 +146,7 @@ def show_command(
     close = frame["close"]
     lo, hi = close.idxmin(), close.idxmax()
     console.print(
-        f"[bold]{name}[/]  source {prices.source}  {_day(prices.index[0])}..{_day(prices.index[-1])}  {len(prices)} rows",
+        styled(name, "bold", f"  source {prices.source}  {_day(prices.index[0])}..{_day(prices.index[-1])}  {len(prices)} rows"),
         highlight=False,
         soft_wrap=True,
     )
@@ -212,7 +211,7 @@ def fetch_command(
                 report = fetch_ticker(symbol, start, end, cache_dir=cache_dir, refresh=refresh)
             except ShortTheHypeError as exc:
                 failed.append(symbol)
-                progress.console.print(f"[red]{symbol}: failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                progress.console.print(styled(f"{symbol}: failed:", "red", " " + str(exc)), highlight=False, soft_wrap=True)
             else:
                 note = f" ({report.note})" if report.note else ""
                 console.print(
@@ -243,4 +242,4 @@ def import_command(
 
     catalog = Catalog(cache_dir)
     infos = catalog.import_csv_dir(directory)
-    console.print(_series_table(infos, title=f"Imported into {escape(str(catalog.root))}", with_source=False))
+    console.print(_series_table(infos, title=f"Imported into {catalog.root}", with_source=False))

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
-from shortthehype.cli import app, console
+from shortthehype.cli import app, console, styled
 from shortthehype.cli.options import DataOptions, data_options
 
 
@@ -41,7 +40,7 @@ def demo(
     console.print(windows_frame(runs).to_string(index=False), highlight=False)
     for run in runs:
         for warning in run.warnings:
-            console.print(f"[yellow]{run.spec.name}:[/] {escape(warning)}", highlight=False)
+            console.print(styled(f"{run.spec.name}:", "yellow", " " + warning), highlight=False)
     from shortthehype.cli.report_cmd import write_outputs
 
     document = {"type": "compare", "runs": [run.to_dict() for run in runs]}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from shortthehype.cli import app, console, err_console
+from shortthehype.cli import app, console, err_console, styled
 from shortthehype.cli.options import DataOptions, data_options, run_overrides
 
 if TYPE_CHECKING:
@@ -117,7 +117,11 @@ def sweep(
                 progress=progress,
                 **data_options(source, data_dir, cache_dir, offline),
             )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:  # numba turns a Ctrl-C inside a kernel into a SystemError
+        from shortthehype.cli import was_interrupted
+
+        if not was_interrupted(exc):
+            raise
         if out is not None:
             parts = out.with_name(out.name + ".parts")
             saved = len(list(parts.glob("part-*.parquet"))) if parts.is_dir() else 0
@@ -147,9 +151,13 @@ def _print_sweep(result: SweepResult, top: int, sort: str | None = None, ascendi
     rate = f", {per_second:,.0f} combinations/s" if per_second >= 10 else f", {per_second:.2g} combinations/s"
     rate = rate if result.seconds else ""
     console.print(
-        f"[bold]{result.spec_name}[/] ({result.kind}): {result.n_run:,} combinations backtested"
-        f" ({result.n_invalid:,} invalid skipped of {result.n_grid:,}) in {result.seconds:,.2f} s{rate} "
-        f"({result.mode} path); {_window_text(result.window)}",
+        styled(
+            result.spec_name,
+            "bold",
+            f" ({result.kind}): {result.n_run:,} combinations backtested"
+            f" ({result.n_invalid:,} invalid skipped of {result.n_grid:,}) in {result.seconds:,.2f} s{rate} "
+            f"({result.mode} path); {_window_text(result.window)}",
+        ),
         highlight=False,
     )
     rows = result.top(top, by=sort, ascending=ascending)
@@ -174,7 +182,7 @@ def overfitting_lines(result: SweepResult) -> list[str]:
     dsr = result.dsr
     if dsr is not None and not math.isnan(dsr.dsr):
         lines.append(
-            f"Deflated Sharpe ratio of the best: [bold]{dsr.dsr:.3f}[/] = probability its true Sharpe ratio beats the "
+            f"Deflated Sharpe ratio of the best: {dsr.dsr:.3f} = probability its true Sharpe ratio beats the "
             f"best of {dsr.n_trials:,} skill-less trials (per-bar SR {dsr.sharpe:.4f} vs expected max {dsr.expected_max:.4f};"
             f" {dsr.n_obs:,} returns, skew {dsr.skew:.2f}, kurtosis {dsr.kurtosis:.1f})"
         )
@@ -183,7 +191,7 @@ def overfitting_lines(result: SweepResult) -> list[str]:
     pbo = result.pbo
     if pbo is not None and not math.isnan(pbo.pbo):
         lines.append(
-            f"Probability of backtest overfitting: [bold]{pbo.pbo:.3f}[/] (CSCV, {pbo.n_blocks} blocks of {pbo.block_len} bars,"
+            f"Probability of backtest overfitting: {pbo.pbo:.3f} (CSCV, {pbo.n_blocks} blocks of {pbo.block_len} bars,"
             f" {pbo.n_splits:,} splits): how often the in-sample best is at or below the median out of sample"
         )
     if result.pbo_note:

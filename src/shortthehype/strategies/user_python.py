@@ -46,11 +46,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shortthehype.constants import USER_STRATEGY_FUNCTION
 from shortthehype.data.prices import Prices
-from shortthehype.errors import SpecError, did_you_mean
+from shortthehype.errors import SpecError, UserCodeError, did_you_mean
 from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param
 from shortthehype.strategies.base import Params, StrategyKind, register
 
@@ -168,12 +169,46 @@ def _import(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         _restore(name, previous)
-        raise SpecError(f"{path}: syntax error on line {exc.lineno}: {exc.msg}") from None
-    except Exception as exc:  # noqa: BLE001  (any failure of user code becomes one line naming the file)
+        raise SpecError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (any failure of user code becomes one line naming the file)
         _restore(name, previous)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise SpecError(f"{path}: importing it raised {type(exc).__name__}{': ' + message if message else ''}") from None
+        raise user_code_error(path, "importing it", exc) from exc
     return module
+
+
+def user_code_error(path: Path, what: str, exc: BaseException) -> UserCodeError:
+    """One line for an exception (or ``sys.exit``) raised by user code: ``file:line: what raised Type: message``.
+
+    The line is the deepest frame of the traceback inside ``path`` (the
+    call into the file when no frame is).  The CLI shows the full traceback
+    with ``--debug``.
+    """
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{path}:{line}" if line is not None else str(path)
+    if isinstance(exc, SystemExit):
+        return UserCodeError(f"{where}: {what} called sys.exit({exc.code!r})")
+    text = " ".join(str(exc).split())
+    return UserCodeError(f"{where}: {what} raised {type(exc).__name__}{': ' + text if text else ''}")
+
+
+def call_user(strategy: UserStrategy, what: str, function: Callable[..., Any], *args: Any) -> Any:
+    """Call a function of the user's file; any exception or ``sys.exit`` becomes a one-line :class:`UserCodeError`.
+
+    A :class:`SpecError` the file raises on purpose keeps its message (prefixed with the file name).
+    """
+    try:
+        return function(*args)
+    except UserCodeError:
+        raise
+    except SpecError as exc:
+        raise SpecError(f"{strategy.path.name}: {exc}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        raise user_code_error(strategy.path, what, exc) from exc
 
 
 def _restore(name: str, previous: ModuleType | None) -> None:
@@ -227,7 +262,7 @@ def _declared_check(path: Path, module: ModuleType) -> Callable[[Params], None] 
 
 
 def _user_tickers(strategy: UserStrategy, params: Params) -> list[str]:
-    tickers = strategy.tickers(params)
+    tickers = call_user(strategy, "tickers()", strategy.tickers, params)
     if isinstance(tickers, str) or not isinstance(tickers, Sequence) or not tickers:
         raise SpecError(f"{strategy.path.name}: tickers must be a non-empty list of ticker symbols, got {tickers!r}")
     out: list[str] = []
@@ -248,13 +283,23 @@ def _user_check(strategy: UserStrategy, params: Params) -> None:
     except SpecError as exc:
         raise SpecError(f"{strategy.path.name}: {exc}") from None
     except ValueError as exc:
-        raise SpecError(f"{strategy.path.name}: {str(exc).strip().splitlines()[0] if str(exc).strip() else 'invalid parameters'}") from None
+        raise SpecError(f"{strategy.path.name}: {' '.join(str(exc).split()) or 'invalid parameters'}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        raise user_code_error(strategy.path, "check()", exc) from exc
 
 
 def _user_weights(strategy: UserStrategy, prices: Prices, params: Params) -> pd.DataFrame:
     name = params["function"]
-    weights = strategy.function(name)(prices, params)
+    function = strategy.function(name)
+    given = read_only_copy(prices)
+    weights = call_user(strategy, f"{name}()", function, given, params)
     where = f"{strategy.path.name}: {name}()"
+    changed = changed_field(prices, given)
+    if changed is not None:
+        raise SpecError(
+            f"{where} modified the prices it was given (prices.{changed}); they are read-only: "
+            f"work on a copy, e.g. px = prices.close.copy()"
+        )
     if isinstance(weights, pd.Series):
         weights = weights.to_frame()
     if not isinstance(weights, pd.DataFrame):
@@ -278,6 +323,32 @@ def _user_weights(strategy: UserStrategy, prices: Prices, params: Params) -> pd.
         raise SpecError(f"{where} returned weights that are not numbers (NaN = no order)") from None
     weights.columns = columns
     return weights.reindex(prices.index)
+
+
+def read_only_copy(prices: Prices) -> Prices:
+    """A copy of ``prices`` whose arrays refuse writes (``ValueError: assignment destination is read-only``)."""
+    from shortthehype.constants import PRICE_FIELDS
+
+    frames = {}
+    for name in PRICE_FIELDS:
+        values = getattr(prices, name).to_numpy(dtype="float64", copy=True)
+        values.flags.writeable = False
+        frame = pd.DataFrame(values, index=prices.index.copy(), columns=getattr(prices, name).columns.copy(), copy=False)
+        frames[name] = frame
+    return Prices(**frames, source=prices.source, warnings=prices.warnings)
+
+
+def changed_field(original: Prices, given: Prices) -> str | None:
+    """The first price field the strategy changed in ``given`` (values, dates or tickers), or None."""
+    from shortthehype.constants import PRICE_FIELDS
+
+    for name in PRICE_FIELDS:
+        before, after = getattr(original, name), getattr(given, name)
+        if not (after.index.equals(before.index) and after.columns.equals(before.columns)):
+            return name
+        if not np.array_equal(after.to_numpy(dtype="float64"), before.to_numpy(dtype="float64"), equal_nan=True):
+            return name
+    return None
 
 
 def python_kind(file: str | Path, base_dir: str | Path | None = None) -> StrategyKind:
