@@ -42,6 +42,9 @@ from shortthehype.strategies.base import StrategyKind, strategy_kind
 
 #: Environment variable naming an extra directory searched for specs by name.
 ENV_STRATEGIES_DIR = "SHORTTHEHYPE_STRATEGIES_DIR"
+#: Set to 1 (the CLI's ``--allow-any-strategy-file``) to let a spec file run a Python file outside its own
+#: directory and the strategy directories.
+ENV_ANY_STRATEGY_FILE = "SHORTTHEHYPE_ALLOW_ANY_STRATEGY_FILE"
 
 _TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep") + tuple(p.name for p in RUN_PARAMS)
 
@@ -109,6 +112,23 @@ def resolve_spec_path(spec_or_name: str | os.PathLike[str]) -> Path:
         return by_stem[text]
     searched = ", ".join(str(d) for d in strategy_dirs()) or "no strategies directory found"
     raise SpecError(f"no strategy spec named {text!r}{did_you_mean(text, specs)} (searched {searched})")
+
+
+@dataclass(frozen=True)
+class SpecSummary:
+    """What a spec file says about itself, read without loading its kind (no strategy code runs)."""
+
+    name: str
+    kind: str
+    description: str
+
+
+def read_spec_summary(path: Path) -> SpecSummary:
+    """Name, kind and description of a spec file; SpecError if it is not a readable TOML spec."""
+    raw = _read_toml(path)
+    if "kind" not in raw:
+        raise SpecError(f"{path}: missing key 'kind' (e.g. kind = \"fixed-weights\")")
+    return SpecSummary(str(raw.get("name") or path.stem), str(raw["kind"]), str(raw.get("description", "")).strip())
 
 
 @dataclass(frozen=True)

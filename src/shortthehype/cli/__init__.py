@@ -58,13 +58,19 @@ def main(argv: list[str] | None = None) -> int:
 
     ``--debug`` (anywhere on the command line, or ``SHORTTHEHYPE_DEBUG=1``)
     prints the traceback behind a one-line error, e.g. of an exception raised
-    in a user's strategy file.
+    in a user's strategy file.  ``--allow-any-strategy-file`` lets spec files
+    run Python files outside their own directory and the strategy directories.
     """
     import os
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SHORTTHEHYPE_DEBUG", "") not in ("", "0")
     args = [a for a in args if a != "--debug"]
+    if "--allow-any-strategy-file" in args:  # an environment variable, so that worker processes inherit it
+        from shortthehype.spec import ENV_ANY_STRATEGY_FILE
+
+        os.environ[ENV_ANY_STRATEGY_FILE] = "1"
+        args = [a for a in args if a != "--allow-any-strategy-file"]
     _register_commands()
     try:
         app(args=args, prog_name="shortthehype")  # standalone: click handles usage errors and --help

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -33,6 +33,13 @@ def backtest(
         Optional[str],
         typer.Option("--format", "-f", help="Report format, html or md; without --report, md prints a Markdown summary instead of the table."),
     ] = None,
+    check_lookahead: Annotated[
+        bool,
+        typer.Option(
+            "--check-lookahead",
+            help="First rerun the strategy with a different future after several cut dates; refuse it if any earlier target moves.",
+        ),
+    ] = False,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -61,6 +68,8 @@ def backtest(
             from shortthehype.report import check_report_path
 
             check_report_path(report_path, option="--report")
+    if check_lookahead:
+        _check_lookahead(spec, overrides, options, quiet=json_to_stdout or (report_path is None and fmt == "md"))
     run = run_backtest(spec, overrides=overrides, **options)
     document = None
     if wants_document:
@@ -93,25 +102,57 @@ def backtest(
         write_outputs(document, report_path=report_path, png=png, format_=fmt)
 
 
+def _check_lookahead(spec: str, overrides: dict[str, str], options: dict[str, Any], *, quiet: bool = False) -> None:
+    """The look-ahead check of ``spec``: one line when it passes, a SpecError (exit 1) naming the moved target otherwise."""
+    from shortthehype.cli import err_console
+    from shortthehype.errors import SpecError
+    from shortthehype.runner import check_lookahead
+    from shortthehype.spec import load_spec
+
+    loaded = load_spec(spec)
+    report = check_lookahead(loaded, overrides=overrides, **options)
+    if not report.ok:
+        raise SpecError(report.message(loaded.where))
+    (err_console if quiet else console).print(report.message(loaded.where), highlight=False)
+
+
 @strategies_app.command("list")
 def strategies_list() -> None:
-    """List the strategy specs found (name, kind, file)."""
+    """List the strategy specs found (name, kind, file); reads the spec files only, never runs a strategy's code."""
     from rich.table import Table
 
     from shortthehype.errors import ShortTheHypeError
-    from shortthehype.spec import available_specs, load_spec
+    from shortthehype.spec import available_specs, read_spec_summary
 
     table = Table(header_style="bold")
     for column in ("name", "kind", "file", "description"):
         table.add_column(column)
     for name, path in available_specs().items():
         try:
-            spec = load_spec(path)
+            summary = read_spec_summary(path)
         except ShortTheHypeError as exc:  # one broken spec must not hide the others
             table.add_row(name, "?", str(path), styled("invalid:", "red", " " + str(exc)))
             continue
-        table.add_row(spec.name, spec.kind.name, str(path), spec.description.splitlines()[0] if spec.description else "")
+        table.add_row(summary.name, summary.kind, str(path), summary.description.splitlines()[0] if summary.description else "")
     console.print(table)
+
+
+@strategies_app.command("check")
+def strategies_check(
+    spec: Annotated[str, typer.Argument(help="Spec file or name, or a strategy's .py file (its PARAMS defaults are used).")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a setting: key=value (repeatable).")] = None,
+    start: Annotated[Optional[str], typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last day of the prices checked (YYYY-MM-DD).")] = None,
+    source: DataOptions.source = None,
+    data_dir: DataOptions.data_dir = None,
+    cache_dir: DataOptions.cache_dir = None,
+    offline: DataOptions.offline = False,
+) -> None:
+    """Check a strategy for look-ahead: rerun it with a different future after several cut dates (exit 1 if a target moves)."""
+    target: Any = spec
+    if spec.endswith(".py"):
+        target = {"name": Path(spec).stem, "kind": "python", "params": {"file": str(Path(spec).resolve())}}
+    _check_lookahead(target, run_overrides(set_, start, end), data_options(source, data_dir, cache_dir, offline))
 
 
 @strategies_app.command("show")

@@ -109,9 +109,33 @@ def _resolve_file(file: str, base_dir: Path | None) -> Path:
         candidates = [root / path for root in roots]
     for candidate in candidates:
         if candidate.is_file():
-            return candidate.resolve()
+            resolved = candidate.resolve()
+            if base_dir is not None:
+                _check_trusted(file, resolved, base_dir)
+            return resolved
     searched = ", ".join(dict.fromkeys(str(c.parent) for c in candidates))
     raise SpecError(f"strategy file {file!r} not found (searched {searched})")
+
+
+def _check_trusted(file: str, resolved: Path, base_dir: Path) -> None:
+    """A spec file may run Python files under its own directory or a strategy directory only (unless explicitly allowed).
+
+    A spec is data someone may hand you; the code it names should sit next
+    to it, not anywhere on the disk (``/any/path.py``, ``../x.py``).
+    """
+    import os
+
+    from shortthehype.spec import ENV_ANY_STRATEGY_FILE, strategy_dirs
+
+    if os.environ.get(ENV_ANY_STRATEGY_FILE, "") not in ("", "0"):
+        return
+    roots = [base_dir.resolve()] + [d.resolve() for d in strategy_dirs()]
+    if any(resolved.is_relative_to(root) for root in roots):
+        return
+    raise SpecError(
+        f"parameter 'file' = {file!r} is {resolved}, outside the spec's directory {base_dir.resolve()} and the strategy "
+        f"directories; move it there, or pass --allow-any-strategy-file to run it"
+    )
 
 
 def load_user_strategy(file: str | Path, base_dir: str | Path | None = None) -> UserStrategy:
