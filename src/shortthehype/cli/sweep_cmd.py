@@ -246,13 +246,13 @@ def results_show(
 
 @results_app.command("sql")
 def results_sql(
-    query: Annotated[str, typer.Argument(help="SQL; read files with FROM 'results.parquet', or use the view `results`.")],
+    query: Annotated[str, typer.Argument(help="SQL over the view `results` (no other file can be read or written).")],
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="Results file exposed as the view `results`.")
+        Optional[Path], typer.Option("--file", "-f", help="Results file (from `sweep --out`) exposed as the view `results`.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows printed at most.")] = 50,
 ) -> None:
-    """Query sweep results with DuckDB, e.g. `results sql "SELECT fast, avg(sharpe) FROM 'r.parquet' GROUP BY fast"`."""
+    """Query sweep results with DuckDB, e.g. `results sql "SELECT fast, avg(sharpe) FROM results GROUP BY fast" --file r.parquet`."""
     frame = run_sql(query, file)
     from rich.table import Table
 
@@ -267,20 +267,29 @@ def results_sql(
 
 
 def run_sql(query: str, file: Path | None = None) -> pd.DataFrame:
-    """Run ``query`` with DuckDB (``results`` = ``file`` when given); one-line errors."""
-    from shortthehype.errors import DataError, ParamError
+    """Run ``query`` with DuckDB over ``file`` (the view ``results``) and nothing else; one-line errors.
+
+    The file is read and checksum-verified by :func:`shortthehype.sweeps.load_sweep`
+    and handed to DuckDB as the table ``results``; the connection then has
+    external access disabled (no files read or written, no extensions
+    installed or loaded, no databases attached) and its configuration locked.
+    """
+    from shortthehype.errors import ParamError
+    from shortthehype.sweeps import load_sweep
 
     try:
         import duckdb
     except ImportError:
         raise ParamError("`results sql` needs DuckDB: pip install duckdb") from None
-    connection = duckdb.connect()
+    if file is None:
+        raise ParamError("results sql needs --file RESULTS.parquet: the query sees that file as the view `results` and nothing else")
+    table = load_sweep(file).table
+    connection = duckdb.connect(
+        config={"enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
     try:
-        if file is not None:
-            if not Path(file).is_file():
-                raise DataError(f"{file}: results file not found")
-            escaped = str(file).replace("'", "''")
-            connection.execute(f"CREATE VIEW results AS SELECT * FROM read_parquet('{escaped}')")
+        connection.register("results", table)
+        connection.execute("SET lock_configuration = true")
         return connection.execute(query).fetchdf()
     except duckdb.Error as exc:
         message = " ".join(str(exc).split())
