@@ -767,6 +767,7 @@ def sweep(
     DataError
         Missing prices, or a combination's backtest failed (named in the message).
     """
+    _refuse_inside_worker_start()
     started = time.perf_counter()
     spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
     if overrides:
@@ -1120,15 +1121,49 @@ def _picklable(plan: _Plan) -> bool:
     return True
 
 
+_UNGUARDED_SCRIPT = (
+    "the sweep's worker processes stopped: a script that calls sweep() must do so under "
+    "`if __name__ == \"__main__\":` (worker processes re-import it), or pass workers=1"
+)
+
+
+def _refuse_inside_worker_start() -> None:
+    """A worker process that re-imports a script calling sweep() at top level stops at once (the parent then says why).
+
+    Without this the worker would run the whole sweep again and wait forever
+    on worker processes of its own, and so would its parent.
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ParamError(_UNGUARDED_SCRIPT)
+
+
 _WORKER_PLAN: _Plan | None = None
 
 
-def _init_worker(payload: bytes) -> None:
+def _init_worker(plan_file: str) -> None:
     import signal
 
     global _WORKER_PLAN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops handing out chunks
-    _WORKER_PLAN = pickle.loads(payload)
+    _exit_with_parent()
+    _WORKER_PLAN = pickle.loads(Path(plan_file).read_bytes())
+
+
+def _exit_with_parent(interval: float = 0.5) -> None:
+    """Stop this worker process as soon as its parent is gone (killed with SIGKILL, say): no orphan keeps running."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:  # re-parented: the sweep that started us has died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="shortthehype-parent-watch", daemon=True).start()
 
 
 def _worker_chunk(ids: np.ndarray) -> _Chunk:
@@ -1140,30 +1175,35 @@ def _execute_processes(
     plan: _Plan, chunks: list[np.ndarray], todo: list[int], n_workers: int, collect: Callable[[int, _Chunk], None]
 ) -> None:
     import multiprocessing
+    import tempfile
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    payload = pickle.dumps(plan)
-    pool = ProcessPoolExecutor(
-        max_workers=min(n_workers, len(todo)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(payload,),
-    )
+    # the plan (prices included) goes to the workers through a file, not the spawn pipe: a worker that dies
+    # while starting (a script without a __main__ guard) must not leave the parent blocked writing megabytes into it
+    handle, plan_file = tempfile.mkstemp(prefix="shortthehype-sweep-", suffix=".pickle")
     try:
-        pending = {pool.submit(_worker_chunk, chunks[i]): i for i in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = pending.pop(future)
-                collect(index, future.result())
-    except BrokenProcessPool:
-        raise ParamError(
-            "the sweep's worker processes stopped: a script that calls sweep() must do so under "
-            "`if __name__ == \"__main__\":` (worker processes re-import it), or pass workers=1"
-        ) from None
+        with os.fdopen(handle, "wb") as stream:
+            pickle.dump(plan, stream)
+        pool = ProcessPoolExecutor(
+            max_workers=min(n_workers, len(todo)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(plan_file,),
+        )
+        try:
+            pending = {pool.submit(_worker_chunk, chunks[i]): i for i in todo}
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    collect(index, future.result())
+        except BrokenProcessPool:
+            raise ParamError(_UNGUARDED_SCRIPT) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        os.unlink(plan_file)
 
 
 def _execute_dask(
