@@ -304,6 +304,9 @@ def backtest(
     if benchmark_ticker:
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
     stats = result.stats(benchmark=benchmark)
+    idle = _never_traded_note(spec, result, window_weights, window_prices)
+    if idle:
+        notes = [*notes, idle]
     return BacktestRun(
         spec=spec,
         prices=window_prices,
@@ -313,6 +316,27 @@ def backtest(
         stats=stats,
         warnings=tuple(_window_warnings(prices, window_prices, needed)) + tuple(notes),
     )
+
+
+def _never_traded_note(spec: StrategySpec, result: Any, weights: pd.DataFrame, prices: Prices) -> str | None:
+    """Why a run that asked for positions never traded (None when it traded, or never asked)."""
+    if len(result.orders):
+        return None
+    asked = weights.fillna(0.0).abs().to_numpy() > 0
+    if not asked.any():
+        return None
+    row, column = np.argwhere(asked)[0]
+    ticker, day = weights.columns[column], weights.index[row]
+    value = abs(float(weights.iat[row, column])) * result.init_cash
+    price = prices.close[ticker].loc[day:].dropna()
+    if spec.engine.get("integer_shares") and len(price) and float(price.iloc[0]) > value:
+        return (
+            f"no order was ever executed: with integer_shares, one share of {ticker} ({float(price.iloc[0]):,.2f}) "
+            f"costs more than its first target value ({value:,.2f}), so every target rounds to 0 shares"
+        )
+    if not len(price):
+        return f"no order was ever executed: {ticker} has no price on or after its first target ({day:%Y-%m-%d})"
+    return f"no order was ever executed although targets were set from {day:%Y-%m-%d} on (see the events)"
 
 
 def check_lookahead(

@@ -97,6 +97,7 @@ def sweep(
     from shortthehype.sweeps import parse_grid
     from shortthehype.sweeps import sweep as run_sweep
 
+    _check_top(top)
     try:
         with _Progress("sweep") as progress:
             result = run_sweep(
@@ -137,6 +138,13 @@ def sweep(
         console.print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
     if report is not None:
         _write_report(result.to_document(x=x, y=y), report)
+
+
+def _check_top(top: int) -> None:
+    if top < 0:
+        from shortthehype.errors import ParamError
+
+        raise ParamError(f"--top must be >= 0 (rows printed), got {top}")
 
 
 def _write_report(document: dict[str, Any], path: Path) -> None:
@@ -241,6 +249,7 @@ def results_show(
     """Print a sweep results file: counts, the top rows and the overfitting statistics."""
     from shortthehype.sweeps import load_sweep
 
+    _check_top(top)
     _print_sweep(load_sweep(file), top, sort, ascending)
 
 
