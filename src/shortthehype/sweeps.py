@@ -1217,8 +1217,9 @@ def _execute_dask(
     if scheduler:
         try:
             client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise ParamError(f"cannot reach the dask scheduler at {scheduler!r} ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - a bad address raises ValueError/TypeError, a dead one OSError
+            message = " ".join(str(exc).split())
+            raise ParamError(f"cannot reach the dask scheduler at {scheduler!r} ({type(exc).__name__}: {message})") from None
     else:
         try:
             cluster = LocalCluster(
