@@ -11,22 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from shortthehype.cli import main
 
-HEADER = "date,open,high,low,close,volume\n"
-
-
-def _csv(n: int = 300, base: float = 100.0, seed: int = 0) -> str:
-    rng = np.random.default_rng(seed)
-    close = base * np.exp(np.cumsum(rng.normal(0.0003, 0.01, n)))
-    dates = pd.bdate_range("2020-01-01", periods=n)
-    rows = [f"{d:%Y-%m-%d},{c:.4f},{c * 1.01:.4f},{c * 0.99:.4f},{c:.4f},1000" for d, c in zip(dates, close)]
-    return HEADER + "\n".join(rows) + "\n"
-
+from fixtures.data.tiny_prices import HEADER, csv_text as _csv
 
 GOOD = {"data/SPY.csv": _csv(seed=1), "data/QQQ.csv": _csv(base=200.0, seed=2)}
 D = ["--source", "csv", "--data-dir", "{W}/data"]

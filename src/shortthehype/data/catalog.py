@@ -240,6 +240,8 @@ class Catalog:
             raise DataError(
                 f"catalog entry {stem} is locked by another process for over {CATALOG_LOCK_TIMEOUT:g}s ({lock_path}); try again"
             ) from None
+        except OSError as exc:
+            raise DataError(f"cannot write to the price catalog {self.root}: {exc.strerror or exc} ({lock_path})") from None
         try:
             yield
         finally:
