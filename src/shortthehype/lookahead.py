@@ -4,7 +4,8 @@ A strategy's target for bar t may use data up to bar t's close only.  The
 check computes the targets once on the prices as they are, then again on
 copies whose bars after a cut date are replaced by a different (seeded,
 valid) future: every open, high, low and close after the cut is multiplied
-by a random walk factor and the volume by another.  The dates stay the same,
+by a random walk that starts with a jump up (x2), and again by one that
+starts with a jump down (x0.5); the volume by another random factor.  The dates stay the same,
 so rules that read the calendar (rebalance on the last trading day of a
 month) are not disturbed.  Any target on or before the cut that differs
 between the two runs was computed from data after it: look-ahead.  The cuts
@@ -89,8 +90,8 @@ def check_lookahead(
     rng = np.random.default_rng(seed)
     found: LookaheadReport | None = None
     checked = tuple(index[p] for p in positions)
-    for position in positions:
-        changed = _aligned(targets(_other_future(prices, position, rng)), index)
+    for position, level in ((p, level) for p in positions for level in _FUTURE_LEVELS):
+        changed = _aligned(targets(_other_future(prices, position, level, rng)), index)
         columns = [c for c in base.columns if c in changed.columns]
         before = base[columns].to_numpy()[: position + 1]
         after = changed[columns].to_numpy()[: position + 1]
@@ -122,11 +123,16 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return both_nan | close
 
 
-def _other_future(prices: Prices, position: int, rng: np.random.Generator) -> Prices:
-    """``prices`` with every bar after ``position`` scaled by a random walk (OHLC together, so each bar stays valid)."""
+#: Each cut is tested with a future that jumps up (x2) and one that jumps down (x0.5) before wandering off:
+#: a rule comparing the next price with today's flips in one of them.
+_FUTURE_LEVELS = (2.0, 0.5)
+
+
+def _other_future(prices: Prices, position: int, level: float, rng: np.random.Generator) -> Prices:
+    """``prices`` with every bar after ``position`` scaled by ``level`` times a random walk (OHLC together, so each bar stays valid)."""
     n_after = len(prices) - position - 1
     n_tickers = len(prices.tickers)
-    walk = np.exp(np.cumsum(rng.normal(0.0, 0.05, size=(n_after, n_tickers)), axis=0)) * rng.uniform(0.5, 1.5, size=n_tickers)
+    walk = level * np.exp(np.cumsum(rng.normal(0.0, 0.05, size=(n_after, n_tickers)), axis=0))
     volume = rng.uniform(0.2, 5.0, size=(n_after, n_tickers))
     frames = {}
     for name in PRICE_FIELDS:

@@ -1,0 +1,134 @@
+"""The smaller guarantees: look-ahead check, read-only prices, trust boundaries, one-line user errors, output text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fixtures.data.tiny_prices import write_price_dir
+from shortthehype.cli import main, was_interrupted
+from shortthehype.data.prices import Prices
+from shortthehype.errors import SpecError
+from shortthehype.lookahead import check_lookahead
+from shortthehype.runner import backtest
+
+
+def walk(n: int = 400) -> Prices:
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    return Prices.from_close(pd.DataFrame({"SPY": close}, index=pd.bdate_range("2019-01-01", periods=n)))
+
+
+# ---- the look-ahead check ----------------------------------------------------------------------
+
+
+def test_a_causal_strategy_passes_the_look_ahead_check():
+    def momentum(prices: Prices) -> pd.DataFrame:
+        close = prices.close
+        return (close > close.rolling(20).mean()).astype(float).where(close.rolling(20).count() == 20)
+
+    report = check_lookahead(momentum, walk())
+    assert report.ok and len(report.cuts) == 6
+
+
+def test_a_one_bar_peek_is_caught_at_the_first_cut():
+    prices = walk()
+
+    def peek(p: Prices) -> pd.DataFrame:
+        close = p.close
+        return (close.shift(-1) > close).astype(float)
+
+    report = check_lookahead(peek, prices)
+    assert not report.ok
+    first_cut = report.cuts[0]
+    # the target on a cut date reads the next close, which is the first thing the check changes
+    assert report.date == first_cut and report.cut == first_cut and report.ticker == "SPY"
+    assert "look-ahead" in report.message("x.py") and f"{first_cut:%Y-%m-%d}" in report.message("x.py")
+
+
+def test_normalising_by_the_last_price_is_caught_on_the_first_bar():
+    def last_price(p: Prices) -> pd.DataFrame:
+        close = p.close
+        return (close / close.iloc[-1]).clip(upper=1.0)
+
+    report = check_lookahead(last_price, walk())
+    assert not report.ok and report.date == walk().index[0]
+
+
+def test_every_shipped_fixed_weights_spec_passes(shared_prices_dir):
+    from shortthehype.runner import check_lookahead as check_spec
+
+    for name in ("sixty-forty", "ma-crossover"):
+        assert check_spec(name, source="csv", data_dir=shared_prices_dir).ok, name
+
+
+# ---- read-only prices --------------------------------------------------------------------------
+
+
+def _user_spec(tmp_path, body: str) -> str:
+    (tmp_path / "u.py").write_text('TICKERS = ["SPY"]\ndef target_weights(prices, params):\n' + body)
+    spec = tmp_path / "u.toml"
+    spec.write_text('name = "u"\nkind = "python"\n[params]\nfile = "u.py"\n')
+    return str(spec)
+
+
+def test_a_strategy_cannot_change_the_prices_the_engine_simulates(tmp_path):
+    prices = walk()
+    honest = backtest(_user_spec(tmp_path, "    return prices.close * 0 + 1.0\n"), prices=prices)
+    sneaky = tmp_path / "s"
+    sneaky.mkdir()
+    with pytest.raises(SpecError, match=r"u.py: target_weights\(\) modified the prices it was given \(prices.close\)"):
+        backtest(_user_spec(sneaky, "    px = prices.close\n    px /= px.iloc[0]\n    return px * 0 + 1.0\n"), prices=prices)
+    assert prices.close["SPY"].equals(walk().close["SPY"])  # the caller's prices are untouched
+    assert honest.result.equity.iloc[-1] == pytest.approx(1e6 * prices.close["SPY"].iloc[-1] / prices.close["SPY"].iloc[1], rel=1e-9)
+
+
+# ---- one-line errors from user code, --debug ---------------------------------------------------
+
+
+def test_an_exception_in_user_code_is_one_line_and_debug_adds_the_traceback(tmp_path, capsys):
+    data = write_price_dir(tmp_path / "data", {"SPY": 100.0})
+    spec = _user_spec(tmp_path, "    return helper()\ndef helper():\n    raise KeyError('x')\n")
+    assert main(["backtest", spec, "--source", "csv", "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'u.py'}:5: target_weights() raised KeyError: 'x'"
+    assert main(["backtest", spec, "--source", "csv", "--data-dir", str(data), "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and 'u.py", line 5, in helper' in err and err.strip().endswith("KeyError: 'x'")
+
+
+def test_ctrl_c_wrapped_by_numba_counts_as_an_interrupt():
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise SystemError("CPUDispatcher(<function f>) returned a result with an exception set") from inner
+    except SystemError as outer:
+        assert was_interrupted(outer)
+    assert not was_interrupted(SystemError("a real bug"))
+
+
+# ---- trust boundaries and printed text ---------------------------------------------------------
+
+
+def test_listing_specs_runs_no_strategy_code(tmp_path, monkeypatch, capsys):
+    specs = tmp_path / "strategies"
+    specs.mkdir()
+    marker = tmp_path / "ran"
+    (specs / "u.py").write_text(f"open({str(marker)!r}, 'w').close()\nTICKERS = ['SPY']\n")
+    (specs / "u.toml").write_text('name = "u[/oops]"\nkind = "python"\n[params]\nfile = "u.py"\n')
+    monkeypatch.setenv("SHORTTHEHYPE_STRATEGIES_DIR", str(specs))
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["strategies", "list"]) == 0
+    out = capsys.readouterr().out
+    assert not marker.exists(), "strategies list imported a strategy file"
+    assert "u[/oops]" in out  # a name is printed as written, never read as rich markup
+
+
+def test_hints_and_names_are_never_emoji_or_markup(tmp_path, capsys):
+    bad = tmp_path / "x.toml"
+    bad.write_text('name = "x:100:[bold]"\nkind = "nope:thumbs_up:"\n')
+    assert main(["backtest", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "nope:thumbs_up:" in err and "👍" not in err
