@@ -165,6 +165,8 @@ CASES: list[tuple[str, dict[str, str], list[str], str]] = [
     ("sweep-resume-without-out", {}, ["sweep", "ma-crossover", *D, "--resume"], "--out"),
     ("sweep-out-missing-dir", {}, ["sweep", "ma-crossover", *D, "--out", "{W}/nowhere/r.parquet"], "nowhere"),
     ("sweep-out-is-directory", {"outdir/keep": ""}, ["sweep", "ma-crossover", *D, "--out", "{W}/outdir"], "outdir"),
+    ("sweep-report-missing-dir", {}, ["sweep", "ma-crossover", *D, "--report", "{W}/nowhere/r.html"], "nowhere"),
+    ("walkforward-report-png", {}, ["walkforward", "ma-crossover", *D, "--report", "{W}/r.png"], "r.png"),
     ("walkforward-train", {}, ["walkforward", "ma-crossover", *D, "--train", "3q"], "3q"),
     ("walkforward-test-zero", {}, ["walkforward", "ma-crossover", *D, "--test", "0m"], "0m"),
     ("json-missing-dir", {}, ["backtest", "{W}/../s.toml", *D, "--json", "{W}/nowhere/r.json"], "nowhere"),

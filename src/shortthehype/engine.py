@@ -518,12 +518,13 @@ def _per_ticker(
 
 
 def _check_price_array(name: str, values: np.ndarray, tickers: list[str], index: pd.DatetimeIndex) -> None:
-    """Prices are NaN (no trading) or finite and >= MIN_PRICE; anything else is refused naming ticker and date."""
-    bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= MIN_PRICE))
+    """Prices are NaN (no trading), 0 (a worthless derived instrument) or finite and >= MIN_PRICE; anything else
+    (negative, infinite, denormal) is refused naming ticker and date."""
+    bad = ~np.isnan(values) & ~(np.isfinite(values) & ((values == 0.0) | (values >= MIN_PRICE)))
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(
-            f"{name} price of {tickers[j]} on {index[i]:%Y-%m-%d} is {values[i, j]:g}: prices must be finite and "
+            f"{name} price of {tickers[j]} on {index[i]:%Y-%m-%d} is {values[i, j]:g}: prices must be 0 or finite and "
             f">= {MIN_PRICE:g} (NaN = not trading)"
         )
 

@@ -124,10 +124,14 @@ class SpecSummary:
 
 
 def read_spec_summary(path: Path) -> SpecSummary:
-    """Name, kind and description of a spec file; SpecError if it is not a readable TOML spec."""
+    """Name, kind and description of a spec file; SpecError if it is not a readable TOML spec of a known kind."""
     raw = _read_toml(path)
     if "kind" not in raw:
         raise SpecError(f"{path}: missing key 'kind' (e.g. kind = \"fixed-weights\")")
+    try:
+        strategy_kind(str(raw["kind"]))  # the registry of built-in kinds: no strategy file is imported
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
     return SpecSummary(str(raw.get("name") or path.stem), str(raw["kind"]), str(raw.get("description", "")).strip())
 
 

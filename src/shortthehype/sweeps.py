@@ -1279,7 +1279,7 @@ def _strategy_file(spec: StrategySpec) -> Path | None:
     return load_user_strategy(spec.params["file"], spec.path.parent if spec.path is not None else None).path
 
 
-#: Keys of a part's Parquet metadata: the sweep it belongs to and the checksum of its rows and arrays.
+#: Key of a part's Parquet metadata: one checksum over the sweep's fingerprint, the chunk's ids, its rows and arrays.
 _PART_KEY = b"shortthehype.part"
 
 
@@ -1287,9 +1287,9 @@ class _PartStore:
     """``<out>.parts/``: one Parquet file (rows) and one .npz (block sums, windows) per finished chunk.
 
     ``manifest.json`` holds the fingerprint and the chunk size; each part's
-    Parquet metadata holds the fingerprint, its combination ids' checksum and
-    a checksum of its rows, block sums and windows.  A resume keeps a part only
-    when all three match what that chunk must hold, and recomputes any other
+    Parquet metadata holds one checksum over the sweep's fingerprint, the ids
+    its chunk must hold, its rows, block sums and windows.  A resume keeps a
+    part only when its ids and that checksum match, and recomputes any other
     (truncated, damaged, copied from another chunk or another sweep).  One
     process at a time works on a parts directory (``<out>.parts.lock``).
     """
@@ -1308,10 +1308,10 @@ class _PartStore:
             stored = json.loads(self.manifest.read_text())
         except (OSError, ValueError):
             return None
-        size = stored.get("chunk_size") if isinstance(stored, dict) else None
-        if stored.get("fingerprint") != self.fingerprint or not isinstance(size, int) or size < 1:
+        if not isinstance(stored, dict) or stored.get("fingerprint") != self.fingerprint:
             return None
-        return size
+        size = stored.get("chunk_size")
+        return size if isinstance(size, int) and not isinstance(size, bool) and size >= 1 else None
 
     def open(self, resume: bool, chunks: list[np.ndarray]) -> dict[int, _Chunk]:
         """Lock the parts directory, check or create it, and return the verified finished chunks."""

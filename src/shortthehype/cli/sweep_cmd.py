@@ -98,6 +98,7 @@ def sweep(
     from shortthehype.sweeps import sweep as run_sweep
 
     _check_top(top)
+    _check_report_option(report)
     try:
         with _Progress("sweep") as progress:
             result = run_sweep(
@@ -138,6 +139,15 @@ def sweep(
         console.print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
     if report is not None:
         _write_report(result.to_document(x=x, y=y), report)
+
+
+def _check_report_option(report: Path | None) -> None:
+    """``--report PATH`` checked before the run (format from the suffix, a writable directory)."""
+    if report is not None:
+        from shortthehype.report import check_report_path, resolve_format
+
+        resolve_format(None, report)
+        check_report_path(report, option="--report")
 
 
 def _check_top(top: int) -> None:
@@ -348,6 +358,7 @@ def walkforward(
     from shortthehype.sweeps import parse_grid
     from shortthehype.walk_forward import walkforward as run_walkforward
 
+    _check_report_option(report)
     with _Progress("windows") as progress:
         result = run_walkforward(
             spec,

@@ -369,11 +369,12 @@ class Catalog:
 
     def _commit(self, staged: list[tuple[str, Path, Path]]) -> None:
         """Rename staged files into place (and drop a caret-less older file of the same index)."""
-        for ticker, final, tmp in staged:
+        for position, (ticker, final, tmp) in enumerate(staged):
             try:
                 os.replace(tmp, final)
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
+                for _, _, left in staged[position:]:
+                    left.unlink(missing_ok=True)
                 raise DataError(f"cannot write catalog file {final}: {exc.strerror or exc}; the old version is unchanged") from None
             fallback = self._fallback_path(ticker)
             if fallback is not None and fallback.is_file():
