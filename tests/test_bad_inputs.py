@@ -158,6 +158,8 @@ CASES: list[tuple[str, dict[str, str], list[str], str]] = [
     ("sweep-objective", {}, ["sweep", "ma-crossover", *D, "--objective", "profit"], "profit"),
     ("sweep-top-negative", {}, ["sweep", "ma-crossover", *D, "--top", "-1"], "--top"),
     ("sweep-scheduler-without-dask", {}, ["sweep", "ma-crossover", *D, "--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
+    ("sweep-scheduler-malformed", {}, ["sweep", "ma-crossover", *D, "--grid", "fast=2,3", "--executor", "dask", "--scheduler", "::bad::"],
+     "::bad::"),
     ("sweep-executor", {}, ["sweep", "ma-crossover", *D, "--executor", "spark"], "spark"),
     ("sweep-blocks-odd", {}, ["sweep", "ma-crossover", *D, "--blocks", "3"], "n_blocks"),
     ("sweep-random-zero", {}, ["sweep", "ma-crossover", *D, "--random", "0"], "random"),
