@@ -42,9 +42,9 @@ from shortthehype.errors import ParamError, ShortTheHypeError
 __all__ = [
     "STALE_TEMP_SECONDS",
     "check_writable",
-    "make_directory",
     "frame_checksum",
     "fsync_directory",
+    "make_directory",
     "read_bytes_retrying",
     "remove_stale_temps",
     "write_atomically",
@@ -91,13 +91,21 @@ def check_writable(path: str | os.PathLike[str], *, option: str = "output") -> P
         The message names ``option``, the path and what is wrong.
     """
     out = Path(path)
-    if out.is_dir():
-        raise ParamError(f"{option} {out}: is a directory; give a file name")
-    if not out.parent.is_dir():
-        raise ParamError(f"{option} {out}: the directory {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise ParamError(f"{option} {out}: the directory {out.parent} is not writable")
+    problem = _place_problem(out)
+    if problem is None and not os.access(out.parent, os.W_OK | os.X_OK):
+        problem = f"the directory {out.parent} is not writable"
+    if problem is not None:
+        raise ParamError(f"{option} {out}: {problem}")
     return out
+
+
+def _place_problem(target: Path) -> str | None:
+    """Why no file can be written at ``target`` (a directory there, no parent directory), or None."""
+    if target.is_dir():
+        return "is a directory; give a file name"
+    if not target.parent.is_dir():
+        return f"the directory {target.parent} does not exist"
+    return None
 
 
 def make_directory(path: str | os.PathLike[str], *, option: str = "output") -> Path:
@@ -165,10 +173,9 @@ def write_temp(
     Stale temporary files of ``target`` are removed first.
     """
     name = target if shown is None else Path(shown)
-    if target.is_dir():
-        raise error(f"{option} {name}: is a directory; give a file name")
-    if not target.parent.is_dir():
-        raise error(f"{option} {name}: the directory {target.parent} does not exist")
+    problem = _place_problem(target)
+    if problem is not None:
+        raise error(f"{option} {name}: {problem}")
     remove_stale_temps(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console, styled
-from shortthehype.cli.options import DataOptions, check_json_option, data_options, run_overrides, write_json
+from shortthehype.cli.options import DataOptions, check_output_options, data_options, run_overrides, write_json
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -63,11 +63,7 @@ def backtest(
             raise ParamError("--format html writes a file: add --report PATH")
         if json_to_stdout and report_path is None and fmt == "md":
             raise ParamError("--json - and --format md both print to stdout: write one of them to a file")
-        check_json_option(json_path)
-        if report_path is not None and str(report_path) != "-":
-            from shortthehype.report import check_report_path
-
-            check_report_path(report_path, option="--report")
+        check_output_options(json_path=json_path, report_path=report_path)
     if check_lookahead:
         _check_lookahead(spec, overrides, options, quiet=json_to_stdout or (report_path is None and fmt == "md"))
     run = run_backtest(spec, overrides=overrides, **options)
@@ -209,11 +205,7 @@ def compare(
     from shortthehype.report import report_document, resolve_format
 
     fmt = resolve_format(format_, report_path)  # checked before the runs
-    check_json_option(json_path)
-    if report_path is not None and str(report_path) != "-":
-        from shortthehype.report import check_report_path
-
-        check_report_path(report_path, option="--report")
+    check_output_options(json_path=json_path, report_path=report_path)
     options = data_options(source, data_dir, cache_dir, offline)
     runs = run_compare(specs, overrides=overrides, **options)
     document = {"type": "compare", "runs": [report_document(run, **options) for run in runs]}

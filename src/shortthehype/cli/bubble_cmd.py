@@ -282,9 +282,9 @@ def bubble(
     if step < 1:
         raise ParamError(f"--step must be >= 1 bar, got {step}")
     report_format = check_report_option(report_path)  # before the (possibly long) fits
-    from shortthehype.cli.options import check_json_option
+    from shortthehype.cli.options import check_output_options
 
-    check_json_option(json_path)
+    check_output_options(json_path=json_path)
     tickers = bubble_tickers(ticker)
     prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
     series = bubble_series(prices, ticker)

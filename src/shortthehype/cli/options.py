@@ -38,12 +38,13 @@ def run_overrides(assignments: list[str] | None, start: str | None, end: str | N
     return overrides
 
 
-def check_json_option(path: Path | None) -> None:
-    """``--json PATH`` checked before the run (``-`` is stdout)."""
-    if path is not None and str(path) != "-":
-        from shortthehype.files import check_writable
+def check_output_options(*, json_path: Path | None = None, report_path: Path | None = None) -> None:
+    """``--json PATH`` and ``--report PATH`` checked before the run: a writable directory, not a directory (``-`` is stdout)."""
+    from shortthehype.files import check_writable
 
-        check_writable(path, option="--json")
+    for option, path in (("--json", json_path), ("--report", report_path)):
+        if path is not None and str(path) != "-":
+            check_writable(path, option=option)
 
 
 def write_json(document: Any, path: Path) -> None:

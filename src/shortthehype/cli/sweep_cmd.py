@@ -144,10 +144,11 @@ def sweep(
 def _check_report_option(report: Path | None) -> None:
     """``--report PATH`` checked before the run (format from the suffix, a writable directory)."""
     if report is not None:
-        from shortthehype.report import check_report_path, resolve_format
+        from shortthehype.cli.options import check_output_options
+        from shortthehype.report import resolve_format
 
         resolve_format(None, report)
-        check_report_path(report, option="--report")
+        check_output_options(report_path=report)
 
 
 def _check_top(top: int) -> None:
