@@ -132,3 +132,28 @@ def test_hints_and_names_are_never_emoji_or_markup(tmp_path, capsys):
     assert main(["backtest", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "nope:thumbs_up:" in err and "👍" not in err
+
+
+def test_an_explicit_flag_allows_a_strategy_file_outside_the_spec_directory(tmp_path, capsys):
+    data = write_price_dir(tmp_path / "data", {"SPY": 100.0})
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "u.py").write_text('TICKERS = ["SPY"]\ndef target_weights(prices, params):\n    return prices.close * 0 + 1.0\n')
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "u.toml"
+    spec.write_text('name = "u"\nkind = "python"\n[params]\nfile = "../code/u.py"\n')
+    args = ["backtest", str(spec), "--source", "csv", "--data-dir", str(data)]
+    assert main(args) == 1
+    assert "outside the spec's directory" in capsys.readouterr().err
+    assert main([*args, "--allow-any-strategy-file"]) == 0
+
+
+def test_a_non_utf8_spec_in_the_strategies_directory_breaks_nothing_else(tmp_path, monkeypatch, capsys):
+    specs = tmp_path / "strategies"
+    specs.mkdir()
+    (specs / "latin.toml").write_bytes(b'name = "caf\xe9"\nkind = "fixed-weights"\n')
+    monkeypatch.setenv("SHORTTHEHYPE_STRATEGIES_DIR", str(specs))
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["strategies", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "latin" in out and "not UTF-8" in out and "sixty-forty" in out
+    assert main(["strategies", "show", "sixty-forty"]) == 0

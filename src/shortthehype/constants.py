@@ -20,6 +20,9 @@ SUSPICIOUS_MOVE = 0.45
 #: Environment variables.
 ENV_DATA_DIR = "SHORTTHEHYPE_DATA_DIR"
 ENV_CACHE_DIR = "SHORTTHEHYPE_CACHE_DIR"
+#: Set to 1 (the CLI's ``--allow-any-strategy-file``) to let a spec file run a Python file outside its own
+#: directory and the strategy directories.
+ENV_ANY_STRATEGY_FILE = "SHORTTHEHYPE_ALLOW_ANY_STRATEGY_FILE"
 
 #: Default directory of the on-disk price catalog (Parquet, one file per ticker).
 DEFAULT_CACHE_DIR = "~/.cache/shortthehype"

@@ -42,9 +42,6 @@ from shortthehype.strategies.base import StrategyKind, strategy_kind
 
 #: Environment variable naming an extra directory searched for specs by name.
 ENV_STRATEGIES_DIR = "SHORTTHEHYPE_STRATEGIES_DIR"
-#: Set to 1 (the CLI's ``--allow-any-strategy-file``) to let a spec file run a Python file outside its own
-#: directory and the strategy directories.
-ENV_ANY_STRATEGY_FILE = "SHORTTHEHYPE_ALLOW_ANY_STRATEGY_FILE"
 
 _TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep") + tuple(p.name for p in RUN_PARAMS)
 

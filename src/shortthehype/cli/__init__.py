@@ -66,12 +66,23 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SHORTTHEHYPE_DEBUG", "") not in ("", "0")
     args = [a for a in args if a != "--debug"]
-    if "--allow-any-strategy-file" in args:  # an environment variable, so that worker processes inherit it
-        from shortthehype.spec import ENV_ANY_STRATEGY_FILE
+    from shortthehype.constants import ENV_ANY_STRATEGY_FILE
 
+    allowed_before = os.environ.get(ENV_ANY_STRATEGY_FILE)
+    if "--allow-any-strategy-file" in args:  # an environment variable, so that worker processes inherit it
         os.environ[ENV_ANY_STRATEGY_FILE] = "1"
         args = [a for a in args if a != "--allow-any-strategy-file"]
     _register_commands()
+    try:
+        return _run(args, debug)
+    finally:
+        if allowed_before is None:
+            os.environ.pop(ENV_ANY_STRATEGY_FILE, None)
+        else:
+            os.environ[ENV_ANY_STRATEGY_FILE] = allowed_before
+
+
+def _run(args: list[str], debug: bool) -> int:
     try:
         app(args=args, prog_name="shortthehype")  # standalone: click handles usage errors and --help
     except ShortTheHypeError as exc:

@@ -125,7 +125,8 @@ def _check_trusted(file: str, resolved: Path, base_dir: Path) -> None:
     """
     import os
 
-    from shortthehype.spec import ENV_ANY_STRATEGY_FILE, strategy_dirs
+    from shortthehype.constants import ENV_ANY_STRATEGY_FILE
+    from shortthehype.spec import strategy_dirs
 
     if os.environ.get(ENV_ANY_STRATEGY_FILE, "") not in ("", "0"):
         return
