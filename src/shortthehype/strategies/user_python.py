@@ -28,6 +28,13 @@ The file is an ordinary module:
     Raise :class:`shortthehype.SpecError` (or ``ValueError``) with a one-line
     message for invalid combinations; called on every spec load and override.
 
+Trust and safety: a spec file may name a Python file only under its own
+directory or a strategy directory (``--allow-any-strategy-file`` lifts
+this); ``target_weights`` receives a read-only copy of the prices (changing
+them is an error naming the file); any exception or ``sys.exit`` in the
+file becomes one :class:`~shortthehype.errors.UserCodeError` line with the
+file and line (:func:`call_user`).
+
 The spec loader asks this kind to :func:`specialize` itself on the spec's
 raw ``[params]`` table (it imports the file and adds its ``PARAMS``); without
 that step (a spec given only ``file`` and ``function``) the kind still works
@@ -55,10 +62,24 @@ from shortthehype.errors import SpecError, UserCodeError, did_you_mean
 from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param
 from shortthehype.strategies.base import Params, StrategyKind, register
 
-__all__ = ["PYTHON_KIND", "UserStrategy", "load_user_strategy", "python_kind", "specialize"]
+__all__ = [
+    "PYTHON_KIND",
+    "UserStrategy",
+    "call_user",
+    "changed_field",
+    "load_user_strategy",
+    "python_kind",
+    "read_only_copy",
+    "specialize",
+    "user_code_error",
+]
 
 PARAMS = (
-    Param("file", "str", None, "Python file of the strategy, relative to the spec's directory (or absolute).", optional=True),
+    Param(
+        "file", "str", None,
+        "Python file of the strategy, relative to the spec's directory (it must lie under it or a strategy directory).",
+        optional=True,
+    ),
     Param("function", "str", USER_STRATEGY_FUNCTION, "Name of the function in the file that returns the target weights."),
 )
 
