@@ -267,7 +267,6 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
 
     kind = document.get("type") if isinstance(document, dict) else None
     if is_bubble_document(document):
-        out.mkdir(parents=True, exist_ok=True)
         return [static.write_bubble_png(bubble_view(document, where), out / "bubble.png", option="--png")]
     if kind == "sweep":
         from shortthehype.report.sweep_view import sweep_view
