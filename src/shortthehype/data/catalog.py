@@ -33,6 +33,13 @@ Safety:
   :data:`~shortthehype.constants.CATALOG_LOCK_TIMEOUT` is an error.
 * **Validated both ways.**  Frames are validated before they are written and
   again when read, by :func:`shortthehype.data.validate.check_ohlcv`.
+* **Imports are all or nothing.**  ``data import`` validates every CSV,
+  writes every new file as a temporary file next to its target, records the
+  renames still to do in a journal, and only then renames them into place.  A
+  failure or a full disk before the journal leaves the catalog unchanged; a
+  process killed during the renames leaves the journal, and the next reader
+  or writer of the catalog finishes them first, so every ticker is seen at
+  its new version.
 
 Metadata lives in the Parquet key-value metadata under ``shortthehype``
 (JSON): the ticker as fetched (``^IXIC``), the source (``yahoo`` or ``csv``),
@@ -60,7 +67,7 @@ from shortthehype.constants import CATALOG_LOCK_TIMEOUT, DEFAULT_CACHE_DIR, ENV_
 from shortthehype.data.csv_source import csv_files, read_csv_file
 from shortthehype.data.validate import SeriesInfo, check_ohlcv, normalize_ticker, standardize_frame, ticker_stem
 from shortthehype.errors import DataError, ParamError, did_you_mean
-from shortthehype.files import frame_checksum, fsync_directory, read_bytes_retrying, remove_stale_temps, write_temp
+from shortthehype.files import frame_checksum, fsync_directory, read_bytes_retrying, remove_stale_temps, write_atomically, write_temp
 
 __all__ = ["Catalog", "CatalogMeta", "resolve_cache_dir"]
 
@@ -69,6 +76,9 @@ _META_KEY = b"shortthehype"
 #: Version of the on-disk layout; a reader refuses files from a newer version.
 _FORMAT_VERSION = 1
 _SUFFIX = ".parquet"
+#: An import's journal: the renames still to do (``.import-<pid>-<thread>.journal``).
+_JOURNAL_PREFIX = ".import-"
+_JOURNAL_SUFFIX = ".journal"
 
 _lock_guard = threading.Lock()
 
@@ -182,6 +192,10 @@ class Catalog:
 
     def _locate(self, ticker: str) -> tuple[Path, bytes, CatalogMeta] | None:
         """The file holding ``ticker``, its bytes (one version) and its record; None when it is not stored."""
+        try:
+            self._recover()
+        except (DataError, OSError):
+            pass  # e.g. a read-only catalog: read it as it is
         exact = self.path(ticker)
         found = self._load_file(exact)
         if found is not None:
@@ -329,6 +343,7 @@ class Catalog:
         becomes a ``DataError``).
         """
         ticker = normalize_ticker(ticker)
+        self._recover()
         with self.lock(ticker):
             final, tmp = self._stage(ticker, frame, source, requested_start, complete_through, origin)
             self._commit([(ticker, final, tmp)])
@@ -368,13 +383,24 @@ class Catalog:
         return final, staged
 
     def _commit(self, staged: list[tuple[str, Path, Path]]) -> None:
-        """Rename staged files into place (and drop a caret-less older file of the same index)."""
+        """Rename staged files into place (and drop a caret-less older file of the same index).
+
+        Several files are listed first in a journal, so that a process killed
+        between two renames is completed by the next catalog user (:meth:`_recover`).
+        """
+        journal = None
+        if len(staged) > 1:
+            journal = self.root / f"{_JOURNAL_PREFIX}{os.getpid()}-{threading.get_ident()}{_JOURNAL_SUFFIX}"
+            entries = [[ticker, final.name, tmp.name] for ticker, final, tmp in staged]
+            write_atomically(journal, json.dumps(entries), option="catalog journal", error=DataError)
         for position, (ticker, final, tmp) in enumerate(staged):
             try:
                 os.replace(tmp, final)
             except OSError as exc:
                 for _, _, left in staged[position:]:
                     left.unlink(missing_ok=True)
+                if journal is not None:
+                    journal.unlink(missing_ok=True)
                 raise DataError(f"cannot write catalog file {final}: {exc.strerror or exc}; the old version is unchanged") from None
             fallback = self._fallback_path(ticker)
             if fallback is not None and fallback.is_file():
@@ -384,7 +410,36 @@ class Catalog:
                     older = None
                 if older is not None and older[1].ticker == ticker:
                     fallback.unlink(missing_ok=True)
+        if journal is not None:
+            journal.unlink(missing_ok=True)
         fsync_directory(self.root)
+
+    def _recover(self) -> None:
+        """Finish the renames of an import that was killed between two of them (its journal lists what is left)."""
+        try:
+            journals = sorted(self.root.glob(f"{_JOURNAL_PREFIX}*{_JOURNAL_SUFFIX}"))
+            for journal in journals:
+                remove_stale_temps(journal)  # a journal's own temporary file, left by a kill while it was written
+        except OSError:
+            return
+        for journal in journals:
+            try:
+                entries = json.loads(journal.read_text())
+                tickers = sorted({str(entry[0]) for entry in entries})
+            except (OSError, ValueError, TypeError, IndexError):
+                journal.unlink(missing_ok=True)  # torn journals cannot exist (atomic writes): a stray file
+                continue
+            with contextlib.ExitStack() as locks:
+                for ticker in tickers:  # waits while the import that wrote it is still running
+                    locks.enter_context(self.lock(ticker))
+                if not journal.is_file():
+                    continue
+                for _, final_name, tmp_name in entries:
+                    tmp = self.root / str(tmp_name)
+                    if tmp.is_file():
+                        os.replace(tmp, self.root / str(final_name))
+                journal.unlink(missing_ok=True)
+                fsync_directory(self.root)
 
     # -- listing and import ------------------------------------------------------------
 
@@ -435,6 +490,7 @@ class Catalog:
             more = f" (and {len(errors) - 1} more invalid file(s))" if len(errors) > 1 else ""
             raise DataError(f"{errors[0]}{more}; nothing was imported")
         tickers = sorted(frames)
+        self._recover()
         with contextlib.ExitStack() as locks:
             for ticker in tickers:  # sorted: two imports never wait on each other in a cycle
                 locks.enter_context(self.lock(ticker))
