@@ -157,3 +157,26 @@ def test_a_non_utf8_spec_in_the_strategies_directory_breaks_nothing_else(tmp_pat
     out = capsys.readouterr().out
     assert "latin" in out and "not UTF-8" in out and "sixty-forty" in out
     assert main(["strategies", "show", "sixty-forty"]) == 0
+
+
+def test_a_toml_offset_datetime_is_its_calendar_date(tmp_path):
+    data = write_price_dir(tmp_path / "data", {"SPY": 100.0})
+    spec = tmp_path / "s.toml"
+    spec.write_text('kind = "fixed-weights"\nstart = 2020-03-02T23:30:00-05:00\n[params]\nweights = { SPY = 1.0 }\n')
+    run = backtest(str(spec), source="csv", data_dir=data)
+    assert run.start == pd.Timestamp("2020-03-02")
+
+
+def test_an_unwritable_numba_cache_directory_does_not_stop_a_command(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "file"
+    blocked.write_text("x")  # a file where the cache directory should be: it can never be created
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(blocked / "numba")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from shortthehype.cli import main; sys.exit(main(['strategies', 'list']))"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
