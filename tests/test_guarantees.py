@@ -180,3 +180,22 @@ def test_an_unwritable_numba_cache_directory_does_not_stop_a_command(tmp_path):
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_the_checksum_survives_a_parquet_round_trip_and_catches_one_ulp(tmp_path):
+    from shortthehype.files import frame_checksum
+
+    negative_nan = np.frombuffer(np.uint64(0xFFF8000000000000).tobytes(), dtype=np.float64)[0]  # 0/0 in a kernel
+    frame = pd.DataFrame({
+        "x": [1.5, negative_nan, -0.25],
+        "n": np.array([1, 2, 3], dtype=np.int64),
+        "flag": [True, False, True],
+        "day": pd.DatetimeIndex(["2020-01-02", "2020-01-03", "2020-01-06"]).as_unit("us"),
+        "label": pd.Categorical(["a", "b", "a"], categories=["b", "a"]),
+    })
+    frame.to_parquet(tmp_path / "f.parquet")
+    back = pd.read_parquet(tmp_path / "f.parquet")
+    assert frame_checksum(back) == frame_checksum(frame)
+    nudged = frame.copy()
+    nudged.loc[0, "x"] = np.nextafter(1.5, 2.0)
+    assert frame_checksum(nudged) != frame_checksum(frame)

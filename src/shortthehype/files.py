@@ -238,15 +238,35 @@ def read_bytes_retrying(path: Path, *, attempts: int = _READ_ATTEMPTS, pause: fl
 def frame_checksum(frame: pd.DataFrame, *extra: bytes) -> str:
     """SHA-256 (hex) of a frame's column names, index and values, plus ``extra`` bytes.
 
-    Values are hashed with :func:`pandas.util.hash_pandas_object` (by value,
-    so a categorical column hashes like its values and a Parquet round trip
-    gives the same checksum).
+    Computed from the values themselves (numbers and dates as their 64-bit
+    patterns, every NaN as one pattern, text and categories as UTF-8), never
+    from a library's hash function, so it stays the same across pandas
+    versions and a Parquet round trip.
     """
     digest = hashlib.sha256()
     digest.update("\x1f".join(str(c) for c in frame.columns).encode())
-    digest.update(np.ascontiguousarray(pd.util.hash_pandas_object(frame.index, index=False).to_numpy()).tobytes())
+    digest.update(_value_bytes(pd.Series(frame.index)))
     for name in frame.columns:
-        digest.update(np.ascontiguousarray(pd.util.hash_pandas_object(frame[name], index=False).to_numpy()).tobytes())
+        digest.update(_value_bytes(frame[name]))
     for item in extra:
         digest.update(item)
     return digest.hexdigest()
+
+
+def _value_bytes(column: pd.Series) -> bytes:
+    """The bytes a column's checksum covers: 64-bit patterns of numbers and dates, UTF-8 of anything else."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or dtype.kind not in "biufmM":
+        return "\x1f".join("\x00" if pd.isna(v) else str(v) for v in column.astype(object)).encode()
+    values = column.to_numpy()
+    if dtype.kind == "M":
+        values = values.astype("datetime64[ns]").view(np.int64)
+    elif dtype.kind == "m":
+        values = values.astype("timedelta64[ns]").view(np.int64)
+    elif dtype.kind == "b":
+        values = values.astype(np.int64)
+    elif dtype.kind in "iu":
+        values = values.astype(np.int64)
+    else:  # one bit pattern for every NaN: kernels make NaNs with other sign bits than a file gives back
+        values = np.where(np.isnan(values), np.nan, values.astype(np.float64))
+    return np.ascontiguousarray(values, dtype=np.float64 if dtype.kind == "f" else np.int64).tobytes()
