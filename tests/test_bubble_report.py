@@ -518,7 +518,7 @@ def test_write_atomically_replaces_whole_files_only(tmp_path):
         write_atomically(target, half_then_fail)
     assert target.read_text(encoding="utf-8") == "new ✓"  # untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temporary file left behind
-    with pytest.raises(ParamError, match=r"^--report .*nowhere/r\.md: cannot write the file"):
+    with pytest.raises(ParamError, match=r"^--report .*nowhere/r\.md: the directory .*nowhere does not exist"):
         write_atomically(tmp_path / "nowhere" / "r.md", "x", option="--report")
 
 

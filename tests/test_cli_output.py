@@ -53,7 +53,7 @@ def table_commands(shared: str, results: str) -> list[list[str]]:
         ["backtest", "burry-puts", *data],  # the option contracts table, one column per contract
         ["compare", "sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "static-hype-hedge", *data],
         ["results", "show", results],
-        ["results", "sql", f"SELECT * FROM '{results}' ORDER BY sharpe DESC"],
+        ["results", "sql", "SELECT * FROM results ORDER BY sharpe DESC", "--file", results],
         ["walkforward", "ma-crossover", "--grid", "fast=10,20", "--grid", "slow=50,100", "--train", "2y", "--test", "1y",
          "--start", "2012-01-03", "--end", "2017-12-29", "--blocks", "0", "--workers", "1", *data],
         ["data", "list", "--data-dir", shared],
@@ -139,8 +139,8 @@ def test_compare_csv_and_json_carry_the_raw_statistics(capsys, shared_prices_dir
 def test_results_sql_csv_is_the_query_result(capsys, sweep_file):
     import duckdb
 
-    code, out, err = run_cli(capsys, "results", "sql", f"SELECT fast, slow, sharpe FROM '{sweep_file}' ORDER BY fast, slow",
-                             "--format", "csv")
+    code, out, err = run_cli(capsys, "results", "sql", "SELECT fast, slow, sharpe FROM results ORDER BY fast, slow",
+                             "--file", str(sweep_file), "--format", "csv")
     assert code == 0, err
     expected = duckdb.sql(f"SELECT fast, slow, sharpe FROM '{sweep_file}' ORDER BY fast, slow").fetchall()
     rows = list(csv.reader(io.StringIO(out)))

@@ -64,12 +64,54 @@ def test_metadata_is_readable_by_plain_pyarrow(tmp_path):
     assert record["source"] == "csv" and record["origin"] == "/x/NVDA.csv" and record["requested_start"] == "2024-01-02"
 
 
-def test_index_ticker_is_stored_without_caret_and_keeps_its_name(tmp_path):
+def test_index_and_stock_of_the_same_letters_are_two_entries(tmp_path):
+    """^DJT (Dow Transports) and DJT (a stock) are different tickers: each gets its own file and its own prices."""
+    cat = Catalog(tmp_path)
+    cat.write("^DJT", make_frame(base=18000.0), source="yahoo", requested_start=None)
+    with pytest.raises(DataError, match="DJT is not in the price catalog"):
+        cat.read("DJT")  # the index never answers for the stock
+    cat.write("DJT", make_frame(base=30.0), source="yahoo", requested_start=None)
+    assert cat.read("DJT")[0]["close"].iloc[0] == 30.0
+    assert cat.read("^DJT")[0]["close"].iloc[0] == 18000.0
+    assert sorted(p.name for p in tmp_path.glob("*.parquet")) == ["DJT.parquet", "^DJT.parquet"]
+    assert cat.tickers() == ["DJT", "^DJT"]
+
+
+def test_older_caret_less_index_file_is_read_for_the_index_only(tmp_path):
+    """A file IXIC.parquet written for ^IXIC by an older version still serves ^IXIC, never IXIC; a new write replaces it."""
+    import pyarrow.parquet as pq
+
     cat = Catalog(tmp_path)
     cat.write("^IXIC", make_frame(), source="yahoo", requested_start=None)
-    assert (tmp_path / "IXIC.parquet").is_file()
-    assert cat.read_meta("IXIC").ticker == "^IXIC"
-    assert cat.stems() == ["IXIC"]
+    os.replace(tmp_path / "^IXIC.parquet", tmp_path / "IXIC.parquet")  # the older layout
+    assert cat.read_meta("^IXIC").ticker == "^IXIC"
+    with pytest.raises(DataError, match="IXIC is not in the price catalog"):
+        cat.read("IXIC")
+    cat.write("^IXIC", make_frame(7), source="yahoo", requested_start=None)
+    assert [p.name for p in tmp_path.glob("*.parquet")] == ["^IXIC.parquet"]
+    assert pq.read_metadata(tmp_path / "^IXIC.parquet").num_rows == 7
+
+
+def test_a_flipped_bit_in_a_catalog_file_is_an_error_or_harmless_never_a_different_price(tmp_path):
+    """Flip one bit at many positions of a catalog file: each read raises DataError or gives the original frame."""
+    cat = Catalog(tmp_path)
+    frame = make_frame(40)
+    cat.write("NVDA", frame, source="yahoo", requested_start=None)
+    path = tmp_path / "NVDA.parquet"
+    original = path.read_bytes()
+    caught = 0
+    for position in range(4, len(original) - 8, 5):  # the PAR1 magic numbers at both ends are not data
+        raw = bytearray(original)
+        raw[position] ^= 1 << (position % 8)
+        path.write_bytes(bytes(raw))
+        try:
+            back, _ = cat.read("NVDA")
+        except DataError as exc:
+            assert "NVDA.parquet" in str(exc) and "\n" not in str(exc)
+            caught += 1
+            continue
+        pd.testing.assert_frame_equal(back, frame)
+    assert caught > 0
 
 
 def test_cache_dir_resolution(tmp_path, monkeypatch):
@@ -99,7 +141,7 @@ def test_summaries_come_from_metadata(tmp_path):
     infos = {info.ticker: info for info in cat.summaries()}
     assert infos["NVDA"].rows == 7 and infos["NVDA"].source == "yahoo"
     assert infos["^GSPC"].first == pd.Timestamp("1990-01-02") and infos["^GSPC"].rows == 3
-    assert "BROKEN.parquet is unreadable" in infos["BROKEN"].error
+    assert "BROKEN.parquet is damaged" in infos["BROKEN"].error
 
 
 # --------------------------------------------------------------------------- reading errors
@@ -122,7 +164,7 @@ def test_missing_catalog_says_how_to_fill_it(tmp_path):
 
 def test_garbage_file_is_reported_unreadable(tmp_path):
     (tmp_path / "NVDA.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
-    with pytest.raises(DataError, match=r"NVDA.parquet is unreadable .*delete it and re-fetch"):
+    with pytest.raises(DataError, match=r"NVDA.parquet is damaged .*re-fetch or re-import its ticker to replace it"):
         Catalog(tmp_path).read("NVDA")
 
 
@@ -138,11 +180,21 @@ def test_files_are_validated_when_read(tmp_path):
 
     cat = Catalog(tmp_path)
     cat.write("NVDA", make_frame(), source="yahoo", requested_start=None)
-    metadata = pq.read_schema(tmp_path / "NVDA.parquet").metadata
+    import json
+
+    record = json.loads(pq.read_schema(tmp_path / "NVDA.parquet").metadata[b"shortthehype"])
     tampered = make_frame()
     tampered.iloc[1, tampered.columns.get_loc("close")] = -3.0
     table = pa.Table.from_pandas(tampered)
-    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, b"shortthehype": metadata[b"shortthehype"]}), tmp_path / "NVDA.parquet")
+
+    def store(record: dict) -> None:
+        metadata = {**table.schema.metadata, b"shortthehype": json.dumps(record).encode()}
+        pq.write_table(table.replace_schema_metadata(metadata), tmp_path / "NVDA.parquet")
+
+    store(record)  # the record's checksum is of the original data
+    with pytest.raises(DataError, match=r"NVDA.parquet is damaged \(checksum mismatch"):
+        cat.read("NVDA")
+    store({k: v for k, v in record.items() if k != "checksum"})  # a file of an older version: no checksum
     with pytest.raises(DataError, match=r"catalog file .*NVDA.parquet: non-positive close -3 on 2024-01-03"):
         cat.read("NVDA")
 
@@ -171,12 +223,12 @@ cat.write("NVDA", new, source="yahoo", requested_start=None)
 """
     result = run_python(code, str(tmp_path))
     assert result.returncode == -9, result.stderr
-    stale = list(tmp_path.glob(".NVDA~*.parquet.tmp"))
+    stale = list(tmp_path.glob(".NVDA.parquet.*.tmp"))
     assert len(stale) == 1, "the complete new version was written to a temp file, never renamed"
     back, _ = cat.read("NVDA")
     pd.testing.assert_frame_equal(back, old)
     cat.write("NVDA", make_frame(6), source="yahoo", requested_start=None)
-    assert not list(tmp_path.glob(".NVDA~*.tmp")), "the next writer removes stale temp files"
+    assert not list(tmp_path.glob(".NVDA.parquet.*.tmp")), "the next writer removes stale temp files"
 
 
 def test_process_killed_mid_write_leaves_the_old_file(tmp_path):
@@ -242,7 +294,7 @@ def test_os_error_at_rename_keeps_the_old_file_and_removes_the_temp(tmp_path, mo
         cat.write("NVDA", make_frame(9), source="yahoo", requested_start=None)
     monkeypatch.undo()
     pd.testing.assert_frame_equal(cat.read("NVDA")[0], old)
-    assert not list(tmp_path.glob(".NVDA~*"))
+    assert not list(tmp_path.glob(".NVDA.parquet.*"))
 
 
 # --------------------------------------------------------------------------- locking

@@ -137,7 +137,7 @@ def test_fetch_reports_each_ticker_and_fails_if_any_failed(tmp_path, capsys, rep
     assert "^IXIC: new, 252 new row(s); 252 rows 2000-01-03..2000-12-29" in captured.out
     assert "ZZZZ: failed: yahoo download of ZZZZ failed: yfinance returned no rows" in captured.err
     assert captured.err.strip().splitlines()[-1] == "error: 1 of 3 ticker(s) failed to fetch: ZZZZ"
-    assert Catalog(tmp_path).stems() == ["IXIC", "NVDA"]
+    assert Catalog(tmp_path).stems() == ["NVDA", "^IXIC"]
     assert [c["ticker"] for c in replay.calls] == ["NVDA", "ZZZZ", "^IXIC"]
 
 

@@ -277,7 +277,7 @@ def test_load_prices_yahoo_fetches_into_the_catalog(tmp_path, replay, today):
     assert replay.ranges() == [("2000-01-01", "2001-01-01")] and replay.calls[0]["ticker"] == "^IXIC"
     assert prices.source == "yahoo" and prices.tickers == ["^IXIC"]
     assert prices.close.at[pd.Timestamp("2000-03-10"), "^IXIC"] == pytest.approx(5048.62, abs=0.005)
-    assert (tmp_path / "IXIC.parquet").is_file()
+    assert (tmp_path / "^IXIC.parquet").is_file()
     again = load_prices("^IXIC", start="2000-03-01", end="2000-03-31", source="yahoo", cache_dir=tmp_path)
     assert len(replay.calls) == 1 and len(again) == 23
 

@@ -164,8 +164,8 @@ def test_a_spec_file_finds_the_strategy_next_to_it(tmp_path, example_prices):
 @pytest.mark.parametrize(
     "source, message",
     [
-        ("def target_weights(prices, params)\n    return None\n", r"bad.py: syntax error on line 1"),
-        ("import no_such_module_xyz\n", r"bad.py: importing it raised ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+        ("def target_weights(prices, params)\n    return None\n", r"bad.py:1: syntax error"),
+        ("import no_such_module_xyz\n", r"bad.py:1: importing it raised ModuleNotFoundError: No module named 'no_such_module_xyz'"),
         ("TICKERS = ['QQQ']\n", None),  # imports fine; the missing function is reported when it is called
         ("def target_weights(prices, params):\n    pass\n", r"bad.py: define TICKERS = \[...\] or def tickers\(params\)"),
         ("TICKERS = 'QQQ'\ndef target_weights(p, q):\n    pass\n", r"bad.py: TICKERS must be a list of ticker symbols, got str"),

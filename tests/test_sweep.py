@@ -316,9 +316,11 @@ def test_sweep_command_prints_the_table_and_the_overfitting_statistics(shared_pr
     assert main(["results", "sql", "SELECT count(*) AS n, max(sharpe) AS best FROM results", "--file", str(out)]) == 0
     sql = capsys.readouterr().out
     assert " 19 " in sql and f"{table['sharpe'].max():,.6g}" in sql
-    escaped = str(out).replace("'", "''")
-    assert main(["results", "sql", f"SELECT fast FROM '{escaped}' WHERE slow = 200 ORDER BY fast"]) == 0
+    assert main(["results", "sql", "SELECT fast FROM results WHERE slow = 200 ORDER BY fast", "--file", str(out)]) == 0
     assert "10" in capsys.readouterr().out
+    escaped = str(out).replace("'", "''")
+    assert main(["results", "sql", f"SELECT fast FROM '{escaped}'", "--file", str(out)]) == 1  # only the view
+    assert "SQL error" in capsys.readouterr().err
 
 
 def test_command_errors_are_one_line_naming_the_culprit(shared_prices_dir, tmp_path, capsys):
@@ -328,7 +330,7 @@ def test_command_errors_are_one_line_naming_the_culprit(shared_prices_dir, tmp_p
     assert main(["results", "show", str(tmp_path / "missing.parquet")]) == 1
     assert "missing.parquet: sweep results file not found" in capsys.readouterr().err
     assert main(["results", "sql", "SELEC 1"]) == 1
-    assert "SQL error: Parser Error" in capsys.readouterr().err
+    assert "results sql needs --file" in capsys.readouterr().err
     (tmp_path / "plain.parquet").write_bytes(b"not parquet")
     assert main(["results", "show", str(tmp_path / "plain.parquet")]) == 1
     assert "plain.parquet: not a readable Parquet file" in capsys.readouterr().err

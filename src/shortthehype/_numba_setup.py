@@ -34,11 +34,28 @@ def numba_cache_dir() -> Path | None:
     return base / "numba"
 
 
+def _usable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return _directory_is_writable(directory)
+
+
 def configure_numba_cache() -> None:
+    """Point numba at :func:`numba_cache_dir`; an unusable one (read-only, not creatable) falls back to a temporary directory.
+
+    Never raises: a cache that cannot be written costs compile time, not the command.
+    """
     cache_dir = numba_cache_dir()
     if cache_dir is None:
         return
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    if not _usable(cache_dir):
+        import tempfile
+
+        cache_dir = Path(tempfile.gettempdir()) / f"shortthehype-numba-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+        if not _usable(cache_dir):
+            return
     os.environ["NUMBA_CACHE_DIR"] = str(cache_dir)
     if "numba" in sys.modules:  # numba read its config already: update it in place
         import numba

@@ -36,6 +36,9 @@ SUSPICIOUS_MOVE = 0.45
 #: Environment variables.
 ENV_DATA_DIR = "SHORTTHEHYPE_DATA_DIR"
 ENV_CACHE_DIR = "SHORTTHEHYPE_CACHE_DIR"
+#: Set to 1 (the CLI's ``--allow-any-strategy-file``) to let a spec file run a Python file outside its own
+#: directory and the strategy directories.
+ENV_ANY_STRATEGY_FILE = "SHORTTHEHYPE_ALLOW_ANY_STRATEGY_FILE"
 
 #: Default directory of the on-disk price catalog (Parquet, one file per ticker).
 DEFAULT_CACHE_DIR = "~/.cache/shortthehype"
@@ -338,6 +341,21 @@ BUBBLE_HOLD = 21
 #: Indicator computations kept in memory by bubble-timer (a sweep over its
 #: thresholds and exposures refits nothing).
 BUBBLE_FIT_CACHE_SIZE = 16
+
+# --- values that cannot be meant (refused with a one-line error) ----
+#: Largest gross leverage a target row may ask for: sum(|w|) <= this x equity.
+MAX_LEVERAGE = 100.0
+#: Largest proportional fee or slippage (a fraction of the traded notional).
+MAX_COST_FRACTION = 0.5
+#: Smallest price accepted: the smallest normal float64; below it prices are denormal
+#: numbers whose products underflow, so nothing could ever trade.
+MIN_PRICE = 2.2250738585072014e-308
+
+# --- the look-ahead check (lookahead.py) ----
+#: Cut dates of the look-ahead check, evenly spaced over the prices.
+LOOKAHEAD_CUTS = 6
+#: Two targets are the same when they differ by at most this, relatively (plus 1e-12 absolutely).
+LOOKAHEAD_RTOL = 1e-9
 
 # --- parameter sweeps, walk-forward, overfitting statistics (sweep.py, walkforward.py,
 # --- overfitting.py, core/sweep_nb.py)

@@ -154,7 +154,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import DEFAULT_EXECUTION, DEFAULT_INIT_CASH, EXECUTION_MODES
+from shortthehype.constants import DEFAULT_EXECUTION, DEFAULT_INIT_CASH, EXECUTION_MODES, MAX_COST_FRACTION, MAX_LEVERAGE, MIN_PRICE
 from shortthehype.data.prices import Prices
 from shortthehype.data.rates import rate_on_bars
 from shortthehype.enums import (
@@ -389,15 +389,18 @@ def prepare_inputs(
     columns = np.asarray([prices.tickers.index(t) for t in tickers], dtype=np.int64)
     close = _frame_array(prices.close, columns)
     open_, high, low = (_frame_array(getattr(prices, name), columns) for name in ("open", "high", "low"))
+    for name, arr in (("close", close), ("open", open_), ("high", high), ("low", low)):
+        _check_price_array(name, arr, tickers, index)
     trading = np.isfinite(close)
     for arr in (open_, high, low):
         arr[:] = np.where(trading, np.where(np.isfinite(arr), arr, close), np.nan)
 
-    row_bar, row_w = _target_rows(weights, tickers, index, mode)
+    units = _ticker_flags("target_units", target_units, tickers)
+    row_bar, row_w = _target_rows(weights, tickers, index, mode, units)
     ap = np.zeros((N_ASSET_PARAMS, len(tickers)))
-    ap[AP_FEES] = _per_ticker("fees", fees, tickers, default=0.0, minimum=0.0)
+    ap[AP_FEES] = _per_ticker("fees", fees, tickers, default=0.0, minimum=0.0, at_most=MAX_COST_FRACTION)
     ap[AP_FIXED_FEES] = _per_ticker("fixed_fees", fixed_fees, tickers, default=0.0, minimum=0.0)
-    ap[AP_SLIPPAGE] = _per_ticker("slippage", slippage, tickers, default=0.0, minimum=0.0, below=1.0)
+    ap[AP_SLIPPAGE] = _per_ticker("slippage", slippage, tickers, default=0.0, minimum=0.0, at_most=MAX_COST_FRACTION)
     ap[AP_BORROW_FEE] = _per_ticker("borrow_fee", borrow_fee, tickers, default=0.0, minimum=0.0)
     for row, name, value in (
         (AP_STOP_LOSS, "stop_loss", stop_loss),
@@ -405,7 +408,7 @@ def prepare_inputs(
         (AP_TRAILING_STOP, "trailing_stop", trailing_stop),
     ):
         ap[row] = _per_ticker(name, value, tickers, default=np.nan, minimum=0.0, exclusive=True)
-    ap[AP_UNITS] = _ticker_flags("target_units", target_units, tickers)
+    ap[AP_UNITS] = units
     ap[AP_SETTLES] = _ticker_flags("cash_settled", cash_settled, tickers)
 
     local = index.tz_localize(None) if index.tz is not None else index  # calendar days in the index's own zone
@@ -505,9 +508,9 @@ def _frame_array(frame: pd.DataFrame, columns: np.ndarray) -> np.ndarray:
 
 
 def _target_rows(
-    weights: pd.DataFrame, tickers: list[str], index: pd.DatetimeIndex, mode: str
+    weights: pd.DataFrame, tickers: list[str], index: pd.DatetimeIndex, mode: str, units: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Execution bar and weights of every row that has at least one target."""
+    """Execution bar and weights of every row that has at least one target (``units``: share-count columns)."""
     if not isinstance(weights.index, pd.DatetimeIndex):
         raise DataError(f"weights must be indexed by dates (a DatetimeIndex), got {type(weights.index).__name__}")
     if not weights.index.is_unique:
@@ -522,6 +525,14 @@ def _target_rows(
         i, j = np.argwhere(infinite)[0]
         raise DataError(
             f"weights for {tickers[j]} on {weights.index[i]:%Y-%m-%d} is {values[i, j]}: weights must be finite (NaN = no order)"
+        )
+    weight_columns = values if units is None else values[:, units != 1.0]  # share counts are not leverage
+    gross = np.nansum(np.abs(weight_columns), axis=1) if weight_columns.size else np.zeros(len(values))
+    if (gross > MAX_LEVERAGE).any():
+        i = int(np.argmax(gross > MAX_LEVERAGE))
+        raise ParamError(
+            f"weights on {weights.index[i]:%Y-%m-%d} ask for gross leverage {gross[i]:g} x equity "
+            f"(sum of |weights|); at most {MAX_LEVERAGE:g} is accepted"
         )
     positions = index.get_indexer(weights.index)
     missing = positions < 0
@@ -555,6 +566,7 @@ def _per_ticker(
     minimum: float,
     exclusive: bool = False,
     below: float | None = None,
+    at_most: float | None = None,
 ) -> np.ndarray:
     """A per-ticker array from a scalar or a ticker -> value mapping (unnamed tickers get ``default``)."""
     out = np.full(len(tickers), default, dtype=np.float64)
@@ -568,9 +580,9 @@ def _per_ticker(
                     f"parameter {name!r} names ticker {ticker!r}, which is not simulated{did_you_mean(ticker, tickers)}"
                     f" (tickers: {', '.join(tickers)})"
                 )
-            out[tickers.index(ticker)] = _check_range(f"{name}[{ticker}]", item, minimum, exclusive, below)
+            out[tickers.index(ticker)] = _check_range(f"{name}[{ticker}]", item, minimum, exclusive, below, at_most)
         return out
-    out[:] = _check_range(name, value, minimum, exclusive, below)
+    out[:] = _check_range(name, value, minimum, exclusive, below, at_most)
     return out
 
 
@@ -590,7 +602,21 @@ def _ticker_flags(name: str, value: Any, tickers: list[str]) -> np.ndarray:
     return out
 
 
-def _check_range(name: str, value: Any, minimum: float, exclusive: bool, below: float | None) -> float:
+def _check_price_array(name: str, values: np.ndarray, tickers: list[str], index: pd.DatetimeIndex) -> None:
+    """Prices are NaN (no trading), 0 (a worthless derived instrument) or finite and >= MIN_PRICE; anything else
+    (negative, infinite, denormal) is refused naming ticker and date."""
+    bad = ~np.isnan(values) & ~(np.isfinite(values) & ((values == 0.0) | (values >= MIN_PRICE)))
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataError(
+            f"{name} price of {tickers[j]} on {index[i]:%Y-%m-%d} is {values[i, j]:g}: prices must be 0 or finite and "
+            f">= {MIN_PRICE:g} (NaN = not trading)"
+        )
+
+
+def _check_range(
+    name: str, value: Any, minimum: float, exclusive: bool, below: float | None, at_most: float | None = None
+) -> float:
     number = _number(name, value)
     if exclusive and not number > minimum:
         raise ParamError(f"parameter {name!r} must be > {minimum:g}, got {number:g}")
@@ -598,4 +624,6 @@ def _check_range(name: str, value: Any, minimum: float, exclusive: bool, below: 
         raise ParamError(f"parameter {name!r} must be >= {minimum:g}, got {number:g}")
     if below is not None and not number < below:
         raise ParamError(f"parameter {name!r} must be < {below:g}, got {number:g}")
+    if at_most is not None and number > at_most:
+        raise ParamError(f"parameter {name!r} must be <= {at_most:g}, got {number:g}")
     return number

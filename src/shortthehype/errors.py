@@ -25,6 +25,10 @@ class SpecError(ShortTheHypeError):
     """A strategy spec file is malformed or refers to unknown things."""
 
 
+class UserCodeError(SpecError):
+    """A user's strategy file raised (or exited): the message names the file and line; the cause keeps the traceback."""
+
+
 class ParamError(ShortTheHypeError):
     """A parameter value is invalid (wrong type, out of range, unknown name)."""
 

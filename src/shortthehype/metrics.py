@@ -44,6 +44,7 @@ from shortthehype.core import metrics_nb as nb
 from shortthehype.errors import ParamError
 
 __all__ = [
+    "BANKRUPT_UNDEFINED_KEYS",
     "BENCHMARK_STATS_KEYS",
     "DrawdownPositions",
     "PERCENT_KEYS",
@@ -120,6 +121,11 @@ STATS_KEYS: tuple[str, ...] = (
     "exposure",
     "turnover",
 )
+
+#: Ratios that are undefined (NaN, shown as "bankrupt") for a ruined account: a
+#: run that lost everything has no meaningful risk-adjusted return, whatever its
+#: returns before the ruin looked like.
+BANKRUPT_UNDEFINED_KEYS: tuple[str, ...] = ("sharpe", "sortino", "calmar", "omega", "tail_ratio", "information_ratio")
 
 #: Keys :func:`compute_stats` adds after :data:`STATS_KEYS` when given a benchmark.
 BENCHMARK_STATS_KEYS: tuple[str, ...] = (
@@ -1158,7 +1164,8 @@ def compute_stats(
           within the equity's dates.
 
         Equity of a single bar gives ``total_return`` 0.0 and NaN for the
-        return metrics.
+        return metrics.  A ruined account (any equity <= 0) has the
+        :data:`BANKRUPT_UNDEFINED_KEYS` NaN.
     """
     ann = _periods(periods_per_year)
     rf = _number(risk_free, "risk_free")
@@ -1229,4 +1236,8 @@ def compute_stats(
         stats["benchmark_sharpe"] = nb.sharpe_ratio_1d_nb(own, rf, ann)
         stats["benchmark_max_drawdown"] = nb.max_drawdown_1d_nb(own)
 
+    if nb.ruined_1d_nb(values):
+        for key in BANKRUPT_UNDEFINED_KEYS:
+            if key in stats:
+                stats[key] = np.nan
     return {key: float(value) for key, value in stats.items()}

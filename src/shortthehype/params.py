@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from shortthehype.constants import DEFAULT_INIT_CASH
+from shortthehype.constants import DEFAULT_INIT_CASH, MAX_COST_FRACTION
 from shortthehype.errors import ParamError, SpecError, did_you_mean
 
 #: Parameter types understood by :class:`Param`.
@@ -151,14 +151,22 @@ def _to_float(param: Param, value: Any) -> float:
     return number
 
 
+#: Largest magnitude of an integer parameter (beyond it no count of bars or days can be meant).
+_MAX_INT = 2**53
+
+
 def _to_int(param: Param, value: Any) -> int:
     if isinstance(value, bool):
         raise TypeError("a boolean is not an integer")
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError("has a fractional part")
-        return int(value)
-    return int(str(value).strip())
+        number = int(value)
+    else:
+        number = int(str(value).strip())
+    if abs(number) > _MAX_INT:
+        raise ValueError(f"too large (at most {_MAX_INT:,} in magnitude)")
+    return number
 
 
 def _to_bool(param: Param, value: Any) -> bool:
@@ -188,7 +196,10 @@ def _to_choice(param: Param, value: Any) -> str:
 
 def _to_date(param: Param, value: Any) -> pd.Timestamp:
     if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
-        return pd.Timestamp(value).normalize()
+        day = pd.Timestamp(value)
+        if day.tzinfo is not None:  # a TOML offset date-time: its calendar date where it was written
+            day = day.tz_localize(None)
+        return day.normalize()
     text = str(value).strip()
     try:
         return pd.Timestamp(dt.date.fromisoformat(text))
@@ -421,9 +432,9 @@ def json_value(value: Any) -> Any:
 #: ``[engine]`` table or with ``--set``.
 ENGINE_PARAMS: tuple[Param, ...] = (
     Param("init_cash", "float", DEFAULT_INIT_CASH, "Starting capital.", "currency", minimum=0.0, exclusive_minimum=True),
-    Param("fees", "float_or_map", 0.0, "Proportional fee on traded notional (0.001 = 10 bp).", "fraction", minimum=0.0),
+    Param("fees", "float_or_map", 0.0, "Proportional fee on traded notional (0.001 = 10 bp; at most 0.5).", "fraction", minimum=0.0, maximum=MAX_COST_FRACTION),
     Param("fixed_fees", "float_or_map", 0.0, "Fixed fee per order.", "currency", minimum=0.0),
-    Param("slippage", "float_or_map", 0.0, "Fill price moved against the trader by this fraction (< 1).", "fraction", minimum=0.0),
+    Param("slippage", "float_or_map", 0.0, "Fill price moved against the trader by this fraction (at most 0.5).", "fraction", minimum=0.0, maximum=MAX_COST_FRACTION),
     Param(
         "execution",
         "choice",

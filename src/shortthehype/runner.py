@@ -405,6 +405,9 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
     stats = result.stats(benchmark=benchmark)
     stats.name = spec.name
+    idle = _never_traded_note(spec, result, window_weights.drop(columns=list(terms.get("target_units", ()))), window_prices)
+    if idle:
+        notes = [*notes, idle]
     return BacktestRun(
         spec=spec,
         prices=window_prices,
@@ -508,6 +511,58 @@ def spec_needs(spec: StrategySpec) -> list[str]:
     """Tickers to load for a spec: what it trades and its benchmark."""
     benchmark = spec.run.get("benchmark")
     return list(dict.fromkeys(spec.tickers() + ([benchmark] if benchmark else [])))
+
+
+def _never_traded_note(spec: StrategySpec, result: Any, weights: pd.DataFrame, prices: Prices) -> str | None:
+    """Why a run that asked for positions never traded (None when it traded, or never asked)."""
+    if len(result.orders):
+        return None
+    asked = weights.fillna(0.0).abs().to_numpy() > 0
+    if not asked.any():
+        return None
+    row, column = np.argwhere(asked)[0]
+    ticker, day = weights.columns[column], weights.index[row]
+    value = abs(float(weights.iat[row, column])) * result.init_cash
+    price = prices.close[ticker].loc[day:].dropna()
+    if spec.engine.get("integer_shares") and len(price) and float(price.iloc[0]) > value:
+        return (
+            f"no order was ever executed: with integer_shares, one share of {ticker} ({float(price.iloc[0]):,.2f}) "
+            f"costs more than its first target value ({value:,.2f}), so every target rounds to 0 shares"
+        )
+    if not len(price):
+        return f"no order was ever executed: {ticker} has no price on or after its first target ({day:%Y-%m-%d})"
+    return f"no order was ever executed although targets were set from {day:%Y-%m-%d} on (see the events)"
+
+
+def check_lookahead(
+    spec_or_name: str | os.PathLike[str] | StrategySpec | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    prices: Prices | None = None,
+    source: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+) -> Any:
+    """Run :func:`shortthehype.lookahead.check_lookahead` on a spec's strategy over the prices a backtest would load.
+
+    Returns the :class:`~shortthehype.lookahead.LookaheadReport` (``ok`` when no target moved).
+    """
+    from shortthehype.lookahead import check_lookahead as check
+
+    spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
+    if overrides:
+        spec = spec.with_overrides(overrides)
+    tickers = spec.tickers()
+    if prices is None:
+        prices = load_quietly(tickers, spec.run.get("end"), source, data_dir, cache_dir, offline)
+    missing = [t for t in tickers if t not in prices.tickers]
+    if missing:
+        raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
+    history = prices.select(tickers).between(None, spec.run.get("end"))
+    if len(history) < 3:
+        raise DataError(f"{spec.where}: the look-ahead check needs at least 3 bars of prices, got {len(history)}")
+    return check(lambda p: spec.kind.target_weights(spec.kind.traded_prices(p, spec.params), spec.params), history)
 
 
 def load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:

@@ -33,6 +33,7 @@ clamped to ``start``: nothing is decided before the window.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shortthehype.constants import SWEEP_MAX_GRID
 from shortthehype.errors import ParamError, SpecError, did_you_mean
 from shortthehype.params import (
     CONTRACT_ALTERNATIVES,
@@ -99,7 +101,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise SpecError(f"{path}: spec file not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+        raise SpecError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded); save the spec as UTF-8") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a spec") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec ({exc.strerror})") from None
 
@@ -120,6 +126,27 @@ def resolve_spec_path(spec_or_name: str | os.PathLike[str]) -> Path:
         return by_stem[text]
     searched = ", ".join(str(d) for d in strategy_dirs()) or "no strategies directory found"
     raise SpecError(f"no strategy spec named {text!r}{did_you_mean(text, specs)} (searched {searched})")
+
+
+@dataclass(frozen=True)
+class SpecSummary:
+    """What a spec file says about itself, read without loading its kind (no strategy code runs)."""
+
+    name: str
+    kind: str
+    description: str
+
+
+def read_spec_summary(path: Path) -> SpecSummary:
+    """Name, kind and description of a spec file; SpecError if it is not a readable TOML spec of a known kind."""
+    raw = _read_toml(path)
+    if "kind" not in raw:
+        raise SpecError(f"{path}: missing key 'kind' (e.g. kind = \"fixed-weights\")")
+    try:
+        strategy_kind(str(raw["kind"]))  # the registry of built-in kinds: no strategy file is imported
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    return SpecSummary(str(raw.get("name") or path.stem), str(raw["kind"]), str(raw.get("description", "")).strip())
 
 
 @dataclass(frozen=True)
@@ -296,11 +323,15 @@ def expand_range(text: str) -> list[str]:
     if len(parts) != 3:
         raise ValueError(f"{text!r} is not start:stop:step")
     start, stop, step = (float(p) for p in parts)
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise ValueError(f"start, stop and step must be finite numbers in {text!r}")
     if step <= 0:
         raise ValueError(f"step must be > 0 in {text!r}")
     if stop < start:
         raise ValueError(f"stop < start in {text!r}")
     count = int((stop - start) / step + 1e-9) + 1
+    if count > SWEEP_MAX_GRID:
+        raise ValueError(f"{text!r} has {count:,} values, more than the {SWEEP_MAX_GRID:,} a grid may have; use a larger step")
     integral = all(float(p).is_integer() for p in parts)
     values = [start + i * step for i in range(count)]
     return [str(int(round(v))) if integral else repr(round(v, 12)) for v in values]

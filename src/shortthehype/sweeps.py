@@ -50,10 +50,15 @@ Results on disk
 ---------------
 With ``out=...`` every finished chunk is written at once (atomically) to
 ``<out>.parts/``; an interrupted sweep (Ctrl-C, a killed process) keeps
-them, and ``resume=True`` runs only the missing chunks.  At the end the parts
-are merged into the single Parquet file ``out`` (one row group per chunk; the
-sweep's settings and overfitting statistics in its metadata) and the parts
-directory is removed.  A resumed sweep's file equals an uninterrupted run's.
+them, and ``resume=True`` runs only the missing chunks.  Each part carries
+the sweep's fingerprint, its combination ids and a checksum; a resume keeps
+only the parts that match and recomputes any other (truncated, damaged,
+copied).  The fingerprint covers the spec, the grid and the prices, never the
+chunk size or the machine's speed: a resume reuses the stored chunking.  At
+the end the parts are merged into the single Parquet file ``out`` (one row
+group per chunk; the sweep's settings, overfitting statistics and a checksum
+of the rows in its metadata) and the parts directory is removed.  A resumed
+sweep's file equals an uninterrupted run's.
 
 Overfitting statistics
 ----------------------
@@ -101,6 +106,7 @@ from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, ShortTheHypeError, SpecError, did_you_mean
 from shortthehype.overfitting import DeflatedSharpe, PBOResult, block_layout, deflated_sharpe, pbo_from_block_sums_t
 from shortthehype.params import Param, format_value, inactive_params, json_value
+from shortthehype.ranking import rank_rows
 from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window, load_spec
 
 __all__ = ["SWEEP_METRICS", "SweepResult", "is_empty_cell", "load_sweep", "parse_grid", "sweep"]
@@ -170,11 +176,10 @@ def build_axes(spec: StrategySpec, grid: Mapping[str, Any]) -> tuple[Axis, ...]:
             param = replace(_FLOAT_ITEM, name=key)
             key = f"{name}.{item.upper()}"
         values = coerce_sweep_values(param, raw, f"{spec.where} (grid)")
-        unique: list[Any] = []
-        for value in values:
-            if not any(_same(value, seen) for seen in unique):
-                unique.append(value)
-        axes.append(Axis(key, section, tuple(unique)))
+        unique: dict[tuple[str, str], Any] = {}
+        for value in values:  # linear: a dict keyed by content; the first of equal values is kept
+            unique.setdefault(_identity(value), value)
+        axes.append(Axis(key, section, tuple(unique.values())))
     names = [axis.name for axis in axes]
     for axis in axes:
         if names.count(axis.name) > 1:
@@ -186,7 +191,13 @@ def build_axes(spec: StrategySpec, grid: Mapping[str, Any]) -> tuple[Axis, ...]:
     return tuple(axes)
 
 
+def _identity(value: Any) -> tuple[str, str]:
+    """A hashable key equal for equal values of the same type (mappings and lists by content)."""
+    return type(value).__name__, json.dumps(_json_safe(json_value(value)), sort_keys=True, default=str)
+
+
 def _same(a: Any, b: Any) -> bool:
+    """Two values of one axis are the same setting (same type and equal)."""
     try:
         return bool(a == b) and type(a) is type(b)
     except (TypeError, ValueError):
@@ -671,11 +682,16 @@ class SweepResult:
 
     @property
     def best(self) -> pd.Series | None:
-        """The row with the highest objective (NaN objectives never win), or None."""
-        values = self.table[self.objective]
+        """The solvent row with the highest objective (NaN objectives and bankrupt runs never win), or None."""
+        values = self.table[self.objective].where(~self._bankrupt())
         if values.notna().sum() == 0:
             return None
         return self.table.loc[values.idxmax()]
+
+    def _bankrupt(self) -> pd.Series:
+        if "bankrupt" not in self.table.columns:
+            return pd.Series(False, index=self.table.index)
+        return self.table["bankrupt"].astype(bool)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -689,11 +705,13 @@ class SweepResult:
         return {name: _plain(best[name]) for name in self.grid if not is_empty_cell(best[name])}
 
     def top(self, k: int = 10, by: str | None = None, ascending: bool = False) -> pd.DataFrame:
-        """The ``k`` best rows by ``by`` (default: the objective); NaN last."""
+        """The ``k`` best rows by ``by`` (default: the objective); NaN last, bankrupt runs after every solvent one."""
         column = by or self.objective
         if column not in self.table.columns:
             raise ParamError(f"cannot sort by {column!r}{did_you_mean(column, self.table.columns)}")
-        return self.table.sort_values(column, ascending=ascending, na_position="last", kind="stable").head(k)
+        if isinstance(k, bool) or int(k) < 0:
+            raise ParamError(f"--top must be an integer >= 0, got {k!r}")
+        return rank_rows(self.table, column, ascending=ascending).head(int(k))
 
     def metadata(self) -> dict[str, Any]:
         """The JSON document stored in the Parquet file (everything but the table)."""
@@ -789,11 +807,26 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepResult:
         parquet = pq.ParquetFile(file)
         raw = (parquet.schema_arrow.metadata or {}).get(PARQUET_METADATA_KEY)
         table = parquet.read().to_pandas()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{file}: not a readable Parquet file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        message = " ".join(str(exc).split())
+        raise DataError(f"{file}: not a readable Parquet file ({type(exc).__name__}: {message})") from None
     if raw is None:
         raise DataError(f"{file}: not a shortthehype sweep results file (no sweep metadata)")
-    meta = json.loads(raw)
+    try:
+        meta = json.loads(raw)
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+        return _sweep_from_metadata(meta, table, file)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{file}: the sweep metadata is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _sweep_from_metadata(meta: dict[str, Any], table: pd.DataFrame, file: Path) -> SweepResult:
+    if meta.get("checksum") is not None:
+        from shortthehype.files import frame_checksum
+
+        if frame_checksum(table) != meta["checksum"]:
+            raise DataError(f"{file}: the results are damaged (checksum mismatch: the rows changed after they were written)")
     dsr = DeflatedSharpe(**{k: (math.nan if v is None else v) for k, v in meta["dsr"].items()}) if meta.get("dsr") else None
     pbo = None
     if meta.get("pbo"):
@@ -861,7 +894,7 @@ def sweep(
         Parquet file of the results (streamed in chunks; see the module doc).
     resume
         Complete the interrupted sweep whose chunks are in ``<out>.parts/``
-        (it must be the same sweep: same spec, grid, prices and chunking).
+        (it must be the same sweep: same spec, grid and prices; its chunking is reused).
     executor, scheduler, workers
         ``"local"`` (worker processes for the generic path, numba threads for
         the fused one) or ``"dask"`` (a dask.distributed scheduler at
@@ -889,6 +922,7 @@ def sweep(
     DataError
         Missing prices, or a combination's backtest failed (named in the message).
     """
+    _refuse_inside_worker_start()
     started = time.perf_counter()
     spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
     if overrides:
@@ -905,6 +939,12 @@ def sweep(
         raise ParamError(f"parameter 'n_blocks' must be an even number >= 2 (or 0 to skip the PBO), got {n_blocks}")
     if resume and out is None:
         raise ParamError("--resume needs --out: the results file whose unfinished parts are completed")
+    if scheduler is not None and executor != "dask":
+        raise ParamError("--scheduler is the address of a dask scheduler: add --executor dask (or drop --scheduler)")
+    if out is not None:
+        from shortthehype.files import check_writable
+
+        check_writable(out, option="--out")
     axes = build_axes(spec, grid if grid else spec.sweep)
     shape = tuple(len(a.values) for a in axes)
     n_grid = math.prod(shape)
@@ -937,21 +977,28 @@ def sweep(
     if not force:
         _check_budget(plan, len(ids), n_workers, seconds_per_run)
 
-    fingerprint = _fingerprint(plan, ids, size)
-    store = _PartStore(Path(out), fingerprint, len(chunks)) if out is not None else None
+    fingerprint = _fingerprint(plan, ids)
+    store = _PartStore(Path(out), fingerprint) if out is not None else None
     done: dict[int, _Chunk] = {}
     if store is not None:
         if resume and not store.dir.exists() and store.out.is_file():
             finished = load_sweep(store.out)
             if finished.fingerprint != fingerprint:
                 raise ParamError(
-                    f"{store.out}: holds the results of a different sweep (spec, grid, prices or chunk size); "
-                    f"nothing to resume"
+                    f"{store.out}: holds the results of a different sweep (spec, grid or prices); nothing to resume"
                 )
             return finished
-        done = store.open(resume)
-    collector = _Collector(len(ids), size, plan.n_blocks)
-    _execute(plan, chunks, done, store, executor, scheduler, n_workers, progress, collector)
+        stored_size = store.stored_chunk_size() if resume else None
+        if stored_size is not None and stored_size != size:  # the chunking is the unfinished sweep's, not this machine's
+            size = stored_size
+            chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        done = store.open(resume, chunks)
+    try:
+        collector = _Collector(len(ids), size, plan.n_blocks)
+        _execute(plan, chunks, done, store, executor, scheduler, n_workers, progress, collector)
+    finally:
+        if store is not None:
+            store.close()
     table = collector.table()
     windows = collector.windows
     result = SweepResult(
@@ -1132,6 +1179,8 @@ def _overfitting(result: SweepResult, plan: _Plan, blocks_t: np.ndarray, windows
         result.pbo_note = f"PBO needs at least {2 * plan.n_blocks} returns ({plan.n_blocks} blocks of 2)"
     else:
         length = int(str(windows[0]).rsplit("/", 1)[1]) // plan.n_blocks
+        # a bankrupt trial ranks last in every split: all-zero block sums have no Sharpe ratio (score -inf)
+        blocks_t[:, :, table["bankrupt"].to_numpy(dtype=bool)] = 0.0
         result.pbo = pbo_from_block_sums_t(blocks_t, length, max_evaluations=PBO_MAX_EVALUATIONS, seed=0)
         if result.pbo.sampled:
             result.pbo_note = f"PBO from a random {result.pbo.n_splits:,} of the {result.pbo.n_splits_total:,} CSCV splits"
@@ -1238,15 +1287,49 @@ def _picklable(plan: _Plan) -> bool:
     return True
 
 
+_UNGUARDED_SCRIPT = (
+    "the sweep's worker processes stopped: a script that calls sweep() must do so under "
+    "`if __name__ == \"__main__\":` (worker processes re-import it), or pass workers=1"
+)
+
+
+def _refuse_inside_worker_start() -> None:
+    """A worker process that re-imports a script calling sweep() at top level stops at once (the parent then says why).
+
+    Without this the worker would run the whole sweep again and wait forever
+    on worker processes of its own, and so would its parent.
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ParamError(_UNGUARDED_SCRIPT)
+
+
 _WORKER_PLAN: _Plan | None = None
 
 
-def _init_worker(payload: bytes) -> None:
+def _init_worker(plan_file: str) -> None:
     import signal
 
     global _WORKER_PLAN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops handing out chunks
-    _WORKER_PLAN = pickle.loads(payload)
+    _exit_with_parent()
+    _WORKER_PLAN = pickle.loads(Path(plan_file).read_bytes())
+
+
+def _exit_with_parent(interval: float = 0.5) -> None:
+    """Stop this worker process as soon as its parent is gone (killed with SIGKILL, say): no orphan keeps running."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:  # re-parented: the sweep that started us has died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="shortthehype-parent-watch", daemon=True).start()
 
 
 def _worker_chunk(ids: np.ndarray) -> _Chunk:
@@ -1258,30 +1341,35 @@ def _execute_processes(
     plan: _Plan, chunks: list[np.ndarray], todo: list[int], n_workers: int, collect: Callable[[int, _Chunk], None]
 ) -> None:
     import multiprocessing
+    import tempfile
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    payload = pickle.dumps(plan)
-    pool = ProcessPoolExecutor(
-        max_workers=min(n_workers, len(todo)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(payload,),
-    )
+    # the plan (prices included) goes to the workers through a file, not the spawn pipe: a worker that dies
+    # while starting (a script without a __main__ guard) must not leave the parent blocked writing megabytes into it
+    handle, plan_file = tempfile.mkstemp(prefix="shortthehype-sweep-", suffix=".pickle")
     try:
-        pending = {pool.submit(_worker_chunk, chunks[i]): i for i in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = pending.pop(future)
-                collect(index, future.result())
-    except BrokenProcessPool:
-        raise ParamError(
-            "the sweep's worker processes stopped: a script that calls sweep() must do so under "
-            "`if __name__ == \"__main__\":` (worker processes re-import it), or pass workers=1"
-        ) from None
+        with os.fdopen(handle, "wb") as stream:
+            pickle.dump(plan, stream)
+        pool = ProcessPoolExecutor(
+            max_workers=min(n_workers, len(todo)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(plan_file,),
+        )
+        try:
+            pending = {pool.submit(_worker_chunk, chunks[i]): i for i in todo}
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    collect(index, future.result())
+        except BrokenProcessPool:
+            raise ParamError(_UNGUARDED_SCRIPT) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        os.unlink(plan_file)
 
 
 def _execute_dask(
@@ -1295,8 +1383,9 @@ def _execute_dask(
     if scheduler:
         try:
             client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise ParamError(f"cannot reach the dask scheduler at {scheduler!r} ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - a bad address raises ValueError/TypeError, a dead one OSError
+            message = " ".join(str(exc).split())
+            raise ParamError(f"cannot reach the dask scheduler at {scheduler!r} ({type(exc).__name__}: {message})") from None
     else:
         try:
             cluster = LocalCluster(
@@ -1320,97 +1409,203 @@ def _execute_dask(
             cluster.close()
 
 
-def _fingerprint(plan: _Plan, ids: np.ndarray, chunk_size: int) -> str:
-    """A hash of everything that decides the sweep's rows: spec, grid, prices, combinations, chunking."""
+def _fingerprint(plan: _Plan, ids: np.ndarray) -> str:
+    """A hash of everything that decides the sweep's rows: spec (and a strategy file's text), grid, prices, combinations.
+
+    Never anything that depends on timing or the machine (the chunk size is a
+    storage detail: a resume reuses the stored one).
+    """
     spec = plan.spec
     document = {
         "kind": spec.kind.name,
         "values": {k: json_value(v) for k, v in spec.values().items()},
         "axes": [[a.name, [json_value(v) for v in a.values]] for a in plan.axes],
         "n_blocks": plan.n_blocks,
-        "chunk_size": chunk_size,
         "mode": plan.mode,
     }
     digest = hashlib.sha256(json.dumps(_json_safe(document), sort_keys=True, default=str).encode())
     digest.update(np.ascontiguousarray(ids).tobytes())
-    close = plan.prices.close
-    digest.update(json.dumps([str(c) for c in close.columns]).encode())
-    digest.update(np.asarray(close.index.strftime("%Y-%m-%d").tolist(), dtype="U10").tobytes())
-    digest.update(np.ascontiguousarray(close.to_numpy(dtype=np.float64)).tobytes())
+    prices = plan.prices
+    digest.update(json.dumps([str(c) for c in prices.close.columns]).encode())
+    digest.update(np.asarray(prices.close.index.strftime("%Y-%m-%d").tolist(), dtype="U10").tobytes())
+    for frame in (prices.open, prices.high, prices.low, prices.close):
+        digest.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
+    strategy_file = _strategy_file(spec)
+    if strategy_file is not None:
+        digest.update(strategy_file.read_bytes())
     return digest.hexdigest()
 
 
-class _PartStore:
-    """``<out>.parts/``: one Parquet file (rows) and one .npz (block sums, windows) per finished chunk."""
+def _strategy_file(spec: StrategySpec) -> Path | None:
+    """The Python file of a ``python`` spec (its text decides the results too), else None."""
+    if spec.kind.name != "python" or not spec.params.get("file"):
+        return None
+    from shortthehype.strategies.user_python import load_user_strategy
 
-    def __init__(self, out: Path, fingerprint: str, n_chunks: int) -> None:
+    return load_user_strategy(spec.params["file"], spec.path.parent if spec.path is not None else None).path
+
+
+#: Key of a part's Parquet metadata: one checksum over the sweep's fingerprint, the chunk's ids, its rows and arrays.
+_PART_KEY = b"shortthehype.part"
+
+
+class _PartStore:
+    """``<out>.parts/``: one Parquet file (rows) and one .npz (block sums, windows) per finished chunk.
+
+    ``manifest.json`` holds the fingerprint and the chunk size; each part's
+    Parquet metadata holds one checksum over the sweep's fingerprint, the ids
+    its chunk must hold, its rows, block sums and windows.  A resume keeps a
+    part only when its ids and that checksum match, and recomputes any other
+    (truncated, damaged, copied from another chunk or another sweep).  One
+    process at a time works on a parts directory (``<out>.parts.lock``).
+    """
+
+    def __init__(self, out: Path, fingerprint: str) -> None:
         self.out = out
         self.dir = out.with_name(out.name + ".parts")
+        self.manifest = self.dir / "manifest.json"
         self.fingerprint = fingerprint
-        self.n_chunks = n_chunks
+        self.chunks: list[np.ndarray] = []
+        self._lock: Any = None
 
-    def open(self, resume: bool) -> dict[int, _Chunk]:
-        manifest = self.dir / "manifest.json"
+    def stored_chunk_size(self) -> int | None:
+        """The chunk size of the unfinished sweep in the parts directory (None if there is none or it is unreadable)."""
+        try:
+            stored = json.loads(self.manifest.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(stored, dict) or stored.get("fingerprint") != self.fingerprint:
+            return None
+        size = stored.get("chunk_size")
+        return size if isinstance(size, int) and not isinstance(size, bool) and size >= 1 else None
+
+    def open(self, resume: bool, chunks: list[np.ndarray]) -> dict[int, _Chunk]:
+        """Lock the parts directory, check or create it, and return the verified finished chunks."""
+        import filelock
+
+        from shortthehype.files import write_atomically
+
+        self.chunks = chunks
         if self.dir.exists() and not resume:
             raise ParamError(
                 f"{self.dir}: an unfinished sweep is there; pass --resume to complete it, or delete the directory"
             )
-        if not self.dir.exists():
-            if not self.out.parent.is_dir():
-                raise ParamError(f"{self.out}: directory {self.out.parent} does not exist")
-            self.dir.mkdir()
-            _atomic_write_text(manifest, json.dumps({"fingerprint": self.fingerprint, "n_chunks": self.n_chunks}))
-            return {}
+        lock = filelock.FileLock(self.out.with_name(self.out.name + ".parts.lock"))
         try:
-            stored = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            raise ParamError(f"{manifest}: unreadable; delete {self.dir} and run the sweep again") from None
-        if stored.get("fingerprint") != self.fingerprint:
-            raise ParamError(
-                f"{self.dir}: the unfinished sweep there differs from this one (spec, grid, prices or chunk size); "
-                f"run the same command to resume, or delete the directory"
-            )
-        return {i: chunk for i in range(self.n_chunks) if (chunk := self._read(i)) is not None}
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise ParamError(f"{self.out}: another process is running this sweep; wait for it or stop it") from None
+        except OSError as exc:
+            raise ParamError(f"--out {self.out}: cannot create files there ({exc.strerror or exc})") from None
+        self._lock = lock
+        if self.dir.exists():
+            try:
+                stored = json.loads(self.manifest.read_text())
+            except (OSError, ValueError):
+                stored = None  # a full disk or a kill before the manifest: the parts carry their own fingerprint
+            if isinstance(stored, dict) and stored.get("fingerprint") != self.fingerprint:
+                raise ParamError(
+                    f"{self.dir}: the unfinished sweep there differs from this one (spec, grid or prices); "
+                    f"run the same command to resume, or delete the directory"
+                )
+        else:
+            try:
+                self.dir.mkdir()
+            except OSError as exc:
+                raise ParamError(f"--out {self.out}: cannot create {self.dir} ({exc.strerror or exc})") from None
+        size = len(chunks[0]) if chunks else 0
+        write_atomically(
+            self.manifest, json.dumps({"fingerprint": self.fingerprint, "chunk_size": size, "n_chunks": len(chunks)}),
+            option="--out",
+        )
+        return {i: chunk for i in range(len(chunks)) if (chunk := self._read(i)) is not None}
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _paths(self, index: int) -> tuple[Path, Path]:
         return self.dir / f"part-{index:06d}.parquet", self.dir / f"part-{index:06d}.npz"
 
+    def _checksum(self, index: int, table: pd.DataFrame, blocks: np.ndarray, windows: np.ndarray) -> str:
+        from shortthehype.files import frame_checksum
+
+        return frame_checksum(
+            table, self.fingerprint.encode(), np.ascontiguousarray(self.chunks[index]).tobytes(),
+            np.ascontiguousarray(blocks, dtype=np.float64).tobytes(), "\x1f".join(str(w) for w in windows).encode(),
+        )
+
     def _read(self, index: int) -> _Chunk | None:
-        table_path, arrays_path = self._paths(index)
-        if not (table_path.is_file() and arrays_path.is_file()):
-            return None
-        table = pd.read_parquet(table_path)
-        with np.load(arrays_path, allow_pickle=False) as arrays:
-            blocks, windows = arrays["blocks"], arrays["windows"].astype(object)
-        return _Chunk(ids=table["combination"].to_numpy(), table=table, blocks=blocks, windows=windows)
-
-    def write(self, index: int, chunk: _Chunk) -> None:
-        table_path, arrays_path = self._paths(index)
-        tmp = arrays_path.with_name(arrays_path.name + ".tmp.npz")
-        np.savez(tmp, blocks=chunk.blocks, windows=np.asarray(chunk.windows, dtype=str))
-        os.replace(tmp, arrays_path)
-        tmp_table = table_path.with_name(table_path.name + ".tmp")
-        chunk.table.to_parquet(tmp_table, index=False)
-        os.replace(tmp_table, table_path)  # the .parquet's presence marks the chunk done
-
-    def finish(self, result: SweepResult) -> None:
-        """Merge the parts into ``out`` (metadata included), atomically, and remove the parts."""
+        """Part ``index`` if it is whole and is what that chunk must hold; a bad part is deleted (it is recomputed)."""
         import pyarrow.parquet as pq
 
+        table_path, arrays_path = self._paths(index)
+        if not table_path.is_file():
+            return None
+        try:
+            parquet = pq.ParquetFile(table_path)
+            recorded = (parquet.schema_arrow.metadata or {}).get(_PART_KEY, b"")
+            table = parquet.read().to_pandas()
+            with np.load(arrays_path, allow_pickle=False) as arrays:
+                blocks, windows = arrays["blocks"], arrays["windows"].astype(object)
+            ids = table["combination"].to_numpy()
+            good = (
+                recorded.decode() == self._checksum(index, table, blocks, windows)
+                and np.array_equal(ids, self.chunks[index])
+                and len(blocks) == len(windows) == len(ids)
+            )
+        except Exception:  # noqa: BLE001 - a truncated, empty or foreign file of any kind: recompute the chunk
+            good = False
+        if not good:
+            table_path.unlink(missing_ok=True)
+            arrays_path.unlink(missing_ok=True)
+            return None
+        return _Chunk(ids=ids, table=table, blocks=blocks, windows=windows)
+
+    def write(self, index: int, chunk: _Chunk) -> None:
+        """Write a finished chunk atomically: the arrays first, then the rows (whose file marks the chunk done)."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from shortthehype.files import write_atomically
+
+        table_path, arrays_path = self._paths(index)
+        windows = np.asarray(chunk.windows, dtype=str)
+        buffer = io.BytesIO()
+        np.savez(buffer, blocks=chunk.blocks, windows=windows)
+        write_atomically(arrays_path, buffer.getvalue(), option="--out")
+        table = pa.Table.from_pandas(chunk.table, preserve_index=False)
+        checksum = self._checksum(index, table.to_pandas(), chunk.blocks, windows.astype(object))
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _PART_KEY: checksum.encode()})
+        write_atomically(table_path, lambda handle: pq.write_table(table, handle), option="--out")
+
+    def finish(self, result: SweepResult) -> None:
+        """Merge the parts into ``out`` (one row group per chunk; metadata and checksum), atomically; remove the parts."""
+        import pyarrow.parquet as pq
+
+        from shortthehype.files import write_atomically
+
         schema = pq.read_schema(self._paths(0)[0])
-        metadata = dict(schema.metadata or {})
-        metadata[PARQUET_METADATA_KEY] = json.dumps(result.metadata()).encode()
+        metadata = {k: v for k, v in (schema.metadata or {}).items() if k != _PART_KEY}
+        metadata[PARQUET_METADATA_KEY] = json.dumps(results_metadata(result)).encode()
         schema = schema.with_metadata(metadata)
-        tmp = self.out.with_name(self.out.name + ".tmp")
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for index in range(self.n_chunks):
-                table_path, _ = self._paths(index)
-                writer.write_table(pq.read_table(table_path).cast(schema))
-        os.replace(tmp, self.out)
+
+        def merge(handle: Any) -> None:
+            with pq.ParquetWriter(handle, schema) as writer:
+                for index in range(len(self.chunks)):
+                    writer.write_table(pq.read_table(self._paths(index)[0]).cast(schema))
+
+        write_atomically(self.out, merge, option="--out")
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.close()
+        self.out.with_name(self.out.name + ".parts.lock").unlink(missing_ok=True)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def results_metadata(result: SweepResult) -> dict[str, Any]:
+    """The JSON record of a results file: :meth:`SweepResult.metadata` plus the checksum of its rows."""
+    from shortthehype.files import frame_checksum
+
+    return {**result.metadata(), "checksum": frame_checksum(result.table)}

@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from shortthehype.errors import ShortTheHypeError
 
@@ -25,9 +26,16 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-# soft_wrap: one-line messages (paths, errors) are never broken across lines; tables still fit the terminal
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# soft_wrap: one-line messages (paths, errors) are never broken across lines; tables still fit the terminal.
+# markup/emoji off: text from users (spec names, tickers, messages, SQL results) is printed as given, never
+# interpreted ("x[/oops]" stays, ":100:" is no emoji); the CLI's own styles are Text objects (``styled``).
+console = Console(soft_wrap=True, markup=False, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
+
+
+def styled(label: str, style: str, text: str = "") -> Text:
+    """``label`` in ``style`` followed by plain ``text``; nothing in either is parsed as rich markup."""
+    return Text.assemble((label, style), text)
 
 
 def _register_commands() -> None:
@@ -88,24 +96,68 @@ def _root(
     """Backtest the AI-bubble thesis: strategies, sweeps and reports on daily prices."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script and ``python -m shortthehype``; returns the exit code."""
-    from rich.markup import escape
+def was_interrupted(exc: BaseException) -> bool:
+    """True for Ctrl-C, also when numba wraps it (``SystemError: CPUDispatcher(...) returned a result with an exception set``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script and ``python -m shortthehype``; returns the exit code.
+
+    ``--debug`` (anywhere on the command line, or ``SHORTTHEHYPE_DEBUG=1``)
+    prints the traceback behind a one-line error, e.g. of an exception raised
+    in a user's strategy file.  ``--allow-any-strategy-file`` lets spec files
+    run Python files outside their own directory and the strategy directories.
+    """
+    import os
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("SHORTTHEHYPE_DEBUG", "") not in ("", "0")
+    args = [a for a in args if a != "--debug"]
+    from shortthehype.constants import ENV_ANY_STRATEGY_FILE
+
+    allowed_before = os.environ.get(ENV_ANY_STRATEGY_FILE)
+    if "--allow-any-strategy-file" in args:  # an environment variable, so that worker processes inherit it
+        os.environ[ENV_ANY_STRATEGY_FILE] = "1"
+        args = [a for a in args if a != "--allow-any-strategy-file"]
     _register_commands()
-    args = sys.argv[1:] if argv is None else list(argv)
     if args and args[0] in COMPILING_COMMANDS and not {"--help", "-h"} & set(args):
         _note_first_compile()
     try:
-        app(args=argv, prog_name="shortthehype")  # standalone: click handles usage errors and --help
+        return _run(args, debug)
+    finally:
+        if allowed_before is None:
+            os.environ.pop(ENV_ANY_STRATEGY_FILE, None)
+        else:
+            os.environ[ENV_ANY_STRATEGY_FILE] = allowed_before
+
+
+def _run(args: list[str], debug: bool) -> int:
+    try:
+        app(args=args, prog_name="shortthehype")  # standalone: click handles usage errors and --help
     except ShortTheHypeError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        err_console.print(styled("error:", "bold red", " " + " ".join(str(exc).split())), highlight=False, soft_wrap=True)
         return 1
     except SystemExit as exc:
         code = exc.code
         if code is None:
             return 0
         return code if isinstance(code, int) else 1
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not was_interrupted(exc):
+            raise
+        err_console.print("interrupted", highlight=False)
+        return 130
     return 0
 
 

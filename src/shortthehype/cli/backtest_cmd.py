@@ -8,8 +8,17 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from shortthehype.cli import app, console, err_console
-from shortthehype.cli.options import AnalysisOptions, DataOptions, TableFormat, analysis_request, data_options, run_overrides
+from shortthehype.cli import app, console, err_console, styled
+from shortthehype.cli.options import (
+    AnalysisOptions,
+    DataOptions,
+    TableFormat,
+    analysis_request,
+    check_output_options,
+    data_options,
+    run_overrides,
+    write_json,
+)
 from shortthehype.constants import BOOTSTRAP_BLOCK_LENGTH, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
@@ -45,6 +54,13 @@ def backtest(
     bootstrap_seed: AnalysisOptions.seed = BOOTSTRAP_SEED,
     factors: AnalysisOptions.factors = None,
     exposures: AnalysisOptions.exposures = False,
+    check_lookahead: Annotated[
+        bool,
+        typer.Option(
+            "--check-lookahead",
+            help="First rerun the strategy with a different future after several cut dates; refuse it if any earlier target moves.",
+        ),
+    ] = False,
     source: DataOptions.source = None,
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
@@ -62,6 +78,9 @@ def backtest(
     table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the (possibly long) run
     wants_document = json_path is not None or report_path is not None or png is not None or table_format == "md"
     request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)  # checked before the run
+    check_output_options(json_path=json_path, report_path=report_path)
+    if check_lookahead:
+        _check_lookahead(spec, overrides, options, quiet=not stdout_is_free(json_path, report_path) or table_format != "table")
     run = run_backtest(spec, overrides=overrides, **options)
     out = console if stdout_is_free(json_path, report_path) else err_console
     print_warnings(run.spec.warnings())
@@ -87,7 +106,7 @@ def backtest(
         if benchmark_stats is not None:
             columns[f"{run.spec.run['benchmark']} (buy & hold)"] = benchmark_stats
         title = f"{run.spec.name}: {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}, final equity {run.result.equity.iloc[-1]:,.0f}"
-        grids = [stats_grid(columns, title=title)] + ([options_grid(run.options)] if run.options else [])
+        grids = [stats_grid(columns, title=title, bankrupt={run.spec.name} if run.result.bankrupt else ())] + ([options_grid(run.options)] if run.options else [])
         print_grids(grids, table_format if table_format != "md" else "table", out)
         if run.options and table_format in ("table", "md"):
             out.print(
@@ -156,9 +175,23 @@ def write_document_outputs(
     from shortthehype.cli.report_cmd import write_outputs
 
     if json_path is not None and str(json_path) != "-":
-        json_path.write_text(json.dumps(document, indent=1))
+        write_json(document, json_path)
         (err_console if quiet else console).print(f"wrote {json_path}", highlight=False)
     write_outputs(document, report_path=report_path, png=png, format_=format_, quiet=quiet)
+
+
+def _check_lookahead(spec: str, overrides: dict[str, str], options: dict[str, Any], *, quiet: bool = False) -> None:
+    """The look-ahead check of ``spec``: one line when it passes, a SpecError (exit 1) naming the moved target otherwise."""
+    from shortthehype.cli import err_console
+    from shortthehype.errors import SpecError
+    from shortthehype.runner import check_lookahead
+    from shortthehype.spec import load_spec
+
+    loaded = load_spec(spec)
+    report = check_lookahead(loaded, overrides=overrides, **options)
+    if not report.ok:
+        raise SpecError(report.message(loaded.where))
+    (err_console if quiet else console).print(report.message(loaded.where), highlight=False)
 
 
 @strategies_app.command("list")
@@ -166,18 +199,36 @@ def strategies_list(format_: TableFormat = "table") -> None:
     """List the strategy specs found (name, kind, file)."""
     from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
     from shortthehype.errors import ShortTheHypeError
-    from shortthehype.spec import available_specs, load_spec
+    from shortthehype.spec import available_specs, read_spec_summary
 
     fmt = check_format(format_)
     grid = Grid([Column("name"), Column("kind"), Column("file", wrap=True), Column("description", wrap=True)], key="strategies")
     for name, path in available_specs().items():
         try:
-            spec = load_spec(path)
+            summary = read_spec_summary(path)
         except ShortTheHypeError as exc:  # one broken spec must not hide the others
             grid.add_row(name, "?", str(path), Cell(f"invalid: {exc}", style="red"))
             continue
-        grid.add_row(spec.name, spec.kind.name, str(path), spec.description.splitlines()[0] if spec.description else "")
+        grid.add_row(summary.name, summary.kind, str(path), summary.description.splitlines()[0] if summary.description else "")
     print_grids([grid], fmt)
+
+
+@strategies_app.command("check")
+def strategies_check(
+    spec: Annotated[str, typer.Argument(help="Spec file or name, or a strategy's .py file (its PARAMS defaults are used).")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Override a setting: key=value (repeatable).")] = None,
+    start: Annotated[Optional[str], typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last day of the prices checked (YYYY-MM-DD).")] = None,
+    source: DataOptions.source = None,
+    data_dir: DataOptions.data_dir = None,
+    cache_dir: DataOptions.cache_dir = None,
+    offline: DataOptions.offline = False,
+) -> None:
+    """Check a strategy for look-ahead: rerun it with a different future after several cut dates (exit 1 if a target moves)."""
+    target: Any = spec
+    if spec.endswith(".py"):
+        target = {"name": Path(spec).stem, "kind": "python", "params": {"file": str(Path(spec).resolve())}}
+    _check_lookahead(target, run_overrides(set_, start, end), data_options(source, data_dir, cache_dir, offline))
 
 
 @strategies_app.command("show")
@@ -271,6 +322,7 @@ def compare(
 
     overrides = run_overrides(set_, start, end)
     table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the runs
+    check_output_options(json_path=json_path, report_path=report_path)
     options = data_options(source, data_dir, cache_dir, offline)
     request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
     runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, **options)
@@ -289,7 +341,8 @@ def compare(
     if bench:
         title += f"; beta, alpha, correlation and information ratio against {bench}"
         columns[f"{bench} (buy & hold)"] = first.benchmark_stats()
-    print_grids([stats_grid(columns, title=title)], table_format, out)
+    bankrupt = {run.spec.name for run in runs if run.result.bankrupt}
+    print_grids([stats_grid(columns, title=title, bankrupt=bankrupt)], table_format, out)
     for run, extra in zip(runs, analysis, strict=True):
         print_analysis(run.spec.name, extra, factors=show_factors, bootstrap=bootstrap or vs is not None, out=out)
     for label in dict.fromkeys(run.rates.get("cash_rate", "") for run in runs):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from shortthehype.cli import app, console, err_console
+from shortthehype.cli import app, console, err_console, styled
 from shortthehype.cli.notices import captured_warnings, in_window, print_warnings
 from shortthehype.cli.options import DataOptions, TableFormat, data_options
 from shortthehype.cli.render import check_format
@@ -244,8 +244,8 @@ def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int, fm
         return
     span = f"{frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}"
     out.print(
-        f"[bold]{name}[/]: LPPLS confidence, {span}, every {step} bar(s), "
-        f"{len(windows)} windows of {windows[0]}..{windows[-1]} bars",
+        styled(name, "bold", f": LPPLS confidence, {span}, every {step} bar(s), "
+        f"{len(windows)} windows of {windows[0]}..{windows[-1]} bars"),
         highlight=False,
     )
 
@@ -347,6 +347,9 @@ def bubble(
     fmt = check_format(format_)
     if fmt != "table" and str(json_path) == "-":
         raise ParamError(f"--format {fmt} and --json - both print to stdout: write the JSON to a file")
+    from shortthehype.cli.options import check_output_options
+
+    check_output_options(json_path=json_path)
     tickers = bubble_tickers(ticker)
     with captured_warnings():  # the load's warnings are in prices.warnings, printed for the fitted span below
         prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
@@ -396,7 +399,9 @@ def bubble(
         first = series.index[max(int(series.index.get_indexer([frame.index[0]])[0]) - int(window_array[-1]), 0)]
         print_warnings(in_window(prices.warnings, first, frame.index[-1]))
     if json_path is not None:
-        json_path.write_text(json.dumps(document, indent=1))
+        from shortthehype.cli.options import write_json
+
+        write_json(document, json_path)
         (console if fmt == "table" else err_console).print(f"wrote {json_path}", highlight=False)
     if report_path is not None:
         write_bubble_report(document, report_path, report_format, quiet=fmt != "table")

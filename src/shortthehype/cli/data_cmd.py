@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.markup import escape
 
-from shortthehype.cli import console, err_console
+from shortthehype.cli import console, err_console, styled
 from shortthehype.cli.options import DataOptions, TableFormat
 from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
 from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError
@@ -116,7 +115,7 @@ def list_command(
         raise ParamError(f"data list --source must be csv or cache (got {kind!r})")
     bad = [info for info in infos if info.error is not None]
     for info in bad:
-        err_console.print(f"[red]invalid:[/] {escape(info.error or '')}", highlight=False, soft_wrap=True)
+        err_console.print(styled("invalid:", "red", " " + (info.error or "")), highlight=False, soft_wrap=True)
     if bad:
         raise DataError(f"{len(bad)} of {len(infos)} price file(s) in {where} are invalid (listed above)")
 
@@ -147,7 +146,7 @@ def show_command(
     close = frame["close"]
     lo, hi = close.idxmin(), close.idxmax()
     out.print(
-        f"[bold]{name}[/]  source {prices.source}  {_day(prices.index[0])}..{_day(prices.index[-1])}  {len(prices)} rows",
+        styled(name, "bold", f"  source {prices.source}  {_day(prices.index[0])}..{_day(prices.index[-1])}  {len(prices)} rows"),
         highlight=False,
         soft_wrap=True,
     )
@@ -209,7 +208,7 @@ def fetch_command(
                 report = fetch_ticker(symbol, start, end, cache_dir=cache_dir, refresh=refresh)
             except ShortTheHypeError as exc:
                 failed.append(symbol)
-                progress.console.print(f"[red]{symbol}: failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                progress.console.print(styled(f"{symbol}: failed:", "red", " " + str(exc)), highlight=False, soft_wrap=True)
             else:
                 note = f" ({report.note})" if report.note else ""
                 console.print(

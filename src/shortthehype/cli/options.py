@@ -69,3 +69,21 @@ def analysis_request(bootstrap: bool, vs: str | None, block_length: float, sampl
     check_settings(samples, block_length)
     extra = tuple(t.strip().upper() for t in (factors or "").split(",") if t.strip())
     return {"bootstrap": bootstrap, "vs": vs, "block_length": block_length, "samples": samples, "seed": seed, "extra_factors": extra}
+
+
+def check_output_options(*, json_path: Path | None = None, report_path: Path | None = None) -> None:
+    """``--json PATH`` and ``--report PATH`` checked before the run: a writable directory, not a directory (``-`` is stdout)."""
+    from shortthehype.files import check_writable
+
+    for option, path in (("--json", json_path), ("--report", report_path)):
+        if path is not None and str(path) != "-":
+            check_writable(path, option=option)
+
+
+def write_json(document: Any, path: Path) -> None:
+    """``--json PATH``: the document written atomically (a failed write leaves any previous file intact)."""
+    import json
+
+    from shortthehype.files import write_atomically
+
+    write_atomically(path, json.dumps(document, indent=1), option="--json")

@@ -15,7 +15,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,20 +282,29 @@ def table_keys() -> tuple[str, ...]:
 
 
 def stats_grid(
-    columns: Mapping[str, Mapping[str, Any]], *, title: str | None = None, keys: Sequence[str] | None = None
+    columns: Mapping[str, Mapping[str, Any]],
+    *,
+    title: str | None = None,
+    keys: Sequence[str] | None = None,
+    bankrupt: Collection[str] = (),
 ) -> Grid:
-    """One row per statistic, one column per strategy (or benchmark); CSV/JSON carry the raw fractions."""
+    """One row per statistic, one column per strategy (or benchmark); CSV/JSON carry the raw fractions.
+
+    ``bankrupt`` names the ruined columns: their undefined ratios read ``bankrupt``.
+    """
     from shortthehype.metrics import STATS_LABELS
-    from shortthehype.report.formatting import is_missing, stat
+    from shortthehype.report.formatting import is_missing, shows_row, stat
 
     keys = table_keys() if keys is None else keys
     grid = Grid([Column("metric"), *(Column(name, right=True) for name in columns)], title=title, key="stats")
+    ruined = [name in bankrupt for name in columns]
     for key in keys:
         values = [stats.get(key) for stats in columns.values()]
-        if all(is_missing(v) for v in values):
+        if not shows_row(key, values, ruined):
             continue
         grid.add_row(
-            Cell(STATS_LABELS.get(key, key), key), *(Cell(stat(key, v), None if is_missing(v) else float(v)) for v in values)
+            Cell(STATS_LABELS.get(key, key), key),
+            *(Cell(stat(key, v, r), None if is_missing(v) else float(v)) for v, r in zip(values, ruined)),
         )
     return grid
 

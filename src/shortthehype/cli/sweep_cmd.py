@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from shortthehype.cli import app, console, err_console
+from shortthehype.cli import app, console, err_console, styled
 from shortthehype.cli.options import DataOptions, TableFormat, data_options, run_overrides
 from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
 
@@ -101,6 +101,8 @@ def sweep(
     from shortthehype.sweeps import sweep as run_sweep
 
     fmt = _table_format(format_, report)
+    _check_top(top)
+    _check_report_option(report)
     try:
         with _Progress("sweep") as progress, captured_warnings() as data_warnings:
             result = run_sweep(
@@ -121,7 +123,11 @@ def sweep(
                 progress=progress,
                 **data_options(source, data_dir, cache_dir, offline),
             )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:  # numba turns a Ctrl-C inside a kernel into a SystemError
+        from shortthehype.cli import was_interrupted
+
+        if not was_interrupted(exc):
+            raise
         if out is not None:
             parts = out.with_name(out.name + ".parts")
             saved = len(list(parts.glob("part-*.parquet"))) if parts.is_dir() else 0
@@ -140,6 +146,23 @@ def sweep(
         (err_console if quiet else console).print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
     if report is not None:
         _write_report(result.to_document(x=x, y=y), report, fmt)
+
+
+def _check_report_option(report: Path | None) -> None:
+    """``--report PATH`` checked before the run (format from the suffix, a writable directory); ``-`` is stdout."""
+    if report is not None and str(report) != "-":
+        from shortthehype.cli.options import check_output_options
+        from shortthehype.report import resolve_format
+
+        resolve_format(None, report)
+        check_output_options(report_path=report)
+
+
+def _check_top(top: int) -> None:
+    if top < 0:
+        from shortthehype.errors import ParamError
+
+        raise ParamError(f"--top must be >= 0 (rows printed), got {top}")
 
 
 def _write_report(document: dict[str, Any], path: Path, fmt: str = "table") -> None:
@@ -175,8 +198,6 @@ def _print_window_warnings(lines: list[str], window: str) -> None:
 def _print_sweep(
     result: SweepResult, top: int, sort: str | None = None, ascending: bool = False, fmt: str = "table", to_stderr: bool = False
 ) -> None:
-    from rich.markup import escape
-
     from shortthehype.report.formatting import trial_counts, window_text
 
     out = console if fmt == "table" and not to_stderr else err_console
@@ -187,8 +208,11 @@ def _print_sweep(
     else:
         timing = ""
     out.print(
-        f"[bold]{escape(result.spec_name)}[/] ({result.kind}): {trial_counts(result.metadata())}{timing} "
-        f"({result.mode} path); {window_text(result.window)}",
+        styled(
+            result.spec_name,
+            "bold",
+            f" ({result.kind}): {trial_counts(result.metadata())}{timing} ({result.mode} path); {window_text(result.window)}",
+        ),
         highlight=False,
     )
     rows = result.top(top, by=sort, ascending=ascending)
@@ -204,7 +228,7 @@ def overfitting_lines(result: SweepResult) -> list[str]:
     dsr = result.dsr
     if dsr is not None and not math.isnan(dsr.dsr):
         lines.append(
-            f"Deflated Sharpe ratio of the best: [bold]{dsr.dsr:.3f}[/] = probability its true Sharpe ratio beats the "
+            f"Deflated Sharpe ratio of the best: {dsr.dsr:.3f} = probability its true Sharpe ratio beats the "
             f"best of {dsr.n_trials:,} skill-less trials (per-bar SR {dsr.sharpe:.4f} vs expected max {dsr.expected_max:.4f};"
             f" {dsr.n_obs:,} returns, skew {dsr.skew:.2f}, kurtosis {dsr.kurtosis:.1f})"
         )
@@ -213,7 +237,7 @@ def overfitting_lines(result: SweepResult) -> list[str]:
     pbo = result.pbo
     if pbo is not None and not math.isnan(pbo.pbo):
         lines.append(
-            f"Probability of backtest overfitting: [bold]{pbo.pbo:.3f}[/] (CSCV, {pbo.n_blocks} blocks of {pbo.block_len} bars,"
+            f"Probability of backtest overfitting: {pbo.pbo:.3f} (CSCV, {pbo.n_blocks} blocks of {pbo.block_len} bars,"
             f" {pbo.n_splits:,} splits): how often the in-sample best is at or below the median out of sample"
         )
     if result.pbo_note:
@@ -236,7 +260,8 @@ def _frame_grid(frame: pd.DataFrame, params: list[str], title: str) -> Grid:
             Cell("", None) if is_empty_cell(row[name]) else Cell(format_value(_plain(row[name])), json_value(_plain(row[name])))
             for name in params
         ]
-        cells += [Cell(stat(name, row[name]), None if is_missing(row[name]) else float(row[name])) for name in metrics]
+        ruined = bool(row.get("bankrupt", False))
+        cells += [Cell(stat(name, row[name], ruined), None if is_missing(row[name]) else float(row[name])) for name in metrics]
         if show_bankrupt:
             cells.append(Cell("yes" if row["bankrupt"] else "", bool(row["bankrupt"])))
         grid.add_row(*cells)
@@ -263,19 +288,20 @@ def results_show(
     from shortthehype.sweeps import load_sweep
 
     fmt = check_format(format_)
+    _check_top(top)
     _print_sweep(load_sweep(file), top, sort, ascending, fmt=fmt)
 
 
 @results_app.command("sql")
 def results_sql(
-    query: Annotated[str, typer.Argument(help="SQL; read files with FROM 'results.parquet', or use the view `results`.")],
+    query: Annotated[str, typer.Argument(help="SQL over the view `results` (no other file can be read or written).")],
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="Results file exposed as the view `results`.")
+        Optional[Path], typer.Option("--file", "-f", help="Results file (from `sweep --out`) exposed as the view `results`.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows printed at most.")] = 50,
     format_: TableFormat = "table",
 ) -> None:
-    """Query sweep results with DuckDB, e.g. `results sql "SELECT fast, avg(sharpe) FROM 'r.parquet' GROUP BY fast"`."""
+    """Query sweep results with DuckDB, e.g. `results sql "SELECT fast, avg(sharpe) FROM results GROUP BY fast" --file r.parquet`."""
     fmt = check_format(format_)
     frame = run_sql(query, file)
     grid = Grid([Column(str(c), right=frame[c].dtype.kind in "iuf") for c in frame.columns], key="rows")
@@ -287,20 +313,29 @@ def results_sql(
 
 
 def run_sql(query: str, file: Path | None = None) -> pd.DataFrame:
-    """Run ``query`` with DuckDB (``results`` = ``file`` when given); one-line errors."""
-    from shortthehype.errors import DataError, ParamError
+    """Run ``query`` with DuckDB over ``file`` (the view ``results``) and nothing else; one-line errors.
+
+    The file is read and checksum-verified by :func:`shortthehype.sweeps.load_sweep`
+    and handed to DuckDB as the table ``results``; the connection then has
+    external access disabled (no files read or written, no extensions
+    installed or loaded, no databases attached) and its configuration locked.
+    """
+    from shortthehype.errors import ParamError
+    from shortthehype.sweeps import load_sweep
 
     try:
         import duckdb
     except ImportError:
         raise ParamError("`results sql` needs DuckDB: pip install duckdb") from None
-    connection = duckdb.connect()
+    if file is None:
+        raise ParamError("results sql needs --file RESULTS.parquet: the query sees that file as the view `results` and nothing else")
+    table = load_sweep(file).table
+    connection = duckdb.connect(
+        config={"enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
     try:
-        if file is not None:
-            if not Path(file).is_file():
-                raise DataError(f"{file}: results file not found")
-            escaped = str(file).replace("'", "''")
-            connection.execute(f"CREATE VIEW results AS SELECT * FROM read_parquet('{escaped}')")
+        connection.register("results", table)
+        connection.execute("SET lock_configuration = true")
         return connection.execute(query).fetchdf()
     except duckdb.Error as exc:
         message = " ".join(str(exc).split())
@@ -351,6 +386,7 @@ def walkforward(
     from shortthehype.walk_forward import walkforward as run_walkforward
 
     fmt = _table_format(format_, report)
+    _check_report_option(report)
     with _Progress("windows") as progress, captured_warnings() as data_warnings:
         result = run_walkforward(
             spec,

@@ -24,7 +24,9 @@ def reduce_equity_nb(curve, returns, ann_factor, status, out):
     """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out`` (:data:`BATCH_STATS` order).
 
     ``returns`` receives the curve's returns; returns how many are defined
-    (the count before ruin).
+    (the count before ruin).  A ruined curve (bankrupt ``status`` or any value
+    <= 0) has no Sharpe, Sortino or Calmar ratio: they are NaN, so that no
+    ranking can put a bankrupt run on top.
     """
     k = metrics_nb.equity_to_returns_1d_nb(curve, returns)
     r = returns[:k]
@@ -37,6 +39,10 @@ def reduce_equity_nb(curve, returns, ann_factor, status, out):
     out[6] = metrics_nb.max_drawdown_1d_nb(r)
     out[7] = metrics_nb.calmar_ratio_1d_nb(r, ann_factor)
     out[8] = status
+    if status != 0 or metrics_nb.ruined_1d_nb(curve):
+        out[4] = np.nan
+        out[5] = np.nan
+        out[7] = np.nan
     return k
 
 

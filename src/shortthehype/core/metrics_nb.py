@@ -162,6 +162,15 @@ def equity_to_returns_1d_nb(equity, out):
     return k
 
 
+@njit(cache=True)
+def ruined_1d_nb(equity) -> bool:
+    """True when any equity value is <= 0 (the account was wiped out)."""
+    for i in range(equity.shape[0]):
+        if equity[i] <= 0.0:
+            return True
+    return False
+
+
 @njit(cache=True, error_model="numpy")
 def price_returns_1d_nb(prices, out):
     """Gap-aware simple returns of a price level series into ``out`` (same length as ``prices``).

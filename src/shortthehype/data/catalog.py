@@ -4,8 +4,15 @@ Layout of the catalog directory (``cache_dir`` argument, else
 ``$SHORTTHEHYPE_CACHE_DIR``, else ``~/.cache/shortthehype``)::
 
     NVDA.parquet        canonical OHLCV frame + metadata (see CatalogMeta)
-    IXIC.parquet        ^IXIC: the caret is dropped from file names, as for CSVs
+    ^DJT.parquet        the index ^DJT: files are named by the exact ticker, so the
+                        Dow Transports never answer for the stock DJT
     .NVDA.lock          per-ticker lock file (filelock)
+
+Every file records the ticker it holds, and a reader checks it: a file is
+served only for that ticker.  Two older layouts are still read: a file
+``IXIC.parquet`` written for ``^IXIC`` by earlier versions (its record says
+``^IXIC``), and a ticker imported from ``IXIC.csv`` (source ``csv``), which is
+also served for ``^IXIC`` because CSV file names drop the caret.
 
 Safety:
 
@@ -13,13 +20,26 @@ Safety:
   directory, flushed and fsynced, then moved over the old one with
   ``os.replace`` (atomic on POSIX and Windows).  A process killed at any point
   leaves either the old file or the new one, never a torn file; a stale
-  ``.<TICKER>~*.parquet.tmp`` left by a killed writer is removed by the next writer.
+  temporary file left by a killed writer is removed by the next writer
+  (:func:`shortthehype.files.write_atomically`).
+* **Checksums.**  The metadata record holds a SHA-256 of the frame and of the
+  record itself; a reader recomputes it, so a flipped bit is an error naming
+  the file instead of a wrong price.
+* **Readers never see a half-replaced file.**  A file is read whole through one
+  descriptor (one version), retried if a concurrent replace makes the open fail.
 * **One writer per ticker.**  Every read-modify-write of a ticker (a fetch,
   an import) holds that ticker's ``filelock`` lock, across processes; readers
   take no lock (they always see a complete file).  Waiting longer than
   :data:`~shortthehype.constants.CATALOG_LOCK_TIMEOUT` is an error.
 * **Validated both ways.**  Frames are validated before they are written and
   again when read, by :func:`shortthehype.data.validate.check_ohlcv`.
+* **Imports are all or nothing.**  ``data import`` validates every CSV,
+  writes every new file as a temporary file next to its target, records the
+  renames still to do in a journal, and only then renames them into place.  A
+  failure or a full disk before the journal leaves the catalog unchanged; a
+  process killed during the renames leaves the journal, and the next reader
+  or writer of the catalog finishes them first, so every ticker is seen at
+  its new version.
 
 Metadata lives in the Parquet key-value metadata under ``shortthehype``
 (JSON): the ticker as fetched (``^IXIC``), the source (``yahoo`` or ``csv``),
@@ -31,13 +51,14 @@ was asked for; later days are fetched next time).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +67,7 @@ from shortthehype.constants import CATALOG_LOCK_TIMEOUT, DEFAULT_CACHE_DIR, ENV_
 from shortthehype.data.csv_source import csv_files, read_csv_file
 from shortthehype.data.validate import SeriesInfo, check_ohlcv, normalize_ticker, standardize_frame, ticker_stem
 from shortthehype.errors import DataError, ParamError, did_you_mean
+from shortthehype.files import frame_checksum, fsync_directory, read_bytes_retrying, remove_stale_temps, write_atomically, write_temp
 
 __all__ = ["Catalog", "CatalogMeta", "resolve_cache_dir"]
 
@@ -54,7 +76,9 @@ _META_KEY = b"shortthehype"
 #: Version of the on-disk layout; a reader refuses files from a newer version.
 _FORMAT_VERSION = 1
 _SUFFIX = ".parquet"
-_TMP_SUFFIX = ".tmp"
+#: An import's journal: the renames still to do (``.import-<pid>-<thread>.journal``).
+_JOURNAL_PREFIX = ".import-"
+_JOURNAL_SUFFIX = ".journal"
 
 _lock_guard = threading.Lock()
 
@@ -93,6 +117,7 @@ class CatalogMeta:
     complete_through: pd.Timestamp
     origin: str | None = None
     format_version: int = _FORMAT_VERSION
+    checksum: str | None = None
 
     def to_json(self) -> bytes:
         record = asdict(self)
@@ -118,6 +143,7 @@ class CatalogMeta:
                 complete_through=pd.Timestamp(record["complete_through"]),
                 origin=record.get("origin"),
                 format_version=version,
+                checksum=record.get("checksum"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f"{origin} has a corrupt metadata record ({type(exc).__name__}: {exc}); re-fetch or re-import it") from None
@@ -143,24 +169,78 @@ class Catalog:
     # -- paths and locks ---------------------------------------------------------------
 
     def path(self, ticker: str) -> Path:
-        """File of ``ticker`` (``^IXIC`` → ``IXIC.parquet``)."""
-        return self.root / f"{ticker_stem(normalize_ticker(ticker))}{_SUFFIX}"
+        """File of ``ticker``, named by the exact ticker (``^IXIC`` → ``^IXIC.parquet``)."""
+        return self.root / f"{normalize_ticker(ticker)}{_SUFFIX}"
+
+    def _fallback_path(self, ticker: str) -> Path | None:
+        """The caret-less file an index may be stored in by an older version or a CSV import (``^IXIC`` → ``IXIC.parquet``)."""
+        stem = ticker_stem(ticker)
+        return self.root / f"{stem}{_SUFFIX}" if stem != ticker else None
 
     def stems(self) -> list[str]:
-        """Sorted file stems of the stored tickers (``IXIC``, not ``^IXIC``)."""
+        """Sorted file stems of the stored files (the tickers, except for older caret-less index files)."""
         if not self.root.is_dir():
             return []
         return sorted(p.name[: -len(_SUFFIX)] for p in self.root.iterdir() if p.name.endswith(_SUFFIX) and not p.name.startswith("."))
 
+    def tickers(self) -> list[str]:
+        """The stored tickers, as their files' records name them (unreadable files left out)."""
+        return sorted({info.ticker for info in self.summaries() if info.error is None})
+
     def has(self, ticker: str) -> bool:
-        return self.path(ticker).is_file()
+        return self._locate(normalize_ticker(ticker)) is not None
+
+    def _locate(self, ticker: str) -> tuple[Path, bytes, CatalogMeta] | None:
+        """The file holding ``ticker``, its bytes (one version) and its record; None when it is not stored."""
+        try:
+            self._recover()
+        except (DataError, OSError):
+            pass  # e.g. a read-only catalog: read it as it is
+        exact = self.path(ticker)
+        found = self._load_file(exact)
+        if found is not None:
+            raw, meta = found
+            if meta.ticker == ticker:
+                return exact, raw, meta
+            if meta.ticker != f"^{ticker}":  # not an older caret-less index file: the record is wrong
+                raise DataError(
+                    f"catalog file {exact} records ticker {meta.ticker!r}, not {ticker}: it is damaged or was renamed; "
+                    f"re-fetch or re-import {ticker} to replace it"
+                )
+        fallback = self._fallback_path(ticker)
+        found = self._load_file(fallback) if fallback is not None else None
+        if found is not None:
+            raw, meta = found
+            if meta.ticker == ticker or (meta.ticker == ticker_stem(ticker) and meta.source == "csv"):
+                return fallback, raw, meta  # type: ignore[return-value]
+        return None
+
+    def _load_file(self, path: Path) -> tuple[bytes, CatalogMeta] | None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            raw = read_bytes_retrying(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"catalog file {path} cannot be read ({exc.strerror or exc})") from None
+        try:
+            metadata = pq.read_schema(pa.BufferReader(raw)).metadata or {}
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+            raise DataError(
+                f"catalog file {path} is damaged ({type(exc).__name__}); re-fetch or re-import its ticker to replace it"
+            ) from None
+        if _META_KEY not in metadata:
+            raise DataError(f"catalog file {path} has no shortthehype metadata; re-fetch or re-import its ticker to replace it")
+        return raw, CatalogMeta.from_json(metadata[_META_KEY], str(path))
 
     @contextmanager
     def lock(self, ticker: str) -> Iterator[None]:
         """Hold ``ticker``'s inter-process lock (re-entrant within a process)."""
         import filelock
 
-        stem = ticker_stem(normalize_ticker(ticker))
+        stem = normalize_ticker(ticker)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -174,6 +254,8 @@ class Catalog:
             raise DataError(
                 f"catalog entry {stem} is locked by another process for over {CATALOG_LOCK_TIMEOUT:g}s ({lock_path}); try again"
             ) from None
+        except OSError as exc:
+            raise DataError(f"cannot write to the price catalog {self.root}: {exc.strerror or exc} ({lock_path})") from None
         try:
             yield
         finally:
@@ -194,20 +276,12 @@ class Catalog:
         )
 
     def read_meta(self, ticker: str) -> CatalogMeta:
-        """The metadata record of ``ticker`` (reads the Parquet footer only)."""
-        import pyarrow.parquet as pq
-
+        """The metadata record of ``ticker``."""
         ticker = normalize_ticker(ticker)
-        path = self.path(ticker)
-        if not path.is_file():
+        found = self._locate(ticker)
+        if found is None:
             raise self._missing(ticker)
-        try:
-            metadata = pq.read_schema(path).metadata or {}
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise DataError(f"catalog file {path} is unreadable ({type(exc).__name__}); delete it and re-fetch") from None
-        if _META_KEY not in metadata:
-            raise DataError(f"catalog file {path} has no shortthehype metadata; delete it and re-fetch")
-        return CatalogMeta.from_json(metadata[_META_KEY], str(path))
+        return found[2]
 
     def read(self, ticker: str) -> tuple[pd.DataFrame, CatalogMeta]:
         """The validated canonical frame of ``ticker`` and its metadata.
@@ -216,24 +290,35 @@ class Catalog:
         ------
         DataError
             The ticker is not stored (with close matches), or its file is
-            unreadable, lacks metadata or fails validation.
+            damaged (unreadable, checksum mismatch), lacks metadata or fails
+            validation.
         """
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         ticker = normalize_ticker(ticker)
-        meta = self.read_meta(ticker)
-        path = self.path(ticker)
+        found = self._locate(ticker)
+        if found is None:
+            raise self._missing(ticker)
+        path, raw, meta = found
         try:
-            raw = pq.read_table(path).to_pandas()
-        except Exception as exc:
-            raise DataError(f"catalog file {path} is unreadable ({type(exc).__name__}); delete it and re-fetch") from None
+            frame = pq.read_table(pa.BufferReader(raw)).to_pandas()
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(
+                f"catalog file {path} is damaged ({type(exc).__name__}); re-fetch or re-import {ticker} to replace it"
+            ) from None
+        if meta.checksum is not None and _checksum(frame, meta) != meta.checksum:
+            raise DataError(
+                f"catalog file {path} is damaged (checksum mismatch: its data changed after it was written); "
+                f"re-fetch or re-import {ticker} to replace it"
+            )
         origin = f"catalog file {path}"
-        frame, _ = check_ohlcv(standardize_frame(raw, origin), origin)
+        frame, _ = check_ohlcv(standardize_frame(frame, origin), origin)
         return frame, meta
 
     def read_optional(self, ticker: str) -> tuple[pd.DataFrame, CatalogMeta] | None:
         """Like :meth:`read`, but ``None`` when the ticker is not stored."""
-        if not self.has(ticker):
+        if self._locate(normalize_ticker(ticker)) is None:
             return None
         return self.read(ticker)
 
@@ -257,10 +342,26 @@ class Catalog:
         and the temporary file removed (an ``OSError`` such as a full disk
         becomes a ``DataError``).
         """
+        ticker = normalize_ticker(ticker)
+        self._recover()
+        with self.lock(ticker):
+            final, tmp = self._stage(ticker, frame, source, requested_start, complete_through, origin)
+            self._commit([(ticker, final, tmp)])
+        return self.read_meta(ticker)
+
+    def _stage(
+        self,
+        ticker: str,
+        frame: pd.DataFrame,
+        source: str,
+        requested_start: pd.Timestamp | None,
+        complete_through: pd.Timestamp | None,
+        origin: str | None,
+    ) -> tuple[Path, Path]:
+        """Validate ``frame`` and write it, whole and fsynced, to a temporary file next to ``ticker``'s file."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        ticker = normalize_ticker(ticker)
         frame, _ = check_ohlcv(frame, f"{ticker} (to be stored)")
         meta = CatalogMeta(
             ticker=ticker,
@@ -274,43 +375,87 @@ class Catalog:
             origin=origin,
         )
         table = pa.Table.from_pandas(frame, preserve_index=True)
+        meta = replace(meta, checksum=_checksum(table.to_pandas(), meta))
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_KEY: meta.to_json()})
         final = self.path(ticker)
-        with self.lock(ticker):
-            self._remove_stale_temps(final)
-            tmp = final.with_name(f".{final.stem}~{os.getpid()}-{threading.get_ident()}{_SUFFIX}{_TMP_SUFFIX}")
+        remove_stale_temps(final, max_age=0)  # we hold the ticker's lock: no temp file of it is live
+        staged = write_temp(final, lambda handle: pq.write_table(table, handle), option="catalog file", error=DataError)
+        return final, staged
+
+    def _commit(self, staged: list[tuple[str, Path, Path]]) -> None:
+        """Rename staged files into place (and drop a caret-less older file of the same index).
+
+        Several files are listed first in a journal, so that a process killed
+        between two renames is completed by the next catalog user (:meth:`_recover`).
+        """
+        journal = None
+        if len(staged) > 1:
+            journal = self.root / f"{_JOURNAL_PREFIX}{os.getpid()}-{threading.get_ident()}{_JOURNAL_SUFFIX}"
+            entries = [[ticker, final.name, tmp.name] for ticker, final, tmp in staged]
+            write_atomically(journal, json.dumps(entries), option="catalog journal", error=DataError)
+        for position, (ticker, final, tmp) in enumerate(staged):
             try:
-                with open(tmp, "wb") as handle:
-                    pq.write_table(table, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
                 os.replace(tmp, final)
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
+                for _, _, left in staged[position:]:
+                    left.unlink(missing_ok=True)
+                if journal is not None:
+                    journal.unlink(missing_ok=True)
                 raise DataError(f"cannot write catalog file {final}: {exc.strerror or exc}; the old version is unchanged") from None
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            _fsync_directory(self.root)
-        return meta
+            fallback = self._fallback_path(ticker)
+            if fallback is not None and fallback.is_file():
+                try:
+                    older = self._load_file(fallback)
+                except DataError:
+                    older = None
+                if older is not None and older[1].ticker == ticker:
+                    fallback.unlink(missing_ok=True)
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+        fsync_directory(self.root)
 
-    def _remove_stale_temps(self, final: Path) -> None:
-        """Delete temp files of this ticker left by killed writers (we hold its lock, so none is live)."""
-        for stale in self.root.glob(f".{final.stem}~*{_SUFFIX}{_TMP_SUFFIX}"):
-            stale.unlink(missing_ok=True)
+    def _recover(self) -> None:
+        """Finish the renames of an import that was killed between two of them (its journal lists what is left)."""
+        try:
+            journals = sorted(self.root.glob(f"{_JOURNAL_PREFIX}*{_JOURNAL_SUFFIX}"))
+            for journal in journals:
+                remove_stale_temps(journal)  # a journal's own temporary file, left by a kill while it was written
+        except OSError:
+            return
+        for journal in journals:
+            try:
+                entries = json.loads(journal.read_text())
+                tickers = sorted({str(entry[0]) for entry in entries})
+            except (OSError, ValueError, TypeError, IndexError):
+                journal.unlink(missing_ok=True)  # torn journals cannot exist (atomic writes): a stray file
+                continue
+            with contextlib.ExitStack() as locks:
+                for ticker in tickers:  # waits while the import that wrote it is still running
+                    locks.enter_context(self.lock(ticker))
+                if not journal.is_file():
+                    continue
+                for _, final_name, tmp_name in entries:
+                    tmp = self.root / str(tmp_name)
+                    if tmp.is_file():
+                        os.replace(tmp, self.root / str(final_name))
+                journal.unlink(missing_ok=True)
+                fsync_directory(self.root)
 
     # -- listing and import ------------------------------------------------------------
 
     def summaries(self) -> list[SeriesInfo]:
-        """One :class:`SeriesInfo` per stored ticker, from metadata only; a bad file gets ``error`` set."""
+        """One :class:`SeriesInfo` per stored file, from metadata only; a bad file gets ``error`` set."""
         infos = []
         for stem in self.stems():
             path = self.root / f"{stem}{_SUFFIX}"
             try:
-                meta = self.read_meta(stem)
+                found = self._load_file(path)
             except DataError as exc:
                 infos.append(SeriesInfo(stem, None, None, 0, str(path), "?", error=str(exc)))
                 continue
+            if found is None:  # replaced or removed since the listing
+                continue
+            meta = found[1]
             infos.append(SeriesInfo(meta.ticker, meta.first, meta.last, meta.rows, str(path), meta.source, meta.fetched_at))
         return infos
 
@@ -331,36 +476,42 @@ class Catalog:
         directory = resolve_data_dir(directory, name="the import directory")
         frames: dict[str, tuple[pd.DataFrame, Path]] = {}
         errors: list[str] = []
-        for stem, path in csv_files(directory).items():
+        for path in csv_files(directory).values():
             try:
-                normalize_ticker(stem)
+                ticker = normalize_ticker(path.stem)  # "^IXIC.csv" holds ^IXIC, "IXIC.csv" holds IXIC
             except ParamError:
                 errors.append(f"{path}: file name {path.stem!r} is not a ticker")
                 continue
             try:
-                frames[stem] = (read_csv_file(path)[0], path)
+                frames[ticker] = (read_csv_file(path)[0], path)
             except DataError as exc:
                 errors.append(str(exc))
         if errors:
             more = f" (and {len(errors) - 1} more invalid file(s))" if len(errors) > 1 else ""
             raise DataError(f"{errors[0]}{more}; nothing was imported")
+        tickers = sorted(frames)
+        self._recover()
+        with contextlib.ExitStack() as locks:
+            for ticker in tickers:  # sorted: two imports never wait on each other in a cycle
+                locks.enter_context(self.lock(ticker))
+            staged: list[tuple[str, Path, Path]] = []
+            try:
+                for ticker in tickers:
+                    frame, path = frames[ticker]
+                    final, tmp = self._stage(ticker, frame, "csv", frame.index[0], None, str(path.resolve()))
+                    staged.append((ticker, final, tmp))
+            except BaseException:
+                for _, _, tmp in staged:
+                    tmp.unlink(missing_ok=True)
+                raise
+            self._commit(staged)
         infos = []
-        for stem, (frame, path) in frames.items():
-            resolved = str(path.resolve())
-            meta = self.write(stem, frame, source="csv", requested_start=frame.index[0], origin=resolved)
-            infos.append(SeriesInfo(meta.ticker, meta.first, meta.last, meta.rows, str(self.path(stem)), "csv", meta.fetched_at))
+        for ticker in tickers:
+            meta = self.read_meta(ticker)
+            infos.append(SeriesInfo(meta.ticker, meta.first, meta.last, meta.rows, str(self.path(ticker)), "csv", meta.fetched_at))
         return infos
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _checksum(frame: pd.DataFrame, meta: CatalogMeta) -> str:
+    """Checksum of a stored frame and of its record (the record without its checksum)."""
+    return frame_checksum(frame, replace(meta, checksum=None, fetched_at="").to_json())

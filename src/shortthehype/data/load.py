@@ -181,7 +181,7 @@ def _load_catalog(
     if symbols is None:
         if fetch:
             raise ParamError("source 'yahoo' needs tickers (tickers=None lists the catalog only with source='cache')")
-        symbols = catalog.stems()
+        symbols = catalog.tickers()
         if not symbols:
             raise DataError(
                 f"the price catalog {catalog.root} is empty; run 'shortthehype data fetch TICKER...' or 'shortthehype data import DIR'"

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import DATE_UNIT, OHLC_RANGE_RTOL, PRICE_FIELDS, SUSPICIOUS_MOVE
+from shortthehype.constants import DATE_UNIT, MIN_PRICE, OHLC_RANGE_RTOL, PRICE_FIELDS, SUSPICIOUS_MOVE
 from shortthehype.errors import DataError, ParamError, did_you_mean
 
 __all__ = [
@@ -376,6 +376,13 @@ def _check_finite_positive(values: np.ndarray, index: pd.DatetimeIndex, lines: n
         i = int(np.argmax(bad))
         raise DataError(
             f"{origin}: non-positive {_label(name)} {values[i]:g} {_where(index, lines, i)}; prices must be > 0"
+        )
+    tiny = values < MIN_PRICE
+    if tiny.any():
+        i = int(np.argmax(tiny))
+        raise DataError(
+            f"{origin}: {_label(name)} {values[i]:g} {_where(index, lines, i)} is below {MIN_PRICE:g}, the smallest "
+            f"normal number: no trade could ever be sized on it (rescale the prices)"
         )
 
 

@@ -144,47 +144,16 @@ def check_report_path(path: str | os.PathLike[str], *, option: str = "report pat
 
     Call it before a long computation so that a typo fails at once.
     """
-    out = Path(path)
-    if not out.parent.is_dir():
-        raise ParamError(f"{option} {out}: the directory {out.parent} does not exist")
-    if out.is_dir():
-        raise ParamError(f"{option} {out}: is a directory; give a file name")
-    return out
+    from shortthehype.files import check_writable
+
+    return check_writable(path, option=option)
 
 
 def write_atomically(path: str | os.PathLike[str], content: str | bytes | Callable[[BinaryIO], None], *, option: str = "report path") -> Path:
-    """Write ``content`` to ``path`` atomically: a temporary file in the same directory, then renamed over ``path``.
+    """Write ``content`` to ``path`` atomically (:func:`shortthehype.files.write_atomically`); ParamError naming ``option``."""
+    from shortthehype.files import write_atomically as write
 
-    ``content`` is text (written as UTF-8), bytes, or a function that writes
-    to the binary file handle it is given (e.g. ``figure.savefig``).  The
-    file gets the usual permissions (0666 less the umask).  On any failure
-    the temporary file is removed and an existing ``path`` is left as it was.
-
-    Raises
-    ------
-    ParamError
-        The file cannot be written (the message names ``option``, the path
-        and the reason).
-    """
-    import secrets
-
-    out = Path(path)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            if callable(content):
-                content(handle)
-            else:
-                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ParamError(f"{option} {out}: cannot write the file ({exc.strerror or exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return write(path, content, option=option)
 
 
 def render(document: Any, format: str = "html", *, where: str = "document") -> str:
@@ -309,17 +278,16 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
     """
     from shortthehype.report.model import backtest_view, compare_view, document_kind
 
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise ParamError(f"--png {out}: a file of that name exists; give a directory")
+    from shortthehype.files import make_directory
     from shortthehype.report import static
+
+    out = make_directory(directory, option="--png")
     from shortthehype.report.bubble_view import bubble_view, is_bubble_document
 
     kind = document.get("type") if isinstance(document, dict) else None
     if kind == "distribution":
         raise ParamError(f"--png {out}: a distribution study has no PNG figures; write its HTML report with --report")
     if is_bubble_document(document):
-        out.mkdir(parents=True, exist_ok=True)
         return [static.write_bubble_png(bubble_view(document, where), out / "bubble.png", option="--png")]
     if kind == "sweep":
         from shortthehype.report.sweep_view import sweep_view

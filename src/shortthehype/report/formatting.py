@@ -9,10 +9,11 @@ A missing value (JSON null, NaN) is an em dash.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "BANKRUPT",
     "MISSING",
     "engine_settings",
     "is_missing",
@@ -23,6 +24,7 @@ __all__ = [
     "percent",
     "price",
     "quantity",
+    "shows_row",
     "signed",
     "stat",
     "stat_label",
@@ -31,18 +33,23 @@ __all__ = [
 ]
 
 MISSING = "—"
+#: What a ratio a bankrupt run does not have reads (instead of MISSING).
+BANKRUPT = "bankrupt"
 
 
 def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def stat(key: str, value: Any) -> str:
-    """A statistic as every view shows it (``0.1234`` → ``12.34%`` for percentage keys)."""
-    from shortthehype.metrics import PERCENT_KEYS
+def stat(key: str, value: Any, bankrupt: bool = False) -> str:
+    """A statistic as every view shows it (``0.1234`` → ``12.34%`` for percentage keys).
+
+    ``bankrupt``: the value belongs to a ruined account, whose undefined ratios read ``bankrupt``.
+    """
+    from shortthehype.metrics import BANKRUPT_UNDEFINED_KEYS, PERCENT_KEYS
 
     if is_missing(value):
-        return MISSING
+        return BANKRUPT if bankrupt and key in BANKRUPT_UNDEFINED_KEYS else MISSING
     value = float(value)
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
@@ -51,6 +58,13 @@ def stat(key: str, value: Any) -> str:
     if key in ("n_trades", "max_drawdown_duration") or abs(value) >= 1e5:
         return f"{value:,.0f}"
     return f"{value:,.3f}"
+
+
+def shows_row(key: str, values: Sequence[Any], bankrupt: Sequence[bool]) -> bool:
+    """A statistics table shows ``key`` when some column has a value, or a bankrupt column lacks a ratio."""
+    from shortthehype.metrics import BANKRUPT_UNDEFINED_KEYS
+
+    return any(not is_missing(v) for v in values) or (key in BANKRUPT_UNDEFINED_KEYS and any(bankrupt))
 
 
 def stat_label(key: str) -> str:

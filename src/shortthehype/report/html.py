@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -85,15 +85,21 @@ def num_cell(text: str, value: Any, key: str | None = None) -> str:
     return f'<td class="{css}"{attr}>{e(text)}</td>'
 
 
-def metrics_table(columns: Sequence[tuple[str, Mapping[str, Any]]], keys: Sequence[str]) -> str:
-    """Statistics table: one row per key with a value somewhere, one column per (heading, values)."""
+def metrics_table(
+    columns: Sequence[tuple[str, Mapping[str, Any]]], keys: Sequence[str], bankrupt: Collection[str] = ()
+) -> str:
+    """Statistics table: one row per key with a value somewhere, one column per (heading, values).
+
+    ``bankrupt`` names the columns of ruined accounts: their undefined ratios read "bankrupt".
+    """
     head = "".join(f'<th class="num" scope="col">{e(name)}</th>' for name, _ in columns)
+    ruined = [name in bankrupt for name, _ in columns]
     rows = []
     for key in keys:
         values = [values.get(key) for _, values in columns]
-        if all(fmt.is_missing(v) for v in values):
+        if not fmt.shows_row(key, values, ruined):
             continue
-        cells = "".join(num_cell(fmt.stat(key, v), v, key) for v in values)
+        cells = "".join(num_cell(fmt.stat(key, v, r), v, key) for v, r in zip(values, ruined))
         rows.append(f'<tr data-key="{e(key)}"><th scope="row">{e(fmt.stat_label(key))}</th>{cells}</tr>')
     return (
         f'<table class="metrics" id="metrics"><thead><tr><th scope="col">Metric</th>{head}</tr></thead>'
@@ -242,7 +248,9 @@ def metrics_section(view: BacktestView) -> str:
         "Statistics of the equity curve (daily returns, 252 a year); the benchmark column is the benchmark bought "
         "and held over the same dates. Beta, alpha, correlation and information ratio compare the two."
     )
-    return f'<section id="sec-metrics"><h2>Metrics</h2>{metrics_table(columns, [k for k, _, _ in rows])}<p class="caption">{e(note)}</p></section>'
+    bankrupt = {view.name} if view.document.get("status") == "bankrupt" else set()
+    table = metrics_table(columns, [k for k, _, _ in rows], bankrupt)
+    return f'<section id="sec-metrics"><h2>Metrics</h2>{table}<p class="caption">{e(note)}</p></section>'
 
 
 def _limited(frame: pd.DataFrame, key: str | None) -> tuple[pd.DataFrame, str]:
@@ -368,7 +376,8 @@ def _compare_metrics(view: CompareView) -> str:
     else:
         note = "Beta, alpha, correlation and information ratio are measured against each run's own benchmark (see the runs table)."
     caption = f'<p class="caption">{e(note)}</p>' if benchmarks else ""
-    return f'<section id="sec-metrics"><h2>Metrics</h2>{metrics_table(columns, keys)}{caption}</section>'
+    bankrupt = {run.name for run in view.runs if run.document.get("status") == "bankrupt"}
+    return f'<section id="sec-metrics"><h2>Metrics</h2>{metrics_table(columns, keys, bankrupt)}{caption}</section>'
 
 
 def _compare_costs(view: CompareView) -> str:

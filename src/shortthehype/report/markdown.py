@@ -10,7 +10,7 @@ shown as written and cannot break a table.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,13 +60,14 @@ def caveat_lines(document: Any) -> list[str]:
     return [f"> **{md(line)}**" for line in lines] + ([""] if lines else [])
 
 
-def _metrics(columns: Sequence[tuple[str, Mapping[str, Any]]], keys: Sequence[str]) -> str:
+def _metrics(columns: Sequence[tuple[str, Mapping[str, Any]]], keys: Sequence[str], bankrupt: Collection[str] = ()) -> str:
+    ruined = [name in bankrupt for name, _ in columns]
     rows = []
     for key in keys:
         values = [values.get(key) for _, values in columns]
-        if all(fmt.is_missing(v) for v in values):
+        if not fmt.shows_row(key, values, ruined):
             continue
-        rows.append([md(fmt.stat_label(key))] + [fmt.stat(key, v) for v in values])
+        rows.append([md(fmt.stat_label(key))] + [fmt.stat(key, v, r) for v, r in zip(values, ruined)])
     return table(["Metric"] + [md(name) for name, _ in columns], rows, [False] + [True] * len(columns))
 
 
@@ -109,7 +110,8 @@ def render_backtest_markdown(view: BacktestView) -> str:
     columns: list[tuple[str, Mapping[str, Any]]] = [(view.name, {k: v for k, v, _ in rows})]
     if view.benchmark:
         columns.append((f"{view.benchmark} (buy & hold)", {k: b for k, _, b in rows}))
-    out += ["## Metrics", "", _metrics(columns, [k for k, _, _ in rows]), ""]
+    bankrupt = {view.name} if doc.get("status") == "bankrupt" else set()
+    out += ["## Metrics", "", _metrics(columns, [k for k, _, _ in rows], bankrupt), ""]
     out += analysis_markdown([doc])
 
     yearly = [(view.name, view.yearly)]
@@ -209,7 +211,8 @@ def render_compare_markdown(view: CompareView) -> str:
         if run.benchmark and run.benchmark not in benchmarks:
             benchmarks[run.benchmark] = {k: b for k, _, b in rows}
     columns += [(f"{ticker} (buy & hold)", values) for ticker, values in benchmarks.items()]
-    out += ["## Metrics", "", _metrics(columns, keys), ""]
+    bankrupt = {run.name for run in view.runs if run.document.get("status") == "bankrupt"}
+    out += ["## Metrics", "", _metrics(columns, keys, bankrupt), ""]
     out += analysis_markdown([run.document for run in view.runs])
     out += ["## Calendar-year returns", "", _yearly([(run.name, run.yearly) for run in view.runs]), ""]
     cost_rows = [[md(run.name)] + [fmt.money((run.document.get("costs") or {}).get(k)) for k in COST_KEYS] for run in view.runs]

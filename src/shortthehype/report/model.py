@@ -102,6 +102,8 @@ def load_document(path: str | os.PathLike[str], *, x: str | None = None, y: str 
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{file}: not a JSON result file (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise DataError(f"{file}: nested too deeply to be a result file") from None
 
 
 def document_kind(document: Any, where: str = "document") -> str:
@@ -286,12 +288,20 @@ def _frame_section(
     return pd.DataFrame(data, index=dates)
 
 
+#: Keys every record of a document's list must have (the report reads them).
+_RECORD_KEYS = {"trades": ("ticker", "direction", "entry_date", "exit_date", "pnl", "return", "status")}
+
+
 def _records(document: Mapping[str, Any], key: str, where: str, date_columns: Sequence[str]) -> pd.DataFrame | None:
     rows = document.get(key)
     if rows is None:
         return None
     if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
         raise DataError(f"{where}: {key} must be a list of objects")
+    for number, row in enumerate(rows):
+        missing = [k for k in _RECORD_KEYS.get(key, ()) if k not in row]
+        if missing:
+            raise DataError(f"{where}: {key}[{number}] has no {missing[0]!r}")
     frame = pd.DataFrame(list(rows))
     for column in date_columns:
         if column in frame:

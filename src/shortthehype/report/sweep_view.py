@@ -81,8 +81,10 @@ class SweepView:
         return str(self.document.get("strategy", "strategy"))
 
     def top(self, k: int = REPORT_SWEEP_TOP) -> pd.DataFrame:
-        """The ``k`` rows with the highest objective (NaN last; ties keep combination order)."""
-        return self.table.sort_values(self.objective, ascending=False, na_position="last", kind="stable").head(k)
+        """The ``k`` rows with the highest objective (NaN last, bankrupt runs after them; ties keep combination order)."""
+        from shortthehype.ranking import rank_rows
+
+        return rank_rows(self.table, self.objective).head(k)
 
 
 def _choose_axis(name: str | None, params: Sequence[str], where: str, option: str) -> None:

@@ -28,6 +28,13 @@ The file is an ordinary module:
     Raise :class:`shortthehype.SpecError` (or ``ValueError``) with a one-line
     message for invalid combinations; called on every spec load and override.
 
+Trust and safety: a spec file may name a Python file only under its own
+directory or a strategy directory (``--allow-any-strategy-file`` lifts
+this); ``target_weights`` receives a read-only copy of the prices (changing
+them is an error naming the file); any exception or ``sys.exit`` in the
+file becomes one :class:`~shortthehype.errors.UserCodeError` line with the
+file and line (:func:`call_user`).
+
 The spec loader asks this kind to :func:`specialize` itself on the spec's
 raw ``[params]`` table (it imports the file and adds its ``PARAMS``); without
 that step (a spec given only ``file`` and ``function``) the kind still works
@@ -46,18 +53,33 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shortthehype.constants import USER_STRATEGY_FUNCTION
 from shortthehype.data.prices import Prices
-from shortthehype.errors import SpecError, did_you_mean
+from shortthehype.errors import SpecError, UserCodeError, did_you_mean
 from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param
 from shortthehype.strategies.base import Params, StrategyKind, register
 
-__all__ = ["PYTHON_KIND", "UserStrategy", "load_user_strategy", "python_kind", "specialize"]
+__all__ = [
+    "PYTHON_KIND",
+    "UserStrategy",
+    "call_user",
+    "changed_field",
+    "load_user_strategy",
+    "python_kind",
+    "read_only_copy",
+    "specialize",
+    "user_code_error",
+]
 
 PARAMS = (
-    Param("file", "str", None, "Python file of the strategy, relative to the spec's directory (or absolute).", optional=True),
+    Param(
+        "file", "str", None,
+        "Python file of the strategy, relative to the spec's directory (it must lie under it or a strategy directory).",
+        optional=True,
+    ),
     Param("function", "str", USER_STRATEGY_FUNCTION, "Name of the function in the file that returns the target weights."),
 )
 
@@ -108,9 +130,34 @@ def _resolve_file(file: str, base_dir: Path | None) -> Path:
         candidates = [root / path for root in roots]
     for candidate in candidates:
         if candidate.is_file():
-            return candidate.resolve()
+            resolved = candidate.resolve()
+            if base_dir is not None:
+                _check_trusted(file, resolved, base_dir)
+            return resolved
     searched = ", ".join(dict.fromkeys(str(c.parent) for c in candidates))
     raise SpecError(f"strategy file {file!r} not found (searched {searched})")
+
+
+def _check_trusted(file: str, resolved: Path, base_dir: Path) -> None:
+    """A spec file may run Python files under its own directory or a strategy directory only (unless explicitly allowed).
+
+    A spec is data someone may hand you; the code it names should sit next
+    to it, not anywhere on the disk (``/any/path.py``, ``../x.py``).
+    """
+    import os
+
+    from shortthehype.constants import ENV_ANY_STRATEGY_FILE
+    from shortthehype.spec import strategy_dirs
+
+    if os.environ.get(ENV_ANY_STRATEGY_FILE, "") not in ("", "0"):
+        return
+    roots = [base_dir.resolve()] + [d.resolve() for d in strategy_dirs()]
+    if any(resolved.is_relative_to(root) for root in roots):
+        return
+    raise SpecError(
+        f"parameter 'file' = {file!r} is {resolved}, outside the spec's directory {base_dir.resolve()} and the strategy "
+        f"directories; move it there, or pass --allow-any-strategy-file to run it"
+    )
 
 
 def load_user_strategy(file: str | Path, base_dir: str | Path | None = None) -> UserStrategy:
@@ -168,12 +215,46 @@ def _import(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         _restore(name, previous)
-        raise SpecError(f"{path}: syntax error on line {exc.lineno}: {exc.msg}") from None
-    except Exception as exc:  # noqa: BLE001  (any failure of user code becomes one line naming the file)
+        raise SpecError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (any failure of user code becomes one line naming the file)
         _restore(name, previous)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise SpecError(f"{path}: importing it raised {type(exc).__name__}{': ' + message if message else ''}") from None
+        raise user_code_error(path, "importing it", exc) from exc
     return module
+
+
+def user_code_error(path: Path, what: str, exc: BaseException) -> UserCodeError:
+    """One line for an exception (or ``sys.exit``) raised by user code: ``file:line: what raised Type: message``.
+
+    The line is the deepest frame of the traceback inside ``path`` (the
+    call into the file when no frame is).  The CLI shows the full traceback
+    with ``--debug``.
+    """
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{path}:{line}" if line is not None else str(path)
+    if isinstance(exc, SystemExit):
+        return UserCodeError(f"{where}: {what} called sys.exit({exc.code!r})")
+    text = " ".join(str(exc).split())
+    return UserCodeError(f"{where}: {what} raised {type(exc).__name__}{': ' + text if text else ''}")
+
+
+def call_user(strategy: UserStrategy, what: str, function: Callable[..., Any], *args: Any) -> Any:
+    """Call a function of the user's file; any exception or ``sys.exit`` becomes a one-line :class:`UserCodeError`.
+
+    A :class:`SpecError` the file raises on purpose keeps its message (prefixed with the file name).
+    """
+    try:
+        return function(*args)
+    except UserCodeError:
+        raise
+    except SpecError as exc:
+        raise SpecError(f"{strategy.path.name}: {exc}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        raise user_code_error(strategy.path, what, exc) from exc
 
 
 def _restore(name: str, previous: ModuleType | None) -> None:
@@ -227,7 +308,7 @@ def _declared_check(path: Path, module: ModuleType) -> Callable[[Params], None] 
 
 
 def _user_tickers(strategy: UserStrategy, params: Params) -> list[str]:
-    tickers = strategy.tickers(params)
+    tickers = call_user(strategy, "tickers()", strategy.tickers, params)
     if isinstance(tickers, str) or not isinstance(tickers, Sequence) or not tickers:
         raise SpecError(f"{strategy.path.name}: tickers must be a non-empty list of ticker symbols, got {tickers!r}")
     out: list[str] = []
@@ -248,13 +329,23 @@ def _user_check(strategy: UserStrategy, params: Params) -> None:
     except SpecError as exc:
         raise SpecError(f"{strategy.path.name}: {exc}") from None
     except ValueError as exc:
-        raise SpecError(f"{strategy.path.name}: {str(exc).strip().splitlines()[0] if str(exc).strip() else 'invalid parameters'}") from None
+        raise SpecError(f"{strategy.path.name}: {' '.join(str(exc).split()) or 'invalid parameters'}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
+        raise user_code_error(strategy.path, "check()", exc) from exc
 
 
 def _user_weights(strategy: UserStrategy, prices: Prices, params: Params) -> pd.DataFrame:
     name = params["function"]
-    weights = strategy.function(name)(prices, params)
+    function = strategy.function(name)
+    given = read_only_copy(prices)
+    weights = call_user(strategy, f"{name}()", function, given, params)
     where = f"{strategy.path.name}: {name}()"
+    changed = changed_field(prices, given)
+    if changed is not None:
+        raise SpecError(
+            f"{where} modified the prices it was given (prices.{changed}); they are read-only: "
+            f"work on a copy, e.g. px = prices.close.copy()"
+        )
     if isinstance(weights, pd.Series):
         weights = weights.to_frame()
     if not isinstance(weights, pd.DataFrame):
@@ -278,6 +369,32 @@ def _user_weights(strategy: UserStrategy, prices: Prices, params: Params) -> pd.
         raise SpecError(f"{where} returned weights that are not numbers (NaN = no order)") from None
     weights.columns = columns
     return weights.reindex(prices.index)
+
+
+def read_only_copy(prices: Prices) -> Prices:
+    """A copy of ``prices`` whose arrays refuse writes (``ValueError: assignment destination is read-only``)."""
+    from shortthehype.constants import PRICE_FIELDS
+
+    frames = {}
+    for name in PRICE_FIELDS:
+        values = getattr(prices, name).to_numpy(dtype="float64", copy=True)
+        values.flags.writeable = False
+        frame = pd.DataFrame(values, index=prices.index.copy(), columns=getattr(prices, name).columns.copy(), copy=False)
+        frames[name] = frame
+    return Prices(**frames, source=prices.source, warnings=prices.warnings)
+
+
+def changed_field(original: Prices, given: Prices) -> str | None:
+    """The first price field the strategy changed in ``given`` (values, dates or tickers), or None."""
+    from shortthehype.constants import PRICE_FIELDS
+
+    for name in PRICE_FIELDS:
+        before, after = getattr(original, name), getattr(given, name)
+        if not (after.index.equals(before.index) and after.columns.equals(before.columns)):
+            return name
+        if not np.array_equal(after.to_numpy(dtype="float64"), before.to_numpy(dtype="float64"), equal_nan=True):
+            return name
+    return None
 
 
 def python_kind(file: str | Path, base_dir: str | Path | None = None) -> StrategyKind:
