@@ -110,7 +110,7 @@ class FusedTargets:
         for ``history`` (the tickers' prices) given every value each of
         ``params`` takes (``choices[name]``, distinct values).
     targets_nb
-        ``targets_nb(data, ip, fp, out)`` (:mod:`shortthehype.core.targets_nb`).
+        ``targets_nb(data, ip, fp, first, out)`` (:mod:`shortthehype.core.targets_nb`).
     sweep_nb
         The name of the kind's driver in :mod:`shortthehype.core.fused_nb`
         (imported when a sweep runs, so loading a spec stays light).
@@ -128,7 +128,7 @@ class FusedTargets:
         prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
         ip, fp = prepared.encode(params)
         out = np.empty((len(prices), len(columns)))
-        self.targets_nb(prepared.data, np.asarray(ip, dtype=np.int64), np.asarray(fp, dtype=np.float64), out)
+        self.targets_nb(prepared.data, np.asarray(ip, dtype=np.int64), np.asarray(fp, dtype=np.float64), 0, out)
         return pd.DataFrame(out, index=prices.index, columns=columns)
 
     def unsupported(self, spec: StrategySpec, axes: Sequence[Axis]) -> str | None:

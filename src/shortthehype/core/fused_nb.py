@@ -140,7 +140,7 @@ def fixed_weights_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, n_threads,
         targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
-            fixed_weights_targets_nb(data, ip[c], fp[c], targets)
+            fixed_weights_targets_nb(data, ip[c], fp[c], eng.lo, targets)
             targets_backtest_nb(eng, targets, ap_c, row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out
 
@@ -152,6 +152,6 @@ def ai_basket_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, n_threads, out
         targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
-            ai_basket_targets_nb(data, ip[c], fp[c], targets)
+            ai_basket_targets_nb(data, ip[c], fp[c], eng.lo, targets)
             targets_backtest_nb(eng, targets, ap_c, row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out

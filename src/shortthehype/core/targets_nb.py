@@ -1,7 +1,7 @@
 """Target-weight kernels of the built-in strategy kinds (numba): one combination's parameters -> targets.
 
 numba only: plain arrays in, arrays out; no pandas.  A kind's kernel has
-the signature ``<kind>_targets_nb(data, ip, fp, out)``:
+the signature ``<kind>_targets_nb(data, ip, fp, first, out)``:
 
 * ``data`` is a tuple of arrays the pandas layer prepared once for a whole
   sweep (rebalance calendars, indicators per distinct window), history bars
@@ -11,7 +11,9 @@ the signature ``<kind>_targets_nb(data, ip, fp, out)``:
 * ``out`` ``(n, n_assets)`` receives the targets of history bars ``0..n-1``
   (NaN = no order), ``n`` at most the prepared history's length: every value
   on bar t uses data up to bar t only, so a caller may stop at the window's
-  last bar.
+  last bar.  Bars before ``first`` (the window's first bar; 0 for every
+  row) matter only through the targets in force at ``first``: a kernel may
+  leave them NaN except for the rows that set those.
 
 Both :func:`shortthehype.backtest` (through the kind's ``target_weights``)
 and the fused sweep (:mod:`shortthehype.core.fused_nb`) call these kernels,
@@ -33,10 +35,11 @@ WEIGHT_MOMENTUM = 2
 
 
 @njit(cache=True)
-def fixed_weights_targets_nb(data, ip, fp, out) -> None:
+def fixed_weights_targets_nb(data, ip, fp, first, out) -> None:
     """``fp`` (one weight per ticker) on the bars of rebalance calendar ``ip[0]``, NaN elsewhere.
 
     ``data = (calendars,)``: ``calendars`` ``(n_calendars, n_bars)`` bool.
+    Every row is written (``first`` is not needed: a row costs nothing).
     """
     calendar = data[0][ip[0]]
     for t in range(out.shape[0]):
@@ -172,7 +175,7 @@ def side_targets_nb(weights, side, rebalance, out) -> None:
 
 
 @njit(cache=True)
-def ai_basket_targets_nb(data, ip, fp, out) -> None:
+def ai_basket_targets_nb(data, ip, fp, first, out) -> None:
     """ai-basket's targets: basket weights x trend side x exposure on rebalance and switch bars.
 
     ``data = (close, calendars, index, trend_means, vols, momenta)``:
@@ -181,7 +184,9 @@ def ai_basket_targets_nb(data, ip, fp, out) -> None:
     the annualised volatility per vol window ``(n_vol, n, k)``; the trailing
     return per momentum window ``(n_mom, n, k)``.  ``ip`` = (weighting,
     calendar, trend row or -1 for no filter, vol row, momentum row);
-    ``fp`` = (exposure, momentum tilt).
+    ``fp`` = (exposure, momentum tilt).  Before ``first`` only the last row
+    that is not all NaN is computed (a basket row is all NaN or all set, so
+    it is the one in force at ``first`` for every ticker).
     """
     close, calendars, index, trend_means, vols, momenta = data
     weighting = ip[0]
@@ -197,8 +202,21 @@ def ai_basket_targets_nb(data, ip, fp, out) -> None:
         side[t] = side[t] * exposure
     vol = vols[ip[3]] if weighting == WEIGHT_INVERSE_VOL else close
     momentum = momenta[ip[4]] if weighting == WEIGHT_MOMENTUM else close
-    for t in range(n):
-        if side_row_nb(side, rebalance, t, out[t]):
-            basket_weights_row_nb(weighting, close[t], vol[t], momentum[t], fp[1], out[t])
-            for j in range(out.shape[1]):
-                out[t, j] = out[t, j] * side[t]
+    in_force = False
+    for t in range(min(first, n) - 1, -1, -1):
+        if in_force:
+            out[t, :] = np.nan
+        else:
+            _basket_row_nb(weighting, close, vol, momentum, fp[1], side, rebalance, t, out[t])
+            in_force = out.shape[1] > 0 and not np.isnan(out[t, 0])
+    for t in range(first, n):
+        _basket_row_nb(weighting, close, vol, momentum, fp[1], side, rebalance, t, out[t])
+
+
+@njit(cache=True)
+def _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, row) -> None:
+    """Bar t's ai-basket target row into ``row`` (all NaN, all 0, or side x the basket weights)."""
+    if side_row_nb(side, rebalance, t, row):
+        basket_weights_row_nb(weighting, close[t], vol[t], momentum[t], tilt, row)
+        for j in range(row.shape[0]):
+            row[j] = row[j] * side[t]
