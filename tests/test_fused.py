@@ -1,4 +1,4 @@
-"""The fused sweep path of the kinds with a target kernel: every row equals backtest() of its spec bit for bit,
+"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge): every row equals backtest() of its spec bit for bit,
 and --path fused equals --path generic (rows, DSR, PBO)."""
 
 from __future__ import annotations
@@ -47,6 +47,16 @@ WIDE = {
         "fees": "0,0.002",
         "slippage": "0,0.003",
     },
+    "hype-hedge": {
+        "market": "SPY,RSP,QQQ,BASKET",
+        "split": "burry,equal",
+        "beta_window": "5:252:21",
+        "long_weight": "0.5,1,1.5",
+        "gross_cap": "1,2,3",
+        "rebalance": "daily,weekly,monthly,quarterly",
+        "borrow_fee": "0,0.05",
+        "slippage": "0,0.002",
+    },
 }
 #: Engine settings fixed for a whole sweep that change the arithmetic (close execution, caps, interest, shares).
 ENGINE_VARIANT = {
@@ -60,14 +70,16 @@ WINDOWS = {
     "sixty-forty": {"start": "2015-06-15", "end": "2019-12-31"},
     "static-hype-hedge": {"start": "2020-06-01", "end": "2023-12-29"},
     "ai-basket": {},
+    "hype-hedge": {},
 }
+KINDS = list(WIDE)
 
 
 @pytest.fixture(scope="module")
 def prices(shared_prices_dir):
     from shortthehype.data.load import load_prices
 
-    tickers = ["SPY", "QQQ", "NVDA", "PLTR", *load_spec("ai-basket").tickers()]
+    tickers = ["SPY", "QQQ", "RSP", "NVDA", "PLTR", *load_spec("ai-basket").tickers()]
     return load_prices(list(dict.fromkeys(tickers)), data_dir=shared_prices_dir)
 
 
@@ -96,7 +108,7 @@ def _assert_paths_equal(fused, generic):
         assert fused.pbo.pbo == generic.pbo.pbo or (math.isnan(fused.pbo.pbo) and math.isnan(generic.pbo.pbo))
 
 
-@pytest.mark.parametrize("name", ["sixty-forty", "static-hype-hedge", "ai-basket"])
+@pytest.mark.parametrize("name", KINDS)
 def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name):
     fused = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="auto")
     generic = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="generic", workers=1)
@@ -105,7 +117,7 @@ def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, nam
     _assert_rows_equal_backtest(fused, name, WINDOWS[name], prices)
 
 
-@pytest.mark.parametrize("name", ["sixty-forty", "static-hype-hedge", "ai-basket"])
+@pytest.mark.parametrize("name", KINDS)
 @pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
 def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name, variant):
     overrides = {**WINDOWS[name], **(ENGINE_VARIANT if variant == "engine" else {})}

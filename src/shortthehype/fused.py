@@ -108,12 +108,15 @@ class FusedTargets:
     prepare
         ``prepare(history, params, choices)``: the :class:`Prepared` arrays
         for ``history`` (the tickers' prices) given every value each of
-        ``params`` takes (``choices[name]``, distinct values).
+        ``params`` takes (``choices[name]``, maybe repeated).
     targets_nb
         ``targets_nb(data, ip, fp, first, out)`` (:mod:`shortthehype.core.targets_nb`).
     sweep_nb
         The name of the kind's driver in :mod:`shortthehype.core.fused_nb`
         (imported when a sweep runs, so loading a spec stays light).
+    layout
+        Those of ``params`` that change the tickers traded: the sweep runs
+        one kernel call per distinct value (its own prices and window).
     """
 
     params: tuple[str, ...]
@@ -121,6 +124,7 @@ class FusedTargets:
     prepare: Callable[[Prices, Mapping[str, Any], Mapping[str, Sequence[Any]]], Prepared]
     targets_nb: Any
     sweep_nb: str
+    layout: tuple[str, ...] = ()
 
     def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
         """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns)."""
@@ -150,18 +154,23 @@ class FusedTargets:
         return None
 
     def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
-        """Statistics, block sums and windows of the combinations ``ids`` of ``plan`` (one kernel call)."""
-        setup = plan.cache.get("fused") or plan.cache.setdefault("fused", self._setup(plan))
-        n = len(ids)
+        """Statistics, block sums and windows of the combinations ``ids`` of ``plan``.
+
+        One kernel call per distinct value of the ``layout`` parameters (the
+        traded tickers), each on its own prices and window.
+        """
+        from shortthehype.core.sweep_nb import N_SWEEP_STATS
+        from shortthehype.sweeps import _decode
+
         spec = plan.spec
-        ip = np.empty((n, setup["n_ip"]), dtype=np.int64)
-        fp = np.empty((n, setup["n_fp"]))
+        n = len(ids)
+        out = np.empty((n, N_SWEEP_STATS))
+        blocks = np.full((n, plan.n_blocks, 2), np.nan)
+        windows = np.empty(n, dtype=object)
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
-        ap_values = np.empty((n, len(ap_rows)))
-        encode = setup["prepared"].encode
-        for row, combo_id in enumerate(ids):
-            params = dict(spec.params)
-            costs = []
+        combinations = []
+        for combo_id in ids:
+            params, costs = dict(spec.params), []
             for name, value in plan.combination(int(combo_id)).items():
                 base, _, item = name.partition(".")
                 if base in FUSED_ENGINE:
@@ -170,42 +179,65 @@ class FusedTargets:
                     params[base] = {**params[base], item: value}
                 else:
                     params[base] = value
+            combinations.append((params, costs))
+        layout = [k for k, axis in enumerate(plan.axes) if axis.name in self.layout]
+        positions = _decode(ids, plan.shape)
+        keys = np.stack([positions[k] for k in layout], axis=1) if layout else np.zeros((n, 0), dtype=np.int64)
+        for key in np.unique(keys, axis=0):
+            rows = np.flatnonzero((keys == key).all(axis=1))
+            group = {plan.axes[k].name: plan.axes[k].values[int(p)] for k, p in zip(layout, key)}
+            setup = self._setup(plan, group)
+            self._run(plan, setup, [combinations[r] for r in rows], ap_rows, out, blocks, rows)
+            windows[rows] = setup["window"]
+        return out, blocks, windows
+
+    def _run(self, plan: _Plan, setup: dict[str, Any], combinations: list, ap_rows: np.ndarray, out: np.ndarray,
+             blocks: np.ndarray, rows: np.ndarray) -> None:
+        """The kernel on one group of combinations (same tickers and window): rows ``rows`` of ``out``/``blocks``."""
+        from shortthehype.core import fused_nb
+
+        n = len(combinations)
+        ip = np.empty((n, setup["n_ip"]), dtype=np.int64)
+        fp = np.empty((n, setup["n_fp"]))
+        ap_values = np.empty((n, len(ap_rows)))
+        encode = setup["prepared"].encode
+        for row, (params, costs) in enumerate(combinations):
             ip[row], fp[row] = encode(params)
             ap_values[row] = costs
         if not (np.nan_to_num(ap_values[:, ap_rows == AP_SLIPPAGE], nan=0.0) < 1.0).all():
-            raise ParamError(f"{spec.where}: parameter 'slippage' must be < 1 in every combination")
+            raise ParamError(f"{plan.spec.where}: parameter 'slippage' must be < 1 in every combination")
         eng = setup["engine"]
-        blocks = np.full((n, plan.n_blocks, 2), np.nan) if eng.block_len else np.empty((n, 0, 2))
-        out = np.empty((n, setup["n_stats"]))
-        from shortthehype.core import fused_nb
+        group_out = np.empty((n, out.shape[1]))
+        group_blocks = np.full((n, plan.n_blocks, 2), np.nan) if eng.block_len else np.empty((n, 0, 2))
+        kernel = getattr(fused_nb, self.sweep_nb)
+        kernel(eng, setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, _thread_count(n), group_out,
+               group_blocks)
+        out[rows] = group_out
+        if eng.block_len:
+            blocks[rows] = group_blocks
 
-        getattr(fused_nb, self.sweep_nb)(eng, setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, _thread_count(n), out,
-                      blocks)
-        if not eng.block_len:
-            blocks = np.full((n, plan.n_blocks, 2), np.nan)
-        windows = np.empty(n, dtype=object)
-        windows.fill(setup["window"])
-        return out, blocks, windows
-
-    def _setup(self, plan: _Plan) -> dict[str, Any]:
-        """The arrays every chunk shares: the kind's prepared data, the window, the engine inputs."""
+    def _setup(self, plan: _Plan, group: Mapping[str, Any]) -> dict[str, Any]:
+        """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
+        key = "fused:" + repr(sorted(group.items()))
+        if key in plan.cache:
+            return plan.cache[key]
         from shortthehype.core.fused_nb import FusedEngine
         from shortthehype.core.simulate_nb import last_valid_bar_nb
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS
         from shortthehype.engine import prepare_inputs
         from shortthehype.runner import _common_end, prepare_window
         from shortthehype.sweeps import _layout_or_none
 
         spec = plan.spec
-        params = spec.params
+        params = {**spec.params, **group}
         columns = self.columns(params)
-        tickers = spec.tickers()
+        tickers = spec.kind.tickers(params)
         missing = [t for t in tickers if t not in plan.prices.tickers]
         if missing:
             raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
         history = plan.prices.select(tickers)
         swept = {a.name: a.values for a in plan.axes if a.section == "params" and "." not in a.name}
-        choices = {name: swept.get(name, (params[name],)) for name in self.params}
+        # the spec's own values too: they size the encoded parameters
+        choices = {name: (*swept.get(name, ()), params[name]) for name in self.params}
         prepared = self.prepare(history, params, choices)
         ip, fp = prepared.encode(params)
         end, _ = _common_end(history, pd.Index(columns), spec.run.get("end"))
@@ -227,15 +259,15 @@ class FusedTargets:
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
             block_len=block_len,
         )
-        return {
+        plan.cache[key] = {
             "prepared": prepared,
             "n_ip": len(ip),
             "n_fp": len(fp),
-            "n_stats": N_SWEEP_STATS,
             "engine": engine,
             "ap": np.ascontiguousarray(inputs.asset_params),
             "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
         }
+        return plan.cache[key]
 
 
 def choice_index(values: Sequence[Any]) -> dict[Any, int]:

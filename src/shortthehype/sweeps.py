@@ -12,7 +12,7 @@ window, engine and metric kernels).
 How combinations run
 --------------------
 * **Fused** (a kind with a ``fused`` kernel, :mod:`shortthehype.fused`:
-  ``ma-crossover``, ``fixed-weights``, ``ai-basket``, swept over the
+  ``ma-crossover``, ``fixed-weights``, ``ai-basket``, ``hype-hedge``, swept over the
   parameters its kernel takes and the scalar costs ``fees``, ``fixed_fees``,
   ``slippage``, ``borrow_fee``, ``stop_loss``, ``take_profit``,
   ``trailing_stop``): one numba kernel, parallel over combinations.  Every

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from shortthehype.constants import HEDGE_MIN_BETA
+
 #: ``ip[0]`` of ai-basket: the weighting (the order of ``ai_basket.WEIGHTINGS``).
 WEIGHT_EQUAL = 0
 WEIGHT_INVERSE_VOL = 1
@@ -220,3 +222,65 @@ def _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, ro
         basket_weights_row_nb(weighting, close[t], vol[t], momentum[t], tilt, row)
         for j in range(row.shape[0]):
             row[j] = row[j] * side[t]
+
+
+# ---- the beta-neutral hedge -------------------------------------------------------------------
+
+
+@njit(cache=True)
+def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
+    """hype-hedge's targets: on each decision bar, the long leg and the beta-neutral short leg (NaN elsewhere).
+
+    ``data = (close, calendars, betas)``: closes ``(n, k)`` of the traded
+    tickers, the long leg's ``ip[2]`` first; rebalance calendars ``(n_cal,
+    n)`` bool; each ticker's trailing beta on the reference per beta window
+    ``(n_windows, n, k)``.  ``ip`` = (calendar, beta row, long-leg size);
+    ``fp`` = (long weight, gross cap, the short leg's proportions...).  A
+    decision bar where a leg has no price targets 0 everywhere; one whose
+    betas are missing or below ``HEDGE_MIN_BETA`` emits nothing (rules in
+    :mod:`shortthehype.strategies.hype_hedge`).  Every decision bar is
+    computed (``first`` is not needed: a decision costs a few operations).
+    """
+    close, calendars, betas = data
+    rebalance = calendars[ip[0]]
+    beta = betas[ip[1]]
+    n_long = ip[2]
+    k = out.shape[1]
+    long_weight = fp[0]
+    cap = fp[1]
+    for t in range(out.shape[0]):
+        out[t, :] = np.nan
+        if not rebalance[t]:
+            continue
+        any_long = False
+        for j in range(n_long):
+            any_long = any_long or np.isfinite(close[t, j])
+        all_shorts = True
+        for j in range(n_long, k):
+            all_shorts = all_shorts and np.isfinite(close[t, j])
+        if not (any_long and all_shorts):
+            out[t, :] = 0.0  # a leg has nothing to trade: no hedge can be held
+            continue
+        members = 0
+        beta_sum = 0.0
+        for j in range(n_long):
+            if np.isfinite(close[t, j]) and np.isfinite(beta[t, j]):
+                members += 1
+                beta_sum += beta[t, j]
+        beta_short = 0.0
+        shorts_ok = True
+        for j in range(n_long, k):
+            shorts_ok = shorts_ok and np.isfinite(beta[t, j])
+            beta_short += fp[2 + j - n_long] * beta[t, j]
+        if members == 0 or not shorts_ok:
+            continue
+        beta_long = beta_sum / members
+        if beta_long < HEDGE_MIN_BETA or beta_short < HEDGE_MIN_BETA:
+            continue
+        short_notional = long_weight * beta_long / beta_short
+        scale = min(1.0, cap / (long_weight + short_notional))
+        for j in range(n_long):
+            member = np.isfinite(close[t, j]) and np.isfinite(beta[t, j])
+            out[t, j] = scale * long_weight / members if member else 0.0
+        for j in range(n_long, k):
+            out[t, j] = -scale * short_notional * fp[2 + j - n_long]
