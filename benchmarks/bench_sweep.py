@@ -26,7 +26,7 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
 5. ``cold-compile``: the classic sweep in a fresh process with an empty
    numba cache (compilation included).
 6. ``fused-<spec>`` / ``generic-<spec>``: a kind with a target kernel
-   (``sixty-forty``: fixed-weights; ``ai-basket``) over a 2,000-combination
+   (``sixty-forty``: fixed-weights; ``ai-basket``; ``hype-hedge``) over a 2,000-combination
    random draw of a wide grid of every parameter its kernel takes, on the
    real shared prices, warm, in one process, without the DSR/PBO
    (``n_blocks=0``): the fused path (best of 3; once more with the DSR/PBO)
@@ -280,6 +280,14 @@ KIND_GRIDS = {
         "momentum_tilt": "0:1:0.1",
         "exposure": "0.5:1.5:0.1",
     },
+    "hype-hedge": {
+        "market": "SPY,RSP,BASKET",
+        "split": "burry,equal",
+        "beta_window": "20:252:4",
+        "long_weight": "0.5:1.5:0.1",
+        "gross_cap": "1:3:0.25",
+        "rebalance": "daily,weekly,monthly,quarterly",
+    },
 }
 KIND_DRAWS = {"fused": 2000, "generic": 200}
 
@@ -294,7 +302,9 @@ def _kind_case(path: str, name: str) -> dict:
     spec = load_spec(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prices = load_prices(spec.tickers(), data_dir=SHARED_PRICES)
+        # hype-hedge's grid also trades RSP and its basket as the long leg
+        extra = ["RSP", *spec.params["basket"]] if "market" in KIND_GRIDS[name] else []
+        prices = load_prices(list(dict.fromkeys([*spec.tickers(), *extra])), data_dir=SHARED_PRICES)
     n = KIND_DRAWS[path]
 
     def run(n_blocks: int = 0):
