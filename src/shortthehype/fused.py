@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from shortthehype.spec import StrategySpec
     from shortthehype.sweeps import Axis, _Plan
 
-__all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared"]
+__all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared", "choice_index"]
 
 #: Engine options a fused sweep may vary per combination (scalars; None = off), with their per-asset row.
 FUSED_ENGINE = {

@@ -779,9 +779,9 @@ def sweep(
             raise ParamError(f"parameter 'random' must be an integer >= 1, got {random!r}")
         rng = np.random.default_rng(seed)
         ids = np.sort(rng.choice(distinct, size=min(int(random), len(distinct)), replace=False))
+    mode = _choose_path(spec, axes, path)
     if prices is None:
         prices = _load_prices(spec, axes, shape, valid, source, data_dir, cache_dir, offline)
-    mode = _choose_path(spec, axes, path)
     plan = _Plan(spec=spec, prices=prices, axes=axes, mode=mode, n_blocks=int(n_blocks), effective=effective)
     seconds_per_run = _calibrate(plan, ids)
     n_workers = _worker_count(workers, executor, mode, seconds_per_run * len(ids))
