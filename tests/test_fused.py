@@ -1,4 +1,5 @@
-"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge): every row equals backtest() of its spec bit for bit,
+"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog's
+calendar mode): every row equals backtest() of its spec bit for bit,
 and --path fused equals --path generic (rows, DSR, PBO)."""
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ WIDE = {
         "borrow_fee": "0,0.05",
         "slippage": "0,0.002",
     },
+    "dotcom-analog": {
+        "time_scale": "0.5:3:0.25",
+        "lead_days": "0:300:30",
+        "after_peak": "short,cash",
+        "after_trough": "long,cash",
+        "exposure": "0.5,1,1.5",
+        "short_exposure": "0.5,1",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "ai_start": "2022-11-30,2023-06-01",
+        "dotcom_peak": "2000-03-10,2000-09-01",
+        "fees": "0,0.002",
+    },
 }
 #: Engine settings fixed for a whole sweep that change the arithmetic (close execution, caps, interest, shares).
 ENGINE_VARIANT = {
@@ -71,6 +84,7 @@ WINDOWS = {
     "static-hype-hedge": {"start": "2020-06-01", "end": "2023-12-29"},
     "ai-basket": {},
     "hype-hedge": {},
+    "dotcom-analog": {},
 }
 KINDS = list(WIDE)
 
@@ -146,8 +160,10 @@ def test_path_choice_and_its_errors(prices):
         sweep("ai-basket", {"tickers": ["NVDA,MSFT", "AMD,TSM"]}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"'weights.NVDA' adds a ticker to 'weights'"):
         sweep("sixty-forty", {"weights.NVDA": "0.1,0.2"}, overrides=short, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"kind 'dotcom-analog' has no fused kernel"):
-        sweep("dotcom-analog", {"lead_days": "0,30"}, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"the fused kernel needs mode = 'calendar'"):
+        sweep("dotcom-analog", {"lead_days": "0,30"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"kind 'burry-short' has no fused kernel"):
+        sweep("burry-short", None, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"unknown path 'fussed'; did you mean 'fused'"):
         sweep("sixty-forty", None, prices=prices, path="fussed")
     # a grid the kernel cannot take runs generic under auto

@@ -117,6 +117,9 @@ class FusedTargets:
     layout
         Those of ``params`` that change the tickers traded: the sweep runs
         one kernel call per distinct value (its own prices and window).
+    requires
+        ``(parameter, value)`` pairs the kernel needs fixed in the spec
+        (dotcom-analog's ``mode = "calendar"``); other values run generic.
     """
 
     params: tuple[str, ...]
@@ -125,6 +128,7 @@ class FusedTargets:
     targets_nb: Any
     sweep_nb: str
     layout: tuple[str, ...] = ()
+    requires: tuple[tuple[str, Any], ...] = ()
 
     def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
         """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns)."""
@@ -141,6 +145,9 @@ class FusedTargets:
             return f"{spec.kind.name} trades derived instruments"
         if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
             return "scale_gross = false checks every combination's targets"
+        for name, value in self.requires:
+            if spec.params[name] != value:
+                return f"the fused kernel needs {name} = {value!r}"
         for axis in axes:
             base, _, item = axis.name.partition(".")
             if axis.section == "engine":

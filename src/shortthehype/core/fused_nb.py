@@ -28,7 +28,12 @@ from numba import njit, prange
 
 from shortthehype.core.simulate_nb import N_TOTALS, simulate_core_nb
 from shortthehype.core.sweep_nb import sweep_stats_nb
-from shortthehype.core.targets_nb import ai_basket_targets_nb, fixed_weights_targets_nb, hype_hedge_targets_nb
+from shortthehype.core.targets_nb import (
+    ai_basket_targets_nb,
+    dotcom_calendar_targets_nb,
+    fixed_weights_targets_nb,
+    hype_hedge_targets_nb,
+)
 
 
 class FusedEngine(NamedTuple):
@@ -165,5 +170,17 @@ def hype_hedge_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, n_threads, ou
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
             hype_hedge_targets_nb(data, ip[c], fp[c], eng.lo, targets)
+            targets_backtest_nb(eng, targets, ap_c, row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def dotcom_calendar_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, n_threads, out, blocks):
+    """``dotcom-analog`` (calendar mode) combination c: statistics into ``out[c]``."""
+    for thread in prange(n_threads):
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
+        for c in range(thread, ip.shape[0], n_threads):
+            set_costs_nb(ap_rows, ap_values[c], ap_c)
+            dotcom_calendar_targets_nb(data, ip[c], fp[c], eng.lo, targets)
             targets_backtest_nb(eng, targets, ap_c, row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out

@@ -186,9 +186,7 @@ def ai_basket_targets_nb(data, ip, fp, first, out) -> None:
     the annualised volatility per vol window ``(n_vol, n, k)``; the trailing
     return per momentum window ``(n_mom, n, k)``.  ``ip`` = (weighting,
     calendar, trend row or -1 for no filter, vol row, momentum row);
-    ``fp`` = (exposure, momentum tilt).  Before ``first`` only the last row
-    that is not all NaN is computed (a basket row is all NaN or all set, so
-    it is the one in force at ``first`` for every ticker).
+    ``fp`` = (exposure, momentum tilt).
     """
     close, calendars, index, trend_means, vols, momenta = data
     weighting = ip[0]
@@ -204,15 +202,27 @@ def ai_basket_targets_nb(data, ip, fp, first, out) -> None:
         side[t] = side[t] * exposure
     vol = vols[ip[3]] if weighting == WEIGHT_INVERSE_VOL else close
     momentum = momenta[ip[4]] if weighting == WEIGHT_MOMENTUM else close
+    basket_side_targets_nb(weighting, close, vol, momentum, fp[1], side, rebalance, first, out)
+
+
+@njit(cache=True)
+def basket_side_targets_nb(weighting, close, vol, momentum, tilt, side, rebalance, first, out) -> None:
+    """The basket's weights x ``side`` on the bars :func:`side_row_nb` emits (all NaN elsewhere).
+
+    Before ``first`` only the last row that is not all NaN is computed: a
+    basket row is all NaN or all set, so it is the row in force at ``first``
+    for every ticker.
+    """
+    n = out.shape[0]
     in_force = False
     for t in range(min(first, n) - 1, -1, -1):
         if in_force:
             out[t, :] = np.nan
         else:
-            _basket_row_nb(weighting, close, vol, momentum, fp[1], side, rebalance, t, out[t])
+            _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
             in_force = out.shape[1] > 0 and not np.isnan(out[t, 0])
     for t in range(first, n):
-        _basket_row_nb(weighting, close, vol, momentum, fp[1], side, rebalance, t, out[t])
+        _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
 
 
 @njit(cache=True)
@@ -222,6 +232,57 @@ def _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, ro
         basket_weights_row_nb(weighting, close[t], vol[t], momentum[t], tilt, row)
         for j in range(row.shape[0]):
             row[j] = row[j] * side[t]
+
+
+# ---- the dotcom analogy, calendar mode ----------------------------------------------------------
+
+#: Phase codes (the order of ``dotcom_analog.PHASES``).
+PHASE_PRE = 0
+PHASE_BOOM = 1
+PHASE_BUST = 2
+PHASE_RECOVERY = 3
+PHASE_UNKNOWN = 4
+
+
+@njit(cache=True)
+def phase_code_nb(mapped, start, turn, trough) -> int:
+    """The dotcom phase of a mapped day number: pre, boom (to ``turn``), bust (to ``trough``), recovery; NaN: unknown."""
+    if np.isnan(mapped):
+        return PHASE_UNKNOWN
+    if mapped < start:
+        return PHASE_PRE
+    if mapped < turn:
+        return PHASE_BOOM
+    if mapped < trough:
+        return PHASE_BUST
+    return PHASE_RECOVERY
+
+
+@njit(cache=True)
+def phase_codes_nb(mapped, start, turn, trough, out) -> None:
+    """:func:`phase_code_nb` of every mapped day number."""
+    for t in range(mapped.shape[0]):
+        out[t] = phase_code_nb(mapped[t], start, turn, trough)
+
+
+@njit(cache=True)
+def dotcom_calendar_targets_nb(data, ip, fp, first, out) -> None:
+    """dotcom-analog's calendar mode: the equal-weight basket x the exposure of each bar's mapped phase.
+
+    ``data = (close, calendars, days)``: closes ``(n, k)``, rebalance
+    calendars ``(n_cal, n)`` bool, the bars' day numbers ``(n,)``.  ``ip`` =
+    (calendar,); ``fp`` = (ai_start, dotcom_start, the lead-adjusted peak,
+    dotcom_trough as day numbers, time_scale, then the signed exposure of
+    each phase code).  The mapped day is ``dotcom_start + (day - ai_start)
+    x time_scale``.
+    """
+    close, calendars, days = data
+    n = out.shape[0]
+    side = np.empty(n)
+    for t in range(n):
+        mapped = fp[1] + (days[t] - fp[0]) * fp[4]
+        side[t] = fp[5 + phase_code_nb(mapped, fp[1], fp[2], fp[3])]
+    basket_side_targets_nb(WEIGHT_EQUAL, close, close, close, 0.0, side, calendars[ip[0]], first, out)
 
 
 # ---- the beta-neutral hedge -------------------------------------------------------------------
