@@ -26,7 +26,8 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
 5. ``cold-compile``: the classic sweep in a fresh process with an empty
    numba cache (compilation included).
 6. ``fused-<spec>`` / ``generic-<spec>``: a kind with a target kernel
-   (``sixty-forty``: fixed-weights; ``ai-basket``; ``hype-hedge``) over a 2,000-combination
+   (``sixty-forty``: fixed-weights; ``ai-basket``; ``hype-hedge``;
+   ``dotcom-analog`` in calendar mode) over a 2,000-combination
    random draw of a wide grid of every parameter its kernel takes, on the
    real shared prices, warm, in one process, without the DSR/PBO
    (``n_blocks=0``): the fused path (best of 3; once more with the DSR/PBO)
@@ -287,6 +288,11 @@ KIND_GRIDS = {
         "long_weight": "0.5:1.5:0.25",
         "gross_cap": "1:3:0.5",
         "rebalance": "daily,weekly,monthly,quarterly",
+    },
+    "dotcom-analog": {  # case 4's grid (calendar mode)
+        "lead_days": "0:360:15",
+        "time_scale": "1.0:2.0:0.05",
+        "exposure": "0.5:1.5:0.05",
     },
 }
 KIND_DRAWS = {"fused": 2000, "generic": 200}
