@@ -12,8 +12,8 @@ window, engine and metric kernels).
 How combinations run
 --------------------
 * **Fused** (a kind with a ``fused`` kernel, :mod:`shortthehype.fused`:
-  ``ma-crossover``, ``fixed-weights``, ``ai-basket``, ``hype-hedge``, swept over the
-  parameters its kernel takes and the scalar costs ``fees``, ``fixed_fees``,
+  ``ma-crossover``, ``fixed-weights``, ``ai-basket``, ``hype-hedge``,
+  ``dotcom-analog`` in calendar mode, swept over the parameters its kernel takes and the scalar costs ``fees``, ``fixed_fees``,
   ``slippage``, ``borrow_fee``, ``stop_loss``, ``take_profit``,
   ``trailing_stop``): one numba kernel, parallel over combinations.  Every
   indicator is computed once per distinct window; memory grows with threads
