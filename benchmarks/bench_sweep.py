@@ -25,6 +25,14 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
    combinations/s and the DSR/PBO it reports.
 5. ``cold-compile``: the classic sweep in a fresh process with an empty
    numba cache (compilation included).
+6. ``fused-<spec>`` / ``generic-<spec>``: a kind with a target kernel
+   (``sixty-forty``: fixed-weights; ``ai-basket``; ``hype-hedge``;
+   ``dotcom-analog`` in calendar mode) over a 2,000-combination
+   random draw of a wide grid of every parameter its kernel takes, on the
+   real shared prices, warm, in one process, without the DSR/PBO
+   (``n_blocks=0``): the fused path (best of 3; once more with the DSR/PBO)
+   against the generic path, which runs a random 200 of the same grid and
+   is extrapolated per combination.
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py`` (add ``--skip-vbt`` /
 ``--skip-article`` / ``--cases classic-ours,classic-vbt`` to run less).  Prints a
@@ -109,7 +117,7 @@ def _summation_ties(close, cumulative, windowed) -> tuple[int, int]:
 
 
 def case_classic_ours(out: Path) -> dict:
-    from shortthehype.sweeps import _fused_chunk, _Plan, build_axes, sweep
+    from shortthehype.sweeps import _Plan, build_axes, sweep
 
     tic = time.perf_counter()
     prices = classic_prices()
@@ -126,8 +134,8 @@ def case_classic_ours(out: Path) -> dict:
     axes = build_axes(base, grid)
     plan = _Plan(spec=base, prices=prices, axes=axes, mode="fused", n_blocks=0)
     ids = result.table["combination"].to_numpy()
-    _fused_chunk(plan, ids)
-    kernel, _ = best_time(lambda: _fused_chunk(plan, ids), repeat=5)
+    base.kind.fused.chunk(plan, ids)
+    kernel, _ = best_time(lambda: base.kind.fused.chunk(plan, ids), repeat=5)
     _save(out, result.table)
     # the default summation, for the comparison with vectorbt (and its speed: only the averages differ)
     warm_windowed, windowed = best_time(
@@ -256,6 +264,83 @@ def case_article(out: Path) -> dict:
     }
 
 
+#: Wide grids of the kinds with a target kernel (case 6).
+KIND_GRIDS = {
+    "sixty-forty": {
+        "weights.SPY": "-0.5:1.5:0.1",
+        "weights.QQQ": "-0.5:1.5:0.1",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "fees": "0:0.002:0.0005",
+    },
+    "ai-basket": {
+        "weighting": "equal,inverse_vol,momentum",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "trend_window": "0,10,50,100,150,200",
+        "vol_window": "2:252:50",
+        "momentum_window": "1:251:50",
+        "momentum_tilt": "0,0.5,1",
+        "exposure": "0.5,1,1.5",
+    },
+    "hype-hedge": {
+        "market": "SPY,RSP,BASKET",
+        "split": "burry,equal",
+        "beta_window": "20:252:8",
+        "long_weight": "0.5:1.5:0.25",
+        "gross_cap": "1:3:0.5",
+        "rebalance": "daily,weekly,monthly,quarterly",
+    },
+    "dotcom-analog": {  # case 4's grid (calendar mode)
+        "lead_days": "0:360:15",
+        "time_scale": "1.0:2.0:0.05",
+        "exposure": "0.5:1.5:0.05",
+    },
+}
+KIND_DRAWS = {"fused": 2000, "generic": 200}
+
+
+def _kind_case(path: str, name: str) -> dict:
+    import warnings
+
+    from shortthehype.data.load import load_prices
+    from shortthehype.spec import load_spec
+    from shortthehype.sweeps import sweep
+
+    spec = load_spec(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # hype-hedge's grid also trades RSP and its basket as the long leg
+        extra = ["RSP", *spec.params["basket"]] if "market" in KIND_GRIDS[name] else []
+        prices = load_prices(list(dict.fromkeys([*spec.tickers(), *extra])), data_dir=SHARED_PRICES)
+    n = KIND_DRAWS[path]
+
+    def run(n_blocks: int = 0):
+        return sweep(spec, KIND_GRIDS[name], prices=prices, random=n, seed=1, n_blocks=n_blocks, workers=1, path=path,
+                     force=True)
+
+    tic = time.perf_counter()
+    run()
+    first = time.perf_counter() - tic
+    warm, result = best_time(run, repeat=3 if path == "fused" else 1)
+    record = {"combinations": result.n_run, "first": first, "warm": warm, "per_second": result.n_run / warm,
+              "bars": len(prices), "mode": result.mode, "window": result.window}
+    if path == "fused":
+        record["warm_with_overfitting"], _ = best_time(lambda: run(16), repeat=1)
+        record["kernel"] = _kind_kernel_time(spec, name, prices, result.table["combination"].to_numpy())
+    return record
+
+
+def _kind_kernel_time(spec, name: str, prices, ids) -> float:
+    """The kind's fused chunk alone on the sweep's combinations (prepared arrays cached): best of 3."""
+    from dataclasses import replace
+
+    from shortthehype.sweeps import _Plan, build_axes
+
+    spec = replace(spec, run={**spec.run, "benchmark": None})
+    plan = _Plan(spec=spec, prices=prices, axes=build_axes(spec, KIND_GRIDS[name]), mode="fused", n_blocks=0)
+    seconds, _ = best_time(lambda: spec.kind.fused.chunk(plan, ids), repeat=3)
+    return seconds
+
+
 def cold_compile() -> dict:
     """A fresh process with an empty numba cache: the classic sweep's first call, compilation included."""
     cache = Path(tempfile.mkdtemp(prefix="sth-numba-"))
@@ -282,6 +367,7 @@ CASES = {
     "ten-assets": case_ten_assets,
     "million": case_million,
     "article": case_article,
+    **{f"{path}-{name}": (lambda out, p=path, k=name: _kind_case(p, k)) for name in KIND_GRIDS for path in KIND_DRAWS},
 }
 
 
@@ -364,6 +450,19 @@ def main() -> None:
         print(f"| 4. dotcom-analog, {a['combinations']:,} comb., {a['workers']} processes | {a['seconds']:.1f} s | | | "
               f"{a['peak_rss_mib']:.0f} MiB (parent) | {a['per_second']:,.1f} comb./s; best {json.dumps(a['best'])} "
               f"Sharpe {a['best_sharpe']:.3f}; DSR {a['dsr']:.3f}; PBO {a['pbo']} {a['pbo_note']} |")
+    for name in KIND_GRIDS:
+        fused, generic = results.get(f"fused-{name}"), results.get(f"generic-{name}")
+        if not (fused and generic):
+            continue
+        print(f"| 6. {name}, {fused['combinations']:,} random comb. of a wide grid, one process, warm, no PBO "
+              f"| {fused['warm']:.2f} s = {fused['per_second']:,.0f} comb./s "
+              f"| generic: {generic['per_second']:,.1f} comb./s ({generic['combinations']} comb. in {generic['warm']:.1f} s; "
+              f"2,000 extrapolated: {fused['combinations'] / generic['per_second']:.0f} s) "
+              f"| {fused['per_second'] / generic['per_second']:,.0f}x "
+              f"| {fused['peak_rss_mib']:.0f} / {generic['peak_rss_mib']:.0f} MiB (fused / generic) "
+              f"| window {fused['window']} of {fused['bars']:,} history bars; the fused chunk alone "
+              f"{fused['kernel']:.2f} s = {fused['combinations'] / fused['kernel']:,.0f} comb./s; first call "
+              f"{fused['first']:.2f} s; with DSR+PBO {fused['warm_with_overfitting']:.2f} s |")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

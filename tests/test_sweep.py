@@ -87,7 +87,7 @@ def test_no_valid_combination_is_an_error(prices):
 
 
 def test_generic_sweep_rows_equal_backtest(prices):
-    result = sweep("sixty-forty", GENERIC_GRID, overrides=WINDOW, prices=prices, workers=1, n_blocks=4)
+    result = sweep("sixty-forty", GENERIC_GRID, overrides=WINDOW, prices=prices, workers=1, n_blocks=4, path="generic")
     assert result.mode == "generic" and result.n_run == 9 and result.n_invalid == 0
     assert list(result.table.columns) == ["combination", "rebalance", "fees", *SWEEP_METRICS, "bankrupt"]
     for _, row in result.table.iterrows():
@@ -242,7 +242,7 @@ def test_interrupted_subprocess_resumes_to_the_uninterrupted_result(shared_price
     args = [
         "sweep", "sixty-forty", "--grid", "fees=0:0.0039:0.0001", "--grid", "rebalance=weekly,monthly",
         "--start", "2014-01-02", "--end", "2016-12-30", "--data-dir", str(shared_prices_dir),
-        "--chunk-size", "4", "--workers", "1", "--blocks", "4",
+        "--chunk-size", "4", "--workers", "1", "--blocks", "4", "--path", "generic",
     ]
     env = {**os.environ, "COLUMNS": "200"}
     out = tmp_path / "sweep.parquet"
@@ -281,10 +281,10 @@ def test_dask_executor_equals_the_local_one(prices):
     short = prices.between("2012-01-03", "2016-12-30")
     fused_grid = {"fast": "5:40:5", "slow": "20:120:20", "direction": "long,longshort"}
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        for spec, grid in (("sixty-forty", GENERIC_GRID), ("ma-crossover", fused_grid)):
-            local = sweep(spec, grid, prices=short, chunk_size=4, workers=1, n_blocks=4)
+        for spec, grid, path in (("sixty-forty", GENERIC_GRID, "generic"), ("ma-crossover", fused_grid, "auto")):
+            local = sweep(spec, grid, prices=short, chunk_size=4, workers=1, n_blocks=4, path=path)
             remote = sweep(spec, grid, prices=short, chunk_size=4, executor="dask", scheduler=cluster.scheduler_address,
-                           n_blocks=4)
+                           n_blocks=4, path=path)
             pd.testing.assert_frame_equal(local.table, remote.table)
             assert local.pbo.pbo == remote.pbo.pbo and local.dsr == remote.dsr
     with pytest.raises(ParamError, match=r"unknown executor 'spark'"):

@@ -11,12 +11,14 @@ window, engine and metric kernels).
 
 How combinations run
 --------------------
-* **Fused** (``ma-crossover`` swept over ``fast``, ``slow``, ``direction``,
-  ``sma`` and the scalar costs ``fees``, ``fixed_fees``, ``slippage``, ``borrow_fee``,
-  ``stop_loss``, ``take_profit``, ``trailing_stop``): one numba kernel,
-  parallel over combinations (:mod:`shortthehype.core.sweep_nb`).  Every
-  moving average is computed once; memory grows with threads x bars.
-* **Generic** (any other spec or parameter, article strategies included):
+* **Fused** (a kind with a ``fused`` kernel, :mod:`shortthehype.fused`:
+  ``ma-crossover``, ``fixed-weights``, ``ai-basket``, ``hype-hedge``,
+  ``dotcom-analog`` in calendar mode, swept over the parameters its kernel takes and the scalar costs ``fees``, ``fixed_fees``,
+  ``slippage``, ``borrow_fee``, ``stop_loss``, ``take_profit``,
+  ``trailing_stop``): one numba kernel, parallel over combinations.  Every
+  indicator is computed once per distinct window; memory grows with threads
+  x bars, never with combinations.  ``path="generic"`` forces the other path.
+* **Generic** (any other spec or parameter, user strategies included):
   each combination is ``spec.with_overrides(combination)`` run through
   :func:`shortthehype.backtest` on prices loaded once; chunks of combinations
   go to worker processes (the prices are shipped once per worker) or, with
@@ -109,15 +111,14 @@ from shortthehype.params import Param, format_value, inactive_params, json_value
 from shortthehype.ranking import rank_rows
 from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window, load_spec
 
-__all__ = ["SWEEP_METRICS", "SweepResult", "is_empty_cell", "load_sweep", "parse_grid", "sweep"]
+__all__ = ["SWEEP_METRICS", "SWEEP_PATHS", "SweepResult", "is_empty_cell", "load_sweep", "parse_grid", "sweep"]
 
 #: Metric columns of a sweep table, in order (names as in the backtest JSON's metrics).
 SWEEP_METRICS = ("end_value", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 #: Key of the sweep's settings in the Parquet file's metadata.
 PARQUET_METADATA_KEY = b"shortthehype.sweeps"
-#: Settings of ``ma-crossover`` the fused kernel sweeps (everything else takes the generic path).
-_FUSED_PARAMS = ("ticker", "fast", "slow", "direction", "sma")
-_FUSED_ENGINE = ("fees", "fixed_fees", "slippage", "borrow_fee", "stop_loss", "take_profit", "trailing_stop")
+#: Values of ``sweep(path=...)`` / ``--path``.
+SWEEP_PATHS = ("auto", "fused", "generic")
 _FLOAT_ITEM = Param("item", "float", None, "one entry of a mapping")
 
 
@@ -373,7 +374,7 @@ def run_chunk(plan: _Plan, ids: np.ndarray) -> _Chunk:
     """Backtest the combinations ``ids`` of ``plan`` (the unit of work of every executor)."""
     ids = np.asarray(ids, dtype=np.int64)
     if plan.mode == "fused":
-        stats, blocks, windows = _fused_chunk(plan, ids)
+        stats, blocks, windows = plan.spec.kind.fused.chunk(plan, ids)
     else:
         stats, blocks, windows = _generic_chunk(plan, ids)
     table = _param_frame(plan, ids)
@@ -473,154 +474,14 @@ def _layout_or_none(n_obs: int, n_blocks: int) -> tuple[int, int]:
     return block_layout(n_obs, n_blocks)
 
 
-# ---- the fused path: ma-crossover in one numba kernel --------------------------------------
+# ---- the fused path: the kind's own kernel (shortthehype.fused) ------------------------------
 
 
-def _fused_eligible(spec: StrategySpec, axes: Sequence[Axis]) -> bool:
-    if spec.kind.name != "ma-crossover":
-        return False
-    for axis in axes:
-        if "." in axis.name:
-            return False
-        if axis.name in _FUSED_PARAMS:
-            continue
-        if axis.name in _FUSED_ENGINE and all(v is None or isinstance(v, float) for v in axis.values):
-            continue
-        return False
-    return True
-
-
-def _fused_setup(plan: _Plan, ticker: str) -> dict[str, Any]:
-    """A ticker's window arrays, moving averages and engine inputs, shared by every chunk (cached on the plan)."""
-    key = f"fused:{ticker}"
-    if key in plan.cache:
-        return plan.cache[key]
-    from shortthehype.core.sweep_nb import rolling_means_nb
-    from shortthehype.data.rates import resolve_engine_rates
-    from shortthehype.engine import prepare_inputs
-    from shortthehype.runner import prepare_window
-
-    spec = plan.spec
-    if ticker not in plan.prices.tickers:
-        raise DataError(f"{spec.where}: prices have no data for {ticker}")
-    history = plan.prices.select([ticker])
-    empty = pd.DataFrame(index=history.index[:0], columns=[ticker], dtype=np.float64)
-    window, _ = prepare_window(empty, history.index, spec.run.get("start"), spec.run.get("end"))
-    lo = int(history.index.get_loc(window[0]))
-    hi = int(history.index.get_loc(window[-1]))
-    template = pd.DataFrame(np.zeros((1, 1)), index=window[:1], columns=[ticker])
-    engine, _, _ = resolve_engine_rates(spec.engine, plan.prices, window)  # as backtest() does
-    inputs = prepare_inputs(history.between(window[0], window[-1]), template, **engine)
-    windows_needed = set()
-    axes = {axis.name: axis for axis in plan.axes}
-    for name in ("fast", "slow"):
-        values = axes[name].values if name in axes else (spec.params[name],)
-        windows_needed.update(int(v) for v in values)
-    windows = np.asarray(sorted(windows_needed), dtype=np.int64)
-    methods = list(dict.fromkeys(axes["sma"].values if "sma" in axes else (spec.params["sma"],)))
-    # the strategy's SMAs over the same history (prices.select as in backtest()): the cumulative
-    # method's running sums start at its first bar, so the rows equal the engine's bit for bit
-    close = np.ascontiguousarray(history.close[ticker].to_numpy(dtype=np.float64)[: hi + 1])
-    ma = np.empty((len(methods) * len(windows), hi + 1))
-    for k, method in enumerate(methods):
-        rolling_means_nb(close, windows, method == "cumulative", ma[k * len(windows) : (k + 1) * len(windows)])
-    n_obs = (hi - lo) + (1 if inputs.execution == "close" else 0)
-    start, length = _layout_or_none(n_obs, plan.n_blocks)
-    setup = {
-        "inputs": inputs,
-        "lo": lo,
-        "ma": ma,
-        "windows": windows,  # row of (method k, window w): k * len(windows) + position of w
-        "methods": methods,
-        "block_start": start,
-        "block_len": length,
-        "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
-    }
-    plan.cache[key] = setup
-    return setup
-
-
-def _fused_chunk(plan: _Plan, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Statistics, block sums and windows of the combinations ``ids``, one kernel call per ticker."""
-    from shortthehype.core.sweep_nb import N_SWEEP_STATS
-
-    axes = {a.name: a for a in plan.axes}
-    if "ticker" not in axes:
-        out, blocks, window = _fused_ticker(plan, ids, plan.spec.params["ticker"])
-        windows = np.empty(len(ids), dtype=object)
-        windows.fill(window)  # one shared str (np.full would make a str per row)
-        return out, blocks, windows
-    position = _decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
-    out = np.empty((len(ids), N_SWEEP_STATS))
-    blocks = np.empty((len(ids), plan.n_blocks, 2))
-    windows = np.empty(len(ids), dtype=object)
-    for k, ticker in enumerate(axes["ticker"].values):
-        rows = np.flatnonzero(position == k)
-        if len(rows):
-            out[rows], blocks[rows], windows[rows] = _fused_ticker(plan, ids[rows], ticker)
-    return out, blocks, windows
-
-
-def _fused_ticker(plan: _Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
-    import numba
-
-    from shortthehype.core.sweep_nb import N_SWEEP_STATS, ma_crossover_sweep_nb
-    from shortthehype.enums import (
-        AP_BORROW_FEE,
-        AP_FEES,
-        AP_FIXED_FEES,
-        AP_SLIPPAGE,
-        AP_STOP_LOSS,
-        AP_TAKE_PROFIT,
-        AP_TRAILING_STOP,
-    )
-
-    setup = _fused_setup(plan, ticker)
-    inputs = setup["inputs"]
-    spec = plan.spec
-    n = len(ids)
-    positions = dict(zip([a.name for a in plan.axes], _decode(ids, plan.shape)))
-    axes = {a.name: a for a in plan.axes}
-
-    def column(name: str, default: Any) -> np.ndarray:
-        if name in axes:
-            values = np.asarray(
-                [np.nan if v is None else v for v in axes[name].values] if name in _FUSED_ENGINE else axes[name].values,
-                dtype=object,
-            )
-            return values[positions[name]]
-        return np.full(n, default, dtype=object)
-
-    windows, methods = setup["windows"], setup["methods"]
-    if "sma" in axes:
-        method_of_value = np.asarray([methods.index(v) for v in axes["sma"].values], dtype=np.int64)
-        first_row = method_of_value[positions["sma"]] * len(windows)
-    else:
-        first_row = np.zeros(n, dtype=np.int64)
-    fast_idx = first_row + np.searchsorted(windows, column("fast", spec.params["fast"]).astype(np.int64))
-    slow_idx = first_row + np.searchsorted(windows, column("slow", spec.params["slow"]).astype(np.int64))
-    allow_short = np.asarray(column("direction", spec.params["direction"]) == "longshort", dtype=np.bool_)
-    combo_ap = np.ascontiguousarray(np.repeat(inputs.asset_params[:, 0][None, :], n, axis=0))
-    rows = {"fees": AP_FEES, "fixed_fees": AP_FIXED_FEES, "slippage": AP_SLIPPAGE, "borrow_fee": AP_BORROW_FEE,
-            "stop_loss": AP_STOP_LOSS, "take_profit": AP_TAKE_PROFIT, "trailing_stop": AP_TRAILING_STOP}
-    for name, row in rows.items():
-        if name in axes:
-            combo_ap[:, row] = column(name, np.nan).astype(np.float64)
-    if not (combo_ap[:, AP_SLIPPAGE] < 1.0).all():
-        raise ParamError(f"{spec.where}: parameter 'slippage' must be < 1 in every combination")
-    out = np.empty((n, N_SWEEP_STATS))
-    blocks = np.full((n, plan.n_blocks, 2), np.nan) if setup["block_len"] else np.empty((n, 0, 2))
-    close_mode = inputs.execution == "close"
-    ma_crossover_sweep_nb(
-        inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, setup["ma"], setup["lo"], fast_idx, slow_idx,
-        allow_short, combo_ap, inputs.init_cash, inputs.cash_rate, inputs.cash_rate_negative, inputs.max_gross,
-        inputs.maintenance_margin, inputs.exec_at_open, inputs.integer_shares, inputs.renormalize,
-        0 if close_mode else 1, close_mode, float(ANNUALIZATION), setup["block_start"], setup["block_len"],
-        max(1, min(numba.get_num_threads(), n)), True, out, blocks,
-    )
-    if not setup["block_len"]:
-        blocks = np.full((n, plan.n_blocks, 2), np.nan)
-    return out, blocks, setup["window"]
+def _fused_unsupported(spec: StrategySpec, axes: Sequence[Axis]) -> str | None:
+    """Why the fused path cannot run this grid (None: the kind's kernel takes it)."""
+    if spec.kind.fused is None:
+        return f"kind {spec.kind.name!r} has no fused kernel"
+    return spec.kind.fused.unsupported(spec, axes)
 
 
 # ---- results ---------------------------------------------------------------------------------
@@ -869,6 +730,7 @@ def sweep(
     n_blocks: int = PBO_BLOCKS,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    path: str = "auto",
 ) -> SweepResult:
     """Backtest every combination of ``grid`` and rank them by ``objective``.
 
@@ -908,6 +770,10 @@ def sweep(
         Run grids the budget check refuses.
     progress
         Called as ``progress(done, total)`` after each chunk.
+    path
+        ``"auto"`` (the fused path when the kind's kernel takes the grid),
+        ``"fused"`` (an error when it cannot) or ``"generic"`` (one
+        ``backtest()`` per combination).  Both give the same rows.
 
     Returns
     -------
@@ -964,9 +830,9 @@ def sweep(
             raise ParamError(f"parameter 'random' must be an integer >= 1, got {random!r}")
         rng = np.random.default_rng(seed)
         ids = np.sort(rng.choice(distinct, size=min(int(random), len(distinct)), replace=False))
+    mode = _choose_path(spec, axes, path)
     if prices is None:
         prices = _load_prices(spec, axes, shape, valid, source, data_dir, cache_dir, offline)
-    mode = "fused" if _fused_eligible(spec, axes) else "generic"
     plan = _Plan(spec=spec, prices=prices, axes=axes, mode=mode, n_blocks=int(n_blocks), effective=effective)
     seconds_per_run = _calibrate(plan, ids)
     n_workers = _worker_count(workers, executor, mode, seconds_per_run * len(ids))
@@ -1025,6 +891,20 @@ def sweep(
         store.finish(result)
         result.path = Path(out)
     return result
+
+
+def _choose_path(spec: StrategySpec, axes: Sequence[Axis], path: str) -> str:
+    """``"fused"`` or ``"generic"``, as ``path`` (auto, fused, generic) asks."""
+    if path not in SWEEP_PATHS:
+        raise ParamError(f"unknown path {path!r}{did_you_mean(str(path), SWEEP_PATHS)} (expected one of {', '.join(SWEEP_PATHS)})")
+    if path == "generic":
+        return "generic"
+    reason = _fused_unsupported(spec, axes)
+    if reason is None:
+        return "fused"
+    if path == "fused":
+        raise ParamError(f"{spec.where}: --path fused cannot run this sweep: {reason}")
+    return "generic"
 
 
 def _worker_count(workers: int | None, executor: str, mode: str, serial_seconds: float) -> int:

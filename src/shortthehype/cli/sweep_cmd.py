@@ -84,6 +84,9 @@ def sweep(
     chunk_size: Annotated[Optional[int], typer.Option(help="Combinations per chunk (default: about a second of work).")] = None,
     blocks: Annotated[int, typer.Option(help="Blocks of the PBO's cross-validation (even; 0 skips the PBO).")] = 16,
     force: Annotated[bool, typer.Option("--force", help="Run a grid refused as too large or too slow.")] = False,
+    path: Annotated[
+        str, typer.Option("--path", help="auto (the strategy's fused kernel when it takes the grid), fused or generic.")
+    ] = "auto",
     report: Annotated[
         Optional[Path], typer.Option("--report", help="Write the sweep's report: HTML (self-contained) or .md Markdown.")
     ] = None,
@@ -121,6 +124,7 @@ def sweep(
                 n_blocks=blocks,
                 force=force,
                 progress=progress,
+                path=path,
                 **data_options(source, data_dir, cache_dir, offline),
             )
     except (KeyboardInterrupt, SystemError) as exc:  # numba turns a Ctrl-C inside a kernel into a SystemError

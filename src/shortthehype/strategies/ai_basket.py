@@ -29,15 +29,24 @@ Definitions (every value on bar t uses closes up to t only):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from shortthehype.constants import AI_BASKET, BASKET_MOMENTUM_WINDOW, BASKET_VOL_WINDOW
+from shortthehype.core.targets_nb import (
+    ai_basket_targets_nb,
+    basket_index_nb,
+    basket_weights_nb,
+    momentum_nb,
+    side_targets_nb,
+    trend_side_nb,
+)
 from shortthehype.data.prices import Prices
 from shortthehype.errors import ParamError, SpecError
+from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
 from shortthehype.signals import rolling_mean, rolling_volatility
@@ -91,8 +100,8 @@ PARAMS = (
 # ---- building blocks shared with dotcom-analog ------------------------------------------
 
 
-def _close_array(close: pd.DataFrame) -> np.ndarray:
-    return np.ascontiguousarray(close.to_numpy(dtype=np.float64))
+def _float_array(frame: pd.DataFrame) -> np.ndarray:
+    return np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
 
 
 def basket_index(close: pd.DataFrame) -> pd.Series:
@@ -111,16 +120,9 @@ def basket_index(close: pd.DataFrame) -> pd.Series:
         where no member has a return leaves the index unchanged, so the
         index is defined (finite, > 0 while no member loses 100 %) on every bar.
     """
-    values = _close_array(close)
-    growth = np.ones(values.shape[0])
-    if values.shape[0] > 1:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            returns = values[1:] / values[:-1] - 1.0
-        valid = np.isfinite(returns)
-        count = valid.sum(axis=1)
-        total = np.where(valid, returns, 0.0).sum(axis=1)
-        growth[1:] = 1.0 + np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    return pd.Series(np.cumprod(growth), index=close.index, name="basket")
+    out = np.empty(len(close))
+    basket_index_nb(_float_array(close), out)
+    return pd.Series(out, index=close.index, name="basket")
 
 
 def basket_weights(
@@ -151,34 +153,18 @@ def basket_weights(
     if not 0.0 <= momentum_tilt <= 1.0:
         raise ParamError(f"parameter 'momentum_tilt' must be in [0, 1], got {momentum_tilt!r}")
     momentum_window = int(momentum_window)
-    values = _close_array(close)
-    if weighting == "equal":
-        members = np.isfinite(values)
-        raw = members.astype(np.float64)
-    elif weighting == "inverse_vol":
-        vol = _close_array(rolling_volatility(close, vol_window))
-        members = np.isfinite(vol) & (vol > 0.0) & np.isfinite(values)
-        with np.errstate(divide="ignore"):
-            raw = np.where(members, 1.0 / np.where(members, vol, 1.0), 0.0)
-    elif weighting == "momentum":
-        past = np.full_like(values, np.nan)
-        if momentum_window < values.shape[0]:
-            past[momentum_window:] = values[:-momentum_window]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            momentum = values / past - 1.0
-        members = np.isfinite(momentum)
-        ranks = pd.DataFrame(np.where(members, momentum, np.nan)).rank(axis=1, method="average")
-        rank = np.nan_to_num(ranks.to_numpy(dtype=np.float64), nan=0.0)
-        m = members.sum(axis=1, keepdims=True).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rank_share = rank / (m * (m + 1.0) / 2.0)
-            raw = np.where(members, (1.0 - momentum_tilt) / m + momentum_tilt * rank_share, 0.0)
-    else:
+    if weighting not in WEIGHTINGS:
         raise ParamError(f"parameter 'weighting' is {weighting!r}; expected one of {', '.join(WEIGHTINGS)}")
-    total = raw.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weights = np.where(total > 0.0, raw / np.where(total > 0.0, total, 1.0), np.nan)
-    return pd.DataFrame(weights, index=close.index, columns=close.columns)
+    code = WEIGHTINGS.index(weighting)
+    values = _float_array(close)
+    vol = _float_array(rolling_volatility(close, vol_window)) if weighting == "inverse_vol" else values
+    momentum = values
+    if weighting == "momentum":
+        momentum = np.empty_like(values)
+        momentum_nb(values, momentum_window, momentum)
+    out = np.empty_like(values)
+    basket_weights_nb(code, values, vol, momentum, float(momentum_tilt), out)
+    return pd.DataFrame(out, index=close.index, columns=close.columns)
 
 
 def trend_side(index: pd.Series, window: int) -> np.ndarray:
@@ -188,13 +174,11 @@ def trend_side(index: pd.Series, window: int) -> np.ndarray:
     where they are equal keeps the previous state; invested until the moving
     average exists.  ``window = 0`` is always invested.
     """
-    n = len(index)
-    if window == 0:
-        return np.ones(n)
-    level = index.to_numpy(dtype=np.float64)
-    average = rolling_mean(index, window).to_numpy(dtype=np.float64)
-    state = np.where(level > average, 1.0, np.where(level < average, 0.0, np.nan))
-    return pd.Series(state).ffill().fillna(1.0).to_numpy()
+    out = np.ones(len(index))
+    if window:
+        level = index.to_numpy(dtype=np.float64)
+        trend_side_nb(level, rolling_mean(index, window).to_numpy(dtype=np.float64), out)
+    return out
 
 
 def side_targets(weights: pd.DataFrame, side: np.ndarray, rebalance: np.ndarray) -> pd.DataFrame:
@@ -205,15 +189,9 @@ def side_targets(weights: pd.DataFrame, side: np.ndarray, rebalance: np.ndarray)
     when the weights are undefined; a row whose weights are undefined and
     side non-zero stays NaN (no order).
     """
-    n = len(side)
-    changed = np.zeros(n, dtype=bool)
-    if n > 1:
-        changed[1:] = side[1:] != side[:-1]
-    emit = np.asarray(rebalance, dtype=bool) | changed
-    values = weights.to_numpy(dtype=np.float64) * side[:, None]
-    values = np.where((side == 0.0)[:, None], 0.0, values)
-    values = np.where(emit[:, None], values, np.nan)
-    return pd.DataFrame(values, index=weights.index, columns=weights.columns)
+    out = np.empty(weights.shape)
+    side_targets_nb(_float_array(weights), np.asarray(side, dtype=np.float64), np.asarray(rebalance, dtype=np.bool_), out)
+    return pd.DataFrame(out, index=weights.index, columns=weights.columns)
 
 
 # ---- the kind ---------------------------------------------------------------------------
@@ -228,21 +206,55 @@ def _check(params: Params) -> None:
         raise SpecError("parameter 'trend_window' = 1 compares the index with itself; use 0 (off) or >= 2")
 
 
-def _weights_of(close: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
-    return basket_weights(
-        close,
-        params["weighting"],
-        vol_window=params["vol_window"],
-        momentum_window=params["momentum_window"],
-        momentum_tilt=params["momentum_tilt"],
-    )
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """Closes, calendars, the basket index and each indicator once per distinct window among ``choices``."""
+    close_frame = prices.close[list(params["tickers"])]
+    close = _float_array(close_frame)
+    n, k = close.shape
+    calendar_of = choice_index(choices["rebalance"])
+    calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
+    index = basket_index(close_frame)
+    trend_of = choice_index([w for w in choices["trend_window"] if w > 0])
+    trend_means = np.empty((len(trend_of), n))
+    for window, row in trend_of.items():
+        trend_means[row] = rolling_mean(index, window).to_numpy(dtype=np.float64)
+    weightings = set(choices["weighting"])
+    vol_of = choice_index(choices["vol_window"] if "inverse_vol" in weightings else ())
+    vols = np.empty((len(vol_of), n, k))
+    for window, row in vol_of.items():
+        vols[row] = _float_array(rolling_volatility(close_frame, window))
+    momentum_of = choice_index(choices["momentum_window"] if "momentum" in weightings else ())
+    momenta = np.empty((len(momentum_of), n, k))
+    for window, row in momentum_of.items():
+        momentum_nb(close, window, momenta[row])
+
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        weighting = p["weighting"]
+        trend = p["trend_window"]
+        return [
+            WEIGHTINGS.index(weighting),
+            calendar_of[p["rebalance"]],
+            trend_of[trend] if trend > 0 else -1,
+            vol_of[p["vol_window"]] if weighting == "inverse_vol" else 0,
+            momentum_of[p["momentum_window"]] if weighting == "momentum" else 0,
+        ], [p["exposure"], p["momentum_tilt"]]
+
+    data = (close, calendars, index.to_numpy(dtype=np.float64), trend_means, vols, momenta)
+    return Prepared(data, encode)
+
+
+#: The kind's target kernel, shared by ``backtest()`` and the fused sweep.
+FUSED = FusedTargets(
+    params=("weighting", "rebalance", "exposure", "vol_window", "momentum_window", "momentum_tilt", "trend_window"),
+    columns=_tickers,
+    prepare=_prepare,
+    targets_nb=ai_basket_targets_nb,
+    sweep_nb="ai_basket_sweep_nb",
+)
 
 
 def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    close = prices.close[list(params["tickers"])]
-    weights = _weights_of(close, params)
-    side = trend_side(basket_index(close), params["trend_window"]) * params["exposure"]
-    return side_targets(weights, side, rebalance_mask(prices.index, params["rebalance"]))
+    return FUSED.targets(prices, params)
 
 
 AI_BASKET_KIND = register(
@@ -253,5 +265,6 @@ AI_BASKET_KIND = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        fused=FUSED,
     )
 )

@@ -24,7 +24,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -33,6 +33,16 @@ from shortthehype.errors import SpecError, did_you_mean
 from shortthehype.params import Param
 
 Params = Mapping[str, Any]
+
+
+class FusedPath(Protocol):
+    """A kind's numba kernel for many combinations at once (:mod:`shortthehype.fused`)."""
+
+    def unsupported(self, spec: Any, axes: Any) -> str | None:
+        """Why the kernel cannot run a sweep of ``spec`` over ``axes`` (None: it can)."""
+
+    def chunk(self, plan: Any, ids: Any) -> tuple[Any, Any, Any]:
+        """Statistics, PBO block sums and windows of the combinations ``ids`` of a sweep plan."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ class StrategyKind:
     #: together with the window's start.  Anchors of a model (the dotcom
     #: analogy's dates) are not listed: they stay where they are.
     entry_dates: tuple[str, ...] = ()
+    #: The kind's fused sweep kernel (:class:`shortthehype.fused.FusedTargets`), or None: the
+    #: sweep then runs one ``backtest()`` per combination.  The sweep code never names a kind.
+    fused: FusedPath | None = None
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,8 +65,10 @@ from shortthehype.constants import (
     DOTCOM_START,
     DOTCOM_TROUGH,
 )
+from shortthehype.core.targets_nb import dotcom_calendar_targets_nb, phase_codes_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
+from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
 from shortthehype.strategies.ai_basket import basket_index, basket_weights, side_targets
@@ -190,22 +192,24 @@ def _day_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray:
     return np.asarray((pd.DatetimeIndex(dates).normalize() - _EPOCH).days, dtype=np.float64)
 
 
-def _phase_codes(mapped_days: np.ndarray, params: Params) -> np.ndarray:
-    """Index into :data:`PHASES` of each mapped dotcom day number (NaN = unknown)."""
+def _phase_bounds(params: Params) -> tuple[float, float, float]:
+    """Day numbers of dotcom_start, the lead-adjusted peak and dotcom_trough: where the phases change."""
     start = _day_numbers(params["dotcom_start"])[0]
     turn = _day_numbers(params["dotcom_peak"])[0] - params["lead_days"]
     trough = _day_numbers(params["dotcom_trough"])[0]
-    codes = np.full(mapped_days.shape, PHASES.index("unknown"), dtype=np.int64)
-    known = np.isfinite(mapped_days)
-    codes[known & (mapped_days < start)] = PHASES.index("pre")
-    codes[known & (mapped_days >= start) & (mapped_days < turn)] = PHASES.index("boom")
-    codes[known & (mapped_days >= turn) & (mapped_days < trough)] = PHASES.index("bust")
-    codes[known & (mapped_days >= trough)] = PHASES.index("recovery")
+    return start, turn, trough
+
+
+def _phase_codes(mapped_days: np.ndarray, params: Params) -> np.ndarray:
+    """Index into :data:`PHASES` of each mapped dotcom day number (NaN = unknown)."""
+    mapped = np.ascontiguousarray(mapped_days, dtype=np.float64)
+    codes = np.empty(mapped.shape, dtype=np.int64)
+    phase_codes_nb(mapped, *_phase_bounds(params), codes)
     return codes
 
 
-def _phase_exposure(codes: np.ndarray, params: Params) -> np.ndarray:
-    """Signed exposure to the basket in each phase."""
+def _phase_table(params: Params) -> np.ndarray:
+    """Signed exposure to the basket in each phase (the order of :data:`PHASES`)."""
     long_ = params["exposure"]
     by_phase = {
         "pre": long_,
@@ -214,8 +218,12 @@ def _phase_exposure(codes: np.ndarray, params: Params) -> np.ndarray:
         "recovery": long_ if params["after_trough"] == "long" else 0.0,
         "unknown": long_,
     }
-    table = np.array([by_phase[p] for p in PHASES])
-    return table[codes]
+    return np.array([by_phase[p] for p in PHASES])
+
+
+def _phase_exposure(codes: np.ndarray, params: Params) -> np.ndarray:
+    """Signed exposure to the basket in each phase."""
+    return _phase_table(params)[codes]
 
 
 def _calendar_frame(index: pd.DatetimeIndex, params: Params) -> pd.DataFrame:
@@ -363,8 +371,37 @@ def implied_phase(prices: Prices, params: Mapping[str, Any] | None = None) -> pd
 # ---- the kind ---------------------------------------------------------------------------
 
 
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """Calendar mode: the basket's closes, the rebalance calendars and the bars' day numbers."""
+    close = np.ascontiguousarray(prices.close[list(params["tickers"])].to_numpy(dtype=np.float64))
+    calendar_of = choice_index(choices["rebalance"])
+    calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
+
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        ai_start = _day_numbers(p["ai_start"])[0]
+        return [calendar_of[p["rebalance"]]], [ai_start, *_phase_bounds(p), p["time_scale"], *_phase_table(p)]
+
+    return Prepared((close, calendars, _day_numbers(prices.index)), encode)
+
+
+#: Calendar mode's target kernel, shared by ``backtest()`` and the fused sweep (path mode runs generic).
+FUSED = FusedTargets(
+    params=(
+        "rebalance", "exposure", "short_exposure", "after_peak", "after_trough", "lead_days", "ai_start",
+        "dotcom_start", "dotcom_peak", "dotcom_trough", "time_scale",
+    ),
+    columns=lambda params: list(params["tickers"]),
+    prepare=_prepare,
+    targets_nb=dotcom_calendar_targets_nb,
+    sweep_nb="dotcom_calendar_sweep_nb",
+    requires=(("mode", "calendar"),),
+)
+
+
 def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    frame = _phase_frame(prices, params)
+    if params["mode"] == "calendar":
+        return FUSED.targets(prices, params)
+    frame = _path_frame(prices.close, params)
     index = prices.index
     side = frame["exposure"].reindex(index).ffill().fillna(params["exposure"]).to_numpy(dtype=np.float64)
     close = prices.close[list(params["tickers"])]
@@ -380,5 +417,6 @@ DOTCOM_ANALOG = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        fused=FUSED,
     )
 )

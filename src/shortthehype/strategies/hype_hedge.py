@@ -39,6 +39,9 @@ targets trade at the engine's next execution point):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -48,10 +51,11 @@ from shortthehype.constants import (
     HEDGE_BETA_WINDOW,
     HEDGE_GROSS_CAP,
     HEDGE_LONG_WEIGHT,
-    HEDGE_MIN_BETA,
 )
+from shortthehype.core.targets_nb import hype_hedge_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -131,37 +135,41 @@ def hedge_betas(prices: Prices, params: Params) -> pd.DataFrame:
     )
 
 
-def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """Closes of the traded tickers, the calendars, and every ticker's betas once per distinct window."""
     traded = _traded(params)
-    longs = _long_tickers(params)
-    shorts = list(params["shorts"])
-    split = short_split(params)
-    betas = hedge_betas(prices, params)
-    beta = np.ascontiguousarray(betas[traded].to_numpy(dtype=np.float64))
     close = np.ascontiguousarray(prices.close[traded].to_numpy(dtype=np.float64))
-    n_long = len(longs)
-    short_share = np.array([split[t] for t in shorts])
-    mask = rebalance_mask(prices.index, params["rebalance"])
-    values = np.full((len(prices.index), len(traded)), np.nan)
-    long_weight, cap = params["long_weight"], params["gross_cap"]
-    for t in np.flatnonzero(mask):
-        listed = np.isfinite(close[t])
-        if not listed[:n_long].any() or not listed[n_long:].all():
-            values[t] = 0.0  # a leg has nothing to trade: no hedge can be held
-            continue
-        members = listed[:n_long] & np.isfinite(beta[t, :n_long])
-        short_betas = beta[t, n_long:]
-        if not members.any() or not np.isfinite(short_betas).all():
-            continue
-        beta_long = float(beta[t, :n_long][members].mean())
-        beta_short = float(short_share @ short_betas)
-        if beta_long < HEDGE_MIN_BETA or beta_short < HEDGE_MIN_BETA:
-            continue
-        short_notional = long_weight * beta_long / beta_short
-        scale = min(1.0, cap / (long_weight + short_notional))
-        values[t, :n_long] = np.where(members, scale * long_weight / members.sum(), 0.0)
-        values[t, n_long:] = -scale * short_notional * short_share
-    return pd.DataFrame(values, index=prices.index, columns=traded)
+    calendar_of = choice_index(choices["rebalance"])
+    calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
+    beta_of = choice_index(choices["beta_window"])
+    betas = np.empty((len(beta_of), *close.shape))
+    for window, row in beta_of.items():
+        betas[row] = hedge_betas(prices, {**params, "beta_window": window})[traded].to_numpy(dtype=np.float64)
+    n_long = len(_long_tickers(params))
+
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        split = short_split(p)
+        return [calendar_of[p["rebalance"]], beta_of[p["beta_window"]], n_long], [
+            p["long_weight"], p["gross_cap"], *(split[t] for t in p["shorts"])
+        ]
+
+    return Prepared((close, calendars, betas), encode)
+
+
+#: The kind's target kernel, shared by ``backtest()`` and the fused sweep; ``market`` changes the tickers
+#: traded, so a sweep over it runs the kernel once per market.
+FUSED = FusedTargets(
+    params=("market", "split", "beta_window", "long_weight", "gross_cap", "rebalance"),
+    columns=_traded,
+    prepare=_prepare,
+    targets_nb=hype_hedge_targets_nb,
+    sweep_nb="hype_hedge_sweep_nb",
+    layout=("market",),
+)
+
+
+def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+    return FUSED.targets(prices, params)
 
 
 HYPE_HEDGE = register(
@@ -173,5 +181,6 @@ HYPE_HEDGE = register(
         target_weights=_target_weights,
         check=_check,
         engine_limits=lambda params: {"max_gross": params["gross_cap"]},
+        fused=FUSED,
     )
 )

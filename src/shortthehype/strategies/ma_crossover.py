@@ -45,6 +45,7 @@ from shortthehype.constants import (
 from shortthehype.core.signals_nb import signal_targets_1d_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.fused import CrossoverSweep
 from shortthehype.params import Param
 from shortthehype.signals import crossed_above, rolling_mean
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -116,5 +117,6 @@ MA_CROSSOVER = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        fused=CrossoverSweep(),
     )
 )

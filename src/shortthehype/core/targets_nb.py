@@ -1,0 +1,347 @@
+"""Target-weight kernels of the built-in strategy kinds (numba): one combination's parameters -> targets.
+
+numba only: plain arrays in, arrays out; no pandas.  A kind's kernel has
+the signature ``<kind>_targets_nb(data, ip, fp, first, out)``:
+
+* ``data`` is a tuple of arrays the pandas layer prepared once for a whole
+  sweep (rebalance calendars, indicators per distinct window), history bars
+  on axis 0;
+* ``ip`` (int64) and ``fp`` (float64) are one combination's parameters,
+  encoded by the kind's :class:`shortthehype.fused.FusedTargets`;
+* ``out`` ``(n, n_assets)`` receives the targets of history bars ``0..n-1``
+  (NaN = no order), ``n`` at most the prepared history's length: every value
+  on bar t uses data up to bar t only, so a caller may stop at the window's
+  last bar.  Bars before ``first`` (the window's first bar; 0 for every
+  row) matter only through the targets in force at ``first``: a kernel may
+  leave them NaN except for the rows that set those.
+
+Both :func:`shortthehype.backtest` (through the kind's ``target_weights``)
+and the fused sweep (:mod:`shortthehype.core.fused_nb`) call these kernels,
+so a strategy is written once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from shortthehype.constants import HEDGE_MIN_BETA
+
+#: ``ip[0]`` of ai-basket: the weighting (the order of ``ai_basket.WEIGHTINGS``).
+WEIGHT_EQUAL = 0
+WEIGHT_INVERSE_VOL = 1
+WEIGHT_MOMENTUM = 2
+
+
+# ---- fixed-weights ----------------------------------------------------------------------
+
+
+@njit(cache=True)
+def fixed_weights_targets_nb(data, ip, fp, first, out) -> None:
+    """``fp`` (one weight per ticker) on the bars of rebalance calendar ``ip[0]``, NaN elsewhere.
+
+    ``data = (calendars,)``: ``calendars`` ``(n_calendars, n_bars)`` bool.
+    Every row is written (``first`` is not needed: a row costs nothing).
+    """
+    calendar = data[0][ip[0]]
+    for t in range(out.shape[0]):
+        if calendar[t]:
+            for j in range(out.shape[1]):
+                out[t, j] = fp[j]
+        else:
+            out[t, :] = np.nan
+
+
+# ---- the AI basket ----------------------------------------------------------------------
+
+
+@njit(cache=True)
+def basket_index_nb(close, out) -> None:
+    """Equal-weight, daily-rebalanced index of the tickers with a close on t and t-1; ``out[0]`` = 1."""
+    n, k = close.shape
+    if n == 0:
+        return
+    level = 1.0
+    out[0] = level
+    for t in range(1, n):
+        total = 0.0
+        count = 0
+        for j in range(k):
+            r = close[t, j] / close[t - 1, j] - 1.0
+            if np.isfinite(r):
+                total += r
+                count += 1
+        growth = 1.0 + (total / count if count > 0 else 0.0)
+        level = level * growth
+        out[t] = level
+
+
+@njit(cache=True)
+def momentum_nb(close, window, out) -> None:
+    """Trailing total return ``close[t] / close[t - window] - 1`` (NaN for the first ``window`` bars)."""
+    n, k = close.shape
+    for t in range(n):
+        for j in range(k):
+            out[t, j] = close[t, j] / close[t - window, j] - 1.0 if t >= window else np.nan
+
+
+@njit(cache=True)
+def basket_weights_row_nb(weighting, close_row, vol_row, momentum_row, tilt, out) -> None:
+    """One bar's basket weights into ``out`` (sum 1 over the members, 0 elsewhere; all NaN without members).
+
+    Members and raw weights as in :mod:`shortthehype.strategies.ai_basket`:
+    ``equal`` = the tickers with a close, raw 1; ``inverse_vol`` = those with
+    a close and a finite volatility > 0, raw 1/vol; ``momentum`` = those with
+    a finite trailing return, raw (1 - tilt)/m + tilt x rank / (m (m + 1)/2)
+    with average ranks for ties (1 = lowest).
+    """
+    k = out.shape[0]
+    m = 0
+    for j in range(k):
+        if weighting == WEIGHT_EQUAL:
+            member = np.isfinite(close_row[j])
+        elif weighting == WEIGHT_INVERSE_VOL:
+            member = np.isfinite(vol_row[j]) and vol_row[j] > 0.0 and np.isfinite(close_row[j])
+        else:
+            member = np.isfinite(momentum_row[j])
+        out[j] = 1.0 if member else 0.0
+        if member:
+            m += 1
+    total = 0.0
+    for j in range(k):
+        if out[j] == 0.0:
+            continue
+        if weighting == WEIGHT_INVERSE_VOL:
+            out[j] = 1.0 / vol_row[j]
+        elif weighting == WEIGHT_MOMENTUM:
+            below = 0
+            tied = 0
+            for i in range(k):
+                if np.isfinite(momentum_row[i]):
+                    if momentum_row[i] < momentum_row[j]:
+                        below += 1
+                    elif momentum_row[i] == momentum_row[j]:
+                        tied += 1
+            rank = below + (tied + 1) / 2.0
+            out[j] = (1.0 - tilt) / m + tilt * (rank / (m * (m + 1.0) / 2.0))
+        total += out[j]
+    for j in range(k):
+        out[j] = out[j] / total if total > 0.0 else np.nan
+
+
+@njit(cache=True)
+def basket_weights_nb(weighting, close, vol, momentum, tilt, out) -> None:
+    """:func:`basket_weights_row_nb` on every bar (``vol`` / ``momentum`` may be empty when not used)."""
+    for t in range(close.shape[0]):
+        vol_row = vol[t] if weighting == WEIGHT_INVERSE_VOL else close[t]
+        momentum_row = momentum[t] if weighting == WEIGHT_MOMENTUM else close[t]
+        basket_weights_row_nb(weighting, close[t], vol_row, momentum_row, tilt, out[t])
+
+
+@njit(cache=True)
+def trend_side_nb(level, average, out) -> None:
+    """1.0 while ``level > average``, 0.0 while below; a tie or an undefined average keeps the state (from 1.0)."""
+    state = 1.0
+    for t in range(out.shape[0]):
+        if level[t] > average[t]:
+            state = 1.0
+        elif level[t] < average[t]:
+            state = 0.0
+        out[t] = state
+
+
+@njit(cache=True)
+def side_row_nb(side, rebalance, t, row) -> bool:
+    """Bar t's row of a signed-exposure strategy; True when it is ``side[t]`` x the weights (the caller's part).
+
+    A row is emitted on rebalance bars and on bars where ``side`` changes;
+    otherwise ``row`` is NaN (no order).  An emitted row with side 0 is all
+    zeros (cash), whatever the weights.
+    """
+    if not (rebalance[t] or (t > 0 and side[t] != side[t - 1])):
+        row[:] = np.nan
+        return False
+    if side[t] == 0.0:
+        row[:] = 0.0
+        return False
+    return True
+
+
+@njit(cache=True)
+def side_targets_nb(weights, side, rebalance, out) -> None:
+    """:func:`side_row_nb` on every bar, with precomputed ``weights`` ``(n, k)``."""
+    for t in range(out.shape[0]):
+        if side_row_nb(side, rebalance, t, out[t]):
+            for j in range(out.shape[1]):
+                out[t, j] = weights[t, j] * side[t]
+
+
+@njit(cache=True)
+def ai_basket_targets_nb(data, ip, fp, first, out) -> None:
+    """ai-basket's targets: basket weights x trend side x exposure on rebalance and switch bars.
+
+    ``data = (close, calendars, index, trend_means, vols, momenta)``:
+    closes ``(n, k)``; rebalance calendars ``(n_cal, n)`` bool; the basket
+    index ``(n,)``; its moving average per trend window ``(n_trend, n)``;
+    the annualised volatility per vol window ``(n_vol, n, k)``; the trailing
+    return per momentum window ``(n_mom, n, k)``.  ``ip`` = (weighting,
+    calendar, trend row or -1 for no filter, vol row, momentum row);
+    ``fp`` = (exposure, momentum tilt).
+    """
+    close, calendars, index, trend_means, vols, momenta = data
+    weighting = ip[0]
+    rebalance = calendars[ip[1]]
+    exposure = fp[0]
+    n = out.shape[0]
+    side = np.empty(n)
+    if ip[2] < 0:
+        side[:] = 1.0
+    else:
+        trend_side_nb(index, trend_means[ip[2]], side)
+    for t in range(n):
+        side[t] = side[t] * exposure
+    vol = vols[ip[3]] if weighting == WEIGHT_INVERSE_VOL else close
+    momentum = momenta[ip[4]] if weighting == WEIGHT_MOMENTUM else close
+    basket_side_targets_nb(weighting, close, vol, momentum, fp[1], side, rebalance, first, out)
+
+
+@njit(cache=True)
+def basket_side_targets_nb(weighting, close, vol, momentum, tilt, side, rebalance, first, out) -> None:
+    """The basket's weights x ``side`` on the bars :func:`side_row_nb` emits (all NaN elsewhere).
+
+    Before ``first`` only the last row that is not all NaN is computed: a
+    basket row is all NaN or all set, so it is the row in force at ``first``
+    for every ticker.
+    """
+    n = out.shape[0]
+    in_force = False
+    for t in range(min(first, n) - 1, -1, -1):
+        if in_force:
+            out[t, :] = np.nan
+        else:
+            _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
+            in_force = out.shape[1] > 0 and not np.isnan(out[t, 0])
+    for t in range(first, n):
+        _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
+
+
+@njit(cache=True)
+def _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, row) -> None:
+    """Bar t's ai-basket target row into ``row`` (all NaN, all 0, or side x the basket weights)."""
+    if side_row_nb(side, rebalance, t, row):
+        basket_weights_row_nb(weighting, close[t], vol[t], momentum[t], tilt, row)
+        for j in range(row.shape[0]):
+            row[j] = row[j] * side[t]
+
+
+# ---- the dotcom analogy, calendar mode ----------------------------------------------------------
+
+#: Phase codes (the order of ``dotcom_analog.PHASES``).
+PHASE_PRE = 0
+PHASE_BOOM = 1
+PHASE_BUST = 2
+PHASE_RECOVERY = 3
+PHASE_UNKNOWN = 4
+
+
+@njit(cache=True)
+def phase_code_nb(mapped, start, turn, trough) -> int:
+    """The dotcom phase of a mapped day number: pre, boom (to ``turn``), bust (to ``trough``), recovery; NaN: unknown."""
+    if np.isnan(mapped):
+        return PHASE_UNKNOWN
+    if mapped < start:
+        return PHASE_PRE
+    if mapped < turn:
+        return PHASE_BOOM
+    if mapped < trough:
+        return PHASE_BUST
+    return PHASE_RECOVERY
+
+
+@njit(cache=True)
+def phase_codes_nb(mapped, start, turn, trough, out) -> None:
+    """:func:`phase_code_nb` of every mapped day number."""
+    for t in range(mapped.shape[0]):
+        out[t] = phase_code_nb(mapped[t], start, turn, trough)
+
+
+@njit(cache=True)
+def dotcom_calendar_targets_nb(data, ip, fp, first, out) -> None:
+    """dotcom-analog's calendar mode: the equal-weight basket x the exposure of each bar's mapped phase.
+
+    ``data = (close, calendars, days)``: closes ``(n, k)``, rebalance
+    calendars ``(n_cal, n)`` bool, the bars' day numbers ``(n,)``.  ``ip`` =
+    (calendar,); ``fp`` = (ai_start, dotcom_start, the lead-adjusted peak,
+    dotcom_trough as day numbers, time_scale, then the signed exposure of
+    each phase code).  The mapped day is ``dotcom_start + (day - ai_start)
+    x time_scale``.
+    """
+    close, calendars, days = data
+    n = out.shape[0]
+    side = np.empty(n)
+    for t in range(n):
+        mapped = fp[1] + (days[t] - fp[0]) * fp[4]
+        side[t] = fp[5 + phase_code_nb(mapped, fp[1], fp[2], fp[3])]
+    basket_side_targets_nb(WEIGHT_EQUAL, close, close, close, 0.0, side, calendars[ip[0]], first, out)
+
+
+# ---- the beta-neutral hedge -------------------------------------------------------------------
+
+
+@njit(cache=True)
+def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
+    """hype-hedge's targets: on each decision bar, the long leg and the beta-neutral short leg (NaN elsewhere).
+
+    ``data = (close, calendars, betas)``: closes ``(n, k)`` of the traded
+    tickers, the long leg's ``ip[2]`` first; rebalance calendars ``(n_cal,
+    n)`` bool; each ticker's trailing beta on the reference per beta window
+    ``(n_windows, n, k)``.  ``ip`` = (calendar, beta row, long-leg size);
+    ``fp`` = (long weight, gross cap, the short leg's proportions...).  A
+    decision bar where a leg has no price targets 0 everywhere; one whose
+    betas are missing or below ``HEDGE_MIN_BETA`` emits nothing (rules in
+    :mod:`shortthehype.strategies.hype_hedge`).  Every decision bar is
+    computed (``first`` is not needed: a decision costs a few operations).
+    """
+    close, calendars, betas = data
+    rebalance = calendars[ip[0]]
+    beta = betas[ip[1]]
+    n_long = ip[2]
+    k = out.shape[1]
+    long_weight = fp[0]
+    cap = fp[1]
+    for t in range(out.shape[0]):
+        out[t, :] = np.nan
+        if not rebalance[t]:
+            continue
+        any_long = False
+        for j in range(n_long):
+            any_long = any_long or np.isfinite(close[t, j])
+        all_shorts = True
+        for j in range(n_long, k):
+            all_shorts = all_shorts and np.isfinite(close[t, j])
+        if not (any_long and all_shorts):
+            out[t, :] = 0.0  # a leg has nothing to trade: no hedge can be held
+            continue
+        members = 0
+        beta_sum = 0.0
+        for j in range(n_long):
+            if np.isfinite(close[t, j]) and np.isfinite(beta[t, j]):
+                members += 1
+                beta_sum += beta[t, j]
+        beta_short = 0.0
+        shorts_ok = True
+        for j in range(n_long, k):
+            shorts_ok = shorts_ok and np.isfinite(beta[t, j])
+            beta_short += fp[2 + j - n_long] * beta[t, j]
+        if members == 0 or not shorts_ok:
+            continue
+        beta_long = beta_sum / members
+        if beta_long < HEDGE_MIN_BETA or beta_short < HEDGE_MIN_BETA:
+            continue
+        short_notional = long_weight * beta_long / beta_short
+        scale = min(1.0, cap / (long_weight + short_notional))
+        for j in range(n_long):
+            member = np.isfinite(close[t, j]) and np.isfinite(beta[t, j])
+            out[t, j] = scale * long_weight / members if member else 0.0
+        for j in range(n_long, k):
+            out[t, j] = -scale * short_notional * fp[2 + j - n_long]

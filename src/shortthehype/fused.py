@@ -1,0 +1,436 @@
+"""The fused sweep path: a strategy kind's numba kernel runs many combinations at once.
+
+A :class:`~shortthehype.strategies.base.StrategyKind` with a ``fused`` hook
+tells the sweep which grids its kernel takes (``unsupported``) and runs a
+chunk of combinations (``chunk``); the sweep code never names a kind.  Two
+hooks exist:
+
+* :class:`FusedTargets`, for a kind whose targets come from a target kernel
+  (:mod:`shortthehype.core.targets_nb`): the kind's ``target_weights`` calls
+  the same kernel through :meth:`FusedTargets.targets`, so ``backtest()``
+  and the sweep run one implementation.  The sweep prepares the arrays
+  shared by every combination once (rebalance calendars, one indicator per
+  distinct window), then :mod:`shortthehype.core.fused_nb` runs targets ->
+  the engine -> statistics per combination in parallel.
+* :class:`CrossoverSweep`, ma-crossover's specialised kernel
+  (:func:`shortthehype.core.sweep_nb.ma_crossover_sweep_nb`), which also
+  has a one-pass fast path.
+
+Either way a row equals the generic path's (``backtest()`` of the
+combination's spec) bit for bit.  What a fused sweep holds in memory: the
+prepared arrays (history bars x assets per distinct window of each
+indicator), per thread one history of targets and one window of equity,
+and per combination one row of statistics and block sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from shortthehype.constants import ANNUALIZATION
+from shortthehype.data.prices import Prices
+from shortthehype.enums import (
+    AP_BORROW_FEE,
+    AP_FEES,
+    AP_FIXED_FEES,
+    AP_SLIPPAGE,
+    AP_STOP_LOSS,
+    AP_TAKE_PROFIT,
+    AP_TRAILING_STOP,
+)
+from shortthehype.errors import DataError, ParamError
+
+if TYPE_CHECKING:
+    from shortthehype.spec import StrategySpec
+    from shortthehype.sweeps import Axis, _Plan
+
+__all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared", "choice_index"]
+
+#: Engine options a fused sweep may vary per combination (scalars; None = off), with their per-asset row.
+FUSED_ENGINE = {
+    "fees": AP_FEES,
+    "fixed_fees": AP_FIXED_FEES,
+    "slippage": AP_SLIPPAGE,
+    "borrow_fee": AP_BORROW_FEE,
+    "stop_loss": AP_STOP_LOSS,
+    "take_profit": AP_TAKE_PROFIT,
+    "trailing_stop": AP_TRAILING_STOP,
+}
+
+ChunkResult = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _engine_axis_unsupported(axis: Axis) -> str | None:
+    if axis.name in FUSED_ENGINE and all(v is None or isinstance(v, float) for v in axis.values):
+        return None
+    return f"the fused path does not sweep {axis.name!r}"
+
+
+def _thread_count(n: int) -> int:
+    import numba
+
+    return max(1, min(numba.get_num_threads(), n))
+
+
+# ---- kinds with a target kernel ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A kind's arrays for a set of parameter values, and the encoder of one combination's parameters.
+
+    ``data`` is the tuple the target kernel reads; ``encode(params)`` returns
+    the kernel's ``(ip, fp)`` (int64, float64 vectors) for one parameter
+    mapping whose values are among those ``data`` was prepared for.
+    """
+
+    data: tuple[Any, ...]
+    encode: Callable[[Mapping[str, Any]], tuple[Sequence[int], Sequence[float]]]
+
+
+@dataclass(frozen=True)
+class FusedTargets:
+    """A kind's target kernel and what the pandas layer prepares for it.
+
+    Attributes
+    ----------
+    params
+        Strategy parameters a combination may vary (a mapping parameter: its
+        existing entries, ``weights.SPY``); sweeping any other one takes the
+        generic path.
+    columns
+        The tickers the targets name, in kernel column order, from the parameters.
+    prepare
+        ``prepare(history, params, choices)``: the :class:`Prepared` arrays
+        for ``history`` (the tickers' prices) given every value each of
+        ``params`` takes (``choices[name]``, maybe repeated).
+    targets_nb
+        ``targets_nb(data, ip, fp, first, out)`` (:mod:`shortthehype.core.targets_nb`).
+    sweep_nb
+        The name of the kind's driver in :mod:`shortthehype.core.fused_nb`
+        (imported when a sweep runs, so loading a spec stays light).
+    layout
+        Those of ``params`` that change the tickers traded: the sweep runs
+        one kernel call per distinct value (its own prices and window).
+    requires
+        ``(parameter, value)`` pairs the kernel needs fixed in the spec
+        (dotcom-analog's ``mode = "calendar"``); other values run generic.
+    """
+
+    params: tuple[str, ...]
+    columns: Callable[[Mapping[str, Any]], list[str]]
+    prepare: Callable[[Prices, Mapping[str, Any], Mapping[str, Sequence[Any]]], Prepared]
+    targets_nb: Any
+    sweep_nb: str
+    layout: tuple[str, ...] = ()
+    requires: tuple[tuple[str, Any], ...] = ()
+
+    def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
+        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns)."""
+        columns = self.columns(params)
+        prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
+        ip, fp = prepared.encode(params)
+        out = np.empty((len(prices), len(columns)))
+        self.targets_nb(prepared.data, np.asarray(ip, dtype=np.int64), np.asarray(fp, dtype=np.float64), 0, out)
+        return pd.DataFrame(out, index=prices.index, columns=columns)
+
+    def unsupported(self, spec: StrategySpec, axes: Sequence[Axis]) -> str | None:
+        """Why the fused path cannot run this grid (None: it can)."""
+        if spec.kind.instruments is not None or spec.kind.engine_terms is not None:
+            return f"{spec.kind.name} trades derived instruments"
+        if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
+            return "scale_gross = false checks every combination's targets"
+        for name, value in self.requires:
+            if spec.params[name] != value:
+                return f"the fused kernel needs {name} = {value!r}"
+        for axis in axes:
+            base, _, item = axis.name.partition(".")
+            if axis.section == "engine":
+                reason = _engine_axis_unsupported(axis)
+                if reason:
+                    return reason
+            elif axis.section != "params" or base not in self.params:
+                return f"the fused path does not sweep {axis.name!r}"
+            elif item and not (isinstance(spec.params[base], Mapping) and item in spec.params[base]):
+                return f"{axis.name!r} adds a ticker to {base!r}"
+        return None
+
+    def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
+        """Statistics, block sums and windows of the combinations ``ids`` of ``plan``.
+
+        One kernel call per distinct value of the ``layout`` parameters (the
+        traded tickers), each on its own prices and window.
+        """
+        from shortthehype.core.sweep_nb import N_SWEEP_STATS
+        from shortthehype.sweeps import _decode
+
+        spec = plan.spec
+        n = len(ids)
+        out = np.empty((n, N_SWEEP_STATS))
+        blocks = np.full((n, plan.n_blocks, 2), np.nan)
+        windows = np.empty(n, dtype=object)
+        ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
+        combinations = []
+        for combo_id in ids:
+            params, costs = dict(spec.params), []
+            for name, value in plan.combination(int(combo_id)).items():
+                base, _, item = name.partition(".")
+                if base in FUSED_ENGINE:
+                    costs.append(np.nan if value is None else value)
+                elif item:
+                    params[base] = {**params[base], item: value}
+                else:
+                    params[base] = value
+            combinations.append((params, costs))
+        layout = [k for k, axis in enumerate(plan.axes) if axis.name in self.layout]
+        positions = _decode(ids, plan.shape)
+        keys = np.stack([positions[k] for k in layout], axis=1) if layout else np.zeros((n, 0), dtype=np.int64)
+        for key in np.unique(keys, axis=0):
+            rows = np.flatnonzero((keys == key).all(axis=1))
+            group = {plan.axes[k].name: plan.axes[k].values[int(p)] for k, p in zip(layout, key)}
+            setup = self._setup(plan, group)
+            self._run(plan, setup, [combinations[r] for r in rows], ap_rows, out, blocks, rows)
+            windows[rows] = setup["window"]
+        return out, blocks, windows
+
+    def _run(self, plan: _Plan, setup: dict[str, Any], combinations: list, ap_rows: np.ndarray, out: np.ndarray,
+             blocks: np.ndarray, rows: np.ndarray) -> None:
+        """The kernel on one group of combinations (same tickers and window): rows ``rows`` of ``out``/``blocks``."""
+        from shortthehype.core import fused_nb
+
+        n = len(combinations)
+        ip = np.empty((n, setup["n_ip"]), dtype=np.int64)
+        fp = np.empty((n, setup["n_fp"]))
+        ap_values = np.empty((n, len(ap_rows)))
+        max_gross = np.empty(n)  # the engine's gross cap of each combination (a kind's limit may depend on it)
+        encode = setup["prepared"].encode
+        spec = plan.spec
+        for row, (params, costs) in enumerate(combinations):
+            ip[row], fp[row] = encode(params)
+            ap_values[row] = costs
+            cap = spec.kind.engine_options(spec.engine, params).get("max_gross")
+            max_gross[row] = np.inf if cap is None else float(cap)
+        if not (np.nan_to_num(ap_values[:, ap_rows == AP_SLIPPAGE], nan=0.0) < 1.0).all():
+            raise ParamError(f"{plan.spec.where}: parameter 'slippage' must be < 1 in every combination")
+        eng = setup["engine"]
+        group_out = np.empty((n, out.shape[1]))
+        group_blocks = np.full((n, plan.n_blocks, 2), np.nan) if eng.block_len else np.empty((n, 0, 2))
+        kernel = getattr(fused_nb, self.sweep_nb)
+        kernel(eng, setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, max_gross, _thread_count(n),
+               group_out, group_blocks)
+        out[rows] = group_out
+        if eng.block_len:
+            blocks[rows] = group_blocks
+
+    def _setup(self, plan: _Plan, group: Mapping[str, Any]) -> dict[str, Any]:
+        """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
+        key = "fused:" + repr(sorted(group.items()))
+        if key in plan.cache:
+            return plan.cache[key]
+        from shortthehype.core.fused_nb import FusedEngine
+        from shortthehype.core.simulate_nb import last_valid_bar_nb
+        from shortthehype.data.rates import resolve_engine_rates
+        from shortthehype.engine import prepare_inputs
+        from shortthehype.runner import _common_end, prepare_window
+        from shortthehype.sweeps import _layout_or_none
+
+        spec = plan.spec
+        params = {**spec.params, **group}
+        columns = self.columns(params)
+        tickers = spec.kind.tickers(params)
+        missing = [t for t in tickers if t not in plan.prices.tickers]
+        if missing:
+            raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
+        history = plan.prices.select(tickers)
+        swept = {a.name: a.values for a in plan.axes if a.section == "params" and "." not in a.name}
+        # the spec's own values too: they size the encoded parameters
+        choices = {name: (*swept.get(name, ()), params[name]) for name in self.params}
+        prepared = self.prepare(history, params, choices)
+        ip, fp = prepared.encode(params)
+        end, _ = _common_end(history, pd.Index(columns), spec.run.get("end"))
+        empty = pd.DataFrame(index=history.index[:0], columns=columns, dtype=np.float64)
+        window, _ = prepare_window(empty, history.index, spec.run.get("start"), end)
+        lo = int(history.index.get_loc(window[0]))
+        hi = int(history.index.get_loc(window[-1]))
+        template = pd.DataFrame(np.zeros((1, len(columns))), index=window[:1], columns=columns)
+        # the engine options backtest() uses: the kind's limits applied, rate series read as of each bar
+        options = spec.kind.engine_options(spec.engine, params)
+        options, _, _ = resolve_engine_rates(options, plan.prices, window)
+        inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options)
+        close_mode = inputs.execution == "close"
+        n_obs = (hi - lo) + (1 if close_mode else 0)
+        block_start, block_len = _layout_or_none(n_obs, plan.n_blocks)
+        engine = FusedEngine(
+            open=inputs.open, high=inputs.high, low=inputs.low, close=inputs.close, days=inputs.days,
+            last_valid=last_valid_bar_nb(inputs.close), lo=lo, init_cash=inputs.init_cash,
+            cash_rate=inputs.cash_rate, cash_rate_negative=inputs.cash_rate_negative,
+            maintenance_margin=inputs.maintenance_margin, exec_at_open=inputs.exec_at_open,
+            integer_shares=inputs.integer_shares, renormalize=inputs.renormalize, shift=0 if close_mode else 1,
+            prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
+            block_len=block_len,
+        )
+        plan.cache[key] = {
+            "prepared": prepared,
+            "n_ip": len(ip),
+            "n_fp": len(fp),
+            "engine": engine,
+            "ap": np.ascontiguousarray(inputs.asset_params),
+            "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
+        }
+        return plan.cache[key]
+
+
+def choice_index(values: Sequence[Any]) -> dict[Any, int]:
+    """Position of each distinct value (the row of its prepared array)."""
+    return {value: k for k, value in enumerate(dict.fromkeys(values))}
+
+
+# ---- ma-crossover's specialised kernel ---------------------------------------------------------
+
+
+class CrossoverSweep:
+    """``ma-crossover`` over ``ticker``, ``fast``, ``slow``, ``direction``, ``sma`` and the scalar costs.
+
+    Every moving average is computed once per ticker, window and summation
+    method; :func:`shortthehype.core.sweep_nb.ma_crossover_sweep_nb` picks
+    rows of them.
+    """
+
+    params = ("ticker", "fast", "slow", "direction", "sma")
+
+    def unsupported(self, spec: StrategySpec, axes: Sequence[Axis]) -> str | None:
+        """Why the fused path cannot run this grid (None: it can)."""
+        for axis in axes:
+            if "." in axis.name or (axis.name not in self.params and axis.name not in FUSED_ENGINE):
+                return f"the fused path does not sweep {axis.name!r}"
+            if axis.name in FUSED_ENGINE:
+                reason = _engine_axis_unsupported(axis)
+                if reason:
+                    return reason
+        return None
+
+    def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
+        """Statistics, block sums and windows of the combinations ``ids``, one kernel call per ticker."""
+        from shortthehype.core.sweep_nb import N_SWEEP_STATS
+        from shortthehype.sweeps import _decode
+
+        axes = {a.name: a for a in plan.axes}
+        if "ticker" not in axes:
+            out, blocks, window = self._ticker(plan, ids, plan.spec.params["ticker"])
+            windows = np.empty(len(ids), dtype=object)
+            windows.fill(window)  # one shared str (np.full would make a str per row)
+            return out, blocks, windows
+        position = _decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
+        out = np.empty((len(ids), N_SWEEP_STATS))
+        blocks = np.empty((len(ids), plan.n_blocks, 2))
+        windows = np.empty(len(ids), dtype=object)
+        for k, ticker in enumerate(axes["ticker"].values):
+            rows = np.flatnonzero(position == k)
+            if len(rows):
+                out[rows], blocks[rows], windows[rows] = self._ticker(plan, ids[rows], ticker)
+        return out, blocks, windows
+
+    @staticmethod
+    def _setup(plan: _Plan, ticker: str) -> dict[str, Any]:
+        """A ticker's window arrays, moving averages and engine inputs, shared by every chunk (cached on the plan)."""
+        key = f"fused:{ticker}"
+        if key in plan.cache:
+            return plan.cache[key]
+        from shortthehype.core.sweep_nb import rolling_means_nb
+        from shortthehype.data.rates import resolve_engine_rates
+        from shortthehype.engine import prepare_inputs
+        from shortthehype.runner import prepare_window
+        from shortthehype.sweeps import _layout_or_none
+
+        spec = plan.spec
+        if ticker not in plan.prices.tickers:
+            raise DataError(f"{spec.where}: prices have no data for {ticker}")
+        history = plan.prices.select([ticker])
+        empty = pd.DataFrame(index=history.index[:0], columns=[ticker], dtype=np.float64)
+        window, _ = prepare_window(empty, history.index, spec.run.get("start"), spec.run.get("end"))
+        lo = int(history.index.get_loc(window[0]))
+        hi = int(history.index.get_loc(window[-1]))
+        template = pd.DataFrame(np.zeros((1, 1)), index=window[:1], columns=[ticker])
+        engine, _, _ = resolve_engine_rates(spec.engine, plan.prices, window)  # as backtest() does
+        inputs = prepare_inputs(history.between(window[0], window[-1]), template, **engine)
+        windows_needed = set()
+        axes = {axis.name: axis for axis in plan.axes}
+        for name in ("fast", "slow"):
+            values = axes[name].values if name in axes else (spec.params[name],)
+            windows_needed.update(int(v) for v in values)
+        windows = np.asarray(sorted(windows_needed), dtype=np.int64)
+        methods = list(dict.fromkeys(axes["sma"].values if "sma" in axes else (spec.params["sma"],)))
+        # the strategy's SMAs over the same history (prices.select as in backtest()): the cumulative
+        # method's running sums start at its first bar, so the rows equal the engine's bit for bit
+        close = np.ascontiguousarray(history.close[ticker].to_numpy(dtype=np.float64)[: hi + 1])
+        ma = np.empty((len(methods) * len(windows), hi + 1))
+        for k, method in enumerate(methods):
+            rolling_means_nb(close, windows, method == "cumulative", ma[k * len(windows) : (k + 1) * len(windows)])
+        n_obs = (hi - lo) + (1 if inputs.execution == "close" else 0)
+        start, length = _layout_or_none(n_obs, plan.n_blocks)
+        setup = {
+            "inputs": inputs,
+            "lo": lo,
+            "ma": ma,
+            "windows": windows,  # row of (method k, window w): k * len(windows) + position of w
+            "methods": methods,
+            "block_start": start,
+            "block_len": length,
+            "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
+        }
+        plan.cache[key] = setup
+        return setup
+
+    def _ticker(self, plan: _Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
+        from shortthehype.core.sweep_nb import N_SWEEP_STATS, ma_crossover_sweep_nb
+        from shortthehype.sweeps import _decode
+
+        setup = self._setup(plan, ticker)
+        inputs = setup["inputs"]
+        spec = plan.spec
+        n = len(ids)
+        positions = dict(zip([a.name for a in plan.axes], _decode(ids, plan.shape)))
+        axes = {a.name: a for a in plan.axes}
+
+        def column(name: str, default: Any) -> np.ndarray:
+            if name in axes:
+                values = np.asarray(
+                    [np.nan if v is None else v for v in axes[name].values] if name in FUSED_ENGINE else axes[name].values,
+                    dtype=object,
+                )
+                return values[positions[name]]
+            return np.full(n, default, dtype=object)
+
+        windows, methods = setup["windows"], setup["methods"]
+        if "sma" in axes:
+            method_of_value = np.asarray([methods.index(v) for v in axes["sma"].values], dtype=np.int64)
+            first_row = method_of_value[positions["sma"]] * len(windows)
+        else:
+            first_row = np.zeros(n, dtype=np.int64)
+        fast_idx = first_row + np.searchsorted(windows, column("fast", spec.params["fast"]).astype(np.int64))
+        slow_idx = first_row + np.searchsorted(windows, column("slow", spec.params["slow"]).astype(np.int64))
+        allow_short = np.asarray(column("direction", spec.params["direction"]) == "longshort", dtype=np.bool_)
+        combo_ap = np.ascontiguousarray(np.repeat(inputs.asset_params[:, 0][None, :], n, axis=0))
+        for name, row in FUSED_ENGINE.items():
+            if name in axes:
+                combo_ap[:, row] = column(name, np.nan).astype(np.float64)
+        if not (combo_ap[:, AP_SLIPPAGE] < 1.0).all():
+            raise ParamError(f"{spec.where}: parameter 'slippage' must be < 1 in every combination")
+        out = np.empty((n, N_SWEEP_STATS))
+        blocks = np.full((n, plan.n_blocks, 2), np.nan) if setup["block_len"] else np.empty((n, 0, 2))
+        close_mode = inputs.execution == "close"
+        ma_crossover_sweep_nb(
+            inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, setup["ma"], setup["lo"], fast_idx,
+            slow_idx, allow_short, combo_ap, inputs.init_cash, inputs.cash_rate, inputs.cash_rate_negative,
+            inputs.max_gross, inputs.maintenance_margin, inputs.exec_at_open, inputs.integer_shares,
+            inputs.renormalize, 0 if close_mode else 1, close_mode, float(ANNUALIZATION), setup["block_start"],
+            setup["block_len"], _thread_count(n), True, out, blocks,
+        )
+        if not setup["block_len"]:
+            blocks = np.full((n, plan.n_blocks, 2), np.nan)
+        return out, blocks, setup["window"]

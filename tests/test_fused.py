@@ -1,0 +1,193 @@
+"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog's
+calendar mode): every row equals backtest() of its spec bit for bit,
+and --path fused equals --path generic (rows, DSR, PBO)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shortthehype.core.fused_nb import window_rows_2d_nb
+from shortthehype.engine import _target_rows
+from shortthehype.errors import ParamError
+from shortthehype.runner import backtest, prepare_window
+from shortthehype.spec import load_spec
+from shortthehype.sweeps import SWEEP_METRICS, is_empty_cell, sweep
+
+#: Wider grids than the specs' [sweep] tables, sampled at random: every parameter the kernel takes and the
+#: scalar costs.
+WIDE = {
+    "sixty-forty": {
+        "weights.SPY": "-0.5:1.5:0.25",
+        "weights.QQQ": "-0.5:1.5:0.25",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "fees": "0,0.001,0.01",
+        "fixed_fees": "0,1",
+        "slippage": "0,0.002",
+        "borrow_fee": "0,0.03",
+        "stop_loss": "0.05,0.2",
+    },
+    "static-hype-hedge": {
+        "weights.NVDA": "-0.5:0.5:0.1",
+        "weights.PLTR": "-0.5:0.5:0.1",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "slippage": "0,0.001",
+        "trailing_stop": "0.1,0.3",
+    },
+    "ai-basket": {
+        "weighting": "equal,inverse_vol,momentum",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "exposure": "0.5,1,1.6",
+        "vol_window": "2:250:31",
+        "momentum_window": "1:250:31",
+        "momentum_tilt": "0:1:0.25",
+        "trend_window": "0,2,10,50,100,200,250",
+        "fees": "0,0.002",
+        "slippage": "0,0.003",
+    },
+    "hype-hedge": {
+        "market": "SPY,RSP,QQQ,BASKET",
+        "split": "burry,equal",
+        "beta_window": "5:252:21",
+        "long_weight": "0.5,1,1.5",
+        "gross_cap": "1,2,3",
+        "rebalance": "daily,weekly,monthly,quarterly",
+        "borrow_fee": "0,0.05",
+        "slippage": "0,0.002",
+    },
+    "dotcom-analog": {
+        "time_scale": "0.5:3:0.25",
+        "lead_days": "0:300:30",
+        "after_peak": "short,cash",
+        "after_trough": "long,cash",
+        "exposure": "0.5,1,1.5",
+        "short_exposure": "0.5,1",
+        "rebalance": "daily,weekly,monthly,quarterly,yearly,once",
+        "ai_start": "2022-11-30,2023-06-01",
+        "dotcom_peak": "2000-03-10,2000-09-01",
+        "fees": "0,0.002",
+    },
+}
+#: Engine settings fixed for a whole sweep that change the arithmetic (close execution, caps, interest, shares).
+ENGINE_VARIANT = {
+    "execution": "close",
+    "max_gross": "1.2",
+    "cash_rate": "0.02",
+    "integer_shares": "true",
+    "maintenance_margin": "0.3",
+}
+WINDOWS = {
+    "sixty-forty": {"start": "2015-06-15", "end": "2019-12-31"},
+    "static-hype-hedge": {"start": "2020-06-01", "end": "2023-12-29"},
+    "ai-basket": {},
+    "hype-hedge": {},
+    "dotcom-analog": {},
+}
+KINDS = list(WIDE)
+
+
+@pytest.fixture(scope="module")
+def prices(shared_prices_dir):
+    from shortthehype.data.load import load_prices
+
+    tickers = ["SPY", "QQQ", "RSP", "NVDA", "PLTR", *load_spec("ai-basket").tickers()]
+    return load_prices(list(dict.fromkeys(tickers)), data_dir=shared_prices_dir)
+
+
+def _overrides(row: pd.Series, grid_keys) -> dict:
+    return {key: row[key].item() if isinstance(row[key], np.generic) else row[key]
+            for key in grid_keys if not is_empty_cell(row[key])}
+
+
+def _assert_rows_equal_backtest(result, spec, overrides, prices):
+    for _, row in result.table.iterrows():
+        combination = {**overrides, **_overrides(row, result.grid)}
+        run = backtest(spec, overrides=combination, prices=prices)
+        assert row["end_value"] == run.result.equity.iloc[-1], combination
+        for key in SWEEP_METRICS[1:]:
+            same = row[key] == run.stats[key] or (math.isnan(row[key]) and math.isnan(run.stats[key]))
+            assert same, (key, combination, row[key], run.stats[key])
+        assert row["bankrupt"] == run.result.bankrupt
+
+
+def _assert_paths_equal(fused, generic):
+    assert fused.mode == "fused" and generic.mode == "generic"
+    pd.testing.assert_frame_equal(fused.table, generic.table)
+    assert fused.dsr == generic.dsr
+    assert (fused.pbo is None) == (generic.pbo is None) and fused.pbo_note == generic.pbo_note
+    if fused.pbo is not None:
+        assert fused.pbo.pbo == generic.pbo.pbo or (math.isnan(fused.pbo.pbo) and math.isnan(generic.pbo.pbo))
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name):
+    fused = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="auto")
+    generic = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="generic", workers=1)
+    assert fused.n_run == math.prod(len(v) for v in load_spec(name).sweep.values())
+    _assert_paths_equal(fused, generic)
+    _assert_rows_equal_backtest(fused, name, WINDOWS[name], prices)
+
+
+@pytest.mark.parametrize("name", KINDS)
+@pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
+def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name, variant):
+    overrides = {**WINDOWS[name], **(ENGINE_VARIANT if variant == "engine" else {})}
+    n = 200 if variant == "defaults" else 60
+    kwargs = dict(overrides=overrides, prices=prices, random=n, seed=13, n_blocks=4, force=True)
+    fused = sweep(name, WIDE[name], path="fused", **kwargs)
+    generic = sweep(name, WIDE[name], path="generic", workers=1, **kwargs)
+    assert fused.n_run == n
+    _assert_paths_equal(fused, generic)
+    _assert_rows_equal_backtest(fused, name, overrides, prices)
+
+
+def test_fused_rows_of_a_bankrupt_leveraged_short_book_equal_backtest(prices):
+    """Shorts at 3x through the 2020 rally: the engine's bankruptcy and close-out on the fused path."""
+    grid = {"weights.SPY": "-3,-2", "weights.QQQ": "-1.5,0", "rebalance": "daily,monthly"}
+    window = {"start": "2020-03-23", "end": "2021-12-31"}
+    fused = sweep("sixty-forty", grid, overrides=window, prices=prices, n_blocks=0, path="fused")
+    generic = sweep("sixty-forty", grid, overrides=window, prices=prices, n_blocks=0, path="generic", workers=1)
+    _assert_paths_equal(fused, generic)
+    _assert_rows_equal_backtest(fused, "sixty-forty", window, prices)
+
+
+def test_path_choice_and_its_errors(prices):
+    short = {"start": "2023-01-03", "end": "2023-06-30"}
+    with pytest.raises(ParamError, match=r"--path fused cannot run this sweep: the fused path does not sweep 'tickers'"):
+        sweep("ai-basket", {"tickers": ["NVDA,MSFT", "AMD,TSM"]}, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"'weights.NVDA' adds a ticker to 'weights'"):
+        sweep("sixty-forty", {"weights.NVDA": "0.1,0.2"}, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"the fused kernel needs mode = 'calendar'"):
+        sweep("dotcom-analog", {"lead_days": "0,30"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"kind 'burry-short' has no fused kernel"):
+        sweep("burry-short", None, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"unknown path 'fussed'; did you mean 'fused'"):
+        sweep("sixty-forty", None, prices=prices, path="fussed")
+    # a grid the kernel cannot take runs generic under auto
+    auto = sweep("ai-basket", {"tickers": ["NVDA,MSFT", "AMD,TSM"]}, overrides=short, prices=prices, workers=1,
+                 n_blocks=0)
+    assert auto.mode == "generic"
+
+
+def test_window_rows_equal_prepare_window_and_the_engine_rows():
+    """The kernel's window rows against the pandas path they replace, on random sparse targets."""
+    rng = np.random.default_rng(5)
+    index = pd.bdate_range("2020-01-01", periods=60)
+    for trial in range(200):
+        k = int(rng.integers(1, 4))
+        targets = np.where(rng.random((60, k)) < 0.15, rng.normal(size=(60, k)), np.nan)
+        lo, hi = sorted(int(v) for v in rng.choice(60, size=2, replace=False))
+        if hi - lo < 1:
+            continue
+        for mode, shift in (("close", 0), ("next_open", 1)):
+            frame = pd.DataFrame(targets, index=index, columns=[f"T{j}" for j in range(k)])
+            window, windowed = prepare_window(frame, index, index[lo], index[hi])
+            expected_bar, expected_w = _target_rows(windowed, list(frame.columns), window, mode)
+            row_bar = np.empty(hi - lo + 2, dtype=np.int64)
+            row_w = np.empty((hi - lo + 2, k))
+            n = window_rows_2d_nb(targets, lo, hi, shift, row_bar, row_w)
+            np.testing.assert_array_equal(row_bar[:n], expected_bar)
+            np.testing.assert_array_equal(row_w[:n], expected_w)
