@@ -103,3 +103,30 @@ def test_compare_vs_bootstraps_every_column_against_the_baseline(capsys, tmp_pat
     assert all(r["bootstrap"]["vs"]["baseline"] == "buy-and-hold-qqq" for r in runs)
     assert all(r["factors"]["loadings"][0]["factor"] == "market (SPY)" for r in runs)
     assert {r["bootstrap"]["vs"]["bars"] for r in runs} == {len(runs[0]["equity"]["dates"]) - 1}
+
+
+def test_sweeps_and_walk_forwards_on_synthetic_prices_say_so_everywhere(tmp_path):
+    """A sweep or walk-forward on generated prices carries the synthetic caveat in its JSON, Parquet and reports."""
+    from shortthehype.caveats import SYNTHETIC_CAVEAT
+    from shortthehype.data import synthetic
+    from shortthehype.report import render
+    from shortthehype.sweeps import load_sweep, sweep
+    from shortthehype.walk_forward import walkforward
+
+    prices = synthetic.generate_prices(synthetic.Scenario())
+    settings = {"ticker": "DATA", "benchmark": "MKT"}
+    found = sweep("ma-crossover", {"fast": [10, 20], "slow": [50, 100]}, overrides=settings, prices=prices,
+                  n_blocks=0, workers=1, out=tmp_path / "s.parquet")
+    assert found.caveats == (SYNTHETIC_CAVEAT,)
+    document = found.to_document()
+    assert document["synthetic"] is True and document["caveats"] == [SYNTHETIC_CAVEAT]
+    assert load_sweep(tmp_path / "s.parquet").caveats == (SYNTHETIC_CAVEAT,)
+    assert 'id="sth-caveats"' in render(document, "html") and SYNTHETIC_CAVEAT in render(document, "md")
+    walk = walkforward("ma-crossover", {"fast": [10, 20], "slow": [50, 100]}, train="2y", test="1y", overrides=settings,
+                       prices=prices, n_blocks=0)
+    walk_document = walk.to_document()
+    assert walk_document["synthetic"] is True
+    assert 'id="sth-caveats"' in render(walk_document, "html") and SYNTHETIC_CAVEAT in render(walk_document, "md")
+    real = sweep("ma-crossover", {"fast": [10, 20]}, overrides={**settings}, prices=prices.__class__(
+        **{f: getattr(prices, f) for f in ("open", "high", "low", "close", "volume")}, source="csv"), n_blocks=0, workers=1)
+    assert real.caveats == () and real.to_document()["synthetic"] is False

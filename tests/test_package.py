@@ -76,3 +76,23 @@ def test_python_dash_m_and_help_of_every_command():
         )
         assert completed.returncode == 0, (args, completed.stderr[-1500:])
         assert "Usage" in completed.stdout
+
+
+def test_the_numba_cache_is_keyed_by_every_kernel_source(tmp_path, monkeypatch):
+    """numba re-checks only a function's own file: any kernel change must start a fresh cache directory."""
+    import shutil
+
+    from shortthehype import _numba_setup
+
+    core = tmp_path / "core"
+    shutil.copytree(_numba_setup.PACKAGE_DIR / "core", core, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(_numba_setup, "PACKAGE_DIR", tmp_path)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("SHORTTHEHYPE_CACHE_DIR", str(tmp_path / "cache"))
+    before = _numba_setup.kernel_fingerprint()
+    assert _numba_setup.numba_cache_dir() == tmp_path / "cache" / "numba" / before
+    with open(core / "metrics_nb.py", "a") as handle:  # a change in one file a kernel of another file calls
+        handle.write("\n# changed\n")
+    assert _numba_setup.kernel_fingerprint() != before
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "explicit"))
+    assert _numba_setup.numba_cache_dir() == tmp_path / "explicit"

@@ -1,16 +1,21 @@
-"""Point numba's on-disk cache at a writable directory.
+"""Point numba's on-disk cache at a writable directory keyed by the kernels' source.
 
 Every kernel is compiled with ``cache=True`` so that a new process loads
-machine code instead of recompiling (seconds).  numba writes its cache next to
-the source file by default; when the package is installed read-only (a system
-site-packages, a container image) we redirect it to
-``$SHORTTHEHYPE_CACHE_DIR/numba`` (default ``~/.cache/shortthehype/numba``).
-An explicit ``NUMBA_CACHE_DIR`` always wins.  This module must be imported
-before any kernel module; ``shortthehype/__init__.py`` does so first.
+machine code instead of recompiling (seconds).  numba invalidates a cached
+function only when *its own* source file changes: a kernel that calls (or
+inlines) a kernel of another file that changed would keep running the old
+machine code.  So the cache lives in
+``$SHORTTHEHYPE_CACHE_DIR/numba/<fingerprint>`` (default
+``~/.cache/shortthehype/numba/...``), where the fingerprint hashes the source
+of every kernel module (``core/*.py``): any change to any kernel, an upgrade
+included, starts a fresh cache.  An explicit ``NUMBA_CACHE_DIR`` always wins.
+This module must be imported before any kernel module;
+``shortthehype/__init__.py`` does so first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -24,14 +29,21 @@ def _directory_is_writable(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
+def kernel_fingerprint() -> str:
+    """A short hash of every kernel module's source (``core/*.py``): the key of the numba cache."""
+    digest = hashlib.sha256()
+    for path in sorted((PACKAGE_DIR / "core").glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def numba_cache_dir() -> Path | None:
-    """The directory numba should cache into, or None for numba's default (in-tree)."""
+    """The directory numba should cache into (``NUMBA_CACHE_DIR`` when set)."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"])
-    if all(_directory_is_writable(PACKAGE_DIR / sub) for sub in ("core",)):
-        return None
     base = Path(os.environ.get(ENV_CACHE_DIR) or DEFAULT_CACHE_DIR).expanduser()
-    return base / "numba"
+    return base / "numba" / kernel_fingerprint()
 
 
 def _usable(directory: Path) -> bool:
@@ -53,7 +65,8 @@ def configure_numba_cache() -> None:
     if not _usable(cache_dir):
         import tempfile
 
-        cache_dir = Path(tempfile.gettempdir()) / f"shortthehype-numba-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+        user = os.getuid() if hasattr(os, "getuid") else "user"
+        cache_dir = Path(tempfile.gettempdir()) / f"shortthehype-numba-{user}" / kernel_fingerprint()
         if not _usable(cache_dir):
             return
     os.environ["NUMBA_CACHE_DIR"] = str(cache_dir)
@@ -70,6 +83,4 @@ def kernels_cached() -> bool:
     """Whether numba's on-disk cache already holds the engine's kernels (a later run loads instead of compiling)."""
     pattern = "simulate_nb.*.nbi"
     cache_dir = numba_cache_dir()
-    if cache_dir is not None:
-        return cache_dir.is_dir() and any(cache_dir.rglob(pattern))
-    return any((PACKAGE_DIR / "core" / "__pycache__").glob(pattern))
+    return cache_dir is not None and cache_dir.is_dir() and any(cache_dir.rglob(pattern))

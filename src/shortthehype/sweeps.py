@@ -108,6 +108,7 @@ from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, ShortTheHypeError, SpecError, did_you_mean
 from shortthehype.overfitting import DeflatedSharpe, PBOResult, block_layout, deflated_sharpe, pbo_from_block_sums_t
 from shortthehype.params import Param, format_value, inactive_params, json_value
+from shortthehype.caveats import data_caveats
 from shortthehype.ranking import rank_rows
 from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window, load_spec
 
@@ -520,6 +521,8 @@ class SweepResult:
     n_duplicate: int = 0
     #: settings fixed for the whole sweep that have no effect, or were adjusted to the window (one line each)
     warnings: tuple[str, ...] = ()
+    #: what a reader must know first (synthetic prices), see :mod:`shortthehype.caveats`
+    caveats: tuple[str, ...] = ()
 
     @property
     def n_distinct(self) -> int:
@@ -578,8 +581,11 @@ class SweepResult:
         """The JSON document stored in the Parquet file (everything but the table)."""
         from shortthehype import __version__
 
+        from shortthehype.caveats import caveat_fields
+
         return _json_safe(
             {
+                **caveat_fields(self.caveats),
                 "strategy": self.spec_name,
                 "kind": self.kind,
                 "objective": self.objective,
@@ -702,6 +708,7 @@ def _sweep_from_metadata(meta: dict[str, Any], table: pd.DataFrame, file: Path) 
         seconds=meta["seconds"] or 0.0, dsr=dsr, pbo=pbo, pbo_note=meta.get("pbo_note", ""),
         random=meta.get("random"), seed=meta.get("seed"), window=meta.get("window", ""), path=file,
         fingerprint=meta.get("fingerprint", ""), n_duplicate=meta.get("n_duplicate", 0),
+        caveats=tuple(meta.get("caveats") or ()),
     )
 
 
@@ -884,6 +891,7 @@ def sweep(
         fingerprint=fingerprint,
         n_duplicate=len(valid) - len(distinct),
         warnings=tuple(spec.warnings(varied=[a.name for a in axes])),
+        caveats=data_caveats(prices.source),
     )
     _overfitting(result, plan, collector.blocks_t, windows)
     result.seconds = time.perf_counter() - started

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.constants import PBO_BLOCKS, SWEEP_DEFAULT_OBJECTIVE, WALKFORWARD_UNITS
+from shortthehype.caveats import data_caveats
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value
@@ -154,6 +155,8 @@ class WalkForwardResult:
     equity: pd.Series  #: chained out-of-sample equity, starting at init_cash before the first test bar
     stats: pd.Series  #: compute_stats of ``equity`` (a :class:`~shortthehype.metrics.Stats`)
     grid: dict[str, list[Any]] = field(default_factory=dict)
+    #: what a reader must know first (synthetic prices), see :mod:`shortthehype.caveats`
+    caveats: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         kind = "anchored" if self.anchored else "rolling"
@@ -201,8 +204,11 @@ class WalkForwardResult:
             }
             for w in self.windows
         ]
+        from shortthehype.caveats import caveat_fields
+
         return _json_safe(
             {
+                **caveat_fields(self.caveats),
                 "type": "walkforward",
                 "strategy": self.spec_name,
                 "objective": self.objective,
@@ -358,4 +364,5 @@ def walkforward(
         equity=equity,
         stats=stats_series(compute_stats(equity), "stitched out of sample"),
         grid=grid_values,
+        caveats=data_caveats(prices.source),
     )

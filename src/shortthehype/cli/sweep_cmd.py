@@ -202,9 +202,11 @@ def _print_window_warnings(lines: list[str], window: str) -> None:
 def _print_sweep(
     result: SweepResult, top: int, sort: str | None = None, ascending: bool = False, fmt: str = "table", to_stderr: bool = False
 ) -> None:
+    from shortthehype.cli.render import print_caveats
     from shortthehype.report.formatting import trial_counts, window_text
 
     out = console if fmt == "table" and not to_stderr else err_console
+    print_caveats(result.caveats, out)
     if result.seconds:
         per_second = result.n_run / result.seconds
         rate = f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
@@ -431,6 +433,9 @@ def walkforward(
     stitched.key = "stitched"
     to_stderr = str(report) == "-"
     out = console if fmt == "table" and not to_stderr else err_console
+    from shortthehype.cli.render import print_caveats
+
+    print_caveats(result.caveats, out)
     print_grids([windows], fmt, err_console if to_stderr else console)
     out.print(
         f"mean {objective}: in sample {stat(objective, result.in_sample_mean)}, "

@@ -431,10 +431,10 @@ def _sweep_header(view: SweepView) -> str:
 
 def render_sweep_html(view: SweepView) -> str:
     """The HTML report of a sweep: header, objective heatmap, Sharpe distribution, DSR/PBO, top-K table."""
-    from shortthehype.report.html import figure_section, page
+    from shortthehype.report.html import caveats_banner, figure_section, page
 
     figures = [f for f in (heatmap_figure(view), sharpe_figure(view)) if f is not None]
-    body = [_sweep_header(view)] + [figure_section(f) for f in figures]
+    body = [caveats_banner(view.document), _sweep_header(view)] + [figure_section(f) for f in figures]
     body += [_overfitting_section(view.document), _top_section(view)]
     return page(f"{view.name}: sweep", body, figures, {}, str(view.document.get("version", "")))
 
@@ -465,7 +465,7 @@ def _windows_section(view: WalkForwardView) -> str:
 
 def render_walkforward_html(view: WalkForwardView) -> str:
     """The HTML report of a walk-forward: settings, in- vs out-of-sample per window, stitched equity and statistics."""
-    from shortthehype.report.html import e, kv_table, figure_section, metrics_table, page
+    from shortthehype.report.html import caveats_banner, e, figure_section, kv_table, metrics_table, page
     from shortthehype.report.model import report_metric_keys
 
     doc = view.document
@@ -489,7 +489,7 @@ def render_walkforward_html(view: WalkForwardView) -> str:
     metrics = (f'<section id="sec-metrics"><h2>Stitched out-of-sample statistics</h2>'
                f'{metrics_table([("out of sample", stats)], keys)}</section>')
     figures = walkforward_figures(view)
-    body = [header, metrics] + [figure_section(f) for f in figures] + [_windows_section(view)]
+    body = [caveats_banner(doc), header, metrics] + [figure_section(f) for f in figures] + [_windows_section(view)]
     return page(f"{view.name}: walk-forward", body, figures, {}, str(doc.get("version", "")))
 
 
@@ -497,10 +497,10 @@ def render_walkforward_html(view: WalkForwardView) -> str:
 
 
 def render_sweep_markdown(view: SweepView) -> str:
-    from shortthehype.report.markdown import md, table
+    from shortthehype.report.markdown import caveat_lines, md, table
 
     doc = view.document
-    lines = [f"# {md(view.name)}: sweep of {len(view.table):,} combinations", "",
+    lines = [f"# {md(view.name)}: sweep of {len(view.table):,} combinations", "", *caveat_lines(doc),
              f"Objective: {md(view.objective)}; {md(fmt.trial_counts(doc))}.", ""]
     dsr, pbo = doc.get("dsr") or {}, doc.get("pbo") or {}
     lines += ["## Overfitting", "", f"- Deflated Sharpe Ratio of the best: {fmt.stat('dsr', dsr.get('dsr'))}",
@@ -518,7 +518,7 @@ def render_sweep_markdown(view: SweepView) -> str:
 
 
 def render_walkforward_markdown(view: WalkForwardView) -> str:
-    from shortthehype.report.markdown import md, table
+    from shortthehype.report.markdown import caveat_lines, md, table
 
     headers = ["Train", "Test", *(md(p) for p in view.params), f"in-sample {md(view.objective)}",
                f"out-of-sample {md(view.objective)}", "DSR", "PBO"]
@@ -531,7 +531,7 @@ def render_walkforward_markdown(view: WalkForwardView) -> str:
     stats = view.document.get("stats") or {}
     stat_rows = [[md(fmt.stat_label(k)), fmt.stat(k, v)] for k, v in stats.items()]
     return "\n".join([
-        f"# {md(view.name)}: walk-forward, {len(view.windows)} windows", "",
+        f"# {md(view.name)}: walk-forward, {len(view.windows)} windows", "", *caveat_lines(view.document),
         table(headers, rows, [False, False] + [False] * len(view.params) + [True] * 4), "",
         "## Stitched out-of-sample statistics", "", table(["Metric", "Value"], stat_rows, [False, True]), "",
     ])
