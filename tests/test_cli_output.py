@@ -216,3 +216,43 @@ def test_sweep_report_dash_prints_only_the_document(capsys, shared_prices_dir):
                              "--report", "-")
     assert code == 0, err
     assert out.lstrip().lower().startswith("<!doctype html") and "┃" not in out and "top 2 by sharpe" in err
+
+
+def test_compile_progress_prints_a_line_every_few_seconds_of_compiling():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from shortthehype.cli.notices import CompileProgress
+
+    buffer = io.StringIO()
+    times = iter([0.0, 1.0, 2.0, 3.5, 4.0, 7.0, 7.5])
+    progress = CompileProgress(Console(file=buffer, width=200), every=3.0, clock=lambda: next(times))
+    end = SimpleNamespace(is_start=False, is_end=True)
+    for _ in range(6):
+        progress.notify(SimpleNamespace(is_start=True, is_end=False))
+        progress.notify(end)
+    assert buffer.getvalue().splitlines() == [
+        "  ... 3 kernels compiled so far (4 s)",  # 3.5 s after the start, rounded
+        "  ... 5 kernels compiled so far (7 s)",
+    ]
+
+
+def test_a_first_run_says_it_compiles_and_shows_progress(tmp_path, shared_prices_dir):
+    """With an empty numba cache, a backtest prints the first-run note and progress lines on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SHORTTHEHYPE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "shortthehype", "backtest", "sixty-forty", "--source", "csv", "--data-dir",
+         str(shared_prices_dir)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("compiling numba kernels, first run only")
+    assert any(line.startswith("  ... ") and "kernels compiled so far" in line for line in lines)
+    assert "Total return" in result.stdout

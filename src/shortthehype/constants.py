@@ -405,3 +405,6 @@ REPORT_SWEEP_TOP = 20
 SMA_METHODS = ("windowed", "cumulative")
 #: Default of ``rolling_mean(method=...)`` and of ma-crossover's ``sma``.
 SMA_DEFAULT_METHOD = "windowed"
+
+#: A first run (empty numba cache) prints how many kernels it has compiled at most once per this many seconds.
+COMPILE_PROGRESS_SECONDS = 3.0

@@ -75,10 +75,14 @@ def _note_first_compile() -> None:
     from shortthehype._numba_setup import kernels_cached
 
     if not kernels_cached():
+        from shortthehype.cli.notices import watch_compilation
+        from shortthehype.constants import COMPILE_PROGRESS_SECONDS
+
         err_console.print(
             "compiling numba kernels, first run only (up to a minute; `shortthehype precompile` does it ahead)...",
             highlight=False,
         )
+        watch_compilation(err_console, COMPILE_PROGRESS_SECONDS)
 
 
 def _print_version(value: bool) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.text import Text
 
-__all__ = ["captured_warnings", "in_window", "print_warnings"]
+__all__ = ["CompileProgress", "captured_warnings", "in_window", "print_warnings", "watch_compilation"]
 
 #: A dated one-day-move line from the loader: ``"AMD 2016-04-22: one-day close-to-close move ..."``.
 _DATED_MOVE = re.compile(r"^(?P<ticker>\S+) (?P<date>\d{4}-\d{2}-\d{2}): one-day close-to-close move")
@@ -66,3 +66,50 @@ def print_warnings(lines: Iterable[str], *, about: str | None = None) -> None:
     prefix = f"{about}: " if about else ""
     for line in dict.fromkeys(lines):
         err_console.print(Text.assemble(("warning: ", "yellow"), prefix + line), highlight=False, soft_wrap=True)
+
+
+class CompileProgress:
+    """numba's compile events as progress lines on stderr: the kernels compiled so far, every few seconds.
+
+    numba announces each function it compiles (``"numba:compile"`` events);
+    a first run compiles dozens.  One line per ``every`` seconds of
+    compiling keeps a first run from looking hung without a live display
+    (which would fight a command's own progress bar).
+    """
+
+    def __init__(self, out: Any, every: float, clock: Any = None) -> None:
+        import time
+
+        self.out = out
+        self.every = every
+        self.clock = clock or time.monotonic
+        self.started = self.last = self.clock()
+        self.compiled = 0
+
+    def on_start(self, event: Any) -> None:
+        return None
+
+    def on_end(self, event: Any) -> None:
+        self.compiled += 1
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            self.out.print(
+                Text(f"  ... {self.compiled} kernels compiled so far ({now - self.started:,.0f} s)"), highlight=False
+            )
+
+    def notify(self, event: Any) -> None:
+        if event.is_start:
+            self.on_start(event)
+        elif event.is_end:
+            self.on_end(event)
+
+
+def watch_compilation(out: Any, every: float) -> CompileProgress:
+    """Register a :class:`CompileProgress` with numba for the rest of the process; returns it."""
+    from numba.core import event
+
+    progress = CompileProgress(out, every)
+    event.Listener.register(CompileProgress)  # numba checks isinstance(listener, Listener)
+    event.register("numba:compile", progress)
+    return progress
