@@ -423,3 +423,32 @@ def test_full_disk_and_read_only_places_are_one_line_and_keep_the_previous_files
     _one_line_error(results["png-readonly"], "--png", "figs")
     _one_line_error(results["out-readonly"], "--out", "t.parquet")
     _one_line_error(results["import-readonly"], "catalog")
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_sweep_workers_die_with_their_parent(tmp_path, shared_prices_dir, executor):
+    """kill -9 of a sweep leaves no worker process behind: local processes watch their parent, dask's nannies too."""
+    import psutil
+
+    args = [sys.executable, "-m", "shortthehype", "sweep", "sixty-forty", "--grid", "weights.SPY=0.01:30:0.01",
+            "--path", "generic", "--workers", "2", "--executor", executor, "--set", "cash_rate=0", "--source", "csv",
+            "--data-dir", str(shared_prices_dir), "--out", str(tmp_path / "r.parquet")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        workers: list = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = [c for c in parent.children(recursive=True) if "resource_tracker" not in " ".join(c.cmdline())]
+            if len(workers) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the sweep never started its worker processes"
+        time.sleep(3)  # the workers are running chunks
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
