@@ -320,3 +320,17 @@ def test_reports_show_the_contracts_and_their_value(shared, tmp_path):
     assert "## Option contracts" in markdown and "-0.48x" not in markdown.split("## Option contracts")[0]
     row = next(line for line in markdown.splitlines() if line.startswith("| PLTR put"))
     assert f"{run.options[0]['pnl_multiple']:+.2f}x" in row
+
+
+def test_delta_and_vega_are_the_derivatives_of_the_price():
+    """Central differences of the Black–Scholes price (an independent check), over arrays and scalars."""
+    from shortthehype.options import black_scholes_delta, black_scholes_vega
+
+    spot = np.array([60.0, 100.0, 140.0])
+    h = 1e-4
+    for call, price in ((False, black_scholes_put), (True, black_scholes_call)):
+        numeric = (price(spot + h, 100.0, 0.75, 0.03, 0.4) - price(spot - h, 100.0, 0.75, 0.03, 0.4)) / (2 * h)
+        np.testing.assert_allclose(black_scholes_delta(spot, 100.0, 0.75, 0.03, 0.4, call=call), numeric, rtol=1e-6)
+    numeric_vega = (black_scholes_put(100.0, 90.0, 0.75, 0.03, 0.4 + h) - black_scholes_put(100.0, 90.0, 0.75, 0.03, 0.4 - h)) / (2 * h)
+    assert black_scholes_vega(100.0, 90.0, 0.75, 0.03, 0.4) == pytest.approx(numeric_vega, rel=1e-6)
+    assert black_scholes_delta(80.0, 100.0, 0.0, 0.03, 0.4) == -1.0  # expired in the money: the intrinsic slope

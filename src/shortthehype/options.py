@@ -145,16 +145,20 @@ def put_slots(ticker: str) -> tuple[str, str]:
     return tuple(f"{ticker}{suffix}" for suffix in PUT_SLOT_SUFFIXES)  # type: ignore[return-value]
 
 
+def _broadcast(inputs, fill):
+    """Broadcast ``inputs`` to one shape, let ``fill(flat_inputs, out)`` compute the flat result; a float for scalars."""
+    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in inputs))
+    flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrays]
+    out = np.empty(flat[0].shape[0])
+    fill(flat, out)
+    out = out.reshape(arrays[0].shape)
+    return float(out) if out.ndim == 0 else out
+
+
 def _bs(is_call: bool, spot, strike, years, rate, vol):
     from shortthehype.core.options_nb import bs_price_1d_nb
 
-    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (spot, strike, years, rate, vol)))
-    shape = arrays[0].shape
-    flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrays]
-    out = np.empty(flat[0].shape[0])
-    bs_price_1d_nb(*flat, is_call, out)
-    out = out.reshape(shape)
-    return float(out) if out.ndim == 0 else out
+    return _broadcast((spot, strike, years, rate, vol), lambda flat, out: bs_price_1d_nb(*flat, is_call, out))
 
 
 def black_scholes_put(spot, strike, years, rate, vol):
@@ -190,10 +194,12 @@ def _greek(kernel_name: str, *args):
     from shortthehype.core import options_nb
 
     kernel = getattr(options_nb, kernel_name)
-    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in args[:5]))
-    out = np.array([kernel(*(float(a.flat[i]) for a in arrays), *args[5:]) for i in range(arrays[0].size)])
-    out = out.reshape(arrays[0].shape)
-    return float(out) if out.ndim == 0 else out
+
+    def fill(flat, out):
+        for i in range(out.shape[0]):
+            out[i] = kernel(*(float(a[i]) for a in flat), *args[5:])
+
+    return _broadcast(args[:5], fill)
 
 
 def black_scholes_delta(spot, strike, years, rate, vol, *, call: bool = False):
@@ -211,13 +217,10 @@ def skewed_volatility(spot, strike, years, rate, atm, *, slope: float = VOL_SKEW
     """The volatility a strike is priced with: ``atm x m(z)`` (module docstring); broadcast over the inputs."""
     from shortthehype.core.options_nb import skewed_vol_1d_nb
 
-    arrays = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (spot, strike, years, rate, atm)))
-    shape = arrays[0].shape
-    flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrays]
-    out = np.empty(flat[0].shape[0])
-    skewed_vol_1d_nb(*flat, float(slope), float(curvature), VOL_SKEW_FLOOR, VOL_SKEW_CAP, out)
-    out = out.reshape(shape)
-    return float(out) if out.ndim == 0 else out
+    def fill(flat, out):
+        skewed_vol_1d_nb(*flat, float(slope), float(curvature), VOL_SKEW_FLOOR, VOL_SKEW_CAP, out)
+
+    return _broadcast((spot, strike, years, rate, atm), fill)
 
 
 @dataclass(frozen=True)
@@ -706,6 +709,7 @@ def contract_records(
     index = underlying.index
     field_name = "open" if execution == "next_open" else "close"
     rates = continuous_rates(index, rate)
+    atm_of: dict[str, np.ndarray] = {}  # one at-the-money series per underlying (rolled contracts share it)
     records = []
     for c in contracts:
         mine = orders[orders["ticker"] == c.symbol]
@@ -736,7 +740,9 @@ def contract_records(
         bar = index.get_loc(entry["date"])
         spot = float(underlying.field(field_name)[c.ticker].iloc[bar])
         years = (c.expiry - index[bar].normalize()).days / OPTION_DAY_COUNT
-        atm = float(atm_volatility(underlying.close[c.ticker], volatility).iloc[bar])
+        if c.ticker not in atm_of:
+            atm_of[c.ticker] = atm_volatility(underlying.close[c.ticker], volatility).to_numpy(dtype=np.float64)
+        atm = float(atm_of[c.ticker][bar])
         sigma = skewed_vol_nb(spot, c.strike, years, rates[bar], atm, volatility.slope, volatility.curvature,
                               VOL_SKEW_FLOOR, VOL_SKEW_CAP)
         delta = bs_delta_nb(spot, c.strike, years, rates[bar], sigma, c.option_type == "call")
