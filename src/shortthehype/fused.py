@@ -26,7 +26,7 @@ and per combination one row of statistics and block sums.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -119,7 +119,12 @@ class FusedTargets:
         one kernel call per distinct value (its own prices and window).
     requires
         ``(parameter, value)`` pairs the kernel needs fixed in the spec
-        (dotcom-analog's ``mode = "calendar"``); other values run generic.
+        (burry-short's ``instrument = "stock"``); other values run generic.
+    instruments
+        The kernel's targets are for the kind's derived instruments
+        (``StrategyKind.instruments``): the sweep derives them once per group,
+        so every parameter they depend on is in ``layout``.  Without it a
+        kind with derived instruments runs generic.
     """
 
     params: tuple[str, ...]
@@ -129,10 +134,14 @@ class FusedTargets:
     sweep_nb: str
     layout: tuple[str, ...] = ()
     requires: tuple[tuple[str, Any], ...] = ()
+    instruments: bool = False
 
-    def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
-        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns)."""
-        columns = self.columns(params)
+    def targets(self, prices: Prices, params: Mapping[str, Any], columns: list[str] | None = None) -> pd.DataFrame:
+        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns).
+
+        ``columns``: the tickers ``prepare`` traded when not all of ``self.columns(params)`` (default).
+        """
+        columns = self.columns(params) if columns is None else columns
         prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
         ip, fp = prepared.encode(params)
         out = np.empty((len(prices), len(columns)))
@@ -141,7 +150,7 @@ class FusedTargets:
 
     def unsupported(self, spec: StrategySpec, axes: Sequence[Axis]) -> str | None:
         """Why the fused path cannot run this grid (None: it can)."""
-        if spec.kind.instruments is not None or spec.kind.engine_terms is not None:
+        if (spec.kind.instruments is not None and not self.instruments) or spec.kind.engine_terms is not None:
             return f"{spec.kind.name} trades derived instruments"
         if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
             return "scale_gross = false checks every combination's targets"
@@ -158,16 +167,22 @@ class FusedTargets:
                 return f"the fused path does not sweep {axis.name!r}"
             elif item and not (isinstance(spec.params[base], Mapping) and item in spec.params[base]):
                 return f"{axis.name!r} adds a ticker to {base!r}"
+            elif not item and isinstance(spec.params[base], Mapping) and base not in self.layout and any(
+                list(value) != list(spec.params[base]) for value in axis.values
+            ):
+                return f"{axis.name!r} changes the tickers of {base!r}"
         return None
 
     def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids`` of ``plan``.
 
-        One kernel call per distinct value of the ``layout`` parameters (the
-        traded tickers), each on its own prices and window.
+        One kernel call per group of combinations that share the values of
+        the ``layout`` parameters (the traded tickers or instruments) and the
+        backtest window (an entry date swept moves the window's start, as
+        :meth:`StrategySpec.with_overrides` does), each on its own prices.
         """
         from shortthehype.core.sweep_nb import N_SWEEP_STATS
-        from shortthehype.sweeps import _decode
+        from shortthehype.spec import follow_window
 
         spec = plan.spec
         n = len(ids)
@@ -175,8 +190,11 @@ class FusedTargets:
         blocks = np.full((n, plan.n_blocks, 2), np.nan)
         windows = np.empty(n, dtype=object)
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
+        overridden = spec.overridden | {a.name for a in plan.axes}
+        movers = any(p.moves_window for p in spec.kind.params)
+        groups: dict[str, list[int]] = {}
         combinations = []
-        for combo_id in ids:
+        for row, combo_id in enumerate(ids):
             params, costs = dict(spec.params), []
             for name, value in plan.combination(int(combo_id)).items():
                 base, _, item = name.partition(".")
@@ -186,15 +204,17 @@ class FusedTargets:
                     params[base] = {**params[base], item: value}
                 else:
                     params[base] = value
-            combinations.append((params, costs))
-        layout = [k for k, axis in enumerate(plan.axes) if axis.name in self.layout]
-        positions = _decode(ids, plan.shape)
-        keys = np.stack([positions[k] for k in layout], axis=1) if layout else np.zeros((n, 0), dtype=np.int64)
-        for key in np.unique(keys, axis=0):
-            rows = np.flatnonzero((keys == key).all(axis=1))
-            group = {plan.axes[k].name: plan.axes[k].values[int(p)] for k, p in zip(layout, key)}
-            setup = self._setup(plan, group)
-            self._run(plan, setup, [combinations[r] for r in rows], ap_rows, out, blocks, rows)
+            run = spec.run
+            if movers:
+                params, run, _ = follow_window(spec.kind.params, params, run, overridden)
+            key = repr(([params[name] for name in self.layout], run.get("start"), run.get("end")))
+            groups.setdefault(key, []).append(row)
+            combinations.append((params, costs, run))
+        for members in groups.values():
+            rows = np.asarray(members, dtype=np.int64)
+            params, _, run = combinations[members[0]]
+            setup = self._setup(plan, {name: params[name] for name in self.layout}, run)
+            self._run(plan, setup, [combinations[r][:2] for r in members], ap_rows, out, blocks, rows)
             windows[rows] = setup["window"]
         return out, blocks, windows
 
@@ -227,16 +247,16 @@ class FusedTargets:
         if eng.block_len:
             blocks[rows] = group_blocks
 
-    def _setup(self, plan: _Plan, group: Mapping[str, Any]) -> dict[str, Any]:
+    def _setup(self, plan: _Plan, group: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
         """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
-        key = "fused:" + repr(sorted(group.items()))
+        key = "fused:" + repr((sorted(group.items()), run.get("start"), run.get("end")))
         if key in plan.cache:
             return plan.cache[key]
         from shortthehype.core.fused_nb import FusedEngine
         from shortthehype.core.simulate_nb import last_valid_bar_nb
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
-        from shortthehype.runner import _common_end, prepare_window
+        from shortthehype.runner import _common_end, _kind_params, prepare_window
         from shortthehype.sweeps import _layout_or_none
 
         spec = plan.spec
@@ -246,15 +266,17 @@ class FusedTargets:
         missing = [t for t in tickers if t not in plan.prices.tickers]
         if missing:
             raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-        history = plan.prices.select(tickers)
+        # the prices of what is traded, as backtest() derives them (the kind's instruments, if any)
+        kind_params = _kind_params(replace(spec, params=params), plan.prices)
+        history = spec.kind.traded_prices(plan.prices.select(tickers), kind_params)
         swept = {a.name: a.values for a in plan.axes if a.section == "params" and "." not in a.name}
-        # the spec's own values too: they size the encoded parameters
-        choices = {name: (*swept.get(name, ()), params[name]) for name in self.params}
-        prepared = self.prepare(history, params, choices)
+        # the spec's own values too: they size the encoded parameters; a layout parameter has the group's value
+        choices = {name: (params[name],) if name in group else (*swept.get(name, ()), params[name]) for name in self.params}
+        prepared = self.prepare(history, kind_params, choices)
         ip, fp = prepared.encode(params)
-        end, _ = _common_end(history, pd.Index(columns), spec.run.get("end"))
+        end, _ = _common_end(history, pd.Index(columns), run.get("end"))
         empty = pd.DataFrame(index=history.index[:0], columns=columns, dtype=np.float64)
-        window, _ = prepare_window(empty, history.index, spec.run.get("start"), end)
+        window, _ = prepare_window(empty, history.index, run.get("start"), end)
         lo = int(history.index.get_loc(window[0]))
         hi = int(history.index.get_loc(window[-1]))
         template = pd.DataFrame(np.zeros((1, len(columns))), index=window[:1], columns=columns)

@@ -43,7 +43,9 @@ per-ticker engine options (``borrow_fee = {NVDA = ...}``) stay valid in both mod
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,8 +59,10 @@ from shortthehype.constants import (
     PUT_ROLL_DAYS,
     PUT_TENOR_DAYS,
 )
+from shortthehype.core.targets_nb import burry_stock_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import rebalance_mask
@@ -177,22 +181,34 @@ def _instruments(prices: Prices, params: Params) -> Prices:
     return Prices(**frames, source=prices.source, warnings=prices.warnings)
 
 
-def _stock_targets(prices: Prices, params: Params) -> pd.DataFrame:
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """Stock mode: the keep_weights calendars; a combination encodes its entry and exit bars and signed weights."""
     index = prices.index
-    split = normalized_split(params)
-    entry_bar, exit_bar = entry_exit_bars(index, params)
-    row = np.array([-params["exposure"] * split[t] for t in split])
-    values = np.full((len(index), len(split)), np.nan)
-    if entry_bar < len(index):
-        values[entry_bar] = row
-        if params["rebalance"] == "keep_weights":
-            mask = rebalance_mask(index, params["rebalance_freq"])
-            mask[: entry_bar + 1] = False
-            mask[exit_bar:] = False
-            values[mask] = row
-        if exit_bar < len(index):
-            values[exit_bar] = 0.0
-    return pd.DataFrame(values, index=index, columns=list(split))
+    n = len(index)
+    calendar_of = choice_index(choices["rebalance_freq"])
+    calendars = np.stack([rebalance_mask(index, frequency) for frequency in calendar_of])
+
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        split = normalized_split(p)
+        entry_bar, exit_bar = entry_exit_bars(index, p)
+        if entry_bar >= n:
+            entry_bar = exit_bar = -1
+        row = calendar_of[p["rebalance_freq"]] if p["rebalance"] == "keep_weights" else -1
+        return [entry_bar, exit_bar, row], [-p["exposure"] * split[t] for t in split]
+
+    return Prepared((calendars,), encode)
+
+
+#: Stock mode's target kernel, shared by ``backtest()`` and the fused sweep (puts mode runs generic).
+FUSED = FusedTargets(
+    params=("split", "exposure", "entry", "exit", "hold_days", "rebalance", "rebalance_freq"),
+    columns=_tickers,
+    prepare=_prepare,
+    targets_nb=burry_stock_targets_nb,
+    sweep_nb="burry_stock_sweep_nb",
+    requires=(("instrument", "stock"),),
+    instruments=True,
+)
 
 
 def _put_targets(prices: Prices, params: Params) -> pd.DataFrame:
@@ -232,7 +248,7 @@ def _put_targets(prices: Prices, params: Params) -> pd.DataFrame:
 def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
     if params["instrument"] == "puts":
         return _put_targets(prices, params)
-    return _stock_targets(prices, params)
+    return FUSED.targets(prices, params)
 
 
 def _contracts(prices: Prices, params: Params) -> list[OptionContract]:
@@ -278,5 +294,6 @@ BURRY_SHORT = register(
         instruments=_instruments,
         contracts=_contracts,
         entry_dates=("entry", "exit"),
+        fused=FUSED,
     )
 )
