@@ -1,5 +1,5 @@
-"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog's
-calendar mode): every row equals backtest() of its spec bit for bit,
+"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog in
+both modes, burry-short's stock mode, bubble-timer): every row equals backtest() of its spec bit for bit,
 and --path fused equals --path generic (rows, DSR, PBO)."""
 
 from __future__ import annotations
@@ -70,6 +70,45 @@ WIDE = {
         "dotcom_peak": "2000-03-10,2000-09-01",
         "fees": "0,0.002",
     },
+    "dotcom-analog-path": {
+        "mode": "calendar,path",
+        "window": "126,189",
+        "scale_steps": "3,4",
+        "rebalance": "weekly,monthly,quarterly",
+        "lead_days": "0:300:60",
+        "after_peak": "short,cash",
+        "after_trough": "long,cash",
+        "exposure": "0.5,1,1.5",
+        "short_exposure": "0.5,1",
+        "dotcom_peak": "1999-06-01,2000-03-10",
+        "time_scale": "1,1.5,2",
+        "slippage": "0,0.002",
+    },
+    "burry-short": {
+        "split.PLTR": "0:2:0.5",
+        "split.NVDA": "0.1,1",
+        "exposure": "0.2:1.6:0.2",
+        "entry": "2020-06-01,2021-01-04,2023-01-03,2024-01-02,2025-11-03,2026-06-01",
+        "hold_days": "none,1,20,250",
+        "rebalance": "hold,keep_weights",
+        "rebalance_freq": "daily,weekly,monthly,quarterly",
+        "borrow_fee": "0,0.05",
+        "stop_loss": "none,0.1,0.5",
+        "slippage": "0,0.002",
+    },
+    "bubble-timer": {
+        "ticker": "AI-BASKET,NVDA,QQQ",
+        "step": "10,21",
+        "window_max": "90,120",
+        "bubble_threshold": "0.05:0.5:0.05",
+        "antibubble_threshold": "0.05,0.2,0.5",
+        "hold": "0,5,21,63",
+        "bubble_exposure": "-1,-0.5,0",
+        "antibubble_exposure": "0,1,1.5",
+        "neutral_exposure": "0.5,1",
+        "rebalance": "weekly,monthly",
+        "fees": "0,0.002",
+    },
 }
 #: Engine settings fixed for a whole sweep that change the arithmetic (close execution, caps, interest, shares).
 ENGINE_VARIANT = {
@@ -85,6 +124,18 @@ WINDOWS = {
     "ai-basket": {},
     "hype-hedge": {},
     "dotcom-analog": {},
+    "dotcom-analog-path": {"mode": "path", "window": 126, "scale_steps": 3},
+    "burry-short": {},
+    # small LPPLS windows from 2022 on keep the indicator cheap
+    "bubble-timer": {"window_min": 60, "window_max": 120, "window_step": 30, "step": 10,
+                     "evaluate_from": "2022-01-03", "start": "2022-06-01"},
+}
+#: The spec of a case named otherwise.
+SPECS = {"dotcom-analog-path": "dotcom-analog"}
+#: The spec's [sweep] table without the axes the fused path does not take (burry-short's puts).
+DEFAULT_GRIDS = {
+    "burry-short": {"exposure": "0.4:1.2:0.2", "entry": "2021-01-04,2023-01-03,2024-01-02,2025-11-03",
+                    "rebalance": "hold,keep_weights"},
 }
 KINDS = list(WIDE)
 
@@ -93,7 +144,7 @@ KINDS = list(WIDE)
 def prices(shared_prices_dir):
     from shortthehype.data.load import load_prices
 
-    tickers = ["SPY", "QQQ", "RSP", "NVDA", "PLTR", *load_spec("ai-basket").tickers()]
+    tickers = ["SPY", "QQQ", "RSP", "NVDA", "PLTR", "IXIC", *load_spec("ai-basket").tickers()]
     return load_prices(list(dict.fromkeys(tickers)), data_dir=shared_prices_dir)
 
 
@@ -122,23 +173,27 @@ def _assert_paths_equal(fused, generic):
         assert fused.pbo.pbo == generic.pbo.pbo or (math.isnan(fused.pbo.pbo) and math.isnan(generic.pbo.pbo))
 
 
-@pytest.mark.parametrize("name", KINDS)
-def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name):
-    fused = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="auto")
-    generic = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="generic", workers=1)
-    assert fused.n_run == math.prod(len(v) for v in load_spec(name).sweep.values())
+@pytest.mark.parametrize("case", KINDS)
+def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case):
+    name, grid = SPECS.get(case, case), DEFAULT_GRIDS.get(case)
+    fused = sweep(name, grid, overrides=WINDOWS[case], prices=prices, n_blocks=4, path="fused")
+    generic = sweep(name, grid, overrides=WINDOWS[case], prices=prices, n_blocks=4, path="generic", workers=1)
+    # time_scale applies to calendar mode only: path mode runs lead_days x after_peak
+    expected = 4 * 2 if case == "dotcom-analog-path" else math.prod(len(v) for v in fused.grid.values())
+    assert fused.n_run == expected and fused.grid.keys() == (grid or load_spec(name).sweep).keys()
     _assert_paths_equal(fused, generic)
-    _assert_rows_equal_backtest(fused, name, WINDOWS[name], prices)
+    _assert_rows_equal_backtest(fused, name, WINDOWS[case], prices)
 
 
-@pytest.mark.parametrize("name", KINDS)
+@pytest.mark.parametrize("case", KINDS)
 @pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
-def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name, variant):
-    overrides = {**WINDOWS[name], **(ENGINE_VARIANT if variant == "engine" else {})}
+def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case, variant):
+    name = SPECS.get(case, case)
+    overrides = {**WINDOWS[case], **(ENGINE_VARIANT if variant == "engine" else {})}
     n = 200 if variant == "defaults" else 60
     kwargs = dict(overrides=overrides, prices=prices, random=n, seed=13, n_blocks=4, force=True)
-    fused = sweep(name, WIDE[name], path="fused", **kwargs)
-    generic = sweep(name, WIDE[name], path="generic", workers=1, **kwargs)
+    fused = sweep(name, WIDE[case], path="fused", **kwargs)
+    generic = sweep(name, WIDE[case], path="generic", workers=1, **kwargs)
     assert fused.n_run == n
     _assert_paths_equal(fused, generic)
     _assert_rows_equal_backtest(fused, name, overrides, prices)
@@ -160,10 +215,17 @@ def test_path_choice_and_its_errors(prices):
         sweep("ai-basket", {"tickers": ["NVDA,MSFT", "AMD,TSM"]}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"'weights.NVDA' adds a ticker to 'weights'"):
         sweep("sixty-forty", {"weights.NVDA": "0.1,0.2"}, overrides=short, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"the fused kernel needs mode = 'calendar'"):
-        sweep("dotcom-analog", {"lead_days": "0,30"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"kind 'burry-short' has no fused kernel"):
+    with pytest.raises(ParamError, match=r"the fused path does not sweep 'reference'"):
+        sweep("dotcom-analog", {"reference": "IXIC,SPY"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"the fused path does not sweep 'instrument'"):
         sweep("burry-short", None, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"the fused kernel needs instrument = 'stock'"):
+        sweep("burry-short", {"entry": "2023-01-03,2023-02-01"}, overrides={**short, "instrument": "puts"},
+              prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"'split' changes the tickers of 'split'"):
+        sweep("burry-short", {"split": ["PLTR=1", "TSLA=1"]}, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"kind 'option-contracts' has no fused kernel"):
+        sweep("burry-puts", None, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"unknown path 'fussed'; did you mean 'fused'"):
         sweep("sixty-forty", None, prices=prices, path="fussed")
     # a grid the kernel cannot take runs generic under auto
