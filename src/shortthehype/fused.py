@@ -117,14 +117,13 @@ class FusedTargets:
     layout
         Those of ``params`` that change the tickers traded: the sweep runs
         one kernel call per distinct value (its own prices and window).
-    requires
-        ``(parameter, value)`` pairs the kernel needs fixed in the spec
-        (burry-short's ``instrument = "stock"``); other values run generic.
     instruments
-        The kernel's targets are for the kind's derived instruments
-        (``StrategyKind.instruments``): the sweep derives them once per group,
-        so every parameter they depend on is in ``layout``.  Without it a
-        kind with derived instruments runs generic.
+        For a kind that derives what it trades (``StrategyKind.instruments``,
+        ``engine_terms``): ``instruments(params)`` is the key of the
+        instruments one combination trades (the values of every parameter
+        they depend on); the sweep derives the traded prices and the engine
+        terms once per distinct key, as ``backtest()`` does, and runs one
+        kernel call per key.  None: such a kind runs generic.
     """
 
     params: tuple[str, ...]
@@ -133,8 +132,7 @@ class FusedTargets:
     targets_nb: Any
     sweep_nb: str
     layout: tuple[str, ...] = ()
-    requires: tuple[tuple[str, Any], ...] = ()
-    instruments: bool = False
+    instruments: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
 
     def targets(self, prices: Prices, params: Mapping[str, Any], columns: list[str] | None = None) -> pd.DataFrame:
         """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns).
@@ -150,13 +148,10 @@ class FusedTargets:
 
     def unsupported(self, spec: StrategySpec, axes: Sequence[Axis]) -> str | None:
         """Why the fused path cannot run this grid (None: it can)."""
-        if (spec.kind.instruments is not None and not self.instruments) or spec.kind.engine_terms is not None:
+        if (spec.kind.instruments is not None or spec.kind.engine_terms is not None) and self.instruments is None:
             return f"{spec.kind.name} trades derived instruments"
         if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
             return "scale_gross = false checks every combination's targets"
-        for name, value in self.requires:
-            if spec.params[name] != value:
-                return f"the fused kernel needs {name} = {value!r}"
         for axis in axes:
             base, _, item = axis.name.partition(".")
             if axis.section == "engine":
@@ -207,13 +202,14 @@ class FusedTargets:
             run = spec.run
             if movers:
                 params, run, _ = follow_window(spec.kind.params, params, run, overridden)
-            key = repr(([params[name] for name in self.layout], run.get("start"), run.get("end")))
+            instruments = self.instruments(params) if self.instruments is not None else ()
+            key = repr(([params[name] for name in self.layout], instruments, run.get("start"), run.get("end")))
             groups.setdefault(key, []).append(row)
             combinations.append((params, costs, run))
-        for members in groups.values():
+        for key, members in groups.items():
             rows = np.asarray(members, dtype=np.int64)
             params, _, run = combinations[members[0]]
-            setup = self._setup(plan, {name: params[name] for name in self.layout}, run)
+            setup = self._setup(plan, key, params, run)
             self._run(plan, setup, [combinations[r][:2] for r in members], ap_rows, out, blocks, rows)
             windows[rows] = setup["window"]
         return out, blocks, windows
@@ -247,9 +243,12 @@ class FusedTargets:
         if eng.block_len:
             blocks[rows] = group_blocks
 
-    def _setup(self, plan: _Plan, group: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
-        """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
-        key = "fused:" + repr((sorted(group.items()), run.get("start"), run.get("end")))
+    def _setup(self, plan: _Plan, group: str, params: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
+        """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs.
+
+        ``group`` is the group's key, ``params`` and ``run`` one member's parameters and run settings.
+        """
+        key = "fused:" + group
         if key in plan.cache:
             return plan.cache[key]
         from shortthehype.core.fused_nb import FusedEngine
@@ -260,7 +259,6 @@ class FusedTargets:
         from shortthehype.sweeps import _layout_or_none
 
         spec = plan.spec
-        params = {**spec.params, **group}
         columns = self.columns(params)
         tickers = spec.kind.tickers(params)
         missing = [t for t in tickers if t not in plan.prices.tickers]
@@ -271,10 +269,14 @@ class FusedTargets:
         history = spec.kind.traded_prices(plan.prices.select(tickers), kind_params)
         swept = {a.name: a.values for a in plan.axes if a.section == "params" and "." not in a.name}
         # the spec's own values too: they size the encoded parameters; a layout parameter has the group's value
-        choices = {name: (params[name],) if name in group else (*swept.get(name, ()), params[name]) for name in self.params}
+        choices = {name: (params[name],) if name in self.layout else (*swept.get(name, ()), params[name])
+                   for name in self.params}
         prepared = self.prepare(history, kind_params, choices)
         ip, fp = prepared.encode(params)
-        end, _ = _common_end(history, pd.Index(columns), run.get("end"))
+        # engine terms of the instruments (share-count targets, cash settlement), as PreparedRun.terms
+        terms = dict(spec.kind.engine_terms(kind_params, history)) if spec.kind.engine_terms else {}
+        settled = set(terms.get("cash_settled", ()))
+        end, _ = _common_end(history, pd.Index([c for c in columns if c not in settled]), run.get("end"))
         empty = pd.DataFrame(index=history.index[:0], columns=columns, dtype=np.float64)
         window, _ = prepare_window(empty, history.index, run.get("start"), end)
         lo = int(history.index.get_loc(window[0]))
@@ -283,7 +285,7 @@ class FusedTargets:
         # the engine options backtest() uses: the kind's limits applied, rate series read as of each bar
         options = spec.kind.engine_options(spec.engine, params)
         options, _, _ = resolve_engine_rates(options, plan.prices, window)
-        inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options)
+        inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options, **terms)
         close_mode = inputs.execution == "close"
         n_obs = (hi - lo) + (1 if close_mode else 0)
         block_start, block_len = _layout_or_none(n_obs, plan.n_blocks)

@@ -31,7 +31,7 @@ from shortthehype.core.sweep_nb import sweep_stats_nb
 from shortthehype.core.targets_nb import (
     ai_basket_targets_nb,
     bubble_timer_targets_nb,
-    burry_stock_targets_nb,
+    burry_short_targets_nb,
     dotcom_analog_targets_nb,
     fixed_weights_targets_nb,
     hype_hedge_targets_nb,
@@ -188,13 +188,13 @@ def dotcom_analog_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross,
 
 
 @njit(cache=True, parallel=True)
-def burry_stock_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
-    """``burry-short`` (stock mode) combination c: statistics into ``out[c]``."""
+def burry_short_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+    """``burry-short`` combination c: statistics into ``out[c]``."""
     for thread in prange(n_threads):
         targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
-            burry_stock_targets_nb(data, ip[c], fp[c], eng.lo, targets)
+            burry_short_targets_nb(data, ip[c], fp[c], eng.lo, targets)
             targets_backtest_nb(eng, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out
 

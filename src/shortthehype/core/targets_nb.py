@@ -353,23 +353,40 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
             out[t, j] = -scale * short_notional * fp[2 + j - n_long]
 
 
-# ---- burry-short, stock mode ------------------------------------------------------------------
+# ---- burry-short ------------------------------------------------------------------------------
+
+#: ``ip[0]`` of burry-short: what is traded (the order of ``burry_short.INSTRUMENTS``).
+BURRY_STOCK = 0
+BURRY_PUTS = 1
 
 
 @njit(cache=True)
-def burry_stock_targets_nb(data, ip, fp, first, out) -> None:
-    """burry-short's stock mode: the signed weights ``fp`` (one per ticker) from the entry bar to the exit bar.
+def burry_short_targets_nb(data, ip, fp, first, out) -> None:
+    """burry-short: the signed weights from the entry bar to the exit bar (stock), or the rolled puts' purchases and sales.
 
-    ``data = (calendars,)``: the keep_weights calendars ``(n_cal, n)`` bool.
-    ``ip`` = (entry bar, exit bar, calendar row or -1 for ``hold``); bars
-    count from the prepared history's first, an exit at or past its end is
-    none, and entry = exit = -1 is no trade at all.  The weights are set on
-    the entry bar and, with a calendar, again on its bars strictly between
-    entry and exit; the exit bar targets 0 (flat); every other row is NaN.
+    ``data = (calendars, rolls)``: the keep_weights calendars ``(n_cal, n)``
+    bool; in puts mode the rolls' targets ``(n, k)``: 1 on a contract's
+    purchase bar, 0 on its sale, NaN elsewhere (empty in stock mode).
+
+    Stock mode: ``ip`` = (``BURRY_STOCK``, entry bar, exit bar, calendar row
+    or -1 for ``hold``); bars count from the prepared history's first, an
+    exit at or past its end is none, and entry = exit = -1 is no trade at
+    all.  ``fp`` holds the signed weight per ticker: set on the entry bar
+    and, with a calendar, again on its bars strictly between entry and exit;
+    the exit bar targets 0 (flat); every other row is NaN.
+
+    Puts mode: ``ip[0]`` = ``BURRY_PUTS``; ``fp`` holds per column the
+    weight of a purchase (the premium budget x the ticker's share).
+
     Every row is written (``first`` is not needed: a row costs nothing).
     """
-    calendars = data[0]
-    entry, exit_bar, row = ip[0], ip[1], ip[2]
+    calendars, rolls = data
+    if ip[0] == BURRY_PUTS:
+        for t in range(out.shape[0]):
+            for j in range(out.shape[1]):
+                out[t, j] = fp[j] if rolls[t, j] > 0.0 else rolls[t, j]
+        return
+    entry, exit_bar, row = ip[1], ip[2], ip[3]
     for t in range(out.shape[0]):
         if t == exit_bar:
             out[t, :] = 0.0
