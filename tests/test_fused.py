@@ -132,7 +132,8 @@ WINDOWS = {
 }
 #: The spec of a case named otherwise.
 SPECS = {"dotcom-analog-path": "dotcom-analog"}
-#: The spec's [sweep] table without the axes the fused path does not take (burry-short's puts).
+#: The spec's [sweep] table in stock mode (its 48 puts combinations cost ~0.5 s each on the generic path;
+#: the puts have their own test below).
 DEFAULT_GRIDS = {
     "burry-short": {"exposure": "0.4:1.2:0.2", "entry": "2021-01-04,2023-01-03,2024-01-02,2025-11-03",
                     "rebalance": "hold,keep_weights"},
@@ -206,6 +207,34 @@ def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices,
     _assert_rows_equal_backtest(fused, name, overrides, prices, SAMPLED.get(case))
 
 
+#: burry-short's puts: the parameters the rolls depend on (one pricing per distinct set) and those they do not.
+PUTS_WIDE = {
+    "instrument": "stock,puts",
+    "entry": "2023-01-03,2024-06-03,2025-11-03",
+    "hold_days": "none,60",
+    "moneyness": "0.7,1.0",
+    "tenor_days": "91,365",
+    "roll_days": "0,21",
+    "skew_slope": "0,0.2",
+    "vol_window": "21,63",
+    "premium_budget": "0.01,0.05,0.2",
+    "split.NVDA": "0,187",
+    "slippage": "0.0005,0.02",
+}
+
+
+@pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
+def test_burry_short_puts_fused_rows_equal_backtest_and_the_generic_path(prices, variant):
+    """Rolled puts (derived instruments) on the fused path: a puts backtest costs ~0.5 s, so 24 random rows."""
+    overrides = ENGINE_VARIANT if variant == "engine" else {}
+    kwargs = dict(overrides=overrides, prices=prices, random=24, seed=5, n_blocks=4, force=True)
+    fused = sweep("burry-short", PUTS_WIDE, path="fused", **kwargs)
+    generic = sweep("burry-short", PUTS_WIDE, path="generic", workers=1, **kwargs)
+    assert fused.n_run == 24 and set(fused.table["instrument"]) == {"stock", "puts"}
+    _assert_paths_equal(fused, generic)
+    _assert_rows_equal_backtest(fused, "burry-short", overrides, prices, 6)
+
+
 def test_fused_rows_of_a_bankrupt_leveraged_short_book_equal_backtest(prices):
     """Shorts at 3x through the 2020 rally: the engine's bankruptcy and close-out on the fused path."""
     grid = {"weights.SPY": "-3,-2", "weights.QQQ": "-1.5,0", "rebalance": "daily,monthly"}
@@ -224,11 +253,6 @@ def test_path_choice_and_its_errors(prices):
         sweep("sixty-forty", {"weights.NVDA": "0.1,0.2"}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"the fused path does not sweep 'reference'"):
         sweep("dotcom-analog", {"reference": "IXIC,SPY"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"the fused path does not sweep 'instrument'"):
-        sweep("burry-short", None, overrides=short, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"the fused kernel needs instrument = 'stock'"):
-        sweep("burry-short", {"entry": "2023-01-03,2023-02-01"}, overrides={**short, "instrument": "puts"},
-              prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"'split' changes the tickers of 'split'"):
         sweep("burry-short", {"split": ["PLTR=1", "TSLA=1"]}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"kind 'option-contracts' has no fused kernel"):
