@@ -138,12 +138,16 @@ def _check(params: Params) -> None:
 
 def entry_exit_bars(index: pd.DatetimeIndex, params: Params) -> tuple[int, int]:
     """Bar of the entry signal and bar of the exit signal (``len(index)`` when there is none)."""
-    dates = pd.DatetimeIndex(index).normalize()
+    return _entry_exit_positions(pd.DatetimeIndex(index).normalize().to_numpy(), params)
+
+
+def _entry_exit_positions(dates: np.ndarray, params: Params) -> tuple[int, int]:
+    """:func:`entry_exit_bars` on the bars' normalised dates (datetime64)."""
     n = len(dates)
-    entry_bar = int(np.searchsorted(dates, params["entry"], side="left"))
+    entry_bar = int(np.searchsorted(dates, pd.Timestamp(params["entry"]).to_datetime64(), side="left"))
     exit_bar = n
     if params["exit"] is not None:
-        exit_bar = int(np.searchsorted(dates, params["exit"], side="left"))
+        exit_bar = int(np.searchsorted(dates, pd.Timestamp(params["exit"]).to_datetime64(), side="left"))
     elif params["hold_days"] is not None:
         exit_bar = min(entry_bar + params["hold_days"], n)
     return entry_bar, max(exit_bar, min(entry_bar + 1, n))
@@ -231,13 +235,14 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     calendar_of = choice_index(choices["rebalance_freq"])
     calendars = np.stack([rebalance_mask(index, frequency) for frequency in calendar_of])
     rolls = _put_rolls(prices, params) if params["instrument"] == "puts" else np.empty((0, 0))
+    dates = pd.DatetimeIndex(index).normalize().to_numpy()
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         split = normalized_split(p)
         if p["instrument"] == "puts":
             purchase = [p["premium_budget"] * share for share in split.values()]
             return [BURRY_PUTS, 0, 0, 0], [0.0] * len(split) + [weight for weight in purchase for _ in range(2)]
-        entry_bar, exit_bar = entry_exit_bars(index, p)
+        entry_bar, exit_bar = _entry_exit_positions(dates, p)
         if entry_bar >= n:
             entry_bar = exit_bar = -1
         row = calendar_of[p["rebalance_freq"]] if p["rebalance"] == "keep_weights" else -1
