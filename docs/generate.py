@@ -45,10 +45,8 @@ def source_docstring(source: str) -> str:
 
 
 def _role(match: re.Match[str]) -> str:
-    target = match.group("target")
-    if target.startswith("~") or match.group("role") == "mod":
-        target = target.lstrip("~").rsplit(".", 1)[-1]
-    return f"`{target}`"
+    """A cross-reference as its last name only: the docs name functions and kinds, not module paths."""
+    return f"`{match.group('target').lstrip('~').rsplit('.', 1)[-1]}`"
 
 
 def _inline(text: str) -> str:
@@ -77,13 +75,14 @@ def _rst_table(lines: list[str]) -> list[str]:
 def markdown(doc: str, heading: str = "###") -> str:
     """A module docstring (reST as this project writes it) as Markdown."""
     lines = doc.splitlines()
-    out: list[str] = []
+    out: list[str] = []  # reST lines, inline markup still to convert (it may span lines)
+    tables: list[list[str]] = []  # converted tables, stand-ins in ``out``
     i = 0
     while i < len(lines):
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         if line.strip() and nxt.strip() and set(nxt.strip()) == {"-"} and len(nxt.strip()) >= len(line.strip()):
-            out += [f"{heading} {_inline(line.strip())}"]
+            out.append(f"{heading} {line.strip()}")
             i += 2
             continue
         if re.fullmatch(r"=+( +=+)+", line.strip()):
@@ -94,11 +93,15 @@ def markdown(doc: str, heading: str = "###") -> str:
                 table.append(lines[i])
                 rules += bool(re.fullmatch(r"=+( +=+)+", lines[i].strip()))
                 i += 1
-            out += _rst_table(table)
+            out.append(f"\0table{len(tables)}\0")
+            tables.append(_rst_table(table))
             continue
-        out.append(_inline(line))
+        out.append(line)
         i += 1
-    return "\n".join(out).strip() + "\n"
+    text = _inline("\n".join(out))
+    for k, table in enumerate(tables):
+        text = text.replace(f"\0table{k}\0", "\n".join(table))
+    return text.strip() + "\n"
 
 
 def render(text: str) -> str:

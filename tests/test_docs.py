@@ -211,12 +211,12 @@ def test_generated_docs_are_current():
 def test_generated_markdown_from_rest():
     generator = load_generator()
     doc = (
-        "Title line with ``code`` and :func:`~pkg.mod.func` and :mod:`pkg.core.kernel_nb`.\n\n"
+        "Title line with ``code`` and :func:`~pkg.mod.func`, :func:`pkg.other` and :mod:`pkg.core.kernel_nb`.\n\n"
         "Section\n-------\n* a bullet\n\n"
         "===== =========\nname  meaning\n===== =========\na     first ``x``\nb     second\n===== =========\n"
     )
     assert generator.markdown(doc) == (
-        "Title line with `code` and `func` and `kernel_nb`.\n\n"
+        "Title line with `code` and `func`, `other` and `kernel_nb`.\n\n"
         "### Section\n* a bullet\n\n"
         "| name | meaning |\n|---|---|\n| a | first `x` |\n| b | second |\n"
     )
