@@ -4,7 +4,7 @@
 * every relative link of the README and the docs pages resolves to a file, and every ``#anchor`` to a
   heading of that file (GitHub's heading slugs);
 * every CLI command and subcommand (read from the typer app itself) is named in the README or a page;
-* every shipped spec and every kind they use is documented on a page;
+* every shipped spec and every kind they use is documented on a page, every statistic in docs/metrics.md;
 * no internal process words (issue numbers, sessions, helpers) in user docs or the CLI's help;
 * the parts of the pages generated from docstrings are current (``python docs/generate.py``).
 """
@@ -220,3 +220,11 @@ def test_generated_markdown_from_rest():
         "### Section\n* a bullet\n\n"
         "| name | meaning |\n|---|---|\n| a | first `x` |\n| b | second |\n"
     )
+
+
+def test_every_statistic_is_documented():
+    from shortthehype.constants import STATS_KEYS
+
+    text = (DOCS / "metrics.md").read_text(encoding="utf-8")
+    missing = [key for key in STATS_KEYS if not re.search(rf"(?<![\w]){re.escape(key)}(?![\w])", text)]
+    assert missing == [], f"statistics not named in docs/metrics.md: {missing}"
