@@ -1,7 +1,7 @@
 """The documentation stays short, linked, complete and current.
 
 * the README is the front door, not the house: at most ``README_MAX_LINES`` lines;
-* every relative link of the README and the docs pages resolves to a file, and every ``#anchor`` to a
+* docs/index.md links every page; every relative link of the README and the pages resolves to a file, and every ``#anchor`` to a
   heading of that file (GitHub's heading slugs);
 * every CLI command and subcommand (read from the typer app itself) is named in the README or a page;
 * every shipped spec and every kind they use is documented on a page, every statistic in docs/metrics.md;
@@ -228,3 +228,14 @@ def test_every_statistic_is_documented():
     text = (DOCS / "metrics.md").read_text(encoding="utf-8")
     missing = [key for key in STATS_KEYS if not re.search(rf"(?<![\w]){re.escape(key)}(?![\w])", text)]
     assert missing == [], f"statistics not named in docs/metrics.md: {missing}"
+
+
+def test_index_links_every_page():
+    index = DOCS / "index.md"
+    linked = {
+        (index.parent / target.partition("#")[0]).resolve()
+        for target in LINK.findall(prose(index.read_text(encoding="utf-8")))
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I)
+    }
+    missing = [str(p.relative_to(ROOT)) for p in doc_pages() if p != index and p.resolve() not in linked]
+    assert missing == [], f"pages not linked from docs/index.md: {missing}"
