@@ -1,8 +1,8 @@
 """The documentation stays short, linked, complete and current.
 
 * the README is the front door, not the house: at most ``README_MAX_LINES`` lines;
-* docs/index.md links every page; every relative link of the README and the pages resolves to a file, and every ``#anchor`` to a
-  heading of that file (GitHub's heading slugs);
+* docs/index.md links every page; every relative link of the README and the pages resolves to a file,
+  and every ``#anchor`` to a heading of that file (GitHub's heading slugs);
 * every CLI command and subcommand (read from the typer app itself) is named in the README or a page;
 * every shipped spec and every kind they use is documented on a page, every statistic in docs/metrics.md;
 * no internal process words (issue numbers, sessions, helpers) in user docs or the CLI's help;
