@@ -109,6 +109,16 @@ WIDE = {
         "rebalance": "weekly,monthly",
         "fees": "0,0.002",
     },
+    "burry-puts": {  # option contracts: every parameter prices the contracts (one pricing per combination)
+        "entry": "2025-09-02,2025-10-01,2025-10-15,2025-11-03,2025-12-01",
+        "exit": "none,2026-03-02,2026-06-01",
+        "skew_slope": "0:0.3:0.05",
+        "skew_curvature": "0,0.045,0.1",
+        "vol_window": "21,63,126",
+        "iv_markup": "1,1.2,1.5",
+        "fees": "0,0.0035",
+        "slippage": "0,0.02",
+    },
 }
 #: Engine settings fixed for a whole sweep that change the arithmetic (close execution, caps, interest, shares).
 ENGINE_VARIANT = {
@@ -125,6 +135,7 @@ WINDOWS = {
     "hype-hedge": {},
     "dotcom-analog": {},
     "dotcom-analog-path": {"mode": "path", "window": 126, "scale_steps": 3},
+    "burry-puts": {},
     "burry-short": {},
     # small LPPLS windows from 2022 on keep the indicator cheap
     "bubble-timer": {"window_min": 60, "window_max": 120, "window_step": 30, "step": 10,
@@ -140,7 +151,9 @@ DEFAULT_GRIDS = {
 }
 #: Kinds whose random grids are checked against BacktestRun.stats on a sample of rows (every row is
 #: checked against the generic path, one backtest() per combination): their backtests are slower.
-SAMPLED = {"dotcom-analog-path": 40, "burry-short": 40, "bubble-timer": 40}
+SAMPLED = {"dotcom-analog-path": 40, "burry-short": 40, "bubble-timer": 40, "burry-puts": 20}
+#: Fewer random combinations where each one prices its own option contracts on both paths.
+RANDOM_N = {("burry-puts", "defaults"): 60, ("burry-puts", "engine"): 30}
 KINDS = list(WIDE)
 
 
@@ -198,7 +211,7 @@ def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, cas
 def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case, variant):
     name = SPECS.get(case, case)
     overrides = {**WINDOWS[case], **(ENGINE_VARIANT if variant == "engine" else {})}
-    n = 200 if variant == "defaults" else 60
+    n = RANDOM_N.get((case, variant), 200 if variant == "defaults" else 60)
     kwargs = dict(overrides=overrides, prices=prices, random=n, seed=13, n_blocks=4, force=True)
     fused = sweep(name, WIDE[case], path="fused", **kwargs)
     generic = sweep(name, WIDE[case], path="generic", workers=1, **kwargs)
@@ -255,8 +268,8 @@ def test_path_choice_and_its_errors(prices):
         sweep("dotcom-analog", {"reference": "IXIC,SPY"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"'split' changes the tickers of 'split'"):
         sweep("burry-short", {"split": ["PLTR=1", "TSLA=1"]}, overrides=short, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"kind 'option-contracts' has no fused kernel"):
-        sweep("burry-puts", None, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"kind 'python' has no fused kernel"):
+        sweep("my-idea", None, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"unknown path 'fussed'; did you mean 'fused'"):
         sweep("sixty-forty", None, prices=prices, path="fussed")
     # a grid the kernel cannot take runs generic under auto

@@ -87,11 +87,15 @@ class Prepared:
 
     ``data`` is the tuple the target kernel reads; ``encode(params)`` returns
     the kernel's ``(ip, fp)`` (int64, float64 vectors) for one parameter
-    mapping whose values are among those ``data`` was prepared for.
+    mapping whose values are among those ``data`` was prepared for;
+    ``columns``, when the traded columns depend on the prices (a basket's
+    members found in them, contracts named by their symbols), names them
+    (None: the kind's ``FusedTargets.columns``).
     """
 
     data: tuple[Any, ...]
     encode: Callable[[Mapping[str, Any]], tuple[Sequence[int], Sequence[float]]]
+    columns: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,10 @@ class FusedTargets:
     layout: tuple[str, ...] = ()
     instruments: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
 
-    def targets(self, prices: Prices, params: Mapping[str, Any], columns: list[str] | None = None) -> pd.DataFrame:
-        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns).
-
-        ``columns``: the tickers ``prepare`` traded when not all of ``self.columns(params)`` (default).
-        """
-        columns = self.columns(params) if columns is None else columns
+    def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
+        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns)."""
         prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
+        columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
         out = np.empty((len(prices), len(columns)))
         self.targets_nb(prepared.data, np.asarray(ip, dtype=np.int64), np.asarray(fp, dtype=np.float64), 0, out)
@@ -260,7 +261,6 @@ class FusedTargets:
         from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
-        columns = self.columns(params)
         tickers = spec.kind.tickers(params)
         missing = [t for t in tickers if t not in plan.prices.tickers]
         if missing:
@@ -273,6 +273,7 @@ class FusedTargets:
         choices = {name: (params[name],) if name in self.layout else (*swept.get(name, ()), params[name])
                    for name in self.params}
         prepared = self.prepare(history, kind_params, choices)
+        columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
         # engine terms of the instruments (share-count targets, cash settlement), as PreparedRun.terms
         instrument_terms = dict(spec.kind.engine_terms(kind_params, history)) if spec.kind.engine_terms else {}

@@ -353,6 +353,33 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
             out[t, j] = -scale * short_notional * fp[2 + j - n_long]
 
 
+# ---- option contracts: purchases and sales on prepared bars ---------------------------------------
+
+
+@njit(cache=True)
+def marked_targets_nb(marks, fp, out) -> None:
+    """Targets of contracts bought and sold on prepared bars: ``fp[j]`` where ``marks`` is 1 (a purchase), else ``marks``.
+
+    ``marks`` ``(n, k)``: 1 on a purchase bar, 0 on a sale (flat), NaN
+    elsewhere (no order); ``fp[j]`` is column j's purchase (a weight, or a
+    share count for a share-count column).
+    """
+    for t in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[t, j] = fp[j] if marks[t, j] > 0.0 else marks[t, j]
+
+
+@njit(cache=True)
+def option_contracts_targets_nb(data, ip, fp, first, out) -> None:
+    """option-contracts: each contract bought on its decision bar and sold on its exit bar.
+
+    ``data = (marks,)`` (:func:`marked_targets_nb`); ``fp`` = each
+    contract's size (contracts x 100 shares, or its premium budget); ``ip``
+    is empty.  Every row is written.
+    """
+    marked_targets_nb(data[0], fp, out)
+
+
 # ---- burry-short ------------------------------------------------------------------------------
 
 #: ``ip[0]`` of burry-short: what is traded (the order of ``burry_short.INSTRUMENTS``).
@@ -382,9 +409,7 @@ def burry_short_targets_nb(data, ip, fp, first, out) -> None:
     """
     calendars, rolls = data
     if ip[0] == BURRY_PUTS:
-        for t in range(out.shape[0]):
-            for j in range(out.shape[1]):
-                out[t, j] = fp[j] if rolls[t, j] > 0.0 else rolls[t, j]
+        marked_targets_nb(rolls, fp, out)
         return
     entry, exit_bar, row = ip[1], ip[2], ip[3]
     for t in range(out.shape[0]):

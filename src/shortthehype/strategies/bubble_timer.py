@@ -245,7 +245,7 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
             p["neutral_exposure"],
         ]
 
-    return Prepared((close, calendars, bubble, antibubble), encode)
+    return Prepared((close, calendars, bubble, antibubble), encode, columns)
 
 
 #: The kind's target kernel given the precomputed indicator, shared by ``backtest()`` and the fused sweep;
@@ -267,7 +267,7 @@ def _traded(prices: Prices, params: Params) -> list[str]:
 
 
 def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    return FUSED.targets(prices, params, _traded(prices, params))
+    return FUSED.targets(prices, params)
 
 
 BUBBLE_TIMER = register(
