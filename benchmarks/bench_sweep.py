@@ -29,7 +29,7 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
    (``sixty-forty``: fixed-weights; ``ai-basket``; ``hype-hedge``;
    ``dotcom-analog`` in calendar mode and, as ``dotcom-analog-path``, in
    path mode; ``burry-short`` in stock mode; ``bubble-timer`` given its
-   indicator) over a 2,000-combination
+   indicator; ``burry-puts``: option-contracts) over a 2,000-combination
    random draw of a wide grid of every parameter its kernel takes, on the
    real shared prices, warm, in one process, without the DSR/PBO
    (``n_blocks=0``): the fused path (best of 3; once more with the DSR/PBO)
@@ -325,6 +325,12 @@ KIND_GRIDS = {
         "exposure": "0.5:1.5:0.25",
         "short_exposure": "0.5,1",
         "dotcom_peak": "1999-12-01,2000-03-10",
+    },
+    "burry-puts": {  # option-contracts: entry x skew price the contracts (35 pricings), costs vary within each
+        "entry": "2025-09-02,2025-10-01,2025-10-15,2025-11-03,2025-12-01",
+        "skew_slope": "0:0.3:0.05",
+        "fees": "0:0.005:0.0005",
+        "slippage": "0:0.03:0.005",
     },
 }
 #: The spec and overrides of a case named otherwise.
