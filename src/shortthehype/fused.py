@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import ANNUALIZATION
+from shortthehype.constants import ANNUALIZATION, SWEEP_FUSED_GROUP_CACHE
 from shortthehype.data.prices import Prices
 from shortthehype.enums import (
     AP_BORROW_FEE,
@@ -297,6 +297,9 @@ class FusedTargets:
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
             block_len=block_len,
         )
+        held = [k for k in plan.cache if k.startswith("fused:")]
+        for stale in held[: max(0, len(held) - SWEEP_FUSED_GROUP_CACHE + 1)]:
+            del plan.cache[stale]
         plan.cache[key] = {
             "prepared": prepared,
             "n_ip": len(ip),
