@@ -248,6 +248,19 @@ def test_burry_short_puts_fused_rows_equal_backtest_and_the_generic_path(prices,
     _assert_rows_equal_backtest(fused, "burry-short", overrides, prices, 6)
 
 
+def test_fused_groups_beyond_the_cache_are_recomputed_to_the_same_rows(prices, monkeypatch):
+    """An options sweep prices a group per combination: with room for 2 groups, chunks recompute the rest."""
+    import shortthehype.fused as fused_module
+
+    # the budget varies slowest: each chunk of 4 meets groups the previous chunks priced and dropped
+    grid = {"premium_budget": "0.02,0.05", "instrument": "puts", "moneyness": "0.7,0.8,0.9", "tenor_days": "91,182"}
+    kwargs = dict(prices=prices, n_blocks=0, path="fused", chunk_size=4)
+    roomy = sweep("burry-short", grid, **kwargs)
+    monkeypatch.setattr(fused_module, "SWEEP_FUSED_GROUP_CACHE", 2)
+    tight = sweep("burry-short", grid, **kwargs)
+    pd.testing.assert_frame_equal(roomy.table, tight.table)
+
+
 def test_fused_rows_of_a_bankrupt_leveraged_short_book_equal_backtest(prices):
     """Shorts at 3x through the 2020 rally: the engine's bankruptcy and close-out on the fused path."""
     grid = {"weights.SPY": "-3,-2", "weights.QQQ": "-1.5,0", "rebalance": "daily,monthly"}
