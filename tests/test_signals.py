@@ -77,3 +77,14 @@ def test_rolling_betas_of_many_windows_equal_one_call_per_ticker_and_window():
             one = rolling_beta(prices[ticker], reference, window).to_numpy()
             np.testing.assert_array_equal(betas[w, :, j], one)
     assert np.isnan(betas[:, 41:46, 1]).all() and np.isfinite(betas[-1, 100:, 0]).all()
+
+
+def test_rolling_volatilities_of_many_windows_equal_one_call_per_window():
+    from shortthehype.signals import rolling_volatilities
+
+    prices = random_prices(seed=4, n_assets=3)
+    windows = [2, 21, 63]
+    vols = rolling_volatilities(prices, windows)
+    for w, window in enumerate(windows):
+        np.testing.assert_array_equal(vols[w], rolling_volatility(prices, window).to_numpy())
+    assert np.isnan(vols[:, :41, 1]).all() and np.isfinite(vols[-1, 200:, 0]).all()

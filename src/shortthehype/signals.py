@@ -97,6 +97,15 @@ def rolling_volatility(prices: pd.Series | pd.DataFrame, window: int, periods_pe
     return _wrap(out * np.sqrt(periods_per_year), prices)
 
 
+def rolling_volatilities(prices: pd.DataFrame, windows: Sequence[int], periods_per_year: int = 252) -> np.ndarray:
+    """:func:`rolling_volatility` of every column for every window: ``(windows, bars, columns)``, equal value for value."""
+    returns, _ = _as_2d(log_returns(prices))
+    sizes = np.asarray([_check_window(int(w), minimum=2) for w in windows], dtype=np.int64)
+    out = np.empty((len(sizes), *returns.shape))
+    nb.rolling_stds_nb(returns, sizes, 1, out)
+    return out * np.sqrt(periods_per_year)
+
+
 def rolling_beta(asset: pd.Series, market: pd.Series, window: int) -> pd.Series:
     """OLS beta of the asset's daily simple returns on the market's, over the last ``window`` returns."""
     frame = pd.concat([asset, market], axis=1)

@@ -160,6 +160,17 @@ def rolling_beta_1d_nb(y, x, window, out):
 
 
 @njit(cache=True, parallel=True)
+def rolling_stds_nb(x, windows, ddof, out):
+    """``out[w, :, j]``: :func:`rolling_std_1d_nb` of column j of ``x`` over ``windows[w]``, the pairs in parallel."""
+    k = x.shape[1]
+    for pair in prange(windows.shape[0] * k):
+        w = pair // k
+        j = pair % k
+        rolling_std_1d_nb(np.ascontiguousarray(x[:, j]), windows[w], ddof, out[w, :, j])
+    return out
+
+
+@njit(cache=True, parallel=True)
 def rolling_betas_nb(close, reference, windows, out):
     """``out[w, :, j]``: :func:`rolling_beta_1d_nb` of column j's simple returns on ``reference``'s, window ``windows[w]``.
 
