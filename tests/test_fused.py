@@ -278,7 +278,8 @@ def test_path_choice_and_its_errors(prices):
     with pytest.raises(ParamError, match=r"'weights.NVDA' adds a ticker to 'weights'"):
         sweep("sixty-forty", {"weights.NVDA": "0.1,0.2"}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"the fused path does not sweep 'reference'"):
-        sweep("dotcom-analog", {"reference": "IXIC,SPY"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
+        sweep("dotcom-analog", {"reference": "IXIC,SPY"}, overrides={**short, "mode": "path"}, prices=prices,
+              path="fused")
     with pytest.raises(ParamError, match=r"'split' changes the tickers of 'split'"):
         sweep("burry-short", {"split": ["PLTR=1", "TSLA=1"]}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"kind 'python' has no fused kernel"):

@@ -358,7 +358,7 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
 
 @njit(cache=True)
 def marked_targets_nb(marks, fp, out) -> None:
-    """Targets of contracts bought and sold on prepared bars: ``fp[j]`` where ``marks`` is 1 (a purchase), else ``marks``.
+    """Targets of contracts bought and sold on prepared bars: ``fp[j]`` where ``marks`` is 1, else ``marks``.
 
     ``marks`` ``(n, k)``: 1 on a purchase bar, 0 on a sale (flat), NaN
     elsewhere (no order); ``fp[j]`` is column j's purchase (a weight, or a
@@ -389,7 +389,7 @@ BURRY_PUTS = 1
 
 @njit(cache=True)
 def burry_short_targets_nb(data, ip, fp, first, out) -> None:
-    """burry-short: the signed weights from the entry bar to the exit bar (stock), or the rolled puts' purchases and sales.
+    """burry-short: the signed weights from entry to exit (stock), or the rolled puts' purchases and sales.
 
     ``data = (calendars, rolls)``: the keep_weights calendars ``(n_cal, n)``
     bool; in puts mode the rolls' targets ``(n, k)``: 1 on a contract's
@@ -432,7 +432,8 @@ REGIME_ANTIBUBBLE = -1
 
 @njit(cache=True)
 def bubble_signal_nb(bubble, antibubble, bubble_threshold, antibubble_threshold) -> int:
-    """The signal of one evaluation: bubble when ``bubble`` reaches its threshold and ``antibubble``; else anti-bubble at its threshold; NaN: none."""
+    """One evaluation's signal: bubble when ``bubble`` reaches its threshold and ``antibubble``; else anti-bubble
+    when ``antibubble`` reaches its threshold; else (NaN included) none."""
     if bubble >= bubble_threshold and bubble >= antibubble:
         return REGIME_BUBBLE
     if antibubble >= antibubble_threshold:
@@ -449,7 +450,7 @@ def bubble_signals_nb(bubble, antibubble, bubble_threshold, antibubble_threshold
 
 @njit(cache=True)
 def bubble_regimes_nb(signal, duration, out) -> None:
-    """Regime per bar: a non-zero ``signal`` on bar s holds bars s .. s + duration - 1; a later one takes over; else 0."""
+    """Regime per bar: a non-zero ``signal`` on bar s holds bars s .. s + duration - 1 (a later one takes over); else 0."""
     last_bar = -1
     last_code = REGIME_NEUTRAL
     for t in range(out.shape[0]):

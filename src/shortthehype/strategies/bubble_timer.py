@@ -155,7 +155,7 @@ def _cached_fits(series: pd.Series, positions: np.ndarray, windows: np.ndarray):
 
 
 def _indicator(series: pd.Series, params: Params) -> pd.DataFrame:
-    """The confidence indicator (:func:`shortthehype.lppls.confidence_from_fits`) on the evaluation dates of ``params``."""
+    """The confidence indicator (:func:`shortthehype.lppls.confidence_from_fits`) on the evaluation dates."""
     from shortthehype.lppls import confidence_from_fits, evaluation_positions, lppls_windows
 
     windows = lppls_windows(int(params["window_min"]), int(params["window_max"]), int(params["window_step"]))

@@ -293,7 +293,9 @@ def _reference_path(close: pd.DataFrame, params: Params) -> pd.Series:
     return ref
 
 
-def _path_fit(close: pd.DataFrame, params: Params) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray]:
+def _path_fit(
+    close: pd.DataFrame, params: Params
+) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray]:
     """Path mode's best alignment on each decision bar: the bars, the matched reference dates, errors, scales.
 
     Returns ``(bars, matched, errors, scales, mapped)``: decision bar
