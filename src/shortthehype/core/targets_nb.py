@@ -450,7 +450,7 @@ def bubble_signals_nb(bubble, antibubble, bubble_threshold, antibubble_threshold
 
 @njit(cache=True)
 def bubble_regimes_nb(signal, duration, out) -> None:
-    """Regime per bar: a non-zero ``signal`` on bar s holds bars s .. s + duration - 1 (a later one takes over); else 0."""
+    """Regime per bar: a non-zero ``signal`` on bar s holds bars s .. s + duration - 1 (a later one takes over)."""
     last_bar = -1
     last_code = REGIME_NEUTRAL
     for t in range(out.shape[0]):
