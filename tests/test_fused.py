@@ -1,6 +1,6 @@
 """The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog in
-both modes, burry-short's stock mode, bubble-timer): every row equals backtest() of its spec bit for bit,
-and --path fused equals --path generic (rows, DSR, PBO)."""
+both modes, burry-short with stock and puts, bubble-timer, option-contracts): every row equals backtest() of its
+spec bit for bit, and --path fused equals --path generic (rows, DSR, PBO)."""
 
 from __future__ import annotations
 
