@@ -311,3 +311,16 @@ def test_window_rows_equal_prepare_window_and_the_engine_rows():
             n = window_rows_2d_nb(targets, lo, hi, shift, row_bar, row_w)
             np.testing.assert_array_equal(row_bar[:n], expected_bar)
             np.testing.assert_array_equal(row_w[:n], expected_w)
+
+
+def test_precompile_sweeps_every_mapped_essay_spec_on_its_fused_path():
+    """``shortthehype precompile`` compiles each kind's fused driver: its sweeps must take the fused path."""
+    from shortthehype.precompile import synthetic_sweeps
+    from shortthehype.sweeps import build_axes
+    from shortthehype.sweeps.plan import choose_path
+
+    _, sweeps = synthetic_sweeps()
+    kinds = {spec.kind.name for spec, _ in sweeps}
+    assert {"fixed-weights", "ai-basket", "dotcom-analog", "hype-hedge", "burry-short", "ma-crossover"} <= kinds
+    for spec, grid in sweeps:
+        assert choose_path(spec, build_axes(spec, grid), "auto") == "fused", spec.name

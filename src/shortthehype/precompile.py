@@ -9,8 +9,15 @@ small workload of each kind here fills the cache; later processes load it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PRECOMPILE_STEPS", "precompile"]
+if TYPE_CHECKING:
+    from shortthehype.data.prices import Prices
+    from shortthehype.spec import StrategySpec
+
+__all__ = ["PRECOMPILE_STEPS", "precompile", "synthetic_sweeps"]
+
+_TICKER_TYPES = ("ticker", "tickers", "weights")
 
 
 def _engine_and_strategies() -> None:
@@ -19,13 +26,34 @@ def _engine_and_strategies() -> None:
     run_demo()
 
 
-def _sweep_kernels() -> None:
+def synthetic_sweeps() -> tuple[Prices, list[tuple[StrategySpec, dict[str, Any]]]]:
+    """Synthetic prices, and each essay spec mapped onto them with its own grid less the real-ticker settings.
+
+    ``bubble-timer`` and ``option-contracts`` have no synthetic mapping: their
+    drivers compile on their first sweep.
+    """
     from shortthehype.data import synthetic
+    from shortthehype.demo import synthetic_overrides
+    from shortthehype.spec import load_spec
+
+    scenario = synthetic.Scenario()
+    sweeps = []
+    for name, overrides in synthetic_overrides(scenario).items():
+        spec = load_spec(name).with_overrides(overrides)
+        schema = spec.schema()
+        grid = {k: v for k, v in spec.sweep.items() if schema[k.partition(".")[0]][1].type not in _TICKER_TYPES}
+        if grid:
+            sweeps.append((spec, grid))
+    return synthetic.generate_prices(scenario), sweeps
+
+
+def _sweep_kernels() -> None:
+    """Two combinations of each essay spec's grid: every kind's fused driver compiles once."""
     from shortthehype.sweeps import sweep
 
-    prices = synthetic.generate_prices(synthetic.Scenario())
-    sweep("ma-crossover", {"fast": [10, 20], "slow": [50, 100]}, overrides={"ticker": "DATA", "benchmark": "MKT"},
-          prices=prices, n_blocks=4, workers=1)
+    prices, sweeps = synthetic_sweeps()
+    for spec, grid in sweeps:
+        sweep(spec, grid, prices=prices, random=2, seed=0, n_blocks=4, workers=1, force=True)
 
 
 def _lppls_kernels() -> None:
