@@ -27,7 +27,8 @@ from test_report_support import EVIL
 import shortthehype.cli.bubble_cmd as bubble_cmd  # registers `bubble`
 import shortthehype.cli.report_cmd  # noqa: F401  (registers `report`)
 from shortthehype.cli import main
-from shortthehype.constants import AI_BASKET, BUBBLE_THRESHOLD
+from shortthehype.baskets import AI_BASKET
+from shortthehype.constants import BUBBLE_THRESHOLD
 from shortthehype.errors import DataError, ParamError
 from shortthehype.lppls import LPPLSFilters, LPPLSSearch, confidence_indicator, lppls_windows
 from shortthehype.report import format_from_suffix, render, write_atomically, write_png, write_pngs

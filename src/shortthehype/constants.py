@@ -142,8 +142,6 @@ GROSS_TOLERANCE = 1e-9
 STALE_DATA_BARS = 63
 
 # --- the essay's universe
-#: The default AI basket of the essay's strategies.
-AI_BASKET = ("NVDA", "MSFT", "GOOGL", "AMZN", "META", "AVGO", "TSM", "ORCL", "AMD", "PLTR")
 #: The two names of Burry's Q3-2025 13F puts and their notional split
 #: (PLTR puts on 5M shares ~ $912M, NVDA puts on 1M shares ~ $187M).
 BURRY_TARGETS = {"PLTR": 912.0 / (912.0 + 187.0), "NVDA": 187.0 / (912.0 + 187.0)}
@@ -157,10 +155,6 @@ DOTCOM_TROUGH = "2002-10-09"
 AI_START = "2022-11-30"
 
 # --- essay strategies: ai-basket, dotcom-analog, ma-crossover, python (basket engineer) ---
-#: Trailing window of the inverse-volatility weighting (about three months of returns).
-BASKET_VOL_WINDOW = 63
-#: Trailing window of the momentum weighting's total return (about six months).
-BASKET_MOMENTUM_WINDOW = 126
 #: Default ticker of ``ma-crossover``: the Nasdaq-100 ETF, the tradeable AI-heavy
 #: index with the longest history in the shared data (1999-03-10, before the dotcom peak).
 MA_DEFAULT_TICKER = "QQQ"
@@ -330,7 +324,7 @@ LPPLS_FILTER_DAMPING = 0.8
 LPPLS_FILTER_REL_ERR = 0.05
 #: The name under which ``bubble`` and ``bubble-timer`` take the AI basket:
 #: the equal-weight, daily-rebalanced index of the listed members of AI_BASKET
-#: (:func:`shortthehype.strategies.ai_basket.basket_index`).
+#: (:func:`shortthehype.baskets.basket_index`).
 BUBBLE_AI_BASKET = "ai-basket"
 #: bubble-timer defaults: bars between indicator evaluations, thresholds of
 #: the bubble / anti-bubble indicators (fractions of fitted windows), bars a

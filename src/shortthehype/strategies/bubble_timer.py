@@ -35,8 +35,8 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
+from shortthehype.baskets import AI_BASKET
 from shortthehype.constants import (
-    AI_BASKET,
     BUBBLE_AI_BASKET,
     BUBBLE_FIT_CACHE_SIZE,
     BUBBLE_HOLD,

@@ -49,8 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shortthehype.baskets import AI_BASKET
 from shortthehype.constants import (
-    AI_BASKET,
     AI_START,
     ANALOG_FIT_CACHE_SIZE,
     ANALOG_SCALE_MAX,

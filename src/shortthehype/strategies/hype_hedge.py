@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shortthehype.baskets import AI_BASKET
 from shortthehype.constants import (
-    AI_BASKET,
     BURRY_TARGETS,
     HEDGE_BETA_WINDOW,
     HEDGE_GROSS_CAP,

@@ -124,7 +124,7 @@ def _resolve_file(file: str, base_dir: Path | None) -> Path:
     if path.is_absolute():
         candidates = [path]
     else:
-        from shortthehype.spec import strategy_dirs
+        from shortthehype.strategies.locations import strategy_dirs
 
         roots = ([base_dir] if base_dir is not None else []) + [Path.cwd()] + strategy_dirs()
         candidates = [root / path for root in roots]
@@ -147,7 +147,7 @@ def _check_trusted(file: str, resolved: Path, base_dir: Path) -> None:
     import os
 
     from shortthehype.constants import ENV_ANY_STRATEGY_FILE
-    from shortthehype.spec import strategy_dirs
+    from shortthehype.strategies.locations import strategy_dirs
 
     if os.environ.get(ENV_ANY_STRATEGY_FILE, "") not in ("", "0"):
         return
