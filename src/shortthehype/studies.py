@@ -88,7 +88,7 @@ class StudyResult:
     def to_document(self) -> dict[str, Any]:
         """The JSON document of the study (``type`` = ``"distribution"``), read by ``shortthehype report``."""
         from shortthehype import __version__
-        from shortthehype.runner import json_safe
+        from shortthehype.documents import json_safe
 
         summary = self.summary()
         columns = {}

@@ -418,5 +418,6 @@ DOTCOM_ANALOG = register(
         target_weights=_target_weights,
         check=_check,
         fused=FUSED,
+        report="shortthehype.strategies.dotcom_analog_report",
     )
 )
