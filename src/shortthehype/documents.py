@@ -28,6 +28,7 @@ __all__ = [
     "document_type",
     "float_list",
     "json_safe",
+    "python_scalar",
 ]
 
 
@@ -47,6 +48,13 @@ def json_safe(value: Any) -> Any:
 def float_list(values: Any) -> list[float | None]:
     """A float array as a JSON list (non-finite values become null)."""
     return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
+
+
+def python_scalar(value: Any) -> Any:
+    """A numpy number or bool as the Python one (NaN stays NaN); anything else unchanged (dates too)."""
+    if isinstance(value, np.generic) and not isinstance(value, (np.datetime64, np.timedelta64)):
+        return value.item()
+    return value
 
 
 def _resolve(reference: str) -> Callable[..., Any]:

@@ -11,6 +11,7 @@ import typer
 from shortthehype.cli import app, console, err_console, styled
 from shortthehype.cli.options import DataOptions, TableFormat, data_options, run_overrides
 from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
+from shortthehype.documents import python_scalar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -263,7 +264,7 @@ def _frame_grid(frame: pd.DataFrame, params: list[str], title: str) -> Grid:
     grid = Grid(columns + ([Column("bankrupt")] if show_bankrupt else []), title=title, key="top")
     for _, row in frame.iterrows():
         cells = [
-            Cell("", None) if is_empty_cell(row[name]) else Cell(format_value(_plain(row[name])), json_value(_plain(row[name])))
+            Cell("", None) if is_empty_cell(row[name]) else Cell(format_value(python_scalar(row[name])), json_value(python_scalar(row[name])))
             for name in params
         ]
         ruined = bool(row.get("bankrupt", False))
@@ -272,14 +273,6 @@ def _frame_grid(frame: pd.DataFrame, params: list[str], title: str) -> Grid:
             cells.append(Cell("yes" if row["bankrupt"] else "", bool(row["bankrupt"])))
         grid.add_row(*cells)
     return grid
-
-
-def _plain(value: Any) -> Any:
-    import pandas as pd
-
-    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
-        return value.item()
-    return value
 
 
 @results_app.command("show")

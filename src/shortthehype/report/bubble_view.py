@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD, REPORT_MAX_TABLE_ROWS
+from shortthehype.documents import json_safe
 from shortthehype.errors import DataError
 from shortthehype.report import formatting as fmt
 from shortthehype.report.figures import FIGURE_HEIGHT, LOG_SCALE_SPAN, STRATEGY_COLOR, TOP_MARGIN, Figure, base_layout, line_trace, date_strings, esc, finite
@@ -349,7 +350,7 @@ def reproduce_command(view: BubbleView) -> str | None:
     if frame.empty or not windows or len(steps) > 1:
         return None
     search = view.document.get("search")
-    if search is not None and _plain_json(search) != _plain_json(asdict(LPPLSSearch())):
+    if search is not None and json_safe(search) != json_safe(asdict(LPPLSSearch())):
         return None
     parts = ["shortthehype", "bubble", view.name]
     source = view.document.get("source")
@@ -372,15 +373,6 @@ def reproduce_command(view: BubbleView) -> str | None:
             continue
         parts += ["--filter", f"{key}={fmt.param_text(value).replace(', ', ',')}"]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def _plain_json(value: Any) -> Any:
-    """Tuples as lists, so that a dataclass's ``asdict`` compares equal to its JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_json(v) for v in value]
-    return value
 
 
 # ---- figures ----------------------------------------------------------------------------------
@@ -623,7 +615,7 @@ def qualification_lines(document: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Filters: {preset} preset"
         + (f" ({FILTER_PRESETS[preset].citation})" if preset in FILTER_PRESETS else "")
-        + (", with the overrides shown under Settings." if _plain_json(document.get("filters")) != _plain_json(_preset_dict(preset)) else "."),
+        + (", with the overrides shown under Settings." if json_safe(document.get("filters")) != json_safe(_preset_dict(preset)) else "."),
         f"{int(counts['fits']):,} fits, {int(counts['qualified']):,} qualified (bubble {int(counts['qualified_bubble']):,}, "
         f"anti-bubble {int(counts['qualified_antibubble']):,}); rejected by {rejected} (a fit can fail several conditions).",
     ]

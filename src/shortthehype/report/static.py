@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from shortthehype.constants import REPORT_ROLLING_WINDOW
 from shortthehype.report.figures import (
