@@ -150,18 +150,19 @@ def test_pbo_is_skipped_with_a_note_when_windows_differ(prices):
 
 
 def test_budget_refusals_name_the_estimate_and_force_runs(prices, monkeypatch):
-    import shortthehype.sweeps as module
+    import shortthehype.sweeps.plan as plan_module
+    import shortthehype.sweeps.run as run_module
 
     short = prices.between("2020-01-02", "2020-12-31")
-    monkeypatch.setattr(module, "SWEEP_MAX_SECONDS", 1e-9)
+    monkeypatch.setattr(plan_module, "SWEEP_MAX_SECONDS", 1e-9)
     with pytest.raises(ParamError, match=r"the sweep's 4 combinations would take about 0 s .* pass --force"):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
     assert sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short, force=True, n_blocks=0).n_run == 4
-    monkeypatch.setattr(module, "SWEEP_MAX_GRID", 3)
+    monkeypatch.setattr(run_module, "SWEEP_MAX_GRID", 3)
     with pytest.raises(ParamError, match=r"the grid has 4 combinations \(more than 3\)"):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
-    monkeypatch.setattr(module, "SWEEP_MAX_GRID", 10**9)
-    monkeypatch.setattr(module, "SWEEP_MAX_MEMORY_FRACTION", 1e-12)
+    monkeypatch.setattr(run_module, "SWEEP_MAX_GRID", 10**9)
+    monkeypatch.setattr(plan_module, "SWEEP_MAX_MEMORY_FRACTION", 1e-12)
     with pytest.raises(ParamError, match=r"4 result rows would need about .* GiB"):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
 
@@ -338,7 +339,7 @@ def test_command_errors_are_one_line_naming_the_culprit(shared_prices_dir, tmp_p
 
 def test_worker_processes_equal_one_process_for_a_python_strategy_file(shared_prices_dir, monkeypatch):
     """The generic path in two spawned workers (the spec's kind is rebuilt from its file there)."""
-    import shortthehype.sweeps as module
+    import shortthehype.sweeps.executors as module
     from shortthehype.data.load import load_prices
 
     pools = []

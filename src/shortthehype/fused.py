@@ -47,7 +47,8 @@ from shortthehype.errors import DataError, ParamError
 
 if TYPE_CHECKING:
     from shortthehype.spec import StrategySpec
-    from shortthehype.sweeps import Axis, _Plan
+    from shortthehype.sweeps.grid import Axis
+    from shortthehype.sweeps.plan import Plan
 
 __all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared", "choice_index"]
 
@@ -160,14 +161,14 @@ class FusedTargets:
                 return f"{axis.name!r} adds a ticker to {base!r}"
         return None
 
-    def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
+    def chunk(self, plan: Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids`` of ``plan``.
 
         One kernel call per distinct value of the ``layout`` parameters (the
         traded tickers), each on its own prices and window.
         """
         from shortthehype.core.sweep_nb import N_SWEEP_STATS
-        from shortthehype.sweeps import _decode
+        from shortthehype.sweeps.grid import decode
 
         spec = plan.spec
         n = len(ids)
@@ -188,7 +189,7 @@ class FusedTargets:
                     params[base] = value
             combinations.append((params, costs))
         layout = [k for k, axis in enumerate(plan.axes) if axis.name in self.layout]
-        positions = _decode(ids, plan.shape)
+        positions = decode(ids, plan.shape)
         keys = np.stack([positions[k] for k in layout], axis=1) if layout else np.zeros((n, 0), dtype=np.int64)
         for key in np.unique(keys, axis=0):
             rows = np.flatnonzero((keys == key).all(axis=1))
@@ -198,7 +199,7 @@ class FusedTargets:
             windows[rows] = setup["window"]
         return out, blocks, windows
 
-    def _run(self, plan: _Plan, setup: dict[str, Any], combinations: list, ap_rows: np.ndarray, out: np.ndarray,
+    def _run(self, plan: Plan, setup: dict[str, Any], combinations: list, ap_rows: np.ndarray, out: np.ndarray,
              blocks: np.ndarray, rows: np.ndarray) -> None:
         """The kernel on one group of combinations (same tickers and window): rows ``rows`` of ``out``/``blocks``."""
         from shortthehype.core import fused_nb
@@ -227,7 +228,7 @@ class FusedTargets:
         if eng.block_len:
             blocks[rows] = group_blocks
 
-    def _setup(self, plan: _Plan, group: Mapping[str, Any]) -> dict[str, Any]:
+    def _setup(self, plan: Plan, group: Mapping[str, Any]) -> dict[str, Any]:
         """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
         key = "fused:" + repr(sorted(group.items()))
         if key in plan.cache:
@@ -237,7 +238,7 @@ class FusedTargets:
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
         from shortthehype.runner import _common_end, prepare_window
-        from shortthehype.sweeps import _layout_or_none
+        from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
         params = {**spec.params, **group}
@@ -264,7 +265,7 @@ class FusedTargets:
         inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options)
         close_mode = inputs.execution == "close"
         n_obs = (hi - lo) + (1 if close_mode else 0)
-        block_start, block_len = _layout_or_none(n_obs, plan.n_blocks)
+        block_start, block_len = block_layout_or_none(n_obs, plan.n_blocks)
         engine = FusedEngine(
             open=inputs.open, high=inputs.high, low=inputs.low, close=inputs.close, days=inputs.days,
             last_valid=last_valid_bar_nb(inputs.close), lo=lo, init_cash=inputs.init_cash,
@@ -314,10 +315,10 @@ class CrossoverSweep:
                     return reason
         return None
 
-    def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
+    def chunk(self, plan: Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids``, one kernel call per ticker."""
         from shortthehype.core.sweep_nb import N_SWEEP_STATS
-        from shortthehype.sweeps import _decode
+        from shortthehype.sweeps.grid import decode
 
         axes = {a.name: a for a in plan.axes}
         if "ticker" not in axes:
@@ -325,7 +326,7 @@ class CrossoverSweep:
             windows = np.empty(len(ids), dtype=object)
             windows.fill(window)  # one shared str (np.full would make a str per row)
             return out, blocks, windows
-        position = _decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
+        position = decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
         out = np.empty((len(ids), N_SWEEP_STATS))
         blocks = np.empty((len(ids), plan.n_blocks, 2))
         windows = np.empty(len(ids), dtype=object)
@@ -336,7 +337,7 @@ class CrossoverSweep:
         return out, blocks, windows
 
     @staticmethod
-    def _setup(plan: _Plan, ticker: str) -> dict[str, Any]:
+    def _setup(plan: Plan, ticker: str) -> dict[str, Any]:
         """A ticker's window arrays, moving averages and engine inputs, shared by every chunk (cached on the plan)."""
         key = f"fused:{ticker}"
         if key in plan.cache:
@@ -345,7 +346,7 @@ class CrossoverSweep:
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
         from shortthehype.runner import prepare_window
-        from shortthehype.sweeps import _layout_or_none
+        from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
         if ticker not in plan.prices.tickers:
@@ -372,7 +373,7 @@ class CrossoverSweep:
         for k, method in enumerate(methods):
             rolling_means_nb(close, windows, method == "cumulative", ma[k * len(windows) : (k + 1) * len(windows)])
         n_obs = (hi - lo) + (1 if inputs.execution == "close" else 0)
-        start, length = _layout_or_none(n_obs, plan.n_blocks)
+        start, length = block_layout_or_none(n_obs, plan.n_blocks)
         setup = {
             "inputs": inputs,
             "lo": lo,
@@ -386,15 +387,15 @@ class CrossoverSweep:
         plan.cache[key] = setup
         return setup
 
-    def _ticker(self, plan: _Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
+    def _ticker(self, plan: Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
         from shortthehype.core.sweep_nb import N_SWEEP_STATS, ma_crossover_sweep_nb
-        from shortthehype.sweeps import _decode
+        from shortthehype.sweeps.grid import decode
 
         setup = self._setup(plan, ticker)
         inputs = setup["inputs"]
         spec = plan.spec
         n = len(ids)
-        positions = dict(zip([a.name for a in plan.axes], _decode(ids, plan.shape)))
+        positions = dict(zip([a.name for a in plan.axes], decode(ids, plan.shape)))
         axes = {a.name: a for a in plan.axes}
 
         def column(name: str, default: Any) -> np.ndarray:
