@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from shortthehype.errors import DataError
 
@@ -33,7 +34,8 @@ __all__ = [
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with NaN and inf as None, numpy scalars as Python numbers, mappings and sequences walked (for JSON)."""
+    """``value`` for JSON: NaN and inf as None, numpy scalars as Python numbers, timestamps as ``YYYY-MM-DD``,
+    mappings and sequences walked."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (np.floating, np.integer)):
@@ -42,6 +44,8 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
     return value
 
 

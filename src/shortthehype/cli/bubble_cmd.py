@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from shortthehype.cli import app, console, err_console, styled
 from shortthehype.cli.notices import in_window, print_warnings
-from shortthehype.cli.options import DataOptions, TableFormat
+from shortthehype.cli.data_options import DataOptions, TableFormat
 from shortthehype.cli.render import check_format
 from shortthehype.errors import ParamError
 
@@ -223,7 +223,7 @@ def bubble(
     fmt = check_format(format_)
     if fmt != "table" and str(json_path) == "-":
         raise ParamError(f"--format {fmt} and --json - both print to stdout: write the JSON to a file")
-    from shortthehype.cli.options import check_output_options
+    from shortthehype.cli.data_options import check_output_options
 
     check_output_options(json_path=json_path)
     indicator = bubble_indicator(
@@ -250,7 +250,7 @@ def bubble(
     if first is not None:
         print_warnings(in_window(indicator.prices.warnings, first, frame.index[-1]))
     if json_path is not None:
-        from shortthehype.cli.options import write_json
+        from shortthehype.cli.data_options import write_json
 
         write_json(document, json_path)
         (console if fmt == "table" else err_console).print(f"wrote {json_path}", highlight=False)

@@ -16,7 +16,8 @@ from shortthehype.params import json_value
 from shortthehype.spec import StrategySpec
 from shortthehype.sweeps.chunks import Chunk
 from shortthehype.sweeps.plan import Plan
-from shortthehype.sweeps.result import PARQUET_METADATA_KEY, SweepResult, json_safe, results_metadata
+from shortthehype.documents import json_safe
+from shortthehype.sweeps.result import PARQUET_METADATA_KEY, SweepResult, results_metadata
 
 __all__ = ["PartStore", "fingerprint"]
 
