@@ -181,7 +181,7 @@ ANALOG_FIT_CACHE_SIZE = 64
 #: Default function a ``python`` strategy file must define.
 USER_STRATEGY_FUNCTION = "target_weights"
 
-# --- options and the burry-short / hype-hedge strategies (core/options_nb.py, options.py,
+# --- options and the burry-short / hype-hedge strategies (core/options_nb.py, option_pricing.py,
 # --- strategies/burry_short.py, strategies/hype_hedge.py)
 #: Day count of an option's time to expiry: calendar days / 365 (ACT/365).
 OPTION_DAY_COUNT = 365.0
@@ -202,7 +202,7 @@ BURRY_EXPOSURE = 0.8
 #: ... and the rolled-put mode: premium spent per roll (fraction of equity),
 #: strike / spot at purchase, tenor (calendar days), roll (trading days before
 #: expiry), realised-vol window (trading days) and the implied-over-realised
-#: volatility markup (the at-the-money level of shortthehype.options.VolModel).
+#: volatility markup (the at-the-money level of shortthehype.option_pricing.VolModel).
 PUT_PREMIUM_BUDGET = 0.05
 PUT_MONEYNESS = 0.9
 PUT_TENOR_DAYS = 182

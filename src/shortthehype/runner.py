@@ -41,7 +41,7 @@ class BacktestRun:
     benchmark: pd.Series | None
     stats: pd.Series  # float statistics by key (``run.stats["sharpe"]``); see shortthehype.metrics.compute_stats
     warnings: tuple[str, ...] = ()
-    #: One record per option contract traded (``shortthehype.options.contract_records``); empty without options.
+    #: One record per option contract traded (``shortthehype.option_pricing.contract_records``); empty without options.
     options: tuple[dict[str, Any], ...] = ()
     #: What each engine rate was (``cash_rate``, ``cash_rate_negative``): a series and its source, or a constant.
     rates: Mapping[str, str] = field(default_factory=dict)
@@ -379,14 +379,14 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
 
 
 def _option_records(prepared: PreparedRun, result: Any) -> tuple[dict[str, Any], ...]:
-    """The run's option contracts (:func:`shortthehype.options.contract_records`); none for a kind without."""
+    """The run's option contracts (:func:`shortthehype.option_pricing.contract_records`); none for a kind without."""
     kind = prepared.spec.kind
     if kind.contracts is None or prepared.underlying is None:
         return ()
     contracts = kind.contracts(prepared.underlying, prepared.kind_params)
     if not contracts:
         return ()
-    from shortthehype.options import VolModel, contract_records
+    from shortthehype.option_pricing import VolModel, contract_records
 
     return tuple(
         contract_records(
@@ -405,7 +405,7 @@ def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
 
     A constant cash rate (ACT/360 simple) is converted to the continuous rate
     options are priced with; a dated series is passed as it is
-    (:func:`shortthehype.options.continuous_rates` converts it bar by bar).
+    (:func:`shortthehype.option_pricing.continuous_rates` converts it bar by bar).
     """
     from shortthehype.data.rates import continuous_rate, resolve_rate
 

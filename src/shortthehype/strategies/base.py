@@ -109,7 +109,7 @@ class StrategyKind:
     #: the traded prices (``target_units`` / ``cash_settled`` for option
     #: contracts); merged into the spec's engine options.
     engine_terms: Callable[[Params, Prices], Mapping[str, Any]] | None = None
-    #: The option contracts the kind trades (:class:`shortthehype.options.OptionContract`),
+    #: The option contracts the kind trades (:class:`shortthehype.option_pricing.OptionContract`),
     #: from the loaded prices and the parameters, for the run's ``options`` records.
     contracts: Callable[[Prices, Params], list[Any]] | None = None
     #: Risk limits the kind's parameters declare, as engine options (``max_gross``:

@@ -24,8 +24,8 @@ Borrow fees and a stop-loss are the engine options ``borrow_fee`` and
 
 ``instrument = "puts"``: a rolled long-put position per ticker, traded as the
 synthetic slots ``<TICKER>_PUT_A`` / ``_PUT_B`` built by
-:func:`shortthehype.options.roll_puts` (Black–Scholes with the volatility
-model of :mod:`shortthehype.options`: an at-the-money level and a skew; the
+:func:`shortthehype.option_pricing.roll_puts` (Black–Scholes with the volatility
+model of :mod:`shortthehype.option_pricing`: an at-the-money level and a skew; the
 rate is the run's cash rate unless ``risk_free`` is set).  This is a
 hypothesis of its own, not Burry's trade: the trade as disclosed (fixed
 strike and expiry, 50,000 contracts) is the ``burry-puts`` spec.  On each
@@ -59,7 +59,7 @@ from shortthehype.constants import (
 )
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
-from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel
+from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -146,7 +146,7 @@ def entry_exit_bars(index: pd.DatetimeIndex, params: Params) -> tuple[int, int]:
 
 
 def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar: int):
-    from shortthehype.options import roll_puts
+    from shortthehype.option_pricing import roll_puts
 
     index = prices.index
     return roll_puts(
@@ -196,7 +196,7 @@ def _stock_targets(prices: Prices, params: Params) -> pd.DataFrame:
 
 
 def _put_targets(prices: Prices, params: Params) -> pd.DataFrame:
-    from shortthehype.options import put_slots
+    from shortthehype.option_pricing import put_slots
 
     index = prices.index
     n = len(index)
