@@ -402,3 +402,6 @@ SMA_DEFAULT_METHOD = "windowed"
 
 #: A first run (empty numba cache) prints how many kernels it has compiled at most once per this many seconds.
 COMPILE_PROGRESS_SECONDS = 3.0
+
+#: Every named default and tolerance above (all upper-case names).
+__all__ = sorted(name for name in globals() if name.isupper())

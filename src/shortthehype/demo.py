@@ -22,6 +22,16 @@ from shortthehype.data.prices import Prices
 from shortthehype.data.source import PriceSource
 from shortthehype.runner import BacktestRun, compare
 
+__all__ = [
+    "DEMO_SPECS",
+    "ORACLE_TIMED_KINDS",
+    "REAL_START",
+    "label_oracle",
+    "run_demo",
+    "synthetic_overrides",
+    "windows_frame",
+]
+
 #: The specs the demo compares, in table order.
 DEMO_SPECS = ("sixty-forty", "ai-basket", "dotcom-analog", "hype-hedge", "burry-short", "ma-crossover")
 

@@ -29,6 +29,24 @@ from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec, load_spec
 from shortthehype.strategies.base import kind_report
 
+__all__ = [
+    "BacktestRun",
+    "PreparedRun",
+    "backtest",
+    "check_lookahead",
+    "coerce_run_date",
+    "compare",
+    "load_quietly",
+    "prepare",
+    "prepare_window",
+    "resolve_spec",
+    "result_document",
+    "run_window",
+    "spec_needs",
+    "split_overrides",
+    "window_index",
+]
+
 
 @dataclass(frozen=True)
 class BacktestRun:

@@ -55,6 +55,20 @@ from shortthehype.params import (
 from shortthehype.strategies.base import StrategyKind, strategy_kind
 from shortthehype.strategies.locations import strategy_dirs
 
+__all__ = [
+    "SpecSummary",
+    "StrategySpec",
+    "available_specs",
+    "coerce_sweep_values",
+    "expand_range",
+    "follow_window",
+    "load_spec",
+    "parse_assignments",
+    "read_spec_summary",
+    "resolve_spec_path",
+    "spec_from_mapping",
+]
+
 _TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep") + tuple(p.name for p in RUN_PARAMS)
 
 
