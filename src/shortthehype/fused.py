@@ -167,12 +167,12 @@ class FusedTargets:
         One kernel call per distinct value of the ``layout`` parameters (the
         traded tickers), each on its own prices and window.
         """
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS
+        from shortthehype.constants import N_KERNEL_STATS
         from shortthehype.sweeps.grid import decode
 
         spec = plan.spec
         n = len(ids)
-        out = np.empty((n, N_SWEEP_STATS))
+        out = np.empty((n, N_KERNEL_STATS))
         blocks = np.full((n, plan.n_blocks, 2), np.nan)
         windows = np.empty(n, dtype=object)
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
@@ -317,7 +317,7 @@ class CrossoverSweep:
 
     def chunk(self, plan: Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids``, one kernel call per ticker."""
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS
+        from shortthehype.constants import N_KERNEL_STATS
         from shortthehype.sweeps.grid import decode
 
         axes = {a.name: a for a in plan.axes}
@@ -327,7 +327,7 @@ class CrossoverSweep:
             windows.fill(window)  # one shared str (np.full would make a str per row)
             return out, blocks, windows
         position = decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
-        out = np.empty((len(ids), N_SWEEP_STATS))
+        out = np.empty((len(ids), N_KERNEL_STATS))
         blocks = np.empty((len(ids), plan.n_blocks, 2))
         windows = np.empty(len(ids), dtype=object)
         for k, ticker in enumerate(axes["ticker"].values):
@@ -388,7 +388,8 @@ class CrossoverSweep:
         return setup
 
     def _ticker(self, plan: Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS, ma_crossover_sweep_nb
+        from shortthehype.constants import N_KERNEL_STATS
+        from shortthehype.core.sweep_nb import ma_crossover_sweep_nb
         from shortthehype.sweeps.grid import decode
 
         setup = self._setup(plan, ticker)
@@ -422,7 +423,7 @@ class CrossoverSweep:
                 combo_ap[:, row] = column(name, np.nan).astype(np.float64)
         if not (combo_ap[:, AP_SLIPPAGE] < 1.0).all():
             raise ParamError(f"{spec.where}: parameter 'slippage' must be < 1 in every combination")
-        out = np.empty((n, N_SWEEP_STATS))
+        out = np.empty((n, N_KERNEL_STATS))
         blocks = np.full((n, plan.n_blocks, 2), np.nan) if setup["block_len"] else np.empty((n, 0, 2))
         close_mode = inputs.execution == "close"
         ma_crossover_sweep_nb(

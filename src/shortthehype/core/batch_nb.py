@@ -14,14 +14,11 @@ from shortthehype.core import metrics_nb
 from shortthehype.core.simulate_nb import simulate_core_nb
 from shortthehype.enums import N_TOTALS
 
-#: Columns of the statistics array, in order.
-BATCH_STATS = ("final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar", "status")
-N_BATCH_STATS = len(BATCH_STATS)
 
 
 @njit(cache=True)
 def reduce_equity_nb(curve, returns, ann_factor, status, out):
-    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out`` (:data:`BATCH_STATS` order).
+    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out`` (:data:`~shortthehype.constants.KERNEL_STATS` order).
 
     ``returns`` receives the curve's returns; returns how many are defined
     (the count before ruin).  A ruined curve (bankrupt ``status`` or any value

@@ -62,20 +62,6 @@ from shortthehype.enums import (
     AP_TRAILING_STOP,
 )
 
-#: Columns of the statistics array, in order (names as in the backtest JSON's metrics; the order of
-#: :data:`~shortthehype.core.batch_nb.BATCH_STATS`, whose kernel fills them).
-SWEEP_STATS = (
-    "end_value",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "status",
-)
-N_SWEEP_STATS = len(SWEEP_STATS)
 #: Per block: sum of returns, sum of squared returns.
 N_BLOCK_SUMS = 2
 
@@ -138,7 +124,7 @@ def block_sums_nb(returns, k, start, block_len, out) -> None:
 
 @njit(cache=True)
 def sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, out, blocks) -> None:
-    """Statistics of one equity curve (``curve[0]`` = start value) into ``out`` (:data:`SWEEP_STATS` order).
+    """Statistics of one equity curve (``curve[0]`` = start value) into ``out`` (:data:`~shortthehype.constants.KERNEL_STATS` order).
 
     The batch statistics (:func:`~shortthehype.core.batch_nb.reduce_equity_nb`,
     the same kernels as :func:`shortthehype.metrics.compute_stats` on the same

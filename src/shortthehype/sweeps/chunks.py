@@ -86,9 +86,9 @@ def _axis_column(values: Sequence[Any], nullable: bool = False) -> Callable[[np.
 
 
 def generic_chunk(plan: Plan, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from shortthehype.core.sweep_nb import N_SWEEP_STATS
+    from shortthehype.constants import N_KERNEL_STATS
 
-    stats = np.empty((len(ids), N_SWEEP_STATS))
+    stats = np.empty((len(ids), N_KERNEL_STATS))
     blocks = np.full((len(ids), plan.n_blocks, 2), np.nan)
     windows = []
     for row, combo_id in enumerate(ids):
@@ -101,7 +101,7 @@ def generic_chunk(plan: Plan, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 def run_one(
     spec: StrategySpec, prices: Prices, n_blocks: int, out: np.ndarray, blocks: np.ndarray, combination: Mapping[str, Any]
 ) -> str:
-    """Backtest one spec; statistics into ``out`` (SWEEP_STATS order), block sums into ``blocks``; returns its window."""
+    """Backtest one spec; statistics into ``out`` (KERNEL_STATS order), block sums into ``blocks``; returns its window."""
     from shortthehype.core.sweep_nb import sweep_stats_nb
     from shortthehype.runner import backtest
 

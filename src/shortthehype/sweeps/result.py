@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shortthehype.constants import KERNEL_STATS
 from shortthehype.documents import json_safe, python_scalar
 from shortthehype.errors import DataError, ParamError, did_you_mean
 from shortthehype.overfitting import DeflatedSharpe, PBOResult
@@ -23,8 +24,8 @@ __all__ = [
     "results_metadata",
 ]
 
-#: Metric columns of a sweep table, in order (names as in the backtest JSON's metrics).
-SWEEP_METRICS = ("end_value", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar")
+#: Metric columns of a sweep table, in order: the kernels' statistics (names as in the backtest's statistics).
+SWEEP_METRICS = KERNEL_STATS[:-1]
 #: Key of the sweep's settings in the Parquet file's metadata.
 PARQUET_METADATA_KEY = b"shortthehype.sweeps"
 
