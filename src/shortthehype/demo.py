@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from shortthehype.caveats import oracle_caveat
-from shortthehype.constants import AI_START, DOTCOM_PEAK, DOTCOM_START
 from shortthehype.data.prices import Prices
 from shortthehype.data.source import PriceSource
 from shortthehype.runner import BacktestRun, compare
+from shortthehype.strategies.dotcom_analog import AI_START, DOTCOM_PEAK, DOTCOM_START
 
 __all__ = [
     "DEMO_SPECS",

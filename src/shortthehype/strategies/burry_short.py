@@ -48,15 +48,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import (
-    BURRY_EXPOSURE,
-    BURRY_FILING_DATE,
-    BURRY_TARGETS,
-    PUT_MONEYNESS,
-    PUT_PREMIUM_BUDGET,
-    PUT_ROLL_DAYS,
-    PUT_TENOR_DAYS,
-)
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
 from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel
@@ -65,6 +56,21 @@ from shortthehype.schedule import rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["BURRY_SHORT", "INSTRUMENTS", "REBALANCE_POLICIES", "entry_exit_bars", "normalized_split"]
+
+#: The two names of Burry's Q3-2025 13F puts and their notional split
+#: (PLTR puts on 5M shares ~ $912M, NVDA puts on 1M shares ~ $187M).
+BURRY_TARGETS = {"PLTR": 912.0 / (912.0 + 187.0), "NVDA": 187.0 / (912.0 + 187.0)}
+#: The 13F filing date: the Q3-2025 positions were public only from then.
+BURRY_FILING_DATE = "2025-11-03"
+#: burry-short defaults: gross short exposure (x equity) of the stock mode ...
+BURRY_EXPOSURE = 0.8
+#: ... and the rolled-put mode: premium spent per roll (fraction of equity),
+#: strike / spot at purchase, tenor (calendar days) and roll (trading days
+#: before expiry); the volatility model's defaults are option_pricing's.
+PUT_PREMIUM_BUDGET = 0.05
+PUT_MONEYNESS = 0.9
+PUT_TENOR_DAYS = 182
+PUT_ROLL_DAYS = 21
 
 #: What is traded: the shares, or rolled long puts.
 INSTRUMENTS = ("stock", "puts")

@@ -56,7 +56,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import USER_STRATEGY_FUNCTION
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError, UserCodeError, did_you_mean
 from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param
@@ -73,6 +72,9 @@ __all__ = [
     "specialize",
     "user_code_error",
 ]
+
+#: Default function a ``python`` strategy file must define.
+USER_STRATEGY_FUNCTION = "target_weights"
 
 PARAMS = (
     Param(
