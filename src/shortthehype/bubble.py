@@ -24,10 +24,30 @@ from shortthehype.data.source import PriceSource
 from shortthehype.documents import float_list, json_safe
 from shortthehype.errors import ParamError
 
-__all__ = ["BUBBLE_LOOKBACK_BARS", "BubbleIndicator", "bubble_indicator", "indicator_document"]
+__all__ = ["BUBBLE_LOOKBACK_BARS", "NAMED_SERIES", "BubbleIndicator", "SeriesLabels", "bubble_indicator", "indicator_document", "series_labels"]
 
 #: Bars evaluated when no ``start`` is given (about one year).
 BUBBLE_LOOKBACK_BARS = 252
+
+
+@dataclass(frozen=True)
+class SeriesLabels:
+    """How a report names an analysed series: its title, what its price line is, and its settings row."""
+
+    title: str
+    price: str
+    setting: str
+
+
+#: Series the indicator analyses that are not a ticker's closes (name in lower case -> labels).
+NAMED_SERIES = {
+    BUBBLE_AI_BASKET: SeriesLabels("AI basket", "the equal-weight AI basket index", f"AI basket ({BUBBLE_AI_BASKET})"),
+}
+
+
+def series_labels(name: str) -> SeriesLabels:
+    """The labels of series ``name``: a named series' (:data:`NAMED_SERIES`), else the ticker and its closes."""
+    return NAMED_SERIES.get(name.strip().lower(), SeriesLabels(name, "close", name))
 
 
 @dataclass(frozen=True)

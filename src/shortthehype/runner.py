@@ -641,7 +641,7 @@ def compare(
     specs
         Spec paths, names, mappings or specs (names must differ).
     overrides
-        Settings for every spec; a key ``NAME.key`` (``burry-short.exposure``)
+        Settings for every spec; a key ``NAME.key`` (``sixty-forty.fees``)
         applies to the spec called NAME only.  ``start``/``end`` without a
         spec name set the window of all of them.
     benchmark

@@ -1,4 +1,4 @@
-"""``shortthehype bubble``: the LPPLS bubble / anti-bubble confidence indicators of a ticker or the AI basket.
+"""``shortthehype bubble``: the LPPLS bubble / anti-bubble confidence indicators of a ticker or a named series.
 
 Prints a summary, the monthly maxima and sparklines; ``--json`` writes the
 indicator document (:func:`shortthehype.bubble.indicator_document`) and ``--report`` renders it
@@ -19,6 +19,7 @@ from shortthehype.cli import app, console, err_console, styled
 from shortthehype.cli.notices import in_window, print_warnings
 from shortthehype.cli.data_options import DataOptions, TableFormat
 from shortthehype.cli.render import check_format
+from shortthehype.constants import BUBBLE_AI_BASKET
 from shortthehype.errors import ParamError
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int, fm
 
 @app.command()
 def bubble(
-    ticker: Annotated[str, typer.Argument(help="Ticker (e.g. QQQ, IXIC, NVDA) or ai-basket (equal-weight index of the AI basket's listed members).")],
+    ticker: Annotated[str, typer.Argument(help=f"Ticker (e.g. QQQ, IXIC, NVDA) or {BUBBLE_AI_BASKET} (the equal-weight index of its listed members).")],
     start: Annotated[Optional[str], typer.Option(help="First evaluation date (YYYY-MM-DD; default: about a year before --end).")] = None,
     end: Annotated[Optional[str], typer.Option(help="Last evaluation date (YYYY-MM-DD; default: the latest close).")] = None,
     windows: Annotated[str, typer.Option(help="Nested window lengths in bars, MIN:MAX:STEP.")] = "125:750:25",
@@ -204,7 +205,7 @@ def bubble(
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Is it a bubble? The Sornette LPPLS confidence indicators of a ticker or the AI basket."""
+    """Is it a bubble? The Sornette LPPLS confidence indicators of a ticker or a named series (e.g. the index of a ticker list)."""
     from shortthehype.bubble import bubble_indicator
     from shortthehype.constants import BUBBLE_THRESHOLD
     from shortthehype.data.source import PriceSource

@@ -105,7 +105,7 @@ def rolling(
     (median, quartiles, 5 %/95 %, share positive, worst); --out writes every
     row to Parquet, --report the HTML with the return by entry date and its
     histogram.  Each row equals `backtest SPEC --start ENTRY --end EXIT`
-    (with the kind's entry date, e.g. burry-short's `entry`, moved along).
+    (with the kind's entry dates moved along, see `strategies show`).
     """
     from shortthehype.spec import parse_assignments
     from shortthehype.studies import rolling as run_rolling

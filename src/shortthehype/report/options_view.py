@@ -1,4 +1,4 @@
-"""The option-contracts part of a backtest report: a contracts table and the positions' value over time.
+"""The option contracts of a backtest report: a contracts table and the positions' value over time.
 
 Built from the document's ``options`` records (one per contract, see
 :func:`shortthehype.option_pricing.contract_records`) and ``option_values`` (the

@@ -138,6 +138,9 @@ class StrategyKind:
     #: Dotted name of the kind's report hooks module (:class:`KindReport`), or None: the kind adds no
     #: document fields or report sections.  The runner and the report package never name a kind.
     report: str | None = None
+    #: Files whose contents decide the targets besides the parameters (a user strategy's Python file),
+    #: from the parameters and the spec file's path: a sweep's resume fingerprint covers them.
+    source_files: Callable[[Params, Path | None], Sequence[Path]] | None = None
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""

@@ -424,7 +424,15 @@ def python_kind(file: str | Path, base_dir: str | Path | None = None) -> Strateg
         tickers=lambda params: _user_tickers(strategy, params),
         target_weights=lambda prices, params: _user_weights(strategy, prices, params),
         check=check,
+        source_files=_source_files,
     )
+
+
+def _source_files(params: Params, spec_path: Path | None) -> list[Path]:
+    """The strategy file (its text decides the targets, so a sweep's resume fingerprints it)."""
+    if not params.get("file"):
+        return []
+    return [load_user_strategy(params["file"], spec_path.parent if spec_path is not None else None).path]
 
 
 def specialize(raw_params: Mapping[str, Any], spec_path: Path | None) -> StrategyKind:
@@ -463,5 +471,6 @@ PYTHON_KIND = register(
         target_weights=lambda prices, params: _user_weights(_generic_strategy(params), prices, params),
         check=_generic_check,
         specialize=specialize,
+        source_files=_source_files,
     )
 )
