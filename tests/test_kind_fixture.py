@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,14 @@ FIXTURE_KINDS = Path(__file__).parent / "fixtures" / "kinds"
 
 @pytest.fixture
 def leader_kind(monkeypatch):
+    """The fixture kind, registered for one test (importing its module registers it)."""
+    from shortthehype.strategies.base import unregister
+
     monkeypatch.syspath_prepend(str(FIXTURE_KINDS))
-    return importlib.import_module("leader_kind")  # registers the kind once per process
+    module = importlib.import_module("leader_kind")
+    yield module
+    unregister("leader-fixture")
+    sys.modules.pop("leader_kind", None)
 
 
 def _prices() -> Prices:

@@ -50,6 +50,7 @@ __all__ = [
     "register",
     "strategy_kind",
     "strategy_kinds",
+    "unregister",
 ]
 
 Params = Mapping[str, Any]
@@ -162,6 +163,11 @@ def register(kind: StrategyKind) -> StrategyKind:
         raise ValueError(f"strategy kind {kind.name!r} is registered twice")
     _KINDS[kind.name] = kind
     return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind from the registry (a kind registered for a test, or by a plugin being unloaded)."""
+    _KINDS.pop(name, None)
 
 
 #: Built-in kind name -> module of ``shortthehype.strategies`` that registers it
