@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from shortthehype.constants import ANNUALIZATION, KERNEL_STATS, N_KERNEL_STATS
+from shortthehype.core.simulate_nb import account_terms
 from shortthehype.core.sweep_nb import (
     block_sums_nb,
     ma_crossover_sweep_nb,
@@ -78,9 +79,11 @@ def run_kernel(open_, close, days, lo, combos, ap, settings, use_fast, n_blocks=
     rate_negative = np.full(m, settings.get("cash_rate_negative", 0.0))
     ma_crossover_sweep_nb(
         w_open, w_open.copy(), w_open.copy(), w_close, w_days, ma, lo, fast_idx, slow_idx, allow_short,
-        np.ascontiguousarray(ap), 1_000_000.0, rate, rate_negative,
-        settings.get("max_gross", np.inf), settings.get("margin", 0.0), settings["execution"] == "next_open",
-        settings.get("integer_shares", False), settings.get("renormalize", False), 0 if close_mode else 1, close_mode,
+        np.ascontiguousarray(ap),
+        account_terms(1_000_000.0, rate, rate_negative, settings.get("max_gross", np.inf), settings.get("margin", 0.0),
+                      settings["execution"] == "next_open", settings.get("integer_shares", False),
+                      settings.get("renormalize", False), n_bars=m),
+        0 if close_mode else 1, close_mode,
         float(ANNUALIZATION), n_obs - n_blocks * length, length, 2, use_fast, out, blocks,
     )
     return out, blocks

@@ -84,9 +84,8 @@ def simulate_batch(
     out = np.empty((batch.shape[0], N_KERNEL_STATS))
     simulate_batch_nb(
         inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, last_valid_bar_nb(inputs.close),
-        inputs.row_bar, row_w_batch, inputs.asset_params, inputs.init_cash, inputs.cash_rate,
-        inputs.cash_rate_negative, inputs.max_gross, inputs.maintenance_margin, inputs.exec_at_open,
-        inputs.integer_shares, inputs.renormalize, inputs.execution == "close", float(ANNUALIZATION),
+        inputs.row_bar, row_w_batch, inputs.asset_params, inputs.terms, inputs.execution == "close",
+        float(ANNUALIZATION),
         max(1, min(numba.get_num_threads(), batch.shape[0])), out,
     )
     frame = pd.DataFrame(out, columns=list(KERNEL_STATS))

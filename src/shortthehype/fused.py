@@ -222,7 +222,7 @@ class FusedTargets:
         group_out = np.empty((n, out.shape[1]))
         group_blocks = np.full((n, plan.n_blocks, 2), np.nan) if eng.block_len else np.empty((n, 0, 2))
         kernel = getattr(fused_nb, self.sweep_nb)
-        kernel(eng, setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, max_gross, _thread_count(n),
+        kernel(eng, setup["terms"], setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, max_gross, _thread_count(n),
                group_out, group_blocks)
         out[rows] = group_out
         if eng.block_len:
@@ -268,10 +268,7 @@ class FusedTargets:
         block_start, block_len = block_layout_or_none(n_obs, plan.n_blocks)
         engine = FusedEngine(
             open=inputs.open, high=inputs.high, low=inputs.low, close=inputs.close, days=inputs.days,
-            last_valid=last_valid_bar_nb(inputs.close), lo=lo, init_cash=inputs.init_cash,
-            cash_rate=inputs.cash_rate, cash_rate_negative=inputs.cash_rate_negative,
-            maintenance_margin=inputs.maintenance_margin, exec_at_open=inputs.exec_at_open,
-            integer_shares=inputs.integer_shares, renormalize=inputs.renormalize, shift=0 if close_mode else 1,
+            last_valid=last_valid_bar_nb(inputs.close), lo=lo, shift=0 if close_mode else 1,
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
             block_len=block_len,
         )
@@ -280,6 +277,7 @@ class FusedTargets:
             "n_ip": len(ip),
             "n_fp": len(fp),
             "engine": engine,
+            "terms": inputs.terms,
             "ap": np.ascontiguousarray(inputs.asset_params),
             "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
         }
@@ -428,10 +426,8 @@ class CrossoverSweep:
         close_mode = inputs.execution == "close"
         ma_crossover_sweep_nb(
             inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, setup["ma"], setup["lo"], fast_idx,
-            slow_idx, allow_short, combo_ap, inputs.init_cash, inputs.cash_rate, inputs.cash_rate_negative,
-            inputs.max_gross, inputs.maintenance_margin, inputs.exec_at_open, inputs.integer_shares,
-            inputs.renormalize, 0 if close_mode else 1, close_mode, float(ANNUALIZATION), setup["block_start"],
-            setup["block_len"], _thread_count(n), True, out, blocks,
+            slow_idx, allow_short, combo_ap, inputs.terms, 0 if close_mode else 1, close_mode, float(ANNUALIZATION),
+            setup["block_start"], setup["block_len"], _thread_count(n), True, out, blocks,
         )
         if not setup["block_len"]:
             blocks = np.full((n, plan.n_blocks, 2), np.nan)

@@ -202,16 +202,30 @@ def valid_ids(spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...]
         return np.arange(math.prod(shape), dtype=np.int64)
     sub_shape = tuple(shape[k] for k in checked)
     names = [axes[k].name for k in checked]
-    # plain strategy parameters (already typed): only the kind's cross-parameter check can fail
-    plain = all(axes[k].section == "params" and "." not in axes[k].name for k in checked)
-    if plain and spec.kind.check is None:
+    # strategy parameters only (already typed): the kind's cross-parameter check can fail, and a mapping whose
+    # entries are swept must still be a valid mapping; the window and the dates play no part
+    plain = all(axes[k].section == "params" for k in checked)
+    mappings = {axes[k].base for k in checked if "." in axes[k].name}
+    if plain and not mappings and spec.kind.check is None:
         return np.arange(math.prod(shape), dtype=np.int64)
+    declared = {param.name: param for param in spec.kind.params}
     ok = np.zeros(math.prod(sub_shape), dtype=bool)
     for flat, values in enumerate(itertools.product(*(axes[k].values for k in checked))):  # C order
         combination = dict(zip(names, values))
         try:
             if plain:
-                spec.kind.check({**spec.params, **combination})
+                params = dict(spec.params)
+                for name, value in combination.items():
+                    base, _, item = name.partition(".")
+                    if item:
+                        current = params[base]
+                        params[base] = {**(current if isinstance(current, Mapping) else {}), item: value}
+                    else:
+                        params[name] = value
+                for base in mappings:
+                    params[base] = declared[base].coerce(params[base], where=f"{spec.where} (override)")
+                if spec.kind.check is not None:
+                    spec.kind.check(params)
             else:
                 spec.with_overrides(combination)
         except (SpecError, ParamError):
