@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.data.load import load_prices
-from shortthehype.options import VolModel, price_contract
+from shortthehype.option_pricing import VolModel, price_contract
 
 data = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
 prices = load_prices(["PLTR"], source="csv", data_dir=data / "prices")

@@ -14,7 +14,7 @@ from shortthehype.constants import PUT_VALUE_FLOOR
 from shortthehype.core.options_nb import bs_call_nb, bs_d1_d2_nb, bs_put_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError
-from shortthehype.options import black_scholes_call, black_scholes_put, put_slots, put_volatility, roll_puts
+from shortthehype.option_pricing import black_scholes_call, black_scholes_put, put_slots, put_volatility, roll_puts
 
 NAN = float("nan")
 
@@ -163,7 +163,7 @@ def test_settlement_bar_is_the_last_trading_day_on_or_before_expiry():
 
 
 def naive_roll(dates, o, h, lo, c, *, moneyness, tenor, roll, rate, window, markup, first_bar, stop_bar):
-    """Slow twin of roll_puts, written from the rules in shortthehype.options' docstring."""
+    """Slow twin of roll_puts, written from the rules in shortthehype.option_pricing' docstring."""
     n = len(c)
     finite = math.isfinite
     vol = [NAN] * n

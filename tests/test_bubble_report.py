@@ -24,10 +24,12 @@ import pytest
 from test_report_browser import FIGURES_WITH_DATA, browser, open_report  # noqa: F401  (browser: the fixture, shared)
 from test_report_support import EVIL
 
-import shortthehype.cli.bubble_cmd as bubble_cmd  # registers `bubble`
+import shortthehype.cli.bubble_cmd  # noqa: F401  (registers `bubble`)
+from shortthehype.bubble import indicator_document
 import shortthehype.cli.report_cmd  # noqa: F401  (registers `report`)
 from shortthehype.cli import main
-from shortthehype.constants import AI_BASKET, BUBBLE_THRESHOLD
+from shortthehype.baskets import AI_BASKET
+from shortthehype.constants import BUBBLE_THRESHOLD
 from shortthehype.errors import DataError, ParamError
 from shortthehype.lppls import LPPLSFilters, LPPLSSearch, confidence_indicator, lppls_windows
 from shortthehype.report import format_from_suffix, render, write_atomically, write_png, write_pngs
@@ -351,7 +353,7 @@ def hand_document(bubble, antibubble, n_fits, bubble_tc=None, antibubble_tc=None
         index=index,
     )
     history = pd.Series(100.0 + np.arange(n, dtype=float), index=index)
-    document = bubble_cmd.indicator_document(
+    document = indicator_document(
         extra.pop("name", "TEST"), frame, [125, 150], 1, LPPLSFilters(), LPPLSSearch(), source="csv", history=history,
         generated_at="2024-01-31T00:00:00Z", **extra,
     )

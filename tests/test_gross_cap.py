@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shortthehype.constants import GROSS_TOLERANCE, HEDGE_GROSS_CAP
+from shortthehype.constants import GROSS_TOLERANCE
 from shortthehype.data.prices import Prices
 from shortthehype.engine import simulate
 from shortthehype.runner import backtest
+from shortthehype.strategies.hype_hedge import HEDGE_GROSS_CAP
 
 DAYS = pd.bdate_range("2024-01-02", periods=4)
 # long A, short B; B rallies 50 % on bar 1

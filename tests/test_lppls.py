@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shortthehype.constants import AI_BASKET, LPPLS_MIN_BARS
+from shortthehype.baskets import AI_BASKET
+from shortthehype.constants import LPPLS_MIN_BARS
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError
 from shortthehype.lppls import (

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import shortthehype.cli.bubble_cmd as bubble_cmd  # registers the command
+from shortthehype.bubble import indicator_document
 from shortthehype.cli import main
 from shortthehype.errors import ParamError
 
@@ -98,7 +99,7 @@ def test_indicator_document_turns_nan_and_nat_into_null():
     )
     from shortthehype.lppls import LPPLSFilters, LPPLSSearch
 
-    document = bubble_cmd.indicator_document("X", frame, [125], 1, LPPLSFilters(), LPPLSSearch())
+    document = indicator_document("X", frame, [125], 1, LPPLSFilters(), LPPLSSearch())
     assert document["bubble"] == [None, 0.5] and document["bubble_tc"] == [None, "2024-02-01"]
     assert document["antibubble_tc"] == [None, None]
     json.dumps(document)  # serialisable

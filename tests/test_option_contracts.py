@@ -12,7 +12,7 @@ import pytest
 from shortthehype.data.prices import Prices
 from shortthehype.engine import simulate
 from shortthehype.errors import DataError, ParamError, ShortTheHypeError, SpecError
-from shortthehype.options import (
+from shortthehype.option_pricing import (
     VolModel,
     atm_volatility,
     black_scholes_call,
@@ -324,7 +324,7 @@ def test_reports_show_the_contracts_and_their_value(shared, tmp_path):
 
 def test_delta_and_vega_are_the_derivatives_of_the_price():
     """Central differences of the Black–Scholes price (an independent check), over arrays and scalars."""
-    from shortthehype.options import black_scholes_delta, black_scholes_vega
+    from shortthehype.option_pricing import black_scholes_delta, black_scholes_vega
 
     spot = np.array([60.0, 100.0, 140.0])
     h = 1e-4

@@ -96,3 +96,29 @@ def test_the_numba_cache_is_keyed_by_every_kernel_source(tmp_path, monkeypatch):
     assert _numba_setup.kernel_fingerprint() != before
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "explicit"))
     assert _numba_setup.numba_cache_dir() == tmp_path / "explicit"
+
+
+def _library_modules() -> list[str]:
+    """Every module of the library proper: not the CLI, not the numba kernels (private behind their wrappers), not ``_private``."""
+    names = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        if parts[0] in ("cli", "core") or any(p.startswith("_") and p != "__init__" for p in parts):
+            continue
+        if parts[-1] == "__init__":
+            if not path.read_text(encoding="utf-8").strip():
+                continue  # an empty package marker has no names
+            parts = parts[:-1]
+        names.append(".".join(("shortthehype", *parts)))
+    return names
+
+
+@pytest.mark.parametrize("module_name", _library_modules())
+def test_every_library_module_has_a_curated_all(module_name):
+    import importlib
+
+    module = importlib.import_module(module_name)
+    assert isinstance(getattr(module, "__all__", None), (list, tuple)), f"{module_name} has no __all__"
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing, f"{module_name}.__all__ names {missing}, which it does not define"
+    assert len(set(module.__all__)) == len(module.__all__), f"{module_name}.__all__ repeats a name"

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from shortthehype.runner import backtest
-from shortthehype.constants import AI_BASKET
+from shortthehype.baskets import AI_BASKET
 from shortthehype.data.prices import Prices
 from shortthehype.engine import simulate
 from shortthehype.errors import ParamError, SpecError

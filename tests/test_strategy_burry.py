@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shortthehype.runner import backtest
-from shortthehype.constants import BURRY_FILING_DATE, BURRY_TARGETS
 from shortthehype.errors import ParamError, SpecError
+from shortthehype.runner import backtest
 from shortthehype.spec import load_spec
+from shortthehype.strategies.burry_short import BURRY_FILING_DATE, BURRY_TARGETS
 
 INIT = 1_000_000.0
 NO_COSTS = {"fees": 0.0, "slippage": 0.0, "borrow_fee": 0.0, "cash_rate": 0.0}

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from shortthehype.runner import backtest
-from shortthehype.constants import AI_BASKET
+from shortthehype.baskets import AI_BASKET
 from shortthehype.core.analog_nb import best_alignment_nb, best_alignments_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 
 from shortthehype import backtest
-from shortthehype.constants import BURRY_TARGETS, HEDGE_MIN_BETA
+from shortthehype.constants import HEDGE_MIN_BETA
 from shortthehype.data.load import load_prices
 from shortthehype.data.prices import Prices
 from shortthehype.errors import ParamError, SpecError
 from shortthehype.spec import load_spec
+from shortthehype.strategies.burry_short import BURRY_TARGETS
 
 SPLIT = {t: w / sum(BURRY_TARGETS.values()) for t, w in BURRY_TARGETS.items()}
 

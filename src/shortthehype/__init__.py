@@ -9,6 +9,7 @@ from typing import Any as _Any
 
 from shortthehype import _numba_setup  # noqa: F401  (must run before any kernel module is imported)
 from shortthehype.data.prices import Prices
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError, SpecError
 
 __version__ = "0.1.0"
@@ -40,6 +41,7 @@ __all__ = [
     "DataError",
     "DownloadError",
     "ParamError",
+    "PriceSource",
     "Prices",
     "Result",
     "Scenario",

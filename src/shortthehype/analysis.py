@@ -16,25 +16,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from shortthehype.constants import BOOTSTRAP_BLOCK_LENGTH, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import ShortTheHypeError
 
 __all__ = ["analysis_sections", "baseline_run"]
 
 
-def baseline_run(vs: str, runs: Sequence[Any], **load: Any) -> Any:
+def baseline_run(vs: str, runs: Sequence[Any], prices_from: PriceSource | None = None) -> Any:
     """The ``--vs`` spec backtested over the window of ``runs[0]`` (a comparison's runs share one window)."""
     from shortthehype.runner import backtest
 
     first = runs[0]
-    return backtest(vs, overrides={"start": first.start, "end": first.end}, **load)
+    return backtest(vs, overrides={"start": first.start, "end": first.end}, prices_from=prices_from or PriceSource())
 
 
-def _factors(runs: Sequence[Any], extra: Sequence[str], load: dict[str, Any]) -> list[dict[str, Any]]:
-    import warnings
-
+def _factors(runs: Sequence[Any], extra: Sequence[str], prices_from: PriceSource) -> list[dict[str, Any]]:
     from shortthehype.bootstrap import run_returns
-    from shortthehype.data.load import load_prices
-    from shortthehype.errors import DataWarning
     from shortthehype.factors import factor_exposures, factor_returns, factor_tickers
 
     sections: list[dict[str, Any] | None] = [None] * len(runs)
@@ -46,9 +43,7 @@ def _factors(runs: Sequence[Any], extra: Sequence[str], load: dict[str, Any]) ->
         return sections  # type: ignore[return-value]
     end = max(runs[i].end for i in real)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)
-            prices = load_prices(factor_tickers(extra), end=end, **load)
+        prices = prices_from.load(factor_tickers(extra), end=end, quiet=True)
         for i in real:
             run = runs[i]
             sections[i] = factor_exposures(run_returns(run), factor_returns(prices, run.result.equity.index, extra))
@@ -70,6 +65,7 @@ def analysis_sections(
     samples: int = BOOTSTRAP_SAMPLES,
     block_length: float = BOOTSTRAP_BLOCK_LENGTH,
     seed: int = BOOTSTRAP_SEED,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -78,17 +74,19 @@ def analysis_sections(
     """One dict per run with its ``factors`` and/or ``bootstrap`` sections, to merge into its document.
 
     ``vs`` (a spec) implies ``bootstrap``: the baseline is backtested over the
-    runs' window and each run's differences to it are bootstrapped.
+    runs' window and each run's differences to it are bootstrapped.  The
+    factor and baseline prices are loaded from ``prices_from`` (or the loose
+    ``source``, ``data_dir``, ``cache_dir``, ``offline``).
     """
     from shortthehype.bootstrap import bootstrap_section
 
-    load = {"source": source, "data_dir": data_dir, "cache_dir": cache_dir, "offline": offline}
+    load = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
     out: list[dict[str, Any]] = [{} for _ in runs]
     if factors or extra_factors:
         for section, factor in zip(out, _factors(runs, extra_factors, load), strict=True):
             section["factors"] = factor
     if bootstrap or vs is not None:
-        baseline = baseline_run(vs, runs, **load) if vs is not None else None
+        baseline = baseline_run(vs, runs, load) if vs is not None else None
         for section, run in zip(out, runs, strict=True):
             section["bootstrap"] = bootstrap_section(run, baseline, samples=samples, block_length=block_length, seed=seed)
     return out

@@ -21,6 +21,8 @@ from shortthehype.constants import ANNUALIZATION
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError
 
+__all__ = ["simulate_batch"]
+
 
 def simulate_batch(
     prices: Prices | pd.DataFrame,

@@ -176,54 +176,10 @@ GROSS_TOLERANCE = 1e-9
 #: date has stale data (the backtest window is cut there); earlier, it has delisted.
 STALE_DATA_BARS = 63
 
-# --- the essay's universe
-#: The default AI basket of the essay's strategies.
-AI_BASKET = ("NVDA", "MSFT", "GOOGL", "AMZN", "META", "AVGO", "TSM", "ORCL", "AMD", "PLTR")
-#: The two names of Burry's Q3-2025 13F puts and their notional split
-#: (PLTR puts on 5M shares ~ $912M, NVDA puts on 1M shares ~ $187M).
-BURRY_TARGETS = {"PLTR": 912.0 / (912.0 + 187.0), "NVDA": 187.0 / (912.0 + 187.0)}
-#: The 13F filing date: the Q3-2025 positions were public only from then.
-BURRY_FILING_DATE = "2025-11-03"
-#: Dotcom cycle anchors (Nasdaq Composite): Netscape IPO, peak close, trough close.
-DOTCOM_START = "1995-08-09"
-DOTCOM_PEAK = "2000-03-10"
-DOTCOM_TROUGH = "2002-10-09"
-#: AI-cycle anchor: ChatGPT's launch.
-AI_START = "2022-11-30"
+# --- a strategy kind's defaults live beside its parameters in strategies/<kind>.py;
+# --- here only what a kernel or another module shares
 
-# --- essay strategies: ai-basket, dotcom-analog, ma-crossover, python (basket engineer) ---
-#: Trailing window of the inverse-volatility weighting (about three months of returns).
-BASKET_VOL_WINDOW = 63
-#: Trailing window of the momentum weighting's total return (about six months).
-BASKET_MOMENTUM_WINDOW = 126
-#: Default ticker of ``ma-crossover``: the Nasdaq-100 ETF, the tradeable AI-heavy
-#: index with the longest history in the shared data (1999-03-10, before the dotcom peak).
-MA_DEFAULT_TICKER = "QQQ"
-#: The classic "golden cross" windows of ``ma-crossover`` (trading days).
-MA_DEFAULT_FAST = 50
-MA_DEFAULT_SLOW = 200
-#: Reference series of ``dotcom-analog``'s path mode: the Nasdaq Composite
-#: (``IXIC.csv`` in a data directory, ``^IXIC`` on Yahoo) over the dotcom cycle.
-DOTCOM_REFERENCE_TICKER = "IXIC"
-DOTCOM_REFERENCE_START = "1994-01-01"
-DOTCOM_REFERENCE_END = "2003-12-31"
-#: Path mode's trailing window of the AI basket matched against the reference (two years).
-ANALOG_WINDOW = 504
-#: Path mode's grid of time scales (reference bars per basket bar): geometric from min to max.
-ANALOG_SCALE_MIN = 0.5
-ANALOG_SCALE_MAX = 2.0
-ANALOG_SCALE_STEPS = 7
-#: Trading days per calendar year used only to check, without data, that a path
-#: window can fit inside the reference period (a bound, not a statistic).
-ANALOG_TRADING_DAYS_PER_YEAR = 252.0
-#: Fits of ``dotcom-analog``'s path mode kept in memory (a sweep over the action
-#: parameters re-uses the alignment of identical windows).
-ANALOG_FIT_CACHE_SIZE = 64
-#: Default function a ``python`` strategy file must define.
-USER_STRATEGY_FUNCTION = "target_weights"
-
-# --- options and the burry-short / hype-hedge strategies (core/options_nb.py, options.py,
-# --- strategies/burry_short.py, strategies/hype_hedge.py)
+# --- options (core/options_nb.py, option_pricing.py)
 #: Day count of an option's time to expiry: calendar days / 365 (ACT/365).
 OPTION_DAY_COUNT = 365.0
 #: A live (unexpired) synthetic put is never valued below this fraction of its
@@ -238,16 +194,8 @@ PUT_SLOT_SUFFIXES = ("_PUT_A", "_PUT_B")
 #: A contract's roll decision comes at least this many bars after its purchase
 #: decision (two, so that alternating slots never overlap).
 PUT_MIN_HOLD_BARS = 2
-#: burry-short defaults: gross short exposure (x equity) of the stock mode ...
-BURRY_EXPOSURE = 0.8
-#: ... and the rolled-put mode: premium spent per roll (fraction of equity),
-#: strike / spot at purchase, tenor (calendar days), roll (trading days before
-#: expiry), realised-vol window (trading days) and the implied-over-realised
-#: volatility markup (the at-the-money level of shortthehype.options.VolModel).
-PUT_PREMIUM_BUDGET = 0.05
-PUT_MONEYNESS = 0.9
-PUT_TENOR_DAYS = 182
-PUT_ROLL_DAYS = 21
+#: The at-the-money volatility of :class:`shortthehype.option_pricing.VolModel`: realised-vol
+#: window (trading days) and the implied-over-realised markup.
 PUT_VOL_WINDOW = 63
 PUT_IV_MARKUP = 1.2
 #: Option contracts: shares per listed equity option contract.
@@ -264,12 +212,7 @@ VOL_SKEW_CURVATURE = 0.045
 #: zero or absurd volatility far out in the wings.
 VOL_SKEW_FLOOR = 0.25
 VOL_SKEW_CAP = 4.0
-#: hype-hedge defaults: trailing window of the betas (trading days), long leg
-#: (x equity), cap on long + short (x equity) ...
-HEDGE_BETA_WINDOW = 126
-HEDGE_LONG_WEIGHT = 1.0
-HEDGE_GROSS_CAP = 2.0
-#: ... and the smallest leg beta a hedge ratio is computed from: below it the
+#: hype-hedge: the smallest leg beta a hedge ratio is computed from: below it the
 #: ratio long beta / short beta explodes (or flips sign), so no targets are set.
 HEDGE_MIN_BETA = 0.1
 
@@ -365,17 +308,11 @@ LPPLS_FILTER_DAMPING = 0.8
 LPPLS_FILTER_REL_ERR = 0.05
 #: The name under which ``bubble`` and ``bubble-timer`` take the AI basket:
 #: the equal-weight, daily-rebalanced index of the listed members of AI_BASKET
-#: (:func:`shortthehype.strategies.ai_basket.basket_index`).
+#: (:func:`shortthehype.baskets.basket_index`).
 BUBBLE_AI_BASKET = "ai-basket"
-#: bubble-timer defaults: bars between indicator evaluations, thresholds of
-#: the bubble / anti-bubble indicators (fractions of fitted windows), bars a
-#: signal's regime lasts, and the exposures of the three regimes.
-BUBBLE_STEP = 5
+#: Level of the bubble / anti-bubble indicators (fraction of fitted windows) the bubble
+#: report marks and bubble-timer acts on by default.
 BUBBLE_THRESHOLD = 0.1
-BUBBLE_HOLD = 21
-#: Indicator computations kept in memory by bubble-timer (a sweep over its
-#: thresholds and exposures refits nothing).
-BUBBLE_FIT_CACHE_SIZE = 16
 
 # --- values that cannot be meant (refused with a one-line error) ----
 #: Largest gross leverage a target row may ask for: sum(|w|) <= this x equity.
@@ -446,3 +383,6 @@ SMA_DEFAULT_METHOD = "windowed"
 
 #: A first run (empty numba cache) prints how many kernels it has compiled at most once per this many seconds.
 COMPILE_PROGRESS_SECONDS = 3.0
+
+#: Every named default and tolerance above (all upper-case names).
+__all__ = sorted(name for name in globals() if name.isupper())

@@ -10,15 +10,27 @@ era, from ChatGPT's launch on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from shortthehype.caveats import oracle_caveat
-from shortthehype.constants import AI_START, DOTCOM_PEAK, DOTCOM_START
 from shortthehype.data.prices import Prices
+from shortthehype.data.source import PriceSource
 from shortthehype.runner import BacktestRun, compare
+from shortthehype.strategies.dotcom_analog import AI_START, DOTCOM_PEAK, DOTCOM_START
+
+__all__ = [
+    "DEMO_SPECS",
+    "ORACLE_TIMED_KINDS",
+    "REAL_START",
+    "label_oracle",
+    "run_demo",
+    "synthetic_overrides",
+    "windows_frame",
+]
 
 #: The specs the demo compares, in table order.
 DEMO_SPECS = ("sixty-forty", "ai-basket", "dotcom-analog", "hype-hedge", "burry-short", "ma-crossover")
@@ -71,17 +83,18 @@ def label_oracle(run: BacktestRun) -> BacktestRun:
 
 
 def run_demo(
-    prices: Prices | None = None, *, seed: int | None = None, load: dict[str, Any] | None = None
+    prices: Prices | None = None, *, seed: int | None = None, load: PriceSource | Mapping[str, Any] | None = None
 ) -> tuple[str, list[BacktestRun]]:
     """Run the demo; returns a description of the data and one run per spec.
 
     With ``prices=None`` and ``load=None`` the data are the embedded synthetic
-    scenario (generated with ``seed``).  ``load`` holds ``load_prices``
-    options (source, data_dir, ...) to run the specs unchanged on real prices
-    from ``REAL_START``.
+    scenario (generated with ``seed``).  ``load`` (a :class:`PriceSource`, or a
+    mapping of its fields) says where to load prices from to run the specs
+    unchanged on real prices from ``REAL_START``.
     """
     if load is not None or prices is not None:
-        runs = compare(list(DEMO_SPECS), overrides={"start": REAL_START}, prices=prices, **(load or {}))
+        origin = load if isinstance(load, PriceSource) or load is None else PriceSource(**load)
+        runs = compare(list(DEMO_SPECS), overrides={"start": REAL_START}, prices=prices, prices_from=origin)
         first = runs[0]
         about = f"{first.prices.source} prices, {first.start:%Y-%m-%d} → {first.end:%Y-%m-%d} (the AI era)"
         return about + _carry_line(runs), runs

@@ -8,6 +8,18 @@ exactly this base class and prints the message; anything else is a bug.
 
 from __future__ import annotations
 
+__all__ = [
+    "DataError",
+    "DataWarning",
+    "DownloadError",
+    "ParamError",
+    "ShortTheHypeError",
+    "ShortTheHypeWarning",
+    "SpecError",
+    "UserCodeError",
+    "did_you_mean",
+]
+
 
 class ShortTheHypeError(Exception):
     """Base class of every user-facing error; the message is one line."""

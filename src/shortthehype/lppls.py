@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shortthehype.baskets import AI_BASKET, basket_index
 from shortthehype.constants import (
-    AI_BASKET,
     BUBBLE_AI_BASKET,
     LPPLS_FILTER_DAMPING,
     LPPLS_FILTER_M,
@@ -714,14 +714,12 @@ def bubble_series(prices: Prices, ticker: str) -> pd.Series:
     """The price series ``bubble`` / ``bubble-timer`` analyse for ``ticker``.
 
     ``"ai-basket"`` (any case) is the equal-weight, daily-rebalanced index of
-    the listed members of :data:`~shortthehype.constants.AI_BASKET` found in
-    ``prices`` (:func:`shortthehype.strategies.ai_basket.basket_index`), from
+    the listed members of :data:`~shortthehype.baskets.AI_BASKET` found in
+    ``prices`` (:func:`shortthehype.baskets.basket_index`), from
     the first date any member trades; any other name is that ticker's closes
     with missing days dropped.
     """
     if ticker.strip().lower() == BUBBLE_AI_BASKET:
-        from shortthehype.strategies.ai_basket import basket_index
-
         members = list(basket_members(prices))
         if not members:
             raise DataError(f"{BUBBLE_AI_BASKET}: none of its members ({', '.join(AI_BASKET)}) is in the prices")
@@ -735,7 +733,7 @@ def bubble_series(prices: Prices, ticker: str) -> pd.Series:
 
 
 def basket_members(prices: Prices) -> dict[str, pd.Timestamp]:
-    """The members of :data:`~shortthehype.constants.AI_BASKET` with a close in ``prices`` and their first close date.
+    """The members of :data:`~shortthehype.baskets.AI_BASKET` with a close in ``prices`` and their first close date.
 
     These are the members the ``ai-basket`` series of :func:`bubble_series`
     is made of (a member without any close in the range is left out).

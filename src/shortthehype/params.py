@@ -20,6 +20,19 @@ import pandas as pd
 from shortthehype.constants import DEFAULT_INIT_CASH, MAX_COST_FRACTION
 from shortthehype.errors import ParamError, SpecError, did_you_mean
 
+__all__ = [
+    "CONTRACT_ALTERNATIVES",
+    "CONTRACT_FIELDS",
+    "ENGINE_PARAMS",
+    "PARAM_TYPES",
+    "Param",
+    "RUN_PARAMS",
+    "check_declarations",
+    "format_value",
+    "inactive_params",
+    "json_value",
+]
+
 #: Parameter types understood by :class:`Param`.
 PARAM_TYPES = (
     "float",  # a real number

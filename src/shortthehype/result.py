@@ -105,7 +105,7 @@ class Result:
 
     @cached_property
     def position_values(self) -> pd.DataFrame:
-        """Value of each position at each close (shares x last valid close; 0 when flat)."""
+        """Value of each position at each close: shares x close (the last valid close where the close is NaN); 0 when flat."""
         return self._frame(self._position_values())
 
     @cached_property
@@ -123,11 +123,6 @@ class Result:
         returns = returns_from_equity(self._stats_equity())
         returns.index = self.index[len(self.index) - len(returns) :]
         return returns.rename("returns")
-
-    @cached_property
-    def position_values(self) -> pd.DataFrame:
-        """Shares x close (last valid close where the close is NaN); 0 where flat."""
-        return self._frame(self._position_values())
 
     @cached_property
     def weights(self) -> pd.DataFrame:

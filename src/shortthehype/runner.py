@@ -10,9 +10,7 @@ day one, as it would have been had it been running all along.
 
 from __future__ import annotations
 
-import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +22,30 @@ import pandas as pd
 from shortthehype.constants import STALE_DATA_BARS
 from shortthehype.data.prices import Prices
 from shortthehype.data.rates import resolve_engine_rates
-from shortthehype.errors import DataError, DataWarning, ParamError
+from shortthehype.data.source import PriceSource
+from shortthehype.documents import float_list, json_safe
+from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec, load_spec
+from shortthehype.strategies.base import kind_report
+
+__all__ = [
+    "BacktestRun",
+    "PreparedRun",
+    "backtest",
+    "check_lookahead",
+    "coerce_run_date",
+    "compare",
+    "load_quietly",
+    "prepare",
+    "prepare_window",
+    "resolve_spec",
+    "result_document",
+    "run_window",
+    "spec_needs",
+    "split_overrides",
+    "window_index",
+]
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,7 @@ class BacktestRun:
     benchmark: pd.Series | None
     stats: pd.Series  # float statistics by key (``run.stats["sharpe"]``); see shortthehype.metrics.compute_stats
     warnings: tuple[str, ...] = ()
-    #: One record per option contract traded (``shortthehype.options.contract_records``); empty without options.
+    #: One record per option contract traded (``shortthehype.option_pricing.contract_records``); empty without options.
     options: tuple[dict[str, Any], ...] = ()
     #: What each engine rate was (``cash_rate``, ``cash_rate_negative``): a series and its source, or a constant.
     rates: Mapping[str, str] = field(default_factory=dict)
@@ -55,18 +74,19 @@ class BacktestRun:
     def end(self) -> pd.Timestamp:
         return self.prices.index[-1]
 
-    def to_dict(self, *, history: Prices | None = None) -> dict[str, Any]:
+    def to_dict(self, *, history: Prices | None = None, history_error: str | None = None) -> dict[str, Any]:
         """The JSON document written by ``backtest --json`` and read by ``shortthehype report`` (NaN becomes null).
 
         Parameters
         ----------
         history : Prices, optional
             Prices over the whole history up to the window's end, for the
-            sections that look before the window: with ``dotcom-analog`` they
-            give the Nasdaq reference path and, in path mode, the basket's
-            trailing path the fits use (tickers: the basket and the
-            ``reference``).  Without them the ``analog`` section holds what the
-            window alone determines (calendar mode: the whole phase mapping).
+            sections a strategy kind adds that look before the window (the
+            tickers of its report hooks' ``history_tickers``, see
+            :class:`~shortthehype.strategies.base.KindReport`).  Without them
+            those sections hold what the window alone determines.
+        history_error : str, optional
+            Why that history could not be loaded (the kind's sections say so).
 
         Returns
         -------
@@ -96,10 +116,35 @@ class BacktestRun:
         if self.options:
             symbols = list(dict.fromkeys(str(record["symbol"]) for record in self.options))
             values = self.result.position_values
-            document["option_values"] = {symbol: _floats(values[symbol].to_numpy()) for symbol in symbols}
-        if self.spec.kind.name == "dotcom-analog":
-            document["analog"] = json_safe(_analog_section(self, history))
+            document["option_values"] = {symbol: float_list(values[symbol].to_numpy()) for symbol in symbols}
+        hooks = kind_report(self.spec.kind.name)
+        if hooks is not None and hasattr(hooks, "document_fields"):
+            document.update(json_safe(hooks.document_fields(self, history, history_error)))
         return document
+
+    def document(self, prices_from: PriceSource | None = None) -> dict[str, Any]:
+        """The result document as its JSON file reads back, with the history the kind's sections need.
+
+        Same as :meth:`to_dict`, plus what needs prices from before the
+        window: the tickers the kind's report hooks name are loaded from
+        ``prices_from`` (the source the run was loaded from; default: the
+        default data source).  If they cannot be loaded the kind's section
+        says so.  The document is passed through JSON once, so rendering it
+        gives the same bytes as rendering its file.
+        """
+        import json
+
+        from shortthehype.errors import ShortTheHypeError
+
+        history, error = None, None
+        hooks = kind_report(self.spec.kind.name)
+        needed = list(hooks.history_tickers(self.spec.params)) if hasattr(hooks, "history_tickers") else []
+        if needed:
+            try:
+                history = load_quietly(needed, self.end, prices_from)
+            except ShortTheHypeError as exc:
+                error = str(exc)
+        return json.loads(json.dumps(self.to_dict(history=history, history_error=error)))
 
     def benchmark_stats(self) -> pd.Series | None:
         """Statistics of ``init_cash`` held in the benchmark over the window (None without a benchmark)."""
@@ -194,10 +239,10 @@ def result_document(
             # per-bar series and tables for reports; every list is aligned with equity.dates
             "type": "backtest",
             "status": result.status,
-            "benchmark_equity": None if bench_equity is None else _floats(bench_equity.to_numpy()),
+            "benchmark_equity": None if bench_equity is None else float_list(bench_equity.to_numpy()),
             "benchmark_metrics": bench_stats,
-            "exposure": {column: _floats(exposure[column].to_numpy()) for column in ("long", "short", "gross", "net")},
-            "cumulative_costs": {k: _floats(v.to_numpy()) for k, v in result.cumulative_costs.items()},
+            "exposure": {column: float_list(exposure[column].to_numpy()) for column in ("long", "short", "gross", "net")},
+            "cumulative_costs": {k: float_list(v.to_numpy()) for k, v in result.cumulative_costs.items()},
             "orders": {
                 "count": len(orders),
                 "by_reason": {str(k): int(n) for k, n in orders["reason"].value_counts().sort_index().items()},
@@ -208,11 +253,6 @@ def result_document(
             ],
         }
     )
-
-
-def _floats(values: np.ndarray) -> list[float | None]:
-    """A float array as a JSON list (non-finite values become null)."""
-    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
 
 
 def _benchmark_buy_and_hold(
@@ -238,72 +278,6 @@ def _benchmark_buy_and_hold(
     held = equity.dropna()
     stats = compute_stats(held, gross_exposure=pd.Series(1.0, index=held.index))
     return equity, stats
-
-
-def _analog_section(run: BacktestRun, history: Prices | None) -> dict[str, Any]:
-    """``dotcom-analog``: the implied phase on the window's dates, the basket's path and the Nasdaq reference."""
-    from shortthehype.strategies.ai_basket import basket_index
-    from shortthehype.strategies.dotcom_analog import implied_phase
-
-    params = run.spec.params
-    basket = list(params["tickers"])
-    mode = params["mode"]
-    reference = params["reference"]
-    needed = basket + ([reference] if mode == "path" else [])
-    source = history if history is not None and all(t in history.tickers for t in needed) else None
-    note = None
-    if source is None and mode == "path":
-        frame = None
-        note = "path mode: the fits need the history before the window; run with the reference data to see the phases"
-    else:
-        frame = implied_phase(run.prices if source is None else source, params)
-        frame = frame.loc[(frame.index >= run.start) & (frame.index <= run.end)]
-    close = run.prices.close[[t for t in basket if t in run.prices.tickers]]
-    path = basket_index(close)
-    ref = None
-    if history is not None and reference in history.tickers:
-        series = history.close[reference]
-        series = series[(series.index >= params["reference_start"]) & (series.index <= params["reference_end"])].dropna()
-        if len(series):
-            ref = {
-                "ticker": reference,
-                "dates": [d.strftime("%Y-%m-%d") for d in series.index],
-                "values": _floats(series.to_numpy()),
-            }
-    if ref is None and note is None:
-        note = f"the reference {reference} was not loaded: the overlay shows the basket on the mapped dotcom dates only"
-    return {
-        "mode": mode,
-        "anchors": {
-            key: format_value(params[key]) for key in ("ai_start", "dotcom_start", "dotcom_peak", "dotcom_trough")
-        },
-        "lead_days": int(params["lead_days"]),
-        "basket": {"dates": [d.strftime("%Y-%m-%d") for d in path.index], "values": _floats(path.to_numpy())},
-        "phase": None
-        if frame is None
-        else {
-            "dates": [d.strftime("%Y-%m-%d") for d in frame.index],
-            "mapped_dates": [None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in frame["mapped_date"]],
-            "phases": [str(p) for p in frame["phase"]],
-            "scales": _floats(frame["scale"].to_numpy()),
-            "exposure": _floats(frame["exposure"].to_numpy()),
-        },
-        "reference": ref,
-        "note": note,
-    }
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN and inf as None, numpy scalars as Python numbers, mappings and sequences walked (for JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (np.floating, np.integer)):
-        return json_safe(value.item())
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def window_index(
@@ -423,14 +397,14 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
 
 
 def _option_records(prepared: PreparedRun, result: Any) -> tuple[dict[str, Any], ...]:
-    """The run's option contracts (:func:`shortthehype.options.contract_records`); none for a kind without."""
+    """The run's option contracts (:func:`shortthehype.option_pricing.contract_records`); none for a kind without."""
     kind = prepared.spec.kind
     if kind.contracts is None or prepared.underlying is None:
         return ()
     contracts = kind.contracts(prepared.underlying, prepared.kind_params)
     if not contracts:
         return ()
-    from shortthehype.options import VolModel, contract_records
+    from shortthehype.option_pricing import VolModel, contract_records
 
     return tuple(
         contract_records(
@@ -449,7 +423,7 @@ def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
 
     A constant cash rate (ACT/360 simple) is converted to the continuous rate
     options are priced with; a dated series is passed as it is
-    (:func:`shortthehype.options.continuous_rates` converts it bar by bar).
+    (:func:`shortthehype.option_pricing.continuous_rates` converts it bar by bar).
     """
     from shortthehype.data.rates import continuous_rate, resolve_rate
 
@@ -466,6 +440,7 @@ def backtest(
     *,
     overrides: Mapping[str, Any] | None = None,
     prices: Prices | None = None,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -484,8 +459,10 @@ def backtest(
     prices
         Use these prices instead of loading them (must hold every ticker the
         strategy and the benchmark need).
+    prices_from : PriceSource, optional
+        Where to load prices from when ``prices`` is None.
     source, data_dir, cache_dir, offline
-        Passed to :func:`shortthehype.load_prices` when ``prices`` is None.
+        The same as loose keywords (:meth:`PriceSource.coerce`; not with ``prices_from``).
 
     Returns
     -------
@@ -495,7 +472,8 @@ def backtest(
     """
     spec = resolve_spec(spec_or_name, overrides)
     if prices is None:
-        prices = load_quietly(spec_needs(spec), spec.run.get("end"), source, data_dir, cache_dir, offline)
+        origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = load_quietly(spec_needs(spec), spec.run.get("end"), origin)
     return run_window(prepare(spec, prices), spec.run.get("start"), spec.run.get("end"))
 
 
@@ -539,6 +517,7 @@ def check_lookahead(
     *,
     overrides: Mapping[str, Any] | None = None,
     prices: Prices | None = None,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -555,7 +534,8 @@ def check_lookahead(
         spec = spec.with_overrides(overrides)
     tickers = spec.tickers()
     if prices is None:
-        prices = load_quietly(tickers, spec.run.get("end"), source, data_dir, cache_dir, offline)
+        origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = load_quietly(tickers, spec.run.get("end"), origin)
     missing = [t for t in tickers if t not in prices.tickers]
     if missing:
         raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
@@ -565,13 +545,9 @@ def check_lookahead(
     return check(lambda p: spec.kind.target_weights(spec.kind.traded_prices(p, spec.params), spec.params), history)
 
 
-def load_quietly(tickers, end, source, data_dir, cache_dir, offline) -> Prices:
+def load_quietly(tickers: Sequence[str], end: Any, prices_from: PriceSource | None = None) -> Prices:
     """Load full history up to ``end`` without emitting DataWarnings: the run reports those of its window."""
-    from shortthehype.data.load import load_prices
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        return load_prices(tickers, end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+    return (prices_from or PriceSource()).load(tickers, end=end, quiet=True)
 
 
 def _window_warnings(loaded: Prices, window: Prices, tickers: Sequence[str]) -> list[str]:
@@ -652,6 +628,7 @@ def compare(
     overrides: Mapping[str, Any] | None = None,
     benchmark: str | None = None,
     prices: Prices | None = None,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -664,14 +641,14 @@ def compare(
     specs
         Spec paths, names, mappings or specs (names must differ).
     overrides
-        Settings for every spec; a key ``NAME.key`` (``burry-short.exposure``)
+        Settings for every spec; a key ``NAME.key`` (``sixty-forty.fees``)
         applies to the spec called NAME only.  ``start``/``end`` without a
         spec name set the window of all of them.
     benchmark
         The benchmark of every column (default: the first spec's, which may
         be none); beta, alpha, correlation and information ratio are
         measured against it.
-    prices, source, data_dir, cache_dir, offline
+    prices, prices_from, source, data_dir, cache_dir, offline
         As for :func:`backtest`; prices are loaded once for every ticker.
 
     Returns
@@ -705,7 +682,8 @@ def compare(
     if prices is None:
         needed = list(dict.fromkeys(t for spec in runs_specs for t in spec_needs(spec)))
         ends = [spec.run["end"] for spec in runs_specs if spec.run.get("end") is not None]
-        prices = load_quietly(needed, end if end is not None else min(ends, default=None), source, data_dir, cache_dir, offline)
+        origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = load_quietly(needed, end if end is not None else min(ends, default=None), origin)
     prepared = [prepare(spec, prices) for spec in runs_specs]
     limits = [
         p.window_limits(start if start is not None else p.spec.run.get("start"), end if end is not None else p.spec.run.get("end"))

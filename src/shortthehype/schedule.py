@@ -7,6 +7,8 @@ import pandas as pd
 
 from shortthehype.errors import ParamError
 
+__all__ = ["REBALANCE_FREQUENCIES", "rebalance_mask"]
+
 #: Rebalance frequencies and the pandas period that groups bars for each.
 REBALANCE_FREQUENCIES = {
     "daily": None,

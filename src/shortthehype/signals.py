@@ -18,6 +18,8 @@ from shortthehype.constants import SMA_DEFAULT_METHOD, SMA_METHODS
 from shortthehype.core import signals_nb as nb
 from shortthehype.errors import ParamError, did_you_mean
 
+__all__ = ["crossed_above", "log_returns", "rolling_beta", "rolling_mean", "rolling_volatility"]
+
 
 def _check_window(window: int, name: str = "window", minimum: int = 1) -> int:
     if isinstance(window, bool) or int(window) != window or window < minimum:

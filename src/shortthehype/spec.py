@@ -53,32 +53,23 @@ from shortthehype.params import (
     inactive_params,
 )
 from shortthehype.strategies.base import StrategyKind, strategy_kind
+from shortthehype.strategies.locations import strategy_dirs
 
-#: Environment variable naming an extra directory searched for specs by name.
-ENV_STRATEGIES_DIR = "SHORTTHEHYPE_STRATEGIES_DIR"
+__all__ = [
+    "SpecSummary",
+    "StrategySpec",
+    "available_specs",
+    "coerce_sweep_values",
+    "expand_range",
+    "follow_window",
+    "load_spec",
+    "parse_assignments",
+    "read_spec_summary",
+    "resolve_spec_path",
+    "spec_from_mapping",
+]
 
 _TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep") + tuple(p.name for p in RUN_PARAMS)
-
-
-def strategy_dirs() -> list[Path]:
-    """Directories searched for specs by name, in order.
-
-    ``$SHORTTHEHYPE_STRATEGIES_DIR``, then ``./strategies`` in the working
-    directory, then the built-in specs: the package's ``builtin_strategies``
-    data (an installed wheel) or the ``strategies/`` directory of the source
-    checkout (an editable install or ``PYTHONPATH=src``).
-    """
-    dirs: list[Path] = []
-    if os.environ.get(ENV_STRATEGIES_DIR):
-        dirs.append(Path(os.environ[ENV_STRATEGIES_DIR]).expanduser())
-    dirs.append(Path.cwd() / "strategies")
-    dirs.append(Path(__file__).resolve().parent / "builtin_strategies")
-    dirs.append(Path(__file__).resolve().parents[2] / "strategies")
-    unique: list[Path] = []
-    for directory in dirs:
-        if directory.is_dir() and directory.resolve() not in [d.resolve() for d in unique]:
-            unique.append(directory)
-    return unique
 
 
 def available_specs() -> dict[str, Path]:

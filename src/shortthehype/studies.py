@@ -28,6 +28,7 @@ import pandas as pd
 from shortthehype.caveats import caveat_fields
 from shortthehype.constants import DISTRIBUTION_QUANTILES, STUDY_DEFAULT_EVERY, STUDY_DEFAULT_HOLD, WALKFORWARD_UNITS
 from shortthehype.data.prices import Prices
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value, json_value
 from shortthehype.spec import StrategySpec
@@ -88,7 +89,7 @@ class StudyResult:
     def to_document(self) -> dict[str, Any]:
         """The JSON document of the study (``type`` = ``"distribution"``), read by ``shortthehype report``."""
         from shortthehype import __version__
-        from shortthehype.runner import json_safe
+        from shortthehype.documents import json_safe
 
         summary = self.summary()
         columns = {}
@@ -239,6 +240,7 @@ def rolling(
     last: Any = None,
     overrides: Mapping[str, Any] | None = None,
     prices: Prices | None = None,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -259,7 +261,7 @@ def rolling(
     overrides
         ``--set`` settings applied to the spec first (``start``/``end`` are
         set per entry and cannot be given).
-    prices, source, data_dir, cache_dir, offline
+    prices, prices_from, source, data_dir, cache_dir, offline
         As for :func:`shortthehype.backtest`.
 
     Returns
@@ -276,7 +278,8 @@ def rolling(
             raise ParamError(f"--set {key}: an entry-date study sets the window of each entry; use --from/--to")
     spec = resolve_spec(spec_or_name, overrides)
     if prices is None:
-        prices = load_quietly(spec_needs(spec), None, source, data_dir, cache_dir, offline)
+        origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = load_quietly(spec_needs(spec), None, origin)
     first_day = _first_common_date(prices, spec_needs(spec)) if first is None else coerce_run_date("start", first, "--from")
     last_day = coerce_run_date("end", last, "--to")
     windows = entry_windows(prices.index, first_day, last_day, every, hold)

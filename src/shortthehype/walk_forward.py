@@ -43,6 +43,7 @@ import pandas as pd
 from shortthehype.constants import PBO_BLOCKS, SWEEP_DEFAULT_OBJECTIVE, WALKFORWARD_UNITS
 from shortthehype.caveats import data_caveats
 from shortthehype.data.prices import Prices
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import DataError, ParamError
 from shortthehype.params import format_value
 from shortthehype.spec import StrategySpec, load_spec
@@ -194,7 +195,7 @@ class WalkForwardResult:
         """
         from shortthehype import __version__
         from shortthehype.params import json_value
-        from shortthehype.sweeps.result import json_safe
+        from shortthehype.documents import json_safe
 
         windows = [
             {
@@ -246,6 +247,7 @@ def walkforward(
     anchored: bool = False,
     overrides: Mapping[str, Any] | None = None,
     prices: Prices | None = None,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -259,7 +261,7 @@ def walkforward(
 
     Parameters
     ----------
-    spec_or_name, grid, overrides, prices, source, data_dir, cache_dir, offline, objective
+    spec_or_name, grid, overrides, prices, prices_from, source, data_dir, cache_dir, offline, objective
         As for :func:`shortthehype.sweeps.sweep` (``start``/``end`` bound the whole walk).
     train, test
         Window lengths, e.g. ``"3y"``, ``"6m"``, ``"126d"``.
@@ -300,7 +302,8 @@ def walkforward(
             raise ParamError(f"walk-forward sets 'start' and 'end' itself: remove {axis.name!r} from the grid")
     if prices is None:
         shape = tuple(len(a.values) for a in axes)
-        prices = load_prices(spec, axes, shape, valid_ids(spec, axes, shape), source, data_dir, cache_dir, offline)
+        origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = load_prices(spec, axes, shape, valid_ids(spec, axes, shape), origin)
     calendar = prices.select(spec.tickers()).index
     start, end = spec.run.get("start"), spec.run.get("end")
     calendar = calendar[(calendar >= start) if start is not None else np.ones(len(calendar), bool)]

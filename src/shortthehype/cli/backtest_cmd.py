@@ -9,17 +9,17 @@ from typing import Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console, err_console, styled
-from shortthehype.cli.options import (
+from shortthehype.cli.data_options import (
     AnalysisOptions,
     DataOptions,
     TableFormat,
     analysis_request,
     check_output_options,
-    data_options,
     run_overrides,
     write_json,
 )
 from shortthehype.constants import BOOTSTRAP_BLOCK_LENGTH, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
+from shortthehype.data.source import PriceSource
 
 strategies_app = typer.Typer(help="List and inspect strategy specs.", no_args_is_help=True)
 
@@ -74,14 +74,14 @@ def backtest(
     from shortthehype.runner import backtest as run_backtest
 
     overrides = run_overrides(set_, start, end)
-    options = data_options(source, data_dir, cache_dir, offline)
+    origin = PriceSource.from_options(source, data_dir, cache_dir, offline)
     table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the (possibly long) run
     wants_document = json_path is not None or report_path is not None or png is not None or table_format == "md"
     request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)  # checked before the run
     check_output_options(json_path=json_path, report_path=report_path)
     if check_lookahead:
-        _check_lookahead(spec, overrides, options, quiet=not stdout_is_free(json_path, report_path) or table_format != "table")
-    run = run_backtest(spec, overrides=overrides, **options)
+        _check_lookahead(spec, overrides, origin, quiet=not stdout_is_free(json_path, report_path) or table_format != "table")
+    run = run_backtest(spec, overrides=overrides, prices_from=origin)
     out = console if stdout_is_free(json_path, report_path) else err_console
     print_warnings(run.spec.warnings())
     show_factors = exposures or bool(request["extra_factors"])
@@ -89,12 +89,12 @@ def backtest(
     if wants_document or show_factors or bootstrap or vs is not None:
         from shortthehype.analysis import analysis_sections
 
-        analysis = analysis_sections([run], factors=wants_document or show_factors, **request, **options)[0]
+        analysis = analysis_sections([run], factors=wants_document or show_factors, **request, prices_from=origin)[0]
     document = None
     if wants_document:
         from shortthehype.report import render, report_document
 
-        document = {**report_document(run, **options), **analysis}
+        document = {**report_document(run, prices_from=origin), **analysis}
         if str(json_path) == "-":
             typer.echo(json.dumps(document, indent=1))
         elif table_format == "md" and report_path is None:
@@ -180,7 +180,7 @@ def write_document_outputs(
     write_outputs(document, report_path=report_path, png=png, format_=format_, quiet=quiet)
 
 
-def _check_lookahead(spec: str, overrides: dict[str, str], options: dict[str, Any], *, quiet: bool = False) -> None:
+def _check_lookahead(spec: str, overrides: dict[str, str], prices_from: PriceSource, *, quiet: bool = False) -> None:
     """The look-ahead check of ``spec``: one line when it passes, a SpecError (exit 1) naming the moved target otherwise."""
     from shortthehype.cli import err_console
     from shortthehype.errors import SpecError
@@ -188,7 +188,7 @@ def _check_lookahead(spec: str, overrides: dict[str, str], options: dict[str, An
     from shortthehype.spec import load_spec
 
     loaded = load_spec(spec)
-    report = check_lookahead(loaded, overrides=overrides, **options)
+    report = check_lookahead(loaded, overrides=overrides, prices_from=prices_from)
     if not report.ok:
         raise SpecError(report.message(loaded.where))
     (err_console if quiet else console).print(report.message(loaded.where), highlight=False)
@@ -228,7 +228,7 @@ def strategies_check(
     target: Any = spec
     if spec.endswith(".py"):
         target = {"name": Path(spec).stem, "kind": "python", "params": {"file": str(Path(spec).resolve())}}
-    _check_lookahead(target, run_overrides(set_, start, end), data_options(source, data_dir, cache_dir, offline))
+    _check_lookahead(target, run_overrides(set_, start, end), PriceSource.from_options(source, data_dir, cache_dir, offline))
 
 
 @strategies_app.command("show")
@@ -323,13 +323,13 @@ def compare(
     overrides = run_overrides(set_, start, end)
     table_format, fmt = output_formats(format_, report_path, json_path)  # checked before the runs
     check_output_options(json_path=json_path, report_path=report_path)
-    options = data_options(source, data_dir, cache_dir, offline)
+    origin = PriceSource.from_options(source, data_dir, cache_dir, offline)
     request = analysis_request(bootstrap, vs, block_length, samples, bootstrap_seed, factors)
-    runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, **options)
+    runs = run_compare(specs, overrides=overrides, benchmark=benchmark.upper() if benchmark else None, prices_from=origin)
     print_warnings([line for run in runs for line in run.spec.warnings()])
     show_factors = exposures or bool(request["extra_factors"])
-    analysis = analysis_sections(runs, factors=True, **request, **options)
-    document = {"type": "compare", "runs": [{**report_document(run, **options), **extra} for run, extra in zip(runs, analysis, strict=True)]}
+    analysis = analysis_sections(runs, factors=True, **request, prices_from=origin)
+    document = {"type": "compare", "runs": [{**report_document(run, prices_from=origin), **extra} for run, extra in zip(runs, analysis, strict=True)]}
     if str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
     out = console if stdout_is_free(json_path, report_path) else err_console

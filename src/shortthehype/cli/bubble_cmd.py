@@ -1,7 +1,7 @@
-"""``shortthehype bubble``: the LPPLS bubble / anti-bubble confidence indicators of a ticker or the AI basket.
+"""``shortthehype bubble``: the LPPLS bubble / anti-bubble confidence indicators of a ticker or a named series.
 
 Prints a summary, the monthly maxima and sparklines; ``--json`` writes the
-indicator document (:func:`indicator_document`) and ``--report`` renders it
+indicator document (:func:`shortthehype.bubble.indicator_document`) and ``--report`` renders it
 as an HTML page, a Markdown summary or a PNG figure
 (:mod:`shortthehype.report.bubble_view`), so ``shortthehype report
 bubble.json`` gives the same report later.
@@ -10,23 +10,21 @@ bubble.json`` gives the same report later.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from shortthehype.cli import app, console, err_console, styled
-from shortthehype.cli.notices import captured_warnings, in_window, print_warnings
-from shortthehype.cli.options import DataOptions, TableFormat, data_options
+from shortthehype.cli.notices import in_window, print_warnings
+from shortthehype.cli.data_options import DataOptions, TableFormat
 from shortthehype.cli.render import check_format
+from shortthehype.constants import BUBBLE_AI_BASKET
 from shortthehype.errors import ParamError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Bars shown when no --start is given (about one year).
-DEFAULT_LOOKBACK_BARS = 252
 #: Characters of the sparklines.
 SPARK_WIDTH = 64
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
@@ -110,120 +108,6 @@ def sparkline(values: Any, width: int = SPARK_WIDTH, top: float = 1.0) -> str:
     return "".join(out)
 
 
-def indicator_document(
-    name: str,
-    frame: pd.DataFrame,
-    windows: Any,
-    step: int,
-    filters: Any,
-    search: Any,
-    *,
-    source: str | None = None,
-    members: Mapping[str, Any] | None = None,
-    history: pd.Series | None = None,
-    thresholds: Mapping[str, float] | None = None,
-    warnings: Sequence[str] = (),
-    generated_at: str | None = None,
-    preset: str | None = None,
-    qualification: Mapping[str, Any] | None = None,
-    sensitivity: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The JSON document of ``bubble --json`` (NaN/NaT become null); every bubble report is rendered from it.
-
-    Parameters
-    ----------
-    name, frame, windows, step, filters, search
-        The series name, the frame of :func:`shortthehype.lppls.confidence_indicator`
-        and the settings that produced it.
-    source
-        The price source (``Prices.source``).
-    members
-        AI basket only: member ticker -> its first date with a close (``None`` if none).
-    history
-        The analysed series' daily level; the part from the first to the last
-        evaluation date is stored (the report's price line).
-    thresholds
-        ``{"bubble": x, "antibubble": y}``: the levels the report marks
-        (default: bubble-timer's ``BUBBLE_THRESHOLD`` for both).
-    warnings
-        Data warnings of the load.
-    generated_at
-        When the indicator was computed (ISO 8601, UTC); default: now.
-    preset, qualification, sensitivity
-        The filter preset the filters start from, the counts of
-        :func:`shortthehype.lppls.qualification_counts` over every fit, and
-        the indicator under every preset (``bubble --sensitivity``); each
-        key is left out when not given.
-
-    Returns
-    -------
-    dict
-        ``type = "bubble"`` plus the keys listed in
-        :mod:`shortthehype.report.bubble_view`; JSON-serialisable.
-    """
-    import datetime as _dt
-    from dataclasses import asdict
-
-    from shortthehype import __version__
-    from shortthehype.constants import BUBBLE_THRESHOLD
-
-    def num(value: float) -> float | None:
-        return float(value) if math.isfinite(value) else None
-
-    def day(value: Any) -> str | None:
-        return None if value is None or value != value else value.strftime("%Y-%m-%d")
-
-    if history is not None and len(frame):
-        history = history.loc[frame.index[0] : frame.index[-1]]
-    elif history is not None:
-        history = history.iloc[:0]
-    if generated_at is None:
-        generated_at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    limits = dict(thresholds) if thresholds is not None else {"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}
-    from shortthehype.caveats import caveat_fields, data_caveats
-
-    extra: dict[str, Any] = {}
-    if data_caveats(source or ""):
-        extra.update(caveat_fields(data_caveats(source or "")))
-    if preset is not None:
-        extra["preset"] = preset
-    if qualification is not None:
-        extra["qualification"] = dict(qualification)
-    if sensitivity is not None:
-        extra["sensitivity"] = {
-            key: {**value, "bubble": [num(v) for v in value["bubble"]], "antibubble": [num(v) for v in value["antibubble"]]}
-            for key, value in sensitivity.items()
-        }
-    return {
-        "type": "bubble",
-        "kind": "lppls-confidence",
-        "series": name,
-        "members": None if members is None else {str(t): day(d) for t, d in members.items()},
-        "source": source,
-        "start": day(frame.index[0]) if len(frame) else None,
-        "end": day(frame.index[-1]) if len(frame) else None,
-        "windows": [int(w) for w in windows],
-        "step": int(step),
-        "filters": {k: v for k, v in asdict(filters).items() if not (k == "tc_bars" and v is None)},  # no cap: as before caps existed
-        "search": asdict(search),
-        "thresholds": {key: float(value) for key, value in limits.items()},
-        "dates": [day(d) for d in frame.index],
-        "price": [num(v) for v in frame["price"]],
-        "bubble": [num(v) for v in frame["bubble"]],
-        "antibubble": [num(v) for v in frame["antibubble"]],
-        "n_fits": [int(v) for v in frame["n_fits"]],
-        "bubble_tc": [day(v) for v in frame["bubble_tc"]],
-        "antibubble_tc": [day(v) for v in frame["antibubble_tc"]],
-        "history": None
-        if history is None
-        else {"dates": [day(d) for d in history.index], "values": [num(float(v)) for v in history.to_numpy(dtype="float64")]},
-        "warnings": [str(w) for w in warnings],
-        "generated_at": generated_at,
-        "version": __version__,
-        **extra,
-    }
-
-
 def _pct(value: float) -> str:
     from shortthehype.report.formatting import percent
 
@@ -291,7 +175,7 @@ def render_indicator(name: str, frame: pd.DataFrame, windows: Any, step: int, fm
 
 @app.command()
 def bubble(
-    ticker: Annotated[str, typer.Argument(help="Ticker (e.g. QQQ, IXIC, NVDA) or ai-basket (equal-weight index of the AI basket's listed members).")],
+    ticker: Annotated[str, typer.Argument(help=f"Ticker (e.g. QQQ, IXIC, NVDA) or {BUBBLE_AI_BASKET} (the equal-weight index of its listed members).")],
     start: Annotated[Optional[str], typer.Option(help="First evaluation date (YYYY-MM-DD; default: about a year before --end).")] = None,
     end: Annotated[Optional[str], typer.Option(help="Last evaluation date (YYYY-MM-DD; default: the latest close).")] = None,
     windows: Annotated[str, typer.Option(help="Nested window lengths in bars, MIN:MAX:STEP.")] = "125:750:25",
@@ -321,20 +205,11 @@ def bubble(
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
 ) -> None:
-    """Is it a bubble? The Sornette LPPLS confidence indicators of a ticker or the AI basket."""
-    from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD
-    from shortthehype.data.load import load_prices
-    from shortthehype.lppls import (
-        FILTER_PRESETS,
-        LPPLSSearch,
-        basket_members,
-        bubble_series,
-        bubble_tickers,
-        confidence_from_fits,
-        lppls_windows,
-        nested_fits,
-        qualification_counts,
-    )
+    """Is it a bubble? The Sornette LPPLS confidence indicators of a ticker or a named series (e.g. the index of a ticker list)."""
+    from shortthehype.bubble import bubble_indicator
+    from shortthehype.constants import BUBBLE_THRESHOLD
+    from shortthehype.data.source import PriceSource
+    from shortthehype.lppls import lppls_windows
     from shortthehype.params import Param
 
     window_array = lppls_windows(*parse_windows(windows))
@@ -343,45 +218,22 @@ def bubble(
     start_day = Param("start", "date", None, "", optional=True).coerce(start, where="--start")
     if step < 1:
         raise ParamError(f"--step must be >= 1 bar, got {step}")
+    if start_day is not None and end_day is not None and start_day > end_day:
+        raise ParamError(f"--start {start_day:%Y-%m-%d} is after --end {end_day:%Y-%m-%d}")
     report_format = check_report_option(report_path)  # before the (possibly long) fits
     fmt = check_format(format_)
     if fmt != "table" and str(json_path) == "-":
         raise ParamError(f"--format {fmt} and --json - both print to stdout: write the JSON to a file")
-    from shortthehype.cli.options import check_output_options
+    from shortthehype.cli.data_options import check_output_options
 
     check_output_options(json_path=json_path)
-    tickers = bubble_tickers(ticker)
-    with captured_warnings():  # the load's warnings are in prices.warnings, printed for the fitted span below
-        prices = load_prices(tickers, end=end_day, **data_options(source, data_dir, cache_dir, offline))
-    series = bubble_series(prices, ticker)
-    if start_day is None and len(series):
-        start_day = series.index[max(len(series) - DEFAULT_LOOKBACK_BARS, 0)]
-    if start_day is not None and end_day is not None and start_day > end_day:
-        raise ParamError(f"--start {start_day:%Y-%m-%d} is after --end {end_day:%Y-%m-%d}")
-    search = LPPLSSearch()
-    fits = nested_fits(series, windows=window_array, start=start_day, end=end_day, step=step, search=search)
-    frame = confidence_from_fits(fits, filters)
-    frame.insert(0, "price", series.reindex(frame.index).to_numpy(dtype="float64"))
-    qualification = qualification_counts(fits.records, filters)
-    presets = None
-    if sensitivity:
-        presets = {}
-        for key, preset in FILTER_PRESETS.items():
-            under = confidence_from_fits(fits, preset.filters)
-            presets[key] = {
-                "citation": preset.citation,
-                "bubble": under["bubble"].to_numpy(),
-                "antibubble": under["antibubble"].to_numpy(),
-                "qualification": qualification_counts(fits.records, preset.filters),
-            }
-    name = str(series.name)
-    members = basket_members(prices) if ticker.strip().lower() == BUBBLE_AI_BASKET else None
-    document = indicator_document(
-        name, frame, window_array, step, filters, search,
-        source=prices.source, members=members, history=series,
-        thresholds={"bubble": BUBBLE_THRESHOLD, "antibubble": BUBBLE_THRESHOLD}, warnings=prices.warnings,
-        preset=filters_preset or "project", qualification=qualification, sensitivity=presets,
+    indicator = bubble_indicator(
+        ticker, start=start_day, end=end_day, windows=window_array, step=step, filters=filters,
+        preset=filters_preset or "project", sensitivity=sensitivity,
+        prices_from=PriceSource.from_options(source, data_dir, cache_dir, offline),
     )
+    document, frame, name, presets = indicator.document, indicator.frame, indicator.name, indicator.sensitivity
+    qualification = indicator.qualification
     if json_path is not None and str(json_path) == "-":
         typer.echo(json.dumps(document, indent=1))
         if report_path is not None:
@@ -395,11 +247,11 @@ def bubble(
     out.print(qualification_text(qualification, filters_preset or "project"), highlight=False)
     if presets is not None:
         render_sensitivity(presets, BUBBLE_THRESHOLD, fmt)
-    if len(frame):  # the fits look back up to the longest window before the first evaluation
-        first = series.index[max(int(series.index.get_indexer([frame.index[0]])[0]) - int(window_array[-1]), 0)]
-        print_warnings(in_window(prices.warnings, first, frame.index[-1]))
+    first = indicator.first_fitted()  # the fits look back up to the longest window before the first evaluation
+    if first is not None:
+        print_warnings(in_window(indicator.prices.warnings, first, frame.index[-1]))
     if json_path is not None:
-        from shortthehype.cli.options import write_json
+        from shortthehype.cli.data_options import write_json
 
         write_json(document, json_path)
         (console if fmt == "table" else err_console).print(f"wrote {json_path}", highlight=False)

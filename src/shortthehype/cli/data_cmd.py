@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from shortthehype.cli import console, err_console, styled
-from shortthehype.cli.options import DataOptions, TableFormat
+from shortthehype.cli.data_options import DataOptions, TableFormat
 from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
 from shortthehype.errors import DataError, DownloadError, ParamError, ShortTheHypeError
 
@@ -133,14 +133,14 @@ def show_command(
     format_: TableFormat = "table",
 ) -> None:
     """Summary of one ticker (range, rows, closes, warnings) and its first and last rows."""
-    from shortthehype.data.load import load_prices
+    from shortthehype.data.source import PriceSource
 
     fmt = check_format(format_)
     out = console if fmt == "table" else err_console
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # printed below from prices.warnings
-        prices = load_prices(ticker, start, end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = PriceSource.from_options(source, data_dir, cache_dir, offline).load(ticker, start, end)
     name = prices.tickers[0]
     frame = {field: prices.field(field)[name] for field in ("open", "high", "low", "close", "volume")}
     close = frame["close"]

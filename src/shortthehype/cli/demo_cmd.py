@@ -9,7 +9,8 @@ import typer
 from rich.text import Text
 
 from shortthehype.cli import app, console, err_console
-from shortthehype.cli.options import DataOptions, TableFormat, data_options
+from shortthehype.cli.data_options import DataOptions, TableFormat
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import ParamError
 
 
@@ -41,7 +42,7 @@ def demo(
         raise ParamError(f"--format {fmt} and --report - both print to stdout: write the report to a file")
     load = None
     if source is not None or data_dir is not None:
-        load = data_options(source, data_dir, cache_dir, offline)
+        load = PriceSource.from_options(source, data_dir, cache_dir, offline)
     about, runs = run_demo(seed=seed, load=load)
     out = console if stdout_is_free(None, report_path) else err_console
     print_caveats([line for run in runs for line in run.caveats], out if fmt == "table" else err_console)

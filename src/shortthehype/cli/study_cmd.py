@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console
-from shortthehype.cli.options import DataOptions, data_options
+from shortthehype.cli.data_options import DataOptions
+from shortthehype.data.source import PriceSource
 from shortthehype.cli.render import print_caveats
 from shortthehype.constants import MONTECARLO_DEFAULT_PATHS, MONTECARLO_DEFAULT_SEED, STUDY_DEFAULT_EVERY, STUDY_DEFAULT_HOLD
 
@@ -104,7 +105,7 @@ def rolling(
     (median, quartiles, 5 %/95 %, share positive, worst); --out writes every
     row to Parquet, --report the HTML with the return by entry date and its
     histogram.  Each row equals `backtest SPEC --start ENTRY --end EXIT`
-    (with the kind's entry date, e.g. burry-short's `entry`, moved along).
+    (with the kind's entry dates moved along, see `strategies show`).
     """
     from shortthehype.spec import parse_assignments
     from shortthehype.studies import rolling as run_rolling
@@ -112,7 +113,7 @@ def rolling(
     fmt = _check_outputs(out, report_path)
     study = run_rolling(
         spec, every=every, hold=hold, first=from_, last=to, overrides=parse_assignments(set_ or []),
-        **data_options(source, data_dir, cache_dir, offline),
+        prices_from=PriceSource.from_options(source, data_dir, cache_dir, offline),
     )
     emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt)
 

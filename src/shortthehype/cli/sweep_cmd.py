@@ -1,4 +1,4 @@
-"""``shortthehype sweep``, ``shortthehype walkforward`` and ``shortthehype results show|sql``."""
+"""``shortthehype sweep``: backtest every combination of a grid; shared by ``walkforward`` and ``results``."""
 
 from __future__ import annotations
 
@@ -9,26 +9,26 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from shortthehype.cli import app, console, err_console, styled
-from shortthehype.cli.options import DataOptions, TableFormat, data_options, run_overrides
+from shortthehype.cli.data_options import DataOptions, TableFormat, run_overrides
 from shortthehype.cli.render import Cell, Column, Grid, check_format, print_grids
+from shortthehype.data.source import PriceSource
+from shortthehype.documents import python_scalar
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from shortthehype.sweeps import SweepResult
 
-results_app = typer.Typer(help="Inspect sweep results files (Parquet): top rows, or SQL with DuckDB.", no_args_is_help=True)
-
-_GRID_HELP = (
+GRID_HELP = (
     "A swept setting: key=start:stop:step (stop included) or key=v1,v2,v3 (repeatable). "
     "Default: the spec's \\[sweep] table."
 )
-_OBJECTIVE_HELP = "Metric to maximise: sharpe, cagr, calmar, sortino, total_return or max_drawdown."
+OBJECTIVE_HELP = "Metric to maximise: sharpe, cagr, calmar, sortino, total_return or max_drawdown."
 #: Metric columns shown in the terminal tables (all are in the results file).
 _SHOWN_METRICS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar")
 
 
-class _Progress:
+class Progress:
     """A rich progress bar on stderr: combinations done, combinations/s and the time left."""
 
     def __init__(self, what: str) -> None:
@@ -46,7 +46,7 @@ class _Progress:
         )
         self.task = self.bar.add_task(what, total=None, rate="")
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Progress:
         self.bar.__enter__()
         return self
 
@@ -62,13 +62,13 @@ class _Progress:
 @app.command()
 def sweep(
     spec: Annotated[str, typer.Argument(help="Spec file (strategies/x.toml) or spec name (see `strategies list`).")],
-    grid: Annotated[Optional[list[str]], typer.Option("--grid", "-g", help=_GRID_HELP)] = None,
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", "-g", help=GRID_HELP)] = None,
     set_: Annotated[
         Optional[list[str]], typer.Option("--set", "-s", help="Fix a setting for every combination: key=value (repeatable).")
     ] = None,
     start: Annotated[Optional[str], typer.Option(help="First day of every backtest (YYYY-MM-DD).")] = None,
     end: Annotated[Optional[str], typer.Option(help="Last day of every backtest (YYYY-MM-DD).")] = None,
-    objective: Annotated[str, typer.Option(help=_OBJECTIVE_HELP)] = "sharpe",
+    objective: Annotated[str, typer.Option(help=OBJECTIVE_HELP)] = "sharpe",
     random: Annotated[Optional[int], typer.Option("--random", help="Backtest N random valid combinations instead of all.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of --random.")] = None,
     top: Annotated[int, typer.Option(help="Rows of the table printed.")] = 10,
@@ -103,11 +103,11 @@ def sweep(
     from shortthehype.sweeps import parse_grid
     from shortthehype.sweeps import sweep as run_sweep
 
-    fmt = _table_format(format_, report)
-    _check_top(top)
-    _check_report_option(report)
+    fmt = report_table_format(format_, report)
+    check_top(top)
+    check_report_option(report)
     try:
-        with _Progress("sweep") as progress, captured_warnings() as data_warnings:
+        with Progress("sweep") as progress, captured_warnings() as data_warnings:
             result = run_sweep(
                 spec,
                 parse_grid(grid or []) or None,
@@ -125,7 +125,7 @@ def sweep(
                 force=force,
                 progress=progress,
                 path=path,
-                **data_options(source, data_dir, cache_dir, offline),
+                prices_from=PriceSource.from_options(source, data_dir, cache_dir, offline),
             )
     except (KeyboardInterrupt, SystemError) as exc:  # numba turns a Ctrl-C inside a kernel into a SystemError
         from shortthehype.cli import was_interrupted
@@ -143,33 +143,33 @@ def sweep(
             err_console.print("interrupted (nothing saved: pass --out FILE to keep finished chunks)", highlight=False)
         raise typer.Exit(130) from None
     print_warnings(list(result.warnings))
-    _print_sweep(result, top, fmt=fmt, to_stderr=str(report) == "-")
+    print_sweep(result, top, fmt=fmt, to_stderr=str(report) == "-")
     _print_window_warnings(data_warnings, result.window)
     if out is not None:
         quiet = fmt != "table" or str(report) == "-"
         (err_console if quiet else console).print(f"wrote {out} ({len(result.table):,} rows)", highlight=False)
     if report is not None:
-        _write_report(result.to_document(x=x, y=y), report, fmt)
+        emit_report(result.to_document(x=x, y=y), report, fmt)
 
 
-def _check_report_option(report: Path | None) -> None:
+def check_report_option(report: Path | None) -> None:
     """``--report PATH`` checked before the run (format from the suffix, a writable directory); ``-`` is stdout."""
     if report is not None and str(report) != "-":
-        from shortthehype.cli.options import check_output_options
+        from shortthehype.cli.data_options import check_output_options
         from shortthehype.report import resolve_format
 
         resolve_format(None, report)
         check_output_options(report_path=report)
 
 
-def _check_top(top: int) -> None:
+def check_top(top: int) -> None:
     if top < 0:
         from shortthehype.errors import ParamError
 
         raise ParamError(f"--top must be >= 0 (rows printed), got {top}")
 
 
-def _write_report(document: dict[str, Any], path: Path, fmt: str = "table") -> None:
+def emit_report(document: dict[str, Any], path: Path, fmt: str = "table") -> None:
     """The report to ``path`` (``-``: the document alone on stdout; the tables went to stderr)."""
     from shortthehype.report import render, resolve_format, write_report
 
@@ -180,7 +180,7 @@ def _write_report(document: dict[str, Any], path: Path, fmt: str = "table") -> N
     (console if fmt == "table" else err_console).print(f"wrote {path}", highlight=False)
 
 
-def _table_format(format_: str, report: Path | None) -> str:
+def report_table_format(format_: str, report: Path | None) -> str:
     """``--format`` checked; with ``--report -`` stdout carries the report, so tables may only be printed as tables (to stderr)."""
     from shortthehype.errors import ParamError
 
@@ -199,7 +199,7 @@ def _print_window_warnings(lines: list[str], window: str) -> None:
     print_warnings(in_window(lines, first, last) if count.isdigit() and last else lines)
 
 
-def _print_sweep(
+def print_sweep(
     result: SweepResult, top: int, sort: str | None = None, ascending: bool = False, fmt: str = "table", to_stderr: bool = False
 ) -> None:
     from shortthehype.cli.render import print_caveats
@@ -263,7 +263,7 @@ def _frame_grid(frame: pd.DataFrame, params: list[str], title: str) -> Grid:
     grid = Grid(columns + ([Column("bankrupt")] if show_bankrupt else []), title=title, key="top")
     for _, row in frame.iterrows():
         cells = [
-            Cell("", None) if is_empty_cell(row[name]) else Cell(format_value(_plain(row[name])), json_value(_plain(row[name])))
+            Cell("", None) if is_empty_cell(row[name]) else Cell(format_value(python_scalar(row[name])), json_value(python_scalar(row[name])))
             for name in params
         ]
         ruined = bool(row.get("bankrupt", False))
@@ -272,180 +272,3 @@ def _frame_grid(frame: pd.DataFrame, params: list[str], title: str) -> Grid:
             cells.append(Cell("yes" if row["bankrupt"] else "", bool(row["bankrupt"])))
         grid.add_row(*cells)
     return grid
-
-
-def _plain(value: Any) -> Any:
-    import pandas as pd
-
-    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
-        return value.item()
-    return value
-
-
-@results_app.command("show")
-def results_show(
-    file: Annotated[Path, typer.Argument(help="Results file written by `sweep --out`.")],
-    top: Annotated[int, typer.Option(help="Rows printed.")] = 10,
-    sort: Annotated[Optional[str], typer.Option(help="Column to sort by (default: the sweep's objective).")] = None,
-    ascending: Annotated[bool, typer.Option("--ascending", help="Smallest first.")] = False,
-    format_: TableFormat = "table",
-) -> None:
-    """Print a sweep results file: counts, the top rows and the overfitting statistics."""
-    from shortthehype.sweeps import load_sweep
-
-    fmt = check_format(format_)
-    _check_top(top)
-    _print_sweep(load_sweep(file), top, sort, ascending, fmt=fmt)
-
-
-@results_app.command("sql")
-def results_sql(
-    query: Annotated[str, typer.Argument(help="SQL over the view `results` (no other file can be read or written).")],
-    file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="Results file (from `sweep --out`) exposed as the view `results`.")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="Rows printed at most.")] = 50,
-    format_: TableFormat = "table",
-) -> None:
-    """Query sweep results with DuckDB, e.g. `results sql "SELECT fast, avg(sharpe) FROM results GROUP BY fast" --file r.parquet`."""
-    fmt = check_format(format_)
-    frame = run_sql(query, file)
-    grid = Grid([Column(str(c), right=frame[c].dtype.kind in "iuf") for c in frame.columns], key="rows")
-    for row in frame.head(limit).itertuples(index=False):
-        grid.add_row(*(Cell(_cell(v), v) for v in row))
-    print_grids([grid], fmt)
-    if len(frame) > limit:
-        err_console.print(f"{len(frame) - limit:,} more row(s) not shown (--limit)", highlight=False)
-
-
-def run_sql(query: str, file: Path | None = None) -> pd.DataFrame:
-    """Run ``query`` with DuckDB over ``file`` (the view ``results``) and nothing else; one-line errors.
-
-    The file is read and checksum-verified by :func:`shortthehype.sweeps.load_sweep`
-    and handed to DuckDB as the table ``results``; the connection then has
-    external access disabled (no files read or written, no extensions
-    installed or loaded, no databases attached) and its configuration locked.
-    """
-    from shortthehype.errors import ParamError
-    from shortthehype.sweeps import load_sweep
-
-    try:
-        import duckdb
-    except ImportError:
-        raise ParamError("`results sql` needs DuckDB: pip install duckdb") from None
-    if file is None:
-        raise ParamError("results sql needs --file RESULTS.parquet: the query sees that file as the view `results` and nothing else")
-    table = load_sweep(file).table
-    connection = duckdb.connect(
-        config={"enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    )
-    try:
-        connection.register("results", table)
-        connection.execute("SET lock_configuration = true")
-        return connection.execute(query).fetchdf()
-    except duckdb.Error as exc:
-        message = " ".join(str(exc).split())
-        raise ParamError(f"SQL error: {message}") from None
-    finally:
-        connection.close()
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        return f"{value:,.6g}"
-    return str(value)
-
-
-app.add_typer(results_app, name="results")
-
-
-@app.command()
-def walkforward(
-    spec: Annotated[str, typer.Argument(help="Spec file or name.")],
-    grid: Annotated[Optional[list[str]], typer.Option("--grid", "-g", help=_GRID_HELP)] = None,
-    train: Annotated[str, typer.Option(help="Training window: a number and d (bars), w, m or y, e.g. 3y.")] = "3y",
-    test: Annotated[str, typer.Option(help="Test window, e.g. 6m.")] = "6m",
-    anchored: Annotated[bool, typer.Option("--anchored", help="Every training window starts at the first bar.")] = False,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="Fix a setting: key=value (repeatable).")] = None,
-    start: Annotated[Optional[str], typer.Option(help="First day of the walk (YYYY-MM-DD).")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last day of the walk (YYYY-MM-DD).")] = None,
-    objective: Annotated[str, typer.Option(help=_OBJECTIVE_HELP)] = "sharpe",
-    blocks: Annotated[int, typer.Option(help="Blocks of each training sweep's PBO (even; 0 skips it).")] = 16,
-    workers: Annotated[Optional[int], typer.Option(help="Local worker processes of each training sweep.")] = None,
-    report: Annotated[
-        Optional[Path], typer.Option("--report", help="Write the walk-forward's report: HTML (self-contained) or .md Markdown.")
-    ] = None,
-    format_: TableFormat = "table",
-    source: DataOptions.source = None,
-    data_dir: DataOptions.data_dir = None,
-    cache_dir: DataOptions.cache_dir = None,
-    offline: DataOptions.offline = False,
-) -> None:
-    """Optimise on each training window, trade the next test window, and stitch the out-of-sample equity."""
-    from shortthehype.cli.notices import captured_warnings, in_window, print_warnings
-    from shortthehype.cli.render import stats_grid
-    from shortthehype.params import format_value, json_value
-    from shortthehype.report.formatting import is_missing, stat
-    from shortthehype.sweeps import parse_grid
-    from shortthehype.walk_forward import walkforward as run_walkforward
-
-    fmt = _table_format(format_, report)
-    _check_report_option(report)
-    with _Progress("windows") as progress, captured_warnings() as data_warnings:
-        result = run_walkforward(
-            spec,
-            parse_grid(grid or []) or None,
-            train=train,
-            test=test,
-            anchored=anchored,
-            overrides=run_overrides(set_, start, end),
-            objective=objective,
-            n_blocks=blocks,
-            workers=workers,
-            progress=progress,
-            **data_options(source, data_dir, cache_dir, offline),
-        )
-    kind = "anchored" if anchored else "rolling"
-    columns = [Column("train"), Column("test"), *(Column(name) for name in result.grid)]
-    columns += [Column(f"{label} {objective}", right=True) for label in ("in-sample", "out-of-sample")]
-    windows = Grid(
-        columns + [Column("DSR", right=True), Column("PBO", right=True)],
-        title=f"{result.spec_name}: walk-forward, {kind} {train} training / {test} test, objective {objective}",
-        key="windows",
-    )
-
-    def number(key: str, value: Any) -> Cell:
-        return Cell(stat(key, value), None if is_missing(value) else float(value))
-
-    for w in result.windows:
-        windows.add_row(
-            f"{w.train_start:%Y-%m-%d} → {w.train_end:%Y-%m-%d}",
-            f"{w.test_start:%Y-%m-%d} → {w.test_end:%Y-%m-%d}",
-            *(Cell(format_value(w.params[name]), json_value(w.params[name])) for name in result.grid),
-            number(objective, w.in_sample),
-            number(objective, w.out_of_sample),
-            number("dsr", w.dsr),
-            number("pbo", w.pbo),
-        )
-    stitched = stats_grid({"out of sample (stitched)": result.stats}, title="stitched out-of-sample equity")
-    stitched.key = "stitched"
-    to_stderr = str(report) == "-"
-    out = console if fmt == "table" and not to_stderr else err_console
-    from shortthehype.cli.render import print_caveats
-
-    print_caveats(result.caveats, out)
-    print_grids([windows], fmt, err_console if to_stderr else console)
-    out.print(
-        f"mean {objective}: in sample {stat(objective, result.in_sample_mean)}, "
-        f"out of sample {stat(objective, result.out_of_sample_mean)} (per window); "
-        f"stitched out-of-sample {objective}: {stat(objective, result.stats.get(objective))}",
-        highlight=False,
-    )
-    if fmt == "table":
-        print_grids([stitched], fmt, out)
-    if result.windows:
-        print_warnings(in_window(data_warnings, result.windows[0].train_start, result.windows[-1].test_end))
-    if report is not None:
-        _write_report(result.to_document(), report, fmt)

@@ -19,7 +19,7 @@ standardised log-moneyness (``F = S e^{rt}`` the forward) and
 at-the-money level and ``m(0) = 1``: at-the-money prices do not move.
 
 The contract and rolled-put kernels implement the rules documented in
-:mod:`shortthehype.options` (which owns dates, tickers and validation).
+:mod:`shortthehype.option_pricing` (which owns dates, tickers and validation).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import pandas as pd
 from shortthehype.constants import PRICE_FIELDS
 from shortthehype.errors import DataError
 
+__all__ = ["Prices"]
+
 
 @dataclass(frozen=True)
 class Prices:

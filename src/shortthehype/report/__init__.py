@@ -12,8 +12,10 @@ figure specs), ``html`` (the page), ``static`` (PNG via matplotlib),
 ``markdown``; ``sweep_view`` (sweeps, walk-forward) and ``bubble_view``
 (the LPPLS indicator of ``shortthehype bubble``) hold a result type's view,
 figures and sections.  A new result type adds such a module and an entry in
-the dispatch of :func:`render`.  Plotting libraries are imported only when a
-report is made.
+the registry of document types (:data:`shortthehype.documents.DOCUMENT_TYPES`).
+A strategy kind adds its own sections through its report hooks
+(:class:`shortthehype.strategies.base.KindReport`).  Plotting libraries are
+imported only when a report is made.
 
 Every file is written atomically (:func:`write_atomically`): into a
 temporary file next to the target, then renamed over it, so a reader never
@@ -53,6 +55,7 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md
 def report_document(
     run: Any,
     *,
+    prices_from: Any = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -60,40 +63,21 @@ def report_document(
 ) -> dict[str, Any]:
     """The result document of a :class:`~shortthehype.BacktestRun` (or a bare ``Result``), as its JSON file will read back.
 
-    Same as ``run.to_dict()``, plus what needs prices from before the
-    backtest window: for ``dotcom-analog`` the basket and reference
-    (``IXIC``) history is loaded with the given data options (the ones the
-    run was loaded with) for the analogy overlay.  If they cannot be loaded
-    the document says so in ``analog.note`` and the report draws the rest.
-    The document is passed through JSON once, so rendering it gives the same
-    bytes as rendering its file.
+    :meth:`~shortthehype.BacktestRun.document`: ``run.to_dict()`` plus the
+    sections of the strategy kind that need prices from before the window,
+    loaded from ``prices_from`` (a :class:`~shortthehype.data.source.PriceSource`,
+    or the loose keywords: the options the run was loaded with).
     """
     import json
-    import warnings
 
-    from shortthehype.errors import DataWarning, ShortTheHypeError
+    from shortthehype.data.source import PriceSource
 
     if not hasattr(run, "spec"):  # an engine Result from simulate(): no spec, no benchmark
         from shortthehype.runner import result_document
 
         return json.loads(json.dumps(result_document(run)))
-    history = None
-    note = None
-    if run.spec.kind.name == "dotcom-analog":
-        from shortthehype.data.load import load_prices
-
-        params = run.spec.params
-        tickers = list(dict.fromkeys(list(params["tickers"]) + [params["reference"]]))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DataWarning)  # the backtest has reported them already
-                history = load_prices(tickers, end=run.end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
-        except ShortTheHypeError as exc:
-            note = f"the dotcom reference history could not be loaded ({exc})"
-    document = json.loads(json.dumps(run.to_dict(history=history)))
-    if note and isinstance(document.get("analog"), dict):
-        document["analog"]["note"] = note
-    return document
+    origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+    return run.document(origin)
 
 
 def tearsheet(returns: Any, benchmark: Any = None, **options: Any) -> str:
@@ -189,47 +173,10 @@ def render(document: Any, format: str = "html", *, where: str = "document") -> s
     ParamError
         Unknown ``format``.
     """
-    from shortthehype.report.model import backtest_view, compare_view, document_kind
-
-    from shortthehype.report.bubble_view import is_bubble_document
+    from shortthehype.documents import document_type
 
     fmt = resolve_format(format, None)
-    kind = document.get("type") if isinstance(document, dict) else None
-    if is_bubble_document(document):
-        from shortthehype.report import bubble_view as bv
-
-        view = bv.bubble_view(document, where)
-        return bv.render_bubble_markdown(view) if fmt == "md" else bv.render_bubble_html(view)
-    if kind == "distribution":
-        from shortthehype.report import distribution_view as dv
-
-        checked = dv.check_distribution(document, where)
-        return dv.render_distribution_markdown(checked) if fmt == "md" else dv.render_distribution_html(checked)
-    if kind in ("sweep", "walkforward"):
-        from shortthehype.report import sweep_view as sv
-
-        if kind == "sweep":
-            view = sv.sweep_view(document, where)
-            return sv.render_sweep_markdown(view) if fmt == "md" else sv.render_sweep_html(view)
-        wf = sv.walkforward_view(document, where)
-        return sv.render_walkforward_markdown(wf) if fmt == "md" else sv.render_walkforward_html(wf)
-    if document_kind(document, where) == "compare":
-        view = compare_view(document, where)
-        if fmt == "md":
-            from shortthehype.report.markdown import render_compare_markdown
-
-            return render_compare_markdown(view)
-        from shortthehype.report.html import render_compare_html
-
-        return render_compare_html(view)
-    single = backtest_view(document, where)
-    if fmt == "md":
-        from shortthehype.report.markdown import render_backtest_markdown
-
-        return render_backtest_markdown(single)
-    from shortthehype.report.html import render_backtest_html
-
-    return render_backtest_html(single)
+    return document_type(document, where).render(document, fmt, where)
 
 
 def write_report(
@@ -260,14 +207,14 @@ def write_png(document: Any, path: str | os.PathLike[str], *, where: str = "docu
     DataError
         ``document`` is malformed.
     """
-    from shortthehype.report.bubble_view import bubble_view, is_bubble_document
+    from shortthehype.documents import document_type
 
-    if not is_bubble_document(document):
+    doc_type = document_type(document, where)
+    write = doc_type.renderer("png")
+    if write is None:
         raise ParamError(f"{option} {path}: only the bubble indicator has a one-file PNG report; write figures with --png DIR")
     out = check_report_path(path, option=option)
-    from shortthehype.report.static import write_bubble_png
-
-    return write_bubble_png(bubble_view(document, where), out, option=option)
+    return write(doc_type.make_view(document, where), out, option=option)
 
 
 def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str = "document") -> list[Path]:
@@ -276,27 +223,13 @@ def write_pngs(document: Any, directory: str | os.PathLike[str], *, where: str =
     Returns the paths written (see :func:`shortthehype.report.static.write_backtest_pngs`).
     ``directory`` is created if needed; an existing file in its place is an error.
     """
-    from shortthehype.report.model import backtest_view, compare_view, document_kind
-
+    from shortthehype.documents import document_type
     from shortthehype.files import make_directory
-    from shortthehype.report import static
 
     out = make_directory(directory, option="--png")
-    from shortthehype.report.bubble_view import bubble_view, is_bubble_document
-
-    kind = document.get("type") if isinstance(document, dict) else None
-    if kind == "distribution":
-        raise ParamError(f"--png {out}: a distribution study has no PNG figures; write its HTML report with --report")
-    if is_bubble_document(document):
-        return [static.write_bubble_png(bubble_view(document, where), out / "bubble.png", option="--png")]
-    if kind == "sweep":
-        from shortthehype.report.sweep_view import sweep_view
-
-        return static.write_sweep_pngs(sweep_view(document, where), out)
-    if kind == "walkforward":
-        from shortthehype.report.sweep_view import walkforward_view
-
-        return static.write_walkforward_pngs(walkforward_view(document, where), out)
-    if document_kind(document, where) == "compare":
-        return static.write_compare_pngs(compare_view(document, where), out)
-    return static.write_backtest_pngs(backtest_view(document, where), out)
+    doc_type = document_type(document, where)
+    if doc_type.no_pngs is not None:
+        raise ParamError(f"--png {out}: {doc_type.no_pngs}")
+    if doc_type.png is not None:  # a one-image report: written into the directory under the type's name
+        return [doc_type.renderer("png")(doc_type.make_view(document, where), out / f"{doc_type.name}.png", option="--png")]
+    return doc_type.renderer("pngs")(doc_type.make_view(document, where), out)

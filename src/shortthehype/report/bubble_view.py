@@ -1,24 +1,24 @@
 """Reports of the LPPLS confidence indicators (``shortthehype bubble --report``): view, figures, HTML and Markdown.
 
 A *bubble document* is what ``shortthehype bubble --json`` writes
-(:func:`shortthehype.cli.bubble_cmd.indicator_document`, ``type = "bubble"``):
+(:func:`shortthehype.bubble.indicator_document`, ``type = "bubble"``):
 per evaluation date the close (``price``), the ``bubble`` and ``antibubble``
 indicators (null when no window could be fitted), ``n_fits`` and the median
 critical dates ``bubble_tc`` / ``antibubble_tc`` of the qualified fits (null
 when there is none), plus the settings that produced them (``windows``,
-``step``, ``filters``, ``search``), the data ``source``, the AI basket's
-``members``, the daily ``history`` of the analysed series over the evaluation
+``step``, ``filters``, ``search``), the data ``source``, a named series'
+``members`` (:data:`shortthehype.bubble.NAMED_SERIES`), the daily ``history`` of the analysed series over the evaluation
 range, the signal ``thresholds``, data ``warnings``, ``generated_at`` and the
 ``version``.  Documents without the optional keys (``history``, ``members``,
 ``thresholds`` ...) still render: the evaluation prices stand in for the
-history and the thresholds default to bubble-timer's
-(:data:`~shortthehype.constants.BUBBLE_THRESHOLD`).
+history and the thresholds default to
+:data:`~shortthehype.constants.BUBBLE_THRESHOLD`.
 
 What the report derives (everything else is printed as the document has it):
 
 * **threshold runs** (:func:`threshold_runs`): maximal runs of consecutive
   evaluations whose indicator is at or above its threshold (``>=``, the
-  comparison bubble-timer fires on); a run is shaded from its first date to
+  comparison a strategy acting on the indicator fires on); a run is shaded from its first date to
   the next evaluation date (the value stands until it is re-evaluated), or
   to its last date when it ends on the last evaluation;
 * **peaks**: the first evaluation with the highest indicator (only when it is
@@ -43,7 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import BUBBLE_AI_BASKET, BUBBLE_THRESHOLD, REPORT_MAX_TABLE_ROWS
+from shortthehype.bubble import SeriesLabels, series_labels
+from shortthehype.constants import BUBBLE_THRESHOLD, REPORT_MAX_TABLE_ROWS
+from shortthehype.documents import json_safe
 from shortthehype.errors import DataError
 from shortthehype.report import formatting as fmt
 from shortthehype.report.figures import FIGURE_HEIGHT, LOG_SCALE_SPAN, STRATEGY_COLOR, TOP_MARGIN, Figure, base_layout, line_trace, date_strings, esc, finite
@@ -126,12 +128,12 @@ class BubbleView:
     members: Mapping[str, str | None]
 
     @property
-    def is_basket(self) -> bool:
-        return self.name.strip().lower() == BUBBLE_AI_BASKET
+    def labels(self) -> SeriesLabels:
+        return series_labels(self.name)
 
     @property
     def title(self) -> str:
-        return f"LPPLS bubble indicator: {'AI basket' if self.is_basket else self.name}"
+        return f"LPPLS bubble indicator: {self.labels.title}"
 
     def windows_text(self) -> str:
         """``"125:750:25 bars (26 nested windows)"``, or the list when the lengths are not evenly spaced."""
@@ -349,7 +351,7 @@ def reproduce_command(view: BubbleView) -> str | None:
     if frame.empty or not windows or len(steps) > 1:
         return None
     search = view.document.get("search")
-    if search is not None and _plain_json(search) != _plain_json(asdict(LPPLSSearch())):
+    if search is not None and json_safe(search) != json_safe(asdict(LPPLSSearch())):
         return None
     parts = ["shortthehype", "bubble", view.name]
     source = view.document.get("source")
@@ -372,15 +374,6 @@ def reproduce_command(view: BubbleView) -> str | None:
             continue
         parts += ["--filter", f"{key}={fmt.param_text(value).replace(', ', ',')}"]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def _plain_json(value: Any) -> Any:
-    """Tuples as lists, so that a dataclass's ``asdict`` compares equal to its JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_json(v) for v in value]
-    return value
 
 
 # ---- figures ----------------------------------------------------------------------------------
@@ -447,7 +440,7 @@ def indicator_figure(view: BubbleView) -> Figure:
     }
     layout["margin"] = {"l": 70, "r": 70, "t": TOP_MARGIN, "b": 40}
     caption = (
-        f"Price: {'the equal-weight AI basket index' if view.is_basket else 'close'} on every trading day (left axis, log "
+        f"Price: {view.labels.price} on every trading day (left axis, log "
         f"scale). Indicators: share of the {len(view.windows)} nested windows whose fit is a qualified bubble / anti-bubble "
         f"(right axis). Shaded: evaluations at or above the threshold ({view.thresholds_text()}; dotted line), each "
         "until the next evaluation."
@@ -536,7 +529,7 @@ def how_to_read(view: BubbleView) -> list[str]:
         "the fits put the end of the regime (a crash or a change of regime), with wide uncertainty. Whether tc converges "
         "over successive evaluations (figure 2) matters more than any single value. The values depend on the filters and "
         "search settings (see Settings): changing them changes the indicator.",
-        f"Marked periods: evaluations at or above the thresholds ({view.thresholds_text()}); the bubble-timer strategy "
+        f"Marked periods: evaluations at or above the thresholds ({view.thresholds_text()}); a strategy timed by the indicator "
         f"acts at {percent1(BUBBLE_THRESHOLD)} by default.",
     ]
 
@@ -555,7 +548,7 @@ def _settings(document: Mapping[str, Any], key: str) -> list[tuple[str, str]]:
 
 def _header_rows(view: BubbleView) -> list[tuple[str, str]]:
     doc = view.document
-    rows = [("Series", "AI basket (ai-basket)" if view.is_basket else view.name)]
+    rows = [("Series", view.labels.setting)]
     if view.members:
         rows.append(("Members", f"equal-weight, daily-rebalanced index of {len(view.members)}: {_member_text(view)}"))
     rows += [
@@ -623,7 +616,7 @@ def qualification_lines(document: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Filters: {preset} preset"
         + (f" ({FILTER_PRESETS[preset].citation})" if preset in FILTER_PRESETS else "")
-        + (", with the overrides shown under Settings." if _plain_json(document.get("filters")) != _plain_json(_preset_dict(preset)) else "."),
+        + (", with the overrides shown under Settings." if json_safe(document.get("filters")) != json_safe(_preset_dict(preset)) else "."),
         f"{int(counts['fits']):,} fits, {int(counts['qualified']):,} qualified (bubble {int(counts['qualified_bubble']):,}, "
         f"anti-bubble {int(counts['qualified_antibubble']):,}); rejected by {rejected} (a fit can fail several conditions).",
     ]

@@ -42,7 +42,6 @@ VOLATILITY_COLOR = "#d1495b"
 EXPOSURE_COLORS = {"long": "#2e8b57", "short": "#d1495b", "gross": "#333333", "net": "#1f77b4"}
 EXPOSURE_FILLS = {"long": "rgba(46,139,87,0.18)", "short": "rgba(209,73,91,0.18)"}
 COST_COLORS = {"fees": "#1f77b4", "slippage": "#ff7f0e", "borrow": "#d62728", "interest": "#2ca02c"}
-PHASE_COLORS = {"pre": "#9e9e9e", "boom": "#2e8b57", "bust": "#d1495b", "recovery": "#1f77b4", "unknown": "#bbbbbb"}
 #: Height of a figure in pixels (the monthly heatmap grows with the number of years).
 FIGURE_HEIGHT = 380
 #: Top margin in pixels: plotly's toolbar (about 30 px, top right) above the legend, the Linear/Log buttons and
@@ -405,147 +404,6 @@ def costs_figure(view: BacktestView, x: Any) -> Figure:
     )
 
 
-def analog_figures(view: BacktestView) -> list[Figure]:
-    """``dotcom-analog``: the basket on its mapped dotcom dates over the Nasdaq path, and the phase over time."""
-    analog = view.document.get("analog")
-    if not isinstance(analog, Mapping):
-        return []
-    anchors = analog.get("anchors") or {}
-    figures: list[Figure] = []
-    phase = analog.get("phase")
-    reference = analog.get("reference")
-    basket = analog.get("basket") or {}
-    shapes = _anchor_shapes(anchors, analog.get("lead_days", 0))
-    if phase:
-        mapped = pd.to_datetime(pd.Series(phase["mapped_dates"], dtype=object), errors="coerce")
-        phase_dates = pd.DatetimeIndex(pd.to_datetime(phase["dates"]))
-        basket_series = pd.Series(
-            [np.nan if v is None else float(v) for v in basket.get("values", [])],
-            index=pd.DatetimeIndex(pd.to_datetime(basket.get("dates", []))),
-            dtype=np.float64,
-        )
-        level = basket_series.reindex(phase_dates).to_numpy(dtype=np.float64)
-        ref_series = None
-        if reference:
-            ref_series = pd.Series(
-                [np.nan if v is None else float(v) for v in reference["values"]],
-                index=pd.DatetimeIndex(pd.to_datetime(reference["dates"])),
-                dtype=np.float64,
-            )
-        scaled = _scale_onto(level, mapped, ref_series)
-        data = []
-        if ref_series is not None:
-            data.append(
-                line_trace(
-                    f"{reference['ticker']} (dotcom era)",
-                    date_strings(ref_series.index),
-                    ref_series.to_numpy(),
-                    BENCHMARK_COLOR,
-                    hover="%{y:,.2f}",
-                )
-            )
-        known = mapped.notna().to_numpy()
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers" if analog.get("mode") == "path" else "lines",
-                "name": esc(f"{view.name}: AI basket on its mapped dates"),
-                "x": [d.strftime("%Y-%m-%d") for d in mapped[known]],
-                "y": f8(finite(scaled[known])),
-                "customdata": [d.strftime("%Y-%m-%d") for d in phase_dates[known]],
-                "line": {"color": STRATEGY_COLOR, "width": 2},
-                "marker": {"size": 4},
-                "hovertemplate": "AI date %{customdata} → dotcom %{x}<br>%{y:,.2f}<extra></extra>",
-            }
-        )
-        caption = (
-            "Each AI-era date is drawn at the dotcom date it maps onto; the basket (equal-weight index) is scaled to "
-            "the reference level at its first mapped date."
-        )
-        if ref_series is None:
-            caption += " The reference was not in the document: " + (analog.get("note") or "")
-        figures.append(
-            Figure(
-                "analog",
-                "Dotcom analogy: the AI basket on the Nasdaq's 1995–2003 path",
-                data,
-                base_layout("Level (log)", shapes=shapes, yaxis={"type": "log", "dtick": "D2", "tickformat": "~s",
-                                                             "title": {"text": "Level (log)"}, "gridcolor": "#eeeeee"}),
-                caption,
-            )
-        )
-        phase_data = []
-        phases = pd.Series(phase["phases"], index=phase_dates)
-        for name, color in PHASE_COLORS.items():
-            mask = (phases == name).to_numpy() & known
-            if not mask.any():
-                continue
-            phase_data.append(
-                {
-                    "type": "scatter",
-                    "mode": "markers",
-                    "name": name,
-                    "x": date_strings(phase_dates[mask]),
-                    "y": [d.strftime("%Y-%m-%d") for d in mapped[mask]],
-                    "marker": {"color": color, "size": 5},
-                    "hovertemplate": "%{x} → %{y}<extra>" + name + "</extra>",
-                }
-            )
-        hlines = [
-            {
-                "type": "line",
-                "xref": "paper",
-                "x0": 0,
-                "x1": 1,
-                "yref": "y",
-                "y0": anchors[key],
-                "y1": anchors[key],
-                "line": {"color": PHASE_COLORS[color], "dash": "dash", "width": 1},
-            }
-            for key, color in (("dotcom_peak", "bust"), ("dotcom_trough", "recovery"))
-            if key in anchors
-        ]
-        figures.append(
-            Figure(
-                "phase",
-                "Implied dotcom phase",
-                phase_data,
-                base_layout("Mapped dotcom date", shapes=hlines, hovermode="closest",
-                        yaxis={"type": "date", "title": {"text": "Mapped dotcom date"}, "gridcolor": "#eeeeee"}),
-                "The dotcom date each AI-era date maps onto, coloured by the phase the strategy acts on "
-                "(dashed: dotcom peak and trough).",
-            )
-        )
-    return figures
-
-
-def _anchor_shapes(anchors: Mapping[str, str], lead_days: int) -> list[dict[str, Any]]:
-    shapes = []
-    start, peak, trough = anchors.get("dotcom_start"), anchors.get("dotcom_peak"), anchors.get("dotcom_trough")
-    if start and peak:
-        turn = (pd.Timestamp(peak) - pd.Timedelta(days=int(lead_days or 0))).strftime("%Y-%m-%d")
-        shapes.append(_band(start, turn, "rgba(46,139,87,0.08)"))
-        if trough:
-            shapes.append(_band(turn, trough, "rgba(209,73,91,0.10)"))
-    return shapes
-
-
-def _band(x0: str, x1: str, color: str) -> dict[str, Any]:
-    return {"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1, "fillcolor": color,
-            "line": {"width": 0}, "layer": "below"}
-
-
-def _scale_onto(level: np.ndarray, mapped: pd.Series, reference: pd.Series | None) -> np.ndarray:
-    """The basket levels scaled so that the first one with a reference value at its mapped date equals it."""
-    if reference is None or reference.dropna().empty:
-        return level * 100.0 / level[np.isfinite(level)][0] if np.isfinite(level).any() else level
-    ref = reference.dropna()
-    for value, date in zip(level, mapped):
-        if math.isfinite(value) and pd.notna(date) and ref.index[0] <= date <= ref.index[-1]:
-            return level * float(ref.asof(date)) / value
-    return level * float(ref.iloc[0]) / level[np.isfinite(level)][0] if np.isfinite(level).any() else level
-
-
 def backtest_figures(view: BacktestView, window: int) -> tuple[list[Figure], dict[str, list[str]]]:
     """Every figure of a backtest report, and the shared arrays they reference."""
     refs = {"dates": date_strings(view.dates)}
@@ -561,8 +419,16 @@ def backtest_figures(view: BacktestView, window: int) -> tuple[list[Figure], dic
     options = options_figure(view, x)
     if options is not None:
         figures.append(options)
-    figures += analog_figures(view)
+    figures += kind_figures(view)
     return figures, refs
+
+
+def kind_figures(view: BacktestView) -> list[Figure]:
+    """The figures the run's strategy kind adds (its report hooks' ``figures``; none for most kinds)."""
+    from shortthehype.strategies.base import kind_report
+
+    hooks = kind_report(view.document.get("kind"))
+    return list(hooks.figures(view)) if hasattr(hooks, "figures") else []
 
 
 # ---- comparison ------------------------------------------------------------------------------

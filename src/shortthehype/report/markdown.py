@@ -141,6 +141,12 @@ def render_backtest_markdown(view: BacktestView) -> str:
             "",
         ]
 
+    from shortthehype.strategies.base import kind_report
+
+    hooks = kind_report(doc.get("kind"))
+    if hasattr(hooks, "markdown"):
+        out += list(hooks.markdown(view))
+
     if view.trades is not None:
         trades = view.trades
         orders = (doc.get("orders") or {}).get("count")

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.constants import REPORT_ROLLING_WINDOW
+from shortthehype.documents import document_kind  # re-exported: used by the report command
 from shortthehype.errors import DataError
 from shortthehype.metrics import period_returns  # re-exported: the report's monthly and yearly tables
 
@@ -104,29 +105,6 @@ def load_document(path: str | os.PathLike[str], *, x: str | None = None, y: str 
         raise DataError(f"{file}: not a JSON result file (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise DataError(f"{file}: nested too deeply to be a result file") from None
-
-
-def document_kind(document: Any, where: str = "document") -> str:
-    """``"backtest"`` or ``"compare"``; raises :class:`DataError` for anything else.
-
-    A backtest document has ``equity`` and ``metrics`` (and ``type`` =
-    ``"backtest"`` from version 0.1 on); a comparison is ``{"runs": [...]}``
-    or a JSON list of backtest documents.  Other ``type`` values (sweeps,
-    walk-forward) are named in the error.
-    """
-    if isinstance(document, list):
-        return "compare"
-    if not isinstance(document, Mapping):
-        raise DataError(f"{where}: expected a JSON object (a backtest result) or a list of them, got {type(document).__name__}")
-    kind = document.get("type")
-    if kind == "compare" or (kind is None and "runs" in document):
-        return "compare"
-    if kind in (None, "backtest") and "equity" in document and "metrics" in document:
-        return "backtest"
-    if kind not in (None, "backtest"):
-        raise DataError(f"{where}: no report for result documents of type {str(kind)!r} (expected a backtest or a comparison)")
-    missing = [key for key in ("equity", "metrics") if key not in document]
-    raise DataError(f"{where}: not a backtest result: the key(s) {', '.join(missing)} are missing")
 
 
 def _series_values(values: Any, where: str, key: str, n: int) -> np.ndarray:

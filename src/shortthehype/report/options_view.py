@@ -1,7 +1,7 @@
-"""The option-contracts part of a backtest report: a contracts table and the positions' value over time.
+"""The option contracts of a backtest report: a contracts table and the positions' value over time.
 
 Built from the document's ``options`` records (one per contract, see
-:func:`shortthehype.options.contract_records`) and ``option_values`` (the
+:func:`shortthehype.option_pricing.contract_records`) and ``option_values`` (the
 value of each option instrument's position at each close); a document
 without them has no such section.
 """

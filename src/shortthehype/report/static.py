@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from shortthehype.constants import REPORT_ROLLING_WINDOW
 from shortthehype.report.figures import (
@@ -28,7 +27,6 @@ from shortthehype.report.figures import (
     DRAWDOWN_COLOR,
     EXPOSURE_COLORS,
     PALETTE,
-    PHASE_COLORS,
     RETURNS_COLORSCALE,
     STRATEGY_COLOR,
     VOLATILITY_COLOR,
@@ -52,7 +50,8 @@ def label(text: object) -> str:
     return "\u200b" + out if out.startswith("_") else out
 
 
-def _figure(height: float = PNG_SIZE[1], rows: int = 1) -> tuple[Any, Any]:
+def new_figure(height: float = PNG_SIZE[1], rows: int = 1) -> tuple[Any, Any]:
+    """A matplotlib figure of the report's width with ``rows`` stacked axes sharing x (light grid, no top/right spines)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(PNG_SIZE[0], height), dpi=PNG_DPI, layout="constrained")
@@ -81,7 +80,8 @@ def _percent_axis(ax: Any) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
-def _save(fig: Any, directory: Path, name: str) -> Path:
+def save_figure(fig: Any, directory: Path, name: str) -> Path:
+    """Save ``fig`` as ``directory/name.png`` (atomically, stable bytes)."""
     return _save_as(fig, directory / f"{name}.png")
 
 
@@ -94,7 +94,7 @@ def _save_as(fig: Any, path: Path, option: str = "--png") -> Path:
     )
 
 
-def _legend(ax: Any, ncols: int = 1) -> None:
+def side_legend(ax: Any, ncols: int = 1) -> None:
     """The legend beside the plot, right of the axes, so it never covers the data."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, ncols=ncols, borderaxespad=0.0)
 
@@ -113,7 +113,7 @@ def _draw_equity(ax: Any, view: BacktestView) -> None:
 
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 1,200,000, not an offset "1e6"
     ax.set_title(label(f"{view.name}: equity" + (" (log scale)" if log else "")), loc="left")
-    _legend(ax)
+    side_legend(ax)
 
 
 def _draw_drawdown(ax: Any, view: BacktestView) -> None:
@@ -123,7 +123,7 @@ def _draw_drawdown(ax: Any, view: BacktestView) -> None:
                 label=label(f"{view.benchmark} (buy & hold)"))
     _percent_axis(ax)
     ax.set_title(label(f"{view.name}: drawdown below the running peak"), loc="left")
-    _legend(ax)
+    side_legend(ax)
 
 
 def _draw_exposure(ax: Any, view: BacktestView) -> None:
@@ -137,25 +137,25 @@ def _draw_exposure(ax: Any, view: BacktestView) -> None:
     if limits is not None:
         ax.set_ylim(*limits)
     ax.set_title(label(f"{view.name}: exposure (fraction of equity)"), loc="left")
-    _legend(ax)
+    side_legend(ax)
 
 
 def _equity(view: BacktestView, directory: Path) -> Path:
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     _draw_equity(ax, view)
-    return _save(fig, directory, "equity")
+    return save_figure(fig, directory, "equity")
 
 
 def _drawdown(view: BacktestView, directory: Path) -> Path:
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     _draw_drawdown(ax, view)
-    return _save(fig, directory, "drawdown")
+    return save_figure(fig, directory, "drawdown")
 
 
 def write_backtest_summary_png(view: BacktestView, path: str | os.PathLike[str], *, option: str = "report path") -> Path:
     """One PNG with the figure of ``Result.plot()``: equity beside the benchmark, drawdown and exposure."""
     rows = 3 if view.exposure is not None else 2
-    fig, axes = _figure(height=PNG_SIZE[1] * rows * 0.8, rows=rows)
+    fig, axes = new_figure(height=PNG_SIZE[1] * rows * 0.8, rows=rows)
     _draw_equity(axes[0], view)
     _draw_drawdown(axes[1], view)
     if view.exposure is not None:
@@ -191,11 +191,11 @@ def _monthly(view: BacktestView, directory: Path) -> Path:
             axis.spines[side].set_visible(False)
     ax.set_yticks(range(len(years)), years)
     ax.set_title(label(f"{view.name}: monthly returns"), loc="left")
-    return _save(fig, directory, "monthly_returns")
+    return save_figure(fig, directory, "monthly_returns")
 
 
 def _rolling(view: BacktestView, directory: Path) -> Path:
-    fig, (top, bottom) = _figure(PNG_SIZE[1] * 1.5, rows=2)
+    fig, (top, bottom) = new_figure(PNG_SIZE[1] * 1.5, rows=2)
     rolling = view.rolling
     top.plot(view.dates, rolling["sharpe"], color=STRATEGY_COLOR, linewidth=1.0, label=label(view.name))
     bottom.plot(view.dates, rolling["volatility"], color=VOLATILITY_COLOR, linewidth=1.0, label=label(view.name))
@@ -207,48 +207,26 @@ def _rolling(view: BacktestView, directory: Path) -> Path:
     _percent_axis(bottom)
     top.set_title(label(f"{view.name}: rolling {REPORT_ROLLING_WINDOW}-day Sharpe ratio"), loc="left")
     bottom.set_title(f"Rolling {REPORT_ROLLING_WINDOW}-day volatility (annualised)", loc="left")
-    _legend(top)
-    return _save(fig, directory, "rolling")
+    side_legend(top)
+    return save_figure(fig, directory, "rolling")
 
 
 def _exposure(view: BacktestView, directory: Path) -> Path:
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     _draw_exposure(ax, view)
-    return _save(fig, directory, "exposure")
+    return save_figure(fig, directory, "exposure")
 
 
 def _costs(view: BacktestView, directory: Path) -> Path:
     from matplotlib.ticker import StrMethodFormatter
 
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     for column in view.costs.columns:
         ax.plot(view.dates, view.costs[column], color=COST_COLORS[column], linewidth=1.1, label=column)
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_title(label(f"{view.name}: cumulative costs (interest below zero = earned)"), loc="left")
-    _legend(ax)
-    return _save(fig, directory, "costs")
-
-
-def _analog(view: BacktestView, directory: Path) -> Path | None:
-    analog = view.document.get("analog")
-    phase = analog.get("phase") if isinstance(analog, dict) else None
-    if not phase:
-        return None
-    fig, (ax,) = _figure()
-    dates = pd.DatetimeIndex(pd.to_datetime(phase["dates"]))
-    mapped = pd.to_datetime(pd.Series(phase["mapped_dates"], dtype=object), errors="coerce")
-    phases = pd.Series(phase["phases"])
-    for name, color in PHASE_COLORS.items():
-        mask = ((phases == name) & mapped.notna()).to_numpy()
-        if mask.any():
-            ax.scatter(dates[mask], mapped[mask], s=6, color=color, label=name)
-    anchors = analog.get("anchors") or {}
-    for key, color in (("dotcom_peak", PHASE_COLORS["bust"]), ("dotcom_trough", PHASE_COLORS["recovery"])):
-        if key in anchors:
-            ax.axhline(pd.Timestamp(anchors[key]), color=color, linestyle="--", linewidth=0.9)
-    ax.set_title(label(f"{view.name}: implied dotcom phase (mapped dotcom date per date; dashed: peak, trough)"), loc="left")
-    _legend(ax)
-    return _save(fig, directory, "dotcom_phase")
+    side_legend(ax)
+    return save_figure(fig, directory, "costs")
 
 
 def write_backtest_pngs(view: BacktestView, directory: str | os.PathLike[str]) -> list[Path]:
@@ -256,7 +234,8 @@ def write_backtest_pngs(view: BacktestView, directory: str | os.PathLike[str]) -
 
     Files: ``equity``, ``drawdown``, ``monthly_returns`` (when a month has a
     return), ``rolling``, ``exposure`` and ``costs`` (when the document has
-    them) and ``dotcom_phase`` (``dotcom-analog`` runs), each ``.png``.
+    them), each ``.png``, then the figures the strategy kind adds (its
+    report hooks' ``pngs``).
     Existing files of those names are overwritten.
     """
     out = Path(directory)
@@ -269,9 +248,11 @@ def write_backtest_pngs(view: BacktestView, directory: str | os.PathLike[str]) -
         paths.append(_exposure(view, out))
     if view.costs is not None:
         paths.append(_costs(view, out))
-    analog = _analog(view, out)
-    if analog is not None:
-        paths.append(analog)
+    from shortthehype.strategies.base import kind_report
+
+    hooks = kind_report(view.document.get("kind"))
+    if hasattr(hooks, "pngs"):
+        paths += hooks.pngs(view, out)
     return paths
 
 
@@ -279,9 +260,9 @@ def write_compare_pngs(view: CompareView, directory: str | os.PathLike[str]) -> 
     """Write a comparison's growth-of-1, drawdown and rolling-Sharpe figures as PNG files."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    growth, (ax_growth,) = _figure()
-    drawdown, (ax_dd,) = _figure()
-    sharpe, (ax_sharpe,) = _figure()
+    growth, (ax_growth,) = new_figure()
+    drawdown, (ax_dd,) = new_figure()
+    sharpe, (ax_sharpe,) = new_figure()
     twins = identical_runs(view)
     for i, run in enumerate(view.runs):
         color = PALETTE[i % len(PALETTE)]
@@ -298,8 +279,8 @@ def write_compare_pngs(view: CompareView, directory: str | os.PathLike[str]) -> 
     ax_sharpe.set_title(f"Rolling {REPORT_ROLLING_WINDOW}-day Sharpe ratio", loc="left")
     _percent_axis(ax_dd)
     for ax in (ax_growth, ax_dd, ax_sharpe):
-        _legend(ax)
-    return [_save(growth, out, "growth"), _save(drawdown, out, "drawdown"), _save(sharpe, out, "rolling_sharpe")]
+        side_legend(ax)
+    return [save_figure(growth, out, "growth"), save_figure(drawdown, out, "drawdown"), save_figure(sharpe, out, "rolling_sharpe")]
 
 
 def write_sweep_pngs(view: Any, directory: str | os.PathLike[str]) -> list[Path]:
@@ -311,7 +292,7 @@ def write_sweep_pngs(view: Any, directory: str | os.PathLike[str]) -> list[Path]
     paths = []
     if view.x is not None:
         xs, ys, z = objective_grid(view)
-        fig, (ax,) = _figure(height=PNG_SIZE[1] * 1.3)
+        fig, (ax,) = new_figure(height=PNG_SIZE[1] * 1.3)
         image = ax.imshow(np.ma.masked_invalid(z), aspect="auto", origin="lower", cmap="RdYlGn", interpolation="nearest")
         ax.set_xticks(range(len(xs)), [label(v) for v in xs], rotation=90 if len(xs) > 20 else 0, fontsize=7)
         ax.set_xlabel(label(view.x))
@@ -323,18 +304,18 @@ def write_sweep_pngs(view: Any, directory: str | os.PathLike[str]) -> list[Path]
         ax.grid(False)
         fig.colorbar(image, ax=ax, label=label(f"best {view.objective}"))
         ax.set_title(label(f"{view.name}: {view.objective} over {view.x}" + (f" x {view.y}" if view.y else "")), loc="left")
-        paths.append(_save(fig, out, "sweep_heatmap"))
+        paths.append(save_figure(fig, out, "sweep_heatmap"))
     sharpe = view.table["sharpe"].to_numpy(dtype=np.float64) if "sharpe" in view.table else np.array([])
     sharpe = sharpe[np.isfinite(sharpe)]
     if sharpe.size:
-        fig, (ax,) = _figure()
+        fig, (ax,) = new_figure()
         ax.hist(sharpe, bins=min(60, max(5, sharpe.size // 5)), color=PALETTE[0])
         ax.axvline(sharpe.max(), color=PALETTE[1], linewidth=1.2, label=f"best {sharpe.max():.3f}")
         ax.set_xlabel("Sharpe ratio (annualised)")
         ax.set_ylabel("combinations")
-        _legend(ax)
+        side_legend(ax)
         ax.set_title(label(f"{view.name}: Sharpe ratios of {sharpe.size:,} combinations"), loc="left")
-        paths.append(_save(fig, out, "sweep_sharpe"))
+        paths.append(save_figure(fig, out, "sweep_sharpe"))
     return paths
 
 
@@ -343,22 +324,22 @@ def write_walkforward_pngs(view: Any, directory: str | os.PathLike[str]) -> list
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     windows = view.windows
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     positions = np.arange(len(windows))
     ax.bar(positions - 0.2, windows["in_sample"], width=0.4, label="in sample", color=PALETTE[0])
     ax.bar(positions + 0.2, windows["out_of_sample"], width=0.4, label="out of sample", color=PALETTE[1])
     ax.set_xticks(positions, [str(d) for d in windows["test_start"]], rotation=45, fontsize=7)
     ax.set_ylabel(label(view.objective))
     ax.axhline(0.0, color="#444444", linewidth=0.8)
-    _legend(ax)
+    side_legend(ax)
     ax.set_title(label(f"{view.name}: {view.objective} per walk-forward window (test start)"), loc="left")
-    paths = [_save(fig, out, "walkforward_windows")]
-    fig, (ax,) = _figure()
+    paths = [save_figure(fig, out, "walkforward_windows")]
+    fig, (ax,) = new_figure()
     ax.plot(view.equity.index, view.equity.to_numpy(), color=PALETTE[0], linewidth=1.2)
     _log_axis(ax)
     ax.set_ylabel("equity (out of sample)")
     ax.set_title(label(f"{view.name}: stitched out-of-sample equity"), loc="left")
-    paths.append(_save(fig, out, "walkforward_equity"))
+    paths.append(save_figure(fig, out, "walkforward_equity"))
     return paths
 
 
@@ -382,7 +363,7 @@ def write_bubble_png(view: Any, path: str | os.PathLike[str], *, option: str = "
     )
 
     frame = view.frame
-    fig, (top, bottom) = _figure(PNG_SIZE[1] * 1.8, rows=2)
+    fig, (top, bottom) = new_figure(PNG_SIZE[1] * 1.8, rows=2)
     title = view.title + (f": {frame.index[0]:%Y-%m-%d} → {frame.index[-1]:%Y-%m-%d}" if len(frame) else "")
     top.set_title(label(title), loc="left")
     if frame.empty:

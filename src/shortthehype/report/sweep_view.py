@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.constants import REPORT_SWEEP_TOP
+from shortthehype.documents import float_list, python_scalar
 from shortthehype.errors import DataError, ParamError, did_you_mean
 from shortthehype.report import formatting as fmt
 from shortthehype.report.figures import FIGURE_HEIGHT, PALETTE, Figure, base_layout, date_strings, esc, f8
@@ -239,7 +240,7 @@ def _labels(values: Sequence[Any]) -> list[str]:
 
 
 def _nullable(z: np.ndarray) -> list[list[float | None]]:
-    return [[float(v) if math.isfinite(v) else None for v in row] for row in z]
+    return [float_list(row) for row in z]
 
 
 def heatmap_figure(view: SweepView) -> Figure | None:
@@ -324,12 +325,8 @@ def _param_cells(row: Mapping[str, Any], params: Sequence[str]) -> str:
 
 def _param_text(value: Any) -> str:
     """A parameter cell's text: empty where the parameter does not apply."""
-    value = _plain(value)
+    value = python_scalar(value)
     return "" if fmt.is_missing(value) else fmt.param_text(value)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 #: What a DSR ingredient is, beside its key: the DSR works on per-bar Sharpe ratios, the rest of the report on annualised ones.
@@ -392,9 +389,9 @@ def _top_section(view: SweepView) -> str:
     head += "".join(f'<th scope="col" class="num" data-type="number">{e(fmt.stat_label(m))}</th>' for m in metrics)
     rows = []
     for _, row in top.iterrows():
-        combination = _plain(row["combination"]) if "combination" in row else None
+        combination = python_scalar(row["combination"]) if "combination" in row else None
         cells = num_cell(str(combination), combination, "combination") + _param_cells(row, view.params)
-        cells += "".join(num_cell(fmt.stat(m, row[m]), _plain(row[m]), m) for m in metrics)
+        cells += "".join(num_cell(fmt.stat(m, row[m]), python_scalar(row[m]), m) for m in metrics)
         rows.append(f"<tr>{cells}</tr>")
     title = f"Top {len(top)} of {len(view.table):,} by {view.objective}"
     return (

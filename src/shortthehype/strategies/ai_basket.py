@@ -35,17 +35,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import AI_BASKET, BASKET_MOMENTUM_WINDOW, BASKET_VOL_WINDOW
-from shortthehype.core.targets_nb import (
-    ai_basket_targets_nb,
-    basket_index_nb,
-    basket_weights_nb,
-    momentum_nb,
-    side_targets_nb,
-    trend_side_nb,
+from shortthehype.baskets import (
+    AI_BASKET,
+    BASKET_MOMENTUM_WINDOW,
+    BASKET_VOL_WINDOW,
+    WEIGHTINGS,
+    basket_index,
+    basket_weights,
 )
+from shortthehype.core.targets_nb import ai_basket_targets_nb, momentum_nb, side_targets_nb, trend_side_nb
 from shortthehype.data.prices import Prices
-from shortthehype.errors import ParamError, SpecError
+from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
@@ -53,9 +53,6 @@ from shortthehype.signals import rolling_mean, rolling_volatilities, rolling_vol
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["AI_BASKET_KIND", "WEIGHTINGS", "basket_index", "basket_weights", "side_targets", "trend_side"]
-
-#: Weighting schemes of the basket.
-WEIGHTINGS = ("equal", "inverse_vol", "momentum")
 
 PARAMS = (
     Param("tickers", "tickers", list(AI_BASKET), "The basket; tickers that list later join when they list."),
@@ -97,74 +94,11 @@ PARAMS = (
 )
 
 
-# ---- building blocks shared with dotcom-analog ------------------------------------------
+# ---- building blocks shared with dotcom-analog (the basket index and weights: shortthehype.baskets) ------------------------------------------
 
 
 def _float_array(frame: pd.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
-
-
-def basket_index(close: pd.DataFrame) -> pd.Series:
-    """Equal-weight, daily-rebalanced index of the listed members; 1.0 on the first bar.
-
-    Parameters
-    ----------
-    close : DataFrame
-        Closes (rows = dates, columns = basket tickers; NaN = not trading).
-
-    Returns
-    -------
-    Series
-        I_0 = 1 and I_t = I_{t-1} (1 + mean of the members' simple returns on
-        t), a member counting on t when it has a close on t and t-1.  A bar
-        where no member has a return leaves the index unchanged, so the
-        index is defined (finite, > 0 while no member loses 100 %) on every bar.
-    """
-    out = np.empty(len(close))
-    basket_index_nb(_float_array(close), out)
-    return pd.Series(out, index=close.index, name="basket")
-
-
-def basket_weights(
-    close: pd.DataFrame,
-    weighting: str = "equal",
-    *,
-    vol_window: int = BASKET_VOL_WINDOW,
-    momentum_window: int = BASKET_MOMENTUM_WINDOW,
-    momentum_tilt: float = 1.0,
-) -> pd.DataFrame:
-    """The basket's weights on every bar (see the module docstring for the definitions).
-
-    Returns
-    -------
-    DataFrame
-        Same shape as ``close``: each row sums to 1 over its members and is
-        0 for the other tickers; a row is all NaN when no ticker qualifies
-        (e.g. before any has a full volatility window).
-
-    Raises
-    ------
-    ParamError
-        Unknown ``weighting``, a window below its minimum (``vol_window`` >= 2,
-        ``momentum_window`` >= 1) or ``momentum_tilt`` outside [0, 1].
-    """
-    if isinstance(momentum_window, bool) or int(momentum_window) != momentum_window or momentum_window < 1:
-        raise ParamError(f"parameter 'momentum_window' must be an integer >= 1, got {momentum_window!r}")
-    if not 0.0 <= momentum_tilt <= 1.0:
-        raise ParamError(f"parameter 'momentum_tilt' must be in [0, 1], got {momentum_tilt!r}")
-    momentum_window = int(momentum_window)
-    if weighting not in WEIGHTINGS:
-        raise ParamError(f"parameter 'weighting' is {weighting!r}; expected one of {', '.join(WEIGHTINGS)}")
-    code = WEIGHTINGS.index(weighting)
-    values = _float_array(close)
-    vol = _float_array(rolling_volatility(close, vol_window)) if weighting == "inverse_vol" else values
-    momentum = values
-    if weighting == "momentum":
-        momentum = np.empty_like(values)
-        momentum_nb(values, momentum_window, momentum)
-    out = np.empty_like(values)
-    basket_weights_nb(code, values, vol, momentum, float(momentum_tilt), out)
-    return pd.DataFrame(out, index=close.index, columns=close.columns)
 
 
 def trend_side(index: pd.Series, window: int) -> np.ndarray:

@@ -16,14 +16,22 @@ columns then name those instruments.
 A kind with a ``risk_free`` parameter left unset (None) receives the run's
 cash rate in it (a number, or a dated Series of ACT/360 rates), so that
 options are priced with the rate the cash earns.
+
+A kind may add sections to its backtests' result documents and reports:
+``report`` names a module of hooks (:class:`KindReport`), imported only when
+a document or report is made.  The runner and the report package look the
+hooks up by the document's ``kind`` (:func:`kind_report`) and never name a
+kind, so a new kind with its own report section lives in its own module(s),
+its spec, its docs page and its tests.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 import pandas as pd
@@ -31,6 +39,19 @@ import pandas as pd
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError, did_you_mean
 from shortthehype.params import Param
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "FusedPath",
+    "KindReport",
+    "Params",
+    "StrategyKind",
+    "kind_report",
+    "register",
+    "strategy_kind",
+    "strategy_kinds",
+    "unregister",
+]
 
 Params = Mapping[str, Any]
 
@@ -43,6 +64,30 @@ class FusedPath(Protocol):
 
     def chunk(self, plan: Any, ids: Any) -> tuple[Any, Any, Any]:
         """Statistics, PBO block sums and windows of the combinations ``ids`` of a sweep plan."""
+
+
+class KindReport(Protocol):
+    """The report hooks a kind's ``report`` module may define (each one optional).
+
+    ``view`` is the backtest's :class:`~shortthehype.report.model.BacktestView`
+    (its ``document`` holds the fields the kind added).
+    """
+
+    def history_tickers(self, params: Params) -> Sequence[str]:
+        """Tickers whose history before the window :func:`document_fields` needs (loaded by the report's caller)."""
+
+    def document_fields(self, run: Any, history: Prices | None, history_error: str | None) -> Mapping[str, Any]:
+        """Keys added to the run's result document (JSON-safe), from the run and the history (None: not loaded,
+        ``history_error`` then says why when loading failed)."""
+
+    def figures(self, view: Any) -> list[Any]:
+        """Interactive figures (:class:`~shortthehype.report.figures.Figure`) appended to the HTML report."""
+
+    def pngs(self, view: Any, directory: Path) -> list[Path]:
+        """PNG figures written into ``directory`` beside the backtest's own."""
+
+    def markdown(self, view: Any) -> list[str]:
+        """Lines of Markdown sections appended to the Markdown report (before the trades)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +110,7 @@ class StrategyKind:
     #: the traded prices (``target_units`` / ``cash_settled`` for option
     #: contracts); merged into the spec's engine options.
     engine_terms: Callable[[Params, Prices], Mapping[str, Any]] | None = None
-    #: The option contracts the kind trades (:class:`shortthehype.options.OptionContract`),
+    #: The option contracts the kind trades (:class:`shortthehype.option_pricing.OptionContract`),
     #: from the loaded prices and the parameters, for the run's ``options`` records.
     contracts: Callable[[Prices, Params], list[Any]] | None = None
     #: Risk limits the kind's parameters declare, as engine options (``max_gross``:
@@ -91,6 +136,12 @@ class StrategyKind:
     #: The kind's fused sweep kernel (:class:`shortthehype.fused.FusedTargets`), or None: the
     #: sweep then runs one ``backtest()`` per combination.  The sweep code never names a kind.
     fused: FusedPath | None = None
+    #: Dotted name of the kind's report hooks module (:class:`KindReport`), or None: the kind adds no
+    #: document fields or report sections.  The runner and the report package never name a kind.
+    report: str | None = None
+    #: Files whose contents decide the targets besides the parameters (a user strategy's Python file),
+    #: from the parameters and the spec file's path: a sweep's resume fingerprint covers them.
+    source_files: Callable[[Params, Path | None], Sequence[Path]] | None = None
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""
@@ -112,6 +163,11 @@ def register(kind: StrategyKind) -> StrategyKind:
         raise ValueError(f"strategy kind {kind.name!r} is registered twice")
     _KINDS[kind.name] = kind
     return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind from the registry (a kind registered for a test, or by a plugin being unloaded)."""
+    _KINDS.pop(name, None)
 
 
 #: Built-in kind name -> module of ``shortthehype.strategies`` that registers it
@@ -138,6 +194,14 @@ def strategy_kind(name: str) -> StrategyKind:
     except KeyError:
         known = sorted(set(_KINDS) | set(BUILTIN_KINDS))
         raise SpecError(f"unknown strategy kind {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})") from None
+
+
+def kind_report(name: object) -> ModuleType | None:
+    """The report hooks module of the kind called ``name`` (None: an unknown kind, or one without hooks)."""
+    if not isinstance(name, str) or (name not in _KINDS and name not in BUILTIN_KINDS):
+        return None
+    kind = strategy_kind(name)
+    return importlib.import_module(kind.report) if kind.report else None
 
 
 def strategy_kinds() -> dict[str, StrategyKind]:

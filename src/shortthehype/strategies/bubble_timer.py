@@ -38,18 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shortthehype.baskets import AI_BASKET
 from shortthehype.constants import (
-    AI_BASKET,
     BUBBLE_AI_BASKET,
-    BUBBLE_FIT_CACHE_SIZE,
-    BUBBLE_HOLD,
-    BUBBLE_STEP,
     BUBBLE_THRESHOLD,
     LPPLS_MIN_BARS,
     LPPLS_WINDOW_MAX,
     LPPLS_WINDOW_MIN,
     LPPLS_WINDOW_STEP,
-    MA_DEFAULT_TICKER,
 )
 from shortthehype.core.targets_nb import (
     REGIME_ANTIBUBBLE,
@@ -68,8 +64,17 @@ from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["AI_BASKET_TICKERS", "BUBBLE_TIMER", "bubble_regimes", "bubble_signals"]
 
+#: Default series analysed and traded: the Nasdaq-100 ETF (data from 1999-03-10).
+DEFAULT_TICKER = "QQQ"
+#: Bars between indicator evaluations, and bars a signal's regime lasts.
+BUBBLE_STEP = 5
+BUBBLE_HOLD = 21
+#: Indicator computations kept in memory by bubble-timer (a sweep over its
+#: thresholds and exposures refits nothing).
+BUBBLE_FIT_CACHE_SIZE = 16
+
 PARAMS = (
-    Param("ticker", "ticker", MA_DEFAULT_TICKER, "Ticker analysed and traded, or ai-basket (the AI basket index / its members)."),
+    Param("ticker", "ticker", DEFAULT_TICKER, "Ticker analysed and traded, or ai-basket (the AI basket index / its members)."),
     Param("window_min", "int", LPPLS_WINDOW_MIN, "Smallest nested LPPLS window.", "bars", minimum=LPPLS_MIN_BARS),
     Param("window_max", "int", LPPLS_WINDOW_MAX, "Largest nested LPPLS window.", "bars", minimum=LPPLS_MIN_BARS),
     Param("window_step", "int", LPPLS_WINDOW_STEP, "Step between nested window lengths.", "bars", minimum=1),

@@ -24,8 +24,8 @@ Borrow fees and a stop-loss are the engine options ``borrow_fee`` and
 
 ``instrument = "puts"``: a rolled long-put position per ticker, traded as the
 synthetic slots ``<TICKER>_PUT_A`` / ``_PUT_B`` built by
-:func:`shortthehype.options.roll_puts` (Black–Scholes with the volatility
-model of :mod:`shortthehype.options`: an at-the-money level and a skew; the
+:func:`shortthehype.option_pricing.roll_puts` (Black–Scholes with the volatility
+model of :mod:`shortthehype.option_pricing`: an at-the-money level and a skew; the
 rate is the run's cash rate unless ``risk_free`` is set).  This is a
 hypothesis of its own, not Burry's trade: the trade as disclosed (fixed
 strike and expiry, 50,000 contracts) is the ``burry-puts`` spec.  On each
@@ -50,25 +50,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import (
-    BURRY_EXPOSURE,
-    BURRY_FILING_DATE,
-    BURRY_TARGETS,
-    PUT_MONEYNESS,
-    PUT_PREMIUM_BUDGET,
-    PUT_ROLL_DAYS,
-    PUT_TENOR_DAYS,
-)
 from shortthehype.core.targets_nb import BURRY_PUTS, BURRY_STOCK, burry_short_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
-from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel
+from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["BURRY_SHORT", "INSTRUMENTS", "REBALANCE_POLICIES", "entry_exit_bars", "normalized_split"]
+
+#: The two names of Burry's Q3-2025 13F puts and their notional split
+#: (PLTR puts on 5M shares ~ $912M, NVDA puts on 1M shares ~ $187M).
+BURRY_TARGETS = {"PLTR": 912.0 / (912.0 + 187.0), "NVDA": 187.0 / (912.0 + 187.0)}
+#: The 13F filing date: the Q3-2025 positions were public only from then.
+BURRY_FILING_DATE = "2025-11-03"
+#: burry-short defaults: gross short exposure (x equity) of the stock mode ...
+BURRY_EXPOSURE = 0.8
+#: ... and the rolled-put mode: premium spent per roll (fraction of equity),
+#: strike / spot at purchase, tenor (calendar days) and roll (trading days
+#: before expiry); the volatility model's defaults are option_pricing's.
+PUT_PREMIUM_BUDGET = 0.05
+PUT_MONEYNESS = 0.9
+PUT_TENOR_DAYS = 182
+PUT_ROLL_DAYS = 21
 
 #: What is traded: the shares, or rolled long puts.
 INSTRUMENTS = ("stock", "puts")
@@ -154,7 +160,7 @@ def _entry_exit_positions(dates: np.ndarray, params: Params) -> tuple[int, int]:
 
 
 def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar: int):
-    from shortthehype.options import roll_puts
+    from shortthehype.option_pricing import roll_puts
 
     index = prices.index
     return roll_puts(
@@ -187,7 +193,7 @@ def _instruments(prices: Prices, params: Params) -> Prices:
 
 def _columns(params: Params) -> list[str]:
     """The traded columns: the tickers, then in puts mode each ticker's two put slots."""
-    from shortthehype.options import put_slots
+    from shortthehype.option_pricing import put_slots
 
     split = list(params["split"])
     if params["instrument"] != "puts":

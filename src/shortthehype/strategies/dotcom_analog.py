@@ -50,22 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import (
-    AI_BASKET,
-    AI_START,
-    ANALOG_FIT_CACHE_SIZE,
-    ANALOG_SCALE_MAX,
-    ANALOG_SCALE_MIN,
-    ANALOG_SCALE_STEPS,
-    ANALOG_TRADING_DAYS_PER_YEAR,
-    ANALOG_WINDOW,
-    DOTCOM_PEAK,
-    DOTCOM_REFERENCE_END,
-    DOTCOM_REFERENCE_START,
-    DOTCOM_REFERENCE_TICKER,
-    DOTCOM_START,
-    DOTCOM_TROUGH,
-)
+from shortthehype.baskets import AI_BASKET
 from shortthehype.core.targets_nb import dotcom_analog_targets_nb, phase_codes_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
@@ -76,6 +61,30 @@ from shortthehype.strategies.ai_basket import basket_index, basket_weights, side
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["DOTCOM_ANALOG", "MODES", "PHASES", "implied_phase", "scale_grid"]
+
+#: Dotcom cycle anchors (Nasdaq Composite): Netscape IPO, peak close, trough close.
+DOTCOM_START = "1995-08-09"
+DOTCOM_PEAK = "2000-03-10"
+DOTCOM_TROUGH = "2002-10-09"
+#: AI-cycle anchor: ChatGPT's launch.
+AI_START = "2022-11-30"
+#: Reference series of ``dotcom-analog``'s path mode: the Nasdaq Composite
+#: (``IXIC.csv`` in a data directory, ``^IXIC`` on Yahoo) over the dotcom cycle.
+DOTCOM_REFERENCE_TICKER = "IXIC"
+DOTCOM_REFERENCE_START = "1994-01-01"
+DOTCOM_REFERENCE_END = "2003-12-31"
+#: Path mode's trailing window of the AI basket matched against the reference (two years).
+ANALOG_WINDOW = 504
+#: Path mode's grid of time scales (reference bars per basket bar): geometric from min to max.
+ANALOG_SCALE_MIN = 0.5
+ANALOG_SCALE_MAX = 2.0
+ANALOG_SCALE_STEPS = 7
+#: Trading days per calendar year used only to check, without data, that a path
+#: window can fit inside the reference period (a bound, not a statistic).
+ANALOG_TRADING_DAYS_PER_YEAR = 252.0
+#: Fits of ``dotcom-analog``'s path mode kept in memory (a sweep over the action
+#: parameters re-uses the alignment of identical windows).
+ANALOG_FIT_CACHE_SIZE = 64
 
 #: How dates are mapped onto the dotcom cycle.
 MODES = ("calendar", "path")
@@ -459,5 +468,6 @@ DOTCOM_ANALOG = register(
         target_weights=_target_weights,
         check=_check,
         fused=FUSED,
+        report="shortthehype.strategies.dotcom_analog_report",
     )
 )

@@ -16,6 +16,8 @@ from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
 
+__all__ = ["FIXED_WEIGHTS"]
+
 PARAMS = (
     Param("weights", "weights", None, "Target weight per ticker as a fraction of equity; negative = short; the rest is cash."),
     Param(

@@ -45,13 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import (
-    AI_BASKET,
-    BURRY_TARGETS,
-    HEDGE_BETA_WINDOW,
-    HEDGE_GROSS_CAP,
-    HEDGE_LONG_WEIGHT,
-)
+from shortthehype.baskets import AI_BASKET
 from shortthehype.core.targets_nb import hype_hedge_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
@@ -59,8 +53,15 @@ from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
+from shortthehype.strategies.burry_short import BURRY_TARGETS
 
 __all__ = ["BASKET", "HYPE_HEDGE", "hedge_betas", "short_split"]
+
+#: hype-hedge defaults: trailing window of the betas (trading days), long leg
+#: (x equity) and cap on long + short (x equity); the smallest leg beta is constants.HEDGE_MIN_BETA.
+HEDGE_BETA_WINDOW = 126
+HEDGE_LONG_WEIGHT = 1.0
+HEDGE_GROSS_CAP = 2.0
 
 #: The ``market`` value that makes the long leg the ``basket`` instead of one ticker.
 BASKET = "BASKET"

@@ -36,9 +36,6 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.constants import (
-    MA_DEFAULT_FAST,
-    MA_DEFAULT_SLOW,
-    MA_DEFAULT_TICKER,
     SMA_DEFAULT_METHOD,
     SMA_METHODS,
 )
@@ -51,6 +48,13 @@ from shortthehype.signals import crossed_above, rolling_mean
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["MA_CROSSOVER", "crossover_signals"]
+
+#: Default ticker of ``ma-crossover``: the Nasdaq-100 ETF, the tradeable AI-heavy
+#: index with the longest history in the shared data (1999-03-10, before the dotcom peak).
+MA_DEFAULT_TICKER = "QQQ"
+#: The classic "golden cross" windows of ``ma-crossover`` (trading days).
+MA_DEFAULT_FAST = 50
+MA_DEFAULT_SLOW = 200
 
 PARAMS = (
     Param("ticker", "ticker", MA_DEFAULT_TICKER, "The one ticker traded."),

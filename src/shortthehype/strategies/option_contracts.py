@@ -16,7 +16,7 @@ of equity).  Timing, as everywhere, is by *signal* date:
   intrinsic value without costs; a contract that expires after the data is
   valued at the model price on the last bar.
 
-Prices come from :mod:`shortthehype.options` (Black–Scholes with a
+Prices come from :mod:`shortthehype.option_pricing` (Black–Scholes with a
 volatility skew; every assumption is listed there and in docs/options.md).
 The instruments are named by their OCC symbols (``PLTR270115P00050000``), so
 per-ticker engine options name those symbols.
@@ -35,7 +35,7 @@ from shortthehype.core.targets_nb import option_contracts_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared
-from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract
+from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract
 from shortthehype.params import Param, format_value
 from shortthehype.strategies.base import Params, StrategyKind, register
 

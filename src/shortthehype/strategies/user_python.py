@@ -56,7 +56,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import USER_STRATEGY_FUNCTION
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError, UserCodeError, did_you_mean
 from shortthehype.params import ENGINE_PARAMS, RUN_PARAMS, Param
@@ -73,6 +72,9 @@ __all__ = [
     "specialize",
     "user_code_error",
 ]
+
+#: Default function a ``python`` strategy file must define.
+USER_STRATEGY_FUNCTION = "target_weights"
 
 PARAMS = (
     Param(
@@ -124,7 +126,7 @@ def _resolve_file(file: str, base_dir: Path | None) -> Path:
     if path.is_absolute():
         candidates = [path]
     else:
-        from shortthehype.spec import strategy_dirs
+        from shortthehype.strategies.locations import strategy_dirs
 
         roots = ([base_dir] if base_dir is not None else []) + [Path.cwd()] + strategy_dirs()
         candidates = [root / path for root in roots]
@@ -147,7 +149,7 @@ def _check_trusted(file: str, resolved: Path, base_dir: Path) -> None:
     import os
 
     from shortthehype.constants import ENV_ANY_STRATEGY_FILE
-    from shortthehype.spec import strategy_dirs
+    from shortthehype.strategies.locations import strategy_dirs
 
     if os.environ.get(ENV_ANY_STRATEGY_FILE, "") not in ("", "0"):
         return
@@ -422,7 +424,15 @@ def python_kind(file: str | Path, base_dir: str | Path | None = None) -> Strateg
         tickers=lambda params: _user_tickers(strategy, params),
         target_weights=lambda prices, params: _user_weights(strategy, prices, params),
         check=check,
+        source_files=_source_files,
     )
+
+
+def _source_files(params: Params, spec_path: Path | None) -> list[Path]:
+    """The strategy file (its text decides the targets, so a sweep's resume fingerprints it)."""
+    if not params.get("file"):
+        return []
+    return [load_user_strategy(params["file"], spec_path.parent if spec_path is not None else None).path]
 
 
 def specialize(raw_params: Mapping[str, Any], spec_path: Path | None) -> StrategyKind:
@@ -461,5 +471,6 @@ PYTHON_KIND = register(
         target_weights=lambda prices, params: _user_weights(_generic_strategy(params), prices, params),
         check=_generic_check,
         specialize=specialize,
+        source_files=_source_files,
     )
 )

@@ -11,9 +11,9 @@ window, engine and metric kernels).
 
 How combinations run
 --------------------
-* **Fused** (a kind with a ``fused`` kernel, :mod:`shortthehype.fused`:
-  ``ma-crossover``, ``fixed-weights``, ``ai-basket``, ``hype-hedge``,
-  ``dotcom-analog`` in calendar mode, swept over the parameters its kernel takes and the scalar costs ``fees``, ``fixed_fees``,
+* **Fused** (a kind whose module declares a ``fused`` kernel,
+  :class:`shortthehype.strategies.base.StrategyKind`, see
+  :mod:`shortthehype.fused`), swept over the parameters its kernel takes and the scalar costs ``fees``, ``fixed_fees``,
   ``slippage``, ``borrow_fee``, ``stop_loss``, ``take_profit``,
   ``trailing_stop``): one numba kernel, parallel over combinations.  Every
   indicator is computed once per distinct window; memory grows with threads
@@ -31,8 +31,8 @@ Grid values are lists, ``"v1,v2,v3"`` or ``"start:stop:step"`` (stop
 included), typed and checked like ``--set`` values; any setting of the spec
 can be swept (strategy parameters, engine options, ``start``/``end``;
 ``weights.SPY`` sets one entry of a mapping).  Combinations the strategy
-declares invalid (``ma-crossover`` with ``fast >= slow``) are skipped and
-counted.  A grid whose estimated run time or result memory is beyond
+kind's ``check`` refuses (a moving-average pair with ``fast >= slow``) are
+skipped and counted.  A grid whose estimated run time or result memory is beyond
 ``SWEEP_MAX_SECONDS`` / ``SWEEP_MAX_MEMORY_FRACTION`` of the machine's
 memory, or whose product exceeds ``SWEEP_MAX_GRID``, is refused with the
 estimate unless ``force=True``.

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from shortthehype.documents import json_safe
 from shortthehype.errors import ParamError, SpecError, did_you_mean
 from shortthehype.params import Param, inactive_params, json_value
 from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window
-from shortthehype.sweeps.result import json_safe
 
 __all__ = [
     "Axis", "Effective", "build_axes", "decode", "distinct", "effective_grid", "effective_positions", "parse_grid",

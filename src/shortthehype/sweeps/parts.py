@@ -13,10 +13,10 @@ import pandas as pd
 
 from shortthehype.errors import ParamError
 from shortthehype.params import json_value
-from shortthehype.spec import StrategySpec
 from shortthehype.sweeps.chunks import Chunk
 from shortthehype.sweeps.plan import Plan
-from shortthehype.sweeps.result import PARQUET_METADATA_KEY, SweepResult, json_safe, results_metadata
+from shortthehype.documents import json_safe
+from shortthehype.sweeps.result import PARQUET_METADATA_KEY, SweepResult, results_metadata
 
 __all__ = ["PartStore", "fingerprint"]
 
@@ -42,19 +42,10 @@ def fingerprint(plan: Plan, ids: np.ndarray) -> str:
     digest.update(np.asarray(prices.close.index.strftime("%Y-%m-%d").tolist(), dtype="U10").tobytes())
     for frame in (prices.open, prices.high, prices.low, prices.close):
         digest.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
-    strategy_file = _strategy_file(spec)
-    if strategy_file is not None:
-        digest.update(strategy_file.read_bytes())
+    if spec.kind.source_files is not None:  # files whose text decides the results too (a user strategy's)
+        for path in spec.kind.source_files(spec.params, spec.path):
+            digest.update(Path(path).read_bytes())
     return digest.hexdigest()
-
-
-def _strategy_file(spec: StrategySpec) -> Path | None:
-    """The Python file of a ``python`` spec (its text decides the results too), else None."""
-    if spec.kind.name != "python" or not spec.params.get("file"):
-        return None
-    from shortthehype.strategies.user_python import load_user_strategy
-
-    return load_user_strategy(spec.params["file"], spec.path.parent if spec.path is not None else None).path
 
 
 #: Key of a part's Parquet metadata: one checksum over the sweep's fingerprint, the chunk's ids, its rows and arrays.

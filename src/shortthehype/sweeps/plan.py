@@ -18,6 +18,7 @@ from shortthehype.constants import (
     SWEEP_PROCESS_MIN_SECONDS,
 )
 from shortthehype.data.prices import Prices
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import ParamError, did_you_mean
 from shortthehype.spec import StrategySpec, load_spec
 from shortthehype.sweeps.grid import Axis, Effective, decode
@@ -133,12 +134,9 @@ def default_chunk(plan: Plan, n: int, n_workers: int) -> int:
 
 
 def load_prices(
-    spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...], valid: np.ndarray, source: Any, data_dir: Any,
-    cache_dir: Any, offline: bool,
+    spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...], valid: np.ndarray, prices_from: PriceSource,
 ) -> Prices:
     """Load every ticker any valid combination needs, once, up to the latest end of the grid."""
-    from shortthehype.data.load import load_prices
-
     ticker_axes = [k for k, axis in enumerate(axes) if axis.section == "params"]
     needed: list[str] = []
     seen: set[tuple[int, ...]] = set()
@@ -157,7 +155,7 @@ def load_prices(
         if axis.name == "end":
             ends = list(axis.values)
     end = None if any(e is None for e in ends) else max(ends)
-    return load_prices(needed, end=end, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+    return prices_from.load(needed, end=end)
 
 
 def check_budget(plan: Plan, n: int, n_workers: int, seconds_per_run: float) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.constants import KERNEL_STATS
+from shortthehype.documents import json_safe, python_scalar
 from shortthehype.errors import DataError, ParamError, did_you_mean
 from shortthehype.overfitting import DeflatedSharpe, PBOResult
 from shortthehype.params import json_value
 from shortthehype.ranking import rank_rows
 
 __all__ = [
-    "PARQUET_METADATA_KEY", "SWEEP_METRICS", "SweepResult", "is_empty_cell", "json_safe", "load_sweep",
+    "PARQUET_METADATA_KEY", "SWEEP_METRICS", "SweepResult", "is_empty_cell", "load_sweep",
     "results_metadata",
 ]
 
@@ -108,7 +108,7 @@ class SweepResult:
         best = self.best
         if best is None:
             return {}
-        return {name: plain_value(best[name]) for name in self.grid if not is_empty_cell(best[name])}
+        return {name: python_scalar(best[name]) for name in self.grid if not is_empty_cell(best[name])}
 
     def top(self, k: int = 10, by: str | None = None, ascending: bool = False) -> pd.DataFrame:
         """The ``k`` best rows by ``by`` (default: the objective); NaN last, bankrupt runs after every solvent one."""
@@ -176,29 +176,9 @@ class SweepResult:
         )
 
 
-def plain_value(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def is_empty_cell(value: Any) -> bool:
     """An empty table cell (None, NaN, NaT, pd.NA): the parameter does not apply to that combination."""
     return pd.api.types.is_scalar(value) and bool(pd.isna(value))
-
-
-def json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return json_safe(value.item())
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    return value
 
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepResult:

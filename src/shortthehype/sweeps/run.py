@@ -15,6 +15,7 @@ import numpy as np
 from shortthehype.caveats import data_caveats
 from shortthehype.constants import ANNUALIZATION, PBO_BLOCKS, PBO_MAX_EVALUATIONS, SWEEP_DEFAULT_OBJECTIVE, SWEEP_MAX_GRID, SWEEP_OBJECTIVES
 from shortthehype.data.prices import Prices
+from shortthehype.data.source import PriceSource
 from shortthehype.errors import ParamError, did_you_mean
 from shortthehype.overfitting import deflated_sharpe, pbo_from_block_sums_t
 from shortthehype.spec import StrategySpec, load_spec
@@ -34,6 +35,7 @@ def sweep(
     *,
     overrides: Mapping[str, Any] | None = None,
     prices: Prices | None = None,
+    prices_from: PriceSource | None = None,
     source: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -65,7 +67,8 @@ def sweep(
         Settings applied to every combination (as ``--set``).
     prices
         Prices to use (must hold every ticker any combination needs); loaded
-        once otherwise, with ``source``/``data_dir``/``cache_dir``/``offline``.
+        once otherwise, from ``prices_from`` (a :class:`~shortthehype.data.source.PriceSource`)
+        or the loose ``source``/``data_dir``/``cache_dir``/``offline``.
     objective
         One of ``sharpe, cagr, calmar, sortino, total_return, max_drawdown``
         (all maximised; a drawdown is negative, so the shallowest wins).
@@ -152,7 +155,8 @@ def sweep(
         ids = np.sort(rng.choice(distinct_ids, size=min(int(random), len(distinct_ids)), replace=False))
     mode = choose_path(spec, axes, path)
     if prices is None:
-        prices = load_prices(spec, axes, shape, valid, source, data_dir, cache_dir, offline)
+        origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
+        prices = load_prices(spec, axes, shape, valid, origin)
     plan = Plan(spec=spec, prices=prices, axes=axes, mode=mode, n_blocks=int(n_blocks), effective=effective)
     seconds_per_run = calibrate(plan, ids)
     n_workers = worker_count(workers, executor, mode, seconds_per_run * len(ids))

@@ -1,4 +1,4 @@
-"""Options shared by every command that loads prices."""
+"""Command-line options shared by the commands: where prices come from, output formats, ``--set``, analysis."""
 
 from __future__ import annotations
 
@@ -23,10 +23,6 @@ class DataOptions:
 
 
 TableFormat = Annotated[str, typer.Option("--format", help="How tables are printed: table (terminal), csv, json or md.")]
-
-
-def data_options(source: str | None, data_dir: Path | None, cache_dir: Path | None, offline: bool) -> dict[str, Any]:
-    return {"source": source, "data_dir": data_dir, "cache_dir": cache_dir, "offline": offline}
 
 
 def run_overrides(assignments: list[str] | None, start: str | None, end: str | None) -> dict[str, str]:
