@@ -251,7 +251,7 @@ class Result:
         stats = compute_stats(
             equity,
             trade_returns=self.trade_records["ret"][closed],
-            gross_exposure=np.concatenate([np.full(before, np.nan), self._exposure["gross"]]),
+            gross_exposure=np.concatenate([np.full(before, np.nan), self._held]),
             turnover=np.concatenate([np.full(before, np.nan), self._turnover]),
             benchmark=benchmark,
             risk_free=risk_free,
@@ -356,10 +356,7 @@ class Result:
 
     @cached_property
     def _marked_values(self) -> np.ndarray:
-        close = self._close
-        rows = np.where(np.isnan(close), 0, np.arange(len(close))[:, None])
-        np.maximum.accumulate(rows, axis=0, out=rows)
-        marks = np.take_along_axis(close, rows, axis=0)  # the last valid close (NaN before the first)
+        marks = pd.DataFrame(self._close).ffill().to_numpy()
         return np.where(self._positions != 0, self._positions * marks, 0.0)
 
     @cached_property
@@ -378,6 +375,18 @@ class Result:
             "gross": (long - short) / equity,
             "net": (long + short) / equity,
         }
+
+    @cached_property
+    def _held(self) -> np.ndarray:
+        """1.0 on bars with a position of nonzero value, 0.0 without, NaN where equity <= 0.
+
+        Zero exactly where :attr:`exposure`'s gross is (its long minus its
+        short, each a sum of same-signed values, is zero only when every
+        value is), which is all the ``exposure`` statistic reads.
+        """
+        values = self._marked_values
+        held = ((values > 0) | (values < 0)).any(axis=1)
+        return np.where(self._equity > 0, held.astype(np.float64), np.nan)
 
     @cached_property
     def _turnover(self) -> np.ndarray:

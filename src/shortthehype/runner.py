@@ -310,12 +310,9 @@ def window_index(
     index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None, where: str = ""
 ) -> pd.DatetimeIndex:
     """The bars of ``index`` in ``start..end`` (None: open on that side); DataError when fewer than two."""
-    mask = np.ones(len(index), dtype=bool)
-    if start is not None:
-        mask &= index >= start
-    if end is not None:
-        mask &= index <= end
-    window = index[mask]
+    lo = 0 if start is None else int(index.searchsorted(start, side="left"))
+    hi = len(index) if end is None else int(index.searchsorted(end, side="right"))
+    window = index[lo:hi]
     if len(window) < 2:
         lo = format_value(start) if start is not None else "the first date"
         hi = format_value(end) if end is not None else "the last date"
@@ -410,8 +407,7 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
     weight_columns = window_weights.drop(columns=units) if units else window_weights
     _check_gross(spec, weight_columns)
     window_prices = prepared.traded.between(window[0], window[-1])
-    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
-    engine, rates, rate_notes = resolve_engine_rates(engine, prices, window_prices.index)
+    engine, rates, rate_notes = _engine_with_rates(spec, prices, window_prices.index)
     result = simulate(window_prices, window_weights, **engine, **terms)
     benchmark_ticker = spec.run.get("benchmark")
     benchmark = None
@@ -434,6 +430,22 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
         options=_option_records(prepared, result),
         rates=rates,
     )
+
+
+def _engine_with_rates(spec: StrategySpec, prices: Prices, index: pd.DatetimeIndex) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The kind's engine options with the rates read as of each bar of ``index`` (:func:`resolve_engine_rates`).
+
+    Rates given as numbers or series names are resolved once per loaded data set and window.
+    """
+    from shortthehype.data.rates import RATE_OPTIONS
+
+    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
+    settings = {name: engine[name] for name in RATE_OPTIONS if name in engine}
+    if not all(value is None or isinstance(value, (str, int, float)) for value in settings.values()):
+        return resolve_engine_rates(engine, prices, index)
+    key = ("engine_rates", *sorted(settings.items()), hash(index.asi8.tobytes()), len(index))
+    rates, labels, notes = prices.cached(key, lambda: resolve_engine_rates(settings, prices, index))
+    return {**engine, **rates}, dict(labels), list(notes)
 
 
 def _option_records(prepared: PreparedRun, result: Any) -> tuple[dict[str, Any], ...]:

@@ -97,9 +97,7 @@ class Prices:
         index = self.index
         lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
         hi = len(index) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
-        mask = np.zeros(len(index), dtype=bool)
-        mask[lo:hi] = True
-        return self._rows(mask)
+        return self._rows(slice(lo, hi))
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, computed once per ``key`` for these prices (what is derived from a loaded data set).
@@ -116,8 +114,8 @@ class Prices:
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_memo"}  # derived values do not travel
 
-    def _rows(self, keep: np.ndarray, columns: np.ndarray | None = None) -> Prices:
-        """These prices on the rows where ``keep`` is true (and the columns at positions ``columns``), built from arrays."""
+    def _rows(self, keep: np.ndarray | slice, columns: np.ndarray | None = None) -> Prices:
+        """These prices on the rows ``keep`` (a mask or a slice) and the columns at positions ``columns``, built from arrays."""
         index = self.index[keep]
         labels = self.close.columns if columns is None else self.close.columns[columns]
         frames = {}
