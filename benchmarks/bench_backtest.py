@@ -4,7 +4,8 @@ Cases, each in a fresh process (so peak RSS is the case's own):
 
 * ``backtest``: every shipped spec on the shared prices, loaded once; after
   three warm-up calls (kernels loaded, per-data-set values computed), the
-  best and the median of 40 calls of ``backtest(spec, prices=prices)``.
+  best and the median of 40 calls of ``backtest(spec, prices=prices)``, and
+  the median CPU time of this process per call (less sensitive to other jobs).
   ``--fresh`` also times a call on a new copy of the prices each time (what
   is cached per loaded data set is computed again: the worst case of a warm
   process).
@@ -53,13 +54,14 @@ def case_backtest(fresh: bool) -> None:
             prices = load_prices(spec_needs(spec), end=spec.run.get("end"), source="csv", data_dir=SHARED_PRICES)
         for _ in range(3):
             run = backtest(spec, prices=prices)
-        times = []
+        times, cpu = [], []
         for _ in range(CALLS):
-            tic = time.perf_counter()
+            tic, tac = time.perf_counter(), time.process_time()
             backtest(spec, prices=prices)
             times.append(time.perf_counter() - tic)
+            cpu.append(time.process_time() - tac)
         entry = {"best_ms": min(times) * 1e3, "median_ms": statistics.median(times) * 1e3,
-                 "bars": len(run.prices), "tickers": len(run.prices.tickers)}
+                 "cpu_median_ms": statistics.median(cpu) * 1e3, "bars": len(run.prices), "tickers": len(run.prices.tickers)}
         if fresh:
             copies = [Prices(**{f: getattr(prices, f).copy() for f in ("open", "high", "low", "close", "volume")},
                              source=prices.source, warnings=prices.warnings, origin=prices.origin) for _ in range(10)]
@@ -119,17 +121,19 @@ def main() -> None:
     results = {label: _run("backtest", src, *(["--fresh"] if args.fresh else [])) for label, src in sources.items()}
     clis = {label: _run("cli", src) for label, src in sources.items()}
     labels = list(sources)
-    fresh = " / fresh prices" if args.fresh else ""
-    print("| spec (window bars x tickers) | " + " | ".join(f"{label}: best / median{fresh} (ms)" for label in labels) + " |")
+    fresh = " / fresh prices (best)" if args.fresh else ""
+    print("| spec (window bars x tickers) | "
+          + " | ".join(f"{label}: best / median / median CPU{fresh} (ms)" for label in labels) + " |")
     print("|---|" + "---|" * len(labels))
     for name in SPECS:
         first = results[labels[-1]]["specs"][name]
         cells = []
         for label in labels:
             e = results[label]["specs"][name]
-            cells.append(f"{e['best_ms']:.2f} / {e['median_ms']:.2f}" + (f" / {e['fresh_best_ms']:.2f}" if args.fresh else ""))
+            cells.append(f"{e['best_ms']:.2f} / {e['median_ms']:.2f} / {e['cpu_median_ms']:.2f}"
+                         + (f" / {e['fresh_best_ms']:.2f}" if args.fresh else ""))
         print(f"| {name} ({first['bars']:,} x {first['tickers']}) | " + " | ".join(cells) + " |")
-    for command in clis[labels[-1]]:
+    for command in [c for c in clis[labels[-1]] if c != "peak_rss_mib"]:
         print(f"| `shortthehype {command}` (fresh process, best of 3, s) | "
               + " | ".join(f"{clis[label][command]:.2f}" for label in labels) + " |")
     print(f"load average {os.getloadavg()[0]:.2f} after")

@@ -291,6 +291,7 @@ def crossover_combo_fast_nb(
             accrues = True
             break
     gross_ratio = 1.0 / max_gross  # close_check_nb's test of the cap
+    capped = gross_ratio > 0.0  # max_gross finite: without a cap the test never holds
     exit_side = -1.0 if allow_short else 0.0
     cash = init_cash
     pos = 0.0
@@ -303,27 +304,16 @@ def crossover_combo_fast_nb(
     side = 0.0
     in_force = np.nan
     pending = np.nan  # the previous bar's target: it executes now when shift == 1
-    # statistics, in the order of operations of the metrics_nb kernels
+    # statistics: the mean's sum here, the rest from the kept returns after the loop (fast_stats_nb)
     first_value = init_cash
     prev = init_cash
     k = 0
     total = 0.0
-    lo_r = np.inf
-    hi_r = -np.inf
-    scale = 0.0
-    growth = 1.0
-    dd_equity = 1.0
-    dd_peak = 1.0
-    dd_low = 1.0  # lowest dd_equity under the current peak
-    mdd = np.nan
-    down_total = 0.0
-    n_blocks = blocks.shape[0]
-    block = -1
-    next_block = block_start
-    block_sum = 0.0
-    block_sq = 0.0
     equity = init_cash
-    for t in range(hi + 1):
+    steady = not accrues  # a bar without a target then changes nothing but the marks (see below)
+    t = -1
+    while t < hi:
+        t += 1
         f = fast[t]
         s = slow[t]
         up = False
@@ -381,9 +371,9 @@ def crossover_combo_fast_nb(
         equity = cash
         if pos != 0.0:
             equity += pos * last_px
+            if capped and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
+                return False
         if not equity > 0.0:
-            return False
-        if pos != 0.0 and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
             return False
         if i == 0 and not prepend_init_cash:
             first_value = equity
@@ -392,23 +382,84 @@ def crossover_combo_fast_nb(
         r = equity / prev - 1.0
         prev = equity
         returns[k] = r
-        if k == next_block and block < n_blocks - 1:
-            if block >= 0:
-                blocks[block, 0] = block_sum
-                blocks[block, 1] = block_sq
-            block += 1
-            next_block += block_len
-            block_sum = 0.0
-            block_sq = 0.0
-        block_sum += r
-        block_sq += r * r
-        k += 1
         total += r
+        k += 1
+        if not (steady and (shift == 0 or np.isnan(pending))):
+            continue
+        # The bars that compare fast and slow as bar t did (above, below, equal or undefined) leave the crossing
+        # state as it is and set no target; without accruals they only mark the position: their loop.
+        code = _comparison_nb(f, s)
+        while t < hi and _comparison_nb(fast[t + 1], slow[t + 1]) == code:
+            t += 1
+            i = t - lo
+            last_px = close[i, 0]
+            equity = cash
+            if pos != 0.0:
+                equity += pos * last_px
+                if capped and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
+                    return False
+            if not equity > 0.0:
+                return False
+            r = equity / prev - 1.0
+            prev = equity
+            returns[k] = r
+            total += r
+            k += 1
+    fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks)
+    return True
+
+
+@njit(cache=True, inline="always")
+def _comparison_nb(f, s) -> int:
+    """1 when ``f > s``, 2 when ``f < s``, 3 when equal, 0 when either is NaN (what the crossing state reads)."""
+    return (f > s) + 2 * (f < s) + 3 * (f == s)
+
+
+@njit(cache=True, error_model="numpy")
+def fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks) -> None:
+    """The statistics of :func:`crossover_combo_fast_nb` from its ``k`` returns and their sum ``total``.
+
+    One pass over the returns holds every running quantity of the
+    :mod:`metrics_nb` kernels, each in their order of operations (sequential
+    sums and products, the same dispersion rule): the two-pass standard
+    deviation's second pass (the mean is known), the compounded growth, the
+    drawdown (one division per peak: the deepest point under a peak gives
+    that peak's deepest ratio, as rounding is monotonic), the downside sum,
+    the extremes, and the block sums of the PBO.
+    """
+    n_blocks = blocks.shape[0]
+    mean = total / k if k > 0 else 0.0
+    ss = 0.0
+    lo_r = np.inf
+    hi_r = -np.inf
+    scale = 0.0
+    dd_equity = 1.0
+    dd_peak = 1.0
+    dd_low = 1.0  # lowest dd_equity under the current peak
+    mdd = np.nan
+    down_total = 0.0
+    block = -1
+    next_block = block_start
+    block_sum = 0.0
+    block_sq = 0.0
+    for j in range(k):
+        r = returns[j]
+        if n_blocks > 0:
+            if j == next_block and block < n_blocks - 1:
+                if block >= 0:
+                    blocks[block, 0] = block_sum
+                    blocks[block, 1] = block_sq
+                block += 1
+                next_block += block_len
+                block_sum = 0.0
+                block_sq = 0.0
+            block_sum += r
+            block_sq += r * r
+        dev = r - mean
+        ss += dev * dev
         lo_r = min(lo_r, r)
         hi_r = max(hi_r, r)
-        scale = max(scale, abs(r))
-        growth *= 1.0 + r
-        dd_equity *= 1.0 + r
+        dd_equity *= 1.0 + r  # also the compounded growth: both start at 1 and take the same products
         if dd_equity > dd_peak:
             dd = (dd_low - dd_peak) / dd_peak
             if np.isnan(mdd) or dd < mdd:
@@ -422,6 +473,9 @@ def crossover_combo_fast_nb(
     if block >= 0:
         blocks[block, 0] = block_sum
         blocks[block, 1] = block_sq
+    growth = dd_equity
+    if k > 0:
+        scale = max(hi_r, -lo_r, 0.0)  # the largest |r|: max and negation are exact
     out[0] = equity
     out[1] = equity / first_value - 1.0
     out[8] = 0.0
@@ -434,11 +488,6 @@ def crossover_combo_fast_nb(
         out[4] = np.nan
         out[5] = np.nan
     else:
-        mean = total / k
-        ss = 0.0
-        for j in range(k):
-            dev = returns[j] - mean
-            ss += dev * dev
         std = np.sqrt(ss / (k - 1))
         tol = DISPERSION_TOL * (1.0 + scale)
         if hi_r - lo_r <= tol:
@@ -460,7 +509,6 @@ def crossover_combo_fast_nb(
         if np.isinf(calmar):
             calmar = np.nan
     out[7] = calmar
-    return True
 
 
 @njit(cache=True, parallel=True)
