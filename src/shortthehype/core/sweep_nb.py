@@ -389,7 +389,13 @@ def crossover_combo_fast_nb(
         # The bars that compare fast and slow as bar t did (above, below, equal or undefined) leave the crossing
         # state as it is and set no target; without accruals they only mark the position: their loop.
         code = _comparison_nb(f, s)
-        while t < hi and _comparison_nb(fast[t + 1], slow[t + 1]) == code:
+        if pos == 0.0:  # flat: equity is the cash, the previous equity, so each return is exactly 0 (x / x - 1)
+            while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
+                t += 1
+                returns[k] = 0.0
+                k += 1
+            continue
+        while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
             t += 1
             i = t - lo
             last_px = close[i, 0]
@@ -413,6 +419,18 @@ def crossover_combo_fast_nb(
 def _comparison_nb(f, s) -> int:
     """1 when ``f > s``, 2 when ``f < s``, 3 when equal, 0 when either is NaN (what the crossing state reads)."""
     return (f > s) + 2 * (f < s) + 3 * (f == s)
+
+
+@njit(cache=True, inline="always")
+def _compares_as_nb(code, f, s) -> bool:
+    """Whether ``_comparison_nb(f, s) == code``, with one comparison for the code at hand."""
+    if code == 1:
+        return f > s
+    if code == 2:
+        return f < s
+    if code == 3:
+        return f == s
+    return np.isnan(f) or np.isnan(s)
 
 
 @njit(cache=True, error_model="numpy")
