@@ -611,8 +611,8 @@ def _window_warnings(loaded: Prices, window: Prices, tickers: Sequence[str]) -> 
     is computed once per loaded data set.
     """
     ours = tuple(t for t in tickers if t in loaded.tickers)
-    notes = loaded.cached(("loader_notes", *ours), lambda: _loader_notes(loaded, ours))
     moves = loaded.cached(("dated_moves",), lambda: _dated_moves(loaded))
+    notes = loaded.cached(("loader_notes", *ours), lambda: _loader_notes(loaded, ours, moves))
     lo = int(loaded.index.searchsorted(window.index[0], side="left"))
     hi = int(loaded.index.searchsorted(window.index[-1], side="right")) - 1
     return notes + [line for t in ours for before, row, line in moves[t] if before >= lo and row <= hi]
@@ -625,11 +625,11 @@ def _dated_moves(loaded: Prices) -> dict[str, list[tuple[int, int, str]]]:
     return {t: dated_suspicious_moves(loaded.close[t], t) for t in loaded.tickers}
 
 
-def _loader_notes(loaded: Prices, ours: Sequence[str]) -> list[str]:
-    """The loader's notes that mention one of ``ours``, without its split-sized moves (a run reports its window's)."""
+def _loader_notes(loaded: Prices, ours: Sequence[str], moves: Mapping[str, list[tuple[int, int, str]]]) -> list[str]:
+    """The loader's notes that mention one of ``ours``, without the split-sized ``moves`` (a run reports its window's)."""
     import re
 
-    all_moves = {line for moves in loaded.cached(("dated_moves",), lambda: _dated_moves(loaded)).values() for _, _, line in moves}
+    all_moves = {line for dated in moves.values() for _, _, line in dated}
     mentions = re.compile("|".join(rf"\b{re.escape(t)}\b" for t in ours)) if ours else None
     return [line for line in loaded.warnings if line not in all_moves and mentions and mentions.search(line)]
 
