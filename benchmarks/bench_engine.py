@@ -114,7 +114,7 @@ def case_batch_ours(out: Path) -> dict:
         return simulate_batch(prices, rows, weights, init_cash=INIT_CASH, fees=FEES, slippage=SLIPPAGE, execution="close")
 
     seconds, batch = best_time(run, repeat=3)
-    np.save(out, batch["final_equity"].to_numpy())
+    np.save(out, batch["end_value"].to_numpy())
     return {"seconds": seconds, "portfolios": N_VECTORS}
 
 

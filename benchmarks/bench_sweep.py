@@ -117,7 +117,8 @@ def _summation_ties(close, cumulative, windowed) -> tuple[int, int]:
 
 
 def case_classic_ours(out: Path) -> dict:
-    from shortthehype.sweeps import _Plan, build_axes, sweep
+    from shortthehype.sweeps import build_axes, sweep
+    from shortthehype.sweeps.plan import Plan
 
     tic = time.perf_counter()
     prices = classic_prices()
@@ -132,7 +133,7 @@ def case_classic_ours(out: Path) -> dict:
 
     base = load_spec("ma-crossover").with_overrides(CLASSIC_VBT)
     axes = build_axes(base, grid)
-    plan = _Plan(spec=base, prices=prices, axes=axes, mode="fused", n_blocks=0)
+    plan = Plan(spec=base, prices=prices, axes=axes, mode="fused", n_blocks=0)
     ids = result.table["combination"].to_numpy()
     base.kind.fused.chunk(plan, ids)
     kernel, _ = best_time(lambda: base.kind.fused.chunk(plan, ids), repeat=5)
@@ -404,10 +405,11 @@ def _kind_kernel_time(spec, name: str, prices, ids) -> float:
     """The kind's fused chunk alone on the sweep's combinations (prepared arrays cached): best of 3."""
     from dataclasses import replace
 
-    from shortthehype.sweeps import _Plan, build_axes
+    from shortthehype.sweeps import build_axes
+    from shortthehype.sweeps.plan import Plan
 
     spec = replace(spec, run={**spec.run, "benchmark": None})
-    plan = _Plan(spec=spec, prices=prices, axes=build_axes(spec, KIND_GRIDS[name]), mode="fused", n_blocks=0)
+    plan = Plan(spec=spec, prices=prices, axes=build_axes(spec, KIND_GRIDS[name]), mode="fused", n_blocks=0)
     seconds, _ = best_time(lambda: spec.kind.fused.chunk(plan, ids), repeat=3)
     return seconds
 

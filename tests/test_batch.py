@@ -42,7 +42,7 @@ def test_batch_equals_single_runs(execution):
         weights = pd.DataFrame(batch[p], index=dates, columns=prices.tickers)
         result = simulate(prices, weights, **options)
         stats = result.stats()
-        assert table.loc[p, "final_equity"] == pytest.approx(result.equity.iloc[-1], rel=1e-13)
+        assert table.loc[p, "end_value"] == pytest.approx(result.equity.iloc[-1], rel=1e-13)
         for key in KEYS:
             assert table.loc[p, key] == pytest.approx(stats[key], rel=1e-12, nan_ok=True), (p, key)
 
@@ -53,7 +53,7 @@ def test_batch_with_a_ticker_subset_in_another_order():
     batch = np.array([[[0.5, -0.2]] * 3, [[0.1, 0.3]] * 3])
     table = simulate_batch(prices, dates, batch, tickers=["T3", "T0"], execution="close")
     single = simulate(prices, pd.DataFrame(batch[1], index=dates, columns=["T3", "T0"]), execution="close")
-    assert table.loc[1, "final_equity"] == pytest.approx(single.equity.iloc[-1], rel=1e-13)
+    assert table.loc[1, "end_value"] == pytest.approx(single.equity.iloc[-1], rel=1e-13)
 
 
 def test_batch_input_errors():

@@ -60,3 +60,31 @@ def test_log_returns_and_windows_are_validated():
         rolling_mean(prices, 0)
     with pytest.raises(ParamError, match=r"window must be an integer >= 2"):
         rolling_volatility(prices, 1)
+
+
+def test_rolling_betas_of_many_windows_equal_one_call_per_ticker_and_window():
+    """The one-pass, parallel kernel gives every (window, ticker) value of rolling_beta bit for bit (gaps included)."""
+    from shortthehype.signals import rolling_betas
+
+    prices = random_prices(seed=3, n_assets=4)
+    prices.iloc[40:45, 1] = np.nan  # a trading halt: windows over it are NaN
+    reference = prices.pop(prices.columns[-1])
+    windows = [2, 5, 21, 63]
+    betas = rolling_betas(prices, reference, windows)
+    assert betas.shape == (len(windows), len(prices), prices.shape[1])
+    for w, window in enumerate(windows):
+        for j, ticker in enumerate(prices.columns):
+            one = rolling_beta(prices[ticker], reference, window).to_numpy()
+            np.testing.assert_array_equal(betas[w, :, j], one)
+    assert np.isnan(betas[:, 41:46, 1]).all() and np.isfinite(betas[-1, 100:, 0]).all()
+
+
+def test_rolling_volatilities_of_many_windows_equal_one_call_per_window():
+    from shortthehype.signals import rolling_volatilities
+
+    prices = random_prices(seed=4, n_assets=3)
+    windows = [2, 21, 63]
+    vols = rolling_volatilities(prices, windows)
+    for w, window in enumerate(windows):
+        np.testing.assert_array_equal(vols[w], rolling_volatility(prices, window).to_numpy())
+    assert np.isnan(vols[:, :41, 1]).all() and np.isfinite(vols[-1, 200:, 0]).all()

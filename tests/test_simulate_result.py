@@ -10,7 +10,7 @@ import pytest
 from numba import njit
 from reference import random_prices, random_weights
 
-from shortthehype.core.simulate_nb import last_valid_bar_nb, simulate_core_nb
+from shortthehype.core.simulate_nb import account_terms, last_valid_bar_nb, simulate_core_nb
 from shortthehype.engine import prepare_inputs, simulate
 from shortthehype.enums import N_TOTALS, order_dt
 
@@ -126,15 +126,15 @@ def test_stats_uses_the_metrics_module():
 
 
 @njit(cache=True)
-def _sweep_equity_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all, ap, init_cash, out):
+def _sweep_equity_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all, ap, terms, out):
     """What a parameter sweep does: one kernel call per weights array, equity only."""
     n_bars = close.shape[0]
     cash = np.empty(n_bars)
     no_positions = np.empty((0, close.shape[1]))
     no_costs = np.empty((0, N_TOTALS))
     for c in range(row_w_all.shape[0]):
-        simulate_core_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all[c], ap, init_cash,
-                         np.zeros(n_bars), np.zeros(n_bars), np.inf, 0.0, True, False, False, False, out[c], cash, no_positions, no_costs)
+        simulate_core_nb(open_, high, low, close, days, last_valid, row_bar, row_w_all[c], ap, terms, False, out[c], cash,
+                         no_positions, no_costs)
 
 
 def test_kernel_is_callable_from_a_sweep_kernel_without_records():
@@ -147,7 +147,7 @@ def test_kernel_is_callable_from_a_sweep_kernel_without_records():
     x = inputs[0]
     out = np.empty((len(variants), len(prices)))
     _sweep_equity_nb(x.open, x.high, x.low, x.close, x.days, last_valid_bar_nb(x.close), x.row_bar, row_w_all,
-                     x.asset_params, x.init_cash, out)
+                     x.asset_params, account_terms(x.init_cash, n_bars=len(prices)), out)
     for k, w in enumerate(variants):
         np.testing.assert_array_equal(out[k], simulate(prices, w, fees=0.001).equity.to_numpy())
 

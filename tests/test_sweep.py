@@ -18,7 +18,7 @@ import pytest
 
 import shortthehype.cli.sweep_cmd  # noqa: F401  (registers the commands on the app)
 from shortthehype.cli import main
-from shortthehype.errors import DataError, ParamError
+from shortthehype.errors import DataError, ParamError, SpecError
 from shortthehype.runner import backtest
 from shortthehype.sweeps import SWEEP_METRICS, build_axes, load_sweep, parse_grid, sweep
 from shortthehype.spec import load_spec
@@ -150,18 +150,19 @@ def test_pbo_is_skipped_with_a_note_when_windows_differ(prices):
 
 
 def test_budget_refusals_name_the_estimate_and_force_runs(prices, monkeypatch):
-    import shortthehype.sweeps as module
+    import shortthehype.sweeps.plan as plan_module
+    import shortthehype.sweeps.run as run_module
 
     short = prices.between("2020-01-02", "2020-12-31")
-    monkeypatch.setattr(module, "SWEEP_MAX_SECONDS", 1e-9)
+    monkeypatch.setattr(plan_module, "SWEEP_MAX_SECONDS", 1e-9)
     with pytest.raises(ParamError, match=r"the sweep's 4 combinations would take about 0 s .* pass --force"):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
     assert sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short, force=True, n_blocks=0).n_run == 4
-    monkeypatch.setattr(module, "SWEEP_MAX_GRID", 3)
+    monkeypatch.setattr(run_module, "SWEEP_MAX_GRID", 3)
     with pytest.raises(ParamError, match=r"the grid has 4 combinations \(more than 3\)"):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
-    monkeypatch.setattr(module, "SWEEP_MAX_GRID", 10**9)
-    monkeypatch.setattr(module, "SWEEP_MAX_MEMORY_FRACTION", 1e-12)
+    monkeypatch.setattr(run_module, "SWEEP_MAX_GRID", 10**9)
+    monkeypatch.setattr(plan_module, "SWEEP_MAX_MEMORY_FRACTION", 1e-12)
     with pytest.raises(ParamError, match=r"4 result rows would need about .* GiB"):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
 
@@ -338,7 +339,7 @@ def test_command_errors_are_one_line_naming_the_culprit(shared_prices_dir, tmp_p
 
 def test_worker_processes_equal_one_process_for_a_python_strategy_file(shared_prices_dir, monkeypatch):
     """The generic path in two spawned workers (the spec's kind is rebuilt from its file there)."""
-    import shortthehype.sweeps as module
+    import shortthehype.sweeps.executors as module
     from shortthehype.data.load import load_prices
 
     pools = []
@@ -385,3 +386,31 @@ def test_a_mapping_entry_and_a_date_are_swept_like_set(prices):
                                                  "end": row["end"]}, prices=prices)
         assert row["end_value"] == run.result.equity.iloc[-1] and row["sharpe"] == run.stats["sharpe"]
     assert result.best_params["end"] in (pd.Timestamp("2016-12-30"), pd.Timestamp("2017-12-29"))
+
+
+@pytest.mark.parametrize(
+    ("name", "grid"),
+    [
+        ("sixty-forty", {"weights.SPY": "-0.5:1.5:0.5", "weights.TLT": "0,0.5", "rebalance": "monthly,once"}),
+        ("ma-crossover", {"fast": "5,20,50", "slow": "5,20,50", "direction": "long,longshort"}),
+        ("ma-crossover", {"fast": "5,20,50", "slow": "20,50", "start": "2015-01-02,2016-01-04"}),
+        ("burry-short", {"instrument": "stock,puts", "moneyness": "0.8,0.9", "entry": "2024-01-02,2024-06-03"}),
+    ],
+)
+def test_valid_combinations_are_those_a_spec_accepts_as_overrides(name, grid):
+    """valid_ids's shortcuts agree with the definition: the spec accepts the combination as overrides."""
+    import itertools
+
+    from shortthehype.sweeps.grid import valid_ids
+
+    spec = load_spec(name)
+    axes = build_axes(spec, grid)
+    shape = tuple(len(a.values) for a in axes)
+    expected = []
+    for flat, values in enumerate(itertools.product(*(a.values for a in axes))):
+        try:
+            spec.with_overrides({a.name: v for a, v in zip(axes, values)})
+        except (ParamError, SpecError):
+            continue
+        expected.append(flat)
+    assert valid_ids(spec, axes, shape).tolist() == expected

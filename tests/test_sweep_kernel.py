@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shortthehype.constants import ANNUALIZATION
+from shortthehype.constants import ANNUALIZATION, KERNEL_STATS, N_KERNEL_STATS
+from shortthehype.core.simulate_nb import account_terms
 from shortthehype.core.sweep_nb import (
-    N_SWEEP_STATS,
-    SWEEP_STATS,
     block_sums_nb,
     ma_crossover_sweep_nb,
     rolling_means_nb,
@@ -71,7 +70,7 @@ def run_kernel(open_, close, days, lo, combos, ap, settings, use_fast, n_blocks=
     close_mode = settings["execution"] == "close"
     n_obs = w_close.shape[0] - 1 + (1 if close_mode else 0)
     length = n_obs // n_blocks
-    out = np.full((len(combos), N_SWEEP_STATS), -7.0)
+    out = np.full((len(combos), N_KERNEL_STATS), -7.0)
     blocks = np.full((len(combos), n_blocks, 2), -7.0)
     m = w_close.shape[0]
     rate = np.full(m, settings.get("cash_rate", 0.0))
@@ -80,9 +79,11 @@ def run_kernel(open_, close, days, lo, combos, ap, settings, use_fast, n_blocks=
     rate_negative = np.full(m, settings.get("cash_rate_negative", 0.0))
     ma_crossover_sweep_nb(
         w_open, w_open.copy(), w_open.copy(), w_close, w_days, ma, lo, fast_idx, slow_idx, allow_short,
-        np.ascontiguousarray(ap), 1_000_000.0, rate, rate_negative,
-        settings.get("max_gross", np.inf), settings.get("margin", 0.0), settings["execution"] == "next_open",
-        settings.get("integer_shares", False), settings.get("renormalize", False), 0 if close_mode else 1, close_mode,
+        np.ascontiguousarray(ap),
+        account_terms(1_000_000.0, rate, rate_negative, settings.get("max_gross", np.inf), settings.get("margin", 0.0),
+                      settings["execution"] == "next_open", settings.get("integer_shares", False),
+                      settings.get("renormalize", False), n_bars=m),
+        0 if close_mode else 1, close_mode,
         float(ANNUALIZATION), n_obs - n_blocks * length, length, 2, use_fast, out, blocks,
     )
     return out, blocks
@@ -126,7 +127,7 @@ def test_fast_path_equals_the_reference_composition_bit_for_bit(settings, lo, sm
     slow, slow_blocks = run_kernel(open_, close, days, lo, combos, ap, settings, use_fast=False, cumulative=cumulative)
     np.testing.assert_array_equal(fast, slow)  # NaN == NaN here; every bit otherwise
     np.testing.assert_array_equal(fast_blocks, slow_blocks)
-    assert (fast[:, SWEEP_STATS.index("total_return")] != 0).mean() > 0.5  # the combinations trade
+    assert (fast[:, KERNEL_STATS.index("total_return")] != 0).mean() > 0.5  # the combinations trade
 
 
 @pytest.mark.parametrize("settings", [SETTINGS[0], SETTINGS[1], SETTINGS[3]], ids=lambda s: s["execution"])
@@ -161,7 +162,7 @@ def test_bankrupt_combinations_take_the_reference_path():
     ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
     fast, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open"}, use_fast=True)
     slow, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open"}, use_fast=False)
-    status = fast[:, SWEEP_STATS.index("status")]
+    status = fast[:, KERNEL_STATS.index("status")]
     assert (status == 1).any() and (status == 0).any()
     np.testing.assert_array_equal(fast, slow)
 
@@ -361,11 +362,11 @@ def test_sweep_stats_equal_compute_stats(ruin):
     if ruin:
         curve[200] = -5.0
         curve[201:] = -5.0
-    out = np.empty(N_SWEEP_STATS)
+    out = np.empty(N_KERNEL_STATS)
     blocks = np.empty((4, 2))
     sweep_stats_nb(curve, np.empty(300), 252.0, 0, 299 - 4 * 74, 74, out, blocks)
     stats = compute_stats(pd.Series(curve))
-    for k, key in enumerate(SWEEP_STATS[:-1]):
+    for k, key in enumerate(KERNEL_STATS[:-1]):
         name = "end_value" if key == "end_value" else key
         assert out[k] == stats[name] or (math.isnan(out[k]) and math.isnan(stats[name])), key
     returns = curve[1:] / curve[:-1] - 1
@@ -411,8 +412,11 @@ def test_cumulative_rolling_means_equal_vectorbt_and_the_strategys_kernel_bit_fo
             assert np.array_equal(out[k].view(np.uint64), theirs.view(np.uint64)), w
 
 
-def test_sweep_statistics_are_the_batch_statistics_in_the_same_order():
-    from shortthehype.core.batch_nb import BATCH_STATS
+def test_one_list_of_statistic_names_serves_backtests_batches_and_sweeps():
+    from shortthehype.metrics import STATS_KEYS
+    from shortthehype.sweeps import SWEEP_METRICS
 
-    # sweep_stats_nb fills its rows with the batch kernel: only the first column's name differs
-    assert SWEEP_STATS[1:] == BATCH_STATS[1:] and len(SWEEP_STATS) == len(BATCH_STATS)
+    assert KERNEL_STATS[-1] == "status" and set(KERNEL_STATS[:-1]) <= set(STATS_KEYS)
+    assert SWEEP_METRICS == KERNEL_STATS[:-1]
+
+

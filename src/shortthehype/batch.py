@@ -50,11 +50,12 @@ def simulate_batch(
     Returns
     -------
     DataFrame
-        One row per portfolio with ``final_equity, total_return, cagr,
+        One row per portfolio with ``end_value, total_return, cagr,
         annual_volatility, sharpe, sortino, max_drawdown, calmar`` and the
         kernel's ``status`` code (0 = ran to the end).
     """
-    from shortthehype.core.batch_nb import BATCH_STATS, N_BATCH_STATS, simulate_batch_nb
+    from shortthehype.constants import KERNEL_STATS, N_KERNEL_STATS
+    from shortthehype.core.batch_nb import simulate_batch_nb
     from shortthehype.core.simulate_nb import last_valid_bar_nb
     from shortthehype.engine import prepare_inputs
 
@@ -78,15 +79,14 @@ def simulate_batch(
     order = [columns.index(t) for t in inputs.tickers]
     # prepare_inputs keeps the rows in date order and drops the trailing ones that cannot execute
     row_w_batch = np.ascontiguousarray(batch[:, : len(inputs.row_bar), :][:, :, order])
-    out = np.empty((batch.shape[0], N_BATCH_STATS))
+    out = np.empty((batch.shape[0], N_KERNEL_STATS))
     simulate_batch_nb(
         inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, last_valid_bar_nb(inputs.close),
-        inputs.row_bar, row_w_batch, inputs.asset_params, inputs.init_cash, inputs.cash_rate,
-        inputs.cash_rate_negative, inputs.max_gross, inputs.maintenance_margin, inputs.exec_at_open,
-        inputs.integer_shares, inputs.renormalize, inputs.execution == "close", float(ANNUALIZATION),
+        inputs.row_bar, row_w_batch, inputs.asset_params, inputs.terms, inputs.execution == "close",
+        float(ANNUALIZATION),
         max(1, min(numba.get_num_threads(), batch.shape[0])), out,
     )
-    frame = pd.DataFrame(out, columns=list(BATCH_STATS))
+    frame = pd.DataFrame(out, columns=list(KERNEL_STATS))
     frame["status"] = frame["status"].astype(np.int64)
     frame.index.name = "portfolio"
     return frame

@@ -6,6 +6,41 @@ from __future__ import annotations
 #: (the empyrical convention).
 ANNUALIZATION = 252
 
+#: The statistics of a backtest (``Result.stats()``, the JSON's ``metrics``; :func:`shortthehype.metrics.compute_stats`),
+#: in display order.  The one list of statistic names: the kernels' columns below are a part of it.
+STATS_KEYS: tuple[str, ...] = (
+    "start_value",
+    "end_value",
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "calmar",
+    "omega",
+    "tail_ratio",
+    "value_at_risk",
+    "cvar",
+    "skew",
+    "kurtosis",
+    "best_day",
+    "worst_day",
+    "win_rate",
+    "profit_factor",
+    "avg_trade_return",
+    "n_trades",
+    "exposure",
+    "turnover",
+)
+#: The statistics the batch and sweep kernels compute per portfolio, in the order of their output columns:
+#: statistics of :data:`STATS_KEYS` (same names, same values), then ``status`` (0: solvent; else bankrupt).
+KERNEL_STATS: tuple[str, ...] = (
+    "end_value", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar", "status",
+)
+N_KERNEL_STATS = len(KERNEL_STATS)
+
 #: Day count of short borrow fees and cash interest: ACT/360, accrued on
 #: calendar days between consecutive bars.
 DAY_COUNT_BASIS = 360.0

@@ -297,28 +297,23 @@ class SimulationInputs:
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
 
+    @property
+    def terms(self) -> Any:
+        """The account's terms as the kernels take them (:class:`~shortthehype.core.simulate_nb.AccountTerms`)."""
+        from shortthehype.core.simulate_nb import account_terms
+
+        return account_terms(
+            self.init_cash, self.cash_rate, self.cash_rate_negative, self.max_gross, self.maintenance_margin,
+            self.exec_at_open, self.integer_shares, self.renormalize, n_bars=len(self.index),
+        )
+
     def run(self) -> Result:
         """Run the kernel on these inputs and wrap the outputs in a :class:`Result`."""
         from shortthehype.core.simulate_nb import simulate_arrays
 
         equity, cash, positions, costs, orders, trades, events, totals, status = simulate_arrays(
-            self.open,
-            self.high,
-            self.low,
-            self.close,
-            self.days,
-            self.row_bar,
-            self.row_w,
-            self.asset_params,
-            self.init_cash,
-            cash_rate=self.cash_rate,
-            cash_rate_negative=self.cash_rate_negative,
-            max_gross=self.max_gross,
-            maintenance_margin=self.maintenance_margin,
-            exec_at_open=self.exec_at_open,
-            integer_shares=self.integer_shares,
-            renormalize=self.renormalize,
-            record=True,
+            self.open, self.high, self.low, self.close, self.days, self.row_bar, self.row_w, self.asset_params,
+            self.terms, record=True,
         )
         return Result(
             index=self.index,

@@ -47,7 +47,8 @@ from shortthehype.errors import DataError, ParamError
 
 if TYPE_CHECKING:
     from shortthehype.spec import StrategySpec
-    from shortthehype.sweeps import Axis, _Plan
+    from shortthehype.sweeps.grid import Axis
+    from shortthehype.sweeps.plan import Plan
 
 __all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared", "choice_index"]
 
@@ -177,18 +178,18 @@ class FusedTargets:
                 return f"{axis.name!r} adds a ticker to {base!r}"
         return None
 
-    def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
+    def chunk(self, plan: Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids`` of ``plan``.
 
         One kernel call per distinct value of the ``layout`` parameters (the
         traded tickers), each on its own prices and window.
         """
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS
-        from shortthehype.sweeps import _decode
+        from shortthehype.constants import N_KERNEL_STATS
+        from shortthehype.sweeps.grid import decode
 
         spec = plan.spec
         n = len(ids)
-        out = np.empty((n, N_SWEEP_STATS))
+        out = np.empty((n, N_KERNEL_STATS))
         blocks = np.full((n, plan.n_blocks, 2), np.nan)
         windows = np.empty(n, dtype=object)
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
@@ -205,7 +206,7 @@ class FusedTargets:
                     params[base] = value
             combinations.append((params, costs))
         layout = [k for k, axis in enumerate(plan.axes) if axis.name in self.layout]
-        positions = _decode(ids, plan.shape)
+        positions = decode(ids, plan.shape)
         keys = np.stack([positions[k] for k in layout], axis=1) if layout else np.zeros((n, 0), dtype=np.int64)
         for key in np.unique(keys, axis=0):
             rows = np.flatnonzero((keys == key).all(axis=1))
@@ -215,7 +216,7 @@ class FusedTargets:
             windows[rows] = setup["window"]
         return out, blocks, windows
 
-    def _run(self, plan: _Plan, setup: dict[str, Any], combinations: list, ap_rows: np.ndarray, out: np.ndarray,
+    def _run(self, plan: Plan, setup: dict[str, Any], combinations: list, ap_rows: np.ndarray, out: np.ndarray,
              blocks: np.ndarray, rows: np.ndarray) -> None:
         """The kernel on one group of combinations (same tickers and window): rows ``rows`` of ``out``/``blocks``."""
         from shortthehype.core import fused_nb
@@ -238,13 +239,13 @@ class FusedTargets:
         group_out = np.empty((n, out.shape[1]))
         group_blocks = np.full((n, plan.n_blocks, 2), np.nan) if eng.block_len else np.empty((n, 0, 2))
         kernel = getattr(fused_nb, self.sweep_nb)
-        kernel(eng, setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, max_gross, _thread_count(n),
+        kernel(eng, setup["terms"], setup["prepared"].data, ip, fp, setup["ap"], ap_rows, ap_values, max_gross, _thread_count(n),
                group_out, group_blocks)
         out[rows] = group_out
         if eng.block_len:
             blocks[rows] = group_blocks
 
-    def _setup(self, plan: _Plan, group: Mapping[str, Any]) -> dict[str, Any]:
+    def _setup(self, plan: Plan, group: Mapping[str, Any]) -> dict[str, Any]:
         """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
         key = "fused:" + repr(sorted(group.items()))
         if key in plan.cache:
@@ -254,7 +255,7 @@ class FusedTargets:
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
         from shortthehype.runner import _common_end, prepare_window
-        from shortthehype.sweeps import _layout_or_none
+        from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
         params = {**spec.params, **group}
@@ -281,13 +282,10 @@ class FusedTargets:
         inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options)
         close_mode = inputs.execution == "close"
         n_obs = (hi - lo) + (1 if close_mode else 0)
-        block_start, block_len = _layout_or_none(n_obs, plan.n_blocks)
+        block_start, block_len = block_layout_or_none(n_obs, plan.n_blocks)
         engine = FusedEngine(
             open=inputs.open, high=inputs.high, low=inputs.low, close=inputs.close, days=inputs.days,
-            last_valid=last_valid_bar_nb(inputs.close), lo=lo, init_cash=inputs.init_cash,
-            cash_rate=inputs.cash_rate, cash_rate_negative=inputs.cash_rate_negative,
-            maintenance_margin=inputs.maintenance_margin, exec_at_open=inputs.exec_at_open,
-            integer_shares=inputs.integer_shares, renormalize=inputs.renormalize, shift=0 if close_mode else 1,
+            last_valid=last_valid_bar_nb(inputs.close), lo=lo, shift=0 if close_mode else 1,
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
             block_len=block_len,
         )
@@ -296,6 +294,7 @@ class FusedTargets:
             "n_ip": len(ip),
             "n_fp": len(fp),
             "engine": engine,
+            "terms": inputs.terms,
             "ap": np.ascontiguousarray(inputs.asset_params),
             "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
         }
@@ -349,10 +348,10 @@ class CrossoverSweep:
                     return reason
         return None
 
-    def chunk(self, plan: _Plan, ids: np.ndarray) -> ChunkResult:
+    def chunk(self, plan: Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids``, one kernel call per ticker."""
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS
-        from shortthehype.sweeps import _decode
+        from shortthehype.constants import N_KERNEL_STATS
+        from shortthehype.sweeps.grid import decode
 
         axes = {a.name: a for a in plan.axes}
         if "ticker" not in axes:
@@ -360,8 +359,8 @@ class CrossoverSweep:
             windows = np.empty(len(ids), dtype=object)
             windows.fill(window)  # one shared str (np.full would make a str per row)
             return out, blocks, windows
-        position = _decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
-        out = np.empty((len(ids), N_SWEEP_STATS))
+        position = decode(ids, plan.shape)[[a.name for a in plan.axes].index("ticker")]
+        out = np.empty((len(ids), N_KERNEL_STATS))
         blocks = np.empty((len(ids), plan.n_blocks, 2))
         windows = np.empty(len(ids), dtype=object)
         for k, ticker in enumerate(axes["ticker"].values):
@@ -371,7 +370,7 @@ class CrossoverSweep:
         return out, blocks, windows
 
     @staticmethod
-    def _setup(plan: _Plan, ticker: str) -> dict[str, Any]:
+    def _setup(plan: Plan, ticker: str) -> dict[str, Any]:
         """A ticker's window arrays, moving averages and engine inputs, shared by every chunk (cached on the plan)."""
         key = f"fused:{ticker}"
         if key in plan.cache:
@@ -380,7 +379,7 @@ class CrossoverSweep:
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
         from shortthehype.runner import prepare_window
-        from shortthehype.sweeps import _layout_or_none
+        from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
         if ticker not in plan.prices.tickers:
@@ -407,7 +406,7 @@ class CrossoverSweep:
         for k, method in enumerate(methods):
             rolling_means_nb(close, windows, method == "cumulative", ma[k * len(windows) : (k + 1) * len(windows)])
         n_obs = (hi - lo) + (1 if inputs.execution == "close" else 0)
-        start, length = _layout_or_none(n_obs, plan.n_blocks)
+        start, length = block_layout_or_none(n_obs, plan.n_blocks)
         setup = {
             "inputs": inputs,
             "lo": lo,
@@ -421,15 +420,16 @@ class CrossoverSweep:
         plan.cache[key] = setup
         return setup
 
-    def _ticker(self, plan: _Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
-        from shortthehype.core.sweep_nb import N_SWEEP_STATS, ma_crossover_sweep_nb
-        from shortthehype.sweeps import _decode
+    def _ticker(self, plan: Plan, ids: np.ndarray, ticker: str) -> tuple[np.ndarray, np.ndarray, str]:
+        from shortthehype.constants import N_KERNEL_STATS
+        from shortthehype.core.sweep_nb import ma_crossover_sweep_nb
+        from shortthehype.sweeps.grid import decode
 
         setup = self._setup(plan, ticker)
         inputs = setup["inputs"]
         spec = plan.spec
         n = len(ids)
-        positions = dict(zip([a.name for a in plan.axes], _decode(ids, plan.shape)))
+        positions = dict(zip([a.name for a in plan.axes], decode(ids, plan.shape)))
         axes = {a.name: a for a in plan.axes}
 
         def column(name: str, default: Any) -> np.ndarray:
@@ -456,15 +456,13 @@ class CrossoverSweep:
                 combo_ap[:, row] = column(name, np.nan).astype(np.float64)
         if not (combo_ap[:, AP_SLIPPAGE] < 1.0).all():
             raise ParamError(f"{spec.where}: parameter 'slippage' must be < 1 in every combination")
-        out = np.empty((n, N_SWEEP_STATS))
+        out = np.empty((n, N_KERNEL_STATS))
         blocks = np.full((n, plan.n_blocks, 2), np.nan) if setup["block_len"] else np.empty((n, 0, 2))
         close_mode = inputs.execution == "close"
         ma_crossover_sweep_nb(
             inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, setup["ma"], setup["lo"], fast_idx,
-            slow_idx, allow_short, combo_ap, inputs.init_cash, inputs.cash_rate, inputs.cash_rate_negative,
-            inputs.max_gross, inputs.maintenance_margin, inputs.exec_at_open, inputs.integer_shares,
-            inputs.renormalize, 0 if close_mode else 1, close_mode, float(ANNUALIZATION), setup["block_start"],
-            setup["block_len"], _thread_count(n), True, out, blocks,
+            slow_idx, allow_short, combo_ap, inputs.terms, 0 if close_mode else 1, close_mode, float(ANNUALIZATION),
+            setup["block_start"], setup["block_len"], _thread_count(n), True, out, blocks,
         )
         if not setup["block_len"]:
             blocks = np.full((n, plan.n_blocks, 2), np.nan)

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import ANNUALIZATION, REPORT_ROLLING_WINDOW, VAR_CUTOFF
+from shortthehype.constants import ANNUALIZATION, REPORT_ROLLING_WINDOW, STATS_KEYS, VAR_CUTOFF
 from shortthehype.core import metrics_nb as nb
 from shortthehype.errors import ParamError
 
@@ -94,33 +94,6 @@ __all__ = [
 
 ArrayLike = np.ndarray | pd.Series | pd.DataFrame
 
-#: Keys of :func:`compute_stats`, in display order (always present).
-STATS_KEYS: tuple[str, ...] = (
-    "start_value",
-    "end_value",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "calmar",
-    "omega",
-    "tail_ratio",
-    "value_at_risk",
-    "cvar",
-    "skew",
-    "kurtosis",
-    "best_day",
-    "worst_day",
-    "win_rate",
-    "profit_factor",
-    "avg_trade_return",
-    "n_trades",
-    "exposure",
-    "turnover",
-)
 
 #: Ratios that are undefined (NaN, shown as "bankrupt") for a ruined account: a
 #: run that lost everything has no meaningful risk-adjusted return, whatever its

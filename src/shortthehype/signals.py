@@ -9,6 +9,8 @@ vectorbt's running-sum mean bit for bit instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -95,6 +97,15 @@ def rolling_volatility(prices: pd.Series | pd.DataFrame, window: int, periods_pe
     return _wrap(out * np.sqrt(periods_per_year), prices)
 
 
+def rolling_volatilities(prices: pd.DataFrame, windows: Sequence[int], periods_per_year: int = 252) -> np.ndarray:
+    """:func:`rolling_volatility` of every column for every window: ``(windows, bars, columns)``, equal value for value."""
+    returns, _ = _as_2d(log_returns(prices))
+    sizes = np.asarray([_check_window(int(w), minimum=2) for w in windows], dtype=np.int64)
+    out = np.empty((len(sizes), *returns.shape))
+    nb.rolling_stds_nb(returns, sizes, 1, out)
+    return out * np.sqrt(periods_per_year)
+
+
 def rolling_beta(asset: pd.Series, market: pd.Series, window: int) -> pd.Series:
     """OLS beta of the asset's daily simple returns on the market's, over the last ``window`` returns."""
     frame = pd.concat([asset, market], axis=1)
@@ -104,6 +115,20 @@ def rolling_beta(asset: pd.Series, market: pd.Series, window: int) -> pd.Series:
     out = np.empty(values.shape[0])
     nb.rolling_beta_1d_nb(returns[:, 0].copy(), returns[:, 1].copy(), _check_window(window, minimum=2), out)
     return pd.Series(out, index=asset.index, name=asset.name)
+
+
+def rolling_betas(close: pd.DataFrame, reference: pd.Series, windows: Sequence[int]) -> np.ndarray:
+    """:func:`rolling_beta` of every column of ``close`` on ``reference`` for every window: ``(windows, bars, columns)``.
+
+    One pass over the returns, the (window, column) pairs in parallel; each
+    value equals :func:`rolling_beta` of that column and window.
+    """
+    values = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
+    market = np.ascontiguousarray(reference.reindex(close.index).to_numpy(dtype=np.float64))
+    sizes = np.asarray([_check_window(int(w), minimum=2) for w in windows], dtype=np.int64)
+    out = np.empty((len(sizes), *values.shape))
+    nb.rolling_betas_nb(values, market, sizes, out)
+    return out
 
 
 # --- crossovers (ma-crossover; basket engineer) ---

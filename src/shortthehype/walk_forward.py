@@ -194,7 +194,7 @@ class WalkForwardResult:
         """
         from shortthehype import __version__
         from shortthehype.params import json_value
-        from shortthehype.sweeps import _json_safe
+        from shortthehype.sweeps.result import json_safe
 
         windows = [
             {
@@ -206,7 +206,7 @@ class WalkForwardResult:
         ]
         from shortthehype.caveats import caveat_fields
 
-        return _json_safe(
+        return json_safe(
             {
                 **caveat_fields(self.caveats),
                 "type": "walkforward",
@@ -285,7 +285,10 @@ def walkforward(
     """
     from shortthehype.metrics import compute_stats, stats_series
     from shortthehype.runner import backtest
-    from shortthehype.sweeps import _load_prices, _stats_curve, _valid_ids, build_axes, sweep
+    from shortthehype.sweeps import build_axes, sweep
+    from shortthehype.sweeps.chunks import stats_curve
+    from shortthehype.sweeps.grid import valid_ids
+    from shortthehype.sweeps.plan import load_prices
 
     spec = spec_or_name if isinstance(spec_or_name, StrategySpec) else load_spec(spec_or_name)
     if overrides:
@@ -297,7 +300,7 @@ def walkforward(
             raise ParamError(f"walk-forward sets 'start' and 'end' itself: remove {axis.name!r} from the grid")
     if prices is None:
         shape = tuple(len(a.values) for a in axes)
-        prices = _load_prices(spec, axes, shape, _valid_ids(spec, axes, shape), source, data_dir, cache_dir, offline)
+        prices = load_prices(spec, axes, shape, valid_ids(spec, axes, shape), source, data_dir, cache_dir, offline)
     calendar = prices.select(spec.tickers()).index
     start, end = spec.run.get("start"), spec.run.get("end")
     calendar = calendar[(calendar >= start) if start is not None else np.ones(len(calendar), bool)]
@@ -323,7 +326,7 @@ def walkforward(
         params = found.best_params
         run = backtest(spec.with_overrides({**params, "start": calendar[train_last], "end": calendar[test_last]}),
                        prices=prices)
-        curve = _stats_curve(run)
+        curve = stats_curve(run)
         dates_of_curve = run.result.equity.index
         if len(curve) > len(dates_of_curve):  # init_cash before the first bar (execution at the close)
             returns = pd.Series(curve[1:] / curve[:-1] - 1.0, index=dates_of_curve)

@@ -14,14 +14,11 @@ from shortthehype.core import metrics_nb
 from shortthehype.core.simulate_nb import simulate_core_nb
 from shortthehype.enums import N_TOTALS
 
-#: Columns of the statistics array, in order.
-BATCH_STATS = ("final_equity", "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar", "status")
-N_BATCH_STATS = len(BATCH_STATS)
 
 
 @njit(cache=True)
 def reduce_equity_nb(curve, returns, ann_factor, status, out):
-    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out`` (:data:`BATCH_STATS` order).
+    """Statistics of one equity curve (``curve[0]`` is the starting value) into ``out`` (:data:`~shortthehype.constants.KERNEL_STATS` order).
 
     ``returns`` receives the curve's returns; returns how many are defined
     (the count before ruin).  A ruined curve (bankrupt ``status`` or any value
@@ -48,12 +45,12 @@ def reduce_equity_nb(curve, returns, ann_factor, status, out):
 
 @njit(cache=True, parallel=True)
 def simulate_batch_nb(
-    open_, high, low, close, days, last_valid, row_bar, row_w_batch, ap, init_cash, cash_rate, cash_rate_negative,
-    max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, prepend_init_cash, ann_factor, n_threads,
+    open_, high, low, close, days, last_valid, row_bar, row_w_batch, ap, terms, prepend_init_cash, ann_factor, n_threads,
     out,
 ):
     """Simulate ``row_w_batch[p]`` (rows x assets) for every portfolio p; statistics into ``out[p]``.
 
+    ``terms``: the account's :class:`~shortthehype.core.simulate_nb.AccountTerms`.
     With ``prepend_init_cash`` the curve the statistics see starts with
     ``init_cash`` before the first bar (costs paid on bar 0 then count).
     Portfolios are dealt round-robin to ``n_threads`` workers, each with its
@@ -64,16 +61,15 @@ def simulate_batch_nb(
     offset = 1 if prepend_init_cash else 0
     for thread in prange(n_threads):
         curve = np.empty(n_bars + offset)
-        curve[0] = init_cash
+        curve[0] = terms.init_cash
         cash = np.empty(n_bars)
         no_positions = np.empty((0, n_assets))
         no_costs = np.empty((0, N_TOTALS))
         returns = np.empty(n_bars + offset)
         for p in range(thread, n_portfolios, n_threads):
             _, _, _, _, status = simulate_core_nb(
-                open_, high, low, close, days, last_valid, row_bar, row_w_batch[p], ap, init_cash, cash_rate,
-                cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, False,
-                curve[offset:], cash, no_positions, no_costs,
+                open_, high, low, close, days, last_valid, row_bar, row_w_batch[p], ap, terms, False, curve[offset:],
+                cash, no_positions, no_costs,
             )
             reduce_equity_nb(curve, returns, ann_factor, status, out[p])
     return out

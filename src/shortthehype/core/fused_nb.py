@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from shortthehype.core.simulate_nb import N_TOTALS, simulate_core_nb
+from shortthehype.core.simulate_nb import N_TOTALS, simulate_core_nb, with_max_gross_nb
 from shortthehype.core.sweep_nb import sweep_stats_nb
 from shortthehype.core.targets_nb import (
     ai_basket_targets_nb,
@@ -39,7 +39,9 @@ from shortthehype.core.targets_nb import (
 class FusedEngine(NamedTuple):
     """The engine inputs of the backtest window, shared by every combination of a sweep.
 
-    Prices ``(m, n_assets)`` and ``days`` ``(m,)`` cover the window, which
+    The account's terms travel beside it, as the drivers' ``terms`` argument
+    (:class:`~shortthehype.core.simulate_nb.AccountTerms`: numba's parallel
+    loops take no tuple of arrays nested in another).  Prices ``(m, n_assets)`` and ``days`` ``(m,)`` cover the window, which
     starts at history bar ``lo``; a target on bar t executes on bar t +
     ``shift`` (0 for ``execution="close"``); ``prepend_init_cash`` starts the
     statistics' curve with ``init_cash`` (as ``Result.stats`` does for
@@ -54,13 +56,6 @@ class FusedEngine(NamedTuple):
     days: np.ndarray
     last_valid: np.ndarray
     lo: int
-    init_cash: float
-    cash_rate: np.ndarray  # per bar of the window (the engine's rate arrays)
-    cash_rate_negative: np.ndarray
-    maintenance_margin: float
-    exec_at_open: bool
-    integer_shares: bool
-    renormalize: bool
     shift: int
     prepend_init_cash: bool
     ann_factor: float
@@ -103,7 +98,7 @@ def window_rows_2d_nb(targets, lo, hi, shift, row_bar, row_w) -> int:
 
 
 @njit(cache=True)
-def fused_buffers_nb(eng, n_assets, ap):
+def fused_buffers_nb(eng, terms, n_assets, ap):
     """One thread's buffers: targets, window rows, per-asset costs, equity curve, cash, returns."""
     m = eng.close.shape[0]
     offset = 1 if eng.prepend_init_cash else 0
@@ -111,7 +106,7 @@ def fused_buffers_nb(eng, n_assets, ap):
     row_bar = np.empty(m + 1, dtype=np.int64)
     row_w = np.empty((m + 1, n_assets))
     curve = np.empty(m + offset)
-    curve[0] = eng.init_cash
+    curve[0] = terms.init_cash
     return targets, row_bar, row_w, ap.copy(), curve, np.empty(m), np.empty(m + offset)
 
 
@@ -123,63 +118,62 @@ def set_costs_nb(ap_rows, ap_values, ap) -> None:
 
 
 @njit(cache=True)
-def targets_backtest_nb(eng, targets, ap, max_gross, row_bar, row_w, curve, cash, returns, out, blocks) -> None:
+def targets_backtest_nb(eng, terms, targets, ap, max_gross, row_bar, row_w, curve, cash, returns, out, blocks) -> None:
     """Backtest one combination's history ``targets`` (its gross cap ``max_gross``): window rows, engine, statistics."""
     m = eng.close.shape[0]
     offset = curve.shape[0] - m
     n_rows = window_rows_2d_nb(targets, eng.lo, eng.lo + m - 1, eng.shift, row_bar, row_w)
     _, _, _, _, status = simulate_core_nb(
         eng.open, eng.high, eng.low, eng.close, eng.days, eng.last_valid, row_bar[:n_rows], row_w[:n_rows], ap,
-        eng.init_cash, eng.cash_rate, eng.cash_rate_negative, max_gross, eng.maintenance_margin, eng.exec_at_open,
-        eng.integer_shares, eng.renormalize, False, curve[offset:], cash, np.empty((0, eng.close.shape[1])),
+        with_max_gross_nb(terms, max_gross), False, curve[offset:], cash, np.empty((0, eng.close.shape[1])),
         np.empty((0, N_TOTALS)),
     )
     sweep_stats_nb(curve, returns, eng.ann_factor, status, eng.block_start, eng.block_len, out, blocks)
 
 
 @njit(cache=True, parallel=True)
-def fixed_weights_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+def fixed_weights_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
     """``fixed-weights`` combination c (``ip[c]``, ``fp[c]``, costs ``ap_values[c]``, gross cap ``max_gross[c]``): statistics into ``out[c]``."""
     for thread in prange(n_threads):
-        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
             fixed_weights_targets_nb(data, ip[c], fp[c], eng.lo, targets)
-            targets_backtest_nb(eng, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out
 
 
 @njit(cache=True, parallel=True)
-def ai_basket_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+def ai_basket_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
     """``ai-basket`` combination c (``ip[c]``, ``fp[c]``, costs ``ap_values[c]``): statistics into ``out[c]``."""
     for thread in prange(n_threads):
-        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
             ai_basket_targets_nb(data, ip[c], fp[c], eng.lo, targets)
-            targets_backtest_nb(eng, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out
 
 
 @njit(cache=True, parallel=True)
-def hype_hedge_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+def hype_hedge_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
     """``hype-hedge`` combination c (``ip[c]``, ``fp[c]``, costs ``ap_values[c]``): statistics into ``out[c]``."""
     for thread in prange(n_threads):
-        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
             hype_hedge_targets_nb(data, ip[c], fp[c], eng.lo, targets)
-            targets_backtest_nb(eng, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out
 
 
 @njit(cache=True, parallel=True)
-def dotcom_calendar_sweep_nb(eng, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+def dotcom_calendar_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
     """``dotcom-analog`` (calendar mode) combination c: statistics into ``out[c]``."""
     for thread in prange(n_threads):
-        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, ap.shape[1], ap)
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
             dotcom_calendar_targets_nb(data, ip[c], fp[c], eng.lo, targets)
-            targets_backtest_nb(eng, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out

@@ -23,7 +23,7 @@ is ±inf while the window holds it and NaN at every later bar, as
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -156,6 +156,40 @@ def rolling_beta_1d_nb(y, x, window, out):
             cov += (x[i] - mean_x) * (y[i] - mean_y)
             var += (x[i] - mean_x) ** 2
         out[t] = cov / var if var > 0.0 else np.nan
+    return out
+
+
+@njit(cache=True, parallel=True)
+def rolling_stds_nb(x, windows, ddof, out):
+    """``out[w, :, j]``: :func:`rolling_std_1d_nb` of column j of ``x`` over ``windows[w]``, the pairs in parallel."""
+    k = x.shape[1]
+    for pair in prange(windows.shape[0] * k):
+        w = pair // k
+        j = pair % k
+        rolling_std_1d_nb(np.ascontiguousarray(x[:, j]), windows[w], ddof, out[w, :, j])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def rolling_betas_nb(close, reference, windows, out):
+    """``out[w, :, j]``: :func:`rolling_beta_1d_nb` of column j's simple returns on ``reference``'s, window ``windows[w]``.
+
+    ``close`` (bars x tickers), ``reference`` (bars,) closes; each return is
+    ``p[t] / p[t-1] - 1`` (NaN on the first bar), so every value equals a
+    separate call per ticker and window bit for bit.  The (window, ticker)
+    pairs run in parallel.
+    """
+    n, k = close.shape
+    returns = np.full((n, k), np.nan)
+    market = np.full(n, np.nan)
+    for t in range(1, n):
+        market[t] = reference[t] / reference[t - 1] - 1.0
+        for j in range(k):
+            returns[t, j] = close[t, j] / close[t - 1, j] - 1.0
+    for pair in prange(windows.shape[0] * k):
+        w = pair // k
+        j = pair % k
+        rolling_beta_1d_nb(np.ascontiguousarray(returns[:, j]), market, windows[w], out[w, :, j])
     return out
 
 

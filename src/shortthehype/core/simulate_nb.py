@@ -29,6 +29,8 @@ orders smaller than ``ORDER_SIZE_TOLERANCE`` of the position are skipped.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -102,6 +104,36 @@ _PHASES_PER_BAR = 6
 
 
 # ---- records ------------------------------------------------------------------------------
+
+
+class AccountTerms(NamedTuple):
+    """The account's terms for one simulation: the one bundle of engine options every kernel takes.
+
+    Built once by the pandas layer (:meth:`shortthehype.engine.SimulationInputs.terms`)
+    and passed whole to :func:`simulate_core_nb` and every batch or sweep
+    kernel that calls it.  ``cash_rate`` / ``cash_rate_negative``: the annual
+    ACT/360 rates observed at each bar; ``max_gross`` inf and
+    ``maintenance_margin`` 0 disable those limits; trades execute at the open
+    when ``exec_at_open``, else at the close.
+    """
+
+    init_cash: float
+    cash_rate: np.ndarray
+    cash_rate_negative: np.ndarray
+    max_gross: float
+    maintenance_margin: float
+    exec_at_open: bool
+    integer_shares: bool
+    renormalize: bool
+
+
+@njit(cache=True)
+def with_max_gross_nb(terms, max_gross):
+    """``terms`` with another gross cap (a sweep's combination may set its own)."""
+    return AccountTerms(
+        terms.init_cash, terms.cash_rate, terms.cash_rate_negative, max_gross, terms.maintenance_margin,
+        terms.exec_at_open, terms.integer_shares, terms.renormalize,
+    )
 
 
 @njit(cache=True)
@@ -734,14 +766,7 @@ def simulate_core_nb(
     row_bar: np.ndarray,
     row_w: np.ndarray,
     ap: np.ndarray,
-    init_cash: float,
-    cash_rate: np.ndarray,
-    cash_rate_negative: np.ndarray,
-    max_gross: float,
-    maintenance_margin: float,
-    exec_at_open: bool,
-    integer_shares: bool,
-    renormalize: bool,
+    terms: AccountTerms,
     record: bool,
     out_equity: np.ndarray,
     out_cash: np.ndarray,
@@ -755,19 +780,21 @@ def simulate_core_nb(
     zero-row array to skip it, as for ``out_positions``.
 
     Prices are ``(n_bars, n_assets)`` float64 (NaN = not trading); ``days`` the
-    calendar days since the previous bar; ``cash_rate`` / ``cash_rate_negative``
-    the annual ACT/360 rates observed at each bar (the days before bar i
-    accrue at the rates of bar i-1); ``row_bar`` the ascending bar at which
-    each row of ``row_w`` (target weights, NaN = no order) executes — at the
-    open when ``exec_at_open`` else at the close; ``ap`` the
-    ``(N_ASSET_PARAMS, n_assets)`` per-asset costs and stops (NaN stop = off);
-    ``max_gross`` inf and ``maintenance_margin`` 0 disable those limits
-    (``max_gross`` caps each target row and, from the close on, every bar).
+    calendar days since the previous bar; ``terms`` the account's
+    :class:`AccountTerms` (the days before bar i accrue at the rates of bar
+    i-1; ``max_gross`` caps each target row and, from the close on, every
+    bar); ``row_bar`` the ascending bar at which each row of ``row_w``
+    (target weights, NaN = no order) executes — at the open when
+    ``terms.exec_at_open`` else at the close; ``ap`` the
+    ``(N_ASSET_PARAMS, n_assets)`` per-asset costs and stops (NaN stop = off).
 
     Returns ``(orders, trades, events, totals, status)``: record arrays (empty
     unless ``record``), the cost totals (fees, slippage, borrow, net interest
     paid) and a :class:`SimStatus` code.
     """
+    init_cash, cash_rate, cash_rate_negative = terms.init_cash, terms.cash_rate, terms.cash_rate_negative
+    max_gross, maintenance_margin = terms.max_gross, terms.maintenance_margin
+    exec_at_open, integer_shares, renormalize = terms.exec_at_open, terms.integer_shares, terms.renormalize
     n_bars, n = close.shape
     n_rows = row_bar.shape[0]
     st = np.zeros((N_ST, n))
@@ -869,19 +896,11 @@ def simulate_arrays(
     row_bar: np.ndarray,
     row_w: np.ndarray,
     ap: np.ndarray,
-    init_cash: float,
-    cash_rate: np.ndarray | float = 0.0,
-    cash_rate_negative: np.ndarray | float = 0.0,
-    max_gross: float = np.inf,
-    maintenance_margin: float = 0.0,
-    exec_at_open: bool = True,
-    integer_shares: bool = False,
-    renormalize: bool = False,
+    terms: AccountTerms,
     record: bool = True,
 ):
     """Allocate the output buffers and run :func:`simulate_core_nb` (a thin Python convenience).
 
-    ``cash_rate`` / ``cash_rate_negative`` are per-bar arrays or one number for every bar.
     Returns ``(equity, cash, positions, costs, orders, trades, events, totals, status)``;
     ``positions`` and ``costs`` (running cost totals per bar) have zero rows unless ``record``.
     """
@@ -893,11 +912,29 @@ def simulate_arrays(
     costs = np.empty((rows, N_TOTALS))
     last_valid = last_valid_bar_nb(close)
     orders, trades, events, totals, status = simulate_core_nb(
-        open_, high, low, close, days, last_valid, row_bar, row_w, ap, float(init_cash), per_bar_rate(cash_rate, n_bars),
-        per_bar_rate(cash_rate_negative, n_bars), float(max_gross), float(maintenance_margin), bool(exec_at_open),
-        bool(integer_shares), bool(renormalize), bool(record), equity, cash, positions, costs,
+        open_, high, low, close, days, last_valid, row_bar, row_w, ap, terms, bool(record), equity, cash, positions,
+        costs,
     )
     return equity, cash, positions, costs, orders, trades, events, totals, int(status)
+
+
+def account_terms(
+    init_cash: float,
+    cash_rate: np.ndarray | float = 0.0,
+    cash_rate_negative: np.ndarray | float = 0.0,
+    max_gross: float = np.inf,
+    maintenance_margin: float = 0.0,
+    exec_at_open: bool = True,
+    integer_shares: bool = False,
+    renormalize: bool = False,
+    *,
+    n_bars: int,
+) -> AccountTerms:
+    """:class:`AccountTerms` with every value of the kernel's type (rates: per-bar arrays or one number for all bars)."""
+    return AccountTerms(
+        float(init_cash), per_bar_rate(cash_rate, n_bars), per_bar_rate(cash_rate_negative, n_bars), float(max_gross),
+        float(maintenance_margin), bool(exec_at_open), bool(integer_shares), bool(renormalize),
+    )
 
 
 def per_bar_rate(rate: np.ndarray | float, n_bars: int) -> np.ndarray:

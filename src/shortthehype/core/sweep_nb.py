@@ -62,20 +62,6 @@ from shortthehype.enums import (
     AP_TRAILING_STOP,
 )
 
-#: Columns of the statistics array, in order (names as in the backtest JSON's metrics; the order of
-#: :data:`~shortthehype.core.batch_nb.BATCH_STATS`, whose kernel fills them).
-SWEEP_STATS = (
-    "end_value",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "status",
-)
-N_SWEEP_STATS = len(SWEEP_STATS)
 #: Per block: sum of returns, sum of squared returns.
 N_BLOCK_SUMS = 2
 
@@ -138,7 +124,7 @@ def block_sums_nb(returns, k, start, block_len, out) -> None:
 
 @njit(cache=True)
 def sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, out, blocks) -> None:
-    """Statistics of one equity curve (``curve[0]`` = start value) into ``out`` (:data:`SWEEP_STATS` order).
+    """Statistics of one equity curve (``curve[0]`` = start value) into ``out`` (:data:`~shortthehype.constants.KERNEL_STATS` order).
 
     The batch statistics (:func:`~shortthehype.core.batch_nb.reduce_equity_nb`,
     the same kernels as :func:`shortthehype.metrics.compute_stats` on the same
@@ -155,8 +141,7 @@ def sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, o
 
 @njit(cache=True)
 def crossover_combo_slow_nb(
-    open_, high, low, close, days, last_valid, fast, slow, allow_short, ap, lo, hi, init_cash, cash_rate,
-    cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, shift, ann_factor,
+    open_, high, low, close, days, last_valid, fast, slow, allow_short, ap, lo, hi, terms, shift, ann_factor,
     block_start, block_len, up, down, targets, row_bar, row_w, curve, cash, returns, out, blocks,
 ) -> None:
     """One combination by composition of the shared kernels: signals, window rows, engine, statistics.
@@ -174,9 +159,7 @@ def crossover_combo_slow_nb(
     signal_targets_1d_nb(up[: hi + 1], down[: hi + 1], allow_short, targets)
     n_rows = window_rows_nb(targets, lo, hi, shift, row_bar, row_w)
     _, _, _, _, status = simulate_core_nb(
-        open_, high, low, close, days, last_valid, row_bar[:n_rows], row_w[:n_rows], ap, init_cash, cash_rate,
-        cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, False,
-        curve[offset:], cash, np.empty((0, close.shape[1])), np.empty((0, simnb.N_TOTALS)),
+        open_, high, low, close, days, last_valid, row_bar[:n_rows], row_w[:n_rows], ap, terms, False, curve[offset:], cash, np.empty((0, close.shape[1])), np.empty((0, simnb.N_TOTALS)),
     )
     sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, out, blocks)
 
@@ -256,9 +239,8 @@ def rebalance_one_nb(cash, pos, px, w, max_gross, integer_shares, renormalize, f
 
 @njit(cache=True, error_model="numpy")
 def crossover_combo_fast_nb(
-    open_, close, days, fast, slow, allow_short, ap, lo, hi, init_cash, cash_rate, cash_rate_negative, max_gross,
-    integer_shares, renormalize, exec_at_open, shift, prepend_init_cash, ann_factor, block_start, block_len, returns,
-    out, blocks,
+    open_, close, days, fast, slow, allow_short, ap, lo, hi, terms, shift, prepend_init_cash, ann_factor, block_start,
+    block_len, returns, out, blocks,
 ) -> bool:
     """One combination in a single pass over the bars; returns False (``out`` untouched) when it cannot.
 
@@ -281,6 +263,10 @@ def crossover_combo_fast_nb(
       drawdown divides once per peak (the deepest point under a peak gives
       that peak's deepest ratio, as rounding is monotonic).
     """
+    init_cash, cash_rate, cash_rate_negative = terms.init_cash, terms.cash_rate, terms.cash_rate_negative
+    max_gross, integer_shares, renormalize, exec_at_open = (
+        terms.max_gross, terms.integer_shares, terms.renormalize, terms.exec_at_open
+    )
     fees = ap[AP_FEES, 0]
     fixed_fees = ap[AP_FIXED_FEES, 0]
     slippage = ap[AP_SLIPPAGE, 0]
@@ -553,13 +539,12 @@ def rolling_means_nb(close, windows, cumulative, out):
 
 @njit(cache=True, parallel=True)
 def ma_crossover_sweep_nb(
-    open_, high, low, close, days, ma, lo, fast_idx, slow_idx, allow_short, combo_ap, init_cash, cash_rate,
-    cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize, shift,
-    prepend_init_cash, ann_factor, block_start, block_len, n_threads, use_fast, out, blocks,
+    open_, high, low, close, days, ma, lo, fast_idx, slow_idx, allow_short, combo_ap, terms, shift, prepend_init_cash,
+    ann_factor, block_start, block_len, n_threads, use_fast, out, blocks,
 ):
     """One ``ma-crossover`` backtest per combination c: statistics into ``out[c]``, block sums into ``blocks[c]``.
 
-    ``open_ .. close`` ``(m, 1)``, ``days`` and the per-bar rates ``(m,)`` are
+    ``open_ .. close`` ``(m, 1)``, ``days`` and ``terms`` (:class:`~shortthehype.core.simulate_nb.AccountTerms`, rates per bar) are
     the engine inputs of the backtest window, which starts at bar ``lo`` of the ticker's whole
     history; ``ma`` ``(n_rows, >= lo + m)`` holds the moving averages over
     that history (a row per window and ``sma`` method).  Combination c
@@ -581,7 +566,7 @@ def ma_crossover_sweep_nb(
     last_valid = last_valid_bar_nb(close)
     n_ap = combo_ap.shape[1]
     # the fast path needs every bar tradeable and no margin rule; stops are checked per combination
-    fast_ok = use_fast and maintenance_margin == 0.0
+    fast_ok = use_fast and terms.maintenance_margin == 0.0
     for i in range(m):
         if not (np.isfinite(close[i, 0]) and np.isfinite(open_[i, 0])):
             fast_ok = False
@@ -593,7 +578,7 @@ def ma_crossover_sweep_nb(
         row_w = np.empty((m + 1, 1))
         ap = np.empty((n_ap, 1))
         curve = np.empty(m + offset)
-        curve[0] = init_cash
+        curve[0] = terms.init_cash
         cash = np.empty(m)
         returns = np.empty(m + offset)
         for c in range(thread, n_combos, n_threads):
@@ -605,16 +590,14 @@ def ma_crossover_sweep_nb(
                 ap[AP_TRAILING_STOP, 0]
             )
             if fast_ok and no_stops and crossover_combo_fast_nb(
-                open_, close, days, fast, slow, allow_short[c], ap, lo, hi, init_cash, cash_rate, cash_rate_negative,
-                max_gross, integer_shares, renormalize, exec_at_open, shift, prepend_init_cash, ann_factor,
+                open_, close, days, fast, slow, allow_short[c], ap, lo, hi, terms, shift, prepend_init_cash, ann_factor,
                 block_start, block_len, returns, out[c], blocks[c],
             ):
                 continue
             crossover_combo_slow_nb(
-                open_, high, low, close, days, last_valid, fast, slow, allow_short[c], ap, lo, hi, init_cash,
-                cash_rate, cash_rate_negative, max_gross, maintenance_margin, exec_at_open, integer_shares, renormalize,
-                shift, ann_factor, block_start, block_len, up, down, targets, row_bar, row_w, curve, cash, returns,
-                out[c], blocks[c],
+                open_, high, low, close, days, last_valid, fast, slow, allow_short[c], ap, lo, hi, terms, shift,
+                ann_factor, block_start, block_len, up, down, targets, row_bar, row_w, curve, cash, returns, out[c],
+                blocks[c],
             )
     return out
 

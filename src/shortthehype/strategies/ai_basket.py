@@ -49,7 +49,7 @@ from shortthehype.errors import ParamError, SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
-from shortthehype.signals import rolling_mean, rolling_volatility
+from shortthehype.signals import rolling_mean, rolling_volatilities, rolling_volatility
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["AI_BASKET_KIND", "WEIGHTINGS", "basket_index", "basket_weights", "side_targets", "trend_side"]
@@ -220,9 +220,7 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
         trend_means[row] = rolling_mean(index, window).to_numpy(dtype=np.float64)
     weightings = set(choices["weighting"])
     vol_of = choice_index(choices["vol_window"] if "inverse_vol" in weightings else ())
-    vols = np.empty((len(vol_of), n, k))
-    for window, row in vol_of.items():
-        vols[row] = _float_array(rolling_volatility(close_frame, window))
+    vols = rolling_volatilities(close_frame, list(vol_of)) if vol_of else np.empty((0, n, k))
     momentum_of = choice_index(choices["momentum_window"] if "momentum" in weightings else ())
     momenta = np.empty((len(momentum_of), n, k))
     for window, row in momentum_of.items():

@@ -125,14 +125,16 @@ def _check(params: Params) -> None:
 
 def hedge_betas(prices: Prices, params: Params) -> pd.DataFrame:
     """Trailing β of every traded ticker on the reference (rows = dates, NaN = not enough data)."""
-    from shortthehype.signals import rolling_beta
+    traded = _traded(params)
+    return pd.DataFrame(_betas(prices, params, [params["beta_window"]])[0], index=prices.index, columns=traded)
+
+
+def _betas(prices: Prices, params: Params, windows: Sequence[int]) -> np.ndarray:
+    """β of the traded tickers on the reference for each of ``windows``: ``(windows, bars, traded)``."""
+    from shortthehype.signals import rolling_betas
 
     close = prices.close
-    reference = close[params["reference"]]
-    return pd.DataFrame(
-        {t: rolling_beta(close[t], reference, params["beta_window"]) for t in _traded(params)},
-        index=close.index,
-    )
+    return rolling_betas(close[_traded(params)], close[params["reference"]], windows)
 
 
 def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
@@ -142,9 +144,7 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     calendar_of = choice_index(choices["rebalance"])
     calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
     beta_of = choice_index(choices["beta_window"])
-    betas = np.empty((len(beta_of), *close.shape))
-    for window, row in beta_of.items():
-        betas[row] = hedge_betas(prices, {**params, "beta_window": window})[traded].to_numpy(dtype=np.float64)
+    betas = _betas(prices, params, list(beta_of))  # rows in beta_of's order
     n_long = len(_long_tickers(params))
 
     def encode(p: Params) -> tuple[list[int], list[float]]:

@@ -1,0 +1,236 @@
+"""Grids: typed axes of swept settings, valid and distinct combinations (flat ids, last axis fastest)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from shortthehype.errors import ParamError, SpecError, did_you_mean
+from shortthehype.params import Param, inactive_params, json_value
+from shortthehype.spec import StrategySpec, coerce_sweep_values, follow_window
+from shortthehype.sweeps.result import json_safe
+
+__all__ = [
+    "Axis", "Effective", "build_axes", "decode", "distinct", "effective_grid", "effective_positions", "parse_grid",
+    "valid_ids",
+]
+
+_FLOAT_ITEM = Param("item", "float", None, "one entry of a mapping")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept setting: its name as given (``weights.SPY`` for a mapping entry), section and values."""
+
+    name: str
+    section: str  # "params", "engine" or "run"
+    values: tuple[Any, ...]
+
+    @property
+    def base(self) -> str:
+        return self.name.partition(".")[0]
+
+
+def parse_grid(items: Iterable[str]) -> dict[str, str]:
+    """``["fast=2:100:1", "direction=long,longshort"]`` -> ``{"fast": "2:100:1", "direction": "long,longshort"}``.
+
+    Raises
+    ------
+    ParamError
+        An item is not ``key=values`` or a key is given twice.
+    """
+    grid: dict[str, str] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise ParamError(f"--grid {item!r} is not key=values (e.g. fast=2:100:1 or direction=long,longshort)")
+        if key in grid:
+            raise ParamError(f"--grid {key!r} is given twice; put every value in one list (a,b,c)")
+        grid[key] = values.strip()
+    return grid
+
+
+def build_axes(spec: StrategySpec, grid: Mapping[str, Any]) -> tuple[Axis, ...]:
+    """Typed, de-duplicated values of every grid key (checked against the spec's settings)."""
+    schema = spec.schema()
+    axes = []
+    for key, raw in grid.items():
+        key = str(key)
+        name, _, item = key.partition(".")
+        if name not in schema:
+            raise ParamError(
+                f"{spec.where}: cannot sweep unknown parameter {name!r}{did_you_mean(name, schema)} "
+                f"(settable: {', '.join(sorted(schema))})"
+            )
+        section, param = schema[name]
+        if item:
+            if param.type not in ("weights", "float_or_map"):
+                raise ParamError(f"{spec.where}: parameter {name!r} is not a mapping, so {key!r} cannot be swept")
+            param = replace(_FLOAT_ITEM, name=key)
+            key = f"{name}.{item.upper()}"
+        values = coerce_sweep_values(param, raw, f"{spec.where} (grid)")
+        unique: dict[tuple[str, str], Any] = {}
+        for value in values:  # linear: a dict keyed by content; the first of equal values is kept
+            unique.setdefault(_identity(value), value)
+        axes.append(Axis(key, section, tuple(unique.values())))
+    names = [axis.name for axis in axes]
+    for axis in axes:
+        if names.count(axis.name) > 1:
+            raise ParamError(f"{spec.where}: {axis.name!r} appears twice in the grid")
+        if "." in axis.name and axis.base in names:
+            raise ParamError(f"{spec.where}: the grid sweeps both {axis.base!r} and its entry {axis.name!r}; keep one")
+    if not axes:
+        raise ParamError(f"{spec.where}: the grid is empty: give --grid key=values or a [sweep] table in the spec")
+    return tuple(axes)
+
+
+def _identity(value: Any) -> tuple[str, str]:
+    """A hashable key equal for equal values of the same type (mappings and lists by content)."""
+    return type(value).__name__, json.dumps(json_safe(json_value(value)), sort_keys=True, default=str)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two values of one axis are the same setting (same type and equal)."""
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def decode(ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per-axis value positions of flat combination numbers (last axis fastest)."""
+    return list(np.unravel_index(np.asarray(ids, dtype=np.int64), shape)) if shape else []
+
+
+@dataclass(frozen=True)
+class Effective:
+    """What each combination of the grid's conditional axes amounts to.
+
+    ``axes`` are the positions (in the grid) of the swept strategy parameters
+    that can stop applying or move with the window, of the parameters their
+    conditions name, and of ``start`` when an entry date is swept.  Row ``r``
+    of ``positions`` is sub-combination ``r`` of those axes (C order), each
+    axis' position in ``values`` of the value the run uses: -1 where the
+    parameter does not apply, a clamped entry date's own position otherwise
+    (``values`` extends the axis' grid values with the dates clamping made).
+    """
+
+    axes: tuple[int, ...]
+    values: tuple[tuple[Any, ...], ...]
+    positions: np.ndarray  # (n_sub, len(axes)) int64
+
+
+def effective_grid(spec: StrategySpec, axes: tuple[Axis, ...]) -> Effective | None:
+    """The effective value of every conditional axis in each sub-combination (None: nothing is conditional)."""
+    declared = {p.name: p for p in spec.kind.params}
+    conditional = {
+        a.base for a in axes if a.section == "params" and (declared[a.base].applies or declared[a.base].moves_window)
+    }
+    if not conditional:
+        return None
+    needed, todo = set(conditional), list(conditional)
+    while todo:
+        for condition, _ in declared[todo.pop()].applies:
+            if condition not in needed:
+                needed.add(condition)
+                todo.append(condition)
+    if any(declared[name].moves_window for name in conditional):
+        needed.add("start")
+    chosen = tuple(k for k, a in enumerate(axes) if a.base in needed)
+    overridden = spec.overridden | {a.name for a in axes}
+    values = [list(axes[k].values) for k in chosen]
+    rows = []
+    for positions in itertools.product(*(range(len(axes[k].values)) for k in chosen)):  # C order
+        params, run = dict(spec.params), dict(spec.run)
+        for k, p in zip(chosen, positions):
+            axis = axes[k]
+            name, _, item = axis.name.partition(".")
+            if item:
+                params[name] = {**params[name], item: axis.values[p]}
+            else:
+                (params if axis.section == "params" else run)[name] = axis.values[p]
+        params, _, _ = follow_window(spec.kind.params, params, run, overridden)
+        inactive = inactive_params(spec.kind.params, params)
+        row = []
+        for j, (k, p) in enumerate(zip(chosen, positions)):
+            axis = axes[k]
+            if axis.base in inactive:
+                row.append(-1)
+            elif axis.section == "params" and declared[axis.base].moves_window:
+                value = params[axis.name]
+                matches = [i for i, seen in enumerate(values[j]) if _same(value, seen)]
+                if not matches:
+                    values[j].append(value)
+                row.append(matches[0] if matches else len(values[j]) - 1)
+            else:
+                row.append(p)
+        rows.append(row)
+    return Effective(chosen, tuple(tuple(v) for v in values), np.asarray(rows, dtype=np.int64).reshape(-1, len(chosen)))
+
+
+def effective_positions(effective: Effective | None, ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per-axis positions of the values the combinations ``ids`` run with (-1: the parameter does not apply)."""
+    positions = decode(ids, shape)
+    if effective is None or not len(ids):
+        return positions
+    sub = np.ravel_multi_index([positions[k] for k in effective.axes], [shape[k] for k in effective.axes])
+    for j, k in enumerate(effective.axes):
+        positions[k] = effective.positions[sub, j]
+    return positions
+
+
+def distinct(effective: Effective | None, ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The first of ``ids`` (sorted) of each distinct effective combination."""
+    if effective is None or not len(ids):
+        return ids
+    keys = np.stack(effective_positions(effective, ids, shape), axis=1)
+    _, first = np.unique(keys, axis=0, return_index=True)
+    return ids[np.sort(first)]
+
+
+def valid_ids(spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """Flat numbers of the combinations the spec accepts (only strategy parameters and dates can conflict)."""
+    checked = [k for k, axis in enumerate(axes) if axis.section in ("params", "run")]
+    if not checked:
+        return np.arange(math.prod(shape), dtype=np.int64)
+    sub_shape = tuple(shape[k] for k in checked)
+    names = [axes[k].name for k in checked]
+    # strategy parameters only (already typed): the kind's cross-parameter check can fail, and a mapping whose
+    # entries are swept must still be a valid mapping; the window and the dates play no part
+    plain = all(axes[k].section == "params" for k in checked)
+    mappings = {axes[k].base for k in checked if "." in axes[k].name}
+    if plain and not mappings and spec.kind.check is None:
+        return np.arange(math.prod(shape), dtype=np.int64)
+    declared = {param.name: param for param in spec.kind.params}
+    ok = np.zeros(math.prod(sub_shape), dtype=bool)
+    for flat, values in enumerate(itertools.product(*(axes[k].values for k in checked))):  # C order
+        combination = dict(zip(names, values))
+        try:
+            if plain:
+                params = dict(spec.params)
+                for name, value in combination.items():
+                    base, _, item = name.partition(".")
+                    if item:
+                        current = params[base]
+                        params[base] = {**(current if isinstance(current, Mapping) else {}), item: value}
+                    else:
+                        params[name] = value
+                for base in mappings:
+                    params[base] = declared[base].coerce(params[base], where=f"{spec.where} (override)")
+                if spec.kind.check is not None:
+                    spec.kind.check(params)
+            else:
+                spec.with_overrides(combination)
+        except (SpecError, ParamError):
+            continue
+        ok[flat] = True
+    ok = ok.reshape(sub_shape)
+    full = ok.reshape([shape[k] if k in checked else 1 for k in range(len(shape))])
+    return np.flatnonzero(np.broadcast_to(full, shape).ravel()).astype(np.int64)
