@@ -204,7 +204,8 @@ def case_plain_loop(out: Path) -> dict:
     """:func:`_plain_loop_kernel` on the classic case's bars and 4,851 pairs, beside the fused kernel (same process)."""
     from shortthehype.core.sweep_nb import rolling_means_nb
     from shortthehype.spec import load_spec
-    from shortthehype.sweeps import _Plan, build_axes, sweep
+    from shortthehype.sweeps import build_axes, sweep
+    from shortthehype.sweeps.plan import Plan
 
     prices = classic_prices()
     close = np.ascontiguousarray(prices.close["QQQ"].to_numpy(dtype=np.float64))
@@ -217,7 +218,7 @@ def case_plain_loop(out: Path) -> dict:
     grid = {"fast": WINDOWS, "slow": WINDOWS}
     base = load_spec("ma-crossover").with_overrides(CLASSIC_VBT)
     ids = sweep(base, grid, prices=prices, n_blocks=0).table["combination"].to_numpy()
-    plan = _Plan(spec=base, prices=prices, axes=build_axes(base, grid), mode="fused", n_blocks=0)
+    plan = Plan(spec=base, prices=prices, axes=build_axes(base, grid), mode="fused", n_blocks=0)
     runs = {"plain": lambda: kernel(close, ma, pairs[:, 0], pairs[:, 1], FEES, INIT_CASH, result),
             "ours": lambda: base.kind.fused.chunk(plan, ids)}
     record = {"combinations": len(ids), "bars": len(close)}
