@@ -296,7 +296,6 @@ def crossover_combo_fast_nb(
     k = 0
     total = 0.0
     equity = init_cash
-    steady = not accrues  # a bar without a target then changes nothing but the marks (see below)
     t = -1
     while t < hi:
         t += 1
@@ -336,11 +335,8 @@ def crossover_combo_fast_nb(
         if t == lo and np.isnan(target):
             target = in_force
         i = t - lo
-        if i > 0 and accrues and days[i] > 0.0:  # accrue_nb
-            rate = cash_rate[i - 1] if cash > 0.0 else cash_rate_negative[i - 1]
-            cash += cash * rate * days[i] / DAY_COUNT_BASIS
-            if pos < 0.0 and borrow_fee > 0.0:
-                cash -= borrow_fee * (-pos) * last_px * days[i] / DAY_COUNT_BASIS
+        if i > 0 and accrues and days[i] > 0.0:
+            cash = _accrue_one_nb(cash, pos, last_px, cash_rate[i - 1], cash_rate_negative[i - 1], borrow_fee, days[i])
         w = target if shift == 0 else pending
         pending = target
         if not np.isnan(w):
@@ -354,12 +350,8 @@ def crossover_combo_fast_nb(
                 if not after > 0.0:
                     return False
         last_px = close[i, 0]
-        equity = cash
-        if pos != 0.0:
-            equity += pos * last_px
-            if capped and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
-                return False
-        if not equity > 0.0:
+        equity, alive = _mark_one_nb(cash, pos, last_px, capped, gross_ratio)
+        if not alive:
             return False
         if i == 0 and not prepend_init_cash:
             first_value = equity
@@ -370,12 +362,12 @@ def crossover_combo_fast_nb(
         returns[k] = r
         total += r
         k += 1
-        if not (steady and (shift == 0 or np.isnan(pending))):
+        if not (shift == 0 or np.isnan(pending)):
             continue
         # The bars that compare fast and slow as bar t did (above, below, equal or undefined) leave the crossing
-        # state as it is and set no target; without accruals they only mark the position: their loop.
+        # state as it is and set no target: they only accrue and mark the position, in this loop.
         code = _comparison_nb(f, s)
-        if pos == 0.0:  # flat: equity is the cash, the previous equity, so each return is exactly 0 (x / x - 1)
+        if pos == 0.0 and not accrues:  # flat: equity is the cash, the previous equity: each return is 0 (x / x - 1)
             while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
                 t += 1
                 returns[k] = 0.0
@@ -384,13 +376,12 @@ def crossover_combo_fast_nb(
         while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
             t += 1
             i = t - lo
+            if accrues and days[i] > 0.0:
+                cash = _accrue_one_nb(cash, pos, last_px, cash_rate[i - 1], cash_rate_negative[i - 1], borrow_fee,
+                                      days[i])
             last_px = close[i, 0]
-            equity = cash
-            if pos != 0.0:
-                equity += pos * last_px
-                if capped and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
-                    return False
-            if not equity > 0.0:
+            equity, alive = _mark_one_nb(cash, pos, last_px, capped, gross_ratio)
+            if not alive:
                 return False
             r = equity / prev - 1.0
             prev = equity
@@ -399,6 +390,26 @@ def crossover_combo_fast_nb(
             k += 1
     fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks)
     return True
+
+
+@njit(cache=True, inline="always")
+def _accrue_one_nb(cash, pos, last_px, rate, rate_negative, borrow_fee, days):
+    """``accrue_nb`` for one asset on scalars: the cash after ``days`` calendar days of interest and borrow."""
+    cash += cash * (rate if cash > 0.0 else rate_negative) * days / DAY_COUNT_BASIS
+    if pos < 0.0 and borrow_fee > 0.0:
+        cash -= borrow_fee * (-pos) * last_px * days / DAY_COUNT_BASIS
+    return cash
+
+
+@njit(cache=True, inline="always")
+def _mark_one_nb(cash, pos, px, capped, gross_ratio):
+    """``mark_to_market_nb`` and the fast path's limits: (equity at ``px``, whether it is > 0 and within the cap)."""
+    equity = cash
+    if pos != 0.0:
+        equity += pos * px
+        if capped and equity < gross_ratio * (0.0 + abs(pos * px)) * (1.0 - GROSS_TOLERANCE):
+            return equity, False
+    return equity, equity > 0.0
 
 
 @njit(cache=True, inline="always")
