@@ -27,7 +27,9 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
    numba cache (compilation included).
 6. ``fused-<spec>`` / ``generic-<spec>``: a kind with a target kernel
    (``sixty-forty``: fixed-weights; ``ai-basket``; ``hype-hedge``;
-   ``dotcom-analog`` in calendar mode) over a 2,000-combination
+   ``dotcom-analog`` in calendar mode and, as ``dotcom-analog-path``, in
+   path mode; ``burry-short`` in stock mode; ``bubble-timer`` given its
+   indicator; ``burry-puts``: option-contracts) over a 2,000-combination
    random draw of a wide grid of every parameter its kernel takes, on the
    real shared prices, warm, in one process, without the DSR/PBO
    (``n_blocks=0``): the fused path (best of 3; once more with the DSR/PBO)
@@ -367,7 +369,44 @@ KIND_GRIDS = {
         "time_scale": "1.0:2.0:0.05",
         "exposure": "0.5:1.5:0.05",
     },
+    "burry-short": {  # stock mode; each entry date moves the window's start (its own engine inputs)
+        "split.PLTR": "0.25:2:0.25",
+        "exposure": "0.2:1.6:0.1",
+        "entry": "2021-01-04,2022-01-03,2023-01-03,2024-01-02,2025-01-02,2025-11-03",
+        "hold_days": "none,20,60,120,250",
+        "rebalance": "hold,keep_weights",
+        "rebalance_freq": "daily,weekly,monthly,quarterly",
+        "stop_loss": "none,0.1,0.2,0.5",
+        "borrow_fee": "0,0.02,0.05",
+    },
+    "bubble-timer": {  # the spec's indicator (computed once, on the first call), everything it feeds
+        "bubble_threshold": "0.05:0.5:0.05",
+        "antibubble_threshold": "0.05:0.5:0.15",
+        "hold": "0,5,10,21,42,63",
+        "bubble_exposure": "-1:0:0.25",
+        "antibubble_exposure": "0,0.5,1,1.5",
+        "neutral_exposure": "0.5,1",
+        "rebalance": "weekly,monthly,quarterly",
+    },
+    "dotcom-analog-path": {  # path mode: 6 fits (rebalance x window), the phase rules per combination
+        "rebalance": "weekly,monthly,quarterly",
+        "window": "252,504",
+        "lead_days": "0:360:30",
+        "after_peak": "short,cash",
+        "after_trough": "long,cash",
+        "exposure": "0.5:1.5:0.25",
+        "short_exposure": "0.5,1",
+        "dotcom_peak": "1999-12-01,2000-03-10",
+    },
+    "burry-puts": {  # option-contracts: entry x skew price the contracts (35 pricings), costs vary within each
+        "entry": "2025-09-02,2025-10-01,2025-10-15,2025-11-03,2025-12-01",
+        "skew_slope": "0:0.3:0.05",
+        "fees": "0:0.005:0.0005",
+        "slippage": "0:0.03:0.005",
+    },
 }
+#: The spec and overrides of a case named otherwise.
+KIND_SPECS = {"dotcom-analog-path": ("dotcom-analog", {"mode": "path"})}
 KIND_DRAWS = {"fused": 2000, "generic": 200}
 
 
@@ -378,7 +417,8 @@ def _kind_case(path: str, name: str) -> dict:
     from shortthehype.spec import load_spec
     from shortthehype.sweeps import sweep
 
-    spec = load_spec(name)
+    spec_name, overrides = KIND_SPECS.get(name, (name, {}))
+    spec = load_spec(spec_name).with_overrides(overrides) if overrides else load_spec(spec_name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # hype-hedge's grid also trades RSP and its basket as the long leg

@@ -1,6 +1,6 @@
-"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog's
-calendar mode): every row equals backtest() of its spec bit for bit,
-and --path fused equals --path generic (rows, DSR, PBO)."""
+"""The fused sweep path of the kinds with a target kernel (fixed-weights, ai-basket, hype-hedge, dotcom-analog in
+both modes, burry-short with stock and puts, bubble-timer, option-contracts): every row equals backtest() of its
+spec bit for bit, and --path fused equals --path generic (rows, DSR, PBO)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,55 @@ WIDE = {
         "dotcom_peak": "2000-03-10,2000-09-01",
         "fees": "0,0.002",
     },
+    "dotcom-analog-path": {
+        "mode": "calendar,path",
+        "window": "126,189",
+        "scale_steps": "3,4",
+        "rebalance": "weekly,monthly,quarterly",
+        "lead_days": "0:300:60",
+        "after_peak": "short,cash",
+        "after_trough": "long,cash",
+        "exposure": "0.5,1,1.5",
+        "short_exposure": "0.5,1",
+        "dotcom_peak": "1999-06-01,2000-03-10",
+        "time_scale": "1,1.5,2",
+        "slippage": "0,0.002",
+    },
+    "burry-short": {
+        "split.PLTR": "0:2:0.5",
+        "split.NVDA": "0.1,1",
+        "exposure": "0.2:1.6:0.2",
+        "entry": "2020-06-01,2021-01-04,2023-01-03,2024-01-02,2025-11-03,2026-06-01",
+        "hold_days": "none,1,20,250",
+        "rebalance": "hold,keep_weights",
+        "rebalance_freq": "daily,weekly,monthly,quarterly",
+        "borrow_fee": "0,0.05",
+        "stop_loss": "none,0.1,0.5",
+        "slippage": "0,0.002",
+    },
+    "bubble-timer": {
+        "ticker": "AI-BASKET,NVDA,QQQ",
+        "step": "10,21",
+        "window_max": "90,120",
+        "bubble_threshold": "0.05:0.5:0.05",
+        "antibubble_threshold": "0.05,0.2,0.5",
+        "hold": "0,5,21,63",
+        "bubble_exposure": "-1,-0.5,0",
+        "antibubble_exposure": "0,1,1.5",
+        "neutral_exposure": "0.5,1",
+        "rebalance": "weekly,monthly",
+        "fees": "0,0.002",
+    },
+    "burry-puts": {  # option contracts: every parameter prices the contracts (one pricing per combination)
+        "entry": "2025-09-02,2025-10-01,2025-10-15,2025-11-03,2025-12-01",
+        "exit": "none,2026-03-02,2026-06-01",
+        "skew_slope": "0:0.3:0.05",
+        "skew_curvature": "0,0.045,0.1",
+        "vol_window": "21,63,126",
+        "iv_markup": "1,1.2,1.5",
+        "fees": "0,0.0035",
+        "slippage": "0,0.02",
+    },
 }
 #: Engine settings fixed for a whole sweep that change the arithmetic (close execution, caps, interest, shares).
 ENGINE_VARIANT = {
@@ -85,7 +134,26 @@ WINDOWS = {
     "ai-basket": {},
     "hype-hedge": {},
     "dotcom-analog": {},
+    "dotcom-analog-path": {"mode": "path", "window": 126, "scale_steps": 3},
+    "burry-puts": {},
+    "burry-short": {},
+    # small LPPLS windows from 2022 on keep the indicator cheap
+    "bubble-timer": {"window_min": 60, "window_max": 120, "window_step": 30, "step": 10,
+                     "evaluate_from": "2022-01-03", "start": "2022-06-01"},
 }
+#: The spec of a case named otherwise.
+SPECS = {"dotcom-analog-path": "dotcom-analog"}
+#: The spec's [sweep] table in stock mode (its 48 puts combinations cost ~0.5 s each on the generic path;
+#: the puts have their own test below).
+DEFAULT_GRIDS = {
+    "burry-short": {"exposure": "0.4:1.2:0.2", "entry": "2021-01-04,2023-01-03,2024-01-02,2025-11-03",
+                    "rebalance": "hold,keep_weights"},
+}
+#: Kinds whose random grids are checked against BacktestRun.stats on a sample of rows (every row is
+#: checked against the generic path, one backtest() per combination): their backtests are slower.
+SAMPLED = {"dotcom-analog-path": 40, "burry-short": 40, "bubble-timer": 40, "burry-puts": 20}
+#: Fewer random combinations where each one prices its own option contracts on both paths.
+RANDOM_N = {("burry-puts", "defaults"): 60, ("burry-puts", "engine"): 30}
 KINDS = list(WIDE)
 
 
@@ -93,7 +161,7 @@ KINDS = list(WIDE)
 def prices(shared_prices_dir):
     from shortthehype.data.load import load_prices
 
-    tickers = ["SPY", "QQQ", "RSP", "NVDA", "PLTR", *load_spec("ai-basket").tickers()]
+    tickers = ["SPY", "QQQ", "RSP", "NVDA", "PLTR", "IXIC", *load_spec("ai-basket").tickers()]
     return load_prices(list(dict.fromkeys(tickers)), data_dir=shared_prices_dir)
 
 
@@ -102,8 +170,12 @@ def _overrides(row: pd.Series, grid_keys) -> dict:
             for key in grid_keys if not is_empty_cell(row[key])}
 
 
-def _assert_rows_equal_backtest(result, spec, overrides, prices):
-    for _, row in result.table.iterrows():
+def _assert_rows_equal_backtest(result, spec, overrides, prices, sample=None):
+    """Each row (``sample``: that many, evenly spaced) against ``BacktestRun.stats`` of its combination."""
+    table = result.table
+    if sample is not None and sample < len(table):
+        table = table.iloc[np.linspace(0, len(table) - 1, sample).astype(int)]
+    for _, row in table.iterrows():
         combination = {**overrides, **_overrides(row, result.grid)}
         run = backtest(spec, overrides=combination, prices=prices)
         assert row["end_value"] == run.result.equity.iloc[-1], combination
@@ -122,26 +194,71 @@ def _assert_paths_equal(fused, generic):
         assert fused.pbo.pbo == generic.pbo.pbo or (math.isnan(fused.pbo.pbo) and math.isnan(generic.pbo.pbo))
 
 
-@pytest.mark.parametrize("name", KINDS)
-def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name):
-    fused = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="auto")
-    generic = sweep(name, None, overrides=WINDOWS[name], prices=prices, n_blocks=4, path="generic", workers=1)
-    assert fused.n_run == math.prod(len(v) for v in load_spec(name).sweep.values())
+@pytest.mark.parametrize("case", KINDS)
+def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case):
+    name, grid = SPECS.get(case, case), DEFAULT_GRIDS.get(case)
+    fused = sweep(name, grid, overrides=WINDOWS[case], prices=prices, n_blocks=4, path="fused")
+    generic = sweep(name, grid, overrides=WINDOWS[case], prices=prices, n_blocks=4, path="generic", workers=1)
+    # time_scale applies to calendar mode only: path mode runs lead_days x after_peak
+    expected = 4 * 2 if case == "dotcom-analog-path" else math.prod(len(v) for v in fused.grid.values())
+    assert fused.n_run == expected and fused.grid.keys() == (grid or load_spec(name).sweep).keys()
     _assert_paths_equal(fused, generic)
-    _assert_rows_equal_backtest(fused, name, WINDOWS[name], prices)
+    _assert_rows_equal_backtest(fused, name, WINDOWS[case], prices)
 
 
-@pytest.mark.parametrize("name", KINDS)
+@pytest.mark.parametrize("case", KINDS)
 @pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
-def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, name, variant):
-    overrides = {**WINDOWS[name], **(ENGINE_VARIANT if variant == "engine" else {})}
-    n = 200 if variant == "defaults" else 60
+def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case, variant):
+    name = SPECS.get(case, case)
+    overrides = {**WINDOWS[case], **(ENGINE_VARIANT if variant == "engine" else {})}
+    n = RANDOM_N.get((case, variant), 200 if variant == "defaults" else 60)
     kwargs = dict(overrides=overrides, prices=prices, random=n, seed=13, n_blocks=4, force=True)
-    fused = sweep(name, WIDE[name], path="fused", **kwargs)
-    generic = sweep(name, WIDE[name], path="generic", workers=1, **kwargs)
+    fused = sweep(name, WIDE[case], path="fused", **kwargs)
+    generic = sweep(name, WIDE[case], path="generic", workers=1, **kwargs)
     assert fused.n_run == n
     _assert_paths_equal(fused, generic)
-    _assert_rows_equal_backtest(fused, name, overrides, prices)
+    _assert_rows_equal_backtest(fused, name, overrides, prices, SAMPLED.get(case))
+
+
+#: burry-short's puts: the parameters the rolls depend on (one pricing per distinct set) and those they do not.
+PUTS_WIDE = {
+    "instrument": "stock,puts",
+    "entry": "2023-01-03,2024-06-03,2025-11-03",
+    "hold_days": "none,60",
+    "moneyness": "0.7,1.0",
+    "tenor_days": "91,365",
+    "roll_days": "0,21",
+    "skew_slope": "0,0.2",
+    "vol_window": "21,63",
+    "premium_budget": "0.01,0.05,0.2",
+    "split.NVDA": "0,187",
+    "slippage": "0.0005,0.02",
+}
+
+
+@pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
+def test_burry_short_puts_fused_rows_equal_backtest_and_the_generic_path(prices, variant):
+    """Rolled puts (derived instruments) on the fused path: a puts backtest costs ~0.5 s, so 24 random rows."""
+    overrides = ENGINE_VARIANT if variant == "engine" else {}
+    kwargs = dict(overrides=overrides, prices=prices, random=24, seed=5, n_blocks=4, force=True)
+    fused = sweep("burry-short", PUTS_WIDE, path="fused", **kwargs)
+    generic = sweep("burry-short", PUTS_WIDE, path="generic", workers=1, **kwargs)
+    assert fused.n_run == 24 and set(fused.table["instrument"]) == {"stock", "puts"}
+    _assert_paths_equal(fused, generic)
+    _assert_rows_equal_backtest(fused, "burry-short", overrides, prices, 6)
+
+
+def test_fused_groups_beyond_the_cache_are_recomputed_to_the_same_rows(prices, monkeypatch):
+    """An options sweep prices a group per combination: with room for 2 groups, chunks recompute the rest."""
+    import shortthehype.fused as fused_module
+
+    # the budget varies slowest: each chunk of 4 meets groups the previous chunks priced and dropped
+    grid = {"premium_budget": "0.02,0.05", "instrument": "puts", "moneyness": "0.7,0.8,0.9", "tenor_days": "91,182"}
+    kwargs = dict(prices=prices, n_blocks=0, path="fused", chunk_size=4)
+    roomy = sweep("burry-short", grid, **kwargs)
+    monkeypatch.setattr(fused_module, "SWEEP_FUSED_GROUP_CACHE", 2)
+    tight = sweep("burry-short", grid, **kwargs)
+    pd.testing.assert_frame_equal(roomy.table, tight.table)
 
 
 def test_fused_rows_of_a_bankrupt_leveraged_short_book_equal_backtest(prices):
@@ -160,10 +277,13 @@ def test_path_choice_and_its_errors(prices):
         sweep("ai-basket", {"tickers": ["NVDA,MSFT", "AMD,TSM"]}, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"'weights.NVDA' adds a ticker to 'weights'"):
         sweep("sixty-forty", {"weights.NVDA": "0.1,0.2"}, overrides=short, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"the fused kernel needs mode = 'calendar'"):
-        sweep("dotcom-analog", {"lead_days": "0,30"}, overrides={**short, "mode": "path"}, prices=prices, path="fused")
-    with pytest.raises(ParamError, match=r"kind 'burry-short' has no fused kernel"):
-        sweep("burry-short", None, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"the fused path does not sweep 'reference'"):
+        sweep("dotcom-analog", {"reference": "IXIC,SPY"}, overrides={**short, "mode": "path"}, prices=prices,
+              path="fused")
+    with pytest.raises(ParamError, match=r"'split' changes the tickers of 'split'"):
+        sweep("burry-short", {"split": ["PLTR=1", "TSLA=1"]}, overrides=short, prices=prices, path="fused")
+    with pytest.raises(ParamError, match=r"kind 'python' has no fused kernel"):
+        sweep("my-idea", None, overrides=short, prices=prices, path="fused")
     with pytest.raises(ParamError, match=r"unknown path 'fussed'; did you mean 'fused'"):
         sweep("sixty-forty", None, prices=prices, path="fussed")
     # a grid the kernel cannot take runs generic under auto

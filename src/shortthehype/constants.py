@@ -416,6 +416,9 @@ SWEEP_MAX_MEMORY_FRACTION = 0.5
 #: Bar x combinations per chunk of the fused sweep (a chunk is the unit of Parquet
 #: streaming, progress and resume: about a second of work).
 SWEEP_FUSED_CHUNK_WORK = 200_000_000
+#: Groups of a fused sweep (one window, one set of derived instruments) whose prepared arrays a sweep
+#: keeps at once: an options sweep prices a group per combination, so the oldest are dropped.
+SWEEP_FUSED_GROUP_CACHE = 64
 #: Largest chunk of the generic sweep (backtests per chunk).
 SWEEP_GENERIC_CHUNK = 64
 #: Estimated cost of one bar x combination of the fused kernel per thread (seconds), used

@@ -26,13 +26,13 @@ and per combination one row of statistics and block sums.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import ANNUALIZATION
+from shortthehype.constants import ANNUALIZATION, SWEEP_FUSED_GROUP_CACHE
 from shortthehype.data.prices import Prices
 from shortthehype.enums import (
     AP_BORROW_FEE,
@@ -90,11 +90,15 @@ class Prepared:
 
     ``data`` is the tuple the target kernel reads; ``encode(params)`` returns
     the kernel's ``(ip, fp)`` (int64, float64 vectors) for one parameter
-    mapping whose values are among those ``data`` was prepared for.
+    mapping whose values are among those ``data`` was prepared for;
+    ``columns``, when the traded columns depend on the prices (a basket's
+    members found in them, contracts named by their symbols), names them
+    (None: the kind's ``FusedTargets.columns``).
     """
 
     data: tuple[Any, ...]
     encode: Callable[[Mapping[str, Any]], tuple[Sequence[int], Sequence[float]]]
+    columns: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,13 @@ class FusedTargets:
     layout
         Those of ``params`` that change the tickers traded: the sweep runs
         one kernel call per distinct value (its own prices and window).
-    requires
-        ``(parameter, value)`` pairs the kernel needs fixed in the spec
-        (dotcom-analog's ``mode = "calendar"``); other values run generic.
+    instruments
+        For a kind that derives what it trades (``StrategyKind.instruments``,
+        ``engine_terms``): ``instruments(params)`` is the key of the
+        instruments one combination trades (the values of every parameter
+        they depend on); the sweep derives the traded prices and the engine
+        terms once per distinct key, as ``backtest()`` does, and runs one
+        kernel call per key.  None: such a kind runs generic.
     """
 
     params: tuple[str, ...]
@@ -132,7 +140,7 @@ class FusedTargets:
     targets_nb: Any
     sweep_nb: str
     layout: tuple[str, ...] = ()
-    requires: tuple[tuple[str, Any], ...] = ()
+    instruments: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
 
     def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
         """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns).
@@ -141,17 +149,16 @@ class FusedTargets:
         prices (:meth:`Prices.cached`): runs of one loaded data set that share
         indicators (a study's entries, a generic sweep's combinations) compute them once.
         """
-        columns = self.columns(params)
-        choices = {name: (params[name],) for name in self.params}
         key = _plain_key(params)
         recent = prices.cached(("fused-prepared", id(self)), dict)  # a kind's hook lives as long as the process
         prepared = recent.pop(key, None) if key is not None else None
         if prepared is None:
-            prepared = self.prepare(prices, params, choices)
+            prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
         if key is not None:
             while len(recent) >= PREPARED_KEPT:
                 recent.pop(next(iter(recent)))
             recent[key] = prepared  # most recent last
+        columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
         out = np.empty((len(prices), len(columns)))
         self.targets_nb(prepared.data, np.asarray(ip, dtype=np.int64), np.asarray(fp, dtype=np.float64), 0, out)
@@ -159,13 +166,10 @@ class FusedTargets:
 
     def unsupported(self, spec: StrategySpec, axes: Sequence[Axis]) -> str | None:
         """Why the fused path cannot run this grid (None: it can)."""
-        if spec.kind.instruments is not None or spec.kind.engine_terms is not None:
+        if (spec.kind.instruments is not None or spec.kind.engine_terms is not None) and self.instruments is None:
             return f"{spec.kind.name} trades derived instruments"
         if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
             return "scale_gross = false checks every combination's targets"
-        for name, value in self.requires:
-            if spec.params[name] != value:
-                return f"the fused kernel needs {name} = {value!r}"
         for axis in axes:
             base, _, item = axis.name.partition(".")
             if axis.section == "engine":
@@ -176,16 +180,22 @@ class FusedTargets:
                 return f"the fused path does not sweep {axis.name!r}"
             elif item and not (isinstance(spec.params[base], Mapping) and item in spec.params[base]):
                 return f"{axis.name!r} adds a ticker to {base!r}"
+            elif not item and isinstance(spec.params[base], Mapping) and base not in self.layout and any(
+                list(value) != list(spec.params[base]) for value in axis.values
+            ):
+                return f"{axis.name!r} changes the tickers of {base!r}"
         return None
 
     def chunk(self, plan: Plan, ids: np.ndarray) -> ChunkResult:
         """Statistics, block sums and windows of the combinations ``ids`` of ``plan``.
 
-        One kernel call per distinct value of the ``layout`` parameters (the
-        traded tickers), each on its own prices and window.
+        One kernel call per group of combinations that share the values of
+        the ``layout`` parameters (the traded tickers or instruments) and the
+        backtest window (an entry date swept moves the window's start, as
+        :meth:`StrategySpec.with_overrides` does), each on its own prices.
         """
         from shortthehype.constants import N_KERNEL_STATS
-        from shortthehype.sweeps.grid import decode
+        from shortthehype.spec import follow_window
 
         spec = plan.spec
         n = len(ids)
@@ -193,8 +203,11 @@ class FusedTargets:
         blocks = np.full((n, plan.n_blocks, 2), np.nan)
         windows = np.empty(n, dtype=object)
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
+        overridden = spec.overridden | {a.name for a in plan.axes}
+        movers = any(p.moves_window for p in spec.kind.params)
+        groups: dict[str, list[int]] = {}
         combinations = []
-        for combo_id in ids:
+        for row, combo_id in enumerate(ids):
             params, costs = dict(spec.params), []
             for name, value in plan.combination(int(combo_id)).items():
                 base, _, item = name.partition(".")
@@ -204,15 +217,18 @@ class FusedTargets:
                     params[base] = {**params[base], item: value}
                 else:
                     params[base] = value
-            combinations.append((params, costs))
-        layout = [k for k, axis in enumerate(plan.axes) if axis.name in self.layout]
-        positions = decode(ids, plan.shape)
-        keys = np.stack([positions[k] for k in layout], axis=1) if layout else np.zeros((n, 0), dtype=np.int64)
-        for key in np.unique(keys, axis=0):
-            rows = np.flatnonzero((keys == key).all(axis=1))
-            group = {plan.axes[k].name: plan.axes[k].values[int(p)] for k, p in zip(layout, key)}
-            setup = self._setup(plan, group)
-            self._run(plan, setup, [combinations[r] for r in rows], ap_rows, out, blocks, rows)
+            run = spec.run
+            if movers:
+                params, run, _ = follow_window(spec.kind.params, params, run, overridden)
+            instruments = self.instruments(params) if self.instruments is not None else ()
+            key = repr(([params[name] for name in self.layout], instruments, run.get("start"), run.get("end")))
+            groups.setdefault(key, []).append(row)
+            combinations.append((params, costs, run))
+        for key, members in groups.items():
+            rows = np.asarray(members, dtype=np.int64)
+            params, _, run = combinations[members[0]]
+            setup = self._setup(plan, key, params, run)
+            self._run(plan, setup, [combinations[r][:2] for r in members], ap_rows, out, blocks, rows)
             windows[rows] = setup["window"]
         return out, blocks, windows
 
@@ -245,41 +261,49 @@ class FusedTargets:
         if eng.block_len:
             blocks[rows] = group_blocks
 
-    def _setup(self, plan: Plan, group: Mapping[str, Any]) -> dict[str, Any]:
-        """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs."""
-        key = "fused:" + repr(sorted(group.items()))
+    def _setup(self, plan: Plan, group: str, params: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
+        """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs.
+
+        ``group`` is the group's key, ``params`` and ``run`` one member's parameters and run settings.
+        """
+        key = "fused:" + group
         if key in plan.cache:
             return plan.cache[key]
         from shortthehype.core.fused_nb import FusedEngine
         from shortthehype.core.simulate_nb import last_valid_bar_nb
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
-        from shortthehype.runner import _common_end, prepare_window
+        from shortthehype.runner import _common_end, _kind_params, prepare_window
         from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
-        params = {**spec.params, **group}
-        columns = self.columns(params)
         tickers = spec.kind.tickers(params)
         missing = [t for t in tickers if t not in plan.prices.tickers]
         if missing:
             raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
-        history = plan.prices.select(tickers)
+        # the prices of what is traded, as backtest() derives them (the kind's instruments, if any)
+        kind_params = _kind_params(replace(spec, params=params), plan.prices)
+        history = spec.kind.traded_prices(plan.prices.select(tickers), kind_params)
         swept = {a.name: a.values for a in plan.axes if a.section == "params" and "." not in a.name}
-        # the spec's own values too: they size the encoded parameters
-        choices = {name: (*swept.get(name, ()), params[name]) for name in self.params}
-        prepared = self.prepare(history, params, choices)
+        # the spec's own values too: they size the encoded parameters; a layout parameter has the group's value
+        choices = {name: (params[name],) if name in self.layout else (*swept.get(name, ()), params[name])
+                   for name in self.params}
+        prepared = self.prepare(history, kind_params, choices)
+        columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
-        end, _ = _common_end(history, pd.Index(columns), spec.run.get("end"))
+        # engine terms of the instruments (share-count targets, cash settlement), as PreparedRun.terms
+        instrument_terms = dict(spec.kind.engine_terms(kind_params, history)) if spec.kind.engine_terms else {}
+        settled = set(instrument_terms.get("cash_settled", ()))
+        end, _ = _common_end(history, pd.Index([c for c in columns if c not in settled]), run.get("end"))
         empty = pd.DataFrame(index=history.index[:0], columns=columns, dtype=np.float64)
-        window, _ = prepare_window(empty, history.index, spec.run.get("start"), end)
+        window, _ = prepare_window(empty, history.index, run.get("start"), end)
         lo = int(history.index.get_loc(window[0]))
         hi = int(history.index.get_loc(window[-1]))
         template = pd.DataFrame(np.zeros((1, len(columns))), index=window[:1], columns=columns)
         # the engine options backtest() uses: the kind's limits applied, rate series read as of each bar
         options = spec.kind.engine_options(spec.engine, params)
         options, _, _ = resolve_engine_rates(options, plan.prices, window)
-        inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options)
+        inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options, **instrument_terms)
         close_mode = inputs.execution == "close"
         n_obs = (hi - lo) + (1 if close_mode else 0)
         block_start, block_len = block_layout_or_none(n_obs, plan.n_blocks)
@@ -289,6 +313,9 @@ class FusedTargets:
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
             block_len=block_len,
         )
+        held = [k for k in plan.cache if k.startswith("fused:")]
+        for stale in held[: max(0, len(held) - SWEEP_FUSED_GROUP_CACHE + 1)]:
+            del plan.cache[stale]
         plan.cache[key] = {
             "prepared": prepared,
             "n_ip": len(ip),

@@ -30,7 +30,10 @@ from shortthehype.core.simulate_nb import N_TOTALS, simulate_core_nb, with_max_g
 from shortthehype.core.sweep_nb import sweep_stats_nb
 from shortthehype.core.targets_nb import (
     ai_basket_targets_nb,
-    dotcom_calendar_targets_nb,
+    bubble_timer_targets_nb,
+    burry_short_targets_nb,
+    dotcom_analog_targets_nb,
+    option_contracts_targets_nb,
     fixed_weights_targets_nb,
     hype_hedge_targets_nb,
 )
@@ -168,12 +171,48 @@ def hype_hedge_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gr
 
 
 @njit(cache=True, parallel=True)
-def dotcom_calendar_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
-    """``dotcom-analog`` (calendar mode) combination c: statistics into ``out[c]``."""
+def dotcom_analog_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+    """``dotcom-analog`` combination c: statistics into ``out[c]``."""
     for thread in prange(n_threads):
         targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
         for c in range(thread, ip.shape[0], n_threads):
             set_costs_nb(ap_rows, ap_values[c], ap_c)
-            dotcom_calendar_targets_nb(data, ip[c], fp[c], eng.lo, targets)
+            dotcom_analog_targets_nb(data, ip[c], fp[c], eng.lo, targets)
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def burry_short_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+    """``burry-short`` combination c: statistics into ``out[c]``."""
+    for thread in prange(n_threads):
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
+        for c in range(thread, ip.shape[0], n_threads):
+            set_costs_nb(ap_rows, ap_values[c], ap_c)
+            burry_short_targets_nb(data, ip[c], fp[c], eng.lo, targets)
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def bubble_timer_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+    """``bubble-timer`` combination c: statistics into ``out[c]``."""
+    for thread in prange(n_threads):
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
+        for c in range(thread, ip.shape[0], n_threads):
+            set_costs_nb(ap_rows, ap_values[c], ap_c)
+            bubble_timer_targets_nb(data, ip[c], fp[c], eng.lo, targets)
+            targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def option_contracts_sweep_nb(eng, terms, data, ip, fp, ap, ap_rows, ap_values, max_gross, n_threads, out, blocks):
+    """``option-contracts`` combination c: statistics into ``out[c]``."""
+    for thread in prange(n_threads):
+        targets, row_bar, row_w, ap_c, curve, cash, returns = fused_buffers_nb(eng, terms, ap.shape[1], ap)
+        for c in range(thread, ip.shape[0], n_threads):
+            set_costs_nb(ap_rows, ap_values[c], ap_c)
+            option_contracts_targets_nb(data, ip[c], fp[c], eng.lo, targets)
             targets_backtest_nb(eng, terms, targets, ap_c, max_gross[c], row_bar, row_w, curve, cash, returns, out[c], blocks[c])
     return out

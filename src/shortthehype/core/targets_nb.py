@@ -266,21 +266,27 @@ def phase_codes_nb(mapped, start, turn, trough, out) -> None:
 
 
 @njit(cache=True)
-def dotcom_calendar_targets_nb(data, ip, fp, first, out) -> None:
-    """dotcom-analog's calendar mode: the equal-weight basket x the exposure of each bar's mapped phase.
+def dotcom_analog_targets_nb(data, ip, fp, first, out) -> None:
+    """dotcom-analog: the equal-weight basket x the exposure of each bar's mapped phase.
 
-    ``data = (close, calendars, days)``: closes ``(n, k)``, rebalance
-    calendars ``(n_cal, n)`` bool, the bars' day numbers ``(n,)``.  ``ip`` =
-    (calendar,); ``fp`` = (ai_start, dotcom_start, the lead-adjusted peak,
-    dotcom_trough as day numbers, time_scale, then the signed exposure of
-    each phase code).  The mapped day is ``dotcom_start + (day - ai_start)
-    x time_scale``.
+    ``data = (close, calendars, days, path_days)``: closes ``(n, k)``,
+    rebalance calendars ``(n_cal, n)`` bool, the bars' day numbers ``(n,)``,
+    and per path-mode fit ``(n_fits, n)`` the mapped day number of the last
+    decision at or before each bar (NaN before the first decision and where
+    the fit found no alignment: phase unknown).  ``ip`` = (calendar, fit row
+    or -1 for calendar mode); ``fp`` = (ai_start, dotcom_start, the
+    lead-adjusted peak, dotcom_trough as day numbers, time_scale, then the
+    signed exposure of each phase code).  Calendar mode maps a bar's day to
+    ``dotcom_start + (day - ai_start) x time_scale``.
     """
-    close, calendars, days = data
+    close, calendars, days, path_days = data
     n = out.shape[0]
     side = np.empty(n)
     for t in range(n):
-        mapped = fp[1] + (days[t] - fp[0]) * fp[4]
+        if ip[1] < 0:
+            mapped = fp[1] + (days[t] - fp[0]) * fp[4]
+        else:
+            mapped = path_days[ip[1], t]
         side[t] = fp[5 + phase_code_nb(mapped, fp[1], fp[2], fp[3])]
     basket_side_targets_nb(WEIGHT_EQUAL, close, close, close, 0.0, side, calendars[ip[0]], first, out)
 
@@ -345,3 +351,139 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
             out[t, j] = scale * long_weight / members if member else 0.0
         for j in range(n_long, k):
             out[t, j] = -scale * short_notional * fp[2 + j - n_long]
+
+
+# ---- option contracts: purchases and sales on prepared bars ---------------------------------------
+
+
+@njit(cache=True)
+def marked_targets_nb(marks, fp, out) -> None:
+    """Targets of contracts bought and sold on prepared bars: ``fp[j]`` where ``marks`` is 1, else ``marks``.
+
+    ``marks`` ``(n, k)``: 1 on a purchase bar, 0 on a sale (flat), NaN
+    elsewhere (no order); ``fp[j]`` is column j's purchase (a weight, or a
+    share count for a share-count column).
+    """
+    for t in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[t, j] = fp[j] if marks[t, j] > 0.0 else marks[t, j]
+
+
+@njit(cache=True)
+def option_contracts_targets_nb(data, ip, fp, first, out) -> None:
+    """option-contracts: each contract bought on its decision bar and sold on its exit bar.
+
+    ``data = (marks,)`` (:func:`marked_targets_nb`); ``fp`` = each
+    contract's size (contracts x 100 shares, or its premium budget); ``ip``
+    is empty.  Every row is written.
+    """
+    marked_targets_nb(data[0], fp, out)
+
+
+# ---- burry-short ------------------------------------------------------------------------------
+
+#: ``ip[0]`` of burry-short: what is traded (the order of ``burry_short.INSTRUMENTS``).
+BURRY_STOCK = 0
+BURRY_PUTS = 1
+
+
+@njit(cache=True)
+def burry_short_targets_nb(data, ip, fp, first, out) -> None:
+    """burry-short: the signed weights from entry to exit (stock), or the rolled puts' purchases and sales.
+
+    ``data = (calendars, rolls)``: the keep_weights calendars ``(n_cal, n)``
+    bool; in puts mode the rolls' targets ``(n, k)``: 1 on a contract's
+    purchase bar, 0 on its sale, NaN elsewhere (empty in stock mode).
+
+    Stock mode: ``ip`` = (``BURRY_STOCK``, entry bar, exit bar, calendar row
+    or -1 for ``hold``); bars count from the prepared history's first, an
+    exit at or past its end is none, and entry = exit = -1 is no trade at
+    all.  ``fp`` holds the signed weight per ticker: set on the entry bar
+    and, with a calendar, again on its bars strictly between entry and exit;
+    the exit bar targets 0 (flat); every other row is NaN.
+
+    Puts mode: ``ip[0]`` = ``BURRY_PUTS``; ``fp`` holds per column the
+    weight of a purchase (the premium budget x the ticker's share).
+
+    Every row is written (``first`` is not needed: a row costs nothing).
+    """
+    calendars, rolls = data
+    if ip[0] == BURRY_PUTS:
+        marked_targets_nb(rolls, fp, out)
+        return
+    entry, exit_bar, row = ip[1], ip[2], ip[3]
+    for t in range(out.shape[0]):
+        if t == exit_bar:
+            out[t, :] = 0.0
+        elif t == entry or (row >= 0 and 0 <= entry < t < exit_bar and calendars[row, t]):
+            for j in range(out.shape[1]):
+                out[t, j] = fp[j]
+        else:
+            out[t, :] = np.nan
+
+
+# ---- bubble-timer ------------------------------------------------------------------------------
+
+#: Regime codes of bubble-timer (its ``NEUTRAL``, ``BUBBLE``, ``ANTIBUBBLE``).
+REGIME_NEUTRAL = 0
+REGIME_BUBBLE = 1
+REGIME_ANTIBUBBLE = -1
+
+
+@njit(cache=True)
+def bubble_signal_nb(bubble, antibubble, bubble_threshold, antibubble_threshold) -> int:
+    """One evaluation's signal: bubble when ``bubble`` reaches its threshold and ``antibubble``; else anti-bubble
+    when ``antibubble`` reaches its threshold; else (NaN included) none."""
+    if bubble >= bubble_threshold and bubble >= antibubble:
+        return REGIME_BUBBLE
+    if antibubble >= antibubble_threshold:
+        return REGIME_ANTIBUBBLE
+    return REGIME_NEUTRAL
+
+
+@njit(cache=True)
+def bubble_signals_nb(bubble, antibubble, bubble_threshold, antibubble_threshold, out) -> None:
+    """:func:`bubble_signal_nb` of every evaluation."""
+    for t in range(out.shape[0]):
+        out[t] = bubble_signal_nb(bubble[t], antibubble[t], bubble_threshold, antibubble_threshold)
+
+
+@njit(cache=True)
+def bubble_regimes_nb(signal, duration, out) -> None:
+    """Regime per bar: a non-zero ``signal`` on bar s holds bars s .. s + duration - 1 (a later one takes over)."""
+    last_bar = -1
+    last_code = REGIME_NEUTRAL
+    for t in range(out.shape[0]):
+        if signal[t] != REGIME_NEUTRAL:
+            last_bar = t
+            last_code = signal[t]
+        out[t] = last_code if last_bar >= 0 and t - last_bar < duration else REGIME_NEUTRAL
+
+
+@njit(cache=True)
+def bubble_timer_targets_nb(data, ip, fp, first, out) -> None:
+    """bubble-timer: the traded weights (equal over the listed tickers) x the exposure of each bar's regime.
+
+    ``data = (close, calendars, bubble, antibubble)``: closes ``(n, k)`` of
+    the traded tickers; calendars ``(n_cal, n)`` bool on which the weights are
+    re-set; per indicator set ``(n_ind, n)`` the bubble and anti-bubble
+    indicators on the evaluation bars (NaN on every other bar: no signal).
+    ``ip`` = (calendar, indicator row, regime duration in bars); ``fp`` =
+    (bubble threshold, anti-bubble threshold, then the exposure of the
+    bubble, anti-bubble and neutral regimes).
+    """
+    close, calendars, bubble, antibubble = data
+    n = out.shape[0]
+    signal = np.empty(n, dtype=np.int64)
+    bubble_signals_nb(bubble[ip[1], :n], antibubble[ip[1], :n], fp[0], fp[1], signal)
+    regime = np.empty(n, dtype=np.int64)
+    bubble_regimes_nb(signal, ip[2], regime)
+    side = np.empty(n)
+    for t in range(n):
+        if regime[t] == REGIME_BUBBLE:
+            side[t] = fp[2]
+        elif regime[t] == REGIME_ANTIBUBBLE:
+            side[t] = fp[3]
+        else:
+            side[t] = fp[4]
+    basket_side_targets_nb(WEIGHT_EQUAL, close, close, close, 0.0, side, calendars[ip[0]], first, out)

@@ -30,7 +30,10 @@ cached by content: a sweep over thresholds, hold and exposures fits once.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,8 +51,17 @@ from shortthehype.constants import (
     LPPLS_WINDOW_STEP,
     MA_DEFAULT_TICKER,
 )
+from shortthehype.core.targets_nb import (
+    REGIME_ANTIBUBBLE,
+    REGIME_BUBBLE,
+    REGIME_NEUTRAL,
+    bubble_regimes_nb,
+    bubble_signals_nb,
+    bubble_timer_targets_nb,
+)
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -101,7 +113,7 @@ PARAMS = (
 AI_BASKET_TICKERS = AI_BASKET
 
 #: Regime codes of :func:`bubble_regimes`.
-NEUTRAL, BUBBLE, ANTIBUBBLE = 0, 1, -1
+NEUTRAL, BUBBLE, ANTIBUBBLE = REGIME_NEUTRAL, REGIME_BUBBLE, REGIME_ANTIBUBBLE
 
 
 def _tickers(params: Params) -> list[str]:
@@ -142,12 +154,8 @@ def _cached_fits(series: pd.Series, positions: np.ndarray, windows: np.ndarray):
     return fits
 
 
-def bubble_signals(series: pd.Series, params: Params) -> pd.DataFrame:
-    """The indicator on the evaluation dates of ``params`` (see the module docstring).
-
-    Returns the frame of :func:`shortthehype.lppls.confidence_from_fits`
-    plus ``signal``: 1 = bubble, -1 = anti-bubble, 0 = none.
-    """
+def _indicator(series: pd.Series, params: Params) -> pd.DataFrame:
+    """The confidence indicator (:func:`shortthehype.lppls.confidence_from_fits`) on the evaluation dates."""
     from shortthehype.lppls import confidence_from_fits, evaluation_positions, lppls_windows
 
     windows = lppls_windows(int(params["window_min"]), int(params["window_max"]), int(params["window_step"]))
@@ -155,14 +163,22 @@ def bubble_signals(series: pd.Series, params: Params) -> pd.DataFrame:
     if params.get("evaluate_from") is not None:
         first = max(first, int(series.index.searchsorted(params["evaluate_from"], side="left")))
     positions = evaluation_positions(len(series), int(params["step"]), first=first, anchor="start")
-    fits = _cached_fits(series, positions, windows)
-    frame = confidence_from_fits(fits)
-    bubble = frame["bubble"].to_numpy(dtype=np.float64)
-    anti = frame["antibubble"].to_numpy(dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        fire_bubble = (bubble >= params["bubble_threshold"]) & (bubble >= anti)
-        fire_anti = (anti >= params["antibubble_threshold"]) & ~fire_bubble
-    frame["signal"] = np.where(fire_bubble, BUBBLE, np.where(fire_anti, ANTIBUBBLE, NEUTRAL)).astype(np.int64)
+    return confidence_from_fits(_cached_fits(series, positions, windows))
+
+
+def bubble_signals(series: pd.Series, params: Params) -> pd.DataFrame:
+    """The indicator on the evaluation dates of ``params`` (see the module docstring).
+
+    Returns the frame of :func:`shortthehype.lppls.confidence_from_fits`
+    plus ``signal``: 1 = bubble, -1 = anti-bubble, 0 = none.
+    """
+    frame = _indicator(series, params)
+    signal = np.empty(len(frame), dtype=np.int64)
+    bubble_signals_nb(
+        frame["bubble"].to_numpy(dtype=np.float64), frame["antibubble"].to_numpy(dtype=np.float64),
+        float(params["bubble_threshold"]), float(params["antibubble_threshold"]), signal,
+    )
+    frame["signal"] = signal
     return frame
 
 
@@ -172,50 +188,86 @@ def bubble_regimes(index: pd.DatetimeIndex, signals: pd.Series, duration: int) -
     A later signal takes over from an earlier one; bars in no signal's span are 0 (neutral).
     ``signals`` is indexed by dates of ``index``.
     """
-    n = len(index)
-    regime = np.zeros(n, dtype=np.int64)
-    fired = signals[signals != NEUTRAL]
-    if n == 0 or fired.empty:
-        return regime
-    where = index.get_indexer(fired.index)
-    last_bar = np.full(n, -1, dtype=np.int64)
-    last_code = np.zeros(n, dtype=np.int64)
-    last_bar[where] = where
-    last_code[where] = fired.to_numpy(dtype=np.int64)
-    last_bar = np.maximum.accumulate(last_bar)
-    code_at = np.where(last_bar >= 0, last_code[np.maximum(last_bar, 0)], 0)
-    active = (last_bar >= 0) & (np.arange(n) - last_bar < duration)
-    regime[active] = code_at[active]
+    signal = np.zeros(len(index), dtype=np.int64)
+    signal[index.get_indexer(signals.index)] = signals.to_numpy(dtype=np.int64)
+    regime = np.empty(len(index), dtype=np.int64)
+    bubble_regimes_nb(signal, int(duration), regime)
     return regime
 
 
-def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    from shortthehype.constants import BUBBLE_AI_BASKET
-    from shortthehype.lppls import bubble_series
-    from shortthehype.strategies.ai_basket import basket_weights, side_targets
+def _is_basket(params: Params) -> bool:
+    return params["ticker"].strip().lower() == BUBBLE_AI_BASKET
 
-    series = bubble_series(prices, params["ticker"])
-    signals = bubble_signals(series, params)["signal"]
-    duration = max(int(params["hold"]), int(params["step"]))
-    regime = bubble_regimes(prices.index, signals, duration)
-    exposure = np.where(
-        regime == BUBBLE,
-        params["bubble_exposure"],
-        np.where(regime == ANTIBUBBLE, params["antibubble_exposure"], params["neutral_exposure"]),
-    ).astype(np.float64)
-    if params["ticker"].strip().lower() == BUBBLE_AI_BASKET:
-        members = [t for t in _tickers(params) if t in prices.tickers]
-        weights = basket_weights(prices.close[members], "equal")
-        calendar = rebalance_mask(prices.index, params["rebalance"])
+
+#: Parameters that define the indicator: each distinct set is computed once (and the fits are cached).
+_INDICATOR_PARAMS = ("window_min", "window_max", "window_step", "step", "evaluate_from")
+
+
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """The traded closes, the weights' calendars and the indicator per distinct set of its parameters.
+
+    The indicator is computed for every set of its parameters' values among
+    ``choices`` that the spec check allows (``window_min <= window_max``),
+    on the bars of ``prices`` (NaN off the evaluation bars).
+    """
+    from shortthehype.lppls import bubble_series
+
+    columns = _traded(prices, params)
+    close = np.ascontiguousarray(prices.close[columns].to_numpy(dtype=np.float64))
+    n = len(prices)
+    if _is_basket(params):
+        calendar_of = choice_index(choices["rebalance"])
+        calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
     else:
-        ticker = str(series.name)
-        listed = prices.close[ticker].notna().to_numpy()
-        weights = pd.DataFrame({ticker: np.where(listed, 1.0, np.nan)}, index=prices.index)
-        calendar = np.zeros(len(prices.index), dtype=bool)
-        first = np.flatnonzero(listed)
-        if first.size:
-            calendar[first[0]] = True  # invest on the first close
-    return side_targets(weights, exposure, calendar)
+        calendar_of = {}
+        calendars = np.zeros((1, n), dtype=bool)
+        listed = np.flatnonzero(np.isfinite(close[:, 0]))
+        if listed.size:
+            calendars[0, listed[0]] = True  # invest on the first close
+    series = bubble_series(prices, params["ticker"])
+    indicator_of: dict[tuple[Any, ...], int] = {}
+    for values in itertools.product(*(dict.fromkeys(choices[name]) for name in _INDICATOR_PARAMS)):
+        if values[0] <= values[1]:
+            indicator_of[values] = len(indicator_of)
+    bubble = np.full((len(indicator_of), n), np.nan)
+    antibubble = np.full((len(indicator_of), n), np.nan)
+    for values, row in indicator_of.items():
+        frame = _indicator(series, {**params, **dict(zip(_INDICATOR_PARAMS, values))})
+        where = prices.index.get_indexer(frame.index)
+        bubble[row, where] = frame["bubble"].to_numpy(dtype=np.float64)
+        antibubble[row, where] = frame["antibubble"].to_numpy(dtype=np.float64)
+
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        calendar = calendar_of[p["rebalance"]] if calendar_of else 0
+        indicator = indicator_of[tuple(p[name] for name in _INDICATOR_PARAMS)]
+        return [calendar, indicator, max(int(p["hold"]), int(p["step"]))], [
+            p["bubble_threshold"], p["antibubble_threshold"], p["bubble_exposure"], p["antibubble_exposure"],
+            p["neutral_exposure"],
+        ]
+
+    return Prepared((close, calendars, bubble, antibubble), encode, columns)
+
+
+#: The kind's target kernel given the precomputed indicator, shared by ``backtest()`` and the fused sweep;
+#: ``ticker`` changes what is traded, so a sweep over it runs the kernel once per ticker.
+FUSED = FusedTargets(
+    params=("ticker", *_INDICATOR_PARAMS, "bubble_threshold", "antibubble_threshold", "hold", "bubble_exposure",
+            "antibubble_exposure", "neutral_exposure", "rebalance"),
+    columns=_tickers,
+    prepare=_prepare,
+    targets_nb=bubble_timer_targets_nb,
+    sweep_nb="bubble_timer_sweep_nb",
+    layout=("ticker",),
+)
+
+
+def _traded(prices: Prices, params: Params) -> list[str]:
+    """The tickers traded: the analysed ticker, or the AI basket's members found in ``prices``."""
+    return [t for t in _tickers(params) if t in prices.tickers]
+
+
+def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+    return FUSED.targets(prices, params)
 
 
 BUBBLE_TIMER = register(
@@ -226,5 +278,6 @@ BUBBLE_TIMER = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        fused=FUSED,
     )
 )

@@ -43,7 +43,9 @@ per-ticker engine options (``borrow_fee = {NVDA = ...}``) stay valid in both mod
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,8 +59,10 @@ from shortthehype.constants import (
     PUT_ROLL_DAYS,
     PUT_TENOR_DAYS,
 )
+from shortthehype.core.targets_nb import BURRY_PUTS, BURRY_STOCK, burry_short_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import rebalance_mask
@@ -134,12 +138,16 @@ def _check(params: Params) -> None:
 
 def entry_exit_bars(index: pd.DatetimeIndex, params: Params) -> tuple[int, int]:
     """Bar of the entry signal and bar of the exit signal (``len(index)`` when there is none)."""
-    dates = pd.DatetimeIndex(index).normalize()
+    return _entry_exit_positions(pd.DatetimeIndex(index).normalize().to_numpy(), params)
+
+
+def _entry_exit_positions(dates: np.ndarray, params: Params) -> tuple[int, int]:
+    """:func:`entry_exit_bars` on the bars' normalised dates (datetime64)."""
     n = len(dates)
-    entry_bar = int(np.searchsorted(dates, params["entry"], side="left"))
+    entry_bar = int(np.searchsorted(dates, pd.Timestamp(params["entry"]).to_datetime64(), side="left"))
     exit_bar = n
     if params["exit"] is not None:
-        exit_bar = int(np.searchsorted(dates, params["exit"], side="left"))
+        exit_bar = int(np.searchsorted(dates, pd.Timestamp(params["exit"]).to_datetime64(), side="left"))
     elif params["hold_days"] is not None:
         exit_bar = min(entry_bar + params["hold_days"], n)
     return entry_bar, max(exit_bar, min(entry_bar + 1, n))
@@ -177,62 +185,99 @@ def _instruments(prices: Prices, params: Params) -> Prices:
     return Prices(**frames, source=prices.source, warnings=prices.warnings)
 
 
-def _stock_targets(prices: Prices, params: Params) -> pd.DataFrame:
-    index = prices.index
-    split = normalized_split(params)
-    entry_bar, exit_bar = entry_exit_bars(index, params)
-    row = np.array([-params["exposure"] * split[t] for t in split])
-    values = np.full((len(index), len(split)), np.nan)
-    if entry_bar < len(index):
-        values[entry_bar] = row
-        if params["rebalance"] == "keep_weights":
-            mask = rebalance_mask(index, params["rebalance_freq"])
-            mask[: entry_bar + 1] = False
-            mask[exit_bar:] = False
-            values[mask] = row
-        if exit_bar < len(index):
-            values[exit_bar] = 0.0
-    return pd.DataFrame(values, index=index, columns=list(split))
-
-
-def _put_targets(prices: Prices, params: Params) -> pd.DataFrame:
+def _columns(params: Params) -> list[str]:
+    """The traded columns: the tickers, then in puts mode each ticker's two put slots."""
     from shortthehype.options import put_slots
 
+    split = list(params["split"])
+    if params["instrument"] != "puts":
+        return split
+    return split + [slot for ticker in split for slot in put_slots(ticker)]
+
+
+def _put_rolls(prices: Prices, params: Params) -> np.ndarray:
+    """Puts mode: per bar and column 1 where a contract is bought, 0 where one is sold, NaN elsewhere."""
     index = prices.index
     n = len(index)
-    split = normalized_split(params)
     entry_bar, exit_bar = entry_exit_bars(index, params)
-    columns = list(split) + [slot for ticker in split for slot in put_slots(ticker)]
+    columns = _columns(params)
     values = np.full((n, len(columns)), np.nan)
-    if entry_bar < n:
-        for ticker, share in split.items():
-            contracts = _roll(prices, ticker, params, entry_bar, exit_bar).contracts
-            slots = [columns.index(slot) for slot in contracts["slot"]]
-            rows: dict[int, dict[int, float]] = {}
-            for k, decided in enumerate(contracts["decision"]):
-                row = rows.setdefault(index.get_loc(decided), {})
-                row[slots[k]] = params["premium_budget"] * share
-                if k > 0:
-                    row[slots[k - 1]] = 0.0
-            if slots and exit_bar < n:
-                rows.setdefault(exit_bar, {})[slots[-1]] = 0.0
-            trading = np.isfinite(prices.close[ticker].to_numpy(dtype=np.float64))
-            for bar, row in rows.items():
-                # a target whose execution bar is a halt is repeated on the halt's last bar, so that it
-                # trades at the first price after it (the halt is known at that bar's close)
-                retry = bar
-                while retry + 1 < n and not trading[retry + 1]:
-                    retry += 1
-                for target_bar in {bar, retry}:
-                    for column, weight in row.items():
-                        values[target_bar, column] = weight
-    return pd.DataFrame(values, index=index, columns=columns)
+    if entry_bar >= n:
+        return values
+    for ticker in params["split"]:
+        contracts = _roll(prices, ticker, params, entry_bar, exit_bar).contracts
+        slots = [columns.index(slot) for slot in contracts["slot"]]
+        rows: dict[int, dict[int, float]] = {}
+        for k, decided in enumerate(contracts["decision"]):
+            row = rows.setdefault(index.get_loc(decided), {})
+            row[slots[k]] = 1.0
+            if k > 0:
+                row[slots[k - 1]] = 0.0
+        if slots and exit_bar < n:
+            rows.setdefault(exit_bar, {})[slots[-1]] = 0.0
+        trading = np.isfinite(prices.close[ticker].to_numpy(dtype=np.float64))
+        for bar, row in rows.items():
+            # a target whose execution bar is a halt is repeated on the halt's last bar, so that it
+            # trades at the first price after it (the halt is known at that bar's close)
+            retry = bar
+            while retry + 1 < n and not trading[retry + 1]:
+                retry += 1
+            for target_bar in {bar, retry}:
+                for column, mark in row.items():
+                    values[target_bar, column] = mark
+    return values
+
+
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """The keep_weights calendars and, in puts mode, the rolls on ``prices`` (the traded prices with the slots)."""
+    index = prices.index
+    n = len(index)
+    calendar_of = choice_index(choices["rebalance_freq"])
+    calendars = np.stack([rebalance_mask(index, frequency) for frequency in calendar_of])
+    rolls = _put_rolls(prices, params) if params["instrument"] == "puts" else np.empty((0, 0))
+    dates = pd.DatetimeIndex(index).normalize().to_numpy()
+
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        split = normalized_split(p)
+        if p["instrument"] == "puts":
+            purchase = [p["premium_budget"] * share for share in split.values()]
+            return [BURRY_PUTS, 0, 0, 0], [0.0] * len(split) + [weight for weight in purchase for _ in range(2)]
+        entry_bar, exit_bar = _entry_exit_positions(dates, p)
+        if entry_bar >= n:
+            entry_bar = exit_bar = -1
+        row = calendar_of[p["rebalance_freq"]] if p["rebalance"] == "keep_weights" else -1
+        return [BURRY_STOCK, entry_bar, exit_bar, row], [-p["exposure"] * split[t] for t in split]
+
+    return Prepared((calendars, rolls), encode)
+
+
+#: Parameters the rolled puts depend on (each distinct set is priced once per sweep).
+_PUT_PARAMS = (
+    "moneyness", "tenor_days", "roll_days", *(param.name for param in VOL_MODEL_PARAMS), "entry", "exit", "hold_days",
+)
+
+
+def _instrument_key(params: Params) -> tuple[Any, ...]:
+    """What a combination trades: the shares, or puts rolled with these parameters."""
+    if params["instrument"] != "puts":
+        return ("stock",)
+    return ("puts", *(params[name] for name in _PUT_PARAMS))
+
+
+#: The kind's target kernel in both modes, shared by ``backtest()`` and the fused sweep; the puts are
+#: priced once per distinct set of the parameters they depend on.
+FUSED = FusedTargets(
+    params=("split", "exposure", "instrument", "rebalance", "rebalance_freq", "premium_budget", *_PUT_PARAMS),
+    columns=_columns,
+    prepare=_prepare,
+    targets_nb=burry_short_targets_nb,
+    sweep_nb="burry_short_sweep_nb",
+    instruments=_instrument_key,
+)
 
 
 def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    if params["instrument"] == "puts":
-        return _put_targets(prices, params)
-    return _stock_targets(prices, params)
+    return FUSED.targets(prices, params)
 
 
 def _contracts(prices: Prices, params: Params) -> list[OptionContract]:
@@ -278,5 +323,6 @@ BURRY_SHORT = register(
         instruments=_instruments,
         contracts=_contracts,
         entry_dates=("entry", "exit"),
+        fused=FUSED,
     )
 )

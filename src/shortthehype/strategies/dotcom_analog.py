@@ -42,6 +42,7 @@ long (phase ``pre``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,7 +66,7 @@ from shortthehype.constants import (
     DOTCOM_START,
     DOTCOM_TROUGH,
 )
-from shortthehype.core.targets_nb import dotcom_calendar_targets_nb, phase_codes_nb
+from shortthehype.core.targets_nb import dotcom_analog_targets_nb, phase_codes_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
 from shortthehype.fused import FusedTargets, Prepared, choice_index
@@ -292,7 +293,16 @@ def _reference_path(close: pd.DataFrame, params: Params) -> pd.Series:
     return ref
 
 
-def _path_frame(close: pd.DataFrame, params: Params) -> pd.DataFrame:
+def _path_fit(
+    close: pd.DataFrame, params: Params
+) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """Path mode's best alignment on each decision bar: the bars, the matched reference dates, errors, scales.
+
+    Returns ``(bars, matched, errors, scales, mapped)``: decision bar
+    positions, the reference date of each best end bar (NaT where none was
+    found), the fit errors, the time scale of each fit (NaN where none) and
+    the matched dates as day numbers (NaN where none).
+    """
     index = pd.DatetimeIndex(close.index)
     ref = _reference_path(close, params)
     basket = basket_index(close[list(params["tickers"])])
@@ -309,18 +319,33 @@ def _path_frame(close: pd.DataFrame, params: Params) -> pd.DataFrame:
     found = ends >= 0
     ref_days = _day_numbers(ref.index)
     mapped = np.where(found, ref_days[np.where(found, ends, 0)], np.nan)
+    matched = pd.DatetimeIndex(ref.index[np.where(found, ends, 0)]).where(found)
+    return bars, matched, errors, np.where(found, scales[np.where(found, scale_idx, 0)], np.nan), mapped
+
+
+def _path_frame(close: pd.DataFrame, params: Params) -> pd.DataFrame:
+    bars, matched, errors, scales, mapped = _path_fit(close, params)
     codes = _phase_codes(mapped, params)
-    mapped_dates = pd.DatetimeIndex(ref.index[np.where(found, ends, 0)]).where(found)
     return pd.DataFrame(
         {
-            "mapped_date": mapped_dates,
+            "mapped_date": matched,
             "phase": np.array(PHASES, dtype=object)[codes],
             "error": errors,
-            "scale": np.where(found, scales[np.where(found, scale_idx, 0)], np.nan),
+            "scale": scales,
             "exposure": _phase_exposure(codes, params),
         },
-        index=pd.DatetimeIndex(index[bars], name="date"),
+        index=pd.DatetimeIndex(close.index[bars], name="date"),
     )
+
+
+def _path_days(close: pd.DataFrame, params: Params) -> np.ndarray:
+    """Per bar, the mapped day number of the last path-mode decision at or before it (NaN: none yet, or not found)."""
+    bars, _, _, _, mapped = _path_fit(close, params)
+    out = np.full(len(close), np.nan)
+    if len(bars):
+        last = np.searchsorted(bars, np.arange(len(close)), side="right") - 1
+        out = np.where(last >= 0, mapped[np.maximum(last, 0)], np.nan)
+    return out
 
 
 def _phase_frame(prices: Prices, params: Params) -> pd.DataFrame:
@@ -371,42 +396,58 @@ def implied_phase(prices: Prices, params: Mapping[str, Any] | None = None) -> pd
 # ---- the kind ---------------------------------------------------------------------------
 
 
+#: Parameters that define a path-mode fit (each distinct set is fitted once, the fits are cached).
+_FIT_PARAMS = (
+    "rebalance", "ai_start", "window", "scale_min", "scale_max", "scale_steps", "normalize", "reference_start",
+    "reference_end",
+)
+
+
 def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
-    """Calendar mode: the basket's closes, the rebalance calendars and the bars' day numbers."""
+    """The basket's closes, the rebalance calendars, the bars' day numbers and, in path mode, each fit's mapping.
+
+    Path mode fits every set of the fit parameters' values among ``choices``
+    that the spec check allows (``scale_min <= scale_max``).
+    """
     close = np.ascontiguousarray(prices.close[list(params["tickers"])].to_numpy(dtype=np.float64))
     calendar_of = choice_index(choices["rebalance"])
     calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
+    fit_of: dict[tuple[Any, ...], int] = {}
+    if params["mode"] == "path":
+        for values in itertools.product(*(dict.fromkeys(choices[name]) for name in _FIT_PARAMS)):
+            fit = dict(zip(_FIT_PARAMS, values))
+            if fit["scale_min"] <= fit["scale_max"]:
+                fit_of[values] = len(fit_of)
+    path_days = np.empty((len(fit_of), len(prices)))
+    for values, row in fit_of.items():
+        path_days[row] = _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))})
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         ai_start = _day_numbers(p["ai_start"])[0]
-        return [calendar_of[p["rebalance"]]], [ai_start, *_phase_bounds(p), p["time_scale"], *_phase_table(p)]
+        fit = fit_of[tuple(p[name] for name in _FIT_PARAMS)] if p["mode"] == "path" else -1
+        return [calendar_of[p["rebalance"]], fit], [ai_start, *_phase_bounds(p), p["time_scale"], *_phase_table(p)]
 
-    return Prepared((close, calendars, _day_numbers(prices.index)), encode)
+    return Prepared((close, calendars, _day_numbers(prices.index), path_days), encode)
 
 
-#: Calendar mode's target kernel, shared by ``backtest()`` and the fused sweep (path mode runs generic).
+#: The kind's target kernel in both modes, shared by ``backtest()`` and the fused sweep; path mode adds the
+#: reference to the loaded tickers, so ``mode`` is a layout parameter.
 FUSED = FusedTargets(
     params=(
-        "rebalance", "exposure", "short_exposure", "after_peak", "after_trough", "lead_days", "ai_start",
-        "dotcom_start", "dotcom_peak", "dotcom_trough", "time_scale",
+        "mode", "rebalance", "exposure", "short_exposure", "after_peak", "after_trough", "lead_days", "ai_start",
+        "dotcom_start", "dotcom_peak", "dotcom_trough", "time_scale", "window", "scale_min", "scale_max",
+        "scale_steps", "normalize", "reference_start", "reference_end",
     ),
     columns=lambda params: list(params["tickers"]),
     prepare=_prepare,
-    targets_nb=dotcom_calendar_targets_nb,
-    sweep_nb="dotcom_calendar_sweep_nb",
-    requires=(("mode", "calendar"),),
+    targets_nb=dotcom_analog_targets_nb,
+    sweep_nb="dotcom_analog_sweep_nb",
+    layout=("mode",),
 )
 
 
 def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    if params["mode"] == "calendar":
-        return FUSED.targets(prices, params)
-    frame = _path_frame(prices.close, params)
-    index = prices.index
-    side = frame["exposure"].reindex(index).ffill().fillna(params["exposure"]).to_numpy(dtype=np.float64)
-    close = prices.close[list(params["tickers"])]
-    weights = basket_weights(close, "equal")
-    return side_targets(weights, side, rebalance_mask(index, params["rebalance"]))
+    return FUSED.targets(prices, params)
 
 
 DOTCOM_ANALOG = register(

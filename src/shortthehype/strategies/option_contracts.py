@@ -25,13 +25,16 @@ per-ticker engine options name those symbols.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from shortthehype.core.targets_nb import option_contracts_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
+from shortthehype.fused import FusedTargets, Prepared
 from shortthehype.options import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract
 from shortthehype.params import Param, format_value
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -130,8 +133,8 @@ def _instruments(prices: Prices, params: Params) -> Prices:
     return Prices(**frames, source=prices.source, warnings=prices.warnings)
 
 
-def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
-    """Purchase on the decision bar, sale on the exit bar (before settlement); NaN elsewhere."""
+def _marks(prices: Prices, params: Params) -> np.ndarray:
+    """Per bar and contract: 1 on the purchase decision bar, 0 on the exit bar (before settlement), NaN elsewhere."""
     legs = list(_enabled(params).values())
     index = prices.index
     dates = pd.DatetimeIndex(index).normalize()
@@ -143,13 +146,42 @@ def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
         if priced.size == 0:
             continue
         decision, last = int(priced[0]), int(priced[-1])
-        values[decision, j] = leg["contracts"] * 100.0 if leg["contracts"] is not None else leg["premium_budget"]
+        values[decision, j] = 1.0
         exit_ = leg["exit"] or params["exit"]
         if exit_ is not None:
             exit_bar = int(np.searchsorted(dates, exit_, side="left"))
             if decision < exit_bar <= last:
                 values[exit_bar, j] = 0.0
-    return pd.DataFrame(values, index=index, columns=prices.tickers)
+    return values
+
+
+def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
+    """The purchase and sale bars of the contracts priced in ``prices`` (the traded prices, one column per contract)."""
+    def encode(p: Params) -> tuple[list[int], list[float]]:
+        return [], [leg["contracts"] * 100.0 if leg["contracts"] is not None else leg["premium_budget"]
+                    for leg in _enabled(p).values()]
+
+    return Prepared((_marks(prices, params),), encode, list(prices.tickers))
+
+
+#: Parameters the contracts' prices depend on: every one of the kind's (each distinct set is priced once).
+_PRICED_BY = ("contracts", "entry", "exit", *(param.name for param in VOL_MODEL_PARAMS))
+
+#: The kind's target kernel, shared by ``backtest()`` and the fused sweep: the contracts are priced once per
+#: distinct set of their parameters, the engine runs each set with its share-count and settlement terms.
+FUSED = FusedTargets(
+    params=_PRICED_BY,
+    columns=lambda params: list(_enabled(params)),  # the prepared prices name the columns (OCC symbols)
+    prepare=_prepare,
+    targets_nb=option_contracts_targets_nb,
+    sweep_nb="option_contracts_sweep_nb",
+    instruments=lambda params: tuple(repr(params[name]) for name in _PRICED_BY),
+)
+
+
+def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
+    """Purchase on the decision bar, sale on the exit bar (before settlement); NaN elsewhere."""
+    return FUSED.targets(prices, params)
 
 
 def _engine_terms(params: Params, traded: Prices) -> dict[str, list[str]]:
@@ -173,5 +205,6 @@ OPTION_CONTRACTS = register(
         engine_terms=_engine_terms,
         contracts=priced_contracts,
         entry_dates=("entry", "exit"),
+        fused=FUSED,
     )
 )
