@@ -130,6 +130,30 @@ def test_fast_path_equals_the_reference_composition_bit_for_bit(settings, lo, sm
     assert (fast[:, KERNEL_STATS.index("total_return")] != 0).mean() > 0.5  # the combinations trade
 
 
+@pytest.mark.parametrize("settings", [SETTINGS[0], SETTINGS[1], SETTINGS[3]], ids=lambda s: s["execution"])
+def test_fast_path_equals_the_reference_through_ties_and_flat_stretches(settings):
+    """Stretches of one price (64: every moving average of it is exact) make the averages tie, so the fast
+    path's steady runs meet the 'equal' comparison and long flat spells, besides 'above' and 'below'."""
+    open_, close, days = one_ticker_market(seed=11, jumps=False)
+    for first in (100, 260, 420):
+        close[first : first + 60] = 64.0
+        open_[first : first + 60] = 64.0
+    combos = all_pairs()
+    ap = np.zeros((len(combos), N_ASSET_PARAMS))
+    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
+    ap[:, AP_FEES] = settings.get("fees", 0.0)
+    ap[:, AP_FIXED_FEES] = settings.get("fixed", 0.0)
+    ap[:, AP_SLIPPAGE] = settings.get("slippage", 0.0)
+    for cumulative in (False, True):
+        fast, fast_blocks = run_kernel(open_, close, days, 0, combos, ap, settings, use_fast=True, cumulative=cumulative)
+        slow, slow_blocks = run_kernel(open_, close, days, 0, combos, ap, settings, use_fast=False, cumulative=cumulative)
+        np.testing.assert_array_equal(fast, slow)
+        np.testing.assert_array_equal(fast_blocks, slow_blocks)
+    ma = np.empty((len(WINDOWS), close.shape[0]))
+    rolling_means_nb(np.ascontiguousarray(close[:, 0]), WINDOWS, False, ma)
+    assert (ma[2, 200:] == ma[5, 200:]).sum() >= 60  # the averages do tie
+
+
 def test_bankrupt_combinations_take_the_reference_path():
     """Shorts through +270 % jumps go bankrupt: the fast path hands them to the engine (and agrees)."""
     open_, close, days = one_ticker_market(seed=11, n_bars=800)

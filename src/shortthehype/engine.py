@@ -483,7 +483,7 @@ def _check_weight_columns(weights: Any, prices: Prices) -> list[str]:
         )
     if weights.shape[1] == 0:
         raise DataError("weights has no columns: name at least one ticker")
-    columns = [str(c) for c in weights.columns]
+    columns = [str(c) for c in weights.columns.tolist()]
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
         raise DataError(f"weights has duplicate column(s) {', '.join(duplicated)}")
@@ -529,7 +529,7 @@ def _target_rows(
             f"weights on {weights.index[i]:%Y-%m-%d} ask for gross leverage {gross[i]:g} x equity "
             f"(sum of |weights|); at most {MAX_LEVERAGE:g} is accepted"
         )
-    positions = index.get_indexer(weights.index)
+    positions = np.arange(len(index)) if weights.index.equals(index) else index.get_indexer(weights.index)
     missing = positions < 0
     if missing.any():
         first = weights.index[missing][0]

@@ -65,6 +65,9 @@ FUSED_ENGINE = {
 
 ChunkResult = tuple[np.ndarray, np.ndarray, np.ndarray]
 
+#: Prepared parameter sets :meth:`FusedTargets.targets` keeps per loaded data set (each holds history x tickers arrays).
+PREPARED_KEPT = 4
+
 
 def _engine_axis_unsupported(axis: Axis) -> str | None:
     if axis.name in FUSED_ENGINE and all(v is None or isinstance(v, float) for v in axis.values):
@@ -140,8 +143,21 @@ class FusedTargets:
     instruments: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
 
     def targets(self, prices: Prices, params: Mapping[str, Any]) -> pd.DataFrame:
-        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns)."""
-        prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
+        """The kind's target weights on every bar of ``prices`` (what ``target_weights`` returns).
+
+        The prepared arrays of the last few parameter sets are kept with the
+        prices (:meth:`Prices.cached`): runs of one loaded data set that share
+        indicators (a study's entries, a generic sweep's combinations) compute them once.
+        """
+        key = _plain_key(params)
+        recent = prices.cached(("fused-prepared", id(self)), dict)  # a kind's hook lives as long as the process
+        prepared = recent.pop(key, None) if key is not None else None
+        if prepared is None:
+            prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
+        if key is not None:
+            while len(recent) >= PREPARED_KEPT:
+                recent.pop(next(iter(recent)))
+            recent[key] = prepared  # most recent last
         columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
         out = np.empty((len(prices), len(columns)))
@@ -310,6 +326,24 @@ class FusedTargets:
             "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
         }
         return plan.cache[key]
+
+
+def _plain_key(params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable key equal for equal parameters (None when a value is not plain data, e.g. a Series)."""
+
+    def plain(value: Any) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str, pd.Timestamp, np.integer, np.floating)):
+            return (type(value).__name__, value)
+        if isinstance(value, (list, tuple)):
+            items = [plain(v) for v in value]
+            return None if any(i is None for i in items) else ("seq", *items)
+        if isinstance(value, Mapping):
+            items = [(str(k), plain(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]
+            return None if any(i is None for _, i in items) else ("map", *items)
+        return None
+
+    items = [(name, plain(value)) for name, value in sorted(params.items())]
+    return None if any(i is None for _, i in items) else tuple(items)
 
 
 def choice_index(values: Sequence[Any]) -> dict[Any, int]:

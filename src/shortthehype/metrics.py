@@ -880,7 +880,8 @@ class Stats(pd.Series):
 
 def stats_series(stats: Any, name: str | None = None) -> Stats:
     """``stats`` (a mapping of floats) as :class:`Stats`."""
-    return Stats(dict(stats), name=name, dtype=np.float64)
+    stats = dict(stats)
+    return Stats(np.fromiter(stats.values(), dtype=np.float64, count=len(stats)), index=list(stats), name=name)
 
 
 # ---------------------------------------------------------------------------

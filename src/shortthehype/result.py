@@ -127,32 +127,17 @@ class Result:
     @cached_property
     def weights(self) -> pd.DataFrame:
         """Actual weights: position value / equity (NaN where equity <= 0)."""
-        equity = np.where(self._equity > 0, self._equity, np.nan)
-        return self._frame(self._position_values() / equity[:, None])
+        return self._frame(self._position_values() / self._positive_equity[:, None])
 
     @cached_property
     def exposure(self) -> pd.DataFrame:
         """Long (>= 0), short (<= 0), gross and net position value as fractions of equity (NaN where equity <= 0)."""
-        values = self._position_values()
-        long = np.where(values > 0, values, 0.0).sum(axis=1)
-        short = np.where(values < 0, values, 0.0).sum(axis=1)
-        equity = np.where(self._equity > 0, self._equity, np.nan)
-        data = {
-            "long": long / equity,
-            "short": short / equity,
-            "gross": (long - short) / equity,
-            "net": (long + short) / equity,
-        }
-        return pd.DataFrame(data, index=self.index)
+        return pd.DataFrame(self._exposure, index=self.index)
 
     @cached_property
     def turnover(self) -> pd.Series:
         """Traded notional (at fill prices) / equity per bar; 0 on bars without trades."""
-        notional = np.zeros(len(self.index))
-        recs = self.order_records
-        np.add.at(notional, recs["bar"], recs["size"] * recs["price"])
-        equity = np.where(self._equity > 0, self._equity, np.nan)
-        return pd.Series(notional / equity, index=self.index, name="turnover")
+        return pd.Series(self._turnover, index=self.index, name="turnover")
 
     # ---- records --------------------------------------------------------------------------
 
@@ -255,11 +240,14 @@ class Result:
 
         benchmark = self._benchmark_level(benchmark)
         closed = self.trade_records["status"] == TradeStatus.CLOSED
+        equity = self._stats_equity()
+        # per-bar inputs as arrays on the statistics' bars (none before the first bar: NaN, as a reindex gives)
+        before = len(equity) - len(self.index)
         stats = compute_stats(
-            self._stats_equity(),
+            equity,
             trade_returns=self.trade_records["ret"][closed],
-            gross_exposure=self.exposure["gross"],
-            turnover=self.turnover,
+            gross_exposure=np.concatenate([np.full(before, np.nan), self._held]),
+            turnover=np.concatenate([np.full(before, np.nan), self._turnover]),
             benchmark=benchmark,
             risk_free=risk_free,
             periods_per_year=periods_per_year,
@@ -359,8 +347,48 @@ class Result:
         return frame
 
     def _position_values(self) -> np.ndarray:
+        return self._marked_values.copy()
+
+    @cached_property
+    def _marked_values(self) -> np.ndarray:
         marks = pd.DataFrame(self._close).ffill().to_numpy()
         return np.where(self._positions != 0, self._positions * marks, 0.0)
+
+    @cached_property
+    def _positive_equity(self) -> np.ndarray:
+        return np.where(self._equity > 0, self._equity, np.nan)
+
+    @cached_property
+    def _exposure(self) -> dict[str, np.ndarray]:
+        values = self._marked_values
+        long = np.where(values > 0, values, 0.0).sum(axis=1)
+        short = np.where(values < 0, values, 0.0).sum(axis=1)
+        equity = self._positive_equity
+        return {
+            "long": long / equity,
+            "short": short / equity,
+            "gross": (long - short) / equity,
+            "net": (long + short) / equity,
+        }
+
+    @cached_property
+    def _held(self) -> np.ndarray:
+        """1.0 on bars with a position of nonzero value, 0.0 without, NaN where equity <= 0.
+
+        Zero exactly where :attr:`exposure`'s gross is (its long minus its
+        short, each a sum of same-signed values, is zero only when every
+        value is), which is all the ``exposure`` statistic reads.
+        """
+        values = self._marked_values
+        held = ((values > 0) | (values < 0)).any(axis=1)
+        return np.where(self._equity > 0, held.astype(np.float64), np.nan)
+
+    @cached_property
+    def _turnover(self) -> np.ndarray:
+        notional = np.zeros(len(self.index))
+        recs = self.order_records
+        np.add.at(notional, recs["bar"], recs["size"] * recs["price"])
+        return notional / self._positive_equity
 
     def _names(self, assets: np.ndarray) -> pd.Series:
         return pd.Series([self.tickers[a] for a in assets], dtype=object)

@@ -284,12 +284,9 @@ def window_index(
     index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None, where: str = ""
 ) -> pd.DatetimeIndex:
     """The bars of ``index`` in ``start..end`` (None: open on that side); DataError when fewer than two."""
-    mask = np.ones(len(index), dtype=bool)
-    if start is not None:
-        mask &= index >= start
-    if end is not None:
-        mask &= index <= end
-    window = index[mask]
+    lo = 0 if start is None else int(index.searchsorted(start, side="left"))
+    hi = len(index) if end is None else int(index.searchsorted(end, side="right"))
+    window = index[lo:hi]
     if len(window) < 2:
         lo = format_value(start) if start is not None else "the first date"
         hi = format_value(end) if end is not None else "the last date"
@@ -302,11 +299,23 @@ def prepare_window(
 ) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
     """Restrict targets to ``start..end``, carrying the targets in force at ``start`` onto its first bar."""
     window = window_index(index, start, end)
-    full = weights.reindex(index)
-    in_force = full.loc[: window[0]].ffill().iloc[-1]
-    windowed = full.loc[window].copy()
-    windowed.iloc[0] = windowed.iloc[0].fillna(in_force)
-    return window, windowed
+    full = weights if weights.index.equals(index) else weights.reindex(index)
+    if not all(dtype == np.float64 for dtype in full.dtypes):  # pandas keeps each column's own dtype
+        in_force = full.loc[: window[0]].ffill().iloc[-1]
+        windowed = full.loc[window].copy()
+        windowed.iloc[0] = windowed.iloc[0].fillna(in_force)
+        return window, windowed
+    values = full.to_numpy()
+    lo = int(index.searchsorted(window[0]))
+    windowed = values[lo : lo + len(window)].copy()
+    first = windowed[0]
+    unset = np.flatnonzero(np.isnan(first))
+    if len(unset) and lo:
+        history = values[:lo, unset]
+        known = ~np.isnan(history)
+        last = lo - 1 - np.argmax(known[::-1], axis=0)  # the latest row with a target, per column
+        first[unset] = np.where(known.any(axis=0), history[last, np.arange(len(unset))], np.nan)
+    return window, pd.DataFrame(windowed, index=window, columns=full.columns)
 
 
 @dataclass(frozen=True)
@@ -368,10 +377,11 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
     spec, prices, terms = prepared.spec, prepared.loaded, prepared.terms
     end, notes = _common_end(prepared.traded, prepared.traded_columns, end)
     window, window_weights = prepare_window(prepared.weights, prepared.traded.index, start, end)
-    _check_gross(spec, window_weights.drop(columns=list(terms.get("target_units", ()))))
+    units = list(terms.get("target_units", ()))
+    weight_columns = window_weights.drop(columns=units) if units else window_weights
+    _check_gross(spec, weight_columns)
     window_prices = prepared.traded.between(window[0], window[-1])
-    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
-    engine, rates, rate_notes = resolve_engine_rates(engine, prices, window_prices.index)
+    engine, rates, rate_notes = _engine_with_rates(spec, prices, window_prices.index)
     result = simulate(window_prices, window_weights, **engine, **terms)
     benchmark_ticker = spec.run.get("benchmark")
     benchmark = None
@@ -379,7 +389,7 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
         benchmark = prices.close[benchmark_ticker].reindex(window_prices.index)
     stats = result.stats(benchmark=benchmark)
     stats.name = spec.name
-    idle = _never_traded_note(spec, result, window_weights.drop(columns=list(terms.get("target_units", ()))), window_prices)
+    idle = _never_traded_note(spec, result, weight_columns, window_prices)
     if idle:
         notes = [*notes, idle]
     return BacktestRun(
@@ -394,6 +404,22 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
         options=_option_records(prepared, result),
         rates=rates,
     )
+
+
+def _engine_with_rates(spec: StrategySpec, prices: Prices, index: pd.DatetimeIndex) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The kind's engine options with the rates read as of each bar of ``index`` (:func:`resolve_engine_rates`).
+
+    Rates given as numbers or series names are resolved once per loaded data set and window.
+    """
+    from shortthehype.data.rates import RATE_OPTIONS
+
+    engine = dict(spec.kind.engine_options(spec.engine, spec.params))
+    settings = {name: engine[name] for name in RATE_OPTIONS if name in engine}
+    if not all(value is None or isinstance(value, (str, int, float)) for value in settings.values()):
+        return resolve_engine_rates(engine, prices, index)
+    key = ("engine_rates", *sorted(settings.items()), hash(index.asi8.tobytes()), len(index))
+    rates, labels, notes = prices.cached(key, lambda: resolve_engine_rates(settings, prices, index))
+    return {**engine, **rates}, dict(labels), list(notes)
 
 
 def _option_records(prepared: PreparedRun, result: Any) -> tuple[dict[str, Any], ...]:
@@ -493,7 +519,7 @@ def spec_needs(spec: StrategySpec) -> list[str]:
 
 def _never_traded_note(spec: StrategySpec, result: Any, weights: pd.DataFrame, prices: Prices) -> str | None:
     """Why a run that asked for positions never traded (None when it traded, or never asked)."""
-    if len(result.orders):
+    if len(result.order_records):
         return None
     asked = weights.fillna(0.0).abs().to_numpy() > 0
     if not asked.any():
@@ -557,18 +583,31 @@ def _window_warnings(loaded: Prices, window: Prices, tickers: Sequence[str]) -> 
     window would otherwise be reported on every run; prices loaded once for
     several runs (``compare``) carry notes about tickers a run does not use.
     Only loaded series are checked: instruments a strategy derives (a put
-    that expires worthless) are not data.
+    that expires worthless) are not data.  What does not depend on the window
+    is computed once per loaded data set.
     """
+    ours = tuple(t for t in tickers if t in loaded.tickers)
+    moves = loaded.cached(("dated_moves",), lambda: _dated_moves(loaded))
+    notes = loaded.cached(("loader_notes", *ours), lambda: _loader_notes(loaded, ours, moves))
+    lo = int(loaded.index.searchsorted(window.index[0], side="left"))
+    hi = int(loaded.index.searchsorted(window.index[-1], side="right")) - 1
+    return notes + [line for t in ours for before, row, line in moves[t] if before >= lo and row <= hi]
+
+
+def _dated_moves(loaded: Prices) -> dict[str, list[tuple[int, int, str]]]:
+    """Every loaded ticker's split-sized moves with the rows they span (:func:`~shortthehype.data.validate.dated_suspicious_moves`)."""
+    from shortthehype.data.validate import dated_suspicious_moves
+
+    return {t: dated_suspicious_moves(loaded.close[t], t) for t in loaded.tickers}
+
+
+def _loader_notes(loaded: Prices, ours: Sequence[str], moves: Mapping[str, list[tuple[int, int, str]]]) -> list[str]:
+    """The loader's notes that mention one of ``ours``, without the split-sized ``moves`` (a run reports its window's)."""
     import re
 
-    from shortthehype.data.validate import suspicious_moves
-
-    ours = [t for t in tickers if t in loaded.tickers]
-    all_moves = {line for t in loaded.tickers for line in suspicious_moves(loaded.close[t], t)}
+    all_moves = {line for dated in moves.values() for _, _, line in dated}
     mentions = re.compile("|".join(rf"\b{re.escape(t)}\b" for t in ours)) if ours else None
-    notes = [line for line in loaded.warnings if line not in all_moves and mentions and mentions.search(line)]
-    inside = loaded.close.loc[window.index[0] : window.index[-1]]
-    return notes + [line for t in ours for line in suspicious_moves(inside[t], t)]
+    return [line for line in loaded.warnings if line not in all_moves and mentions and mentions.search(line)]
 
 
 def _common_end(
@@ -577,14 +616,15 @@ def _common_end(
     """Pull ``end`` back to the last date of a traded ticker whose data stop shortly before the others'."""
     index = prices.index
     latest = index[-1] if end is None else min(index[-1], end)
-    latest_pos = index.get_indexer([latest], method="pad")[0]
+    latest_pos = int(index.searchsorted(latest, side="right")) - 1
+    last_rows = prices.cached(("last_valid_rows",), lambda: _last_valid_rows(prices))
     cut, cut_ticker = latest, None
     for ticker in traded:
-        last = prices.close[ticker].last_valid_index()
-        if last is None or last >= cut:
+        row = last_rows[ticker]
+        if row < 0 or index[row] >= cut:
             continue
-        if latest_pos - index.get_loc(last) <= STALE_DATA_BARS:
-            cut, cut_ticker = last, ticker
+        if latest_pos - row <= STALE_DATA_BARS:
+            cut, cut_ticker = index[row], ticker
     if cut_ticker is None:
         return end, []
     note = (
@@ -592,6 +632,13 @@ def _common_end(
         f"{format_value(latest)}: the backtest ends on {format_value(cut)} (set end= to choose)"
     )
     return cut, [note]
+
+
+def _last_valid_rows(prices: Prices) -> dict[str, int]:
+    """Row of each ticker's last close (-1: none)."""
+    valid = ~np.isnan(prices.close.to_numpy(dtype=np.float64))
+    rows = len(valid) - 1 - np.argmax(valid[::-1], axis=0) if len(valid) else np.zeros(valid.shape[1], dtype=np.int64)
+    return {t: int(r) if valid[:, k].any() else -1 for k, (t, r) in enumerate(zip(prices.tickers, rows))}
 
 
 def _check_gross(spec: StrategySpec, weights: pd.DataFrame) -> None:

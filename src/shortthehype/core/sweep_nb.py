@@ -277,6 +277,7 @@ def crossover_combo_fast_nb(
             accrues = True
             break
     gross_ratio = 1.0 / max_gross  # close_check_nb's test of the cap
+    capped = gross_ratio > 0.0  # max_gross finite: without a cap the test never holds
     exit_side = -1.0 if allow_short else 0.0
     cash = init_cash
     pos = 0.0
@@ -289,27 +290,15 @@ def crossover_combo_fast_nb(
     side = 0.0
     in_force = np.nan
     pending = np.nan  # the previous bar's target: it executes now when shift == 1
-    # statistics, in the order of operations of the metrics_nb kernels
+    # statistics: the mean's sum here, the rest from the kept returns after the loop (fast_stats_nb)
     first_value = init_cash
     prev = init_cash
     k = 0
     total = 0.0
-    lo_r = np.inf
-    hi_r = -np.inf
-    scale = 0.0
-    growth = 1.0
-    dd_equity = 1.0
-    dd_peak = 1.0
-    dd_low = 1.0  # lowest dd_equity under the current peak
-    mdd = np.nan
-    down_total = 0.0
-    n_blocks = blocks.shape[0]
-    block = -1
-    next_block = block_start
-    block_sum = 0.0
-    block_sq = 0.0
     equity = init_cash
-    for t in range(hi + 1):
+    t = -1
+    while t < hi:
+        t += 1
         f = fast[t]
         s = slow[t]
         up = False
@@ -346,11 +335,8 @@ def crossover_combo_fast_nb(
         if t == lo and np.isnan(target):
             target = in_force
         i = t - lo
-        if i > 0 and accrues and days[i] > 0.0:  # accrue_nb
-            rate = cash_rate[i - 1] if cash > 0.0 else cash_rate_negative[i - 1]
-            cash += cash * rate * days[i] / DAY_COUNT_BASIS
-            if pos < 0.0 and borrow_fee > 0.0:
-                cash -= borrow_fee * (-pos) * last_px * days[i] / DAY_COUNT_BASIS
+        if i > 0 and accrues and days[i] > 0.0:
+            cash = _accrue_one_nb(cash, pos, last_px, cash_rate[i - 1], cash_rate_negative[i - 1], borrow_fee, days[i])
         w = target if shift == 0 else pending
         pending = target
         if not np.isnan(w):
@@ -364,12 +350,8 @@ def crossover_combo_fast_nb(
                 if not after > 0.0:
                     return False
         last_px = close[i, 0]
-        equity = cash
-        if pos != 0.0:
-            equity += pos * last_px
-        if not equity > 0.0:
-            return False
-        if pos != 0.0 and equity < gross_ratio * (0.0 + abs(pos * last_px)) * (1.0 - GROSS_TOLERANCE):
+        equity, alive = _mark_one_nb(cash, pos, last_px, capped, gross_ratio)
+        if not alive:
             return False
         if i == 0 and not prepend_init_cash:
             first_value = equity
@@ -378,23 +360,121 @@ def crossover_combo_fast_nb(
         r = equity / prev - 1.0
         prev = equity
         returns[k] = r
-        if k == next_block and block < n_blocks - 1:
-            if block >= 0:
-                blocks[block, 0] = block_sum
-                blocks[block, 1] = block_sq
-            block += 1
-            next_block += block_len
-            block_sum = 0.0
-            block_sq = 0.0
-        block_sum += r
-        block_sq += r * r
-        k += 1
         total += r
+        k += 1
+        if not (shift == 0 or np.isnan(pending)):
+            continue
+        # The bars that compare fast and slow as bar t did (above, below, equal or undefined) leave the crossing
+        # state as it is and set no target: they only accrue and mark the position, in this loop.
+        code = _comparison_nb(f, s)
+        if pos == 0.0 and not accrues:  # flat: equity is the cash, the previous equity: each return is 0 (x / x - 1)
+            while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
+                t += 1
+                returns[k] = 0.0
+                k += 1
+            continue
+        while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
+            t += 1
+            i = t - lo
+            if accrues and days[i] > 0.0:
+                cash = _accrue_one_nb(cash, pos, last_px, cash_rate[i - 1], cash_rate_negative[i - 1], borrow_fee,
+                                      days[i])
+            last_px = close[i, 0]
+            equity, alive = _mark_one_nb(cash, pos, last_px, capped, gross_ratio)
+            if not alive:
+                return False
+            r = equity / prev - 1.0
+            prev = equity
+            returns[k] = r
+            total += r
+            k += 1
+    fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks)
+    return True
+
+
+@njit(cache=True, inline="always")
+def _accrue_one_nb(cash, pos, last_px, rate, rate_negative, borrow_fee, days):
+    """``accrue_nb`` for one asset on scalars: the cash after ``days`` calendar days of interest and borrow."""
+    cash += cash * (rate if cash > 0.0 else rate_negative) * days / DAY_COUNT_BASIS
+    if pos < 0.0 and borrow_fee > 0.0:
+        cash -= borrow_fee * (-pos) * last_px * days / DAY_COUNT_BASIS
+    return cash
+
+
+@njit(cache=True, inline="always")
+def _mark_one_nb(cash, pos, px, capped, gross_ratio):
+    """``mark_to_market_nb`` and the fast path's limits: (equity at ``px``, whether it is > 0 and within the cap)."""
+    equity = cash
+    if pos != 0.0:
+        equity += pos * px
+        if capped and equity < gross_ratio * (0.0 + abs(pos * px)) * (1.0 - GROSS_TOLERANCE):
+            return equity, False
+    return equity, equity > 0.0
+
+
+@njit(cache=True, inline="always")
+def _comparison_nb(f, s) -> int:
+    """1 when ``f > s``, 2 when ``f < s``, 3 when equal, 0 when either is NaN (what the crossing state reads)."""
+    return (f > s) + 2 * (f < s) + 3 * (f == s)
+
+
+@njit(cache=True, inline="always")
+def _compares_as_nb(code, f, s) -> bool:
+    """Whether ``_comparison_nb(f, s) == code``, with one comparison for the code at hand."""
+    if code == 1:
+        return f > s
+    if code == 2:
+        return f < s
+    if code == 3:
+        return f == s
+    return np.isnan(f) or np.isnan(s)
+
+
+@njit(cache=True, error_model="numpy")
+def fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks) -> None:
+    """The statistics of :func:`crossover_combo_fast_nb` from its ``k`` returns and their sum ``total``.
+
+    One pass over the returns holds every running quantity of the
+    :mod:`metrics_nb` kernels, each in their order of operations (sequential
+    sums and products, the same dispersion rule): the two-pass standard
+    deviation's second pass (the mean is known), the compounded growth, the
+    drawdown (one division per peak: the deepest point under a peak gives
+    that peak's deepest ratio, as rounding is monotonic), the downside sum,
+    the extremes, and the block sums of the PBO.
+    """
+    n_blocks = blocks.shape[0]
+    mean = total / k if k > 0 else 0.0
+    ss = 0.0
+    lo_r = np.inf
+    hi_r = -np.inf
+    scale = 0.0
+    dd_equity = 1.0
+    dd_peak = 1.0
+    dd_low = 1.0  # lowest dd_equity under the current peak
+    mdd = np.nan
+    down_total = 0.0
+    block = -1
+    next_block = block_start
+    block_sum = 0.0
+    block_sq = 0.0
+    for j in range(k):
+        r = returns[j]
+        if n_blocks > 0:
+            if j == next_block and block < n_blocks - 1:
+                if block >= 0:
+                    blocks[block, 0] = block_sum
+                    blocks[block, 1] = block_sq
+                block += 1
+                next_block += block_len
+                block_sum = 0.0
+                block_sq = 0.0
+            block_sum += r
+            block_sq += r * r
+        dev = r - mean
+        ss += dev * dev
         lo_r = min(lo_r, r)
         hi_r = max(hi_r, r)
-        scale = max(scale, abs(r))
-        growth *= 1.0 + r
-        dd_equity *= 1.0 + r
+        dd_equity *= 1.0 + r  # also the compounded growth: both start at 1 and take the same products
         if dd_equity > dd_peak:
             dd = (dd_low - dd_peak) / dd_peak
             if np.isnan(mdd) or dd < mdd:
@@ -408,6 +488,9 @@ def crossover_combo_fast_nb(
     if block >= 0:
         blocks[block, 0] = block_sum
         blocks[block, 1] = block_sq
+    growth = dd_equity
+    if k > 0:
+        scale = max(hi_r, -lo_r, 0.0)  # the largest |r|: max and negation are exact
     out[0] = equity
     out[1] = equity / first_value - 1.0
     out[8] = 0.0
@@ -420,11 +503,6 @@ def crossover_combo_fast_nb(
         out[4] = np.nan
         out[5] = np.nan
     else:
-        mean = total / k
-        ss = 0.0
-        for j in range(k):
-            dev = returns[j] - mean
-            ss += dev * dev
         std = np.sqrt(ss / (k - 1))
         tol = DISPERSION_TOL * (1.0 + scale)
         if hi_r - lo_r <= tol:
@@ -446,7 +524,6 @@ def crossover_combo_fast_nb(
         if np.isinf(calmar):
             calmar = np.nan
     out[7] = calmar
-    return True
 
 
 @njit(cache=True, parallel=True)

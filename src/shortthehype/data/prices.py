@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ class Prices:
 
     @property
     def tickers(self) -> list[str]:
-        return [str(c) for c in self.close.columns]
+        return list(self.cached(("tickers",), lambda: tuple(str(c) for c in self.close.columns)))
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -77,24 +78,59 @@ class Prices:
         return getattr(self, name)
 
     def select(self, tickers: Iterable[str]) -> Prices:
-        """The same prices restricted to ``tickers`` (in that order); rows where none trade are dropped."""
+        """The same prices restricted to ``tickers`` (in that order); rows where none trade are dropped.
+
+        Computed once per set of tickers (see :meth:`cached`): a run, a sweep
+        or a study selects the same tickers of one loaded data set many times.
+        """
         wanted = list(tickers)
         missing = [t for t in wanted if t not in self.close.columns]
         if missing:
             raise DataError(f"ticker(s) not in these prices: {', '.join(missing)}")
-        frames = {name: getattr(self, name)[wanted] for name in PRICE_FIELDS}
-        keep = frames["close"].notna().any(axis=1)
-        return self._with({name: frame.loc[keep] for name, frame in frames.items()})
+        return self.cached(("select", *wanted), lambda: self._select(wanted))
+
+    def _select(self, wanted: list[str]) -> Prices:
+        columns = self.close.columns.get_indexer(wanted)
+        keep = ~np.isnan(self.close.to_numpy(dtype=np.float64)[:, columns]).all(axis=1)
+        return self._rows(keep, columns)
 
     def between(self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None) -> Prices:
         """Rows with ``start <= date <= end`` (either bound optional)."""
         index = self.index
-        mask = np.ones(len(index), dtype=bool)
-        if start is not None:
-            mask &= index >= pd.Timestamp(start)
-        if end is not None:
-            mask &= index <= pd.Timestamp(end)
-        return self._with({name: getattr(self, name).loc[mask] for name in PRICE_FIELDS})
+        lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
+        hi = len(index) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
+        return self._rows(slice(lo, hi))
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, computed once per ``key`` for these prices (what is derived from a loaded data set).
+
+        Prices are values: their frames are never modified in place, so what
+        is derived from them (a selection, the loader's notes restricted to a
+        window, each ticker's last valid date) stays true for the object's life.
+        """
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}  # derived values do not travel
+
+    def _rows(self, keep: np.ndarray | slice, columns: np.ndarray | None = None) -> Prices:
+        """These prices on the rows ``keep`` (a mask or a slice) and the columns at positions ``columns``, built from arrays."""
+        index = self.index[keep]
+        labels = self.close.columns if columns is None else self.close.columns[columns]
+        frames = {}
+        for name in PRICE_FIELDS:
+            frame = getattr(self, name)
+            values = frame.to_numpy()
+            if values.dtype != np.float64:  # mixed column dtypes: let pandas keep each column's own
+                frame = frame if columns is None else frame.iloc[:, columns]
+                frames[name] = frame.loc[keep]
+                continue
+            values = values if columns is None else values[:, columns]
+            frames[name] = pd.DataFrame(values[keep], index=index, columns=labels)
+        return self._with(frames)
 
     def _with(self, frames: Mapping[str, pd.DataFrame]) -> Prices:
         return Prices(**frames, source=self.source, warnings=self.warnings, origin=self.origin)

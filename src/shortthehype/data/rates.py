@@ -362,6 +362,8 @@ def rate_on_bars(rate: pd.Series, index: pd.DatetimeIndex, name: str = "cash_rat
     except (TypeError, ValueError):
         raise DataError(f"{label}: rates must be numbers") from None
     check_rates(values, label)
+    if values.index.equals(index):  # already read as of each bar (resolve_engine_rates does so)
+        return np.ascontiguousarray(values.to_numpy()), []
     dates = _naive(values.index)
     bars = _naive(index)
     position = dates.searchsorted(bars, side="right") - 1

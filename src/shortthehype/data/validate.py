@@ -47,6 +47,7 @@ __all__ = [
     "check_date_range",
     "check_ohlcv",
     "check_rows_in_range",
+    "dated_suspicious_moves",
     "did_you_mean",
     "format_range",
     "normalize_ticker",
@@ -478,15 +479,30 @@ def suspicious_moves(close: pd.Series, ticker: str, *, threshold: float = SUSPIC
     --------
     A 2-for-1 split left unadjusted halves the price: ``-50.0%`` is reported.
     """
-    series = close.dropna()
-    if len(series) < 2:
+    return [line for _, _, line in dated_suspicious_moves(close, ticker, threshold=threshold)]
+
+
+def dated_suspicious_moves(
+    close: pd.Series, ticker: str, *, threshold: float = SUSPICIOUS_MOVE
+) -> list[tuple[int, int, str]]:
+    """:func:`suspicious_moves` with the rows of ``close`` each move spans: ``(row before, row of the move, line)``.
+
+    The moves of any contiguous range of rows are those whose two rows lie in it.
+    """
+    values = close.to_numpy(dtype=np.float64)
+    rows = np.flatnonzero(~np.isnan(values))
+    if len(rows) < 2:
         return []
-    values = series.to_numpy(dtype=np.float64)
+    values = values[rows]
     moves = values[1:] / values[:-1] - 1.0
     hits = np.flatnonzero(np.abs(moves) > threshold)
     return [
-        f"{ticker} {series.index[i + 1].date()}: one-day close-to-close move {moves[i]:+.1%} "
-        f"exceeds ±{threshold:.0%} (an unadjusted split?)"
+        (
+            int(rows[i]),
+            int(rows[i + 1]),
+            f"{ticker} {close.index[rows[i + 1]].date()}: one-day close-to-close move {moves[i]:+.1%} "
+            f"exceeds ±{threshold:.0%} (an unadjusted split?)",
+        )
         for i in hits
     ]
 

@@ -1,0 +1,224 @@
+"""The array paths of ``backtest()``'s pandas layer against their plain pandas twins, and caching that never shows.
+
+Each function below that ends in ``_pandas`` is the obviously-correct
+formulation (label-based pandas, as the code read before it worked on row
+positions); the tests compare the two on real and constructed data, edge
+cases included (late listings, targets before the window, a window starting
+on the first bar, mixed dtypes).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shortthehype import backtest
+from shortthehype.constants import PRICE_FIELDS, STALE_DATA_BARS
+from shortthehype.data.load import load_prices
+from shortthehype.data.prices import Prices
+from shortthehype.data.rates import rate_on_bars
+from shortthehype.data.validate import suspicious_moves
+from shortthehype.enums import TradeStatus
+from shortthehype.runner import _common_end, _window_warnings, prepare_window, spec_needs, resolve_spec
+
+
+def _frames_equal(a: Prices, b: dict[str, pd.DataFrame]) -> None:
+    for name in PRICE_FIELDS:
+        pd.testing.assert_frame_equal(getattr(a, name), b[name])
+
+
+def select_pandas(prices: Prices, tickers: list[str]) -> dict[str, pd.DataFrame]:
+    frames = {name: getattr(prices, name)[tickers] for name in PRICE_FIELDS}
+    keep = frames["close"].notna().any(axis=1)
+    return {name: frame.loc[keep] for name, frame in frames.items()}
+
+
+def between_pandas(prices: Prices, start, end) -> dict[str, pd.DataFrame]:
+    mask = np.ones(len(prices), dtype=bool)
+    if start is not None:
+        mask &= prices.index >= pd.Timestamp(start)
+    if end is not None:
+        mask &= prices.index <= pd.Timestamp(end)
+    return {name: getattr(prices, name).loc[mask] for name in PRICE_FIELDS}
+
+
+def prepare_window_pandas(weights, index, start, end):
+    mask = np.ones(len(index), dtype=bool)
+    if start is not None:
+        mask &= index >= start
+    if end is not None:
+        mask &= index <= end
+    window = index[mask]
+    full = weights.reindex(index)
+    in_force = full.loc[: window[0]].ffill().iloc[-1]
+    windowed = full.loc[window].copy()
+    windowed.iloc[0] = windowed.iloc[0].fillna(in_force)
+    return window, windowed
+
+
+def window_warnings_pandas(loaded: Prices, window: Prices, tickers) -> list[str]:
+    import re
+
+    ours = [t for t in tickers if t in loaded.tickers]
+    all_moves = {line for t in loaded.tickers for line in suspicious_moves(loaded.close[t], t)}
+    mentions = re.compile("|".join(rf"\b{re.escape(t)}\b" for t in ours)) if ours else None
+    notes = [line for line in loaded.warnings if line not in all_moves and mentions and mentions.search(line)]
+    inside = loaded.close.loc[window.index[0] : window.index[-1]]
+    return notes + [line for t in ours for line in suspicious_moves(inside[t], t)]
+
+
+def common_end_pandas(prices: Prices, traded, end):
+    index = prices.index
+    latest = index[-1] if end is None else min(index[-1], end)
+    latest_pos = index.get_indexer([latest], method="pad")[0]
+    cut, cut_ticker = latest, None
+    for ticker in traded:
+        last = prices.close[ticker].last_valid_index()
+        if last is None or last >= cut:
+            continue
+        if latest_pos - index.get_loc(last) <= STALE_DATA_BARS:
+            cut, cut_ticker = last, ticker
+    return cut if cut_ticker else end, cut_ticker
+
+
+@pytest.fixture(scope="module")
+def real(shared_prices_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_prices(["NVDA", "PLTR", "TSM", "AMD", "QQQ"], data_dir=shared_prices_dir)
+
+
+def _market(n: int = 60, seed: int = 3) -> Prices:
+    """Three tickers: B lists on bar 10, C stops 3 bars before the end and jumps +80 % on bar 30."""
+    rng = np.random.default_rng(seed)
+    index = pd.DatetimeIndex(pd.bdate_range("2024-01-01", periods=n), name="date")
+    close = pd.DataFrame(100.0 * np.cumprod(1 + rng.normal(0, 0.01, (n, 3)), axis=0), index=index, columns=["A", "B", "C"])
+    close.loc[index[:10], "B"] = np.nan
+    close.loc[index[-3:], "C"] = np.nan
+    close.loc[index[30]:, "C"] *= 1.8
+    close.columns.name = "ticker"
+    prices = Prices.from_close(close)
+    line = suspicious_moves(close["C"], "C")
+    return Prices(**{f: getattr(prices, f) for f in PRICE_FIELDS}, warnings=("B: listed late", "C: a note", *line))
+
+
+@pytest.mark.parametrize("tickers", [["PLTR", "NVDA"], ["TSM"], ["QQQ", "AMD", "PLTR"]])
+def test_select_and_between_equal_pandas(real, tickers):
+    chosen = real.select(tickers)
+    _frames_equal(chosen, select_pandas(real, tickers))
+    assert real.select(tickers) is chosen  # once per loaded data set
+    for start, end in ((None, None), ("2021-01-05", "2023-02-01"), ("2020-09-30", None), (None, "1999-01-04"),
+                       ("2030-01-01", None)):
+        _frames_equal(chosen.between(start, end), between_pandas(chosen, start, end))
+
+
+def test_select_survives_pickling_without_its_memo(real):
+    import pickle
+
+    chosen = real.select(["PLTR"])
+    back = pickle.loads(pickle.dumps(chosen))
+    assert "_memo" not in back.__dict__
+    _frames_equal(back, {name: getattr(chosen, name) for name in PRICE_FIELDS})
+
+
+@pytest.mark.parametrize("start_bar, end_bar", [(0, None), (5, 40), (25, 59), (12, 13)])
+def test_prepare_window_equals_pandas(start_bar, end_bar):
+    rng = np.random.default_rng(start_bar)
+    index = pd.DatetimeIndex(pd.bdate_range("2023-01-02", periods=60))
+    values = rng.uniform(-1, 1, (60, 4))
+    values[rng.uniform(size=values.shape) < 0.7] = np.nan  # sparse targets, some columns unset for long stretches
+    values[:, 3] = np.nan
+    values[2, 3] = 0.25  # set once, long before most windows
+    weights = pd.DataFrame(values, index=index, columns=["w", "x", "y", "z"])
+    start = index[start_bar]
+    end = None if end_bar is None else index[end_bar]
+    window, got = prepare_window(weights, index, start, end)
+    want_window, want = prepare_window_pandas(weights, index, start, end)
+    pd.testing.assert_index_equal(window, want_window)
+    pd.testing.assert_frame_equal(got, want)
+    # a window starting between dates, and targets on a subset of the dates (reindexed)
+    subset = weights.iloc[::3]
+    between = index[start_bar] + pd.Timedelta(hours=1)
+    if end_bar is None or end_bar - start_bar >= 3:
+        window, got = prepare_window(subset, index, between, end)
+        pd.testing.assert_frame_equal(got, prepare_window_pandas(subset, index, between, end)[1])
+
+
+def test_prepare_window_keeps_column_dtypes():
+    index = pd.DatetimeIndex(pd.bdate_range("2023-01-02", periods=10))
+    weights = pd.DataFrame({"a": np.arange(10), "b": np.full(10, np.nan)}, index=index)
+    _, got = prepare_window(weights, index, index[3], None)
+    pd.testing.assert_frame_equal(got, prepare_window_pandas(weights, index, index[3], None)[1])
+
+
+@pytest.mark.parametrize("first, last", [(0, 59), (0, 29), (30, 59), (31, 56), (5, 40)])
+def test_window_warnings_equal_pandas(first, last):
+    loaded = _market()
+    window = loaded.between(loaded.index[first], loaded.index[last])
+    for tickers in (["A", "B", "C"], ["C"], ["A"]):
+        assert _window_warnings(loaded, window, tickers) == window_warnings_pandas(loaded, window, tickers)
+    inside = first < 30 <= last
+    assert any(line.startswith("C ") and "exceeds" in line for line in _window_warnings(loaded, window, ["C"])) is inside
+
+
+@pytest.mark.parametrize("end_bar", [None, 59, 58, 56, 50, 0])
+def test_common_end_equals_pandas(end_bar):
+    prices = _market()
+    end = None if end_bar is None else prices.index[end_bar]
+    got, notes = _common_end(prices, pd.Index(["A", "B", "C"]), end)
+    want, cut = common_end_pandas(prices, ["A", "B", "C"], end)
+    assert got == want
+    assert bool(notes) is (cut is not None)
+
+
+def test_rates_already_on_the_bars_are_read_as_given():
+    index = pd.DatetimeIndex(pd.bdate_range("2024-01-01", periods=30))
+    rates = pd.Series(np.linspace(0.01, 0.05, 30), index=index)
+    fast, notes = rate_on_bars(rates, index)
+    shifted, _ = rate_on_bars(rates, index + pd.Timedelta(hours=1))  # the general path: as of each bar
+    np.testing.assert_array_equal(fast, shifted)
+    assert notes == []
+
+
+@pytest.mark.parametrize("name", ["ai-basket", "hype-hedge", "burry-short", "sixty-forty"])
+def test_repeated_backtests_equal_fresh_ones(shared_prices_dir, name):
+    """What is kept with the loaded prices never changes a result: runs with other parameters in between, and
+    runs on a fresh copy of the prices, give the same statistics and targets."""
+    spec = resolve_spec(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prices = load_prices(spec_needs(spec), end=spec.run.get("end"), source="csv", data_dir=shared_prices_dir)
+    first = backtest(spec, prices=prices)
+    other = {"ai-basket": {"weighting": "inverse_vol", "trend_window": 50}, "hype-hedge": {"beta_window": 30},
+             "burry-short": {"exposure": 0.5}, "sixty-forty": {"rebalance": "weekly"}}[name]
+    backtest(spec, overrides=other, prices=prices)
+    again = backtest(spec, prices=prices)
+    copy = Prices(**{f: getattr(prices, f).copy() for f in PRICE_FIELDS}, source=prices.source,
+                  warnings=prices.warnings, origin=prices.origin)
+    fresh = backtest(spec, prices=copy)
+    for run in (again, fresh):
+        pd.testing.assert_series_equal(run.stats, first.stats)
+        pd.testing.assert_frame_equal(run.weights, first.weights)
+        assert run.warnings == first.warnings
+        assert run.rates == first.rates
+
+
+def test_stats_exposure_reads_what_the_exposure_frame_says(shared_prices_dir):
+    """``Result.stats`` takes the held bars as arrays; the same statistics come from the public frames."""
+    from shortthehype.metrics import compute_stats
+
+    spec = resolve_spec("burry-short")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prices = load_prices(spec_needs(spec), end=spec.run.get("end"), source="csv", data_dir=shared_prices_dir)
+    for execution in ("next_open", "close"):
+        run = backtest(spec, overrides={"execution": execution}, prices=prices)
+        result = run.result
+        closed = result.trade_records["status"] == TradeStatus.CLOSED
+        want = compute_stats(result._stats_equity(), trade_returns=result.trade_records["ret"][closed],
+                             gross_exposure=result.exposure["gross"], turnover=result.turnover, benchmark=run.benchmark)
+        got = result.stats(benchmark=run.benchmark)
+        assert dict(got) == pytest.approx(want, nan_ok=True, rel=0, abs=0)
