@@ -77,6 +77,9 @@ def test_rolling_betas_of_many_windows_equal_one_call_per_ticker_and_window():
             one = rolling_beta(prices[ticker], reference, window).to_numpy()
             np.testing.assert_array_equal(betas[w, :, j], one)
     assert np.isnan(betas[:, 41:46, 1]).all() and np.isfinite(betas[-1, 100:, 0]).all()
+    later = rolling_betas(prices, reference, windows, first=120)  # rows before 120 are not computed
+    assert np.isnan(later[:, :120]).all()
+    np.testing.assert_array_equal(later[:, 120:], betas[:, 120:])
 
 
 def test_rolling_volatilities_of_many_windows_equal_one_call_per_window():

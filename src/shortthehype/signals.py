@@ -119,17 +119,18 @@ def rolling_beta(asset: pd.Series, market: pd.Series, window: int) -> pd.Series:
     return pd.Series(out, index=asset.index, name=asset.name)
 
 
-def rolling_betas(close: pd.DataFrame, reference: pd.Series, windows: Sequence[int]) -> np.ndarray:
+def rolling_betas(close: pd.DataFrame, reference: pd.Series, windows: Sequence[int], first: int = 0) -> np.ndarray:
     """:func:`rolling_beta` of every column of ``close`` on ``reference`` for every window: ``(windows, bars, columns)``.
 
     One pass over the returns, the (window, column) pairs in parallel; each
-    value equals :func:`rolling_beta` of that column and window.
+    value from row ``first`` on equals :func:`rolling_beta` of that column
+    and window (earlier rows are NaN: not computed).
     """
     values = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
     market = np.ascontiguousarray(reference.reindex(close.index).to_numpy(dtype=np.float64))
     sizes = np.asarray([_check_window(int(w), minimum=2) for w in windows], dtype=np.int64)
     out = np.empty((len(sizes), *values.shape))
-    nb.rolling_betas_nb(values, market, sizes, out)
+    nb.rolling_betas_nb(values, market, sizes, int(first), out)
     return out
 
 

@@ -171,12 +171,13 @@ def rolling_stds_nb(x, windows, ddof, out):
 
 
 @njit(cache=True, parallel=True)
-def rolling_betas_nb(close, reference, windows, out):
+def rolling_betas_nb(close, reference, windows, first, out):
     """``out[w, :, j]``: :func:`rolling_beta_1d_nb` of column j's simple returns on ``reference``'s, window ``windows[w]``.
 
     ``close`` (bars x tickers), ``reference`` (bars,) closes; each return is
-    ``p[t] / p[t-1] - 1`` (NaN on the first bar), so every value equals a
-    separate call per ticker and window bit for bit.  The (window, ticker)
+    ``p[t] / p[t-1] - 1`` (NaN on the first bar), so every value from bar
+    ``first`` on equals a separate call per ticker and window bit for bit;
+    the bars before ``first`` are NaN (not computed).  The (window, ticker)
     pairs run in parallel.
     """
     n, k = close.shape
@@ -189,7 +190,9 @@ def rolling_betas_nb(close, reference, windows, out):
     for pair in prange(windows.shape[0] * k):
         w = pair // k
         j = pair % k
-        rolling_beta_1d_nb(np.ascontiguousarray(returns[:, j]), market, windows[w], out[w, :, j])
+        lo = max(0, first - windows[w] + 1)  # the returns the first computed value reads
+        rolling_beta_1d_nb(np.ascontiguousarray(returns[lo:, j]), market[lo:], windows[w], out[w, lo:, j])
+        out[w, : min(first, n), j] = np.nan
     return out
 
 

@@ -130,12 +130,12 @@ def hedge_betas(prices: Prices, params: Params) -> pd.DataFrame:
     return pd.DataFrame(_betas(prices, params, [params["beta_window"]])[0], index=prices.index, columns=traded)
 
 
-def _betas(prices: Prices, params: Params, windows: Sequence[int]) -> np.ndarray:
-    """β of the traded tickers on the reference for each of ``windows``: ``(windows, bars, traded)``."""
+def _betas(prices: Prices, params: Params, windows: Sequence[int], first: int = 0) -> np.ndarray:
+    """β of the traded tickers on the reference for each of ``windows``: ``(windows, bars, traded)``, NaN before ``first``."""
     from shortthehype.signals import rolling_betas
 
     close = prices.close
-    return rolling_betas(close[_traded(params)], close[params["reference"]], windows)
+    return rolling_betas(close[_traded(params)], close[params["reference"]], windows, first)
 
 
 def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
@@ -145,7 +145,10 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     calendar_of = choice_index(choices["rebalance"])
     calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
     beta_of = choice_index(choices["beta_window"])
-    betas = _betas(prices, params, list(beta_of))  # rows in beta_of's order
+    # the targets read a beta only on bars where every short has a price: none before the last short lists
+    shorts_trade = np.isfinite(close[:, len(_long_tickers(params)):]).all(axis=1)
+    first = int(np.argmax(shorts_trade)) if shorts_trade.any() else len(close)
+    betas = _betas(prices, params, list(beta_of), first)  # rows in beta_of's order
     n_long = len(_long_tickers(params))
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
