@@ -143,17 +143,6 @@ WINDOWS = {
 }
 #: The spec of a case named otherwise.
 SPECS = {"dotcom-analog-path": "dotcom-analog"}
-#: The spec's [sweep] table in stock mode (its 48 puts combinations cost ~0.5 s each on the generic path;
-#: the puts have their own test below).
-DEFAULT_GRIDS = {
-    "burry-short": {"exposure": "0.4:1.2:0.2", "entry": "2021-01-04,2023-01-03,2024-01-02,2025-11-03",
-                    "rebalance": "hold,keep_weights"},
-}
-#: Kinds whose random grids are checked against BacktestRun.stats on a sample of rows (every row is
-#: checked against the generic path, one backtest() per combination): their backtests are slower.
-SAMPLED = {"dotcom-analog-path": 40, "burry-short": 40, "bubble-timer": 40, "burry-puts": 20}
-#: Fewer random combinations where each one prices its own option contracts on both paths.
-RANDOM_N = {("burry-puts", "defaults"): 60, ("burry-puts", "engine"): 30}
 KINDS = list(WIDE)
 
 
@@ -170,12 +159,9 @@ def _overrides(row: pd.Series, grid_keys) -> dict:
             for key in grid_keys if not is_empty_cell(row[key])}
 
 
-def _assert_rows_equal_backtest(result, spec, overrides, prices, sample=None):
-    """Each row (``sample``: that many, evenly spaced) against ``BacktestRun.stats`` of its combination."""
-    table = result.table
-    if sample is not None and sample < len(table):
-        table = table.iloc[np.linspace(0, len(table) - 1, sample).astype(int)]
-    for _, row in table.iterrows():
+def _assert_rows_equal_backtest(result, spec, overrides, prices):
+    """Every row against ``BacktestRun.stats`` of its combination."""
+    for _, row in result.table.iterrows():
         combination = {**overrides, **_overrides(row, result.grid)}
         run = backtest(spec, overrides=combination, prices=prices)
         assert row["end_value"] == run.result.equity.iloc[-1], combination
@@ -196,11 +182,13 @@ def _assert_paths_equal(fused, generic):
 
 @pytest.mark.parametrize("case", KINDS)
 def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case):
-    name, grid = SPECS.get(case, case), DEFAULT_GRIDS.get(case)
+    name, grid = SPECS.get(case, case), None
     fused = sweep(name, grid, overrides=WINDOWS[case], prices=prices, n_blocks=4, path="fused")
     generic = sweep(name, grid, overrides=WINDOWS[case], prices=prices, n_blocks=4, path="generic", workers=1)
-    # time_scale applies to calendar mode only: path mode runs lead_days x after_peak
-    expected = 4 * 2 if case == "dotcom-analog-path" else math.prod(len(v) for v in fused.grid.values())
+    # time_scale applies to calendar mode only: path mode runs lead_days x after_peak; burry-short's stock
+    # combinations are exposure x entry x rebalance, its puts entry x moneyness x tenor_days
+    distinct = {"dotcom-analog-path": 4 * 2, "burry-short": 5 * 4 * 2 + 4 * 4 * 3}
+    expected = distinct.get(case, math.prod(len(v) for v in fused.grid.values()))
     assert fused.n_run == expected and fused.grid.keys() == (grid or load_spec(name).sweep).keys()
     _assert_paths_equal(fused, generic)
     _assert_rows_equal_backtest(fused, name, WINDOWS[case], prices)
@@ -211,13 +199,13 @@ def test_default_grid_fused_rows_equal_backtest_and_the_generic_path(prices, cas
 def test_random_wide_grid_fused_rows_equal_backtest_and_the_generic_path(prices, case, variant):
     name = SPECS.get(case, case)
     overrides = {**WINDOWS[case], **(ENGINE_VARIANT if variant == "engine" else {})}
-    n = RANDOM_N.get((case, variant), 200 if variant == "defaults" else 60)
+    n = 200 if variant == "defaults" else 60
     kwargs = dict(overrides=overrides, prices=prices, random=n, seed=13, n_blocks=4, force=True)
     fused = sweep(name, WIDE[case], path="fused", **kwargs)
     generic = sweep(name, WIDE[case], path="generic", workers=1, **kwargs)
     assert fused.n_run == n
     _assert_paths_equal(fused, generic)
-    _assert_rows_equal_backtest(fused, name, overrides, prices, SAMPLED.get(case))
+    _assert_rows_equal_backtest(fused, name, overrides, prices)
 
 
 #: burry-short's puts: the parameters the rolls depend on (one pricing per distinct set) and those they do not.
@@ -238,14 +226,15 @@ PUTS_WIDE = {
 
 @pytest.mark.parametrize("variant", ["defaults", "engine"], ids=["spec-engine", "close-capped-margin"])
 def test_burry_short_puts_fused_rows_equal_backtest_and_the_generic_path(prices, variant):
-    """Rolled puts (derived instruments) on the fused path: a puts backtest costs ~0.5 s, so 24 random rows."""
+    """Rolled puts (derived instruments) on the fused path: 200 random combinations (60 with the engine variant)."""
     overrides = ENGINE_VARIANT if variant == "engine" else {}
-    kwargs = dict(overrides=overrides, prices=prices, random=24, seed=5, n_blocks=4, force=True)
+    n = 200 if variant == "defaults" else 60
+    kwargs = dict(overrides=overrides, prices=prices, random=n, seed=5, n_blocks=4, force=True)
     fused = sweep("burry-short", PUTS_WIDE, path="fused", **kwargs)
     generic = sweep("burry-short", PUTS_WIDE, path="generic", workers=1, **kwargs)
-    assert fused.n_run == 24 and set(fused.table["instrument"]) == {"stock", "puts"}
+    assert fused.n_run == n and set(fused.table["instrument"]) == {"stock", "puts"}
     _assert_paths_equal(fused, generic)
-    _assert_rows_equal_backtest(fused, "burry-short", overrides, prices, 6)
+    _assert_rows_equal_backtest(fused, "burry-short", overrides, prices)
 
 
 def test_fused_groups_beyond_the_cache_are_recomputed_to_the_same_rows(prices, monkeypatch):
