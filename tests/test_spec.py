@@ -112,3 +112,13 @@ def test_every_builtin_kind_registers_under_its_mapped_name():
     from shortthehype.strategies.base import BUILTIN_KINDS, strategy_kinds
 
     assert sorted(strategy_kinds()) == sorted(BUILTIN_KINDS)
+
+
+def test_a_synthetic_table_maps_the_spec_onto_the_synthetic_market_and_names_only_known_settings():
+    spec = spec_from_mapping({**MINIMAL, "synthetic": {"weights": "MKT:0.6,BOND:0.4", "benchmark": "MKT"}})
+    assert spec.synthetic == {"weights": "MKT:0.6,BOND:0.4", "benchmark": "MKT"}
+    assert spec.with_overrides(spec.synthetic).tickers() == ["MKT", "BOND"]
+    with pytest.raises(SpecError, match=r"\[synthetic\] names unknown parameter 'weigths'.*did you mean 'weights'"):
+        spec_from_mapping({**MINIMAL, "synthetic": {"weigths": "MKT:1"}})
+    with pytest.raises(SpecError, match=r"\[synthetic\] must be a table"):
+        spec_from_mapping({**MINIMAL, "synthetic": "MKT"})

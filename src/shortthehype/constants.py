@@ -5,6 +5,8 @@ from __future__ import annotations
 #: Trading days per year used to annualise returns, volatility and ratios
 #: (the empyrical convention).
 ANNUALIZATION = 252
+#: Start of the AI era: ChatGPT's launch (the demo's real-price window, the dotcom analogy's anchor).
+AI_ERA_START = "2022-11-30"
 
 #: The statistics of a backtest (``Result.stats()``, the JSON's ``metrics``; :func:`shortthehype.metrics.compute_stats`),
 #: in display order.  The one list of statistic names: the kernels' columns below are a part of it.

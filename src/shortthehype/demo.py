@@ -17,14 +17,13 @@ from typing import Any
 import pandas as pd
 
 from shortthehype.caveats import oracle_caveat
+from shortthehype.constants import AI_ERA_START
 from shortthehype.data.prices import Prices
 from shortthehype.data.source import PriceSource
 from shortthehype.runner import BacktestRun, compare
-from shortthehype.strategies.dotcom_analog import AI_START, DOTCOM_PEAK, DOTCOM_START
 
 __all__ = [
     "DEMO_SPECS",
-    "ORACLE_TIMED_KINDS",
     "REAL_START",
     "label_oracle",
     "run_demo",
@@ -36,47 +35,26 @@ __all__ = [
 DEMO_SPECS = ("sixty-forty", "ai-basket", "dotcom-analog", "hype-hedge", "burry-short", "ma-crossover")
 
 #: Start of the window on real prices: ChatGPT's launch, the essay's AI-era anchor.
-REAL_START = AI_START
+REAL_START = AI_ERA_START
 
-_HYPE = "AIX,GPU,DATA"
-_SHORT_BORROW = "AIX:0.02,GPU:0.005"
+def synthetic_overrides(scenario: Any) -> dict[str, dict[str, Any]]:
+    """Per-spec settings that put each demo spec on the synthetic scenario: its ``[synthetic]`` table (the
+    tickers mapped by role), then the timing its kind takes from the scenario's key dates, if any."""
+    from shortthehype.spec import load_spec
 
-
-def synthetic_overrides(scenario: Any) -> dict[str, dict[str, str]]:
-    """Per-spec settings that map the essay's tickers onto the synthetic scenario's.
-
-    ``dotcom-analog`` anchors the AI era at the scenario's bubble start and
-    scales time so that the mapped dotcom peak falls on the scenario's peak:
-    what the analogy pays when its timing is right.
-    """
-    key = scenario.key_dates
-    bubble_start, peak = key["bubble_start"], key["peak"]
-    scale = (pd.Timestamp(DOTCOM_PEAK) - pd.Timestamp(DOTCOM_START)).days / (peak - bubble_start).days
-    day = bubble_start.strftime("%Y-%m-%d")
-    return {
-        "sixty-forty": {"weights": "MKT:0.6,BOND:0.4", "benchmark": "MKT"},
-        "ai-basket": {"tickers": _HYPE, "benchmark": "MKT"},
-        "dotcom-analog": {"tickers": _HYPE, "benchmark": "MKT", "ai_start": day, "time_scale": f"{scale:.6f}"},
-        "hype-hedge": {
-            "market": "MKT",
-            "reference": "MKT",
-            "shorts": "AIX,GPU",
-            "split": "equal",
-            "borrow_fee": _SHORT_BORROW,
-            "benchmark": "MKT",
-        },
-        "burry-short": {"split": "AIX:912,GPU:187", "borrow_fee": _SHORT_BORROW, "benchmark": "MKT"},
-        "ma-crossover": {"ticker": "DATA", "benchmark": "MKT"},
-    }
-
-
-#: Kinds whose synthetic mapping (:func:`synthetic_overrides`) sets their timing from the scenario's own peak.
-ORACLE_TIMED_KINDS = {"dotcom-analog": "is timed by construction: its time scale puts the mapped dotcom peak on the scenario's peak"}
+    overrides = {}
+    for name in DEMO_SPECS:
+        spec = load_spec(name)
+        mapping = dict(spec.synthetic)
+        if spec.kind.synthetic_timing is not None:
+            mapping.update(spec.kind.synthetic_timing(scenario.key_dates))
+        overrides[name] = mapping
+    return overrides
 
 
 def label_oracle(run: BacktestRun) -> BacktestRun:
-    """``run`` with the oracle caveat when :func:`synthetic_overrides` timed its kind with hindsight."""
-    how = ORACLE_TIMED_KINDS.get(run.spec.kind.name)
+    """``run`` with the oracle caveat when its kind's synthetic timing uses hindsight (:attr:`StrategyKind.oracle_timing`)."""
+    how = run.spec.kind.oracle_timing
     if how is None:
         return run
     return replace(run, caveats=run.caveats + (oracle_caveat(run.spec.name, how),))

@@ -20,6 +20,9 @@ execution, limits), the backtest window, a benchmark and default sweep ranges::
     [sweep]             # default sweep ranges: a list, or "start:stop:step" (stop included)
     rebalance = ["weekly", "monthly", "quarterly"]
 
+    [synthetic]         # optional: the spec on the synthetic market (demo, Monte Carlo), as --set values
+    weights = "MKT:0.6,BOND:0.4"
+
 Every setting has one flat name, so ``--set fees=0.001 --set rebalance=weekly
 --set weights.SPY=0.5`` override parameters, engine options and run settings
 alike.  Unknown names are refused with a "did you mean".
@@ -69,7 +72,7 @@ __all__ = [
     "spec_from_mapping",
 ]
 
-_TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep") + tuple(p.name for p in RUN_PARAMS)
+_TOP_LEVEL_KEYS = ("name", "kind", "description", "params", "engine", "sweep", "synthetic") + tuple(p.name for p in RUN_PARAMS)
 
 
 def available_specs() -> dict[str, Path]:
@@ -151,6 +154,9 @@ class StrategySpec:
     engine: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, list[Any]] = field(default_factory=dict)
+    #: Settings (as ``--set`` values) that map the spec's real tickers onto the synthetic market's, for the demo
+    #: and Monte Carlo (:func:`shortthehype.demo.synthetic_overrides`).
+    synthetic: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     #: Settings given as overrides (``--set``, ``--start``, a sweep's combination), not by the spec file.
     overridden: frozenset[str] = frozenset()
@@ -395,6 +401,13 @@ def spec_from_mapping(raw: Mapping[str, Any], *, path: Path | None = None) -> St
         if key not in schema:
             raise SpecError(f"{where}: [sweep] names unknown parameter {key!r}{did_you_mean(key, schema)}")
         sweep[key] = coerce_sweep_values(schema[key][1], values, where)
+    synthetic = raw.get("synthetic") or {}
+    if not isinstance(synthetic, Mapping):
+        raise SpecError(f"{where}: [synthetic] must be a table")
+    for key in synthetic:
+        base = str(key).partition(".")[0]
+        if base not in schema:
+            raise SpecError(f"{where}: [synthetic] names unknown parameter {key!r}{did_you_mean(base, schema)}")
     params, run, notes = follow_window(kind.params, params, run, ())
     spec = StrategySpec(
         name=name,
@@ -404,6 +417,7 @@ def spec_from_mapping(raw: Mapping[str, Any], *, path: Path | None = None) -> St
         engine=engine,
         run=run,
         sweep=sweep,
+        synthetic=dict(synthetic),
         path=path,
         notes=tuple(f"{where}: {n}" for n in notes),
     )

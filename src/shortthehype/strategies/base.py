@@ -142,6 +142,11 @@ class StrategyKind:
     #: Files whose contents decide the targets besides the parameters (a user strategy's Python file),
     #: from the parameters and the spec file's path: a sweep's resume fingerprint covers them.
     source_files: Callable[[Params, Path | None], Sequence[Path]] | None = None
+    #: Settings that time the kind on a synthetic market from its key dates (``bubble_start``, ``peak``,
+    #: ...; :attr:`shortthehype.data.synthetic.Scenario.key_dates`), applied after the spec's
+    #: ``[synthetic]`` table; ``oracle_timing`` then says how that timing uses hindsight (a caveat).
+    synthetic_timing: Callable[[Mapping[str, pd.Timestamp]], Mapping[str, Any]] | None = None
+    oracle_timing: str | None = None
 
     def traded_prices(self, prices: Prices, params: Params) -> Prices:
         """The prices of what the strategy trades (the loaded prices unless the kind derives instruments)."""

@@ -50,14 +50,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shortthehype.baskets import AI_BASKET
+from shortthehype.baskets import AI_BASKET, basket_index
+from shortthehype.constants import AI_ERA_START
 from shortthehype.core.targets_nb import dotcom_analog_targets_nb, phase_codes_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
-from shortthehype.strategies.ai_basket import basket_index, basket_weights, side_targets
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["DOTCOM_ANALOG", "MODES", "PHASES", "implied_phase", "scale_grid"]
@@ -67,7 +67,7 @@ DOTCOM_START = "1995-08-09"
 DOTCOM_PEAK = "2000-03-10"
 DOTCOM_TROUGH = "2002-10-09"
 #: AI-cycle anchor: ChatGPT's launch.
-AI_START = "2022-11-30"
+AI_START = AI_ERA_START
 #: Reference series of ``dotcom-analog``'s path mode: the Nasdaq Composite
 #: (``IXIC.csv`` in a data directory, ``^IXIC`` on Yahoo) over the dotcom cycle.
 DOTCOM_REFERENCE_TICKER = "IXIC"
@@ -459,6 +459,14 @@ def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
     return FUSED.targets(prices, params)
 
 
+def _synthetic_timing(key_dates: Mapping[str, pd.Timestamp]) -> dict[str, str]:
+    """On a synthetic market: the AI era starts at its bubble's start, and time is scaled so that the mapped
+    dotcom peak falls on its peak (what the analogy pays when its timing is right)."""
+    bubble_start, peak = key_dates["bubble_start"], key_dates["peak"]
+    scale = (pd.Timestamp(DOTCOM_PEAK) - pd.Timestamp(DOTCOM_START)).days / (peak - bubble_start).days
+    return {"ai_start": bubble_start.strftime("%Y-%m-%d"), "time_scale": f"{scale:.6f}"}
+
+
 DOTCOM_ANALOG = register(
     StrategyKind(
         name="dotcom-analog",
@@ -469,5 +477,7 @@ DOTCOM_ANALOG = register(
         check=_check,
         fused=FUSED,
         report="shortthehype.strategies.dotcom_analog_report",
+        synthetic_timing=_synthetic_timing,
+        oracle_timing="is timed by construction: its time scale puts the mapped dotcom peak on the scenario's peak",
     )
 )

@@ -69,6 +69,7 @@ class Plan:
                 "engine": spec.engine,
                 "run": spec.run,
                 "sweep": spec.sweep,
+                "synthetic": spec.synthetic,
                 "path": spec.path,
                 "overridden": spec.overridden,
                 "notes": spec.notes,
