@@ -18,7 +18,10 @@ from shortthehype.constants import SMA_DEFAULT_METHOD, SMA_METHODS
 from shortthehype.core import signals_nb as nb
 from shortthehype.errors import ParamError, did_you_mean
 
-__all__ = ["crossed_above", "log_returns", "rolling_beta", "rolling_mean", "rolling_volatility"]
+__all__ = [
+    "crossed_above", "log_returns", "rolling_beta", "rolling_betas", "rolling_mean", "rolling_volatilities",
+    "rolling_volatility",
+]
 
 
 def _check_window(window: int, name: str = "window", minimum: int = 1) -> int:
