@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,12 +22,18 @@ from shortthehype.data.prices import Prices
 from shortthehype.data.source import PriceSource
 from shortthehype.runner import BacktestRun, compare
 
+if TYPE_CHECKING:
+    from shortthehype.spec import StrategySpec
+    from shortthehype.strategies.base import StrategyKind
+
 __all__ = [
     "DEMO_SPECS",
     "REAL_START",
     "label_oracle",
     "run_demo",
     "synthetic_overrides",
+    "synthetic_settings",
+    "synthetic_table",
     "windows_frame",
 ]
 
@@ -37,19 +43,32 @@ DEMO_SPECS = ("sixty-forty", "ai-basket", "dotcom-analog", "hype-hedge", "burry-
 #: Start of the window on real prices: ChatGPT's launch, the essay's AI-era anchor.
 REAL_START = AI_ERA_START
 
-def synthetic_overrides(scenario: Any) -> dict[str, dict[str, Any]]:
-    """Per-spec settings that put each demo spec on the synthetic scenario: its ``[synthetic]`` table (the
-    tickers mapped by role), then the timing its kind takes from the scenario's key dates, if any."""
+def synthetic_table(spec: StrategySpec) -> dict[str, Any] | None:
+    """How ``spec``'s tickers map onto the synthetic market: its ``[synthetic]`` table, else that of the demo
+    spec named like it or like its kind; None when there is none."""
     from shortthehype.spec import load_spec
 
-    overrides = {}
-    for name in DEMO_SPECS:
-        spec = load_spec(name)
-        mapping = dict(spec.synthetic)
-        if spec.kind.synthetic_timing is not None:
-            mapping.update(spec.kind.synthetic_timing(scenario.key_dates))
-        overrides[name] = mapping
-    return overrides
+    if spec.synthetic:
+        return dict(spec.synthetic)
+    for name in (spec.name, spec.kind.name):
+        table = load_spec(name).synthetic if name in DEMO_SPECS else None
+        if table:
+            return dict(table)
+    return None
+
+
+def synthetic_settings(table: Mapping[str, Any], kind: StrategyKind, scenario: Any) -> dict[str, Any]:
+    """``table`` (a spec's ticker mapping), then the timing ``kind`` takes from the scenario's key dates, if any."""
+    timing = kind.synthetic_timing(scenario.key_dates) if kind.synthetic_timing is not None else {}
+    return {**table, **timing}
+
+
+def synthetic_overrides(scenario: Any) -> dict[str, dict[str, Any]]:
+    """Per-spec settings that put each demo spec on the synthetic scenario (:func:`synthetic_settings`)."""
+    from shortthehype.spec import load_spec
+
+    specs = [load_spec(name) for name in DEMO_SPECS]
+    return {spec.name: synthetic_settings(spec.synthetic, spec.kind, scenario) for spec in specs}
 
 
 def label_oracle(run: BacktestRun) -> BacktestRun:

@@ -5,7 +5,7 @@ bubble has its own peak date, run-up, crash depth and crash duration, drawn
 uniformly from :data:`DEFAULT_RANGES` (or the ranges given with
 ``--scenario key=low:high``; ``key=value`` fixes a parameter).  The spec runs
 on each path with the essay's tickers mapped onto the synthetic ones exactly
-as the demo maps them (:func:`shortthehype.demo.synthetic_overrides`: hype
+as the demo maps them (:func:`shortthehype.demo.synthetic_table`: hype
 names → AIX/GPU/DATA, market → MKT, bond → BOND), from the bubble's start to
 the calendar's end; ``dotcom-analog``'s time scale is set from each path's
 own peak, so its results are labelled oracle-timed.
@@ -123,12 +123,11 @@ def path_scenario(ranges: Mapping[str, tuple[Any, Any]], fixed: Mapping[str, Any
     return Scenario(**values)
 
 
-def _mapped_spec(spec: Any, scenario: Any, overrides: Mapping[str, Any]) -> Any:
-    """The spec with the essay's tickers mapped onto the synthetic market (as the demo does), then ``overrides``."""
-    from shortthehype.demo import synthetic_overrides
+def _mapped_spec(spec: Any, table: Mapping[str, Any] | None, scenario: Any, overrides: Mapping[str, Any]) -> Any:
+    """The spec with its tickers mapped onto the synthetic market by ``table`` (as the demo does), then ``overrides``."""
+    from shortthehype.demo import synthetic_settings
 
-    mapping = synthetic_overrides(scenario)
-    settings = mapping.get(spec.name, mapping.get(spec.kind.name))
+    settings = None if table is None else synthetic_settings(table, spec.kind, scenario)
     if settings is None:
         if all(t in scenario.tickers for t in spec.tickers()):
             settings = {}
@@ -178,6 +177,7 @@ def montecarlo(
         exit, bars, final_equity`` and every statistic; caveats: synthetic
         data (and oracle timing for ``dotcom-analog``).
     """
+    from shortthehype.demo import synthetic_table
     from shortthehype.runner import resolve_spec
 
     if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or paths < 1:
@@ -188,7 +188,7 @@ def montecarlo(
     ranges, fixed = parse_scenario(scenario or {})
     spec = resolve_spec(spec_or_name)
     overrides = dict(overrides or {})
-    job = _Job(spec, ranges, fixed, int(seed), overrides)
+    job = _Job(spec, ranges, fixed, int(seed), overrides, synthetic_table(spec))
     started = time.perf_counter()
     rows, caveats = job.run(range(0, 1))  # the first path alone: it checks the mapping and times a path
     rest = range(1, int(paths))
@@ -217,6 +217,8 @@ class _Job:
     fixed: Mapping[str, Any]
     seed: int
     overrides: Mapping[str, Any]
+    #: the spec's mapping onto the synthetic market (:func:`shortthehype.demo.synthetic_table`), found once
+    synthetic: Mapping[str, Any] | None
 
     def run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
         """The rows of paths ``path_range`` and the caveats of their runs."""
@@ -238,7 +240,7 @@ class _Job:
         caveats: tuple[str, ...] = ()
         for path in path_range:
             market = path_scenario(self.ranges, self.fixed, self.seed, path)
-            spec = _mapped_spec(self.spec, market, self.overrides)
+            spec = _mapped_spec(self.spec, self.synthetic, market, self.overrides)
             run = label_oracle(backtest(spec, prices=generate_prices(market, seed=self.seed, path=path)))
             key = market.key_dates
             rows.append(
