@@ -87,25 +87,23 @@ def rolling_mean(
             f"method must be one of {', '.join(SMA_METHODS)}, got {method!r}"
             + did_you_mean(str(method), SMA_METHODS)
         )
-    kind = 0 if method == "windowed" else 2  # rolling_2d_nb: windowed or cumulative mean
     values, _ = _as_2d(data)
     out = np.empty_like(values)
-    nb.rolling_2d_nb(values, _check_window(window), kind, 0, out)
+    nb.rolling_means_2d_nb(values, _check_window(window), method != "windowed", out)
     return _wrap(out, data)
 
 
 def rolling_volatility(prices: pd.Series | pd.DataFrame, window: int, periods_per_year: int = 252) -> pd.Series | pd.DataFrame:
     """Annualised standard deviation (ddof=1) of daily log returns over the last ``window`` returns."""
-    returns, _ = _as_2d(log_returns(prices))
-    out = np.empty_like(returns)
-    nb.rolling_2d_nb(returns, _check_window(window, minimum=2), 1, 1, out)
-    return _wrap(out * np.sqrt(periods_per_year), prices)
+    return _wrap(rolling_volatilities(prices, [window], periods_per_year)[0], prices)
 
 
-def rolling_volatilities(prices: pd.DataFrame, windows: Sequence[int], periods_per_year: int = 252) -> np.ndarray:
-    """:func:`rolling_volatility` of every column for every window: ``(windows, bars, columns)``, equal value for value."""
+def rolling_volatilities(
+    prices: pd.Series | pd.DataFrame, windows: Sequence[int], periods_per_year: int = 252
+) -> np.ndarray:
+    """:func:`rolling_volatility` of every column for every window: ``(windows, bars, columns)``, the pairs in parallel."""
     returns, _ = _as_2d(log_returns(prices))
-    sizes = np.asarray([_check_window(int(w), minimum=2) for w in windows], dtype=np.int64)
+    sizes = np.asarray([_check_window(w, minimum=2) for w in windows], dtype=np.int64)
     out = np.empty((len(sizes), *returns.shape))
     nb.rolling_stds_nb(returns, sizes, 1, out)
     return out * np.sqrt(periods_per_year)
@@ -113,13 +111,8 @@ def rolling_volatilities(prices: pd.DataFrame, windows: Sequence[int], periods_p
 
 def rolling_beta(asset: pd.Series, market: pd.Series, window: int) -> pd.Series:
     """OLS beta of the asset's daily simple returns on the market's, over the last ``window`` returns."""
-    frame = pd.concat([asset, market], axis=1)
-    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
-    returns = np.full_like(values, np.nan)
-    returns[1:] = values[1:] / values[:-1] - 1.0
-    out = np.empty(values.shape[0])
-    nb.rolling_beta_1d_nb(returns[:, 0].copy(), returns[:, 1].copy(), _check_window(window, minimum=2), out)
-    return pd.Series(out, index=asset.index, name=asset.name)
+    betas = rolling_betas(asset.to_frame(), market, [window])[0, :, 0]
+    return pd.Series(betas, index=asset.index, name=asset.name)
 
 
 def rolling_betas(close: pd.DataFrame, reference: pd.Series, windows: Sequence[int], first: int = 0) -> np.ndarray:
@@ -131,7 +124,7 @@ def rolling_betas(close: pd.DataFrame, reference: pd.Series, windows: Sequence[i
     """
     values = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
     market = np.ascontiguousarray(reference.reindex(close.index).to_numpy(dtype=np.float64))
-    sizes = np.asarray([_check_window(int(w), minimum=2) for w in windows], dtype=np.int64)
+    sizes = np.asarray([_check_window(w, minimum=2) for w in windows], dtype=np.int64)
     out = np.empty((len(sizes), *values.shape))
     nb.rolling_betas_nb(values, market, sizes, int(first), out)
     return out

@@ -192,20 +192,18 @@ def rolling_betas_nb(close, reference, windows, first, out):
         j = pair % k
         lo = max(0, first - windows[w] + 1)  # the returns the first computed value reads
         rolling_beta_1d_nb(np.ascontiguousarray(returns[lo:, j]), market[lo:], windows[w], out[w, lo:, j])
-        out[w, : min(first, n), j] = np.nan
+        out[w, :first, j] = np.nan
     return out
 
 
 @njit(cache=True)
-def rolling_2d_nb(x, window, kind, ddof, out):
-    """Column loop of the 1-D kernels: kind 0 = mean, 1 = std (with ddof), 2 = cumulative mean."""
+def rolling_means_2d_nb(x, window, cumulative, out):
+    """Column loop of the 1-D means: each window summed afresh, or from running sums when ``cumulative``."""
     for j in range(x.shape[1]):
-        if kind == 0:
-            rolling_mean_1d_nb(x[:, j], window, out[:, j])
-        elif kind == 1:
-            rolling_std_1d_nb(x[:, j], window, ddof, out[:, j])
-        else:
+        if cumulative:
             rolling_mean_cumulative_1d_nb(x[:, j], window, out[:, j])
+        else:
+            rolling_mean_1d_nb(x[:, j], window, out[:, j])
     return out
 
 

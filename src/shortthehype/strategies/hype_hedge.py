@@ -145,11 +145,11 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     calendar_of = choice_index(choices["rebalance"])
     calendars = np.stack([rebalance_mask(prices.index, frequency) for frequency in calendar_of])
     beta_of = choice_index(choices["beta_window"])
+    n_long = len(_long_tickers(params))
     # the targets read a beta only on bars where every short has a price: none before the last short lists
-    shorts_trade = np.isfinite(close[:, len(_long_tickers(params)):]).all(axis=1)
+    shorts_trade = np.isfinite(close[:, n_long:]).all(axis=1)
     first = int(np.argmax(shorts_trade)) if shorts_trade.any() else len(close)
     betas = _betas(prices, params, list(beta_of), first)  # rows in beta_of's order
-    n_long = len(_long_tickers(params))
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         split = short_split(p)
