@@ -30,11 +30,18 @@ def reduce_equity_nb(curve, returns, ann_factor, status, out):
     out[0] = curve[-1]
     out[1] = curve[-1] / curve[0] - 1.0
     out[2] = metrics_nb.cagr_1d_nb(r, ann_factor)
-    out[3] = metrics_nb.annual_volatility_1d_nb(r, ann_factor)
-    out[4] = metrics_nb.sharpe_ratio_1d_nb(r, 0.0, ann_factor)
-    out[5] = metrics_nb.sortino_ratio_1d_nb(r, 0.0, ann_factor)
+    # the kernels of compute_stats with a zero risk-free rate, sharing the passes they have in common
+    if k < 2:
+        out[3] = np.nan
+        out[4] = np.nan
+        out[5] = np.nan
+    else:
+        mean, std = metrics_nb.mean_std_1d_nb(r, r, False, 0.0, 1)
+        out[3] = metrics_nb.annual_volatility_from_std_nb(std, ann_factor)
+        out[4] = metrics_nb.sharpe_from_moments_nb(mean, std, ann_factor)
+        out[5] = metrics_nb.sortino_from_parts_nb(mean, metrics_nb.downside_risk_1d_nb(r, 0.0, ann_factor), ann_factor)
     out[6] = metrics_nb.max_drawdown_1d_nb(r)
-    out[7] = metrics_nb.calmar_ratio_1d_nb(r, ann_factor)
+    out[7] = metrics_nb.calmar_from_parts_nb(out[2], out[6])
     out[8] = status
     if status != 0 or metrics_nb.ruined_1d_nb(curve):
         out[4] = np.nan

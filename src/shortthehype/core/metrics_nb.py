@@ -54,7 +54,7 @@ def nanmean_1d_nb(a):
 
 
 @njit(cache=True, error_model="numpy")
-def _mean_std_nb(a, b, use_b, shift, ddof):
+def mean_std_1d_nb(a, b, use_b, shift, ddof):
     """Mean and std (``ddof``) of the non-NaN ``v = a - shift`` (``a - b`` when ``use_b``), noise removed.
 
     empyrical's ``_zero_dispersion_std``: the deviation of identical values
@@ -228,7 +228,13 @@ def annual_volatility_1d_nb(returns, ann_factor):
     """Annualised volatility (fraction): nanstd(ddof=1) * sqrt(ann_factor); 0 if identical, NaN if n < 2."""
     if returns.shape[0] < 2:
         return np.nan
-    _, std = _mean_std_nb(returns, returns, False, 0.0, 1)
+    _, std = mean_std_1d_nb(returns, returns, False, 0.0, 1)
+    return annual_volatility_from_std_nb(std, ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def annual_volatility_from_std_nb(std, ann_factor):
+    """:func:`annual_volatility_1d_nb` from the per-period deviation (ddof=1)."""
     return std * ann_factor ** (1.0 / 2.0)
 
 
@@ -242,7 +248,13 @@ def sharpe_ratio_1d_nb(returns, risk_free, ann_factor):
     """
     if returns.shape[0] < 2:
         return np.nan
-    mean, std = _mean_std_nb(returns, returns, False, risk_free, 1)
+    mean, std = mean_std_1d_nb(returns, returns, False, risk_free, 1)
+    return sharpe_from_moments_nb(mean, std, ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def sharpe_from_moments_nb(mean, std, ann_factor):
+    """:func:`sharpe_ratio_1d_nb` from the mean and deviation (ddof=1) of the excess returns."""
     return mean / std * np.sqrt(ann_factor)
 
 
@@ -277,8 +289,14 @@ def sortino_ratio_1d_nb(returns, required_return, ann_factor):
     """
     if returns.shape[0] < 2:
         return np.nan
-    mean, _ = _mean_std_nb(returns, returns, False, required_return, 1)
-    return mean * ann_factor / downside_risk_1d_nb(returns, required_return, ann_factor)
+    mean, _ = mean_std_1d_nb(returns, returns, False, required_return, 1)
+    return sortino_from_parts_nb(mean, downside_risk_1d_nb(returns, required_return, ann_factor), ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def sortino_from_parts_nb(mean, downside_risk, ann_factor):
+    """:func:`sortino_ratio_1d_nb` from the mean excess return and :func:`downside_risk_1d_nb`."""
+    return mean * ann_factor / downside_risk
 
 
 @njit(cache=True, error_model="numpy")
@@ -406,7 +424,15 @@ def calmar_ratio_1d_nb(returns, ann_factor):
     mdd = max_drawdown_1d_nb(returns)
     if not mdd < 0.0:
         return np.nan
-    out = cagr_1d_nb(returns, ann_factor) / abs(mdd)
+    return calmar_from_parts_nb(cagr_1d_nb(returns, ann_factor), mdd)
+
+
+@njit(cache=True, error_model="numpy")
+def calmar_from_parts_nb(cagr, max_drawdown):
+    """:func:`calmar_ratio_1d_nb` from the CAGR and the max drawdown."""
+    if not max_drawdown < 0.0:
+        return np.nan
+    out = cagr / abs(max_drawdown)
     if np.isinf(out):
         return np.nan
     return out
@@ -827,7 +853,7 @@ def excess_sharpe_1d_nb(returns, benchmark_returns):
     """
     if returns.shape[0] < 2:
         return np.nan
-    mean, std = _mean_std_nb(returns, benchmark_returns, True, 0.0, 1)
+    mean, std = mean_std_1d_nb(returns, benchmark_returns, True, 0.0, 1)
     return mean / std
 
 

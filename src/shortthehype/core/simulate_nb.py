@@ -291,7 +291,7 @@ def valuation_price_nb(px_j: float, last_px_j: float) -> float:
     return last_px_j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def portfolio_value_nb(px, st, acct) -> float:
     """Cash plus positions valued at ``px`` (last valid close where ``px`` is NaN)."""
     value = acct[A_CASH]
@@ -348,13 +348,13 @@ def accrue_nb(days, cash_rate, cash_rate_negative, ap, st, acct) -> None:
 # ---- rebalancing --------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_noise_nb(size: float, current: float, target: float) -> bool:
     """True when an order of ``size`` shares is round-off rather than a trade."""
     return abs(size) <= ORDER_SIZE_TOLERANCE * max(abs(current), abs(target))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tradeable_target_nb(price: float, weight: float) -> bool:
     """A target can execute at ``price``: finite and positive, or any finite price for a target of 0 (selling out of a worthless instrument)."""
     return not np.isnan(weight) and np.isfinite(price) and (price > 0.0 or weight == 0.0)
@@ -839,7 +839,7 @@ def simulate_core_nb(
         while r < n_rows and row_bar[r] < i:  # defensive: rows before this bar can no longer trade
             r += 1
         has_row = r < n_rows and row_bar[r] == i
-        w = row_w[r] if has_row else empty_w
+        row = r
         if has_row:
             r += 1
         act = (
@@ -848,18 +848,22 @@ def simulate_core_nb(
             or flags[FL_GROSS_CAP] == 1
             or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
         )
+        # A view (a row of weights or prices) costs reference counting on every bar: take one only to act on it.
         if exec_at_open and act:
-            execution_point_nb(i, open_[i], has_row, w, True, max_gross, maintenance_margin, integer_shares,
-                               renormalize, ap, st, sti, acct, flags, orders, trades, events, tgt)
+            execution_point_nb(i, open_[i], has_row, row_w[row] if has_row else empty_w, True, max_gross,
+                               maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
+                               trades, events, tgt)
         if has_stops and flags[FL_CLOSED] == 0:
             stops_nb(i, open_[i], high[i], low[i], ap, st, sti, acct, flags, orders, trades, events)
         if not exec_at_open and act:
-            execution_point_nb(i, close[i], has_row, w, False, max_gross, maintenance_margin, integer_shares,
-                               renormalize, ap, st, sti, acct, flags, orders, trades, events, tgt)
+            execution_point_nb(i, close[i], has_row, row_w[row] if has_row else empty_w, False, max_gross,
+                               maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
+                               trades, events, tgt)
         if delist_at[i]:
             delist_nb(i, close[i], last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events)
         equity = mark_to_market_nb(close[i], st, acct)
-        close_check_nb(i, close[i], equity, maintenance_margin, gross_ratio, st, flags, events)
+        if flags[FL_CLOSED] == 0 and (equity <= 0.0 or maintenance_margin > 0.0 or gross_ratio > 0.0):  # as above
+            close_check_nb(i, close[i], equity, maintenance_margin, gross_ratio, st, flags, events)
         if has_trailing:
             update_trailing_nb(i, high[i], low[i], st, sti)
         out_equity[i] = equity

@@ -43,6 +43,12 @@ from numba import njit, prange
 
 from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL, GROSS_TOLERANCE
 from shortthehype.core.batch_nb import reduce_equity_nb
+from shortthehype.core.metrics_nb import (
+    annual_volatility_from_std_nb,
+    calmar_from_parts_nb,
+    sharpe_from_moments_nb,
+    sortino_from_parts_nb,
+)
 from shortthehype.core import simulate_nb as simnb
 from shortthehype.core.signals_nb import (
     crossed_above_1d_nb,
@@ -498,7 +504,7 @@ def fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_star
     if k >= 1:
         cagr = ((growth - 1.0) + 1.0) ** (1.0 / (k / ann_factor)) - 1.0
     out[2] = cagr
-    if k < 2:  # _mean_std_nb (ddof 1) -> annual_volatility_1d_nb, sharpe_ratio_1d_nb, sortino_ratio_1d_nb
+    if k < 2:  # mean_std_1d_nb (ddof 1) -> annual_volatility_1d_nb, sharpe_ratio_1d_nb, sortino_ratio_1d_nb
         out[3] = np.nan
         out[4] = np.nan
         out[5] = np.nan
@@ -509,21 +515,16 @@ def fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_star
             std = 0.0
             if abs(mean) <= tol:
                 mean = 0.0
-        out[3] = std * ann_factor ** (1.0 / 2.0)
-        out[4] = mean / std * np.sqrt(ann_factor)
-        out[5] = mean * ann_factor / (np.sqrt(down_total / k) * np.sqrt(ann_factor))
+        out[3] = annual_volatility_from_std_nb(std, ann_factor)
+        out[4] = sharpe_from_moments_nb(mean, std, ann_factor)
+        out[5] = sortino_from_parts_nb(mean, np.sqrt(down_total / k) * np.sqrt(ann_factor), ann_factor)
     mdd_out = np.nan  # max_drawdown_1d_nb, calmar_ratio_1d_nb
     if k >= 1:
         mdd_out = (dd_low - dd_peak) / dd_peak
         if not np.isnan(mdd) and mdd < mdd_out:
             mdd_out = mdd
     out[6] = mdd_out
-    calmar = np.nan
-    if mdd_out < 0.0:
-        calmar = cagr / abs(mdd_out)
-        if np.isinf(calmar):
-            calmar = np.nan
-    out[7] = calmar
+    out[7] = calmar_from_parts_nb(cagr, mdd_out)
 
 
 @njit(cache=True, parallel=True)
