@@ -395,6 +395,9 @@ def test_a_mapping_entry_and_a_date_are_swept_like_set(prices):
         ("ma-crossover", {"fast": "5,20,50", "slow": "5,20,50", "direction": "long,longshort"}),
         ("ma-crossover", {"fast": "5,20,50", "slow": "20,50", "start": "2015-01-02,2016-01-04"}),
         ("burry-short", {"instrument": "stock,puts", "moneyness": "0.8,0.9", "entry": "2024-01-02,2024-06-03"}),
+        # a swept mapping is coerced once per value of its entries: values it refuses (negative, all zero) included
+        ("burry-short", {"split.PLTR": "-1,0,0.5", "exposure": "0.4,0.8", "split.NVDA": "0,1",
+                         "rebalance": "hold,keep_weights"}),
     ],
 )
 def test_valid_combinations_are_those_a_spec_accepts_as_overrides(name, grid):
@@ -414,3 +417,28 @@ def test_valid_combinations_are_those_a_spec_accepts_as_overrides(name, grid):
             continue
         expected.append(flat)
     assert valid_ids(spec, axes, shape).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "grid"),
+    [
+        ("burry-short", {"instrument": "stock,puts", "moneyness": "0.8,0.9", "exposure": "0.4,0.8",
+                         "rebalance": "hold,keep_weights", "entry": "2024-01-02,2024-06-03"}),
+        ("burry-short", {"entry": "2020-01-02,2021-01-04", "hold_days": "none,20", "rebalance_freq": "daily,weekly"}),
+    ],
+)
+def test_distinct_keeps_the_first_combination_of_each_effective_setting(name, grid):
+    """``distinct`` (one integer key per combination) equals the plain definition: the first id per distinct row."""
+    from shortthehype.sweeps.grid import distinct, effective_grid, effective_positions, valid_ids
+
+    spec = load_spec(name).with_overrides({"start": "2021-01-04"})
+    axes = build_axes(spec, grid)
+    shape = tuple(len(a.values) for a in axes)
+    ids = valid_ids(spec, axes, shape)
+    effective = effective_grid(spec, axes)
+    rows = np.stack(effective_positions(effective, ids, shape), axis=1)
+    first: dict[tuple[int, ...], int] = {}
+    for combo_id, row in zip(ids.tolist(), map(tuple, rows.tolist())):
+        first.setdefault(row, combo_id)
+    assert len(first) < len(ids)  # the grid has duplicates to remove
+    assert distinct(effective, ids, shape).tolist() == sorted(first.values())

@@ -190,8 +190,13 @@ def distinct(effective: Effective | None, ids: np.ndarray, shape: tuple[int, ...
     """The first of ``ids`` (sorted) of each distinct effective combination."""
     if effective is None or not len(ids):
         return ids
-    keys = np.stack(effective_positions(effective, ids, shape), axis=1)
-    _, first = np.unique(keys, axis=0, return_index=True)
+    positions = effective_positions(effective, ids, shape)
+    # one integer per combination (positions from -1, mixed radix): a 1-D unique is ~10x faster than a row-wise one
+    radices = [int(p.max()) + 2 for p in positions]
+    if math.prod(radices) < 2**62:
+        _, first = np.unique(np.ravel_multi_index([p + 1 for p in positions], radices), return_index=True)
+    else:
+        _, first = np.unique(np.stack(positions, axis=1), axis=0, return_index=True)
     return ids[np.sort(first)]
 
 
@@ -209,9 +214,12 @@ def valid_ids(spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...]
     if plain and not mappings and spec.kind.check is None:
         return np.arange(math.prod(shape), dtype=np.int64)
     declared = {param.name: param for param in spec.kind.params}
+    # a swept mapping is coerced once per distinct combination of its own entries' values
+    mapping_axes = {base: [j for j, k in enumerate(checked) if axes[k].base == base] for base in mappings}
+    coerced: dict[tuple[str, tuple[int, ...]], Any] = {}
     ok = np.zeros(math.prod(sub_shape), dtype=bool)
-    for flat, values in enumerate(itertools.product(*(axes[k].values for k in checked))):  # C order
-        combination = dict(zip(names, values))
+    for flat, positions in enumerate(itertools.product(*(range(n) for n in sub_shape))):  # C order
+        combination = {name: axes[k].values[p] for name, k, p in zip(names, checked, positions)}
         try:
             if plain:
                 params = dict(spec.params)
@@ -222,8 +230,16 @@ def valid_ids(spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...]
                         params[base] = {**(current if isinstance(current, Mapping) else {}), item: value}
                     else:
                         params[name] = value
-                for base in mappings:
-                    params[base] = declared[base].coerce(params[base], where=f"{spec.where} (override)")
+                for base, at in mapping_axes.items():
+                    key = (base, tuple(positions[j] for j in at))
+                    if key not in coerced:
+                        try:
+                            coerced[key] = declared[base].coerce(params[base], where=f"{spec.where} (override)")
+                        except (SpecError, ParamError) as error:
+                            coerced[key] = error
+                    if isinstance(coerced[key], Exception):
+                        raise coerced[key]
+                    params[base] = coerced[key]
                 if spec.kind.check is not None:
                     spec.kind.check(params)
             else:
