@@ -277,8 +277,9 @@ FILTER_PRESETS: dict[str, FilterPreset] = {
             "gds2019",
             LPPLSFilters(m=(0.01, 0.99), omega=(2.0, 25.0), tc=(-0.05, 0.1), oscillations_min=2.5, damping_min=0.5, rel_err_max=None),
             "Gerlach, Demos & Sornette (2019), Dissection of Bitcoin's multiscale bubble history from January 2012 to "
-            "February 2018, Royal Society Open Science 6: 180643, Table 1 (filter conditions of a qualified fit); "
-            "UNVERIFIED: the values were written from memory of that table and not yet checked against the paper",
+            "February 2018, Royal Society Open Science 6: 180643 (filter conditions of a qualified fit); "
+            "UNVERIFIED: the values were written from memory of the paper's filter table and not checked against it, "
+            "and public implementations citing the paper disagree (docs/distributions.md)",
         ),
     )
 }
