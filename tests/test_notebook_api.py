@@ -205,3 +205,14 @@ def test_short_reprs(sixty_forty, shared_prices_dir):
     assert heatmap.type == "heatmap" and list(heatmap.x) == ["weekly", "monthly"]
     best = sweep.table.set_index(["rebalance", "fees"])["sharpe"]
     assert np.asarray(heatmap.z, dtype=float)[0][0] == pytest.approx(best[("weekly", 0.0)])
+
+
+def test_a_run_remembers_where_its_prices_came_from_for_its_report(shared_prices_dir):
+    from shortthehype.data.source import PriceSource
+    from shortthehype.report import report_document
+
+    run = sth.backtest("dotcom-analog", source="csv", data_dir=shared_prices_dir)
+    assert run.prices_from == PriceSource(source="csv", data_dir=shared_prices_dir)
+    mine = run.document()
+    assert mine["analog"]["reference"] is not None  # the Nasdaq overlay of the CLI report
+    assert mine == report_document(run, source="csv", data_dir=shared_prices_dir)  # what `backtest --report` renders

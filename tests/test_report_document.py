@@ -174,3 +174,24 @@ def test_analog_section_path_mode_with_history():
     assert set(analog["phase"]["phases"]) <= {"pre", "boom", "bust", "recovery", "unknown"}
     assert all(s is None or 0.5 <= s <= 2.0 for s in analog["phase"]["scales"])
     assert not math.isnan(run.stats["sharpe"])
+
+
+def test_a_notebook_report_has_the_sections_the_cli_report_has():
+    """``run.report()`` / ``to_html()`` read the kind's history from the prices the run was prepared from."""
+    from shortthehype.report import render
+
+    for params in ({}, {"mode": "path", "window": 60, "scale_steps": 3}):
+        run = analog_run(**params)
+        document = run.document()
+        assert document == as_json(run.to_dict(history=analog_prices()))
+        assert document["analog"]["reference"] is not None and document["analog"]["phase"] is not None
+        assert run.to_html() == render(document, "html")
+
+
+def test_a_run_on_passed_prices_without_the_history_loads_nothing_and_says_what_is_missing():
+    prices = analog_prices().select(["AAA", "BBB"])
+    raw = {"name": "analog", "kind": "dotcom-analog", "start": "2022-11-30",
+           "params": {"tickers": ["AAA", "BBB"], "mode": "calendar", "time_scale": 1.5, "ai_start": "2022-11-30"}}
+    run = backtest(spec_from_mapping(raw), prices=prices)
+    assert run.prices_from is None
+    assert run.document()["analog"]["reference"] is None and "IXIC was not loaded" in run.document()["analog"]["note"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,10 @@ class BacktestRun:
     rates: Mapping[str, str] = field(default_factory=dict)
     #: What a reader must know before trusting the numbers (synthetic data, oracle timing), see :mod:`shortthehype.caveats`.
     caveats: tuple[str, ...] = ()
+    #: The prices the run was prepared from (the whole loaded history): what a kind's report reads before the window.
+    history: Prices | None = field(default=None, repr=False)
+    #: Where those prices came from (None when the caller passed them): the report loads what they lack from it.
+    prices_from: PriceSource | None = None
 
     @property
     def start(self) -> pd.Timestamp:
@@ -126,11 +130,13 @@ class BacktestRun:
         """The result document as its JSON file reads back, with the history the kind's sections need.
 
         Same as :meth:`to_dict`, plus what needs prices from before the
-        window: the tickers the kind's report hooks name are loaded from
-        ``prices_from`` (the source the run was loaded from; default: the
-        default data source).  If they cannot be loaded the kind's section
-        says so.  The document is passed through JSON once, so rendering it
-        gives the same bytes as rendering its file.
+        window: the tickers the kind's report hooks name, read from the
+        prices the run was prepared from when they hold them, else loaded
+        from ``prices_from`` (default: the source the run was loaded from;
+        nothing is loaded for a run on prices the caller passed).  If they
+        cannot be loaded the kind's section says so.  The document is passed
+        through JSON once, so rendering it gives the same bytes as rendering
+        its file.
         """
         import json
 
@@ -139,9 +145,12 @@ class BacktestRun:
         history, error = None, None
         hooks = kind_report(self.spec.kind.name)
         needed = list(hooks.history_tickers(self.spec.params)) if hasattr(hooks, "history_tickers") else []
-        if needed:
+        origin = prices_from or self.prices_from
+        if needed and self.history is not None and set(needed) <= set(self.history.tickers):
+            history = self.history.select(needed).between(None, self.end)
+        elif needed and origin is not None:
             try:
-                history = load_quietly(needed, self.end, prices_from)
+                history = load_quietly(needed, self.end, origin)
             except ShortTheHypeError as exc:
                 error = str(exc)
         return json.loads(json.dumps(self.to_dict(history=history, history_error=error)))
@@ -169,16 +178,20 @@ class BacktestRun:
         return plot_document(self.to_dict())
 
     def report(self, path: str | os.PathLike[str]) -> Path:
-        """Write the report to ``path``: HTML (``.html``), Markdown (``.md``) or the figure of :meth:`plot` (``.png``)."""
+        """Write the report to ``path``: HTML (``.html``), Markdown (``.md``) or the figure of :meth:`plot` (``.png``).
+
+        The same report as ``shortthehype backtest --report``: the kind's
+        sections that look before the window included (:meth:`document`).
+        """
         from shortthehype.report.notebook import write_document
 
-        return write_document(self.to_dict(), path)
+        return write_document(self.document(), path)
 
     def to_html(self) -> str:
-        """The self-contained HTML report as text."""
+        """The self-contained HTML report as text (the one :meth:`report` writes)."""
         from shortthehype.report import render
 
-        return render(self.to_dict(), "html")
+        return render(self.document(), "html")
 
 
 def result_document(
@@ -403,6 +416,7 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
         caveats=data_caveats(prices.source),
         options=_option_records(prepared, result),
         rates=rates,
+        history=prices,
     )
 
 
@@ -497,10 +511,12 @@ def backtest(
         ``Result`` and its statistics (with the benchmark's when one is set).
     """
     spec = resolve_spec(spec_or_name, overrides)
+    origin = None
     if prices is None:
         origin = PriceSource.coerce(prices_from, source=source, data_dir=data_dir, cache_dir=cache_dir, offline=offline)
         prices = load_quietly(spec_needs(spec), spec.run.get("end"), origin)
-    return run_window(prepare(spec, prices), spec.run.get("start"), spec.run.get("end"))
+    run = run_window(prepare(spec, prices), spec.run.get("start"), spec.run.get("end"))
+    return run if origin is None else replace(run, prices_from=origin)
 
 
 def resolve_spec(
