@@ -196,7 +196,7 @@ def write_trade_nb(trades, flags, st, j, direction, entry_bar, exit_bar, status)
 # ---- fills --------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def open_trade_nb(st, sti, j, bar, qty, fill, fee) -> None:
     """Start a new position/trade of ``qty`` shares at ``fill`` on asset ``j``."""
     st[ST_BASIS, j] = fill
@@ -210,7 +210,7 @@ def open_trade_nb(st, sti, j, bar, qty, fill, fee) -> None:
     st[ST_TR_BORROW, j] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def book_fill_nb(st, sti, flags, trades, j, bar, old, new, fill, fee) -> None:
     """Update average entry, trailing reference and trade sums for a fill from ``old`` to ``new`` shares."""
     qty = abs(new - old)
@@ -360,7 +360,7 @@ def tradeable_target_nb(price: float, weight: float) -> bool:
     return not np.isnan(weight) and np.isfinite(price) and (price > 0.0 or weight == 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, ap, st, tgt) -> None:
     """Fill ``tgt`` with target shares: ``w * value / px`` for tradeable targets, the position otherwise.
 
