@@ -105,7 +105,7 @@ def run_demo(
         label_oracle(compare([name], overrides={**overrides[name], "start": start}, prices=prices)[0])
         for name in DEMO_SPECS
     ]
-    about = "SYNTHETIC data (fictional tickers, not real prices):\n" + synthetic.describe(scenario)
+    about = synthetic.describe(scenario)  # the caveat line before it already says SYNTHETIC
     return about + _carry_line(runs), runs
 
 
