@@ -707,36 +707,51 @@ def delist_nb(bar, close_row, last_valid, n_bars, ap, st, sti, acct, flags, orde
 
 
 @njit(cache=True, inline="always")
-def mark_to_market_nb(close_row, st, acct) -> float:
-    """Update last valid closes and return equity = cash + sum(shares x close)."""
+def mark_to_market_nb(close_row, st, acct):
+    """Update last valid closes; return (equity = cash + sum(shares x close), gross = sum(|shares x close|))."""
     equity = acct[A_CASH]
+    gross = 0.0
     for j in range(st.shape[1]):
         c = close_row[j]
         if np.isfinite(c):
             st[ST_LAST_PX, j] = c
         pos = st[ST_POS, j]
         if pos != 0.0:
-            equity += pos * st[ST_LAST_PX, j]
-    return equity
+            value = pos * st[ST_LAST_PX, j]
+            equity += value
+            gross += abs(value)  # gross_value_nb at the close: the same terms in the same order
+    return equity, gross
 
 
 @njit(cache=True, inline="always")
-def close_check_nb(bar, close_row, equity, margin, gross_ratio, st, flags, events) -> None:
-    """At a close: bankruptcy (equity <= 0), margin call (equity < margin x gross) and gross above the cap
-    (equity < gross x ``gross_ratio`` = gross / max_gross), each acting at the next execution."""
+def margin_call_nb(equity, gross, margin) -> bool:
+    """Equity below the maintenance margin of the gross exposure (``margin`` 0: no margin rule)."""
+    return margin > 0.0 and equity < margin * gross * (1.0 - MARGIN_TOLERANCE)
+
+
+@njit(cache=True, inline="always")
+def above_cap_nb(equity, gross, gross_ratio) -> bool:
+    """Gross above ``max_gross`` x equity, i.e. equity < gross x ``gross_ratio`` (0: no cap)."""
+    return gross_ratio > 0.0 and equity < gross_ratio * gross * (1.0 - GROSS_TOLERANCE)
+
+
+@njit(cache=True)
+def close_check_nb(bar, close_row, equity, gross, margin, gross_ratio, st, flags, events) -> None:
+    """At a close: bankruptcy (equity <= 0), a margin call and gross above the cap, each acting at the next execution.
+
+    The bar loop calls it only when one of them holds (a call costs more than the tests).
+    """
     if flags[FL_CLOSED] == 1:
         return
     if equity <= 0.0:
         flag_bankruptcy_nb(bar, close_row, equity, st, flags, events)
         return
-    if margin > 0.0 or gross_ratio > 0.0:
-        gross = gross_value_nb(close_row, st)
-        if margin > 0.0 and equity < margin * gross * (1.0 - MARGIN_TOLERANCE):
-            write_event_nb(events, flags, bar, EventKind.MARGIN_CALL, -1, equity, margin * gross)
-            if flags[FL_PENDING] == PENDING_NONE:
-                flags[FL_PENDING] = PENDING_MARGIN
-        if gross_ratio > 0.0 and equity < gross_ratio * gross * (1.0 - GROSS_TOLERANCE):
-            flags[FL_GROSS_CAP] = 1
+    if margin_call_nb(equity, gross, margin):
+        write_event_nb(events, flags, bar, EventKind.MARGIN_CALL, -1, equity, margin * gross)
+        if flags[FL_PENDING] == PENDING_NONE:
+            flags[FL_PENDING] = PENDING_MARGIN
+    if above_cap_nb(equity, gross, gross_ratio):
+        flags[FL_GROSS_CAP] = 1
 
 
 # ---- the bar loop -------------------------------------------------------------------------
@@ -861,9 +876,11 @@ def simulate_core_nb(
                                trades, events, tgt)
         if delist_at[i]:
             delist_nb(i, close[i], last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events)
-        equity = mark_to_market_nb(close[i], st, acct)
-        if flags[FL_CLOSED] == 0 and (equity <= 0.0 or maintenance_margin > 0.0 or gross_ratio > 0.0):  # as above
-            close_check_nb(i, close[i], equity, maintenance_margin, gross_ratio, st, flags, events)
+        equity, gross = mark_to_market_nb(close[i], st, acct)
+        if flags[FL_CLOSED] == 0 and (
+            equity <= 0.0 or margin_call_nb(equity, gross, maintenance_margin) or above_cap_nb(equity, gross, gross_ratio)
+        ):
+            close_check_nb(i, close[i], equity, gross, maintenance_margin, gross_ratio, st, flags, events)
         if has_trailing:
             update_trailing_nb(i, high[i], low[i], st, sti)
         out_equity[i] = equity
