@@ -13,7 +13,10 @@ the signature ``<kind>_targets_nb(data, ip, fp, first, out)``:
   on bar t uses data up to bar t only, so a caller may stop at the window's
   last bar.  Bars before ``first`` (the window's first bar; 0 for every
   row) matter only through the targets in force at ``first``: a kernel may
-  leave them NaN except for the rows that set those.
+  leave them NaN except for the rows that set those, and may leave unwritten
+  the rows before a row that sets every asset (the window's reader,
+  ``fused_nb.window_rows_2d_nb``, searches back from ``first`` and stops
+  there).
 
 Both :func:`shortthehype.backtest` (through the kind's ``target_weights``)
 and the fused sweep (:mod:`shortthehype.core.fused_nb`) call these kernels,
@@ -209,18 +212,15 @@ def ai_basket_targets_nb(data, ip, fp, first, out) -> None:
 def basket_side_targets_nb(weighting, close, vol, momentum, tilt, side, rebalance, first, out) -> None:
     """The basket's weights x ``side`` on the bars :func:`side_row_nb` emits (all NaN elsewhere).
 
-    Before ``first`` only the last row that is not all NaN is computed: a
-    basket row is all NaN or all set, so it is the row in force at ``first``
-    for every ticker.
+    Before ``first`` the rows are computed back to the last one that is not
+    all NaN, and the earlier ones are left unwritten: a basket row is all NaN
+    or all set, so that row is in force at ``first`` for every ticker.
     """
     n = out.shape[0]
-    in_force = False
     for t in range(min(first, n) - 1, -1, -1):
-        if in_force:
-            out[t, :] = np.nan
-        else:
-            _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
-            in_force = out.shape[1] > 0 and not np.isnan(out[t, 0])
+        _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
+        if out.shape[1] > 0 and not np.isnan(out[t, 0]):
+            break
     for t in range(first, n):
         _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
 
