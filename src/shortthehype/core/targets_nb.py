@@ -36,6 +36,23 @@ WEIGHT_INVERSE_VOL = 1
 WEIGHT_MOMENTUM = 2
 
 
+# ---- rows ---------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def fill_row_nb(row, value) -> None:
+    """``row[:] = value`` as a plain loop: numba's slice assignment costs several times more on short rows."""
+    for j in range(row.shape[0]):
+        row[j] = value
+
+
+@njit(cache=True, inline="always")
+def fill_bar_nb(out, t, value) -> None:
+    """``out[t, :] = value`` as a plain loop, without taking a view of the row (each view is reference counted)."""
+    for j in range(out.shape[1]):
+        out[t, j] = value
+
+
 # ---- fixed-weights ----------------------------------------------------------------------
 
 
@@ -52,7 +69,7 @@ def fixed_weights_targets_nb(data, ip, fp, first, out) -> None:
             for j in range(out.shape[1]):
                 out[t, j] = fp[j]
         else:
-            out[t, :] = np.nan
+            fill_bar_nb(out, t, np.nan)
 
 
 # ---- the AI basket ----------------------------------------------------------------------
@@ -161,13 +178,19 @@ def side_row_nb(side, rebalance, t, row) -> bool:
     otherwise ``row`` is NaN (no order).  An emitted row with side 0 is all
     zeros (cash), whatever the weights.
     """
-    if not (rebalance[t] or (t > 0 and side[t] != side[t - 1])):
-        row[:] = np.nan
+    if not emits_row_nb(side, rebalance, t):
+        fill_row_nb(row, np.nan)
         return False
     if side[t] == 0.0:
-        row[:] = 0.0
+        fill_row_nb(row, 0.0)
         return False
     return True
+
+
+@njit(cache=True, inline="always")
+def emits_row_nb(side, rebalance, t) -> bool:
+    """Whether bar t has a row: a rebalance bar, or a bar where ``side`` changes."""
+    return rebalance[t] or (t > 0 and side[t] != side[t - 1])
 
 
 @njit(cache=True)
@@ -222,7 +245,10 @@ def basket_side_targets_nb(weighting, close, vol, momentum, tilt, side, rebalanc
         if out.shape[1] > 0 and not np.isnan(out[t, 0]):
             break
     for t in range(first, n):
-        _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
+        if emits_row_nb(side, rebalance, t):
+            _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
+        else:  # most bars: no row, written without a view of it
+            fill_bar_nb(out, t, np.nan)
 
 
 @njit(cache=True)
@@ -316,7 +342,7 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
     long_weight = fp[0]
     cap = fp[1]
     for t in range(out.shape[0]):
-        out[t, :] = np.nan
+        fill_bar_nb(out, t, np.nan)
         if not rebalance[t]:
             continue
         any_long = False
@@ -326,7 +352,7 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
         for j in range(n_long, k):
             all_shorts = all_shorts and np.isfinite(close[t, j])
         if not (any_long and all_shorts):
-            out[t, :] = 0.0  # a leg has nothing to trade: no hedge can be held
+            fill_bar_nb(out, t, 0.0)  # a leg has nothing to trade: no hedge can be held
             continue
         members = 0
         beta_sum = 0.0
@@ -414,12 +440,12 @@ def burry_short_targets_nb(data, ip, fp, first, out) -> None:
     entry, exit_bar, row = ip[1], ip[2], ip[3]
     for t in range(out.shape[0]):
         if t == exit_bar:
-            out[t, :] = 0.0
+            fill_bar_nb(out, t, 0.0)
         elif t == entry or (row >= 0 and 0 <= entry < t < exit_bar and calendars[row, t]):
             for j in range(out.shape[1]):
                 out[t, j] = fp[j]
         else:
-            out[t, :] = np.nan
+            fill_bar_nb(out, t, np.nan)
 
 
 # ---- bubble-timer ------------------------------------------------------------------------------
