@@ -868,7 +868,7 @@ def simulate_core_nb(
             execution_point_nb(i, open_[i], has_row, row_w[row] if has_row else empty_w, True, max_gross,
                                maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
                                trades, events, tgt)
-        if has_stops and flags[FL_CLOSED] == 0:
+        if has_stops and flags[FL_CLOSED] == 0 and not is_flat_nb(st):  # a flat bar skips the stops' call
             stops_nb(i, open_[i], high[i], low[i], ap, st, sti, acct, flags, orders, trades, events)
         if not exec_at_open and act:
             execution_point_nb(i, close[i], has_row, row_w[row] if has_row else empty_w, False, max_gross,
@@ -881,7 +881,7 @@ def simulate_core_nb(
             equity <= 0.0 or margin_call_nb(equity, gross, maintenance_margin) or above_cap_nb(equity, gross, gross_ratio)
         ):
             close_check_nb(i, close[i], equity, gross, maintenance_margin, gross_ratio, st, flags, events)
-        if has_trailing:
+        if has_trailing and not is_flat_nb(st):
             update_trailing_nb(i, high[i], low[i], st, sti)
         out_equity[i] = equity
         out_cash[i] = acct[A_CASH]
