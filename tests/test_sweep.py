@@ -241,27 +241,29 @@ CLI = "import sys, shortthehype.cli.sweep_cmd; from shortthehype.cli import main
 def test_interrupted_subprocess_resumes_to_the_uninterrupted_result(shared_prices_dir, tmp_path):
     """Ctrl-C a running `shortthehype sweep --out`, then `--resume`: the file equals an uninterrupted run's."""
     args = [
-        # 1,000 combinations in 250 chunks, seconds of work: Ctrl-C lands while it runs even when this test's own
-        # process waits long for the CPU (the whole suite on two cores)
-        "sweep", "sixty-forty", "--grid", "fees=0:0.0499:0.0001", "--grid", "rebalance=weekly,monthly",
+        "sweep", "sixty-forty", "--grid", "fees=0:0.0099:0.0001", "--grid", "rebalance=weekly,monthly",
         "--start", "2008-01-02", "--end", "2016-12-30", "--data-dir", str(shared_prices_dir),
         "--chunk-size", "4", "--workers", "1", "--blocks", "4", "--path", "generic",
     ]
     env = {**os.environ, "COLUMNS": "200"}
     out = tmp_path / "sweep.parquet"
     parts = tmp_path / "sweep.parquet.parts"
-    process = subprocess.Popen(
-        [sys.executable, "-c", CLI, *args, "--out", str(out)], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not list(parts.glob("part-*.parquet")) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    for _ in range(3):  # a sweep that finished before the signal reached it (a busy machine) is run and stopped again
+        process = subprocess.Popen(
+            [sys.executable, "-c", CLI, *args, "--out", str(out)], cwd=REPO, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not list(parts.glob("part-*.parquet")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        if not (process.returncode == 0 and out.is_file()):
+            break
+        out.unlink()
     assert process.returncode == 130, stderr
     saved = len(list(parts.glob("part-*.parquet")))
-    assert 1 <= saved < 250 and not out.exists()
+    assert 1 <= saved < 50 and not out.exists()
     assert f"{saved} finished chunk(s) kept in {parts}" in " ".join(stderr.split())
     resumed = subprocess.run(
         [sys.executable, "-c", CLI, *args, "--out", str(out), "--resume"], cwd=REPO, env=env, capture_output=True, text=True
