@@ -246,6 +246,13 @@ def test_interrupted_subprocess_resumes_to_the_uninterrupted_result(shared_price
         "--chunk-size", "4", "--workers", "1", "--blocks", "4", "--path", "generic",
     ]
     env = {**os.environ, "COLUMNS": "200"}
+    # the uninterrupted run first: it also compiles whatever the kernel cache lacks, so Ctrl-C below lands on a
+    # running sweep rather than on numba compiling one (a first run in a fresh checkout)
+    reference = tmp_path / "reference.parquet"
+    whole = subprocess.run(
+        [sys.executable, "-c", CLI, *args, "--out", str(reference)], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert whole.returncode == 0, whole.stderr
     out = tmp_path / "sweep.parquet"
     parts = tmp_path / "sweep.parquet.parts"
     process = subprocess.Popen(
@@ -269,11 +276,6 @@ def test_interrupted_subprocess_resumes_to_the_uninterrupted_result(shared_price
     )
     assert resumed.returncode == 0, resumed.stderr
     assert out.is_file() and not parts.exists()
-    reference = tmp_path / "reference.parquet"
-    whole = subprocess.run(
-        [sys.executable, "-c", CLI, *args, "--out", str(reference)], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    assert whole.returncode == 0, whole.stderr
     _assert_same_file(out, reference)
 
 
