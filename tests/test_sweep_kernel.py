@@ -110,18 +110,24 @@ SETTINGS = [
 ]
 
 
+def combination_costs(n: int, settings: dict) -> np.ndarray:
+    """Per-combination asset parameters: the costs of ``settings`` (none by default), every stop off."""
+    ap = np.zeros((n, N_ASSET_PARAMS))
+    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
+    ap[:, AP_FEES] = settings.get("fees", 0.0)
+    ap[:, AP_FIXED_FEES] = settings.get("fixed", 0.0)
+    ap[:, AP_SLIPPAGE] = settings.get("slippage", 0.0)
+    ap[:, AP_BORROW_FEE] = settings.get("borrow", 0.0)
+    return ap
+
+
 @pytest.mark.parametrize("sma", ["windowed", "cumulative"])
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
 @pytest.mark.parametrize("lo", [0, 57])
 def test_fast_path_equals_the_reference_composition_bit_for_bit(settings, lo, sma):
     open_, close, days = one_ticker_market(seed=lo + len(settings))
     combos = all_pairs()
-    ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
-    ap[:, AP_FEES] = settings.get("fees", 0.0)
-    ap[:, AP_FIXED_FEES] = settings.get("fixed", 0.0)
-    ap[:, AP_SLIPPAGE] = settings.get("slippage", 0.0)
-    ap[:, AP_BORROW_FEE] = settings.get("borrow", 0.0)
+    ap = combination_costs(len(combos), settings)
     cumulative = sma == "cumulative"
     fast, fast_blocks = run_kernel(open_, close, days, lo, combos, ap, settings, use_fast=True, cumulative=cumulative)
     slow, slow_blocks = run_kernel(open_, close, days, lo, combos, ap, settings, use_fast=False, cumulative=cumulative)
@@ -139,11 +145,7 @@ def test_fast_path_equals_the_reference_through_ties_and_flat_stretches(settings
         close[first : first + 60] = 64.0
         open_[first : first + 60] = 64.0
     combos = all_pairs()
-    ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
-    ap[:, AP_FEES] = settings.get("fees", 0.0)
-    ap[:, AP_FIXED_FEES] = settings.get("fixed", 0.0)
-    ap[:, AP_SLIPPAGE] = settings.get("slippage", 0.0)
+    ap = combination_costs(len(combos), settings)
     for cumulative in (False, True):
         fast, fast_blocks = run_kernel(open_, close, days, 0, combos, ap, settings, use_fast=True, cumulative=cumulative)
         slow, slow_blocks = run_kernel(open_, close, days, 0, combos, ap, settings, use_fast=False, cumulative=cumulative)
@@ -158,8 +160,7 @@ def test_bankrupt_combinations_take_the_reference_path():
     """Shorts through +270 % jumps go bankrupt: the fast path hands them to the engine (and agrees)."""
     open_, close, days = one_ticker_market(seed=11, n_bars=800)
     combos = all_pairs()  # the long-only half never goes bankrupt
-    ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
+    ap = combination_costs(len(combos), {})
     fast, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open"}, use_fast=True)
     slow, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open"}, use_fast=False)
     status = fast[:, KERNEL_STATS.index("status")]
@@ -170,8 +171,7 @@ def test_bankrupt_combinations_take_the_reference_path():
 def test_stops_and_margin_use_the_engine():
     open_, close, days = one_ticker_market(seed=5)
     combos = all_pairs()
-    ap = np.zeros((len(combos), N_ASSET_PARAMS))
-    ap[:, AP_STOP_LOSS : AP_TRAILING_STOP + 1] = np.nan
+    ap = combination_costs(len(combos), {})
     ap[::2, AP_TRAILING_STOP] = 0.05  # every other combination has a trailing stop
     fast, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open", "margin": 0.3}, use_fast=True)
     slow, _ = run_kernel(open_, close, days, 0, combos, ap, {"execution": "next_open", "margin": 0.3}, use_fast=False)

@@ -277,6 +277,12 @@ def downside_risk_1d_nb(returns, required_return, ann_factor):
             count += 1
     if count == 0:
         return np.nan
+    return downside_risk_from_sum_nb(total, count, ann_factor)
+
+
+@njit(cache=True, error_model="numpy")
+def downside_risk_from_sum_nb(total, count, ann_factor):
+    """:func:`downside_risk_1d_nb` from the sum of squared shortfalls over ``count`` observations."""
     return np.sqrt(total / count) * np.sqrt(ann_factor)
 
 

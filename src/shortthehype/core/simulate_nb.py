@@ -739,10 +739,8 @@ def above_cap_nb(equity, gross, gross_ratio) -> bool:
 def close_check_nb(bar, close_row, equity, gross, margin, gross_ratio, st, flags, events) -> None:
     """At a close: bankruptcy (equity <= 0), a margin call and gross above the cap, each acting at the next execution.
 
-    The bar loop calls it only when one of them holds (a call costs more than the tests).
+    The bar loop calls it only on an open account where one of them holds (a call costs more than the tests).
     """
-    if flags[FL_CLOSED] == 1:
-        return
     if equity <= 0.0:
         flag_bankruptcy_nb(bar, close_row, equity, st, flags, events)
         return

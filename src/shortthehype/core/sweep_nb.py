@@ -46,6 +46,7 @@ from shortthehype.core.batch_nb import reduce_equity_nb
 from shortthehype.core.metrics_nb import (
     annual_volatility_from_std_nb,
     calmar_from_parts_nb,
+    downside_risk_from_sum_nb,
     sharpe_from_moments_nb,
     sortino_from_parts_nb,
 )
@@ -517,7 +518,7 @@ def fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_star
                 mean = 0.0
         out[3] = annual_volatility_from_std_nb(std, ann_factor)
         out[4] = sharpe_from_moments_nb(mean, std, ann_factor)
-        out[5] = sortino_from_parts_nb(mean, np.sqrt(down_total / k) * np.sqrt(ann_factor), ann_factor)
+        out[5] = sortino_from_parts_nb(mean, downside_risk_from_sum_nb(down_total, k, ann_factor), ann_factor)
     mdd_out = np.nan  # max_drawdown_1d_nb, calmar_ratio_1d_nb
     if k >= 1:
         mdd_out = (dd_low - dd_peak) / dd_peak
