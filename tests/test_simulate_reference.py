@@ -164,3 +164,20 @@ def test_last_valid_bar_matches_a_python_scan():
     expected = [max((i for i in range(close.shape[0]) if np.isfinite(close[i, j])), default=-1) for j in range(4)]
     assert last_valid_bar_nb(close).tolist() == expected == [2, -1, 1, 1]
     assert last_valid_bar_nb(np.empty((0, 2))).tolist() == [-1, -1]
+
+
+def test_records_that_outgrow_their_first_capacity_match_the_reference():
+    """A leveraged long in a falling market gets a margin call and a cut on most bars: the order and event records
+    outgrow the kernel's first allocation (sized from the target rows) many times over, and grow between runs of bars."""
+    rng = np.random.default_rng(11)
+    n_bars = 400
+    prices = random_prices(rng, n_bars, 2, jumps=False, gaps=False)
+    for frame in (prices.open, prices.high, prices.low, prices.close):
+        frame.iloc[:, :] = frame.to_numpy() * np.exp(-0.004 * np.arange(n_bars))[:, None]
+    weights = pd.DataFrame([[1.5, 1.5]], index=prices.index[:1], columns=prices.tickers)
+    inputs = prepare_inputs(prices, weights, execution="close", maintenance_margin=0.5, fees=0.001)
+    result = inputs.run()
+    events = result.event_records
+    assert (events["kind"] == EventKind.MARGIN_CALL).sum() > 100  # first capacity: 6 x 2 + 8 = 20 events
+    assert len(result.order_records) > 100  # first capacity: 2 x 2 x (1 row + 2) + 20 = 32 orders
+    compare(inputs, result, reference_simulate(inputs))

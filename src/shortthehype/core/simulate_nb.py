@@ -647,8 +647,8 @@ def stop_exit_nb(pos, basis, best, sl, tp, tsl, o, h, lo):
 
 
 @njit(cache=True, inline="always")
-def stops_nb(bar, open_row, high_row, low_row, ap, st, sti, acct, flags, orders, trades, events) -> None:
-    """Fire stop-loss / take-profit / trailing stops on positions opened before ``bar``."""
+def stops_nb(bar, open_, high, low, ap, st, sti, acct, flags, orders, trades, events) -> None:
+    """Fire stop-loss / take-profit / trailing stops at ``bar`` on positions opened before it."""
     for j in range(st.shape[1]):
         pos = st[ST_POS, j]
         if pos == 0.0 or sti[STI_ENTRY_BAR, j] >= bar:
@@ -656,7 +656,7 @@ def stops_nb(bar, open_row, high_row, low_row, ap, st, sti, acct, flags, orders,
         sl, tp, tsl = ap[AP_STOP_LOSS, j], ap[AP_TAKE_PROFIT, j], ap[AP_TRAILING_STOP, j]
         if np.isnan(sl) and np.isnan(tp) and np.isnan(tsl):
             continue
-        o, h, lo = open_row[j], high_row[j], low_row[j]
+        o, h, lo = open_[bar, j], high[bar, j], low[bar, j]
         if not (np.isfinite(o) and np.isfinite(h) and np.isfinite(lo)):
             continue
         reason, level, price = stop_exit_nb(pos, st[ST_BASIS, j], st[ST_BEST, j], sl, tp, tsl, o, h, lo)
@@ -673,16 +673,16 @@ def stops_nb(bar, open_row, high_row, low_row, ap, st, sti, acct, flags, orders,
 
 
 @njit(cache=True, inline="always")
-def update_trailing_nb(bar, high_row, low_row, st, sti) -> None:
+def update_trailing_nb(bar, high, low, st, sti) -> None:
     """After the bar: raise the trailing reference to the bar's high (longs) / lower it to its low (shorts)."""
     for j in range(st.shape[1]):
         pos = st[ST_POS, j]
         if pos == 0.0 or sti[STI_ENTRY_BAR, j] >= bar:
             continue
-        if pos > 0.0 and high_row[j] > st[ST_BEST, j]:
-            st[ST_BEST, j] = high_row[j]
-        elif pos < 0.0 and low_row[j] < st[ST_BEST, j]:
-            st[ST_BEST, j] = low_row[j]
+        if pos > 0.0 and high[bar, j] > st[ST_BEST, j]:
+            st[ST_BEST, j] = high[bar, j]
+        elif pos < 0.0 and low[bar, j] < st[ST_BEST, j]:
+            st[ST_BEST, j] = low[bar, j]
 
 
 # ---- end of bar ---------------------------------------------------------------------------
@@ -707,12 +707,12 @@ def delist_nb(bar, close_row, last_valid, n_bars, ap, st, sti, acct, flags, orde
 
 
 @njit(cache=True, inline="always")
-def mark_to_market_nb(close_row, st, acct):
-    """Update last valid closes; return (equity = cash + sum(shares x close), gross = sum(|shares x close|))."""
+def mark_to_market_nb(close, bar, st, acct):
+    """Update last valid closes at ``bar``; return (equity = cash + sum(shares x close), gross = sum(|shares x close|))."""
     equity = acct[A_CASH]
     gross = 0.0
     for j in range(st.shape[1]):
-        c = close_row[j]
+        c = close[bar, j]
         if np.isfinite(c):
             st[ST_LAST_PX, j] = c
         pos = st[ST_POS, j]
@@ -842,53 +842,62 @@ def simulate_core_nb(
         if 0 <= last_valid[j] < n_bars - 1:
             delist_at[last_valid[j]] = True
     r = 0
-    for i in range(n_bars):
+    first = 0
+    while first < n_bars:
+        # The record arrays grow between runs of bars, never inside one: numba counts references (two atomic
+        # operations per array) on every pass of a loop that can reassign an array.
+        last = n_bars
         if record:
             orders = grow_records_nb(orders, flags[FL_N_ORDERS], per_bar)
             trades = grow_records_nb(trades, flags[FL_N_TRADES], per_bar)
             events = grow_records_nb(events, flags[FL_N_EVENTS], per_bar)
-        if i > 0 and not (flags[FL_CLOSED] == 1 and is_flat_nb(st)):
-            accrue_nb(days[i], cash_rate[i - 1], cash_rate_negative[i - 1], ap, st, acct)
-        while r < n_rows and row_bar[r] < i:  # defensive: rows before this bar can no longer trade
-            r += 1
-        has_row = r < n_rows and row_bar[r] == i
-        row = r
-        if has_row:
-            r += 1
-        act = (
-            has_row
-            or flags[FL_PENDING] != PENDING_NONE
-            or flags[FL_GROSS_CAP] == 1
-            or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
-        )
-        # A view (a row of weights or prices) costs reference counting on every bar: take one only to act on it.
-        if exec_at_open and act:
-            execution_point_nb(i, open_[i], has_row, row_w[row] if has_row else empty_w, True, max_gross,
-                               maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
-                               trades, events, tgt)
-        if has_stops and flags[FL_CLOSED] == 0 and not is_flat_nb(st):  # a flat bar skips the stops' call
-            stops_nb(i, open_[i], high[i], low[i], ap, st, sti, acct, flags, orders, trades, events)
-        if not exec_at_open and act:
-            execution_point_nb(i, close[i], has_row, row_w[row] if has_row else empty_w, False, max_gross,
-                               maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
-                               trades, events, tgt)
-        if delist_at[i]:
-            delist_nb(i, close[i], last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events)
-        equity, gross = mark_to_market_nb(close[i], st, acct)
-        if flags[FL_CLOSED] == 0 and (
-            equity <= 0.0 or margin_call_nb(equity, gross, maintenance_margin) or above_cap_nb(equity, gross, gross_ratio)
-        ):
-            close_check_nb(i, close[i], equity, gross, maintenance_margin, gross_ratio, st, flags, events)
-        if has_trailing and not is_flat_nb(st):
-            update_trailing_nb(i, high[i], low[i], st, sti)
-        out_equity[i] = equity
-        out_cash[i] = acct[A_CASH]
-        if write_positions:
-            for j in range(n):
-                out_positions[i, j] = st[ST_POS, j]
-        if write_costs:
-            for k in range(N_TOTALS):
-                out_costs[i, k] = acct[A_TOTALS + k]
+            room = min(orders.shape[0] - flags[FL_N_ORDERS], trades.shape[0] - flags[FL_N_TRADES],
+                       events.shape[0] - flags[FL_N_EVENTS])
+            last = min(n_bars, first + room // per_bar)
+        for i in range(first, last):
+            if i > 0 and not (flags[FL_CLOSED] == 1 and is_flat_nb(st)):
+                accrue_nb(days[i], cash_rate[i - 1], cash_rate_negative[i - 1], ap, st, acct)
+            while r < n_rows and row_bar[r] < i:  # defensive: rows before this bar can no longer trade
+                r += 1
+            has_row = r < n_rows and row_bar[r] == i
+            row = r
+            if has_row:
+                r += 1
+            act = (
+                has_row
+                or flags[FL_PENDING] != PENDING_NONE
+                or flags[FL_GROSS_CAP] == 1
+                or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
+            )
+            # A view (a row of weights or prices) costs reference counting on every bar: take one only to act on it.
+            if exec_at_open and act:
+                execution_point_nb(i, open_[i], has_row, row_w[row] if has_row else empty_w, True, max_gross,
+                                   maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
+                                   trades, events, tgt)
+            if has_stops and flags[FL_CLOSED] == 0 and not is_flat_nb(st):  # a flat bar skips the stops' call
+                stops_nb(i, open_, high, low, ap, st, sti, acct, flags, orders, trades, events)
+            if not exec_at_open and act:
+                execution_point_nb(i, close[i], has_row, row_w[row] if has_row else empty_w, False, max_gross,
+                                   maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
+                                   trades, events, tgt)
+            if delist_at[i]:
+                delist_nb(i, close[i], last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events)
+            equity, gross = mark_to_market_nb(close, i, st, acct)
+            if flags[FL_CLOSED] == 0 and (
+                equity <= 0.0 or margin_call_nb(equity, gross, maintenance_margin) or above_cap_nb(equity, gross, gross_ratio)
+            ):
+                close_check_nb(i, close[i], equity, gross, maintenance_margin, gross_ratio, st, flags, events)
+            if has_trailing and not is_flat_nb(st):
+                update_trailing_nb(i, high, low, st, sti)
+            out_equity[i] = equity
+            out_cash[i] = acct[A_CASH]
+            if write_positions:
+                for j in range(n):
+                    out_positions[i, j] = st[ST_POS, j]
+            if write_costs:
+                for k in range(N_TOTALS):
+                    out_costs[i, k] = acct[A_TOTALS + k]
+        first = last
     if record:
         trades = grow_records_nb(trades, flags[FL_N_TRADES], n)
         for j in range(n):
