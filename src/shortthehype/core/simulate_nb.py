@@ -41,6 +41,7 @@ from shortthehype.constants import (
     MARGIN_TOLERANCE,
     ORDER_SIZE_TOLERANCE,
 )
+from shortthehype.core.borrow_nb import borrowed_nb
 from shortthehype.enums import (
     AP_BORROW_FEE,
     AP_FEES,
@@ -246,6 +247,9 @@ def book_fill_nb(st, sti, flags, trades, j, bar, old, new, fill, fee) -> None:
 @njit(cache=True)
 def fill_nb(bar, j, target, price, reason, status, ap, st, sti, acct, flags, orders, trades) -> None:
     """Trade asset ``j`` to ``target`` shares at execution price ``price`` (slippage and fees applied)."""
+    # called on every trade: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    ap, st, sti, acct = borrowed_nb(ap), borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct)
+    flags, orders, trades = borrowed_nb(flags), borrowed_nb(orders), borrowed_nb(trades)
     old = st[ST_POS, j]
     size = target - old
     if size == 0.0:
@@ -400,6 +404,10 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
 def rebalance_nb(bar, px, w, max_gross, integer_shares, renormalize, ap, st, sti, acct, flags, orders, trades,
                  events, tgt) -> None:
     """Trade to the weights ``w`` at prices ``px``: sells first, then buys scaled to the cash available."""
+    # called on every rebalance: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    px, w, ap = borrowed_nb(px), borrowed_nb(w), borrowed_nb(ap)
+    st, sti, acct, flags = borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct), borrowed_nb(flags)
+    orders, trades, events, tgt = borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events), borrowed_nb(tgt)
     n = st.shape[1]
     value = portfolio_value_nb(px, st, acct)
     if not value > 0.0:
@@ -565,6 +573,10 @@ def flag_bankruptcy_nb(bar, px, equity, st, flags, events) -> None:
 def execution_point_nb(bar, px, has_row, w, at_open, max_gross, margin, integer_shares, renormalize, ap, st, sti,
                        acct, flags, orders, trades, events, tgt) -> None:
     """Everything that trades at the execution price ``px``: close-out, rebalance, margin cut, gross-cap cut."""
+    # called on every bar that trades: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    px, w, ap = borrowed_nb(px), borrowed_nb(w), borrowed_nb(ap)
+    st, sti, acct, flags = borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct), borrowed_nb(flags)
+    orders, trades, events, tgt = borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events), borrowed_nb(tgt)
     gross_capped = flags[FL_GROSS_CAP] == 1
     flags[FL_GROSS_CAP] = 0
     if flags[FL_CLOSED] == 1:  # retry positions that could not be closed out (no price) earlier
