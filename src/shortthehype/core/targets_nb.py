@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from shortthehype.constants import HEDGE_MIN_BETA
+from shortthehype.core.borrow_nb import borrowed_nb
 
 #: ``ip[0]`` of ai-basket: the weighting (the order of ``ai_basket.WEIGHTINGS``).
 WEIGHT_EQUAL = 0
@@ -61,10 +62,14 @@ def fixed_weights_targets_nb(data, ip, fp, first, out) -> None:
     """``fp`` (one weight per ticker) on the bars of rebalance calendar ``ip[0]``, NaN elsewhere.
 
     ``data = (calendars,)``: ``calendars`` ``(n_calendars, n_bars)`` bool.
-    Every row is written (``first`` is not needed: a row costs nothing).
+    Rows are written from the last rebalance bar at or before ``first`` (it
+    sets every ticker), or from bar 0 when there is none.
     """
     calendar = data[0][ip[0]]
-    for t in range(out.shape[0]):
+    start = min(first, out.shape[0] - 1)
+    while start > 0 and not calendar[start]:
+        start -= 1
+    for t in range(max(start, 0), out.shape[0]):
         if calendar[t]:
             for j in range(out.shape[1]):
                 out[t, j] = fp[j]
@@ -115,6 +120,9 @@ def basket_weights_row_nb(weighting, close_row, vol_row, momentum_row, tilt, out
     a finite trailing return, raw (1 - tilt)/m + tilt x rank / (m (m + 1)/2)
     with average ranks for ties (1 = lowest).
     """
+    # called on every row: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    close_row, vol_row, momentum_row = borrowed_nb(close_row), borrowed_nb(vol_row), borrowed_nb(momentum_row)
+    out = borrowed_nb(out)
     k = out.shape[0]
     m = 0
     for j in range(k):
@@ -178,6 +186,7 @@ def side_row_nb(side, rebalance, t, row) -> bool:
     otherwise ``row`` is NaN (no order).  An emitted row with side 0 is all
     zeros (cash), whatever the weights.
     """
+    side, rebalance, row = borrowed_nb(side), borrowed_nb(rebalance), borrowed_nb(row)  # (see basket_weights_row_nb)
     if not emits_row_nb(side, rebalance, t):
         fill_row_nb(row, np.nan)
         return False
@@ -239,6 +248,7 @@ def basket_side_targets_nb(weighting, close, vol, momentum, tilt, side, rebalanc
     all NaN, and the earlier ones are left unwritten: a basket row is all NaN
     or all set, so that row is in force at ``first`` for every ticker.
     """
+    out = borrowed_nb(out)  # its rows are passed on as views (see basket_weights_row_nb)
     n = out.shape[0]
     for t in range(min(first, n) - 1, -1, -1):
         _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, out[t])
@@ -254,6 +264,8 @@ def basket_side_targets_nb(weighting, close, vol, momentum, tilt, side, rebalanc
 @njit(cache=True)
 def _basket_row_nb(weighting, close, vol, momentum, tilt, side, rebalance, t, row) -> None:
     """Bar t's ai-basket target row into ``row`` (all NaN, all 0, or side x the basket weights)."""
+    close, vol, momentum = borrowed_nb(close), borrowed_nb(vol), borrowed_nb(momentum)  # (see basket_weights_row_nb)
+    side, rebalance, row = borrowed_nb(side), borrowed_nb(rebalance), borrowed_nb(row)
     if side_row_nb(side, rebalance, t, row):
         basket_weights_row_nb(weighting, close[t], vol[t], momentum[t], tilt, row)
         for j in range(row.shape[0]):
@@ -331,52 +343,66 @@ def hype_hedge_targets_nb(data, ip, fp, first, out) -> None:
     ``fp`` = (long weight, gross cap, the short leg's proportions...).  A
     decision bar where a leg has no price targets 0 everywhere; one whose
     betas are missing or below ``HEDGE_MIN_BETA`` emits nothing (rules in
-    :mod:`shortthehype.strategies.hype_hedge`).  Every decision bar is
-    computed (``first`` is not needed: a decision costs a few operations).
+    :mod:`shortthehype.strategies.hype_hedge`).  Before ``first`` the rows
+    are computed back to the last decision that emits a row (it sets every
+    ticker), and the earlier ones are left unwritten.
     """
     close, calendars, betas = data
     rebalance = calendars[ip[0]]
     beta = betas[ip[1]]
-    n_long = ip[2]
+    n = out.shape[0]
+    for t in range(min(first, n) - 1, -1, -1):
+        hedge_row_nb(close, rebalance, beta, ip[2], fp, t, out)
+        if out.shape[1] > 0 and not np.isnan(out[t, 0]):
+            break
+    for t in range(first, n):
+        hedge_row_nb(close, rebalance, beta, ip[2], fp, t, out)
+
+
+@njit(cache=True)
+def hedge_row_nb(close, rebalance, beta, n_long, fp, t, out) -> None:
+    """Bar t's hype-hedge row into ``out[t]``: NaN (no decision, or none possible), all 0, or the two legs."""
+    # called on every bar: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    close, rebalance, beta = borrowed_nb(close), borrowed_nb(rebalance), borrowed_nb(beta)
+    fp, out = borrowed_nb(fp), borrowed_nb(out)
     k = out.shape[1]
     long_weight = fp[0]
     cap = fp[1]
-    for t in range(out.shape[0]):
-        fill_bar_nb(out, t, np.nan)
-        if not rebalance[t]:
-            continue
-        any_long = False
-        for j in range(n_long):
-            any_long = any_long or np.isfinite(close[t, j])
-        all_shorts = True
-        for j in range(n_long, k):
-            all_shorts = all_shorts and np.isfinite(close[t, j])
-        if not (any_long and all_shorts):
-            fill_bar_nb(out, t, 0.0)  # a leg has nothing to trade: no hedge can be held
-            continue
-        members = 0
-        beta_sum = 0.0
-        for j in range(n_long):
-            if np.isfinite(close[t, j]) and np.isfinite(beta[t, j]):
-                members += 1
-                beta_sum += beta[t, j]
-        beta_short = 0.0
-        shorts_ok = True
-        for j in range(n_long, k):
-            shorts_ok = shorts_ok and np.isfinite(beta[t, j])
-            beta_short += fp[2 + j - n_long] * beta[t, j]
-        if members == 0 or not shorts_ok:
-            continue
-        beta_long = beta_sum / members
-        if beta_long < HEDGE_MIN_BETA or beta_short < HEDGE_MIN_BETA:
-            continue
-        short_notional = long_weight * beta_long / beta_short
-        scale = min(1.0, cap / (long_weight + short_notional))
-        for j in range(n_long):
-            member = np.isfinite(close[t, j]) and np.isfinite(beta[t, j])
-            out[t, j] = scale * long_weight / members if member else 0.0
-        for j in range(n_long, k):
-            out[t, j] = -scale * short_notional * fp[2 + j - n_long]
+    fill_bar_nb(out, t, np.nan)
+    if not rebalance[t]:
+        return
+    any_long = False
+    for j in range(n_long):
+        any_long = any_long or np.isfinite(close[t, j])
+    all_shorts = True
+    for j in range(n_long, k):
+        all_shorts = all_shorts and np.isfinite(close[t, j])
+    if not (any_long and all_shorts):
+        fill_bar_nb(out, t, 0.0)  # a leg has nothing to trade: no hedge can be held
+        return
+    members = 0
+    beta_sum = 0.0
+    for j in range(n_long):
+        if np.isfinite(close[t, j]) and np.isfinite(beta[t, j]):
+            members += 1
+            beta_sum += beta[t, j]
+    beta_short = 0.0
+    shorts_ok = True
+    for j in range(n_long, k):
+        shorts_ok = shorts_ok and np.isfinite(beta[t, j])
+        beta_short += fp[2 + j - n_long] * beta[t, j]
+    if members == 0 or not shorts_ok:
+        return
+    beta_long = beta_sum / members
+    if beta_long < HEDGE_MIN_BETA or beta_short < HEDGE_MIN_BETA:
+        return
+    short_notional = long_weight * beta_long / beta_short
+    scale = min(1.0, cap / (long_weight + short_notional))
+    for j in range(n_long):
+        member = np.isfinite(close[t, j]) and np.isfinite(beta[t, j])
+        out[t, j] = scale * long_weight / members if member else 0.0
+    for j in range(n_long, k):
+        out[t, j] = -scale * short_notional * fp[2 + j - n_long]
 
 
 # ---- option contracts: purchases and sales on prepared bars ---------------------------------------
