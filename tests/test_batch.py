@@ -65,3 +65,51 @@ def test_batch_input_errors():
     bad[1, 1] = np.nan
     with pytest.raises(DataError, match=r"portfolio 1 has no target on"):
         simulate_batch(prices, dates, bad)
+
+
+def _curves():
+    rng = np.random.default_rng(5)
+    yield np.array([100.0])  # no return
+    yield np.array([100.0, 101.0])  # one return
+    yield np.array([100.0, 100.0, 100.0, 100.0])  # flat: zero dispersion
+    yield 100.0 * 1.0004 ** np.arange(300)  # constant growth: dispersion below the noise rule
+    yield np.array([100.0, 120.0, 90.0, 0.0, 5.0, 7.0])  # ruined on bar 3
+    yield np.array([100.0, 0.0, 3.0])  # ruined on the first return
+    for n in (3, 50, 700):
+        for scale in (0.001, 0.02, 0.3):
+            yield 1e6 * np.exp(np.cumsum(rng.normal(0.0003, scale, n)))
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_the_one_pass_statistics_equal_the_metric_kernels_bit_for_bit(status):
+    """reduce_equity_nb's one pass (stats_from_returns_nb) against the kernels of compute_stats one by one."""
+    from shortthehype.constants import N_KERNEL_STATS
+    from shortthehype.core.batch_nb import reduce_equity_nb, reduce_returns_nb
+    from shortthehype.core.metrics_nb import equity_to_returns_1d_nb
+
+    for curve in _curves():
+        returns = np.empty(max(len(curve) - 1, 0))
+        one_pass = np.empty(N_KERNEL_STATS)
+        k = reduce_equity_nb(curve, returns, 252.0, status, one_pass)
+        kernels = np.empty(N_KERNEL_STATS)
+        k_kernels = equity_to_returns_1d_nb(curve, returns)
+        reduce_returns_nb(curve, returns[:k_kernels], 252.0, kernels)
+        kernels[8] = status
+        if status != 0 or (curve <= 0).any():
+            kernels[[4, 5, 7]] = np.nan
+        assert k == k_kernels
+        assert one_pass.tobytes() == kernels.tobytes(), (curve[:5], one_pass, kernels)
+
+
+def test_a_curve_with_a_nan_takes_the_kernels_that_skip_it():
+    from shortthehype.constants import N_KERNEL_STATS
+    from shortthehype.core.batch_nb import reduce_equity_nb
+    from shortthehype.metrics import max_drawdown, sharpe_ratio
+
+    curve = np.array([100.0, 101.0, np.nan, 103.0, 99.0, 104.0])
+    returns = np.empty(5)
+    out = np.empty(N_KERNEL_STATS)
+    reduce_equity_nb(curve, returns, 252.0, 0, out)
+    r = pd.Series(curve).pct_change(fill_method=None).iloc[1:].to_numpy()
+    assert out[4] == pytest.approx(sharpe_ratio(r), rel=1e-12)
+    assert out[6] == pytest.approx(max_drawdown(r), rel=1e-12)

@@ -42,14 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL, GROSS_TOLERANCE
-from shortthehype.core.batch_nb import reduce_equity_nb
-from shortthehype.core.metrics_nb import (
-    annual_volatility_from_std_nb,
-    calmar_from_parts_nb,
-    downside_risk_from_sum_nb,
-    sharpe_from_moments_nb,
-    sortino_from_parts_nb,
-)
+from shortthehype.core.batch_nb import reduce_equity_nb, stats_from_returns_nb
 from shortthehype.core import simulate_nb as simnb
 from shortthehype.core.signals_nb import (
     crossed_above_1d_nb,
@@ -297,7 +290,7 @@ def crossover_combo_fast_nb(
     side = 0.0
     in_force = np.nan
     pending = np.nan  # the previous bar's target: it executes now when shift == 1
-    # statistics: the mean's sum here, the rest from the kept returns after the loop (fast_stats_nb)
+    # statistics: the mean's sum here, the rest from the kept returns after the loop (stats_from_returns_nb)
     first_value = init_cash
     prev = init_cash
     k = 0
@@ -395,7 +388,7 @@ def crossover_combo_fast_nb(
             returns[k] = r
             total += r
             k += 1
-    fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks)
+    stats_from_returns_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks)
     return True
 
 
@@ -435,97 +428,6 @@ def _compares_as_nb(code, f, s) -> bool:
     if code == 3:
         return f == s
     return np.isnan(f) or np.isnan(s)
-
-
-@njit(cache=True, error_model="numpy")
-def fast_stats_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks) -> None:
-    """The statistics of :func:`crossover_combo_fast_nb` from its ``k`` returns and their sum ``total``.
-
-    One pass over the returns holds every running quantity of the
-    :mod:`metrics_nb` kernels, each in their order of operations (sequential
-    sums and products, the same dispersion rule): the two-pass standard
-    deviation's second pass (the mean is known), the compounded growth, the
-    drawdown (one division per peak: the deepest point under a peak gives
-    that peak's deepest ratio, as rounding is monotonic), the downside sum,
-    the extremes, and the block sums of the PBO.
-    """
-    n_blocks = blocks.shape[0]
-    mean = total / k if k > 0 else 0.0
-    ss = 0.0
-    lo_r = np.inf
-    hi_r = -np.inf
-    scale = 0.0
-    dd_equity = 1.0
-    dd_peak = 1.0
-    dd_low = 1.0  # lowest dd_equity under the current peak
-    mdd = np.nan
-    down_total = 0.0
-    block = -1
-    next_block = block_start
-    block_sum = 0.0
-    block_sq = 0.0
-    for j in range(k):
-        r = returns[j]
-        if n_blocks > 0:
-            if j == next_block and block < n_blocks - 1:
-                if block >= 0:
-                    blocks[block, 0] = block_sum
-                    blocks[block, 1] = block_sq
-                block += 1
-                next_block += block_len
-                block_sum = 0.0
-                block_sq = 0.0
-            block_sum += r
-            block_sq += r * r
-        dev = r - mean
-        ss += dev * dev
-        lo_r = min(lo_r, r)
-        hi_r = max(hi_r, r)
-        dd_equity *= 1.0 + r  # also the compounded growth: both start at 1 and take the same products
-        if dd_equity > dd_peak:
-            dd = (dd_low - dd_peak) / dd_peak
-            if np.isnan(mdd) or dd < mdd:
-                mdd = dd
-            dd_peak = dd_equity
-            dd_low = dd_equity
-        elif dd_equity < dd_low:
-            dd_low = dd_equity
-        d = min(r, 0.0)
-        down_total += d * d
-    if block >= 0:
-        blocks[block, 0] = block_sum
-        blocks[block, 1] = block_sq
-    growth = dd_equity
-    if k > 0:
-        scale = max(hi_r, -lo_r, 0.0)  # the largest |r|: max and negation are exact
-    out[0] = equity
-    out[1] = equity / first_value - 1.0
-    out[8] = 0.0
-    cagr = np.nan  # cagr_1d_nb
-    if k >= 1:
-        cagr = ((growth - 1.0) + 1.0) ** (1.0 / (k / ann_factor)) - 1.0
-    out[2] = cagr
-    if k < 2:  # mean_std_1d_nb (ddof 1) -> annual_volatility_1d_nb, sharpe_ratio_1d_nb, sortino_ratio_1d_nb
-        out[3] = np.nan
-        out[4] = np.nan
-        out[5] = np.nan
-    else:
-        std = np.sqrt(ss / (k - 1))
-        tol = DISPERSION_TOL * (1.0 + scale)
-        if hi_r - lo_r <= tol:
-            std = 0.0
-            if abs(mean) <= tol:
-                mean = 0.0
-        out[3] = annual_volatility_from_std_nb(std, ann_factor)
-        out[4] = sharpe_from_moments_nb(mean, std, ann_factor)
-        out[5] = sortino_from_parts_nb(mean, downside_risk_from_sum_nb(down_total, k, ann_factor), ann_factor)
-    mdd_out = np.nan  # max_drawdown_1d_nb, calmar_ratio_1d_nb
-    if k >= 1:
-        mdd_out = (dd_low - dd_peak) / dd_peak
-        if not np.isnan(mdd) and mdd < mdd_out:
-            mdd_out = mdd
-    out[6] = mdd_out
-    out[7] = calmar_from_parts_nb(cagr, mdd_out)
 
 
 @njit(cache=True, parallel=True)
