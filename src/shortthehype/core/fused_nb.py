@@ -83,6 +83,14 @@ def window_rows_2d_nb(targets, lo, hi, shift, row_bar, row_w) -> int:
         bar = t - lo + shift
         if bar > last:
             break
+        if t > lo:  # most bars have no target: look before writing
+            any_target = False
+            for j in range(k):
+                if not np.isnan(targets[t, j]):
+                    any_target = True
+                    break
+            if not any_target:
+                continue
         any_target = False
         for j in range(k):
             w = targets[t, j]

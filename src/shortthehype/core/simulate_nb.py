@@ -400,7 +400,7 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
         tgt[j] = shares
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rebalance_nb(bar, px, w, max_gross, integer_shares, renormalize, ap, st, sti, acct, flags, orders, trades,
                  events, tgt) -> None:
     """Trade to the weights ``w`` at prices ``px``: sells first, then buys scaled to the cash available."""
@@ -820,6 +820,8 @@ def simulate_core_nb(
     init_cash, cash_rate, cash_rate_negative = terms.init_cash, terms.cash_rate, terms.cash_rate_negative
     max_gross, maintenance_margin = terms.max_gross, terms.maintenance_margin
     exec_at_open, integer_shares, renormalize = terms.exec_at_open, terms.integer_shares, terms.renormalize
+    # the bar loop hands rows of these to the execution point: views of borrowed arrays are not counted (core/borrow_nb.py)
+    open_, close, row_w = borrowed_nb(open_), borrowed_nb(close), borrowed_nb(row_w)
     n_bars, n = close.shape
     n_rows = row_bar.shape[0]
     st = np.zeros((N_ST, n))
