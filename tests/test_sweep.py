@@ -403,6 +403,13 @@ def test_a_mapping_entry_and_a_date_are_swept_like_set(prices):
         # a swept mapping is coerced once per value of its entries: values it refuses (negative, all zero) included
         ("burry-short", {"split.PLTR": "-1,0,0.5", "exposure": "0.4,0.8", "split.NVDA": "0,1",
                          "rebalance": "hold,keep_weights"}),
+        # kinds whose check reads a few parameters: combinations of the others inherit the verdict
+        ("burry-short", {"instrument": "stock,puts", "rebalance": "hold,keep_weights", "exposure": "0.4,0.8",
+                         "roll_days": "20,200", "hold_days": "none,20", "borrow_fee": "0,0.02"}),
+        ("ai-basket", {"trend_window": "0,1,50", "vol_window": "20,60", "weighting": "equal,inverse_vol"}),
+        ("bubble-timer", {"window_min": "60,200", "window_max": "120,250", "hold": "0,5"}),
+        ("dotcom-analog", {"lead_days": "0,300,900", "scale_min": "1,1.5", "scale_max": "1.2,2", "exposure": "0.5,1"}),
+        ("hype-hedge", {"market": "SPY,QQQ,BASKET", "split": "burry,equal", "beta_window": "60,120"}),
     ],
 )
 def test_valid_combinations_are_those_a_spec_accepts_as_overrides(name, grid):
@@ -447,3 +454,46 @@ def test_distinct_keeps_the_first_combination_of_each_effective_setting(name, gr
         first.setdefault(row, combo_id)
     assert len(first) < len(ids)  # the grid has duplicates to remove
     assert distinct(effective, ids, shape).tolist() == sorted(first.values())
+
+
+def _params_read(function, seen=None) -> set[str]:
+    """The literal keys ``function`` reads from ``params`` (``params["x"]``, ``params.get("x")``), following the calls
+    it makes to functions of its own module that receive ``params``."""
+    import ast
+    import inspect
+    import sys
+    import textwrap
+
+    seen = set() if seen is None else seen
+    if function in seen:
+        return set()
+    seen.add(function)
+    module = sys.modules[function.__module__]
+    read = set()
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(function)))):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "params":
+            assert isinstance(node.slice, ast.Constant), f"{function.__name__}: a computed parameter name"
+            read.add(node.slice.value)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "params":
+                assert func.attr == "get" and isinstance(node.args[0], ast.Constant), ast.dump(node)
+                read.add(node.args[0].value)
+            elif isinstance(func, ast.Name) and any(isinstance(a, ast.Name) and a.id == "params" for a in node.args):
+                callee = getattr(module, func.id, None)
+                assert inspect.isfunction(callee), f"{function.__name__} passes params to {func.id}"
+                read |= _params_read(callee, seen)
+    return read
+
+
+def test_every_kind_declares_every_parameter_its_check_reads():
+    """``check_reads`` lets a sweep check one combination of those parameters' values only: it must list every
+    parameter the check reads, on every branch (read from the check's source and the helpers it passes them to)."""
+    from shortthehype.spec import available_specs
+
+    kinds = {spec.kind.name: spec.kind for spec in map(load_spec, available_specs()) if spec.kind.check_reads is not None}
+    assert {"ai-basket", "bubble-timer", "burry-short", "dotcom-analog", "fixed-weights", "hype-hedge",
+            "ma-crossover"} <= set(kinds)
+    for name, kind in kinds.items():
+        read = _params_read(kind.check)
+        assert read and read <= set(kind.check_reads), (name, sorted(read - set(kind.check_reads)))

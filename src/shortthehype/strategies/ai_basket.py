@@ -49,7 +49,7 @@ from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
-from shortthehype.signals import rolling_mean, rolling_volatilities, rolling_volatility
+from shortthehype.signals import rolling_mean, rolling_volatilities
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["AI_BASKET_KIND", "WEIGHTINGS", "basket_index", "basket_weights", "side_targets", "trend_side"]
@@ -197,6 +197,7 @@ AI_BASKET_KIND = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=("trend_window",),
         fused=FUSED,
     )
 )

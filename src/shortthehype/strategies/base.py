@@ -100,6 +100,9 @@ class StrategyKind:
     tickers: Callable[[Params], list[str]]
     target_weights: Callable[[Prices, Params], pd.DataFrame]
     check: Callable[[Params], None] | None = None
+    #: The parameters ``check`` reads (None: any of them).  A sweep checks one combination of the swept values
+    #: of these and of swept mapping entries, and carries the verdict over the rest of the grid.
+    check_reads: tuple[str, ...] | None = None
     instruments: Callable[[Prices, Params], Prices] | None = None
     #: For a kind whose parameters depend on the spec itself (``python``: the
     #: user's file declares them): called by the spec loader with the raw

@@ -283,6 +283,7 @@ BUBBLE_TIMER = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=("window_min", "window_max"),
         fused=FUSED,
     )
 )

@@ -326,6 +326,7 @@ BURRY_SHORT = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=("split", "exit", "hold_days", "entry", "instrument", "rebalance", "roll_days", "tenor_days"),
         instruments=_instruments,
         contracts=_contracts,
         entry_dates=("entry", "exit"),

@@ -475,6 +475,10 @@ DOTCOM_ANALOG = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=(
+            "dotcom_start", "dotcom_peak", "dotcom_trough", "lead_days", "scale_min", "scale_max", "scale_steps",
+            "reference_start", "reference_end", "mode", "reference", "tickers", "window",
+        ),
         fused=FUSED,
         report="shortthehype.strategies.dotcom_analog_report",
         synthetic_timing=_synthetic_timing,

@@ -74,6 +74,7 @@ FIXED_WEIGHTS = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=("weights",),
         fused=FUSED,
     )
 )

@@ -184,6 +184,7 @@ HYPE_HEDGE = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=("shorts", "basket", "market", "reference", "split"),
         engine_limits=lambda params: {"max_gross": params["gross_cap"]},
         fused=FUSED,
     )

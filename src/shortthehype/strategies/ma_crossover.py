@@ -121,6 +121,7 @@ MA_CROSSOVER = register(
         tickers=_tickers,
         target_weights=_target_weights,
         check=_check,
+        check_reads=("fast", "slow"),
         fused=CrossoverSweep(),
     )
 )

@@ -205,14 +205,17 @@ def valid_ids(spec: StrategySpec, axes: tuple[Axis, ...], shape: tuple[int, ...]
     checked = [k for k, axis in enumerate(axes) if axis.section in ("params", "run")]
     if not checked:
         return np.arange(math.prod(shape), dtype=np.int64)
-    sub_shape = tuple(shape[k] for k in checked)
-    names = [axes[k].name for k in checked]
     # strategy parameters only (already typed): the kind's cross-parameter check can fail, and a mapping whose
     # entries are swept must still be a valid mapping; the window and the dates play no part
     plain = all(axes[k].section == "params" for k in checked)
     mappings = {axes[k].base for k in checked if "." in axes[k].name}
     if plain and not mappings and spec.kind.check is None:
         return np.arange(math.prod(shape), dtype=np.int64)
+    if plain and spec.kind.check_reads is not None:  # the verdict depends on these axes only
+        reads = set(spec.kind.check_reads) if spec.kind.check is not None else set()
+        checked = [k for k in checked if axes[k].base in reads or axes[k].base in mappings]
+    sub_shape = tuple(shape[k] for k in checked)
+    names = [axes[k].name for k in checked]
     declared = {param.name: param for param in spec.kind.params}
     # a swept mapping is coerced once per distinct combination of its own entries' values
     mapping_axes = {base: [j for j, k in enumerate(checked) if axes[k].base == base] for base in mappings}
