@@ -54,3 +54,18 @@ def test_unknown_frequency_is_an_error():
     with pytest.raises(ParamError, match=r"'fortnightly' is unknown"):
         rebalance_mask(INDEX, "fortnightly")
     assert np.array_equal(rebalance_mask(INDEX[:1], "monthly"), [True])
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_calendar_dates_equal_normalize(unit):
+    from shortthehype.schedule import calendar_dates
+
+    rng = np.random.default_rng(3)
+    stamps = pd.Timestamp("1999-12-30") + pd.to_timedelta(np.sort(rng.integers(0, 10**9, 300)), unit="s")
+    index = pd.DatetimeIndex(stamps, name="date").as_unit(unit)
+    got = calendar_dates(index)
+    want = index.normalize()
+    assert got.equals(want) and got.dtype == want.dtype and got.name == "date"
+    assert calendar_dates(index.to_numpy()).equals(want)
+    aware = index.tz_localize("America/New_York")
+    assert calendar_dates(aware).equals(aware.normalize())

@@ -98,6 +98,7 @@ from shortthehype.constants import (
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError
 from shortthehype.params import Param
+from shortthehype.schedule import calendar_dates
 
 __all__ = [
     "OPTION_TYPES",
@@ -309,7 +310,7 @@ def load_implied_vol(path: str | Path) -> pd.Series:
             f"{path}: implied volatility on {dates.iloc[row]:%Y-%m-%d} is {frame[value_column].iloc[row]!r}; "
             "expected percentage points in (0, 1000]"
         )
-    series = pd.Series(values / 100.0, index=pd.DatetimeIndex(dates).normalize(), name="iv")
+    series = pd.Series(values / 100.0, index=calendar_dates(dates), name="iv")
     if not series.index.is_unique:
         raise DataError(f"{path}: duplicate date {series.index[series.index.duplicated()][0]:%Y-%m-%d}")
     return series.sort_index()
@@ -329,7 +330,7 @@ def atm_volatility(close: pd.Series, model: VolModel, *, need_from: pd.Timestamp
         return pd.Series(float(model.level) * model.markup, index=close.index)
     implied = load_implied_vol(model.iv_file)
     index = pd.DatetimeIndex(close.index)
-    aligned = implied.reindex(index.normalize())
+    aligned = implied.reindex(calendar_dates(index))
     aligned.index = index
     start = 1 if need_from is None else max(int(np.searchsorted(index, need_from, side="left")), 1)
     lagged = aligned.shift(1)
@@ -365,8 +366,8 @@ def continuous_rates(index: pd.DatetimeIndex, rate: float | pd.Series | None) ->
     series = rate.dropna().sort_index()
     if series.empty:
         return np.zeros(n)
-    dates = pd.DatetimeIndex(index).normalize()
-    known = np.searchsorted(pd.DatetimeIndex(series.index).normalize(), dates, side="left") - 1
+    dates = calendar_dates(index)
+    known = np.searchsorted(calendar_dates(series.index), dates, side="left") - 1
     simple = series.to_numpy(dtype=np.float64)[np.clip(known, 0, len(series) - 1)]
     return np.asarray(continuous_rate(simple), dtype=np.float64)
 
@@ -498,7 +499,7 @@ def roll_puts(
 
     index = prices.index
     n = len(index)
-    dates = pd.DatetimeIndex(index).normalize()
+    dates = calendar_dates(index)
     day = np.asarray((dates - dates[0]).days, dtype=np.float64) if n else np.zeros(0)
     first_bar = 0 if first is None else int(np.searchsorted(dates, pd.Timestamp(first).normalize(), side="left"))
     stop_bar = n if stop is None else int(np.searchsorted(dates, pd.Timestamp(stop).normalize(), side="left"))
@@ -622,7 +623,7 @@ def price_contract(
         raise ParamError(f"{where}: strike must be > 0, got {strike:g}")
     index = prices.index
     n = len(index)
-    dates = pd.DatetimeIndex(index).normalize()
+    dates = calendar_dates(index)
     day = np.asarray((dates - dates[0]).days, dtype=np.float64)
     close_series = prices.close[ticker]
     column = {f: np.ascontiguousarray(prices.field(f)[ticker].to_numpy(dtype=np.float64)) for f in ("open", "high", "low", "close")}

@@ -7,7 +7,7 @@ import pandas as pd
 
 from shortthehype.errors import ParamError
 
-__all__ = ["REBALANCE_FREQUENCIES", "rebalance_mask"]
+__all__ = ["REBALANCE_FREQUENCIES", "calendar_dates", "rebalance_mask"]
 
 #: Rebalance frequencies and the pandas period that groups bars for each.
 REBALANCE_FREQUENCIES = {
@@ -48,3 +48,13 @@ def rebalance_mask(index: pd.DatetimeIndex, frequency: str) -> np.ndarray:
     codes = np.asarray(periods.asi8)
     mask[:-1] |= codes[:-1] != codes[1:]
     return mask
+
+
+def calendar_dates(index: pd.DatetimeIndex | np.ndarray) -> pd.DatetimeIndex:
+    """``DatetimeIndex(index).normalize()`` (each bar's date at midnight, same unit and name) without the frequency it
+    infers on every call, most of its cost (about 0.7 ms on a few thousand bars; option sweeps call it per contract)."""
+    index = pd.DatetimeIndex(index)
+    if index.tz is not None:
+        return index.normalize()
+    values = index.to_numpy()
+    return pd.DatetimeIndex(values.astype("datetime64[D]").astype(values.dtype), name=index.name)

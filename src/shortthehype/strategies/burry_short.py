@@ -56,7 +56,7 @@ from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel
 from shortthehype.params import Param, format_value
-from shortthehype.schedule import rebalance_mask
+from shortthehype.schedule import calendar_dates, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["BURRY_SHORT", "INSTRUMENTS", "REBALANCE_POLICIES", "entry_exit_bars", "normalized_split"]
@@ -144,7 +144,7 @@ def _check(params: Params) -> None:
 
 def entry_exit_bars(index: pd.DatetimeIndex, params: Params) -> tuple[int, int]:
     """Bar of the entry signal and bar of the exit signal (``len(index)`` when there is none)."""
-    return _entry_exit_positions(pd.DatetimeIndex(index).normalize().to_numpy(), params)
+    return _entry_exit_positions(calendar_dates(index).to_numpy(), params)
 
 
 def _entry_exit_positions(dates: np.ndarray, params: Params) -> tuple[int, int]:
@@ -241,7 +241,7 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     calendar_of = choice_index(choices["rebalance_freq"])
     calendars = np.stack([rebalance_mask(index, frequency) for frequency in calendar_of])
     rolls = _put_rolls(prices, params) if params["instrument"] == "puts" else np.empty((0, 0))
-    dates = pd.DatetimeIndex(index).normalize().to_numpy()
+    dates = calendar_dates(index).to_numpy()
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         split = normalized_split(p)
