@@ -8,8 +8,7 @@ not in a function whose paths finish with its arrays at different points
 (early returns, arrays used on some branches only), and not in a function
 inlined into its caller.  The engine's per-trade kernels are such
 functions: before they borrowed their arguments, counting references cost
-more than the accounting they do (a daily rebalance of two assets: 260 ns
-per bar, 130 ns after).
+more than the accounting they do.
 
 :func:`borrowed_nb` returns the same array (same data, shape and strides)
 without its memory record, so numba's counting operations on it do
