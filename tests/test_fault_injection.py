@@ -245,6 +245,49 @@ def test_a_damaged_or_copied_part_is_recomputed_on_resume(tmp_path):
     pd.testing.assert_frame_equal(load_sweep(out).table, whole.table)
 
 
+class _InterruptsInItsFinalizer:
+    """An object whose ``__del__`` receives Ctrl-C: Python prints "Exception ignored" and goes on."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # bytecodes, during which Python runs the signal handler, inside this finalizer
+            pass
+
+
+def test_a_ctrl_c_python_loses_in_a_finalizer_still_stops_the_sweep(tmp_path):
+    """Ctrl-C raised inside a finalizer (numba's compiler runs many) is lost to the code that was running; the sweep
+    remembers it and stops after the chunk in which it came, its finished chunks kept for --resume."""
+    import gc
+
+    from shortthehype.sweeps import sweep
+
+    data = write_price_dir(tmp_path / "data", {"SPY": 100.0})
+    grid = {"fast": "2:20:2", "slow": "30,60"}
+    kwargs = {"source": "csv", "data_dir": data, "n_blocks": 0, "chunk_size": 4, "overrides": {"ticker": "SPY", "cash_rate": 0.0}}
+    calls = []
+
+    def interrupt_during_the_second_chunk(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            _InterruptsInItsFinalizer()  # dropped at once: its __del__ runs here
+            gc.collect()
+
+    handler, unraisable_hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
+    lost = []
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background test run ignores it)
+    sys.unraisablehook = lambda unraisable: lost.append(unraisable.exc_type)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep("ma-crossover", grid, out=tmp_path / "r.parquet", progress=interrupt_during_the_second_chunk, **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        sys.unraisablehook = unraisable_hook
+    assert lost == [KeyboardInterrupt]  # the interrupt really was lost where it landed
+    assert len(calls) == 2  # the chunk after it never ran
+    assert len(list((tmp_path / "r.parquet.parts").glob("part-*.parquet"))) == 1
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
 def test_resume_ignores_a_different_default_chunk_size(tmp_path):
     """The fingerprint holds what decides the rows, not the chunking: a resume reuses the stored chunk size."""
     from shortthehype.sweeps import sweep

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +104,49 @@ def execute(
 
     if not todo:
         return
-    if executor == "dask":
-        _execute_dask(plan, chunks, todo, scheduler, collect)
-    elif n_workers > 1 and len(todo) > 1 and _picklable(plan):
-        _execute_processes(plan, chunks, todo, n_workers, collect)
-    else:
-        for index in todo:
-            collect(index, run_chunk(plan, chunks[index]))
+    with remembered_interrupt() as interrupted:
+
+        def collect_and_stop(index: int, chunk: Chunk) -> None:
+            collect(index, chunk)
+            if interrupted():
+                raise KeyboardInterrupt
+
+        if executor == "dask":
+            _execute_dask(plan, chunks, todo, scheduler, collect_and_stop)
+        elif n_workers > 1 and len(todo) > 1 and _picklable(plan):
+            _execute_processes(plan, chunks, todo, n_workers, collect_and_stop)
+        else:
+            for index in todo:
+                collect_and_stop(index, run_chunk(plan, chunks[index]))
+
+
+@contextmanager
+def remembered_interrupt() -> Iterator[Callable[[], bool]]:
+    """Within it, a Ctrl-C is also remembered: the function it gives says whether one came.
+
+    Python raises KeyboardInterrupt wherever its main thread is when the
+    signal arrives.  When that is a finalizer (``__del__``: numba's compiler
+    runs many, as llvmlite frees its objects in them; pandas objects have
+    them too), Python prints "Exception ignored" and goes on, and the sweep
+    would run to its end and exit 0 as if nothing had been pressed.  The
+    caller checks after each chunk and stops there.  Outside the main thread,
+    or when SIGINT has another handler than Python's (ignored, or the
+    caller's own), nothing is changed.
+    """
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: False
+        return
+
+    def remember(signum: int, frame: Any) -> None:
+        pressed.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, remember)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _picklable(plan: Plan) -> bool:
