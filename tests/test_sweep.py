@@ -246,8 +246,8 @@ def test_interrupted_subprocess_resumes_to_the_uninterrupted_result(shared_price
         "--chunk-size", "4", "--workers", "1", "--blocks", "4", "--path", "generic",
     ]
     env = {**os.environ, "COLUMNS": "200"}
-    # the uninterrupted run first: it also compiles whatever the kernel cache lacks, so Ctrl-C below lands on a
-    # running sweep rather than on numba compiling one (a first run in a fresh checkout)
+    # the uninterrupted run first: it also compiles whatever the kernel cache lacks, so the run interrupted below
+    # has its chunks' worth of work left when Ctrl-C comes (during a compilation it stops only after the chunk)
     reference = tmp_path / "reference.parquet"
     whole = subprocess.run(
         [sys.executable, "-c", CLI, *args, "--out", str(reference)], cwd=REPO, env=env, capture_output=True, text=True
