@@ -404,7 +404,8 @@ def target_shares_nb(bar, px, w, value, max_gross, integer_shares, renormalize, 
 def rebalance_nb(bar, px, w, max_gross, integer_shares, renormalize, ap, st, sti, acct, flags, orders, trades,
                  events, tgt) -> None:
     """Trade to the weights ``w`` at prices ``px``: sells first, then buys scaled to the cash available."""
-    # called on every rebalance: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    # inlined into the execution point, on every rebalance: borrowed arguments spare numba's reference counting
+    # wherever it is inlined (core/borrow_nb.py)
     px, w, ap = borrowed_nb(px), borrowed_nb(w), borrowed_nb(ap)
     st, sti, acct, flags = borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct), borrowed_nb(flags)
     orders, trades, events, tgt = borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events), borrowed_nb(tgt)
@@ -820,7 +821,8 @@ def simulate_core_nb(
     init_cash, cash_rate, cash_rate_negative = terms.init_cash, terms.cash_rate, terms.cash_rate_negative
     max_gross, maintenance_margin = terms.max_gross, terms.maintenance_margin
     exec_at_open, integer_shares, renormalize = terms.exec_at_open, terms.integer_shares, terms.renormalize
-    # the bar loop hands rows of these to the execution point: views of borrowed arrays are not counted (core/borrow_nb.py)
+    # the bar loop hands rows of these to the execution point: a view of a borrowed array is not counted
+    # (core/borrow_nb.py; the caller holds the arguments)
     open_, close, row_w = borrowed_nb(open_), borrowed_nb(close), borrowed_nb(row_w)
     n_bars, n = close.shape
     n_rows = row_bar.shape[0]
@@ -883,7 +885,7 @@ def simulate_core_nb(
                 or flags[FL_GROSS_CAP] == 1
                 or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
             )
-            # A view (a row of weights or prices) costs reference counting on every bar: take one only to act on it.
+            # a row of weights or prices is taken only on a bar that acts on it
             if exec_at_open and act:
                 execution_point_nb(i, open_[i], has_row, row_w[row] if has_row else empty_w, True, max_gross,
                                    maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
