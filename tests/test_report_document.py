@@ -195,3 +195,24 @@ def test_a_run_on_passed_prices_without_the_history_loads_nothing_and_says_what_
     run = backtest(spec_from_mapping(raw), prices=prices)
     assert run.prices_from is None
     assert run.document()["analog"]["reference"] is None and "IXIC was not loaded" in run.document()["analog"]["note"]
+
+
+def test_a_notebook_run_gives_every_figure_of_its_report_as_plotly_figures():
+    """``run.figures()``: the report's figures, in its order, the kind's own (dotcom-analog's) included."""
+    import plotly.graph_objects as go
+
+    from shortthehype.report.figures import backtest_figures
+    from shortthehype.report.model import backtest_view
+
+    run = analog_run(mode="path", window=60, scale_steps=3)
+    figures = run.figures()
+    report, _ = backtest_figures(backtest_view(run.document()), 126)
+    assert list(figures) == [f.key for f in report]
+    assert {"equity", "drawdown", "exposure", "analog", "phase"} <= set(figures)
+    assert all(isinstance(f, go.Figure) for f in figures.values())
+    analog = figures["analog"]
+    assert analog.layout.title.text.startswith("Dotcom analogy")
+    assert len(analog.data) >= 2  # the basket over the Nasdaq path
+    equity = figures["equity"].data[0]
+    np.testing.assert_allclose(np.asarray(equity.y, dtype=float), run.result.equity.to_numpy())
+    assert pd.DatetimeIndex(equity.x).equals(run.result.equity.index)

@@ -177,6 +177,13 @@ class BacktestRun:
 
         return plot_document(self.to_dict())
 
+    def figures(self) -> dict[str, Any]:
+        """Every figure of the HTML report as plotly figures, by name: ``plot()``'s three and the rest, the kind's own
+        included (dotcom-analog's basket over the Nasdaq path and its phases); see :meth:`document`."""
+        from shortthehype.report.notebook import document_figures
+
+        return document_figures(self.document())
+
     def report(self, path: str | os.PathLike[str]) -> Path:
         """Write the report to ``path``: HTML (``.html``), Markdown (``.md``) or the figure of :meth:`plot` (``.png``).
 

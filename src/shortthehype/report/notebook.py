@@ -21,7 +21,7 @@ import pandas as pd
 
 from shortthehype.errors import ParamError
 
-__all__ = ["plot_document", "plotly_figure", "sweep_figure", "tearsheet", "write_document"]
+__all__ = ["document_figures", "plot_document", "plotly_figure", "sweep_figure", "tearsheet", "write_document"]
 
 
 def _decode(node: Any, refs: Mapping[str, Any]) -> Any:
@@ -80,6 +80,20 @@ def plot_document(document: Mapping[str, Any]) -> Any:
         legend={"orientation": "h", "x": 0.0, "y": -0.08, "yanchor": "top"},
     )
     return fig
+
+
+def document_figures(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Every figure of a result document's HTML report, the strategy kind's included, as plotly figures by report key.
+
+    The keys and the order are the report's: ``equity``, ``drawdown``, ``monthly``, ``rolling``, then
+    ``exposure``, ``costs`` and ``options`` when the run has them, then the kind's own figures.
+    """
+    from shortthehype.constants import REPORT_ROLLING_WINDOW
+    from shortthehype.report.figures import backtest_figures
+    from shortthehype.report.model import backtest_view
+
+    figures, refs = backtest_figures(backtest_view(document), REPORT_ROLLING_WINDOW)
+    return {figure.key: plotly_figure(figure, refs) for figure in figures}
 
 
 def write_document(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
