@@ -129,3 +129,26 @@ def test_backtest_end_to_end_on_synthetic_prices():
     assert run.result.equity.index[0] == prices.index[0]
     assert np.isfinite(run.result.equity.to_numpy()).all()
     assert run.stats["n_trades"] >= 2  # long at the start, out (short) on the bubble signal
+
+
+def test_a_sweep_computes_only_the_indicators_its_combinations_use(monkeypatch):
+    """The indicator of a set of its parameters is computed on first use: a random draw from a wide grid pays for
+    the sets it draws, and its rows equal backtest()'s."""
+    from shortthehype.runner import backtest
+    from shortthehype.sweeps import sweep
+
+    computed = []
+    indicator = bt._indicator
+    monkeypatch.setattr(bt, "_indicator", lambda series, p: computed.append(p["window_min"]) or indicator(series, p))
+    prices = bubble_prices()
+    overrides = dict(FAST, ticker="SYN", start=None, benchmark=None, evaluate_from=None)
+    grid = {"window_min": "40,50,60,70,80,90", "hold": "0,5,10,21", "bubble_threshold": "0.1,0.3"}  # 6 sets, 48 combinations
+    result = sweep(SPEC, grid, overrides=overrides, prices=prices, random=3, seed=4, n_blocks=0, workers=1, path="fused")
+    used = set(result.table["window_min"].tolist())
+    # the sets drawn and no other (the overfitting statistics' backtest of the best row prepares its own again)
+    assert len(used) < 6 and set(computed) == used
+    for _, row in result.table.iterrows():
+        combination = {"window_min": int(row["window_min"]), "hold": int(row["hold"]),
+                       "bubble_threshold": float(row["bubble_threshold"])}
+        run = backtest(SPEC, overrides={**overrides, **combination}, prices=prices)
+        assert row["sharpe"] == run.stats["sharpe"] or (np.isnan(row["sharpe"]) and np.isnan(run.stats["sharpe"]))

@@ -90,7 +90,9 @@ class Prepared:
 
     ``data`` is the tuple the target kernel reads; ``encode(params)`` returns
     the kernel's ``(ip, fp)`` (int64, float64 vectors) for one parameter
-    mapping whose values are among those ``data`` was prepared for;
+    mapping whose values are among those ``data`` was prepared for, and may
+    fill the rows of ``data`` that mapping reads on its first use (an
+    expensive indicator), so a kernel runs on combinations already encoded;
     ``columns``, when the traded columns depend on the prices (a basket's
     members found in them, contracts named by their symbols), names them
     (None: the kind's ``FusedTargets.columns``).

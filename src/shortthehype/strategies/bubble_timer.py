@@ -211,9 +211,11 @@ _INDICATOR_PARAMS = ("window_min", "window_max", "window_step", "step", "evaluat
 def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
     """The traded closes, the weights' calendars and the indicator per distinct set of its parameters.
 
-    The indicator is computed for every set of its parameters' values among
-    ``choices`` that the spec check allows (``window_min <= window_max``),
-    on the bars of ``prices`` (NaN off the evaluation bars).
+    Every set of the indicator parameters' values among ``choices`` that the
+    spec check allows (``window_min <= window_max``) has a row, on the bars of
+    ``prices`` (NaN off the evaluation bars), computed when a combination
+    first uses it (``encode``): a random draw from a wide grid pays for the
+    sets it draws, not for all of them.
     """
     from shortthehype.lppls import bubble_series
 
@@ -236,15 +238,21 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
             indicator_of[values] = len(indicator_of)
     bubble = np.full((len(indicator_of), n), np.nan)
     antibubble = np.full((len(indicator_of), n), np.nan)
-    for values, row in indicator_of.items():
-        frame = _indicator(series, {**params, **dict(zip(_INDICATOR_PARAMS, values))})
-        where = prices.index.get_indexer(frame.index)
-        bubble[row, where] = frame["bubble"].to_numpy(dtype=np.float64)
-        antibubble[row, where] = frame["antibubble"].to_numpy(dtype=np.float64)
+    computed: set[int] = set()
+
+    def indicator_row(values: tuple[Any, ...]) -> int:
+        row = indicator_of[values]
+        if row not in computed:  # the kernel reads these arrays after every combination of its call is encoded
+            frame = _indicator(series, {**params, **dict(zip(_INDICATOR_PARAMS, values))})
+            where = prices.index.get_indexer(frame.index)
+            bubble[row, where] = frame["bubble"].to_numpy(dtype=np.float64)
+            antibubble[row, where] = frame["antibubble"].to_numpy(dtype=np.float64)
+            computed.add(row)
+        return row
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         calendar = calendar_of[p["rebalance"]] if calendar_of else 0
-        indicator = indicator_of[tuple(p[name] for name in _INDICATOR_PARAMS)]
+        indicator = indicator_row(tuple(p[name] for name in _INDICATOR_PARAMS))
         return [calendar, indicator, max(int(p["hold"]), int(p["step"]))], [
             p["bubble_threshold"], p["antibubble_threshold"], p["bubble_exposure"], p["antibubble_exposure"],
             p["neutral_exposure"],
