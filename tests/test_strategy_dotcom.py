@@ -340,3 +340,22 @@ def test_invalid_combinations_name_the_parameter(overrides, message):
 def test_implied_phase_refuses_unknown_parameters(prices):
     with pytest.raises(ParamError, match=r"unknown parameter 'time_scal'.*did you mean 'time_scale'"):
         implied_phase(prices, {"time_scal": 2})
+
+
+def test_a_path_mode_sweep_fits_only_the_sets_its_combinations_use(prices, monkeypatch):
+    """A path-mode fit is computed when a combination first uses it: a random draw pays for the fits it draws."""
+    import shortthehype.strategies.dotcom_analog as analog
+    from shortthehype.sweeps import sweep
+
+    fitted = []
+    path_days = analog._path_days
+    monkeypatch.setattr(analog, "_path_days", lambda close, p: fitted.append(p["window"]) or path_days(close, p))
+    spec = load_spec("dotcom-analog").with_overrides({"mode": "path", "scale_steps": 3, "benchmark": None})
+    grid = {"window": "40,50,60,70,80", "exposure": "0.5,1", "lead_days": "0,30"}  # 5 fits, 20 combinations
+    result = sweep(spec, grid, prices=prices, random=3, seed=2, n_blocks=0, workers=1, path="fused")
+    used = set(result.table["window"].tolist())
+    assert len(used) < 5 and set(fitted) == used
+    row = result.table.iloc[0]
+    run = backtest(spec, overrides={"window": int(row["window"]), "exposure": float(row["exposure"]),
+                                    "lead_days": int(row["lead_days"])}, prices=prices)
+    assert row["sharpe"] == run.stats["sharpe"]

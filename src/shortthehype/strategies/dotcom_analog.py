@@ -415,8 +415,10 @@ _FIT_PARAMS = (
 def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
     """The basket's closes, the rebalance calendars, the bars' day numbers and, in path mode, each fit's mapping.
 
-    Path mode fits every set of the fit parameters' values among ``choices``
-    that the spec check allows (``scale_min <= scale_max``).
+    In path mode every set of the fit parameters' values among ``choices``
+    that the spec check allows (``scale_min <= scale_max``) has a row, fitted
+    when a combination first uses it (``encode``): a random draw from a wide
+    grid pays for the fits it draws, not for all of them.
     """
     close = np.ascontiguousarray(prices.close[list(params["tickers"])].to_numpy(dtype=np.float64))
     calendar_of = choice_index(choices["rebalance"])
@@ -428,12 +430,18 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
             if fit["scale_min"] <= fit["scale_max"]:
                 fit_of[values] = len(fit_of)
     path_days = np.empty((len(fit_of), len(prices)))
-    for values, row in fit_of.items():
-        path_days[row] = _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))})
+    fitted: set[int] = set()
+
+    def fit_row(values: tuple[Any, ...]) -> int:
+        row = fit_of[values]
+        if row not in fitted:  # the kernel reads these arrays after every combination of its call is encoded
+            path_days[row] = _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))})
+            fitted.add(row)
+        return row
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         ai_start = _day_numbers(p["ai_start"])[0]
-        fit = fit_of[tuple(p[name] for name in _FIT_PARAMS)] if p["mode"] == "path" else -1
+        fit = fit_row(tuple(p[name] for name in _FIT_PARAMS)) if p["mode"] == "path" else -1
         return [calendar_of[p["rebalance"]], fit], [ai_start, *_phase_bounds(p), p["time_scale"], *_phase_table(p)]
 
     return Prepared((close, calendars, _day_numbers(prices.index), path_days), encode)
