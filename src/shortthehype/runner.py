@@ -178,8 +178,8 @@ class BacktestRun:
         return plot_document(self.to_dict())
 
     def figures(self) -> dict[str, Any]:
-        """Every figure of the HTML report as plotly figures, by name: ``plot()``'s three and the rest, the kind's own
-        included (dotcom-analog's basket over the Nasdaq path and its phases); see :meth:`document`."""
+        """Every figure of the HTML report as plotly figures, by name: ``plot()``'s three and the rest, the strategy
+        kind's own included (those that look before the window too: see :meth:`document`)."""
         from shortthehype.report.notebook import document_figures
 
         return document_figures(self.document())
