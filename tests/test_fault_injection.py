@@ -151,10 +151,11 @@ def test_json_writes_killed_at_random_points_leave_a_whole_file(tmp_path):
 
 
 def _sweep_args(data: Path, spec: Path, fused: bool) -> list[str]:
+    # seconds of chunks (each written as a part) after the first, so that the kill lands on a running sweep
     if fused:
-        grid = ["ma-crossover", "--set", "ticker=SPY", "--set", "cash_rate=0", "--grid", "fast=2:40:1", "--grid", "slow=50:200:10", "--chunk-size", "40"]
+        grid = ["ma-crossover", "--set", "ticker=SPY", "--set", "cash_rate=0", "--grid", "fast=2:40:1", "--grid", "slow=50:200:10", "--chunk-size", "4"]
     else:
-        grid = [str(spec), "--grid", "weights.SPY=0.04:1:0.04", "--chunk-size", "1"]
+        grid = [str(spec), "--grid", "weights.SPY=0.01:1:0.01", "--chunk-size", "1"]
     return ["sweep", *grid, "--source", "csv", "--data-dir", str(data), "--blocks", "4"]
 
 
