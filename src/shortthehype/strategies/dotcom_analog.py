@@ -57,7 +57,7 @@ from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.params import Param, format_value
-from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
+from shortthehype.schedule import REBALANCE_FREQUENCIES, calendar_dates, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["DOTCOM_ANALOG", "MODES", "PHASES", "implied_phase", "scale_grid"]
@@ -199,7 +199,7 @@ def _day_numbers(dates: pd.DatetimeIndex | pd.Timestamp) -> np.ndarray:
     """Whole days since 1970-01-01 (resolution-independent: never an int64 view of the dates)."""
     if isinstance(dates, pd.Timestamp):
         return np.array([(dates.normalize() - _EPOCH).days], dtype=np.float64)
-    return np.asarray((pd.DatetimeIndex(dates).normalize() - _EPOCH).days, dtype=np.float64)
+    return np.asarray((calendar_dates(dates) - _EPOCH).days, dtype=np.float64)
 
 
 def _phase_bounds(params: Params) -> tuple[float, float, float]:

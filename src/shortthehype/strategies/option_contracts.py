@@ -37,6 +37,7 @@ from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared
 from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract
 from shortthehype.params import Param, format_value
+from shortthehype.schedule import calendar_dates
 from shortthehype.strategies.base import Params, StrategyKind, register
 
 __all__ = ["OPTION_CONTRACTS", "priced_contracts"]
@@ -137,7 +138,7 @@ def _marks(prices: Prices, params: Params) -> np.ndarray:
     """Per bar and contract: 1 on the purchase decision bar, 0 on the exit bar (before settlement), NaN elsewhere."""
     legs = list(_enabled(params).values())
     index = prices.index
-    dates = pd.DatetimeIndex(index).normalize()
+    dates = calendar_dates(index)
     n = len(index)
     values = np.full((n, len(legs)), np.nan)
     for j, (leg, symbol) in enumerate(zip(legs, prices.tickers)):
