@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from shortthehype.sweeps.grid import Axis
     from shortthehype.sweeps.plan import Plan
 
-__all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared", "choice_index"]
+__all__ = ["FUSED_ENGINE", "CrossoverSweep", "FusedTargets", "Prepared", "choice_index", "rows_on_first_use"]
 
 #: Engine options a fused sweep may vary per combination (scalars; None = off), with their per-asset row.
 FUSED_ENGINE = {
@@ -351,6 +351,24 @@ def _plain_key(params: Mapping[str, Any]) -> tuple[Any, ...] | None:
 def choice_index(values: Sequence[Any]) -> dict[Any, int]:
     """Position of each distinct value (the row of its prepared array)."""
     return {value: k for k, value in enumerate(dict.fromkeys(values))}
+
+
+def rows_on_first_use(row_of: Mapping[Any, int], fill: Callable[[Any, int], None]) -> Callable[[Any], int]:
+    """``key -> row_of[key]``, calling ``fill(key, row)`` the first time a row is asked for.
+
+    For a :class:`Prepared` whose rows are expensive (an indicator, a fit per
+    parameter set): its ``encode`` fills only the rows its combinations use.
+    """
+    filled: set[int] = set()
+
+    def row(key: Any) -> int:
+        at = row_of[key]
+        if at not in filled:
+            fill(key, at)
+            filled.add(at)
+        return at
+
+    return row
 
 
 # ---- ma-crossover's specialised kernel ---------------------------------------------------------

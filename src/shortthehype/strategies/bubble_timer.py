@@ -57,7 +57,7 @@ from shortthehype.core.targets_nb import (
 )
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
-from shortthehype.fused import FusedTargets, Prepared, choice_index
+from shortthehype.fused import FusedTargets, Prepared, choice_index, rows_on_first_use
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -238,17 +238,14 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
             indicator_of[values] = len(indicator_of)
     bubble = np.full((len(indicator_of), n), np.nan)
     antibubble = np.full((len(indicator_of), n), np.nan)
-    computed: set[int] = set()
 
-    def indicator_row(values: tuple[Any, ...]) -> int:
-        row = indicator_of[values]
-        if row not in computed:  # the kernel reads these arrays after every combination of its call is encoded
-            frame = _indicator(series, {**params, **dict(zip(_INDICATOR_PARAMS, values))})
-            where = prices.index.get_indexer(frame.index)
-            bubble[row, where] = frame["bubble"].to_numpy(dtype=np.float64)
-            antibubble[row, where] = frame["antibubble"].to_numpy(dtype=np.float64)
-            computed.add(row)
-        return row
+    def compute(values: tuple[Any, ...], row: int) -> None:
+        frame = _indicator(series, {**params, **dict(zip(_INDICATOR_PARAMS, values))})
+        where = prices.index.get_indexer(frame.index)
+        bubble[row, where] = frame["bubble"].to_numpy(dtype=np.float64)
+        antibubble[row, where] = frame["antibubble"].to_numpy(dtype=np.float64)
+
+    indicator_row = rows_on_first_use(indicator_of, compute)
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         calendar = calendar_of[p["rebalance"]] if calendar_of else 0

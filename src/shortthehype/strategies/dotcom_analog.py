@@ -55,7 +55,7 @@ from shortthehype.constants import AI_ERA_START
 from shortthehype.core.targets_nb import dotcom_analog_targets_nb, phase_codes_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
-from shortthehype.fused import FusedTargets, Prepared, choice_index
+from shortthehype.fused import FusedTargets, Prepared, choice_index, rows_on_first_use
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import REBALANCE_FREQUENCIES, calendar_dates, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -430,14 +430,11 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
             if fit["scale_min"] <= fit["scale_max"]:
                 fit_of[values] = len(fit_of)
     path_days = np.empty((len(fit_of), len(prices)))
-    fitted: set[int] = set()
 
-    def fit_row(values: tuple[Any, ...]) -> int:
-        row = fit_of[values]
-        if row not in fitted:  # the kernel reads these arrays after every combination of its call is encoded
-            path_days[row] = _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))})
-            fitted.add(row)
-        return row
+    def fit(values: tuple[Any, ...], row: int) -> None:
+        path_days[row] = _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))})
+
+    fit_row = rows_on_first_use(fit_of, fit)
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         ai_start = _day_numbers(p["ai_start"])[0]
