@@ -91,3 +91,67 @@ def test_rolling_volatilities_of_many_windows_equal_one_call_per_window():
     for w, window in enumerate(windows):
         np.testing.assert_array_equal(vols[w], rolling_volatility(prices, window).to_numpy())
     assert np.isnan(vols[:, :41, 1]).all() and np.isfinite(vols[-1, 200:, 0]).all()
+
+
+def _window_loops(x, y, window, ddof):
+    """The windowed kernels' definition, one window at a time: (mean of x, std of x, beta of y on x).
+
+    Each window is checked for non-finite values and summed in index order
+    (two passes for the dispersion), as the kernels must do bit for bit.
+    A square is a product here: numba compiles ``v ** 2`` to ``v * v``, while
+    Python's ``**`` calls ``pow``, which may round differently.
+    """
+    n = len(x)
+    mean, std, beta = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    for t in range(window - 1, n):
+        span = range(t - window + 1, t + 1)
+        sx = sy = 0.0
+        for i in span:
+            sx += x[i]
+            sy += y[i]
+        if all(np.isfinite(x[i]) for i in span):
+            mean[t] = sx / window
+            if window - ddof > 0:
+                mx = sx / window
+                squares = 0.0
+                for i in span:
+                    squares += (x[i] - mx) * (x[i] - mx)
+                std[t] = np.sqrt(squares / (window - ddof))
+        if all(np.isfinite(x[i]) and np.isfinite(y[i]) for i in span):
+            mx, my = sx / window, sy / window
+            cov = var = 0.0
+            for i in span:
+                cov += (x[i] - mx) * (y[i] - my)
+                var += (x[i] - mx) * (x[i] - mx)
+            beta[t] = cov / var if var > 0.0 else np.nan
+    return mean, std, beta
+
+
+def test_rolling_kernels_equal_one_loop_per_window_bit_for_bit():
+    """The kernels sum every window together (vectorised over windows): each value is the per-window loop's, same bits."""
+    from shortthehype.core.signals_nb import rolling_beta_1d_nb, rolling_mean_1d_nb, rolling_std_1d_nb
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        n = int(rng.integers(1, 120))
+        x = rng.normal(0.0, 0.02, n) * rng.choice([1.0, 1e-8, 1e6])
+        y = 1.3 * x + rng.normal(0.0, 0.01, n)
+        if trial % 6 == 0:
+            x[:] = 0.5  # no variance: beta is NaN
+        for series in (x, y):
+            for _ in range(int(rng.integers(0, 3))):
+                series[rng.integers(0, n)] = rng.choice([np.nan, np.inf, -np.inf])
+        window = int(rng.integers(1, n + 3))  # up to longer than the series
+        for ddof in (0, 1):
+            mean, std, beta = _window_loops(x, y, window, ddof)
+            assert_same_bits(rolling_std_1d_nb(x, window, ddof, np.empty(n)), std)
+        assert_same_bits(rolling_mean_1d_nb(x, window, np.empty(n)), mean)
+        assert_same_bits(rolling_beta_1d_nb(y, x, window, np.empty(n)), beta)
+
+
+def assert_same_bits(ours, expected):
+    """Equal bits where a value is defined (the sign of a zero included), NaN at the same places."""
+    assert ours.shape == expected.shape
+    defined = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(ours), ~defined)
+    np.testing.assert_array_equal(ours[defined].view(np.int64), expected[defined].view(np.int64))

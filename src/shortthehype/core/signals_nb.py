@@ -36,22 +36,43 @@ def log_returns_1d_nb(prices, out):
 
 
 @njit(cache=True)
+def window_totals_nb(x, window, totals):
+    """``totals[s]`` = x[s] + x[s+1] + ... + x[s+window-1], each added in index order from 0.0, for every s of ``totals``.
+
+    The same bits as one loop per window; the loop runs over the offsets in
+    the window instead, every window advancing together, so that it
+    vectorises across windows (a sum per window is a chain of dependent adds).
+    """
+    totals[:] = 0.0
+    for i in range(window):
+        for s in range(totals.shape[0]):
+            totals[s] += x[s + i]
+
+
+@njit(cache=True)
+def clean_windows_nb(x, y, window, clean):
+    """``clean[s]``: every value of x[s .. s+window-1] and of y at the same positions is finite."""
+    run = 0  # finite values (in both series) ending here
+    for i in range(x.shape[0]):
+        run = run + 1 if np.isfinite(x[i]) and np.isfinite(y[i]) else 0
+        if i >= window - 1:
+            clean[i - window + 1] = run >= window
+
+
+@njit(cache=True)
 def rolling_mean_1d_nb(x, window, out):
     """Mean of x[t-window+1 .. t] (same unit as x)."""
     n = x.shape[0]
-    for t in range(n):
-        if t + 1 < window:
-            out[t] = np.nan
-            continue
-        total = 0.0
-        ok = True
-        for i in range(t - window + 1, t + 1):
-            value = x[i]
-            if not np.isfinite(value):
-                ok = False
-                break
-            total += value
-        out[t] = total / window if ok else np.nan
+    out[:] = np.nan
+    if n < window:
+        return out
+    totals = np.empty(n - window + 1)
+    window_totals_nb(x, window, totals)
+    clean = np.empty(totals.shape[0], dtype=np.bool_)
+    clean_windows_nb(x, x, window, clean)
+    for s in range(totals.shape[0]):
+        if clean[s]:
+            out[s + window - 1] = totals[s] / window
     return out
 
 
@@ -104,58 +125,54 @@ def rolling_mean_cumulative_1d_nb(x, window, out):
 
 @njit(cache=True)
 def rolling_std_1d_nb(x, window, ddof, out):
-    """Standard deviation of x[t-window+1 .. t] with ``ddof`` (two-pass within each window)."""
+    """Standard deviation of x[t-window+1 .. t] with ``ddof`` (two-pass within each window, sums in index order)."""
     n = x.shape[0]
-    for t in range(n):
-        if t + 1 < window or window - ddof <= 0:
-            out[t] = np.nan
-            continue
-        total = 0.0
-        ok = True
-        for i in range(t - window + 1, t + 1):
-            if not np.isfinite(x[i]):
-                ok = False
-                break
-            total += x[i]
-        if not ok:
-            out[t] = np.nan
-            continue
-        mean = total / window
-        squares = 0.0
-        for i in range(t - window + 1, t + 1):
-            squares += (x[i] - mean) ** 2
-        out[t] = np.sqrt(squares / (window - ddof))
+    out[:] = np.nan
+    if n < window or window - ddof <= 0:
+        return out
+    m = n - window + 1
+    means = np.empty(m)
+    window_totals_nb(x, window, means)
+    for s in range(m):
+        means[s] = means[s] / window
+    squares = np.zeros(m)
+    for i in range(window):  # window by window the second pass, in index order (see window_totals_nb)
+        for s in range(m):
+            squares[s] += (x[s + i] - means[s]) ** 2
+    clean = np.empty(m, dtype=np.bool_)
+    clean_windows_nb(x, x, window, clean)
+    for s in range(m):
+        if clean[s]:
+            out[s + window - 1] = np.sqrt(squares[s] / (window - ddof))
     return out
 
 
 @njit(cache=True)
 def rolling_beta_1d_nb(y, x, window, out):
-    """OLS slope of y on x over the window: cov(y, x) / var(x); NaN if var(x) is 0."""
+    """OLS slope of y on x over the window: cov(y, x) / var(x); NaN if var(x) is 0 (two-pass, sums in index order)."""
     n = y.shape[0]
-    for t in range(n):
-        if t + 1 < window:
-            out[t] = np.nan
-            continue
-        sum_x = 0.0
-        sum_y = 0.0
-        ok = True
-        for i in range(t - window + 1, t + 1):
-            if not (np.isfinite(x[i]) and np.isfinite(y[i])):
-                ok = False
-                break
-            sum_x += x[i]
-            sum_y += y[i]
-        if not ok:
-            out[t] = np.nan
-            continue
-        mean_x = sum_x / window
-        mean_y = sum_y / window
-        cov = 0.0
-        var = 0.0
-        for i in range(t - window + 1, t + 1):
-            cov += (x[i] - mean_x) * (y[i] - mean_y)
-            var += (x[i] - mean_x) ** 2
-        out[t] = cov / var if var > 0.0 else np.nan
+    out[:] = np.nan
+    if n < window:
+        return out
+    m = n - window + 1
+    mean_x = np.empty(m)
+    mean_y = np.empty(m)
+    window_totals_nb(x, window, mean_x)
+    window_totals_nb(y, window, mean_y)
+    for s in range(m):
+        mean_x[s] = mean_x[s] / window
+        mean_y[s] = mean_y[s] / window
+    cov = np.zeros(m)
+    var = np.zeros(m)
+    for i in range(window):  # window by window the second pass, in index order (see window_totals_nb)
+        for s in range(m):
+            cov[s] += (x[s + i] - mean_x[s]) * (y[s + i] - mean_y[s])
+            var[s] += (x[s + i] - mean_x[s]) ** 2
+    clean = np.empty(m, dtype=np.bool_)
+    clean_windows_nb(x, y, window, clean)
+    for s in range(m):
+        if clean[s]:
+            out[s + window - 1] = cov[s] / var[s] if var[s] > 0.0 else np.nan
     return out
 
 
