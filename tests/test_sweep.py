@@ -46,6 +46,19 @@ def test_parse_grid_and_its_errors():
         parse_grid(["fast=1,2", "fast=3"])
 
 
+def test_combinations_decode_many_ids_as_one_at_a_time():
+    from shortthehype.sweeps.plan import Plan
+
+    spec = load_spec("ma-crossover")
+    axes = build_axes(spec, {"fast": "2:10:4", "direction": "long,longshort", "fees": "0,0.001,0.002,0.003"})
+    plan = Plan(spec=spec, prices=None, axes=axes, mode="fused", n_blocks=0)
+    ids = np.asarray([23, 0, 5, 17, 5, 12], dtype=np.int64)
+    assert plan.combinations(ids) == [tuple(plan.combination(int(i)).values()) for i in ids]
+    assert plan.combinations(ids)[0] == (10, "longshort", 0.003)
+    empty = Plan(spec=spec, prices=None, axes=(), mode="fused", n_blocks=0)
+    assert empty.combinations(np.zeros(2, dtype=np.int64)) == [(), ()]
+
+
 def test_axes_are_typed_deduplicated_and_checked():
     spec = load_spec("ma-crossover")
     axes = build_axes(spec, {"fast": "2:10:4", "direction": "long,longshort,long", "fees": [0.001, "0.002"]})

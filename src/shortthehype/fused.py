@@ -209,11 +209,11 @@ class FusedTargets:
         movers = any(p.moves_window for p in spec.kind.params)
         groups: dict[str, list[int]] = {}
         combinations = []
-        for row, combo_id in enumerate(ids):
+        names = [(base, item, base in FUSED_ENGINE) for base, _, item in (a.name.partition(".") for a in plan.axes)]
+        for row, values in enumerate(plan.combinations(ids)):
             params, costs = dict(spec.params), []
-            for name, value in plan.combination(int(combo_id)).items():
-                base, _, item = name.partition(".")
-                if base in FUSED_ENGINE:
+            for (base, item, engine), value in zip(names, values):
+                if engine:
                     costs.append(np.nan if value is None else value)
                 elif item:
                     params[base] = {**params[base], item: value}

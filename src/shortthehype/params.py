@@ -368,8 +368,8 @@ _CONVERTERS = {
 }
 
 
-def inactive_params(params: Iterable[Param], values: Mapping[str, Any]) -> set[str]:
-    """Names of the ``params`` that do not apply given ``values`` (name -> typed value).
+def inactive_params(params: Iterable[Param], values: Mapping[str, Any], among: Iterable[str] | None = None) -> set[str]:
+    """Names of the ``params`` (or of those named in ``among``) that do not apply given ``values`` (name -> typed value).
 
     A parameter applies when every condition of its ``applies`` holds and the
     parameters its conditions name apply themselves (``rebalance_freq``
@@ -389,7 +389,7 @@ def inactive_params(params: Iterable[Param], values: Mapping[str, Any]) -> set[s
             )
         return memo[name]
 
-    return {name for name in by_name if not applies(name, ())}
+    return {name for name in (by_name if among is None else among) if not applies(name, ())}
 
 
 def check_declarations(params: Iterable[Param], owner: str) -> None:

@@ -176,7 +176,7 @@ FUSED = FusedTargets(
     prepare=_prepare,
     targets_nb=option_contracts_targets_nb,
     sweep_nb="option_contracts_sweep_nb",
-    instruments=lambda params: tuple(repr(params[name]) for name in _PRICED_BY),
+    instruments=lambda params: tuple(params[name] for name in _PRICED_BY),
 )
 
 

@@ -157,7 +157,7 @@ def effective_grid(spec: StrategySpec, axes: tuple[Axis, ...]) -> Effective | No
             else:
                 (params if axis.section == "params" else run)[name] = axis.values[p]
         params, _, _ = follow_window(spec.kind.params, params, run, overridden)
-        inactive = inactive_params(spec.kind.params, params)
+        inactive = inactive_params(spec.kind.params, params, among=needed)
         row = []
         for j, (k, p) in enumerate(zip(chosen, positions)):
             axis = axes[k]

@@ -51,6 +51,11 @@ class Plan:
         positions = np.unravel_index(int(combo_id), self.shape)
         return {axis.name: axis.values[int(p)] for axis, p in zip(self.axes, positions)}
 
+    def combinations(self, ids: np.ndarray) -> list[tuple[Any, ...]]:
+        """The values of each of ``ids`` in the order of ``axes`` (one decode for all: :meth:`combination` per id costs more)."""
+        columns = [[axis.values[p] for p in positions.tolist()] for axis, positions in zip(self.axes, decode(ids, self.shape))]
+        return list(zip(*columns)) if columns else [() for _ in range(len(ids))]
+
     def __getstate__(self) -> dict[str, Any]:
         from shortthehype.strategies.base import strategy_kind
 
