@@ -217,7 +217,7 @@ class Reference:
         cash = self.acc.cash
         # the days since bar i-1 earn the rate known at bar i-1 (never bar i's)
         rate = self.x.cash_rate[i - 1] if cash > 0 else self.x.cash_rate_negative[i - 1]
-        interest = cash * rate * d / DAY_COUNT_BASIS
+        interest = cash * (rate * d / DAY_COUNT_BASIS)  # the engine's order: the day's factor, then times the cash
         self.acc.cash += interest
         self.acc.interest_paid -= interest
         for j, h in enumerate(self.acc.holdings):

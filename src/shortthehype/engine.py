@@ -74,9 +74,10 @@ Shorts, interest, borrow
   at every close (losses are unbounded and equity can become negative: it is
   never clamped).  Cash may be negative (a leveraged long book).
 * At bar i, for the calendar days d since bar i-1 (ACT/360,
-  ``DAY_COUNT_BASIS``): cash earns ``cash x cash_rate x d/360`` when positive and
-  pays ``cash x cash_rate_negative x d/360`` when negative (default: the same
-  rate); each short pays ``borrow_fee x |shares| x previous close x d/360``.
+  ``DAY_COUNT_BASIS``): cash earns ``cash x (cash_rate x d/360)`` when positive and
+  pays ``cash x (cash_rate_negative x d/360)`` when negative (default: the same
+  rate; the bracket is evaluated first); each short pays ``borrow_fee x |shares|
+  x previous close x d/360``.
   Short-sale proceeds are cash, so they earn ``cash_rate`` too.
 * A rate is a number or a dated Series of ACT/360 simple annual rates
   (fractions).  A Series is read as of each bar: the rate of bar i is its last

@@ -329,14 +329,33 @@ def is_flat_nb(st) -> bool:
 # ---- accruals -----------------------------------------------------------------------------
 
 
+@njit(cache=True)
+def accrual_factors_nb(days, cash_rate, cash_rate_negative, out) -> None:
+    """``out[0, i]`` / ``out[1, i]``: interest per unit of positive / negative cash over the days before bar i.
+
+    The rate known at bar i-1 times ``days[i] / 360`` (ACT/360), written as
+    ``rate x days / 360``; 0 at bar 0.  The engine multiplies the cash by
+    it, so that the division is not on the bar-to-bar chain of the cash (a
+    bar that only accrues and marks costs a third less).
+    """
+    out[:, 0] = 0.0
+    for i in range(1, days.shape[0]):
+        out[0, i] = cash_rate[i - 1] * days[i] / DAY_COUNT_BASIS
+    for i in range(1, days.shape[0]):
+        out[1, i] = cash_rate_negative[i - 1] * days[i] / DAY_COUNT_BASIS
+
+
 @njit(cache=True, inline="always")
-def accrue_nb(days, cash_rate, cash_rate_negative, ap, st, acct) -> None:
-    """Charge interest on cash and borrow on short market value for ``days`` calendar days (ACT/360)."""
+def accrue_nb(days, factor, factor_negative, ap, st, acct) -> None:
+    """Charge interest on cash and borrow on short market value for ``days`` calendar days (ACT/360).
+
+    ``factor`` / ``factor_negative``: the interest per unit of positive / negative cash over those days
+    (:func:`accrual_factors_nb`).
+    """
     if days <= 0.0:
         return
     cash = acct[A_CASH]
-    rate = cash_rate if cash > 0.0 else cash_rate_negative
-    interest = cash * rate * days / DAY_COUNT_BASIS
+    interest = cash * (factor if cash > 0.0 else factor_negative)
     acct[A_CASH] += interest
     acct[A_TOTALS + 3] -= interest
     for j in range(st.shape[1]):
@@ -768,6 +787,22 @@ def close_check_nb(bar, close_row, equity, gross, margin, gross_ratio, st, flags
 # ---- the bar loop -------------------------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def record_bar_nb(bar, equity, st, acct, out_equity, out_cash, out_positions, out_costs, write_positions,
+                  write_costs) -> None:
+    """The bar's outputs: equity and cash, and the positions and running cost totals when they are kept."""
+    out_equity[bar] = equity
+    out_cash[bar] = acct[A_CASH]
+    if write_positions:
+        for j in range(st.shape[1]):
+            out_positions[bar, j] = st[ST_POS, j]
+    if write_costs:
+        for k in range(N_TOTALS):
+            out_costs[bar, k] = acct[A_TOTALS + k]
+
+
+
+
 @njit(cache=True)
 def last_valid_bar_nb(close: np.ndarray) -> np.ndarray:
     """Index of the last bar with a finite close per asset (-1 when there is none)."""
@@ -837,6 +872,8 @@ def simulate_core_nb(
     flags[FL_RECORD] = 1 if record else 0
     gross_ratio = 1.0 / max_gross  # 0 when there is no cap
     tgt = np.empty(n)
+    accrual = np.empty((2, n_bars))
+    accrual_factors_nb(days, cash_rate, cash_rate_negative, accrual)
     per_bar = _PHASES_PER_BAR * n + 8
     capacity = 2 * n * (n_rows + 2) + per_bar if record else 0
     orders = np.empty(capacity, dtype=order_dt)
@@ -870,9 +907,31 @@ def simulate_core_nb(
             room = min(orders.shape[0] - flags[FL_N_ORDERS], trades.shape[0] - flags[FL_N_TRADES],
                        events.shape[0] - flags[FL_N_EVENTS])
             last = min(n_bars, first + room // per_bar)
-        for i in range(first, last):
+        i = first
+        while i < last:
+            # Quiet bars (no row, nothing pending, an open account, no stop to watch, no delisting) only accrue,
+            # mark and check: they run in this inner loop, which does what the full bar below does on them.
+            if (
+                flags[FL_PENDING] == PENDING_NONE and flags[FL_GROSS_CAP] == 0 and flags[FL_CLOSED] == 0
+                and not (has_stops and not is_flat_nb(st)) and not delist_at[i] and (r >= n_rows or row_bar[r] > i)
+            ):
+                stop = last if r >= n_rows else min(last, row_bar[r])
+                while i < stop and not delist_at[i]:
+                    if i > 0:
+                        accrue_nb(days[i], accrual[0, i], accrual[1, i], ap, st, acct)
+                    equity, gross = mark_to_market_nb(close, i, st, acct)
+                    record_bar_nb(i, equity, st, acct, out_equity, out_cash, out_positions, out_costs, write_positions,
+                                  write_costs)
+                    i += 1
+                    if equity <= 0.0 or margin_call_nb(equity, gross, maintenance_margin) or above_cap_nb(
+                        equity, gross, gross_ratio
+                    ):
+                        close_check_nb(i - 1, close[i - 1], equity, gross, maintenance_margin, gross_ratio, st, flags,
+                                       events)
+                        break
+                continue
             if i > 0 and not (flags[FL_CLOSED] == 1 and is_flat_nb(st)):
-                accrue_nb(days[i], cash_rate[i - 1], cash_rate_negative[i - 1], ap, st, acct)
+                accrue_nb(days[i], accrual[0, i], accrual[1, i], ap, st, acct)
             while r < n_rows and row_bar[r] < i:  # defensive: rows before this bar can no longer trade
                 r += 1
             has_row = r < n_rows and row_bar[r] == i
@@ -905,14 +964,9 @@ def simulate_core_nb(
                 close_check_nb(i, close[i], equity, gross, maintenance_margin, gross_ratio, st, flags, events)
             if has_trailing and not is_flat_nb(st):
                 update_trailing_nb(i, high, low, st, sti)
-            out_equity[i] = equity
-            out_cash[i] = acct[A_CASH]
-            if write_positions:
-                for j in range(n):
-                    out_positions[i, j] = st[ST_POS, j]
-            if write_costs:
-                for k in range(N_TOTALS):
-                    out_costs[i, k] = acct[A_TOTALS + k]
+            record_bar_nb(i, equity, st, acct, out_equity, out_cash, out_positions, out_costs, write_positions,
+                          write_costs)
+            i += 1
         first = last
     if record:
         trades = grow_records_nb(trades, flags[FL_N_TRADES], n)

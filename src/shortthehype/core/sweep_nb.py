@@ -239,8 +239,8 @@ def rebalance_one_nb(cash, pos, px, w, max_gross, integer_shares, renormalize, f
 
 @njit(cache=True, error_model="numpy")
 def crossover_combo_fast_nb(
-    open_, close, days, fast, slow, allow_short, ap, lo, hi, terms, shift, prepend_init_cash, ann_factor, block_start,
-    block_len, returns, out, blocks,
+    open_, close, days, accrual, fast, slow, allow_short, ap, lo, hi, terms, shift, prepend_init_cash, ann_factor,
+    block_start, block_len, returns, out, blocks,
 ) -> bool:
     """One combination in a single pass over the bars; returns False (``out`` untouched) when it cannot.
 
@@ -336,7 +336,7 @@ def crossover_combo_fast_nb(
             target = in_force
         i = t - lo
         if i > 0 and accrues and days[i] > 0.0:
-            cash = _accrue_one_nb(cash, pos, last_px, cash_rate[i - 1], cash_rate_negative[i - 1], borrow_fee, days[i])
+            cash = _accrue_one_nb(cash, pos, last_px, accrual[0, i], accrual[1, i], borrow_fee, days[i])
         w = target if shift == 0 else pending
         pending = target
         if not np.isnan(w):
@@ -377,8 +377,7 @@ def crossover_combo_fast_nb(
             t += 1
             i = t - lo
             if accrues and days[i] > 0.0:
-                cash = _accrue_one_nb(cash, pos, last_px, cash_rate[i - 1], cash_rate_negative[i - 1], borrow_fee,
-                                      days[i])
+                cash = _accrue_one_nb(cash, pos, last_px, accrual[0, i], accrual[1, i], borrow_fee, days[i])
             last_px = close[i, 0]
             equity, alive = _mark_one_nb(cash, pos, last_px, capped, gross_ratio)
             if not alive:
@@ -393,9 +392,9 @@ def crossover_combo_fast_nb(
 
 
 @njit(cache=True, inline="always")
-def _accrue_one_nb(cash, pos, last_px, rate, rate_negative, borrow_fee, days):
+def _accrue_one_nb(cash, pos, last_px, factor, factor_negative, borrow_fee, days):
     """``accrue_nb`` for one asset on scalars: the cash after ``days`` calendar days of interest and borrow."""
-    cash += cash * (rate if cash > 0.0 else rate_negative) * days / DAY_COUNT_BASIS
+    cash += cash * (factor if cash > 0.0 else factor_negative)
     if pos < 0.0 and borrow_fee > 0.0:
         cash -= borrow_fee * (-pos) * last_px * days / DAY_COUNT_BASIS
     return cash
@@ -485,6 +484,8 @@ def ma_crossover_sweep_nb(
     for i in range(m):
         if not (np.isfinite(close[i, 0]) and np.isfinite(open_[i, 0])):
             fast_ok = False
+    accrual = np.empty((2, m))
+    simnb.accrual_factors_nb(days, terms.cash_rate, terms.cash_rate_negative, accrual)
     for thread in prange(n_threads):
         up = np.empty(hi + 1, dtype=np.bool_)
         down = np.empty(hi + 1, dtype=np.bool_)
@@ -505,7 +506,7 @@ def ma_crossover_sweep_nb(
                 ap[AP_TRAILING_STOP, 0]
             )
             if fast_ok and no_stops and crossover_combo_fast_nb(
-                open_, close, days, fast, slow, allow_short[c], ap, lo, hi, terms, shift, prepend_init_cash, ann_factor,
+                open_, close, days, accrual, fast, slow, allow_short[c], ap, lo, hi, terms, shift, prepend_init_cash, ann_factor,
                 block_start, block_len, returns, out[c], blocks[c],
             ):
                 continue
