@@ -181,3 +181,31 @@ def test_records_that_outgrow_their_first_capacity_match_the_reference():
     assert (events["kind"] == EventKind.MARGIN_CALL).sum() > 100  # first capacity: 6 x 2 + 8 = 20 events
     assert len(result.order_records) > 100  # first capacity: 2 x 2 x (1 row + 2) + 20 = 32 orders
     compare(inputs, result, reference_simulate(inputs))
+
+
+@pytest.mark.parametrize("limit", ["margin", "cap", "bankruptcy", "delisting"])
+def test_limits_met_between_rows_match_the_reference(limit):
+    """One row at the first bar, then bars that only accrue and mark (the bar loop's inner loop for quiet bars):
+    a margin call, a gross above the cap, a bankruptcy and a delisting met there act as on any other bar."""
+    rng = np.random.default_rng(5)
+    n_bars = 60
+    prices = random_prices(rng, n_bars, 2, jumps=False, gaps=False)
+    drop = np.ones(n_bars)
+    drop[30:] = {"margin": 0.55, "cap": 0.55, "bankruptcy": 0.2, "delisting": 1.0}[limit]  # a crash on bar 30
+    for frame in (prices.open, prices.high, prices.low, prices.close):
+        frame.iloc[:, :] = frame.to_numpy() * drop[:, None]
+        if limit == "delisting":
+            frame.iloc[45:, 1] = np.nan
+    weights = pd.DataFrame([[1.2, 1.0]], index=prices.index[:1], columns=prices.tickers)
+    settings = {"margin": {"maintenance_margin": 0.5}, "cap": {"max_gross": 2.5}, "bankruptcy": {},
+                "delisting": {}}[limit]
+    inputs = prepare_inputs(prices, weights, execution="close", fees=0.001, cash_rate=0.04, cash_rate_negative=0.07,
+                            **settings)
+    result = inputs.run()
+    compare(inputs, result, reference_simulate(inputs))
+    kinds = {EventKind(int(k)).label for k in result.event_records["kind"]}
+    expected = {"margin": "margin_call", "cap": None, "bankruptcy": "bankruptcy", "delisting": "delisting"}[limit]
+    if expected:
+        assert expected in kinds
+    if limit == "cap":  # the cut after the crash: a sale on the bar after it
+        assert (result.order_records["bar"] == 31).any()
