@@ -367,15 +367,16 @@ def crossover_combo_fast_nb(
         # The bars that compare fast and slow as bar t did (above, below, equal or undefined) leave the crossing
         # state as it is and set no target: they only accrue and mark the position, in this loop.
         code = _comparison_nb(f, s)
+        # (t >= lo >= 0 and k >= 0 here: an unsigned index spares numba's test for a negative one on every bar)
         if pos == 0.0 and not accrues:  # flat: equity is the cash, the previous equity: each return is 0 (x / x - 1)
-            while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
+            while t < hi and _compares_as_nb(code, fast[np.uint64(t + 1)], slow[np.uint64(t + 1)]):
                 t += 1
-                returns[k] = 0.0
+                returns[np.uint64(k)] = 0.0
                 k += 1
             continue
-        while t < hi and _compares_as_nb(code, fast[t + 1], slow[t + 1]):
+        while t < hi and _compares_as_nb(code, fast[np.uint64(t + 1)], slow[np.uint64(t + 1)]):
             t += 1
-            i = t - lo
+            i = np.uint64(t - lo)
             if accrues and days[i] > 0.0:
                 cash = _accrue_one_nb(cash, pos, last_px, accrual[0, i], accrual[1, i], borrow_fee, days[i])
             last_px = close[i, 0]
@@ -384,7 +385,7 @@ def crossover_combo_fast_nb(
                 return False
             r = equity / prev - 1.0
             prev = equity
-            returns[k] = r
+            returns[np.uint64(k)] = r
             total += r
             k += 1
     stats_from_returns_nb(returns, k, total, equity, first_value, ann_factor, block_start, block_len, out, blocks)
