@@ -359,3 +359,15 @@ def test_a_path_mode_sweep_fits_only_the_sets_its_combinations_use(prices, monke
     run = backtest(spec, overrides={"window": int(row["window"]), "exposure": float(row["exposure"]),
                                     "lead_days": int(row["lead_days"])}, prices=prices)
     assert row["sharpe"] == run.stats["sharpe"]
+
+
+def test_day_number_of_one_date_equals_the_index_version():
+    """The per-combination day number (an ordinal) and the index's (date arithmetic) agree, before 1970 and
+    with a time of day included."""
+    from shortthehype.strategies.dotcom_analog import _day_number, _day_numbers
+
+    rng = np.random.default_rng(3)
+    stamps = pd.to_datetime(rng.integers(-2_000_000_000, 2_000_000_000, 200), unit="s")
+    expected = _day_numbers(pd.DatetimeIndex(stamps))
+    assert [_day_number(t) for t in stamps] == expected.tolist()
+    assert _day_number(pd.Timestamp("1970-01-01 23:59")) == 0.0 and _day_number(pd.Timestamp("1969-12-31")) == -1.0
