@@ -801,8 +801,6 @@ def record_bar_nb(bar, equity, st, acct, out_equity, out_cash, out_positions, ou
             out_costs[bar, k] = acct[A_TOTALS + k]
 
 
-
-
 @njit(cache=True)
 def last_valid_bar_nb(close: np.ndarray) -> np.ndarray:
     """Index of the last bar with a finite close per asset (-1 when there is none)."""
