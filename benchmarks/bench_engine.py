@@ -7,6 +7,8 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
   fill convention), warm; equity compared bar by bar to 1e-9.
 * ``batch-*``: the same as a sweep of 1,000 weight vectors (one portfolio per
   vector); final equity compared per portfolio.
+* ``bar-costs``: the engine alone (two assets, no records): nanoseconds per
+  bar never rebalanced, rebalanced weekly and daily.
 * ``cold``: wall time of a fresh ``shortthehype backtest`` process to its
   first result, with an empty numba cache and then with a warm one.
 
@@ -141,6 +143,40 @@ def case_batch_vbt(out: Path) -> dict:
     return {"seconds": seconds}
 
 
+def case_bar_costs(out: Path) -> dict:
+    """The engine alone on SPY and QQQ's last 5,473 common bars: ns per bar never rebalanced, weekly, daily.
+
+    ``simulate_arrays`` without records, fees 0.1 %, cash at 2 % (5 % when negative), 60/40 targets
+    jittered so that every rebalance trades; each schedule the mean of many runs, best of 3.
+    """
+    from shortthehype.core.simulate_nb import account_terms, simulate_arrays
+    from shortthehype.data.load import load_prices
+    from shortthehype.enums import AP_FEES, AP_STOP_LOSS, AP_TAKE_PROFIT, AP_TRAILING_STOP, N_ASSET_PARAMS
+
+    close = np.ascontiguousarray(
+        load_prices(["SPY", "QQQ"], source="csv", data_dir=SHARED_PRICES).close.dropna().to_numpy()[-5473:]
+    )
+    n = close.shape[0]
+    days = np.ones(n)
+    ap = np.zeros((N_ASSET_PARAMS, 2))
+    ap[AP_FEES] = 0.001
+    ap[[AP_STOP_LOSS, AP_TAKE_PROFIT, AP_TRAILING_STOP]] = np.nan
+    terms = account_terms(1e6, 0.02, 0.05, n_bars=n)
+    record = {"bars": n}
+    for name, step, runs in (("never", n, 2000), ("weekly", 5, 1000), ("daily", 1, 400)):
+        row_bar = np.arange(0, n, step, dtype=np.int64)
+        row_w = np.tile(np.array([[0.6, 0.4]]), (len(row_bar), 1))
+        row_w[:, 0] += np.linspace(0.0, 0.01, len(row_bar))
+
+        def run(rb=row_bar, rw=row_w, k=runs):
+            for _ in range(k):
+                simulate_arrays(close, close, close, close, days, rb, rw, ap, terms, record=False)
+
+        seconds, _ = best_time(run, repeat=3)
+        record[f"{name}_ns_per_bar"] = seconds / runs / n * 1e9
+    return record
+
+
 def cold_start() -> dict:
     """Fresh-process wall time of `shortthehype backtest` with an empty, then a warm, numba cache."""
     exe = Path(sys.executable).with_name("shortthehype")
@@ -165,6 +201,7 @@ CASES = {
     "single-vbt": case_single_vbt,
     "batch-ours": case_batch_ours,
     "batch-vbt": case_batch_vbt,
+    "bar-costs": case_bar_costs,
 }
 
 
@@ -210,6 +247,11 @@ def main() -> None:
         )
     else:
         print(f"| {N_VECTORS:,} weight vectors | {b_o['seconds']:.3f} s | (skipped) | | {b_o['peak_rss_mib']:.0f} MiB | |")
+    bars = results["bar-costs"]
+    print(
+        f"| the engine alone, 2 assets x {bars['bars']:,} bars, ns per bar: never rebalanced / weekly / daily | "
+        f"{bars['never_ns_per_bar']:.1f} / {bars['weekly_ns_per_bar']:.1f} / {bars['daily_ns_per_bar']:.1f} | | | | |"
+    )
     print(
         f"| cold start `shortthehype backtest` (fresh process) | first {cold['first']:.2f} s, second {cold['second']:.2f} s | "
         f"`import vectorbt` alone: {cold['vectorbt_import']:.2f} s | | | |"

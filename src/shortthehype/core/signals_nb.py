@@ -217,10 +217,11 @@ def rolling_betas_nb(close, reference, windows, first, out):
 def rolling_means_2d_nb(x, window, cumulative, out):
     """Column loop of the 1-D means: each window summed afresh, or from running sums when ``cumulative``."""
     for j in range(x.shape[1]):
+        column = np.ascontiguousarray(x[:, j])  # the windowed sums vectorise over contiguous values only
         if cumulative:
-            rolling_mean_cumulative_1d_nb(x[:, j], window, out[:, j])
+            rolling_mean_cumulative_1d_nb(column, window, out[:, j])
         else:
-            rolling_mean_1d_nb(x[:, j], window, out[:, j])
+            rolling_mean_1d_nb(column, window, out[:, j])
     return out
 
 
