@@ -156,6 +156,20 @@ def test_single_bar_and_single_asset():
         compare(inputs, inputs.run(), reference_simulate(inputs))
 
 
+def test_zero_bars_give_empty_curves():
+    """The per-bar accrual factors of an empty window write nothing (no bar 0 to zero)."""
+    from shortthehype.core.simulate_nb import account_terms, accrual_factors_nb, simulate_arrays
+    from shortthehype.enums import AP_STOP_LOSS, AP_TAKE_PROFIT, AP_TRAILING_STOP, N_ASSET_PARAMS
+
+    accrual_factors_nb(np.empty(0), np.empty(0), np.empty(0), np.empty((2, 0)))
+    ap = np.zeros((N_ASSET_PARAMS, 1))
+    ap[[AP_STOP_LOSS, AP_TAKE_PROFIT, AP_TRAILING_STOP]] = np.nan
+    empty = np.empty((0, 1))
+    equity, cash, *_, status = simulate_arrays(empty, empty, empty, empty, np.empty(0), np.empty(0, dtype=np.int64),
+                                               np.empty((0, 1)), ap, account_terms(1e6, 0.04, n_bars=0))
+    assert equity.shape == cash.shape == (0,) and status == 0
+
+
 def test_last_valid_bar_matches_a_python_scan():
     from shortthehype.core.simulate_nb import last_valid_bar_nb
 

@@ -338,6 +338,8 @@ def accrual_factors_nb(days, cash_rate, cash_rate_negative, out) -> None:
     it, so that the division is not on the bar-to-bar chain of the cash (a
     bar that only accrues and marks costs a third less).
     """
+    if days.shape[0] == 0:
+        return
     out[:, 0] = 0.0
     for i in range(1, days.shape[0]):
         out[0, i] = cash_rate[i - 1] * days[i] / DAY_COUNT_BASIS
