@@ -128,7 +128,7 @@ def _window_loops(x, y, window, ddof):
 
 
 def test_rolling_kernels_equal_one_loop_per_window_bit_for_bit():
-    """The kernels sum every window together (vectorised over windows): each value is the per-window loop's, same bits."""
+    """The kernels sum every window together (vectorised over windows): each value is the per-window loop's bits."""
     from shortthehype.core.signals_nb import rolling_beta_1d_nb, rolling_mean_1d_nb, rolling_std_1d_nb
 
     rng = np.random.default_rng(11)
@@ -147,6 +147,10 @@ def test_rolling_kernels_equal_one_loop_per_window_bit_for_bit():
             assert_same_bits(rolling_std_1d_nb(x, window, ddof, np.empty(n)), std)
         assert_same_bits(rolling_mean_1d_nb(x, window, np.empty(n)), mean)
         assert_same_bits(rolling_beta_1d_nb(y, x, window, np.empty(n)), beta)
+    x = rng.normal(0.0, 0.02, 30)
+    for kernel in (lambda w: rolling_mean_1d_nb(x, w, np.empty(30)), lambda w: rolling_std_1d_nb(x, w, 1, np.empty(30)),
+                   lambda w: rolling_beta_1d_nb(x, x, w, np.empty(30))):
+        assert np.isnan(kernel(0)).all() and np.isnan(kernel(-3)).all()  # no window: nothing to average
 
 
 def assert_same_bits(ours, expected):

@@ -37,7 +37,7 @@ def log_returns_1d_nb(prices, out):
 
 @njit(cache=True)
 def window_totals_nb(x, window, totals):
-    """``totals[s]`` = x[s] + x[s+1] + ... + x[s+window-1], each added in index order from 0.0, for every s of ``totals``.
+    """``totals[s]`` = x[s] + ... + x[s+window-1], added in index order from 0.0, for every s of ``totals``.
 
     The same bits as one loop per window; the loop runs over the offsets in
     the window instead, every window advancing together, so that it
@@ -64,7 +64,7 @@ def rolling_mean_1d_nb(x, window, out):
     """Mean of x[t-window+1 .. t] (same unit as x)."""
     n = x.shape[0]
     out[:] = np.nan
-    if n < window:
+    if n < window or window < 1:
         return out
     totals = np.empty(n - window + 1)
     window_totals_nb(x, window, totals)
@@ -152,7 +152,7 @@ def rolling_beta_1d_nb(y, x, window, out):
     """OLS slope of y on x over the window: cov(y, x) / var(x); NaN if var(x) is 0 (two-pass, sums in index order)."""
     n = y.shape[0]
     out[:] = np.nan
-    if n < window:
+    if n < window or window < 1:
         return out
     m = n - window + 1
     mean_x = np.empty(m)

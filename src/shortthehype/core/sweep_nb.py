@@ -507,8 +507,8 @@ def ma_crossover_sweep_nb(
                 ap[AP_TRAILING_STOP, 0]
             )
             if fast_ok and no_stops and crossover_combo_fast_nb(
-                open_, close, days, accrual, fast, slow, allow_short[c], ap, lo, hi, terms, shift, prepend_init_cash, ann_factor,
-                block_start, block_len, returns, out[c], blocks[c],
+                open_, close, days, accrual, fast, slow, allow_short[c], ap, lo, hi, terms, shift, prepend_init_cash,
+                ann_factor, block_start, block_len, returns, out[c], blocks[c],
             ):
                 continue
             crossover_combo_slow_nb(

@@ -52,8 +52,9 @@ class Plan:
         return {axis.name: axis.values[int(p)] for axis, p in zip(self.axes, positions)}
 
     def combinations(self, ids: np.ndarray) -> list[tuple[Any, ...]]:
-        """The values of each of ``ids`` in the order of ``axes`` (one decode for all: :meth:`combination` per id costs more)."""
-        columns = [[axis.values[p] for p in positions.tolist()] for axis, positions in zip(self.axes, decode(ids, self.shape))]
+        """The values of each of ``ids`` in the order of ``axes``: one decode for all (:meth:`combination` per id costs more)."""
+        positions = decode(ids, self.shape)
+        columns = [[axis.values[p] for p in column.tolist()] for axis, column in zip(self.axes, positions)]
         return list(zip(*columns)) if columns else [() for _ in range(len(ids))]
 
     def __getstate__(self) -> dict[str, Any]:
