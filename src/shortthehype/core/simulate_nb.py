@@ -808,7 +808,7 @@ def record_bar_nb(bar, equity, st, acct, out_equity, out_cash, out_positions, ou
 
 @njit(cache=True)
 def quiet_bars_nb(first, stop, close, days, accrual, delist_at, margin, gross_ratio, ap, st, acct, flags, events,
-                  out_equity, out_cash, out_positions, out_costs) -> int:
+                  out_equity, out_cash, out_positions, out_costs, write_positions, write_costs) -> int:
     """Bars ``first`` .. before ``stop`` that only accrue, mark and check (no row, nothing pending, an open account,
     no stop to watch); returns the first bar not run: ``stop``, a delisting bar, or the bar after a limit is hit.
 
@@ -820,8 +820,6 @@ def quiet_bars_nb(first, stop, close, days, accrual, delist_at, margin, gross_ra
     ap, st, acct, flags, events = borrowed_nb(ap), borrowed_nb(st), borrowed_nb(acct), borrowed_nb(flags), borrowed_nb(events)
     out_equity, out_cash = borrowed_nb(out_equity), borrowed_nb(out_cash)
     out_positions, out_costs = borrowed_nb(out_positions), borrowed_nb(out_costs)
-    write_positions = out_positions.shape[0] == out_equity.shape[0]
-    write_costs = out_costs.shape[0] == out_equity.shape[0]
     i = first
     while i < stop and not delist_at[i]:
         if i > 0:
@@ -952,7 +950,8 @@ def simulate_core_nb(
                 and flags[FL_CLOSED] == 0 and not (has_stops and not is_flat_nb(st)) and not delist_at[i]
             ):
                 quiet_until = quiet_bars_nb(i, stop, close, days, accrual, delist_at, maintenance_margin, gross_ratio,
-                                            ap, st, acct, flags, events, out_equity, out_cash, out_positions, out_costs)
+                                            ap, st, acct, flags, events, out_equity, out_cash, out_positions, out_costs,
+                                            write_positions, write_costs)
                 continue
             if i > 0 and not (flags[FL_CLOSED] == 1 and is_flat_nb(st)):
                 accrue_nb(days[i], accrual[0, i], accrual[1, i], ap, st, acct)
