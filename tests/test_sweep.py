@@ -55,6 +55,7 @@ def test_combinations_decode_many_ids_as_one_at_a_time():
     ids = np.asarray([23, 0, 5, 17, 5, 12], dtype=np.int64)
     assert plan.combinations(ids) == [tuple(plan.combination(int(i)).values()) for i in ids]
     assert plan.combinations(ids)[0] == (10, "longshort", 0.003)
+    assert plan.combination(5) == {"fast": 2, "direction": "longshort", "fees": 0.001}
     empty = Plan(spec=spec, prices=None, axes=(), mode="fused", n_blocks=0)
     assert empty.combinations(np.zeros(2, dtype=np.int64)) == [(), ()]
 

@@ -91,8 +91,9 @@ def generic_chunk(plan: Plan, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     stats = np.empty((len(ids), N_KERNEL_STATS))
     blocks = np.full((len(ids), plan.n_blocks, 2), np.nan)
     windows = []
-    for row, combo_id in enumerate(ids):
-        combination = plan.combination(int(combo_id))
+    names = [axis.name for axis in plan.axes]
+    for row, values in enumerate(plan.combinations(ids)):
+        combination = dict(zip(names, values))
         spec = plan.spec.with_overrides(combination)
         windows.append(run_one(spec, plan.prices, plan.n_blocks, stats[row], blocks[row], combination))
     return stats, blocks, windows

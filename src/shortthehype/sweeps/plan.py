@@ -48,11 +48,11 @@ class Plan:
         return tuple(len(axis.values) for axis in self.axes)
 
     def combination(self, combo_id: int) -> dict[str, Any]:
-        positions = np.unravel_index(int(combo_id), self.shape)
-        return {axis.name: axis.values[int(p)] for axis, p in zip(self.axes, positions)}
+        """Axis name -> value of one combination."""
+        return dict(zip((axis.name for axis in self.axes), self.combinations(np.asarray([combo_id]))[0]))
 
     def combinations(self, ids: np.ndarray) -> list[tuple[Any, ...]]:
-        """The values of each of ``ids`` in the order of ``axes``: one decode for all (:meth:`combination` per id costs more)."""
+        """The values of each of ``ids`` in the order of ``axes``, decoded together (cheaper than one by one)."""
         positions = decode(ids, self.shape)
         columns = [[axis.values[p] for p in column.tolist()] for axis, column in zip(self.axes, positions)]
         return list(zip(*columns)) if columns else [() for _ in range(len(ids))]
