@@ -239,8 +239,8 @@ def rebalance_one_nb(cash, pos, px, w, max_gross, integer_shares, renormalize, f
 
 @njit(cache=True, error_model="numpy")
 def crossover_combo_fast_nb(
-    open_, close, days, accrual, fast, slow, allow_short, ap, lo, hi, terms, shift, prepend_init_cash, ann_factor,
-    block_start, block_len, returns, out, blocks,
+    open_, close, days, accrual, earns_interest, fast, slow, allow_short, ap, lo, hi, terms, shift, prepend_init_cash,
+    ann_factor, block_start, block_len, returns, out, blocks,
 ) -> bool:
     """One combination in a single pass over the bars; returns False (``out`` untouched) when it cannot.
 
@@ -263,7 +263,7 @@ def crossover_combo_fast_nb(
       drawdown divides once per peak (the deepest point under a peak gives
       that peak's deepest ratio, as rounding is monotonic).
     """
-    init_cash, cash_rate, cash_rate_negative = terms.init_cash, terms.cash_rate, terms.cash_rate_negative
+    init_cash = terms.init_cash
     max_gross, integer_shares, renormalize, exec_at_open = (
         terms.max_gross, terms.integer_shares, terms.renormalize, terms.exec_at_open
     )
@@ -271,11 +271,7 @@ def crossover_combo_fast_nb(
     fixed_fees = ap[AP_FIXED_FEES, 0]
     slippage = ap[AP_SLIPPAGE, 0]
     borrow_fee = ap[AP_BORROW_FEE, 0]
-    accrues = borrow_fee != 0.0
-    for t in range(cash_rate.shape[0]):
-        if cash_rate[t] != 0.0 or cash_rate_negative[t] != 0.0:
-            accrues = True
-            break
+    accrues = earns_interest or borrow_fee != 0.0
     gross_ratio = 1.0 / max_gross  # close_check_nb's test of the cap
     capped = gross_ratio > 0.0  # max_gross finite: without a cap the test never holds
     exit_side = -1.0 if allow_short else 0.0
@@ -487,6 +483,11 @@ def ma_crossover_sweep_nb(
             fast_ok = False
     accrual = np.empty((2, m))
     simnb.accrual_factors_nb(days, terms.cash_rate, terms.cash_rate_negative, accrual)
+    earns_interest = False  # any bar's cash rate not zero (the same for every combination)
+    for i in range(m):
+        if terms.cash_rate[i] != 0.0 or terms.cash_rate_negative[i] != 0.0:
+            earns_interest = True
+            break
     for thread in prange(n_threads):
         up = np.empty(hi + 1, dtype=np.bool_)
         down = np.empty(hi + 1, dtype=np.bool_)
@@ -507,8 +508,8 @@ def ma_crossover_sweep_nb(
                 ap[AP_TRAILING_STOP, 0]
             )
             if fast_ok and no_stops and crossover_combo_fast_nb(
-                open_, close, days, accrual, fast, slow, allow_short[c], ap, lo, hi, terms, shift, prepend_init_cash,
-                ann_factor, block_start, block_len, returns, out[c], blocks[c],
+                open_, close, days, accrual, earns_interest, fast, slow, allow_short[c], ap, lo, hi, terms, shift,
+                prepend_init_cash, ann_factor, block_start, block_len, returns, out[c], blocks[c],
             ):
                 continue
             crossover_combo_slow_nb(
