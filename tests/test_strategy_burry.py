@@ -406,3 +406,37 @@ def test_a_roll_whose_execution_bar_is_a_halt_trades_at_the_first_price_after_it
     held = run_.result.positions[["X_PUT_A", "X_PUT_B"]]
     assert (held.loc[resumed:].gt(0).sum(axis=1) == 1).all()
     assert (held.loc[:resumed].iloc[1:-1].gt(0).sum(axis=1) == 1).all()
+
+
+def test_a_run_prices_each_roll_once_and_a_changed_rate_or_iv_file_prices_afresh(tmp_path, monkeypatch):
+    import shortthehype.option_pricing as option_pricing
+    from shortthehype.data.prices import Prices
+
+    calls = []
+    roll_puts = option_pricing.roll_puts
+    monkeypatch.setattr(option_pricing, "roll_puts", lambda *a, **k: calls.append(a[1]) or roll_puts(*a, **k))
+    rng = np.random.default_rng(9)
+    index = pd.bdate_range("2022-01-03", periods=260, name="date")
+    close = pd.DataFrame(50 * np.exp(np.cumsum(rng.normal(0.0, 0.02, (len(index), 2)), axis=0)), index=index,
+                         columns=["X", "Y"])
+    prices = Prices.from_close(close)
+    params = {**PUTS, **NO_COSTS, "split": {"X": 1.0, "Y": 1.0}, "entry": "2022-03-01", "start": "2022-03-01",
+              "benchmark": None}
+    first = backtest("burry-short", prices=prices, overrides=params)
+    assert sorted(calls) == ["X", "Y"]  # traded prices, targets and contracts share one roll per ticker
+    again = backtest("burry-short", prices=prices, overrides=params)
+    assert sorted(calls) == ["X", "Y"] and again.result.equity.equals(first.result.equity)
+    # another pricing rate is priced afresh, and prices differently
+    calls.clear()
+    other = backtest("burry-short", prices=prices, overrides={**params, "risk_free": 0.2})
+    assert sorted(calls) == ["X", "Y"] and not other.result.equity.equals(first.result.equity)
+    # an implied-volatility file rewritten between runs is read again
+    iv = tmp_path / "iv.csv"
+    iv.write_text("date,iv\n" + "".join(f"{d:%Y-%m-%d},40\n" for d in index))
+    with_file = {**params, "vol_source": "csv", "iv_file": str(iv)}
+    calls.clear()
+    low = backtest("burry-short", prices=prices, overrides=with_file)
+    iv.write_text("date,iv\n" + "".join(f"{d:%Y-%m-%d},80\n" for d in index) + "\n")  # another size: another state
+    high = backtest("burry-short", prices=prices, overrides=with_file)
+    assert sorted(calls) == ["X", "X", "Y", "Y"]
+    assert high.result.equity.iloc[-1] != low.result.equity.iloc[-1]

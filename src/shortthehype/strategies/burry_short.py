@@ -43,6 +43,7 @@ per-ticker engine options (``borrow_fee = {NVDA = ...}``) stay valid in both mod
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -159,21 +160,49 @@ def _entry_exit_positions(dates: np.ndarray, params: Params) -> tuple[int, int]:
     return entry_bar, max(exit_bar, min(entry_bar + 1, n))
 
 
+#: Rolled puts kept per loaded price set (the most recent last): the traded prices, the targets and the
+#: contracts of one run, or of one group of a sweep, ask for the same puts.
+ROLLS_KEPT = 8
+
+
 def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar: int):
     from shortthehype.option_pricing import roll_puts
 
+    rate = params["risk_free"]  # a number, None, or a dated series (compared by identity: it is not hashable)
+    key = (ticker, entry_bar, exit_bar, *(repr(params[name]) for name in _ROLL_PARAMS), _iv_file_state(params))
+    recent = prices.cached(_ROLLS, dict)
+    held = recent.pop(key, None)
+    if held is not None and (held[0] is rate or not isinstance(rate, pd.Series) and not isinstance(held[0], pd.Series)
+                             and held[0] == rate):
+        recent[key] = held
+        return held[1]
     index = prices.index
-    return roll_puts(
+    rolled = roll_puts(
         prices,
         ticker,
         moneyness=params["moneyness"],
         tenor_days=params["tenor_days"],
         roll_days=params["roll_days"],
-        rate=params["risk_free"],
+        rate=rate,
         volatility=VolModel.from_params(params),
         first=index[entry_bar] if entry_bar < len(index) else index[-1] + pd.Timedelta(days=1),
         stop=index[exit_bar] if exit_bar < len(index) else None,
     )
+    while len(recent) >= ROLLS_KEPT:
+        recent.pop(next(iter(recent)))
+    recent[key] = (rate, rolled)
+    return rolled
+
+
+def _iv_file_state(params: Params) -> tuple[int, int] | None:
+    """The implied-volatility file's modification time and size (a file rewritten since is priced afresh)."""
+    if params["vol_source"] != "csv" or params["iv_file"] is None:
+        return None
+    try:
+        state = os.stat(params["iv_file"])
+    except OSError:
+        return None  # roll_puts reports the missing file
+    return state.st_mtime_ns, state.st_size
 
 
 def _instruments(prices: Prices, params: Params) -> Prices:
@@ -188,7 +217,10 @@ def _instruments(prices: Prices, params: Params) -> Prices:
     }
     for frame in frames.values():
         frame.columns.name = "ticker"
-    return Prices(**frames, source=prices.source, warnings=prices.warnings)
+    traded = Prices(**frames, source=prices.source, warnings=prices.warnings)
+    # the same bars and underlyings: the puts priced on either price set are the same, so they share the kept rolls
+    traded.cached(_ROLLS, lambda: prices.cached(_ROLLS, dict))
+    return traded
 
 
 def _columns(params: Params) -> list[str]:
@@ -261,6 +293,10 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
 _PUT_PARAMS = (
     "moneyness", "tenor_days", "roll_days", *(param.name for param in VOL_MODEL_PARAMS), "entry", "exit", "hold_days",
 )
+#: What a roll's key holds besides the ticker, its entry and exit bars and the pricing rate.
+_ROLL_PARAMS = ("moneyness", "tenor_days", "roll_days", *(p.name for p in VOL_MODEL_PARAMS if p.name != "risk_free"))
+#: The key of the kept rolls in :meth:`Prices.cached`.
+_ROLLS = ("burry-short rolls",)
 
 
 def _instrument_key(params: Params) -> tuple[Any, ...]:
