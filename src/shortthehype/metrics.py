@@ -44,6 +44,7 @@ from shortthehype.core import metrics_nb as nb
 from shortthehype.errors import ParamError
 
 __all__ = [
+    "ALL_STATS_KEYS",
     "BANKRUPT_UNDEFINED_KEYS",
     "BENCHMARK_STATS_KEYS",
     "DrawdownPositions",
@@ -111,6 +112,10 @@ BENCHMARK_STATS_KEYS: tuple[str, ...] = (
     "benchmark_sharpe",
     "benchmark_max_drawdown",
 )
+
+#: :data:`STATS_KEYS` then :data:`BENCHMARK_STATS_KEYS`: the order of :func:`~shortthehype.core.metrics_nb.backtest_stats_nb`'s output.
+ALL_STATS_KEYS: tuple[str, ...] = STATS_KEYS + BENCHMARK_STATS_KEYS
+_UNDEFINED_WHEN_RUINED = np.array([ALL_STATS_KEYS.index(key) for key in BANKRUPT_UNDEFINED_KEYS], dtype=np.int64)
 
 #: Human label with unit of every stats key, for tables.  Keys in
 #: :data:`PERCENT_KEYS` hold fractions and are rendered times 100 with "%".
@@ -1144,74 +1149,20 @@ def compute_stats(
     ann = _periods(periods_per_year)
     rf = _number(risk_free, "risk_free")
     values, index, offset = _equity_values(equity)
-    n = values.shape[0]
-
-    returns_all = np.empty(n - 1)
-    k = int(nb.equity_to_returns_1d_nb(values, returns_all))
-    returns = returns_all[:k]
-
-    buf = np.empty(k)
-    m = nb.sort_valid_into_nb(returns, buf)
-    sorted_returns = buf[:m]
-
-    stats: dict[str, float] = {
-        "start_value": values[0],
-        "end_value": values[-1],
-        "total_return": values[-1] / values[0] - 1.0,
-        "cagr": nb.cagr_1d_nb(returns, ann),
-        "annual_volatility": nb.annual_volatility_1d_nb(returns, ann),
-        "sharpe": nb.sharpe_ratio_1d_nb(returns, rf, ann),
-        "sortino": nb.sortino_ratio_1d_nb(returns, rf, ann),
-        "max_drawdown": nb.max_drawdown_1d_nb(returns),
-        "max_drawdown_duration": nb.max_drawdown_duration_1d_nb(returns)[0],
-        "calmar": nb.calmar_ratio_1d_nb(returns, ann),
-        "omega": nb.omega_ratio_1d_nb(returns, rf, 0.0, ann),
-        "tail_ratio": nb.tail_ratio_sorted_nb(sorted_returns),
-        "value_at_risk": nb.value_at_risk_sorted_nb(sorted_returns, VAR_CUTOFF),
-        "cvar": nb.conditional_value_at_risk_sorted_nb(sorted_returns, VAR_CUTOFF),
-        "skew": nb.skew_1d_nb(returns),
-        "kurtosis": nb.kurtosis_1d_nb(returns),
-        "best_day": nb.nanmax_1d_nb(returns),
-        "worst_day": nb.nanmin_1d_nb(returns),
-        "win_rate": np.nan,
-        "profit_factor": np.nan,
-        "avg_trade_return": np.nan,
-        "n_trades": np.nan,
-        "exposure": np.nan,
-        "turnover": np.nan,
-    }
-
+    none = np.empty(0)
+    trades = held = traded = bench = none
     if trade_returns is not None:
         trades, _ = _to_values(trade_returns, "trade_returns", allow_2d=False)
-        stats["win_rate"] = nb.win_rate_1d_nb(trades)
-        stats["profit_factor"] = nb.profit_factor_1d_nb(trades)
-        stats["avg_trade_return"] = nb.nanmean_1d_nb(trades)
-        stats["n_trades"] = float(np.count_nonzero(~np.isnan(trades)))
     if gross_exposure is not None:
-        gross = _aux(gross_exposure, "gross_exposure", equity, index, offset)
-        stats["exposure"] = nb.exposure_1d_nb(gross[: k + 1])
+        held = _aux(gross_exposure, "gross_exposure", equity, index, offset)
     if turnover is not None:
         traded = _aux(turnover, "turnover", equity, index, offset)
-        stats["turnover"] = nb.annual_turnover_1d_nb(traded[: k + 1], ann)
-
     if benchmark is not None:
-        prices = _benchmark_prices(benchmark, equity, index, offset)
-        bench_all = np.empty(n)
-        nb.price_returns_1d_nb(prices, bench_all)
-        paired = bench_all[1 : k + 1]
-        valid = np.flatnonzero(~np.isnan(prices))
-        own = bench_all[valid[0] + 1 : valid[-1] + 1]
-        stats["beta"] = nb.beta_1d_nb(returns, paired)
-        stats["alpha"] = nb.alpha_1d_nb(returns, paired, rf, ann)
-        stats["correlation"] = nb.correlation_1d_nb(returns, paired)
-        stats["information_ratio"] = nb.information_ratio_1d_nb(returns, paired, ann)
-        stats["benchmark_total_return"] = nb.total_return_1d_nb(own)
-        stats["benchmark_cagr"] = nb.cagr_1d_nb(own, ann)
-        stats["benchmark_sharpe"] = nb.sharpe_ratio_1d_nb(own, rf, ann)
-        stats["benchmark_max_drawdown"] = nb.max_drawdown_1d_nb(own)
-
-    if nb.ruined_1d_nb(values):
-        for key in BANKRUPT_UNDEFINED_KEYS:
-            if key in stats:
-                stats[key] = np.nan
-    return {key: float(value) for key, value in stats.items()}
+        bench = _benchmark_prices(benchmark, equity, index, offset)
+    given = np.array([trade_returns is not None, gross_exposure is not None, turnover is not None,
+                      benchmark is not None])
+    out = np.empty(len(ALL_STATS_KEYS))
+    nb.backtest_stats_nb(values, trades, held, traded, bench, given, rf, float(ann), VAR_CUTOFF, _UNDEFINED_WHEN_RUINED,
+                         out)
+    keys = ALL_STATS_KEYS if benchmark is not None else STATS_KEYS
+    return {key: float(value) if value == value else np.nan for key, value in zip(keys, out)}  # NaN: the one np.nan

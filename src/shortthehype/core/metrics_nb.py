@@ -883,3 +883,86 @@ def equity_to_returns_nb(equity):
     for c in range(m):
         counts[c] = equity_to_returns_1d_nb(equity[:, c], out[:, c])
     return out, counts
+
+
+# ---------------------------------------------------------------------------
+# every statistic of a backtest at once (compute_stats' arithmetic)
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def backtest_stats_nb(values, trades, held, traded, bench, has, risk_free, ann_factor, var_cutoff, undefined_when_ruined,
+                      out) -> None:
+    """The statistics of :func:`shortthehype.metrics.compute_stats` from validated arrays into ``out``.
+
+    ``values``: the equity (finite, the first > 0); ``trades``, ``held``,
+    ``traded``, ``bench``: closed-trade returns, held flag and turnover per
+    equity bar, benchmark price level per equity bar (NaN: none), each read
+    only where ``has`` (4 flags, in that order) says it was given.  ``out``
+    takes ``STATS_KEYS`` then ``BENCHMARK_STATS_KEYS`` (NaN where an input is
+    missing); the positions ``undefined_when_ruined`` are NaN when the
+    account was ruined.  One function for the pandas layer and the study
+    kernels, so that both compute every value the same way.
+    """
+    n = values.shape[0]
+    returns_all = np.empty(max(n - 1, 0))
+    k = equity_to_returns_1d_nb(values, returns_all)
+    returns = returns_all[:k]
+    buf = np.empty(k)
+    m = sort_valid_into_nb(returns, buf)
+    sorted_returns = buf[:m]
+    out[:] = np.nan
+    out[0] = values[0]
+    out[1] = values[n - 1]
+    out[2] = values[n - 1] / values[0] - 1.0
+    out[3] = cagr_1d_nb(returns, ann_factor)
+    out[4] = annual_volatility_1d_nb(returns, ann_factor)
+    out[5] = sharpe_ratio_1d_nb(returns, risk_free, ann_factor)
+    out[6] = sortino_ratio_1d_nb(returns, risk_free, ann_factor)
+    out[7] = max_drawdown_1d_nb(returns)
+    out[8] = max_drawdown_duration_1d_nb(returns)[0]
+    out[9] = calmar_ratio_1d_nb(returns, ann_factor)
+    out[10] = omega_ratio_1d_nb(returns, risk_free, 0.0, ann_factor)
+    out[11] = tail_ratio_sorted_nb(sorted_returns)
+    out[12] = value_at_risk_sorted_nb(sorted_returns, var_cutoff)
+    out[13] = conditional_value_at_risk_sorted_nb(sorted_returns, var_cutoff)
+    out[14] = skew_1d_nb(returns)
+    out[15] = kurtosis_1d_nb(returns)
+    out[16] = nanmax_1d_nb(returns)
+    out[17] = nanmin_1d_nb(returns)
+    if has[0]:
+        out[18] = win_rate_1d_nb(trades)
+        out[19] = profit_factor_1d_nb(trades)
+        out[20] = nanmean_1d_nb(trades)
+        counted = 0
+        for i in range(trades.shape[0]):
+            if not np.isnan(trades[i]):
+                counted += 1
+        out[21] = float(counted)
+    if has[1]:
+        out[22] = exposure_1d_nb(held[: k + 1])
+    if has[2]:
+        out[23] = annual_turnover_1d_nb(traded[: k + 1], ann_factor)
+    if has[3]:
+        bench_all = np.empty(n)
+        price_returns_1d_nb(bench, bench_all)
+        paired = bench_all[1 : k + 1]
+        first = -1
+        last = -1
+        for i in range(n):
+            if not np.isnan(bench[i]):
+                if first < 0:
+                    first = i
+                last = i
+        own = bench_all[first + 1 : last + 1]
+        out[24] = beta_1d_nb(returns, paired)
+        out[25] = alpha_1d_nb(returns, paired, risk_free, ann_factor)
+        out[26] = correlation_1d_nb(returns, paired)
+        out[27] = information_ratio_1d_nb(returns, paired, ann_factor)
+        out[28] = total_return_1d_nb(own)
+        out[29] = cagr_1d_nb(own, ann_factor)
+        out[30] = sharpe_ratio_1d_nb(own, risk_free, ann_factor)
+        out[31] = max_drawdown_1d_nb(own)
+    if ruined_1d_nb(values):
+        for position in undefined_when_ruined:
+            out[position] = np.nan
