@@ -12,9 +12,16 @@ so compile time is not measured, but the first path / entry is):
   processes chosen by the command (``--workers`` to force).
 * ``bootstrap``: 2,000 stationary resamples (mean block 21) of ai-basket's
   2022-11-30 → 2025-12-31 returns, paired with buy-and-hold-qqq (``--vs``).
+* ``study-paths``: an entry-date study with an entry on every trading day
+  (``--every 1d --hold 6m``, over each spec's whole history) of every
+  built-in spec whose entry dates stay put, on the fused path (every entry in
+  one parallel kernel call) beside the generic one (one backtest per entry),
+  each in a fresh process with the prices loaded beforehand; the two must
+  give the same rows (a hash of them is compared).
 
 Run: ``.venv/bin/python benchmarks/bench_distributions.py`` (prints Markdown rows);
-``--paths 100`` for a quick look.  Wall times include loading prices.
+``--paths 100`` for a quick look.  Wall times include loading prices, except in
+``--case study-paths`` (run on its own: ``bench_distributions.py --case study-paths``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,22 @@ def case_rolling(spec: str, first: str, last: str | None) -> None:
     summary = study.summary()
     emit({"seconds": seconds, "entries": len(study.rows), "median": summary.at["median", "total_return"],
           "share_positive": summary.at["share_positive", "total_return"]})
+
+
+def case_study_path(spec: str, path: str) -> None:
+    import hashlib
+
+    from shortthehype.data.load import load_prices
+    from shortthehype.runner import resolve_spec, spec_needs
+    from shortthehype.studies import rolling
+
+    prices = load_prices(spec_needs(resolve_spec(spec)), data_dir=SHARED_PRICES)
+    rolling(spec, every="1y", hold="6m", prices=prices, path=path)  # the kernels loaded, the spec's indicators cached
+    start = time.perf_counter()
+    study = rolling(spec, every="1d", hold="6m", prices=prices, path=path)
+    seconds = time.perf_counter() - start
+    emit({"seconds": seconds, "entries": len(study.rows),
+          "rows_hash": hashlib.sha256(study.rows.to_csv().encode()).hexdigest()[:16]})
 
 
 def case_montecarlo(paths: int, workers: int | None) -> None:
@@ -69,7 +92,13 @@ def main() -> None:
     parser.add_argument("--case")
     parser.add_argument("--paths", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--spec")
+    parser.add_argument("--path")
     args = parser.parse_args()
+    if args.case == "study-path":
+        return case_study_path(args.spec, args.path)
+    if args.case == "study-paths":
+        return study_paths()
     if args.case == "rolling-burry":
         return case_rolling("burry-short", "2021-06-01", "2025-10-01")
     if args.case == "rolling-ma":
@@ -96,6 +125,22 @@ def main() -> None:
     r = run_case(script, "bootstrap")
     print(f"| bootstrap, 2,000 paired stationary resamples of {r['bars']:,} daily returns | {r['seconds']:.2f} s | "
           f"P(ai-basket's Sharpe beats buy-and-hold-qqq's) {r['p_beat_sharpe']:.1%} |")
+    print(f"load average {os.getloadavg()[0]:.2f} after; repository {REPO.name}")
+
+
+def study_paths() -> None:
+    """The ``study-paths`` table: each spec's daily-entry study on both paths, each run in a fresh process."""
+    script = Path(__file__)
+    print(f"machine: {machine_summary()}; load average {os.getloadavg()[0]:.2f} before")
+    print("| spec | entries | generic (one backtest per entry) | fused (one kernel call) | ratio | peak RSS (generic / fused) | rows |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in ("sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "bubble-timer", "ma-crossover"):
+        generic = run_case(script, "study-path", "--spec", spec, "--path", "generic")
+        fused = run_case(script, "study-path", "--spec", spec, "--path", "fused")
+        same = "identical" if generic["rows_hash"] == fused["rows_hash"] else "DIFFERENT"
+        print(f"| {spec} | {fused['entries']:,} | {generic['seconds']:.2f} s | {fused['seconds']:.3f} s | "
+              f"{generic['seconds'] / fused['seconds']:.0f}x | {generic['peak_rss_mib']:.0f} / {fused['peak_rss_mib']:.0f} MiB "
+              f"| {same} |")
     print(f"load average {os.getloadavg()[0]:.2f} after; repository {REPO.name}")
 
 

@@ -103,3 +103,86 @@ def test_report_command_renders_a_saved_study(capsys, tmp_path, shared_prices_di
     capsys.readouterr()
     text = page.read_text()
     assert text.startswith("# sixty-forty: entry-date study") and "| share > 0 |" in text
+
+
+# ---- the fused path: every entry in one kernel call -----------------------------------------------------------
+
+
+def _both_paths(spec, **kwargs):
+    fused = rolling(spec, path="fused", **kwargs)
+    generic = rolling(spec, path="generic", **kwargs)
+    pd.testing.assert_frame_equal(fused.rows, generic.rows, check_exact=True)
+    assert fused.caveats == generic.caveats and fused.settings == generic.settings
+    return fused
+
+
+@pytest.mark.parametrize("spec", ["sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "ma-crossover"])
+def test_the_fused_study_equals_one_backtest_per_entry_bit_for_bit(shared_prices_dir, spec):
+    study = _both_paths(spec, every="2m", hold="9m", first="2023-01-03", last="2024-12-31", source="csv",
+                        data_dir=shared_prices_dir)
+    assert len(study.rows) == 12 and "beta" in study.rows  # the specs' benchmark statistics too
+
+
+def _market(seed=3, n=420):
+    """Two tickers and a benchmark: X halts for a week, Y's data end early (a delisting inside later windows)."""
+    from shortthehype.data.prices import Prices
+
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2021-01-04", periods=n, name="date")
+    close = pd.DataFrame(60 * np.exp(np.cumsum(rng.normal(0.0005, 0.03, (n, 3)), axis=0)), index=index,
+                         columns=["X", "Y", "B"])
+    close.iloc[150:156, 0] = np.nan
+    close.iloc[300:, 1] = np.nan
+    close.iloc[:40, 2] = np.nan  # the benchmark starts later than the strategy's tickers
+    spread = np.abs(rng.normal(0.0, 0.01, (n, 3)))
+    opens = close * (1 + rng.normal(0.0, 0.01, (n, 3)))
+    return Prices(open=opens, high=np.maximum(opens, close) * (1 + spread), low=np.minimum(opens, close) * (1 - spread),
+                  close=close, volume=close * 0 + 1e6)
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        {"execution": "next_open", "fees": 0.001, "slippage": 0.002, "cash_rate": 0.03, "borrow_fee": 0.02},
+        {"execution": "close", "stop_loss": 0.08, "trailing_stop": 0.15, "fixed_fees": 5.0},
+        {"execution": "next_close", "max_gross": 1.5, "maintenance_margin": 0.35, "integer_shares": True},
+        {"execution": "next_open", "cash_rate": 0.02, "cash_rate_negative": 0.06, "take_profit": 0.3},
+    ],
+)
+def test_the_fused_study_equals_the_generic_one_under_every_engine_rule(engine):
+    spec = {"kind": "fixed-weights", "benchmark": "B", "params": {"weights": {"X": 1.6, "Y": -0.9}, "rebalance": "weekly"},
+            "engine": engine}
+    study = _both_paths(spec, every="10d", hold="120d", prices=_market())
+    assert len(study.rows) > 20 and study.rows["n_trades"].gt(0).any()
+    assert study.rows["bars"].max() == 121 and study.rows["bars"].min() < 121  # Y's early end cuts the windows near it
+
+
+def test_windows_that_go_bankrupt_or_see_no_benchmark_price_match_the_generic_path():
+    from shortthehype.data.prices import Prices
+
+    prices = _market(seed=11)
+    gap = {name: prices.field(name).copy() for name in ("open", "high", "low", "close", "volume")}
+    for name in ("open", "high", "low", "close"):
+        gap[name].iloc[200:, 0] *= 0.6  # X gaps down 40 % overnight: 4x long is wiped out
+    prices = Prices(**gap)
+    crash = {"kind": "fixed-weights", "params": {"weights": {"X": 4.0}, "rebalance": "daily"},
+             "engine": {"execution": "next_open"}}
+    study = _both_paths(crash, every="15d", hold="60d", prices=prices)
+    assert study.rows["sharpe"].isna().any()  # a ruined window: its ratios are undefined, as in a backtest
+    early = {"kind": "fixed-weights", "benchmark": "B", "params": {"weights": {"X": 1.0}}}
+    with pytest.raises(ParamError, match="benchmark has no price") as fused:
+        rolling(early, every="5d", hold="20d", first="2021-01-04", prices=prices, path="fused")
+    with pytest.raises(ParamError, match="benchmark has no price") as generic:
+        rolling(early, every="5d", hold="20d", first="2021-01-04", prices=prices, path="generic")
+    assert str(fused.value) == str(generic.value)
+
+
+def test_the_fused_path_says_why_it_cannot_run_and_auto_falls_back(shared_prices_dir):
+    with pytest.raises(ParamError, match="--path fused: burry-short's entry dates move with each entry"):
+        rolling("burry-short", every="3m", hold="6m", first="2021-06-01", last="2021-12-31", source="csv",
+                data_dir=shared_prices_dir, path="fused")
+    with pytest.raises(ParamError, match="--path 'sideways': expected one of auto, fused, generic"):
+        rolling("ma-crossover", path="sideways", source="csv", data_dir=shared_prices_dir)
+    code = main(["rolling", "burry-short", "--every", "3m", "--hold", "6m", "--from", "2021-06-01", "--to",
+                 "2021-12-31", "--path", "auto", "--source", "csv", "--data-dir", str(shared_prices_dir)])
+    assert code == 0

@@ -45,6 +45,7 @@ __all__ = [
     "spec_needs",
     "split_overrides",
     "window_index",
+    "window_positions",
 ]
 
 
@@ -304,14 +305,21 @@ def window_index(
     index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None, where: str = ""
 ) -> pd.DatetimeIndex:
     """The bars of ``index`` in ``start..end`` (None: open on that side); DataError when fewer than two."""
+    lo, hi = window_positions(index, start, end, where)
+    return index[lo:hi]
+
+
+def window_positions(
+    index: pd.DatetimeIndex, start: pd.Timestamp | None, end: pd.Timestamp | None, where: str = ""
+) -> tuple[int, int]:
+    """:func:`window_index` as positions: the window is ``index[lo:hi]``."""
     lo = 0 if start is None else int(index.searchsorted(start, side="left"))
     hi = len(index) if end is None else int(index.searchsorted(end, side="right"))
-    window = index[lo:hi]
-    if len(window) < 2:
-        lo = format_value(start) if start is not None else "the first date"
-        hi = format_value(end) if end is not None else "the last date"
-        raise DataError(f"{where}{': ' if where else ''}fewer than two trading days between {lo} and {hi}: nothing to backtest")
-    return window
+    if hi - lo < 2:
+        first = format_value(start) if start is not None else "the first date"
+        last = format_value(end) if end is not None else "the last date"
+        raise DataError(f"{where}{': ' if where else ''}fewer than two trading days between {first} and {last}: nothing to backtest")
+    return lo, hi
 
 
 def prepare_window(
@@ -367,9 +375,14 @@ class PreparedRun:
 
     def window_limits(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The first and last bar a run over ``start..end`` would simulate (after the stale-data cut of the end)."""
+        lo, hi = self.window_bars(start, end)
+        return self.traded.index[lo], self.traded.index[hi]
+
+    def window_bars(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
+        """:meth:`window_limits` as positions in the traded prices' index (both bars included)."""
         end, _ = _common_end(self.traded, self.traded_columns, end)
-        window = window_index(self.traded.index, start, end, self.spec.where)
-        return window[0], window[-1]
+        lo, hi = window_positions(self.traded.index, start, end, self.spec.where)
+        return lo, hi - 1
 
 
 def prepare(spec: StrategySpec, prices: Prices) -> PreparedRun:
@@ -641,10 +654,11 @@ def _common_end(
     latest = index[-1] if end is None else min(index[-1], end)
     latest_pos = int(index.searchsorted(latest, side="right")) - 1
     last_rows = prices.cached(("last_valid_rows",), lambda: _last_valid_rows(prices))
+    last_dates = prices.cached(("last_valid_dates",), lambda: {t: index[r] for t, r in last_rows.items() if r >= 0})
     cut, cut_ticker = latest, None
     for ticker in traded:
         row = last_rows[ticker]
-        if row < 0 or index[row] >= cut:
+        if row < 0 or last_dates[ticker] >= cut:
             continue
         if latest_pos - row <= STALE_DATA_BARS:
             cut, cut_ticker = index[row], ticker

@@ -35,8 +35,10 @@ from shortthehype.spec import StrategySpec
 
 __all__ = [
     "DISTRIBUTION_METRICS",
+    "STUDY_PATHS",
     "StudyResult",
     "entry_windows",
+    "fused_unsupported",
     "rolling",
     "shifted_settings",
     "summarise",
@@ -138,12 +140,13 @@ def _offset(length: tuple[int, str]) -> pd.DateOffset:
     return pd.DateOffset(**{WALKFORWARD_UNITS[unit]: count})
 
 
-def _hold_end(index: pd.DatetimeIndex, position: int, hold: tuple[int, str]) -> int:
-    """Position of the last bar of a hold from bar ``position``: ``n`` bars later (``d``), else the last bar on or before entry + hold."""
+def _hold_end(index: pd.DatetimeIndex, position: int, hold: tuple[int, str], offset: pd.DateOffset | None) -> int:
+    """Position of the last bar of a hold from bar ``position``: ``n`` bars later (``d``), else the last bar on or
+    before entry + hold (``offset``: :func:`_offset` of a calendar hold)."""
     count, unit = hold
     if unit == "d":
         return position + count
-    return int(index.searchsorted(index[position] + _offset(hold), side="right")) - 1
+    return int(index.searchsorted(index[position] + offset, side="right")) - 1
 
 
 def entry_windows(
@@ -175,6 +178,7 @@ def entry_windows(
         raise ParamError(f"--from {format_value(first)} is after --to {format_value(last)}")
     windows: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     first_position = int(index.searchsorted(first, side="left"))
+    hold_offset = None if length[1] == "d" else _offset(length)
     for k in range(len(index) + 1):
         if step[1] == "d":
             position = first_position + step[0] * k
@@ -182,8 +186,8 @@ def entry_windows(
             position = int(index.searchsorted(first + _offset((step[0] * k, step[1])), side="left"))
         if position >= len(index) or (last is not None and index[position] > last):
             break
-        stop = _hold_end(index, position, length)
-        if stop >= len(index) or (length[1] != "d" and index[position] + _offset(length) > index[-1]):
+        stop = _hold_end(index, position, length, hold_offset)
+        if stop >= len(index) or (hold_offset is not None and index[position] + hold_offset > index[-1]):
             if not windows:
                 raise ParamError(
                     f"--hold {hold}: held from the first entry {format_value(index[position])} it ends after the "
@@ -231,6 +235,77 @@ def _row(run: Any) -> dict[str, Any]:
             "final_equity": float(run.result.equity.iloc[-1]), **run.stats}
 
 
+#: How an entry-date study runs its entries: ``fused`` (every window in one kernel call, in parallel), ``generic``
+#: (one backtest per entry) or ``auto`` (fused where it can run).
+STUDY_PATHS = ("auto", "fused", "generic")
+
+
+def fused_unsupported(prepared: Any) -> str | None:
+    """Why the entry-date study of ``prepared`` (a spec whose entry dates stay put) cannot take the fused path (None: it can)."""
+    spec = prepared.spec
+    if prepared.terms:
+        return f"{spec.kind.name} trades derived instruments"
+    if not all(dtype == np.float64 for dtype in prepared.weights.dtypes):
+        return "the strategy's targets are not all float64"
+    if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
+        return "scale_gross = false checks each entry's targets"
+    targets = prepared.weights.to_numpy()
+    if np.isinf(targets).any():
+        return "the strategy's targets hold an infinite weight"
+    return None
+
+
+def _fused_rows(prepared: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:
+    """The rows of ``windows`` (entry, exit) from one call of :func:`~shortthehype.core.windows_nb.window_stats_nb`.
+
+    The history's engine inputs are built once, as ``backtest()`` builds a
+    window's (the engine options with their rates read as of each bar); each
+    window is the bars ``backtest()`` would simulate (:meth:`PreparedRun.window_limits`).
+    A window whose inputs the pandas layer would refuse runs there, so that it raises the same error.
+    """
+    import numba
+
+    from shortthehype.constants import ANNUALIZATION, VAR_CUTOFF
+    from shortthehype.core.windows_nb import WINDOW_DONE, window_stats_nb
+    from shortthehype.engine import prepare_inputs
+    from shortthehype.metrics import _UNDEFINED_WHEN_RUINED, ALL_STATS_KEYS, STATS_KEYS
+    from shortthehype.runner import _engine_with_rates, run_window
+
+    spec, traded = prepared.spec, prepared.traded
+    index = traded.index
+    bars = np.asarray([prepared.window_bars(entry, exit) for entry, exit in windows], dtype=np.int64).reshape(-1, 2)
+    los, his = np.ascontiguousarray(bars[:, 0]), np.ascontiguousarray(bars[:, 1])
+    weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
+    targets = np.ascontiguousarray(weights.to_numpy(dtype=np.float64))
+    engine, _, _ = _engine_with_rates(spec, prepared.loaded, index)
+    template = pd.DataFrame(np.zeros((1, len(weights.columns))), index=index[:1], columns=weights.columns)
+    inputs = prepare_inputs(traded, template, **engine)
+    benchmark = spec.run.get("benchmark")
+    bench = np.empty(0)
+    if benchmark:
+        bench = np.ascontiguousarray(prepared.loaded.close[benchmark].reindex(index).to_numpy(dtype=np.float64))
+    close_mode = inputs.execution == "close"
+    out = np.empty((len(windows), len(ALL_STATS_KEYS)))
+    final = np.empty(len(windows))
+    status = np.empty(len(windows), dtype=np.int64)
+    window_stats_nb(
+        inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, targets, inputs.asset_params, inputs.terms,
+        los, his, 0 if close_mode else 1, close_mode, bench, bool(benchmark), 0.0, float(ANNUALIZATION), VAR_CUTOFF,
+        _UNDEFINED_WHEN_RUINED, max(1, min(numba.get_num_threads(), len(windows))), out, final, status,
+    )
+    keys = ALL_STATS_KEYS if benchmark else STATS_KEYS
+    columns = {"entry": index[los], "exit": index[his], "bars": his - los + 1, "final_equity": final,
+               **{key: out[:, k] for k, key in enumerate(keys)}}
+    elsewhere = np.flatnonzero(status != WINDOW_DONE)
+    if len(elsewhere) == 0:
+        return pd.DataFrame(columns)
+    # the pandas layer refuses these windows' inputs (it raises there); a row it does return takes its place
+    rows = pd.DataFrame(columns).to_dict(orient="records")
+    for w in elsewhere:
+        rows[w] = _row(run_window(prepared, *windows[w]))
+    return pd.DataFrame(rows)
+
+
 def rolling(
     spec_or_name: Any,
     *,
@@ -245,6 +320,7 @@ def rolling(
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     offline: bool = False,
+    path: str = "auto",
 ) -> StudyResult:
     """An entry-date study: the spec run from every entry date, each held ``hold``; one row per entry.
 
@@ -263,6 +339,12 @@ def rolling(
         set per entry and cannot be given).
     prices, prices_from, source, data_dir, cache_dir, offline
         As for :func:`shortthehype.backtest`.
+    path : {"auto", "fused", "generic"}
+        ``fused``: every entry in one parallel kernel call on targets computed
+        once (a kind whose entry dates move with each entry, derived
+        instruments or ``scale_gross = false`` cannot); ``generic``: one
+        backtest per entry; ``auto`` (default): fused where it can run.  The
+        rows are the same bit for bit.
 
     Returns
     -------
@@ -270,8 +352,11 @@ def rolling(
         Rows ``entry, exit, bars, final_equity`` and every statistic of the
         run (``total_return``, ``cagr``, ``sharpe``, ``max_drawdown``, ...).
     """
+    from shortthehype.caveats import data_caveats
     from shortthehype.runner import coerce_run_date, load_quietly, prepare, resolve_spec, run_window, spec_needs
 
+    if path not in STUDY_PATHS:
+        raise ParamError(f"--path {path!r}: expected one of {', '.join(STUDY_PATHS)}")
     overrides = dict(overrides or {})
     for key in ("start", "end"):
         if key in overrides:
@@ -285,15 +370,24 @@ def rolling(
     windows = entry_windows(prices.index, first_day, last_day, every, hold)
     moves = any(spec.params.get(name) is not None for name in spec.kind.entry_dates)
     prepared = None if moves else prepare(spec, prices)
-    rows, caveats = [], ()
-    for entry, exit in windows:
-        if prepared is None:
-            run = run_window(prepare(spec.with_overrides(shifted_settings(spec, entry, exit)), prices), entry, exit)
-        else:
-            run = run_window(prepared, entry, exit)
-        rows.append(_row(run))
-        caveats = run.caveats
-    frame = pd.DataFrame(rows)
+    if prepared is None:
+        reason: str | None = f"{spec.kind.name}'s entry dates move with each entry, so each entry prepares its own targets"
+    else:
+        reason = fused_unsupported(prepared)
+    if path == "fused" and reason:
+        raise ParamError(f"--path fused: {reason}; use --path generic or auto")
+    if prepared is not None and path != "generic" and reason is None:
+        frame, caveats = _fused_rows(prepared, windows), data_caveats(prices.source)
+    else:
+        rows, caveats = [], ()
+        for entry, exit in windows:
+            if prepared is None:
+                run = run_window(prepare(spec.with_overrides(shifted_settings(spec, entry, exit)), prices), entry, exit)
+            else:
+                run = run_window(prepared, entry, exit)
+            rows.append(_row(run))
+            caveats = run.caveats
+        frame = pd.DataFrame(rows)
     settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),
                 "moved": ["start", "end"] + [k for k in spec.kind.entry_dates if spec.params.get(k) is not None],
                 **{f"set.{k}": v for k, v in overrides.items()}}

@@ -98,6 +98,9 @@ def rolling(
     data_dir: DataOptions.data_dir = None,
     cache_dir: DataOptions.cache_dir = None,
     offline: DataOptions.offline = False,
+    path: Annotated[
+        str, typer.Option("--path", help="auto (every entry in one parallel kernel call when it can run), fused or generic (one backtest per entry).")
+    ] = "auto",
 ) -> None:
     """Entry-date study: run the spec from every entry date (its entry dates shifted together), one row per entry.
 
@@ -113,7 +116,7 @@ def rolling(
     fmt = _check_outputs(out, report_path)
     study = run_rolling(
         spec, every=every, hold=hold, first=from_, last=to, overrides=parse_assignments(set_ or []),
-        prices_from=PriceSource.from_options(source, data_dir, cache_dir, offline),
+        prices_from=PriceSource.from_options(source, data_dir, cache_dir, offline), path=path,
     )
     emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt)
 
