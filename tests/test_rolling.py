@@ -186,3 +186,51 @@ def test_the_fused_path_says_why_it_cannot_run_and_auto_falls_back(shared_prices
     code = main(["rolling", "burry-short", "--every", "3m", "--hold", "6m", "--from", "2021-06-01", "--to",
                  "2021-12-31", "--path", "auto", "--source", "csv", "--data-dir", str(shared_prices_dir)])
     assert code == 0
+
+
+def _reference_windows(index, first, last, every, hold):
+    """The entry-date rule written as a loop, one entry at a time (the definition the vectorised one must match)."""
+    from shortthehype.studies import _offset
+    from shortthehype.walk_forward import parse_length
+
+    step, length = parse_length(every, "--every"), parse_length(hold, "--hold")
+    windows = []
+    first_position = int(index.searchsorted(first, side="left"))
+    for k in range(len(index) + 1):
+        if step[1] == "d":
+            position = first_position + step[0] * k
+        else:
+            position = int(index.searchsorted(first + _offset((step[0] * k, step[1])), side="left"))
+        if position >= len(index) or (last is not None and index[position] > last):
+            break
+        if length[1] == "d":
+            stop = position + length[0]
+        else:
+            stop = int(index.searchsorted(index[position] + _offset(length), side="right")) - 1
+        if stop >= len(index) or (length[1] != "d" and index[position] + _offset(length) > index[-1]):
+            if not windows:
+                return "hold"
+            if last is not None:
+                return "to"
+            break
+        if stop <= position:
+            return "short"
+        windows.append((index[position], index[stop]))
+    return windows or "none"
+
+
+@pytest.mark.parametrize("every", ["1d", "3d", "1w", "2w", "1m", "5m", "1y"])
+@pytest.mark.parametrize("hold", ["1d", "20d", "1w", "1m", "6m", "13m", "2y"])
+def test_entry_windows_follow_the_rule_entry_by_entry(every, hold):
+    rng = np.random.default_rng(len(every) * 7 + len(hold))
+    days = pd.bdate_range("2018-01-01", "2021-06-30")
+    index = days[rng.random(len(days)) > 0.05]  # holidays and gaps
+    messages = {"hold": "held from the first entry", "to": "the latest entry that fits", "none": "no trading day"}
+    for first, last in [(index[0], None), (pd.Timestamp("2019-02-28"), pd.Timestamp("2019-12-31")),
+                        (pd.Timestamp("2020-02-29"), None), (pd.Timestamp("2021-06-01"), None)]:
+        expected = _reference_windows(index, first, last, every, hold)
+        if isinstance(expected, list):
+            assert entry_windows(index, first, last, every, hold) == expected
+        else:
+            with pytest.raises(ParamError, match=messages[expected]):
+                entry_windows(index, first, last, every, hold)

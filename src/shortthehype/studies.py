@@ -140,15 +140,6 @@ def _offset(length: tuple[int, str]) -> pd.DateOffset:
     return pd.DateOffset(**{WALKFORWARD_UNITS[unit]: count})
 
 
-def _hold_end(index: pd.DatetimeIndex, position: int, hold: tuple[int, str], offset: pd.DateOffset | None) -> int:
-    """Position of the last bar of a hold from bar ``position``: ``n`` bars later (``d``), else the last bar on or
-    before entry + hold (``offset``: :func:`_offset` of a calendar hold)."""
-    count, unit = hold
-    if unit == "d":
-        return position + count
-    return int(index.searchsorted(index[position] + offset, side="right")) - 1
-
-
 def entry_windows(
     index: pd.DatetimeIndex,
     first: pd.Timestamp,
@@ -162,7 +153,8 @@ def entry_windows(
     every``, ``first + 2 every`` ... up to ``last`` (default: the latest entry
     whose hold fits in the data); ``every``/``hold`` are lengths like ``1m``,
     ``2w``, ``1y`` (calendar) or ``63d`` (trading days).  Each exit is the last
-    bar of the hold (:func:`_hold_end`).
+    bar of the hold: ``n`` bars after the entry (``d``), else the last bar on
+    or before entry + hold.
 
     Raises
     ------
@@ -176,35 +168,44 @@ def entry_windows(
     step, length = parse_length(every, "--every"), parse_length(hold, "--hold")
     if last is not None and first > last:
         raise ParamError(f"--from {format_value(first)} is after --to {format_value(last)}")
-    windows: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    n = len(index)
     first_position = int(index.searchsorted(first, side="left"))
-    hold_offset = None if length[1] == "d" else _offset(length)
-    for k in range(len(index) + 1):
-        if step[1] == "d":
-            position = first_position + step[0] * k
-        else:
-            position = int(index.searchsorted(first + _offset((step[0] * k, step[1])), side="left"))
-        if position >= len(index) or (last is not None and index[position] > last):
-            break
-        stop = _hold_end(index, position, length, hold_offset)
-        if stop >= len(index) or (hold_offset is not None and index[position] + hold_offset > index[-1]):
-            if not windows:
-                raise ParamError(
-                    f"--hold {hold}: held from the first entry {format_value(index[position])} it ends after the "
-                    f"data's last day {format_value(index[-1])}; shorten --hold or start earlier with --from"
-                )
-            if last is not None:
-                raise ParamError(
-                    f"--to {format_value(last)}: an entry on {format_value(index[position])} held {hold} ends after the "
-                    f"data's last day {format_value(index[-1])}; the latest entry that fits is {format_value(windows[-1][0])}"
-                )
-            break
-        if stop <= position:
-            raise ParamError(f"--hold {hold}: shorter than one bar from {format_value(index[position])}")
-        windows.append((index[position], index[stop]))
-    if not windows:
+    if step[1] == "d":
+        positions = np.arange(first_position, n, step[0], dtype=np.int64)
+    else:  # first + k x every, each snapped forward to a trading day, while one exists
+        found = [first_position]
+        while found[-1] < n:
+            found.append(int(index.searchsorted(first + _offset((step[0] * len(found), step[1])), side="left")))
+        positions = np.asarray(found[:-1], dtype=np.int64)
+    starts = index[positions]
+    if last is not None:
+        after = np.flatnonzero(starts > last)
+        if len(after):
+            positions, starts = positions[: after[0]], starts[: after[0]]
+    if len(positions) == 0:
         raise ParamError(f"no trading day between --from {format_value(first)} and --to {format_value(last)}")
-    return windows
+    if length[1] == "d":
+        stops = positions + length[0]
+        past = stops >= n
+    else:
+        ends = starts + _offset(length)
+        stops = np.asarray(index.searchsorted(ends, side="right"), dtype=np.int64) - 1
+        past = np.asarray(ends > index[-1])
+    fits = len(positions) if not past.any() else int(np.argmax(past))
+    short = np.flatnonzero(stops[:fits] <= positions[:fits])
+    if len(short):
+        raise ParamError(f"--hold {hold}: shorter than one bar from {format_value(starts[short[0]])}")
+    if fits == 0:
+        raise ParamError(
+            f"--hold {hold}: held from the first entry {format_value(starts[0])} it ends after the "
+            f"data's last day {format_value(index[-1])}; shorten --hold or start earlier with --from"
+        )
+    if fits < len(positions) and last is not None:
+        raise ParamError(
+            f"--to {format_value(last)}: an entry on {format_value(starts[fits])} held {hold} ends after the "
+            f"data's last day {format_value(index[-1])}; the latest entry that fits is {format_value(starts[fits - 1])}"
+        )
+    return list(zip(starts[:fits], index[stops[:fits]]))
 
 
 def shifted_settings(spec: StrategySpec, entry: pd.Timestamp, exit: pd.Timestamp) -> dict[str, Any]:
