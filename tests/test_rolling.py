@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shortthehype.cli import main
+from shortthehype.constants import STATS_KEYS
 from shortthehype.errors import ParamError
 from shortthehype.runner import backtest
 from shortthehype.studies import entry_windows, rolling, summarise
@@ -116,11 +117,13 @@ def _both_paths(spec, **kwargs):
     return fused
 
 
-@pytest.mark.parametrize("spec", ["sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "ma-crossover"])
+@pytest.mark.parametrize("spec", ["sixty-forty", "ai-basket", "hype-hedge", "static-hype-hedge", "dotcom-analog",
+                                  "ma-crossover", "buy-and-hold-qqq", "my-idea"])
 def test_the_fused_study_equals_one_backtest_per_entry_bit_for_bit(shared_prices_dir, spec):
     study = _both_paths(spec, every="2m", hold="9m", first="2023-01-03", last="2024-12-31", source="csv",
                         data_dir=shared_prices_dir)
-    assert len(study.rows) == 12 and "beta" in study.rows  # the specs' benchmark statistics too
+    assert len(study.rows) == 12
+    assert set(STATS_KEYS) <= set(study.rows) and "beta" in study.rows  # every spec here has a benchmark
 
 
 def _market(seed=3, n=420):
