@@ -13,9 +13,10 @@ so compile time is not measured, but the first path / entry is):
 * ``bootstrap``: 2,000 stationary resamples (mean block 21) of ai-basket's
   2022-11-30 → 2025-12-31 returns, paired with buy-and-hold-qqq (``--vs``).
 * ``study-paths``: an entry-date study with an entry on every trading day
-  (``--every 1d --hold 6m``, over each spec's whole history) of every
-  built-in spec whose entry dates stay put, on the fused path (every entry in
-  one parallel kernel call) beside the generic one (one backtest per entry),
+  (``--every 1d --hold 6m``, over each spec's whole history) of the
+  built-in specs (burry-short's entry date moves with each entry), on the
+  fused path (every entry in one parallel kernel call) beside the generic one
+  (one backtest per entry),
   each in a fresh process with the prices loaded beforehand; the two must
   give the same rows (a hash of them is compared).
 
@@ -134,7 +135,7 @@ def study_paths() -> None:
     print(f"machine: {machine_summary()}; load average {os.getloadavg()[0]:.2f} before")
     print("| spec | entries | generic (one backtest per entry) | fused (one kernel call) | ratio | peak RSS (generic / fused) | rows |")
     print("|---|---|---|---|---|---|---|")
-    for spec in ("sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "bubble-timer", "ma-crossover"):
+    for spec in ("sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "bubble-timer", "ma-crossover", "burry-short"):
         generic = run_case(script, "study-path", "--spec", spec, "--path", "generic")
         fused = run_case(script, "study-path", "--spec", spec, "--path", "fused")
         same = "identical" if generic["rows_hash"] == fused["rows_hash"] else "DIFFERENT"

@@ -65,7 +65,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data and numerics", ("data", "signals", "metrics", "overfitting", "factors", "lookahead", "option_pricing", "result",
                            "engine", "batch", "bootstrap", "baskets", "lppls", "fused")),
     ("strategies", ("strategies", "spec")),
-    ("runs", ("runner", "studies", "sweeps", "walk_forward", "analysis", "bubble", "montecarlo", "demo", "precompile")),
+    ("runs", ("runner", "studies", "study_windows", "sweeps", "walk_forward", "analysis", "bubble", "montecarlo", "demo",
+              "precompile")),
     ("reports", ("report",)),
     ("command line", ("cli", "__main__")),
 ]

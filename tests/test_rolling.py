@@ -180,14 +180,26 @@ def test_windows_that_go_bankrupt_or_see_no_benchmark_price_match_the_generic_pa
     assert str(fused.value) == str(generic.value)
 
 
+@pytest.mark.parametrize("overrides", [{}, {"rebalance": "keep_weights", "rebalance_freq": "weekly", "stop_loss": 0.3,
+                                        "hold_days": 40}])
+def test_a_study_that_moves_the_entry_dates_gives_each_entry_its_own_targets_on_the_fused_path(shared_prices_dir,
+                                                                                                overrides):
+    study = _both_paths("burry-short", every="1m", hold="6m", first="2021-06-01", last="2023-06-01", source="csv",
+                        data_dir=shared_prices_dir, overrides=overrides)
+    assert len(study.rows) == 25 and study.rows["total_return"].nunique() == 25
+
+
 def test_the_fused_path_says_why_it_cannot_run_and_auto_falls_back(shared_prices_dir):
-    with pytest.raises(ParamError, match="--path fused: burry-short's entry dates move with each entry"):
+    with pytest.raises(ParamError, match=r"--path fused: burry-short trades derived instruments \(priced from each entry\)"):
         rolling("burry-short", every="3m", hold="6m", first="2021-06-01", last="2021-12-31", source="csv",
-                data_dir=shared_prices_dir, path="fused")
+                data_dir=shared_prices_dir, path="fused", overrides={"instrument": "puts"})
+    with pytest.raises(ParamError, match="--path fused: option-contracts trades derived instruments"):
+        rolling("burry-puts", every="1m", hold="3m", source="csv", data_dir=shared_prices_dir, path="fused")
     with pytest.raises(ParamError, match="--path 'sideways': expected one of auto, fused, generic"):
         rolling("ma-crossover", path="sideways", source="csv", data_dir=shared_prices_dir)
     code = main(["rolling", "burry-short", "--every", "3m", "--hold", "6m", "--from", "2021-06-01", "--to",
-                 "2021-12-31", "--path", "auto", "--source", "csv", "--data-dir", str(shared_prices_dir)])
+                 "2021-12-31", "--set", "instrument=puts", "--path", "auto", "--source", "csv", "--data-dir",
+                 str(shared_prices_dir)])
     assert code == 0
 
 
@@ -237,3 +249,28 @@ def test_entry_windows_follow_the_rule_entry_by_entry(every, hold):
         else:
             with pytest.raises(ParamError, match=messages[expected]):
                 entry_windows(index, first, last, every, hold)
+
+
+def test_targets_computed_a_chunk_of_entries_at_a_time_give_the_same_rows(shared_prices_dir, monkeypatch):
+    import shortthehype.study_windows as study_windows
+
+    kwargs = dict(every="1m", hold="6m", first="2021-06-01", last="2022-06-01", source="csv", data_dir=shared_prices_dir)
+    whole = rolling("burry-short", path="fused", **kwargs)
+    monkeypatch.setattr(study_windows, "STUDY_TARGETS_CHUNK_BYTES", 1)  # one entry a chunk
+    chunked = rolling("burry-short", path="fused", **kwargs)
+    pd.testing.assert_frame_equal(chunked.rows, whole.rows, check_exact=True)
+    assert len(whole.rows) == 13
+
+
+def test_the_values_a_kind_is_prepared_for_are_each_counted_once():
+    from shortthehype.study_windows import _distinct
+
+    rate = pd.Series([0.01, 0.02])
+    same_looking = pd.Series([0.01, 0.02])  # equal values, another object: kept apart, never compared by repr
+    nested = {"a": {"x": 1}}
+    values = [pd.Timestamp("2021-01-04"), pd.Timestamp("2021-01-04"), None, None, 0.5, 0.5, {"X": 1.0}, {"X": 1.0},
+              rate, rate, same_looking, nested, nested, {"a": {"x": 1}}]
+    kept = _distinct(values)
+    assert kept[:4] == [pd.Timestamp("2021-01-04"), None, 0.5, {"X": 1.0}]
+    assert len(kept) == 8 and kept[4] is rate and kept[5] is same_looking and kept[6] is nested
+    assert kept[7] == {"a": {"x": 1}} and kept[7] is not nested

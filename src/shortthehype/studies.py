@@ -38,9 +38,9 @@ __all__ = [
     "STUDY_PATHS",
     "StudyResult",
     "entry_windows",
-    "fused_unsupported",
     "rolling",
     "shifted_settings",
+    "study_row",
     "summarise",
 ]
 
@@ -231,7 +231,8 @@ def _first_common_date(prices: Prices, tickers: Sequence[str]) -> pd.Timestamp:
     return max(firsts)
 
 
-def _row(run: Any) -> dict[str, Any]:
+def study_row(run: Any) -> dict[str, Any]:
+    """A study's row of one run: its window, bars, final equity and every statistic."""
     return {"entry": run.start, "exit": run.end, "bars": len(run.result.equity),
             "final_equity": float(run.result.equity.iloc[-1]), **run.stats}
 
@@ -239,72 +240,6 @@ def _row(run: Any) -> dict[str, Any]:
 #: How an entry-date study runs its entries: ``fused`` (every window in one kernel call, in parallel), ``generic``
 #: (one backtest per entry) or ``auto`` (fused where it can run).
 STUDY_PATHS = ("auto", "fused", "generic")
-
-
-def fused_unsupported(prepared: Any) -> str | None:
-    """Why the entry-date study of ``prepared`` (a spec whose entry dates stay put) cannot take the fused path (None: it can)."""
-    spec = prepared.spec
-    if prepared.terms:
-        return f"{spec.kind.name} trades derived instruments"
-    if not all(dtype == np.float64 for dtype in prepared.weights.dtypes):
-        return "the strategy's targets are not all float64"
-    if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
-        return "scale_gross = false checks each entry's targets"
-    targets = prepared.weights.to_numpy()
-    if np.isinf(targets).any():
-        return "the strategy's targets hold an infinite weight"
-    return None
-
-
-def _fused_rows(prepared: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:
-    """The rows of ``windows`` (entry, exit) from one call of :func:`~shortthehype.core.windows_nb.window_stats_nb`.
-
-    The history's engine inputs are built once, as ``backtest()`` builds a
-    window's (the engine options with their rates read as of each bar); each
-    window is the bars ``backtest()`` would simulate (:meth:`PreparedRun.window_limits`).
-    A window whose inputs the pandas layer would refuse runs there, so that it raises the same error.
-    """
-    import numba
-
-    from shortthehype.constants import ANNUALIZATION, VAR_CUTOFF
-    from shortthehype.core.windows_nb import WINDOW_DONE, window_stats_nb
-    from shortthehype.engine import prepare_inputs
-    from shortthehype.metrics import _UNDEFINED_WHEN_RUINED, ALL_STATS_KEYS, STATS_KEYS
-    from shortthehype.runner import _engine_with_rates, run_window
-
-    spec, traded = prepared.spec, prepared.traded
-    index = traded.index
-    bars = np.asarray([prepared.window_bars(entry, exit) for entry, exit in windows], dtype=np.int64).reshape(-1, 2)
-    los, his = np.ascontiguousarray(bars[:, 0]), np.ascontiguousarray(bars[:, 1])
-    weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
-    targets = np.ascontiguousarray(weights.to_numpy(dtype=np.float64))
-    engine, _, _ = _engine_with_rates(spec, prepared.loaded, index)
-    template = pd.DataFrame(np.zeros((1, len(weights.columns))), index=index[:1], columns=weights.columns)
-    inputs = prepare_inputs(traded, template, **engine)
-    benchmark = spec.run.get("benchmark")
-    bench = np.empty(0)
-    if benchmark:
-        bench = np.ascontiguousarray(prepared.loaded.close[benchmark].reindex(index).to_numpy(dtype=np.float64))
-    close_mode = inputs.execution == "close"
-    out = np.empty((len(windows), len(ALL_STATS_KEYS)))
-    final = np.empty(len(windows))
-    status = np.empty(len(windows), dtype=np.int64)
-    window_stats_nb(
-        inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, targets, inputs.asset_params, inputs.terms,
-        los, his, 0 if close_mode else 1, close_mode, bench, bool(benchmark), 0.0, float(ANNUALIZATION), VAR_CUTOFF,
-        _UNDEFINED_WHEN_RUINED, max(1, min(numba.get_num_threads(), len(windows))), out, final, status,
-    )
-    keys = ALL_STATS_KEYS if benchmark else STATS_KEYS
-    columns = {"entry": index[los], "exit": index[his], "bars": his - los + 1, "final_equity": final,
-               **{key: out[:, k] for k, key in enumerate(keys)}}
-    elsewhere = np.flatnonzero(status != WINDOW_DONE)
-    if len(elsewhere) == 0:
-        return pd.DataFrame(columns)
-    # the pandas layer refuses these windows' inputs (it raises there); a row it does return takes its place
-    rows = pd.DataFrame(columns).to_dict(orient="records")
-    for w in elsewhere:
-        rows[w] = _row(run_window(prepared, *windows[w]))
-    return pd.DataFrame(rows)
 
 
 def rolling(
@@ -341,11 +276,12 @@ def rolling(
     prices, prices_from, source, data_dir, cache_dir, offline
         As for :func:`shortthehype.backtest`.
     path : {"auto", "fused", "generic"}
-        ``fused``: every entry in one parallel kernel call on targets computed
-        once (a kind whose entry dates move with each entry, derived
-        instruments or ``scale_gross = false`` cannot); ``generic``: one
-        backtest per entry; ``auto`` (default): fused where it can run.  The
-        rows are the same bit for bit.
+        ``fused``: every entry in one parallel kernel call
+        (:mod:`shortthehype.study_windows`; not for derived instruments such
+        as option contracts, targets that are not all numbers, or
+        ``scale_gross = false``); ``generic``: one backtest per entry;
+        ``auto`` (default): fused where it can run.  The rows are the same
+        bit for bit.
 
     Returns
     -------
@@ -355,6 +291,7 @@ def rolling(
     """
     from shortthehype.caveats import data_caveats
     from shortthehype.runner import coerce_run_date, load_quietly, prepare, resolve_spec, run_window, spec_needs
+    from shortthehype.study_windows import WindowPlan, plan_windows
 
     if path not in STUDY_PATHS:
         raise ParamError(f"--path {path!r}: expected one of {', '.join(STUDY_PATHS)}")
@@ -370,23 +307,21 @@ def rolling(
     last_day = coerce_run_date("end", last, "--to")
     windows = entry_windows(prices.index, first_day, last_day, every, hold)
     moves = any(spec.params.get(name) is not None for name in spec.kind.entry_dates)
-    prepared = None if moves else prepare(spec, prices)
-    if prepared is None:
-        reason: str | None = f"{spec.kind.name}'s entry dates move with each entry, so each entry prepares its own targets"
+
+    def moved(w: int) -> StrategySpec:
+        return spec.with_overrides(shifted_settings(spec, *windows[w]))
+
+    plan = plan_windows(spec, prices, windows, moved if moves else None) if path != "generic" else None
+    if path == "fused" and isinstance(plan, str):
+        raise ParamError(f"--path fused: {plan}; use --path generic or auto")
+    if isinstance(plan, WindowPlan):
+        frame, caveats = plan.rows(), data_caveats(prices.source)
     else:
-        reason = fused_unsupported(prepared)
-    if path == "fused" and reason:
-        raise ParamError(f"--path fused: {reason}; use --path generic or auto")
-    if prepared is not None and path != "generic" and reason is None:
-        frame, caveats = _fused_rows(prepared, windows), data_caveats(prices.source)
-    else:
+        prepared = None if moves else prepare(spec, prices)
         rows, caveats = [], ()
-        for entry, exit in windows:
-            if prepared is None:
-                run = run_window(prepare(spec.with_overrides(shifted_settings(spec, entry, exit)), prices), entry, exit)
-            else:
-                run = run_window(prepared, entry, exit)
-            rows.append(_row(run))
+        for w, (entry, exit) in enumerate(windows):
+            run = run_window(prepared, entry, exit) if prepared is not None else run_window(prepare(moved(w), prices), entry, exit)
+            rows.append(study_row(run))
             caveats = run.caveats
         frame = pd.DataFrame(rows)
     settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),

@@ -2,8 +2,9 @@
 
 numba only: plain arrays in, arrays out; no pandas.
 
-The targets are computed once on the whole history (they never depend on the
-window).  Each window takes the rows of :func:`window_rows_2d_nb` (the
+The targets are computed on the whole history: they never depend on the
+window (where an entry moves the strategy's own entry dates, they are computed
+once per entry).  Each window takes the rows of :func:`window_rows_2d_nb` (the
 targets in force at its first bar carried onto it, as
 :func:`shortthehype.runner.prepare_window` does), runs :func:`simulate_core_nb`
 with records on the slices of the history's engine inputs, and is reduced to
@@ -63,13 +64,16 @@ def held_and_turnover_nb(close, positions, equity, orders, offset, held, traded)
 
 
 @njit(cache=True, parallel=True)
-def window_stats_nb(open_, high, low, close, days, targets, ap, terms, los, his, shift, prepend_init_cash, bench,
-                    has_bench, risk_free, ann_factor, var_cutoff, undefined_when_ruined, n_threads, out, final, status):
+def window_stats_nb(open_, high, low, close, days, targets, target_of, ap, terms, los, his, shift, prepend_init_cash,
+                    bench, has_bench, risk_free, ann_factor, var_cutoff, undefined_when_ruined, n_threads, out, final,
+                    status):
     """Window w (bars ``los[w]..his[w]`` of the history): every statistic into ``out[w]``, its last equity into ``final[w]``.
 
     ``open_ .. close`` ``(n_bars, n_assets)``, ``days``, ``terms`` (rates per
-    bar): the engine inputs of the whole history; ``targets`` its target
-    weights (NaN = no order); ``bench`` the benchmark's close per bar (read
+    bar): the engine inputs of the whole history; ``targets[target_of[w]]``
+    window w's target weights on the history (NaN = no order: one set for
+    every window, or one per window where the entry moves the strategy's own
+    dates); ``bench`` the benchmark's close per bar (read
     when ``has_bench``).  A target on bar t executes on bar t + ``shift``;
     ``prepend_init_cash`` starts the statistics' equity with ``init_cash`` (as
     ``Result.stats`` does for ``execution="close"``).  ``out`` takes
@@ -107,7 +111,7 @@ def window_stats_nb(open_, high, low, close, days, targets, ap, terms, los, his,
                 terms.maintenance_margin, terms.exec_at_open, terms.integer_shares, terms.renormalize,
             )
             window_close = close[lo : hi + 1]
-            n_rows = window_rows_2d_nb(targets, lo, hi, shift, row_bar, row_w)
+            n_rows = window_rows_2d_nb(targets[target_of[w]], lo, hi, shift, row_bar, row_w)
             orders, trades, _, _, _ = simulate_core_nb(
                 open_[lo : hi + 1], high[lo : hi + 1], low[lo : hi + 1], window_close, window_days[:m],
                 last_valid_bar_nb(window_close), row_bar[:n_rows], row_w[:n_rows], ap, window_terms, True,
