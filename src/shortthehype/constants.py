@@ -227,7 +227,7 @@ DISTRIBUTION_QUANTILES = (0.5, 0.25, 0.75, 0.05, 0.95)
 STUDY_DEFAULT_EVERY = "1m"
 STUDY_DEFAULT_HOLD = "12m"
 #: An entry-date study whose entries each have their own targets computes them this many bytes at a time.
-STUDY_TARGETS_CHUNK_BYTES = 256 * 2**20
+STUDY_TARGETS_CHUNK_BYTES = 64 * 2**20
 #: Stationary bootstrap (Politis & Romano 1994): expected block length in bars.  About a trading
 #: month, long enough to keep volatility clustering and short momentum inside a block.
 BOOTSTRAP_BLOCK_LENGTH = 21

@@ -150,7 +150,10 @@ def _plan_moved(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd
     options = spec.kind.engine_options(specs[0].engine, specs[0].params)
     if any(s.kind.engine_options(s.engine, s.params) != options for s in specs[1:]):
         return f"{spec.kind.name}'s engine limits change with the entry dates"
-    params = [_kind_params(s, prices) for s in specs]
+    # The kind sees a window's parameters with an unset risk_free resolved from the engine's cash rate and the
+    # prices, which every window shares: resolved once, the same object for every window.
+    first = _kind_params(specs[0], prices)
+    params = [{**first, **{k: v for k, v in s.params.items() if k != "risk_free" or v is not None}} for s in specs]
     choices = {name: tuple(_distinct(p[name] for p in params)) for name in fused.params}
     kernel_data = fused.prepare(prepared.traded, params[0], choices)
     columns = fused.columns(params[0]) if kernel_data.columns is None else kernel_data.columns
