@@ -274,3 +274,13 @@ def test_the_values_a_kind_is_prepared_for_are_each_counted_once():
     assert kept[:4] == [pd.Timestamp("2021-01-04"), None, 0.5, {"X": 1.0}]
     assert len(kept) == 8 and kept[4] is rate and kept[5] is same_looking and kept[6] is nested
     assert kept[7] == {"a": {"x": 1}} and kept[7] is not nested
+
+
+def test_precompile_runs_a_study_on_the_fused_path():
+    """``shortthehype precompile`` compiles the study kernel: its workload must take the fused path (fused raises otherwise)."""
+    from shortthehype.precompile import PRECOMPILE_STEPS, STUDY_WORKLOAD
+
+    step = dict(PRECOMPILE_STEPS)["entry-date studies"]
+    step()
+    study = rolling(STUDY_WORKLOAD, every="6m", hold="1y", source="synthetic", path="auto")
+    assert len(study.rows) >= 4 and study.to_document()["synthetic"] is True

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from shortthehype.data.prices import Prices
     from shortthehype.spec import StrategySpec
 
-__all__ = ["PRECOMPILE_STEPS", "precompile", "synthetic_sweeps"]
+__all__ = ["PRECOMPILE_STEPS", "STUDY_WORKLOAD", "precompile", "synthetic_sweeps"]
 
 _TICKER_TYPES = ("ticker", "tickers", "weights")
 
@@ -67,10 +67,21 @@ def _lppls_kernels() -> None:
     confidence_indicator(series, windows=lppls_windows(125, 150, 25), start=days[-1], step=1)
 
 
+def _study_kernels() -> None:
+    """A small entry-date study on its fused path: the window kernel compiles once."""
+    from shortthehype.studies import rolling
+
+    rolling(STUDY_WORKLOAD, every="6m", hold="1y", source="synthetic", path="fused")
+
+
+#: The spec of :func:`_study_kernels` (on the synthetic market's tickers).
+STUDY_WORKLOAD = {"kind": "fixed-weights", "benchmark": "MKT", "params": {"weights": {"AIX": 0.6, "BOND": 0.4}}}
+
 #: What :func:`precompile` runs, in order: a label and a workload.
 PRECOMPILE_STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("engine, metrics and strategies", _engine_and_strategies),
     ("sweep kernels", _sweep_kernels),
+    ("entry-date studies", _study_kernels),
     ("LPPLS bubble fits", _lppls_kernels),
 )
 
