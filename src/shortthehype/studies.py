@@ -311,13 +311,15 @@ def rolling(
     def moved(w: int) -> StrategySpec:
         return spec.with_overrides(shifted_settings(spec, *windows[w]))
 
-    plan = plan_windows(spec, prices, windows, moved if moves else None) if path != "generic" else None
+    prepared = None if moves else prepare(spec, prices)
+    plan = None
+    if path != "generic":
+        plan = plan_windows(spec, prices, windows, prepared=prepared, moved=moved if moves else None)
     if path == "fused" and isinstance(plan, str):
         raise ParamError(f"--path fused: {plan}; use --path generic or auto")
     if isinstance(plan, WindowPlan):
         frame, caveats = plan.rows(), data_caveats(prices.source)
     else:
-        prepared = None if moves else prepare(spec, prices)
         rows, caveats = [], ()
         for w, (entry, exit) in enumerate(windows):
             run = run_window(prepared, entry, exit) if prepared is not None else run_window(prepare(moved(w), prices), entry, exit)

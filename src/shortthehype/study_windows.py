@@ -97,17 +97,17 @@ class WindowPlan:
         return pd.DataFrame(rows)
 
 
-def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]],
-                 moved: Callable[[int], Any] | None) -> WindowPlan | str:
+def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]], *,
+                 prepared: Any = None, moved: Callable[[int], Any] | None = None) -> WindowPlan | str:
     """The fused path's plan of ``windows``, or why the study cannot take it.
 
-    ``moved(w)`` is window ``w``'s spec where an entry moves the spec's own
-    entry dates (None: they stay put and every window runs ``spec``).
+    Either ``prepared``, the spec prepared on ``prices`` (its entry dates stay
+    put and every window runs it), or ``moved(w)``, window ``w``'s spec where
+    an entry moves the spec's own entry dates.
     """
-    from shortthehype.runner import prepare, run_window
+    from shortthehype.runner import run_window
 
     if moved is None:
-        prepared = prepare(spec, prices)
         reason = _unsupported(prepared)
         if reason:
             return reason
