@@ -284,3 +284,14 @@ def test_precompile_runs_a_study_on_the_fused_path():
     step()
     study = rolling(STUDY_WORKLOAD, every="6m", hold="1y", source="synthetic", path="auto")
     assert len(study.rows) >= 4 and study.to_document()["synthetic"] is True
+
+
+def test_windows_engine_options_compare_series_by_identity_and_the_rest_by_value():
+    from shortthehype.study_windows import _same_options
+
+    rate = pd.Series([0.01, 0.02])
+    options = {"fees": {"X": 0.001}, "cash_rate": rate, "max_gross": 2.0}
+    assert _same_options(options, {"fees": {"X": 0.001}, "cash_rate": rate, "max_gross": 2.0})
+    assert not _same_options(options, {**options, "max_gross": 1.5})
+    assert not _same_options(options, {**options, "cash_rate": rate.copy()})  # never an ambiguous Series comparison
+    assert not _same_options(options, {"fees": {"X": 0.001}, "cash_rate": rate})

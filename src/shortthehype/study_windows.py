@@ -119,11 +119,12 @@ def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, p
     return _plan_moved(spec, prices, windows, moved)
 
 
-def _unsupported(prepared: Any) -> str | None:
-    """Why the windows of ``prepared`` cannot take the fused path (None: they can)."""
+def _unsupported(prepared: Any, instruments: str = "") -> str | None:
+    """Why the windows of ``prepared`` cannot take the fused path (None: they can); ``instruments`` ends the
+    message about derived instruments."""
     spec = prepared.spec
     if prepared.terms or prepared.traded is not prepared.underlying:
-        return f"{spec.kind.name} trades derived instruments"
+        return f"{spec.kind.name} trades derived instruments{instruments}"
     if not all(dtype == np.float64 for dtype in prepared.weights.dtypes):
         return "the strategy's targets are not all float64"
     if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
@@ -144,11 +145,11 @@ def _plan_moved(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd
         return f"{spec.kind.name}'s entry dates move with each entry and it has no target kernel"
     specs = [moved(w) for w in range(len(windows))]
     prepared = prepare(specs[0], prices)
-    reason = _unsupported(prepared)
+    reason = _unsupported(prepared, " (priced from each entry)")
     if reason:
-        return f"{reason} (priced from each entry)" if "derived" in reason else reason
+        return reason
     options = spec.kind.engine_options(specs[0].engine, specs[0].params)
-    if any(s.kind.engine_options(s.engine, s.params) != options for s in specs[1:]):
+    if not all(_same_options(s.kind.engine_options(s.engine, s.params), options) for s in specs[1:]):
         return f"{spec.kind.name}'s engine limits change with the entry dates"
     # The kind sees a window's parameters with an unset risk_free resolved from the engine's cash rate and the
     # prices, which every window shares: resolved once, the same object for every window.
@@ -171,6 +172,13 @@ def _plan_moved(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd
         return sets, np.arange(len(ws), dtype=np.int64)
 
     return WindowPlan(prepared, windows, targets, lambda w: run_window(prepare(specs[w], prices), *windows[w]))
+
+
+def _same_options(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two windows' engine options are the same (a dated series: the same object)."""
+    return a.keys() == b.keys() and all(
+        a[k] is b[k] or (not isinstance(a[k], (pd.Series, pd.DataFrame, np.ndarray)) and a[k] == b[k]) for k in a
+    )
 
 
 def _distinct(values: Any) -> list[Any]:
