@@ -73,8 +73,8 @@ def window_stats_nb(open_, high, low, close, days, targets, target_of, ap, terms
     bar): the engine inputs of the whole history; ``targets[target_of[w]]``
     window w's target weights on the history (NaN = no order: one set for
     every window, or one per window where the entry moves the strategy's own
-    dates); ``bench`` the benchmark's close per bar (read
-    when ``has_bench``).  A target on bar t executes on bar t + ``shift``;
+    dates); ``bench`` the benchmark's close per bar (read when
+    ``has_bench``).  A target on bar t executes on bar t + ``shift``;
     ``prepend_init_cash`` starts the statistics' equity with ``init_cash`` (as
     ``Result.stats`` does for ``execution="close"``).  ``out`` takes
     ``STATS_KEYS`` then ``BENCHMARK_STATS_KEYS``; ``status[w]`` is
