@@ -164,3 +164,25 @@ def test_cumulative_costs_run_up_to_the_totals():
     np.testing.assert_allclose(costs["fees"].to_numpy(), [0.0, 0.2, 0.2])
     np.testing.assert_allclose(costs["borrow"].to_numpy(), [0.0, 0.0, 0.6])
     assert costs.iloc[-1].to_dict() == pytest.approx(result.costs)
+
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_held_flag_and_turnover_follow_their_definitions(seed):
+    """The held flag (a position of nonzero value at the last valid close) and turnover (traded notional /
+    equity), both NaN where equity <= 0, on random markets with late listings, halts, delistings and leverage."""
+    rng = np.random.default_rng(seed)
+    prices = random_prices(rng, 160, 3)
+    weights = random_weights(rng, prices, n_rows=40, gross=3.0 if seed % 2 else 1.0)
+    r = simulate(prices, weights, init_cash=1e4, fees=0.002, execution=("close", "next_open")[seed % 2])
+    marks = prices.close[r.tickers].ffill().to_numpy()
+    positions = r.positions.to_numpy()
+    values = np.where(positions != 0, positions * marks, 0.0)
+    equity = r.equity.to_numpy()
+    held = np.where(equity > 0, ((values > 0) | (values < 0)).any(axis=1).astype(float), np.nan)
+    notional = np.zeros(len(equity))
+    np.add.at(notional, r.order_records["bar"], r.order_records["size"] * r.order_records["price"])
+    turnover = notional / np.where(equity > 0, equity, np.nan)
+    assert np.array_equal(r._held, held, equal_nan=True)
+    assert np.array_equal(r.turnover.to_numpy(), turnover, equal_nan=True)
+    assert len(r.order_records) > 0 and (held == 1.0).any()

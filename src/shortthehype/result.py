@@ -372,23 +372,28 @@ class Result:
         }
 
     @cached_property
-    def _held(self) -> np.ndarray:
-        """1.0 on bars with a position of nonzero value, 0.0 without, NaN where equity <= 0.
+    def _held_and_turnover(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per bar: 1.0 with a position of nonzero value, 0.0 without; traded notional / equity (both NaN where
+        equity <= 0), from the kernel the entry-date study's windows use too
+        (:func:`~shortthehype.core.metrics_nb.held_and_turnover_nb`).
 
-        Zero exactly where :attr:`exposure`'s gross is (its long minus its
-        short, each a sum of same-signed values, is zero only when every
-        value is), which is all the ``exposure`` statistic reads.
+        The held flag is zero exactly where :attr:`exposure`'s gross is (its long minus its short, each a sum of
+        same-signed values, is zero only when every value is), which is all the ``exposure`` statistic reads.
         """
-        values = self._marked_values
-        held = ((values > 0) | (values < 0)).any(axis=1)
-        return np.where(self._equity > 0, held.astype(np.float64), np.nan)
+        from shortthehype.core.metrics_nb import held_and_turnover_nb
 
-    @cached_property
+        held, traded = np.empty(len(self.index)), np.empty(len(self.index))
+        held_and_turnover_nb(np.ascontiguousarray(self._close), np.ascontiguousarray(self._positions),
+                             np.ascontiguousarray(self._equity), self.order_records, 0, held, traded)
+        return held, traded
+
+    @property
+    def _held(self) -> np.ndarray:
+        return self._held_and_turnover[0]
+
+    @property
     def _turnover(self) -> np.ndarray:
-        notional = np.zeros(len(self.index))
-        recs = self.order_records
-        np.add.at(notional, recs["bar"], recs["size"] * recs["price"])
-        return notional / self._positive_equity
+        return self._held_and_turnover[1]
 
     def _names(self, assets: np.ndarray) -> pd.Series:
         return pd.Series([self.tickers[a] for a in assets], dtype=object)

@@ -890,6 +890,40 @@ def equity_to_returns_nb(equity):
 # ---------------------------------------------------------------------------
 
 
+@njit(cache=True)
+def held_and_turnover_nb(close, positions, equity, orders, offset, held, traded) -> None:
+    """The held flag and turnover per bar of a simulation (``Result``'s, the statistics' inputs) into ``held`` /
+    ``traded`` from position ``offset`` on (NaN before).
+
+    ``close``, ``positions`` ``(bars, assets)`` and ``equity`` are the
+    engine's inputs and outputs, ``orders`` its order records (``order_dt``).
+    Held: 1.0 where some position has a nonzero value at the last valid
+    close (before the first one a position has no value), 0.0 where none
+    does, NaN where equity <= 0.  Turnover: each bar's traded notional (the
+    orders' size x price, summed in record order) / equity, NaN where equity <= 0.
+    """
+    m, n = close.shape
+    for i in range(offset):  # before the first bar (the statistics' prepended starting value): none
+        held[i] = np.nan
+        traded[i] = np.nan
+    marks = np.full(n, np.nan)
+    for i in range(m):
+        any_value = False
+        for j in range(n):
+            if not np.isnan(close[i, j]):
+                marks[j] = close[i, j]
+            position = positions[i, j]
+            value = position * marks[j] if position != 0.0 else 0.0
+            if value > 0.0 or value < 0.0:
+                any_value = True
+        held[offset + i] = (1.0 if any_value else 0.0) if equity[i] > 0.0 else np.nan
+        traded[offset + i] = 0.0
+    for k in range(orders.shape[0]):
+        traded[offset + orders[k]["bar"]] += orders[k]["size"] * orders[k]["price"]
+    for i in range(m):
+        traded[offset + i] = traded[offset + i] / equity[i] if equity[i] > 0.0 else np.nan
+
+
 @njit(cache=True, error_model="numpy")
 def backtest_stats_nb(values, trades, held, traded, bench, has, risk_free, ann_factor, var_cutoff, undefined_when_ruined,
                       out) -> None:

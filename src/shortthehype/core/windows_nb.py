@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from shortthehype.core.fused_nb import window_rows_2d_nb
-from shortthehype.core.metrics_nb import backtest_stats_nb
+from shortthehype.core.metrics_nb import backtest_stats_nb, held_and_turnover_nb
 from shortthehype.core.simulate_nb import N_TOTALS, AccountTerms, last_valid_bar_nb, simulate_core_nb
 from shortthehype.enums import TradeStatus
 
@@ -30,37 +30,6 @@ from shortthehype.enums import TradeStatus
 #: raise (an equity that is not finite or does not start above 0, a benchmark without a price): run it there.
 WINDOW_DONE = 0
 WINDOW_ELSEWHERE = 1
-
-
-@njit(cache=True)
-def held_and_turnover_nb(close, positions, equity, orders, offset, held, traded) -> None:
-    """``Result``'s held flag and turnover per bar into ``held`` / ``traded`` from position ``offset`` on (NaN before).
-
-    Held: 1.0 where some position has a nonzero value at the last valid
-    close (before the first one a position has no value), 0.0 where none
-    does, NaN where equity <= 0.  Turnover: each bar's traded notional (the
-    orders' size x price, summed in record order) / equity, NaN where equity <= 0.
-    """
-    m, n = close.shape
-    for i in range(offset):  # before the first bar (the statistics' prepended starting value): none
-        held[i] = np.nan
-        traded[i] = np.nan
-    marks = np.full(n, np.nan)
-    for i in range(m):
-        any_value = False
-        for j in range(n):
-            if not np.isnan(close[i, j]):
-                marks[j] = close[i, j]
-            position = positions[i, j]
-            value = position * marks[j] if position != 0.0 else 0.0
-            if value > 0.0 or value < 0.0:
-                any_value = True
-        held[offset + i] = (1.0 if any_value else 0.0) if equity[i] > 0.0 else np.nan
-        traded[offset + i] = 0.0
-    for k in range(orders.shape[0]):
-        traded[offset + orders[k]["bar"]] += orders[k]["size"] * orders[k]["price"]
-    for i in range(m):
-        traded[offset + i] = traded[offset + i] / equity[i] if equity[i] > 0.0 else np.nan
 
 
 @njit(cache=True, parallel=True)
