@@ -374,6 +374,28 @@ def test_worker_processes_equal_one_process_for_a_python_strategy_file(shared_pr
     assert one.pbo.pbo == two.pbo.pbo
 
 
+def test_a_plan_that_cannot_be_written_for_the_workers_is_a_one_line_error_and_leaves_nothing(
+    shared_prices_dir, monkeypatch, tmp_path
+):
+    import errno
+    import pickle
+    import tempfile
+
+    from shortthehype.data.load import load_prices
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(pickle, "dump", full)
+    prices = load_prices(["QQQ", "NVDA"], data_dir=shared_prices_dir).between("2018-01-02", "2019-12-31")
+    with pytest.raises(ParamError) as info:
+        sweep("strategies/my_idea.toml", {"lookback": [10, 20]}, prices=prices, workers=2, chunk_size=1, n_blocks=0)
+    message = str(info.value)
+    assert "the sweep's plan for its worker processes" in message and "No space left on device" in message
+    assert "\n" not in message and list(tmp_path.iterdir()) == []
+
+
 def test_ticker_is_swept_by_the_fused_kernel(prices):
     window = {"start": "2012-01-03", "end": "2015-12-31"}
     result = sweep("ma-crossover", {"ticker": "QQQ,SPY", "fast": "10,30", "slow": "50,100"}, overrides=window,

@@ -211,16 +211,19 @@ def _execute_processes(
     plan: Plan, chunks: list[np.ndarray], todo: list[int], n_workers: int, collect: Callable[[int, Chunk], None]
 ) -> None:
     import multiprocessing
+    import shutil
     import tempfile
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    from shortthehype.files import write_atomically
+
     # the plan (prices included) goes to the workers through a file, not the spawn pipe: a worker that dies
     # while starting (a script without a __main__ guard) must not leave the parent blocked writing megabytes into it
-    handle, plan_file = tempfile.mkstemp(prefix="shortthehype-sweep-", suffix=".pickle")
+    folder = tempfile.mkdtemp(prefix="shortthehype-sweep-")
     try:
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(plan, stream)
+        plan_file = str(write_atomically(Path(folder) / "plan.pickle", lambda stream: pickle.dump(plan, stream),
+                                         option="the sweep's plan for its worker processes"))
         pool = ProcessPoolExecutor(
             max_workers=min(n_workers, len(todo)),
             mp_context=multiprocessing.get_context("spawn"),
@@ -239,7 +242,7 @@ def _execute_processes(
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
-        os.unlink(plan_file)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _execute_dask(
