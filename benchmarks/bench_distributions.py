@@ -19,10 +19,16 @@ so compile time is not measured, but the first path / entry is):
   (one backtest per entry),
   each in a fresh process with the prices loaded beforehand; the two must
   give the same rows (a hash of them is compared).
+* ``montecarlo-paths``: ``montecarlo SPEC --paths N --workers 1`` (default
+  300 paths) of the built-in specs mapped onto the synthetic market, on the
+  fused path (batches of generated markets in one parallel kernel call)
+  beside the generic one (one backtest per path), each in a fresh process
+  after a warm-up of 3 paths; the rows' hashes are compared.
 
 Run: ``.venv/bin/python benchmarks/bench_distributions.py`` (prints Markdown rows);
 ``--paths 100`` for a quick look.  Wall times include loading prices, except in
-``--case study-paths`` (run on its own: ``bench_distributions.py --case study-paths``).
+``--case study-paths`` and ``--case montecarlo-paths`` (each run on its own: ``bench_distributions.py --case
+study-paths``).
 """
 
 from __future__ import annotations
@@ -75,6 +81,19 @@ def case_montecarlo(paths: int, workers: int | None) -> None:
           "share_positive": summary.at["share_positive", "total_return"]})
 
 
+def case_montecarlo_path(spec: str, path: str, paths: int) -> None:
+    import hashlib
+
+    from shortthehype.montecarlo import montecarlo
+
+    montecarlo(spec, paths=3, seed=1, workers=1, path=path)  # the kernels loaded
+    start = time.perf_counter()
+    study = montecarlo(spec, paths=paths, seed=0, workers=1, path=path)
+    seconds = time.perf_counter() - start
+    emit({"seconds": seconds, "paths": len(study.rows),
+          "rows_hash": hashlib.sha256(study.rows.to_csv().encode()).hexdigest()[:16]})
+
+
 def case_bootstrap() -> None:
     from shortthehype.bootstrap import bootstrap_section
     from shortthehype.runner import backtest
@@ -100,6 +119,10 @@ def main() -> None:
         return case_study_path(args.spec, args.path)
     if args.case == "study-paths":
         return study_paths()
+    if args.case == "montecarlo-path":
+        return case_montecarlo_path(args.spec, args.path, args.paths)
+    if args.case == "montecarlo-paths":
+        return montecarlo_paths(args.paths if args.paths != parser.get_default("paths") else 300)
     if args.case == "rolling-burry":
         return case_rolling("burry-short", "2021-06-01", "2025-10-01")
     if args.case == "rolling-ma":
@@ -141,6 +164,24 @@ def study_paths() -> None:
         same = "identical" if generic["rows_hash"] == fused["rows_hash"] else "DIFFERENT"
         print(f"| {spec} | {fused['entries']:,} | {generic['seconds']:.2f} s | {fused['seconds']:.3f} s | "
               f"{generic['seconds'] / fused['seconds']:.0f}x | {generic['peak_rss_mib']:.0f} / {fused['peak_rss_mib']:.0f} MiB "
+              f"| {same} |")
+    print(f"load average {os.getloadavg()[0]:.2f} after; repository {REPO.name}")
+
+
+def montecarlo_paths(paths: int) -> None:
+    """The ``montecarlo-paths`` table: each mapped spec's Monte Carlo on both paths, each run in a fresh process."""
+    script = Path(__file__)
+    print(f"machine: {machine_summary()}; load average {os.getloadavg()[0]:.2f} before")
+    print("| spec | paths | generic (one backtest per path) | fused (batches in one kernel call) | ratio | "
+          "peak RSS (generic / fused) | rows |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in ("sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "ma-crossover", "burry-short"):
+        generic = run_case(script, "montecarlo-path", "--spec", spec, "--path", "generic", "--paths", str(paths))
+        fused = run_case(script, "montecarlo-path", "--spec", spec, "--path", "fused", "--paths", str(paths))
+        same = "identical" if generic["rows_hash"] == fused["rows_hash"] else "DIFFERENT"
+        print(f"| {spec} | {fused['paths']:,} | {generic['seconds']:.2f} s ({generic['seconds'] / paths * 1000:.1f} ms/path) | "
+              f"{fused['seconds']:.2f} s ({fused['seconds'] / paths * 1000:.1f} ms/path) | "
+              f"{generic['seconds'] / fused['seconds']:.2f}x | {generic['peak_rss_mib']:.0f} / {fused['peak_rss_mib']:.0f} MiB "
               f"| {same} |")
     print(f"load average {os.getloadavg()[0]:.2f} after; repository {REPO.name}")
 

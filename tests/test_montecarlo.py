@@ -22,7 +22,7 @@ _DIGEST = """
 import hashlib, sys
 import numpy as np
 from shortthehype.montecarlo import montecarlo
-rows = montecarlo("burry-short", paths=3, seed=7, workers=int(sys.argv[1])).rows
+rows = montecarlo("burry-short", paths=3, seed=7, workers=int(sys.argv[1]), path=sys.argv[2]).rows
 numeric = rows.select_dtypes("number").to_numpy(dtype=np.float64)
 dates = rows[["peak", "trough", "entry", "exit"]].to_numpy().astype("datetime64[us]").astype(np.int64)
 print(hashlib.sha256(numeric.tobytes() + dates.tobytes()).hexdigest())
@@ -38,8 +38,9 @@ def _digest(rows: pd.DataFrame) -> str:
 def test_a_seed_gives_bit_identical_rows_in_other_processes_and_with_workers():
     here = _digest(montecarlo("burry-short", paths=3, seed=7, workers=1).rows)
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    for workers in ("1", "2"):
-        completed = subprocess.run([sys.executable, "-c", _DIGEST, workers], capture_output=True, text=True, env=env, timeout=600)
+    for workers, path in (("1", "generic"), ("2", "fused")):
+        completed = subprocess.run([sys.executable, "-c", _DIGEST, workers, path], capture_output=True, text=True, env=env,
+                                   timeout=600)
         assert completed.returncode == 0, completed.stderr
         assert completed.stdout.strip() == here
 
@@ -97,6 +98,7 @@ def test_dotcom_analog_is_labelled_oracle_timed_in_every_output(capsys, tmp_path
         (["--scenario", "crash_depth=lots"], "--scenario crash_depth=lots"),
         (["--scenario", "recovery_drift=0.1:0.2"], "only peak, run_up, crash_depth, crash_days"),
         (["--scenario", "peak"], "not key=value"),
+        (["--path", "sideways"], "--path 'sideways': expected one of auto, fused, generic"),
     ],
 )
 def test_bad_input_is_one_line(capsys, args, message):
@@ -108,3 +110,73 @@ def test_bad_input_is_one_line(capsys, args, message):
 def test_a_spec_without_a_synthetic_mapping_is_refused():
     with pytest.raises(ParamError, match="no mapping of its tickers"):
         montecarlo({"kind": "fixed-weights", "params": {"weights": {"SPY": 1.0}}}, paths=1)
+
+
+# ---- the fused path: batches of paths in one kernel call -------------------------------------------------------
+
+
+def _both_paths(spec, **kwargs):
+    fused = montecarlo(spec, path="fused", workers=1, **kwargs)
+    generic = montecarlo(spec, path="generic", workers=1, **kwargs)
+    pd.testing.assert_frame_equal(fused.rows, generic.rows, check_exact=True)
+    assert fused.caveats == generic.caveats
+    assert fused.settings == generic.settings
+    return fused
+
+
+@pytest.mark.parametrize("spec", ["sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "burry-short", "ma-crossover"])
+def test_the_fused_path_gives_the_generic_rows_bit_for_bit(spec):
+    study = _both_paths(spec, paths=4, seed=11)
+    assert study.rows["path"].tolist() == [0, 1, 2, 3] and study.rows["total_return"].nunique() == 4
+
+
+def test_the_fused_path_with_a_benchmark_costs_and_stops_gives_the_generic_rows():
+    study = _both_paths("ai-basket", paths=3, seed=5,
+                        overrides={"benchmark": "MKT", "fees": 0.001, "slippage": 0.0005, "stop_loss": 0.2})
+    assert study.rows["benchmark_total_return"].notna().all()
+
+
+def test_batches_of_any_size_give_the_same_rows(monkeypatch):
+    import shortthehype.montecarlo as mc
+
+    whole = montecarlo("hype-hedge", paths=5, seed=3, workers=1, path="fused").rows
+    calls = []
+    real = mc._Job._run_batch
+    monkeypatch.setattr(mc._Job, "_run_batch", lambda job, batch: calls.append(len(batch.paths)) or real(job, batch))
+    for setting, value, expected in (("STUDY_TARGETS_CHUNK_BYTES", 1, [1, 1, 1, 1, 1]), ("MONTECARLO_BATCH_PATHS", 3, [1, 3, 1])):
+        calls.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(mc, setting, value)
+            rows = montecarlo("hype-hedge", paths=5, seed=3, workers=1, path="fused").rows
+        assert calls == expected
+        pd.testing.assert_frame_equal(rows, whole, check_exact=True)
+
+
+def test_a_path_the_kernel_leaves_to_the_pandas_layer_is_run_there(monkeypatch):
+    """A path whose inputs the pandas layer refuses (WINDOW_ELSEWHERE) gets its row from backtest(), not the kernel."""
+    import shortthehype.study_windows as sw
+    from shortthehype.core.windows_nb import WINDOW_ELSEWHERE
+
+    generic = montecarlo("burry-short", paths=3, seed=9, workers=1, path="generic").rows
+    real = sw.run_windows
+    left = []
+
+    def leave_the_last(histories, market_of, sets, set_of, los, his, out):
+        real(histories, market_of, sets, set_of, los, his, out)
+        if len(los) > 1:  # the first path runs alone; the next two in one call
+            out.status[-1] = WINDOW_ELSEWHERE
+            out.stats[-1] = np.nan
+            left.append(len(los))
+
+    monkeypatch.setattr(sw, "run_windows", leave_the_last)
+    fused = montecarlo("burry-short", paths=3, seed=9, workers=1, path="fused").rows
+    assert left == [2]
+    pd.testing.assert_frame_equal(fused, generic, check_exact=True)
+
+
+def test_the_fused_path_says_why_it_cannot_run_and_auto_falls_back():
+    with pytest.raises(ParamError, match=r"^--path fused: burry-short trades derived instruments; use --path generic or auto$"):
+        montecarlo("burry-short", paths=2, workers=1, path="fused", overrides={"instrument": "puts"})
+    auto = montecarlo("burry-short", paths=2, seed=1, workers=1, path="auto", overrides={"instrument": "puts"})
+    generic = montecarlo("burry-short", paths=2, seed=1, workers=1, path="generic", overrides={"instrument": "puts"})
+    pd.testing.assert_frame_equal(auto.rows, generic.rows, check_exact=True)

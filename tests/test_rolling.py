@@ -286,6 +286,21 @@ def test_precompile_runs_a_study_on_the_fused_path():
     assert len(study.rows) >= 4 and study.to_document()["synthetic"] is True
 
 
+def test_the_study_kernel_compiles_once_for_real_and_synthetic_data_and_monte_carlo(shared_prices_dir):
+    """What precompile compiles is what every study runs: pandas' read-only arrays (real prices, dated rates, a
+    benchmark) and a Monte Carlo batch reach the kernel with the precompiled workload's types."""
+    from shortthehype.core.windows_nb import window_stats_nb
+    from shortthehype.montecarlo import montecarlo
+    from shortthehype.precompile import STUDY_WORKLOAD
+
+    rolling(STUDY_WORKLOAD, every="6m", hold="1y", source="synthetic", path="fused")
+    rolling("ma-crossover", every="6m", hold="1y", source="csv", data_dir=shared_prices_dir, path="fused",
+            overrides={"benchmark": "QQQ"})
+    rolling("burry-short", every="6m", hold="1y", source="csv", data_dir=shared_prices_dir, path="fused")
+    montecarlo("ai-basket", paths=3, workers=1, path="fused", overrides={"benchmark": "MKT"})
+    assert len(window_stats_nb.signatures) == 1
+
+
 def test_windows_engine_options_compare_series_by_identity_and_the_rest_by_value():
     from shortthehype.study_windows import _same_options
 

@@ -246,6 +246,9 @@ MONTECARLO_DEFAULT_SEED = 0
 #: spawned worker spends seconds importing and loading the kernels a path uses (on the 2-core test
 #: machine 1,000 paths took 21 s in one process and 34 s in two workers).
 MONTECARLO_PROCESS_MIN_SECONDS = 60.0
+#: The fused Monte Carlo runs this many paths per kernel call (fewer where their arrays pass
+#: STUDY_TARGETS_CHUNK_BYTES): enough to keep every thread busy, few enough to hold little memory.
+MONTECARLO_BATCH_PATHS = 32
 
 # --- reports (shortthehype.report: HTML, PNG and Markdown) ---
 #: Returns in the rolling Sharpe ratio and volatility of a report (six months of trading days).

@@ -73,10 +73,14 @@ def synthetic_overrides(scenario: Any) -> dict[str, dict[str, Any]]:
 
 def label_oracle(run: BacktestRun) -> BacktestRun:
     """``run`` with the oracle caveat when its kind's synthetic timing uses hindsight (:attr:`StrategyKind.oracle_timing`)."""
-    how = run.spec.kind.oracle_timing
-    if how is None:
-        return run
-    return replace(run, caveats=run.caveats + (oracle_caveat(run.spec.name, how),))
+    oracle = oracle_caveats(run.spec)
+    return replace(run, caveats=run.caveats + oracle) if oracle else run
+
+
+def oracle_caveats(spec: StrategySpec) -> tuple[str, ...]:
+    """The oracle caveat of a spec run on a synthetic scenario, when its kind's timing uses hindsight (else none)."""
+    how = spec.kind.oracle_timing
+    return () if how is None else (oracle_caveat(spec.name, how),)
 
 
 def run_demo(

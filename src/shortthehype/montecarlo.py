@@ -24,13 +24,19 @@ import math
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from shortthehype.constants import MONTECARLO_DEFAULT_PATHS, MONTECARLO_DEFAULT_SEED, MONTECARLO_PROCESS_MIN_SECONDS
+from shortthehype.constants import (
+    MONTECARLO_BATCH_PATHS,
+    MONTECARLO_DEFAULT_PATHS,
+    MONTECARLO_DEFAULT_SEED,
+    MONTECARLO_PROCESS_MIN_SECONDS,
+    STUDY_TARGETS_CHUNK_BYTES,
+)
 from shortthehype.errors import ParamError, did_you_mean
 from shortthehype.studies import StudyResult
 
@@ -148,6 +154,7 @@ def montecarlo(
     scenario: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     workers: int | None = None,
+    path: str = "auto",
 ) -> StudyResult:
     """Run a spec over ``paths`` synthetic bubble markets; one row per path.
 
@@ -169,6 +176,14 @@ def montecarlo(
         Processes to run the paths in (default: every CPU when the paths
         would take more than ``MONTECARLO_PROCESS_MIN_SECONDS`` in one
         process; 1 = this process).  The rows do not depend on it.
+    path : {"auto", "fused", "generic"}
+        ``fused``: the paths' backtests run in parallel kernel calls
+        (:func:`shortthehype.study_windows.run_windows`), a batch of
+        generated markets at a time (not for derived instruments such as
+        option contracts, targets that are not all numbers, or
+        ``scale_gross = false``); ``generic``: one ``backtest()`` per path;
+        ``auto`` (default): fused where it can run.  The rows are the same
+        bit for bit.
 
     Returns
     -------
@@ -177,9 +192,14 @@ def montecarlo(
         exit, bars, final_equity`` and every statistic; caveats: synthetic
         data (and oracle timing for ``dotcom-analog``).
     """
+    import numba
+
     from shortthehype.demo import synthetic_table
     from shortthehype.runner import resolve_spec
+    from shortthehype.studies import STUDY_PATHS
 
+    if path not in STUDY_PATHS:
+        raise ParamError(f"--path {path!r}: expected one of {', '.join(STUDY_PATHS)}")
     if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or paths < 1:
         raise ParamError(f"--paths must be an integer >= 1, got {paths!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -188,7 +208,7 @@ def montecarlo(
     ranges, fixed = parse_scenario(scenario or {})
     spec = resolve_spec(spec_or_name)
     overrides = dict(overrides or {})
-    job = _Job(spec, ranges, fixed, int(seed), overrides, synthetic_table(spec))
+    job = _Job(spec, ranges, fixed, int(seed), overrides, synthetic_table(spec), path, numba.get_num_threads())
     started = time.perf_counter()
     rows, caveats = job.run(range(0, 1))  # the first path alone: it checks the mapping and times a path
     rest = range(1, int(paths))
@@ -197,7 +217,7 @@ def montecarlo(
         more, _ = job.run(rest)
         rows += more
     else:
-        rows += _run_in_processes(job, rest, n_workers)
+        rows += _run_in_processes(replace(job, kernel_threads=1), rest, n_workers)
     settings: dict[str, Any] = {"paths": int(paths), "seed": int(seed)}
     settings.update({f"range.{k}": f"{_text(lo)}:{_text(hi)}" for k, (lo, hi) in sorted(ranges.items())})
     settings.update({f"fixed.{k}": _text(v) for k, v in fixed.items()})
@@ -219,6 +239,10 @@ class _Job:
     overrides: Mapping[str, Any]
     #: the spec's mapping onto the synthetic market (:func:`shortthehype.demo.synthetic_table`), found once
     synthetic: Mapping[str, Any] | None
+    #: ``auto``, ``fused`` or ``generic`` (:func:`montecarlo`'s ``path``)
+    path: str = "auto"
+    #: numba threads of the fused kernel (1 in a worker process: the processes are the parallelism)
+    kernel_threads: int = 1
 
     def run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
         """The rows of paths ``path_range`` and the caveats of their runs."""
@@ -232,34 +256,125 @@ class _Job:
             numba.set_num_threads(threads)
 
     def _run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+        from shortthehype.caveats import data_caveats
+        from shortthehype.demo import oracle_caveats
+        from shortthehype.runner import prepare
+
+        rows: dict[int, dict[str, Any]] = {}
+        caveats: tuple[str, ...] = ()
+        batch = _Batch()
+        for path in path_range:
+            market, spec, prices = self._market(path)
+            if self.path == "generic":
+                rows[path], caveats = self._generic_row(path, market, spec, prices)
+                continue
+            prepared = prepare(spec, prices)
+            history = self._fused_history(prepared)
+            if history is None:
+                rows[path], caveats = self._generic_row(path, market, spec, prices)
+                continue
+            caveats = data_caveats(prices.source) + oracle_caveats(spec)
+            if batch.paths and not batch.histories[0].same_terms(history):
+                rows.update(self._run_batch(batch))
+                batch = _Batch()
+            batch.add(path, market, prepared, history)
+            if len(batch.paths) >= MONTECARLO_BATCH_PATHS or batch.nbytes >= STUDY_TARGETS_CHUNK_BYTES:
+                rows.update(self._run_batch(batch))
+                batch = _Batch()
+        if batch.paths:
+            rows.update(self._run_batch(batch))
+        return [rows[path] for path in path_range], caveats
+
+    def _market(self, path: int) -> tuple[Any, Any, Any]:
+        """Path ``path``'s scenario, the spec mapped onto it, and its generated prices."""
         from shortthehype.data.synthetic import generate_prices
+
+        market = path_scenario(self.ranges, self.fixed, self.seed, path)
+        spec = _mapped_spec(self.spec, self.synthetic, market, self.overrides)
+        return market, spec, generate_prices(market, seed=self.seed, path=path)
+
+    def _generic_row(self, path: int, market: Any, spec: Any, prices: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """Path ``path``'s row from one ``backtest()``, and the run's caveats."""
         from shortthehype.demo import label_oracle
         from shortthehype.runner import backtest
+        from shortthehype.studies import study_row
 
-        rows = []
-        caveats: tuple[str, ...] = ()
-        for path in path_range:
-            market = path_scenario(self.ranges, self.fixed, self.seed, path)
-            spec = _mapped_spec(self.spec, self.synthetic, market, self.overrides)
-            run = label_oracle(backtest(spec, prices=generate_prices(market, seed=self.seed, path=path)))
-            key = market.key_dates
-            rows.append(
-                {
-                    "path": path,
-                    "peak": key["peak"],
-                    "run_up": market.run_up,
-                    "crash_depth": market.crash_depth,
-                    "crash_days": market.crash_days,
-                    "trough": key["trough"],
-                    "entry": run.start,
-                    "exit": run.end,
-                    "bars": len(run.result.equity),
-                    "final_equity": float(run.result.equity.iloc[-1]),
-                    **run.stats,
-                }
-            )
-            caveats = run.caveats
-        return rows, caveats
+        run = label_oracle(backtest(spec, prices=prices))
+        return {**_scenario_columns(path, market), **study_row(run)}, run.caveats
+
+    def _fused_history(self, prepared: Any) -> Any:
+        """The engine inputs of a prepared path for the fused kernel; None where it takes the generic path."""
+        from shortthehype.study_windows import fused_refusal, history_inputs
+
+        reason = fused_refusal(prepared)
+        if reason is None:
+            return history_inputs(prepared)
+        if self.path == "fused":
+            raise ParamError(f"--path fused: {reason}; use --path generic or auto")
+        return None
+
+    def _run_batch(self, batch: _Batch) -> dict[int, dict[str, Any]]:
+        """The rows of a batch of prepared paths: one parallel kernel call (a path the pandas layer refuses runs there)."""
+        import numba
+
+        from shortthehype.study_windows import KernelOutput, run_windows
+
+        n = len(batch.paths)
+        out = KernelOutput.empty(n)
+        numba.set_num_threads(self.kernel_threads)
+        try:
+            run_windows(batch.histories, np.arange(n), np.stack(batch.targets), np.arange(n),
+                        np.asarray(batch.los, dtype=np.int64), np.asarray(batch.his, dtype=np.int64), out)
+        finally:
+            numba.set_num_threads(1)
+        done = out.done
+        rows = {}
+        for k, (path, market) in enumerate(zip(batch.paths, batch.markets, strict=True)):
+            if done[k]:
+                row = out.row(k, batch.indexes[k], batch.los[k], batch.his[k], batch.histories[k].has_bench)
+                rows[path] = {**_scenario_columns(path, market), **row}
+            else:  # its inputs make the pandas layer raise: there, with the same message
+                again, spec, prices = self._market(path)
+                rows[path], _ = self._generic_row(path, again, spec, prices)
+        return rows
+
+
+class _Batch:
+    """Prepared paths waiting for one kernel call: their scenarios, engine inputs, targets and windows."""
+
+    def __init__(self) -> None:
+        self.paths: list[int] = []
+        self.markets: list[Any] = []
+        self.indexes: list[pd.DatetimeIndex] = []
+        self.histories: list[Any] = []
+        self.targets: list[np.ndarray] = []
+        self.los: list[int] = []
+        self.his: list[int] = []
+        self.nbytes = 0
+
+    def add(self, path: int, market: Any, prepared: Any, history: Any) -> None:
+        spec = prepared.spec
+        lo, hi = prepared.window_bars(spec.run.get("start"), spec.run.get("end"))
+        index = prepared.traded.index
+        weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
+        targets = np.ascontiguousarray(weights.to_numpy(dtype=np.float64))
+        self.paths.append(path)
+        self.markets.append(market)
+        self.indexes.append(index)
+        self.histories.append(history)
+        self.targets.append(targets)
+        self.los.append(lo)
+        self.his.append(hi)
+        inputs = history.inputs
+        # what the batch holds, twice: the kernel reads them stacked
+        self.nbytes += 2 * (targets.nbytes + 4 * inputs.close.nbytes + 3 * inputs.days.nbytes)
+
+
+def _scenario_columns(path: int, market: Any) -> dict[str, Any]:
+    """A path's first columns: its number and its bubble's drawn shape."""
+    key = market.key_dates
+    return {"path": path, "peak": key["peak"], "run_up": market.run_up, "crash_depth": market.crash_depth,
+            "crash_days": market.crash_days, "trough": key["trough"]}
 
 
 def _run_in_processes(job: _Job, paths: range, n_workers: int) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The fused path of an entry-date study: every window of a spec in one kernel call.
+"""The fused path of the distribution studies: many windows of one or more histories in one kernel call.
 
 :func:`plan_windows` decides whether a study can take it and prepares what
 the kernel reads; :meth:`WindowPlan.rows` runs
@@ -12,6 +12,11 @@ Where an entry moves the spec's own entry dates (the kind's ``entry_dates``),
 each window has its own spec; its targets come from the kind's target kernel
 (:class:`~shortthehype.fused.FusedTargets`), prepared once for the values of
 every window and encoded per window, as a fused sweep over those dates does.
+
+A Monte Carlo study (:mod:`shortthehype.montecarlo`) has one history per
+generated market: it builds each one's :class:`History` with
+:func:`history_inputs` and runs a batch of them, one window each, with
+:func:`run_windows`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import pandas as pd
 
 from shortthehype.constants import STUDY_TARGETS_CHUNK_BYTES
 
-__all__ = ["WindowPlan", "plan_windows"]
+__all__ = ["History", "KernelOutput", "WindowPlan", "fused_refusal", "history_inputs", "plan_windows", "run_windows"]
 
 
 @dataclass(frozen=True)
@@ -46,48 +51,23 @@ class WindowPlan:
 
     def rows(self) -> pd.DataFrame:
         """One row per window (entry, exit, bars, final equity and every statistic), as the generic path's."""
-        import numba
-
-        from shortthehype.constants import ANNUALIZATION, VAR_CUTOFF
-        from shortthehype.core.windows_nb import WINDOW_DONE, window_stats_nb
-        from shortthehype.engine import prepare_inputs
-        from shortthehype.metrics import _UNDEFINED_WHEN_RUINED, ALL_STATS_KEYS, STATS_KEYS
-        from shortthehype.runner import _engine_with_rates
         from shortthehype.studies import study_row
 
         prepared, windows = self.prepared, self.windows
-        spec, traded = prepared.spec, prepared.traded
-        index = traded.index
+        history = history_inputs(prepared)
         bars = np.asarray([prepared.window_bars(entry, exit) for entry, exit in windows], dtype=np.int64).reshape(-1, 2)
         los, his = np.ascontiguousarray(bars[:, 0]), np.ascontiguousarray(bars[:, 1])
-        engine, _, _ = _engine_with_rates(spec, prepared.loaded, index)
-        columns = prepared.weights.columns
-        template = pd.DataFrame(np.zeros((1, len(columns))), index=index[:1], columns=columns)
-        inputs = prepare_inputs(traded, template, **engine)
-        benchmark = spec.run.get("benchmark")
-        bench = np.empty(0)
-        if benchmark:
-            bench = np.ascontiguousarray(prepared.loaded.close[benchmark].reindex(index).to_numpy(dtype=np.float64))
-        close_mode = inputs.execution == "close"
         n = len(windows)
-        out = np.empty((n, len(ALL_STATS_KEYS)))
-        final = np.empty(n)
-        status = np.empty(n, dtype=np.int64)
-        per_window = len(index) * len(columns) * 8  # bytes of one set of targets
+        out = KernelOutput.empty(n)
+        per_window = history.inputs.close.size * 8  # bytes of one set of targets
         step = max(1, STUDY_TARGETS_CHUNK_BYTES // per_window)
         for start in range(0, n, step):
-            chunk = slice(start, min(n, start + step))  # a slice: the kernel writes into views of out, final, status
+            chunk = slice(start, min(n, start + step))  # a slice: the kernel writes into views of the output
             sets, set_of = self.targets(np.arange(chunk.start, chunk.stop))
-            window_stats_nb(
-                inputs.open, inputs.high, inputs.low, inputs.close, inputs.days, sets, set_of, inputs.asset_params,
-                inputs.terms, los[chunk], his[chunk], 0 if close_mode else 1, close_mode, bench, bool(benchmark), 0.0,
-                float(ANNUALIZATION), VAR_CUTOFF, _UNDEFINED_WHEN_RUINED,
-                max(1, min(numba.get_num_threads(), chunk.stop - chunk.start)), out[chunk], final[chunk], status[chunk],
-            )
-        keys = ALL_STATS_KEYS if benchmark else STATS_KEYS
-        table = {"entry": index[los], "exit": index[his], "bars": his - los + 1, "final_equity": final,
-                 **{key: out[:, k] for k, key in enumerate(keys)}}
-        elsewhere = np.flatnonzero(status != WINDOW_DONE)
+            run_windows([history], np.zeros(chunk.stop - chunk.start, dtype=np.int64), sets, set_of, los[chunk],
+                        his[chunk], out.part(chunk))
+        table = out.table(prepared.traded.index, los, his, history.has_bench)
+        elsewhere = np.flatnonzero(~out.done)
         if len(elsewhere) == 0:
             return pd.DataFrame(table)
         # the pandas layer refuses these windows' inputs (it raises there); a row it does return takes its place
@@ -95,6 +75,126 @@ class WindowPlan:
         for w in elsewhere:
             rows[w] = study_row(self.generic(int(w)))
         return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class History:
+    """One history's engine inputs as :func:`run_windows` reads them: every traded bar, the benchmark's closes."""
+
+    inputs: Any
+    #: the account's terms (:class:`~shortthehype.core.simulate_nb.AccountTerms`), built once
+    terms: Any
+    bench: np.ndarray
+    has_bench: bool
+
+    def same_terms(self, other: History) -> bool:
+        """Whether the kernel can run both histories in one call (the same shape, costs, limits and account terms)."""
+        a, b = self.inputs, other.inputs
+        return (a.close.shape == b.close.shape and a.execution == b.execution and self.has_bench == other.has_bench
+                and np.array_equal(a.asset_params, b.asset_params, equal_nan=True)
+                and all(getattr(self.terms, name) == getattr(other.terms, name) for name in _SCALAR_TERMS))
+
+
+#: The account terms that are one number per run (the rates are per bar, per history).
+_SCALAR_TERMS = ("init_cash", "max_gross", "maintenance_margin", "exec_at_open", "integer_shares", "renormalize")
+
+
+def history_inputs(prepared: Any) -> History:
+    """The engine inputs of a prepared spec's whole traded history (:class:`~shortthehype.runner.PreparedRun`)."""
+    from shortthehype.engine import prepare_inputs
+    from shortthehype.runner import _engine_with_rates
+
+    spec, traded = prepared.spec, prepared.traded
+    index = traded.index
+    engine, _, _ = _engine_with_rates(spec, prepared.loaded, index)
+    columns = prepared.weights.columns
+    template = pd.DataFrame(np.zeros((1, len(columns))), index=index[:1], columns=columns)
+    inputs = prepare_inputs(traded, template, **engine)
+    benchmark = spec.run.get("benchmark")
+    bench = np.empty(0)
+    if benchmark:
+        bench = np.ascontiguousarray(prepared.loaded.close[benchmark].reindex(index).to_numpy(dtype=np.float64))
+    return History(inputs, inputs.terms, bench, bool(benchmark))
+
+
+@dataclass(frozen=True)
+class KernelOutput:
+    """What :func:`run_windows` writes per window: every statistic, the last equity, whether its row is written."""
+
+    stats: np.ndarray
+    final: np.ndarray
+    status: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> KernelOutput:
+        from shortthehype.metrics import ALL_STATS_KEYS
+
+        return cls(np.empty((n, len(ALL_STATS_KEYS))), np.empty(n), np.empty(n, dtype=np.int64))
+
+    def part(self, rows: slice) -> KernelOutput:
+        """Views of ``rows`` (the kernel writes through them)."""
+        return KernelOutput(self.stats[rows], self.final[rows], self.status[rows])
+
+    @property
+    def done(self) -> np.ndarray:
+        """Per window: whether the kernel wrote its row (else the pandas layer must run it)."""
+        from shortthehype.core.windows_nb import WINDOW_DONE
+
+        return self.status == WINDOW_DONE
+
+    def table(self, index: pd.DatetimeIndex, los: np.ndarray, his: np.ndarray, has_bench: bool) -> dict[str, Any]:
+        """The study's columns: entry, exit, bars, final equity and every statistic (the benchmark's with one)."""
+        return {"entry": index[los], "exit": index[his], "bars": his - los + 1, "final_equity": self.final,
+                **{key: self.stats[:, k] for k, key in enumerate(_stats_keys(has_bench))}}
+
+    def row(self, w: int, index: pd.DatetimeIndex, lo: int, hi: int, has_bench: bool) -> dict[str, Any]:
+        """Window ``w``'s row of :meth:`table` (bars ``lo..hi`` of ``index``)."""
+        return {"entry": index[lo], "exit": index[hi], "bars": hi - lo + 1, "final_equity": self.final[w],
+                **{key: self.stats[w, k] for k, key in enumerate(_stats_keys(has_bench))}}
+
+
+def _stats_keys(has_bench: bool) -> tuple[str, ...]:
+    from shortthehype.metrics import ALL_STATS_KEYS, STATS_KEYS
+
+    return tuple(ALL_STATS_KEYS if has_bench else STATS_KEYS)
+
+
+def run_windows(histories: Sequence[History], market_of: np.ndarray, sets: np.ndarray, set_of: np.ndarray,
+                los: np.ndarray, his: np.ndarray, out: KernelOutput) -> None:
+    """Window w: bars ``los[w]..his[w]`` of ``histories[market_of[w]]`` with the targets ``sets[set_of[w]]``, into ``out``.
+
+    The histories must share their terms (:meth:`History.same_terms`); one kernel call runs every window in parallel.
+    """
+    import numba
+
+    from shortthehype.constants import ANNUALIZATION, VAR_CUTOFF
+    from shortthehype.core.windows_nb import window_stats_nb
+    from shortthehype.metrics import _UNDEFINED_WHEN_RUINED
+
+    def stacked(read: Callable[[Any], np.ndarray]) -> np.ndarray:
+        if len(histories) == 1:
+            return _writable(read(histories[0])[None])  # a view where it can: one history is not copied
+        return np.stack([read(h) for h in histories])
+
+    first = histories[0]
+    inputs = first.inputs
+    close_mode = inputs.execution == "close"
+    cash_rate, cash_rate_negative = stacked(lambda h: h.terms.cash_rate), stacked(lambda h: h.terms.cash_rate_negative)
+    terms = first.terms._replace(cash_rate=cash_rate[0], cash_rate_negative=cash_rate_negative[0])  # its scalars
+    window_stats_nb(
+        stacked(lambda h: h.inputs.open), stacked(lambda h: h.inputs.high), stacked(lambda h: h.inputs.low),
+        stacked(lambda h: h.inputs.close), stacked(lambda h: h.inputs.days), cash_rate, cash_rate_negative,
+        stacked(lambda h: h.bench) if first.has_bench else np.empty((1, 0)), market_of, _writable(sets), set_of,
+        inputs.asset_params, terms, los, his, 0 if close_mode else 1, close_mode, first.has_bench, 0.0,
+        float(ANNUALIZATION), VAR_CUTOFF, _UNDEFINED_WHEN_RUINED, max(1, min(numba.get_num_threads(), len(los))),
+        out.stats, out.final, out.status,
+    )
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
+    """``array``, or a copy where it is read-only (prices and rates read from pandas often are): numba compiles its
+    kernels once per read-only flag, so the kernel sees writable arrays only and compiles once."""
+    return array if array.flags.writeable else array.copy()
 
 
 def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]], *,
@@ -108,7 +208,7 @@ def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, p
     from shortthehype.runner import run_window
 
     if moved is None:
-        reason = _unsupported(prepared)
+        reason = fused_refusal(prepared)
         if reason:
             return reason
         index = prepared.traded.index
@@ -119,7 +219,7 @@ def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, p
     return _plan_moved(spec, prices, windows, moved)
 
 
-def _unsupported(prepared: Any, instruments: str = "") -> str | None:
+def fused_refusal(prepared: Any, instruments: str = "") -> str | None:
     """Why the windows of ``prepared`` cannot take the fused path (None: they can); ``instruments`` ends the
     message about derived instruments."""
     spec = prepared.spec
@@ -145,7 +245,7 @@ def _plan_moved(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd
         return f"{spec.kind.name}'s entry dates move with each entry and it has no target kernel"
     specs = [moved(w) for w in range(len(windows))]
     prepared = prepare(specs[0], prices)
-    reason = _unsupported(prepared, " (priced from each entry)")
+    reason = fused_refusal(prepared, " (priced from each entry)")
     if reason:
         return reason
     options = spec.kind.engine_options(specs[0].engine, specs[0].params)

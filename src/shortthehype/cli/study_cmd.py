@@ -138,6 +138,9 @@ def montecarlo(
     out: OutOption = None,
     json_path: JsonOption = None,
     report_path: ReportOption = None,
+    path: Annotated[
+        str, typer.Option("--path", help="auto (batches of paths in parallel kernel calls when it can run), fused or generic (one backtest per path).")
+    ] = "auto",
 ) -> None:
     """Monte Carlo over synthetic bubble paths: the spec on N generated markets, one row per path.
 
@@ -159,5 +162,6 @@ def montecarlo(
 
             raise ParamError(f"--scenario {item!r} is not key=value or key=low:high")
         items[key.strip()] = value.strip()
-    study = run_montecarlo(spec, paths=paths, seed=seed, scenario=items, overrides=parse_assignments(set_ or []), workers=workers)
+    study = run_montecarlo(spec, paths=paths, seed=seed, scenario=items, overrides=parse_assignments(set_ or []), workers=workers,
+                           path=path)
     emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt)

@@ -1,19 +1,22 @@
-"""One portfolio's targets simulated over many windows of its history, in parallel (numba): the entry-date study.
+"""Targets simulated over many windows of one or more histories, in parallel (numba): the entry-date and Monte Carlo studies.
 
 numba only: plain arrays in, arrays out; no pandas.
 
-The targets are computed on the whole history: they never depend on the
-window (where an entry moves the strategy's own entry dates, they are computed
-once per entry).  Each window takes the rows of :func:`window_rows_2d_nb` (the
-targets in force at its first bar carried onto it, as
-:func:`shortthehype.runner.prepare_window` does), runs :func:`simulate_core_nb`
-with records on the slices of the history's engine inputs, and is reduced to
-every statistic of ``Result.stats`` by :func:`backtest_stats_nb` from the
-same inputs the pandas layer builds (the equity, the closed trades' returns,
-the held flag and turnover per bar, the benchmark's closes).  So each
-window's row equals ``backtest()`` over that window bit for bit.  Windows are
-dealt round-robin to threads, each with its own buffers: memory grows with
-threads x the longest window x assets, never with the number of windows.
+An entry-date study has one history and many windows of it; a Monte Carlo
+study one window per generated history (a path), all on one calendar.  The
+targets are computed on the whole history: they never depend on the window
+(where an entry moves the strategy's own entry dates, they are computed once
+per entry; a path has its own).  Each window takes the rows of
+:func:`window_rows_2d_nb` (the targets in force at its first bar carried onto
+it, as :func:`shortthehype.runner.prepare_window` does), runs
+:func:`simulate_core_nb` with records on the slices of its history's engine
+inputs, and is reduced to every statistic of ``Result.stats`` by
+:func:`backtest_stats_nb` from the same inputs the pandas layer builds (the
+equity, the closed trades' returns, the held flag and turnover per bar, the
+benchmark's closes).  So each window's row equals ``backtest()`` over that
+window bit for bit.  Windows are dealt round-robin to threads, each with its
+own buffers: memory grows with threads x the longest window x assets, never
+with the number of windows.
 """
 
 from __future__ import annotations
@@ -33,17 +36,20 @@ WINDOW_ELSEWHERE = 1
 
 
 @njit(cache=True, parallel=True)
-def window_stats_nb(open_, high, low, close, days, targets, target_of, ap, terms, los, his, shift, prepend_init_cash,
-                    bench, has_bench, risk_free, ann_factor, var_cutoff, undefined_when_ruined, n_threads, out, final,
-                    status):
-    """Window w (bars ``los[w]..his[w]`` of the history): every statistic into ``out[w]``, its last equity into ``final[w]``.
+def window_stats_nb(open_, high, low, close, days, cash_rate, cash_rate_negative, bench, market_of, targets, target_of,
+                    ap, terms, los, his, shift, prepend_init_cash, has_bench, risk_free, ann_factor, var_cutoff,
+                    undefined_when_ruined, n_threads, out, final, status):
+    """Window w (bars ``los[w]..his[w]`` of history ``market_of[w]``): every statistic into ``out[w]``, its last
+    equity into ``final[w]``.
 
-    ``open_ .. close`` ``(n_bars, n_assets)``, ``days``, ``terms`` (rates per
-    bar): the engine inputs of the whole history; ``targets[target_of[w]]``
-    window w's target weights on the history (NaN = no order: one set for
-    every window, or one per window where the entry moves the strategy's own
-    dates); ``bench`` the benchmark's close per bar (read when
-    ``has_bench``).  A target on bar t executes on bar t + ``shift``;
+    ``open_ .. close`` ``(n_markets, n_bars, n_assets)``, ``days``,
+    ``cash_rate``, ``cash_rate_negative`` ``(n_markets, n_bars)``: the engine
+    inputs of each history on one calendar (one history for an entry-date
+    study, one per generated path for a Monte Carlo study); ``terms`` the
+    account's other terms, every history's (its own rate arrays are not
+    read); ``targets[target_of[w]]`` window w's target weights on its history
+    (NaN = no order); ``bench`` ``(n_markets, n_bars)`` the benchmark's close
+    per bar (read when ``has_bench``).  A target on bar t executes on bar t + ``shift``;
     ``prepend_init_cash`` starts the statistics' equity with ``init_cash`` (as
     ``Result.stats`` does for ``execution="close"``).  ``out`` takes
     ``STATS_KEYS`` then ``BENCHMARK_STATS_KEYS``; ``status[w]`` is
@@ -73,16 +79,18 @@ def window_stats_nb(open_, high, low, close, days, targets, target_of, ap, terms
             lo = los[w]
             hi = his[w]
             m = hi - lo + 1
-            window_days[:m] = days[lo : hi + 1]
+            market = market_of[w]
+            window_days[:m] = days[market, lo : hi + 1]
             window_days[0] = 0.0  # the days before the window's first bar: none, as for a run that starts there
             window_terms = AccountTerms(
-                terms.init_cash, terms.cash_rate[lo : hi + 1], terms.cash_rate_negative[lo : hi + 1], terms.max_gross,
+                terms.init_cash, cash_rate[market, lo : hi + 1], cash_rate_negative[market, lo : hi + 1], terms.max_gross,
                 terms.maintenance_margin, terms.exec_at_open, terms.integer_shares, terms.renormalize,
             )
-            window_close = close[lo : hi + 1]
+            window_close = close[market, lo : hi + 1]
             n_rows = window_rows_2d_nb(targets[target_of[w]], lo, hi, shift, row_bar, row_w)
             orders, trades, _, _, _ = simulate_core_nb(
-                open_[lo : hi + 1], high[lo : hi + 1], low[lo : hi + 1], window_close, window_days[:m],
+                open_[market, lo : hi + 1], high[market, lo : hi + 1], low[market, lo : hi + 1], window_close,
+                window_days[:m],
                 last_valid_bar_nb(window_close), row_bar[:n_rows], row_w[:n_rows], ap, window_terms, True,
                 equity[:m], cash[:m], positions[:m], no_costs,
             )
@@ -95,8 +103,8 @@ def window_stats_nb(open_, high, low, close, days, targets, target_of, ap, terms
                 values[offset + i] = equity[i]
                 finite = finite and np.isfinite(equity[i])
                 if has_bench:
-                    bench_w[offset + i] = bench[lo + i]
-                    priced = priced or not np.isnan(bench[lo + i])
+                    bench_w[offset + i] = bench[market, lo + i]
+                    priced = priced or not np.isnan(bench[market, lo + i])
             if not (finite and values[0] > 0.0) or (has_bench and not priced):
                 status[w] = WINDOW_ELSEWHERE
                 continue
