@@ -18,7 +18,8 @@ so compile time is not measured, but the first path / entry is):
   fused path (every entry in one parallel kernel call) beside the generic one
   (one backtest per entry),
   each in a fresh process with the prices loaded beforehand; the two must
-  give the same rows (a hash of them is compared).
+  give the same rows (a hash of them is compared).  Options priced from each
+  entry (burry-short's puts, burry-puts) enter every week, each held 3 months.
 * ``montecarlo-paths``: ``montecarlo SPEC --paths N --workers 1`` (default
   300 paths) of the built-in specs mapped onto the synthetic market, on the
   fused path (batches of generated markets in one parallel kernel call)
@@ -54,17 +55,18 @@ def case_rolling(spec: str, first: str, last: str | None) -> None:
           "share_positive": summary.at["share_positive", "total_return"]})
 
 
-def case_study_path(spec: str, path: str) -> None:
+def case_study_path(spec: str, path: str, overrides: dict[str, str], every: str, hold: str) -> None:
     import hashlib
 
     from shortthehype.data.load import load_prices
     from shortthehype.runner import resolve_spec, spec_needs
     from shortthehype.studies import rolling
 
-    prices = load_prices(spec_needs(resolve_spec(spec)), data_dir=SHARED_PRICES)
-    rolling(spec, every="1y", hold="6m", prices=prices, path=path)  # the kernels loaded, the spec's indicators cached
+    prices = load_prices(spec_needs(resolve_spec(spec, overrides)), data_dir=SHARED_PRICES)
+    # the kernels loaded, the spec's indicators cached
+    rolling(spec, every="1y", hold=hold, prices=prices, path=path, overrides=overrides)
     start = time.perf_counter()
-    study = rolling(spec, every="1d", hold="6m", prices=prices, path=path)
+    study = rolling(spec, every=every, hold=hold, prices=prices, path=path, overrides=overrides)
     seconds = time.perf_counter() - start
     emit({"seconds": seconds, "entries": len(study.rows),
           "rows_hash": hashlib.sha256(study.rows.to_csv().encode()).hexdigest()[:16]})
@@ -114,9 +116,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--spec")
     parser.add_argument("--path")
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--every", default="1d")
+    parser.add_argument("--hold", default="6m")
     args = parser.parse_args()
     if args.case == "study-path":
-        return case_study_path(args.spec, args.path)
+        return case_study_path(args.spec, args.path, dict(item.split("=", 1) for item in args.set), args.every, args.hold)
     if args.case == "study-paths":
         return study_paths()
     if args.case == "montecarlo-path":
@@ -158,11 +163,17 @@ def study_paths() -> None:
     print(f"machine: {machine_summary()}; load average {os.getloadavg()[0]:.2f} before")
     print("| spec | entries | generic (one backtest per entry) | fused (one kernel call) | ratio | peak RSS (generic / fused) | rows |")
     print("|---|---|---|---|---|---|---|")
-    for spec in ("sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "bubble-timer", "ma-crossover", "burry-short"):
-        generic = run_case(script, "study-path", "--spec", spec, "--path", "generic")
-        fused = run_case(script, "study-path", "--spec", spec, "--path", "fused")
+    cases = [(spec, []) for spec in ("sixty-forty", "ai-basket", "hype-hedge", "dotcom-analog", "bubble-timer",
+                                     "ma-crossover", "burry-short")]
+    # options priced from each entry: an entry every week, each held 3 months
+    cases += [("burry-short", ["--set", "instrument=puts", "--every", "1w", "--hold", "3m"]),
+              ("burry-puts", ["--every", "1w", "--hold", "3m"])]
+    for spec, extra in cases:
+        generic = run_case(script, "study-path", "--spec", spec, "--path", "generic", *extra)
+        fused = run_case(script, "study-path", "--spec", spec, "--path", "fused", *extra)
         same = "identical" if generic["rows_hash"] == fused["rows_hash"] else "DIFFERENT"
-        print(f"| {spec} | {fused['entries']:,} | {generic['seconds']:.2f} s | {fused['seconds']:.3f} s | "
+        label = f"{spec} {' '.join(extra)}".strip()
+        print(f"| {label} | {fused['entries']:,} | {generic['seconds']:.2f} s | {fused['seconds']:.3f} s | "
               f"{generic['seconds'] / fused['seconds']:.0f}x | {generic['peak_rss_mib']:.0f} / {fused['peak_rss_mib']:.0f} MiB "
               f"| {same} |")
     print(f"load average {os.getloadavg()[0]:.2f} after; repository {REPO.name}")

@@ -174,9 +174,12 @@ def test_a_path_the_kernel_leaves_to_the_pandas_layer_is_run_there(monkeypatch):
     pd.testing.assert_frame_equal(fused, generic, check_exact=True)
 
 
-def test_the_fused_path_says_why_it_cannot_run_and_auto_falls_back():
-    with pytest.raises(ParamError, match=r"^--path fused: burry-short trades derived instruments; use --path generic or auto$"):
-        montecarlo("burry-short", paths=2, workers=1, path="fused", overrides={"instrument": "puts"})
-    auto = montecarlo("burry-short", paths=2, seed=1, workers=1, path="auto", overrides={"instrument": "puts"})
-    generic = montecarlo("burry-short", paths=2, seed=1, workers=1, path="generic", overrides={"instrument": "puts"})
+def test_options_take_the_fused_path_and_what_it_cannot_take_falls_back_under_auto():
+    puts = _both_paths("burry-short", paths=3, seed=1, overrides={"instrument": "puts"})
+    assert puts.rows["total_return"].nunique() == 3
+    unscaled = {"max_gross": 1.0, "scale_gross": False}
+    with pytest.raises(ParamError, match=r"^--path fused: scale_gross = false checks each run's targets; use --path"):
+        montecarlo("sixty-forty", paths=2, workers=1, path="fused", overrides=unscaled)
+    auto = montecarlo("sixty-forty", paths=2, seed=1, workers=1, path="auto", overrides=unscaled)
+    generic = montecarlo("sixty-forty", paths=2, seed=1, workers=1, path="generic", overrides=unscaled)
     pd.testing.assert_frame_equal(auto.rows, generic.rows, check_exact=True)

@@ -143,6 +143,36 @@ def _market(seed=3, n=420):
                   close=close, volume=close * 0 + 1e6)
 
 
+def test_the_bars_of_many_windows_are_those_of_each_window_alone():
+    """PreparedRun.windows_bars (vectorised) against window_bars one window at a time: ends before, at and after each
+    ticker's last bar (stale or delisted), ends between bars and past the data, and a window too short to run."""
+    from shortthehype.data.prices import Prices
+    from shortthehype.errors import DataError
+    from shortthehype.runner import prepare
+    from shortthehype.spec import load_spec
+
+    base = _market(seed=5)
+    close = base.close.copy()
+    close.iloc[380:, 0] = np.nan  # X ends 39 bars before the others (stale for later ends), Y at 300 (delisted)
+    prices = Prices(open=close, high=close, low=close, close=close, volume=base.volume)
+    prepared = prepare(load_spec({"kind": "fixed-weights", "params": {"weights": {"X": 0.6, "Y": 0.4}}}), prices)
+    index = prices.index
+    rng = np.random.default_rng(2)
+    starts = [index[k] for k in rng.integers(0, 300, 400)]
+    ends = [start + pd.Timedelta(days=int(d)) for start, d in zip(starts, rng.integers(3, 700, 400), strict=True)]
+    # Y's last bar, the last bar that still cuts to it and the first that does not; X's; past the data; between bars
+    ends[:6] = [index[299], index[299 + 63], index[299 + 64], index[379], index[-1] + pd.Timedelta(days=30),
+                index[362] + pd.Timedelta(hours=12)]
+    lo, hi = prepared.windows_bars(starts, ends)
+    assert [(int(a), int(b)) for a, b in zip(lo, hi, strict=True)] == [prepared.window_bars(s, e) for s, e in zip(starts, ends, strict=True)]
+    assert hi[:6].tolist() == [299, 299, 363, 379, 379, 299]
+    with pytest.raises(DataError, match="fewer than two trading days") as many:
+        prepared.windows_bars([index[10], index[20]], [index[30], index[20]])
+    with pytest.raises(DataError, match="fewer than two trading days") as one:
+        prepared.window_bars(index[20], index[20])
+    assert str(many.value) == str(one.value)
+
+
 @pytest.mark.parametrize(
     "engine",
     [
@@ -189,16 +219,46 @@ def test_a_study_that_moves_the_entry_dates_gives_each_entry_its_own_targets_on_
     assert len(study.rows) == 25 and study.rows["total_return"].nunique() == 25
 
 
+@pytest.mark.parametrize("spec, overrides", [("burry-short", {"instrument": "puts"}),
+                                             ("burry-puts", {"contracts.nvda.enabled": True})])
+def test_options_priced_from_each_entry_take_the_fused_path_one_history_per_entry(shared_prices_dir, spec, overrides):
+    study = _both_paths(spec, every="1m", hold="3m", source="csv", data_dir=shared_prices_dir, overrides=overrides)
+    assert len(study.rows) > 10 and study.rows["total_return"].nunique() == len(study.rows)
+
+
+def test_entries_whose_inputs_differ_from_the_first_run_generic_beside_the_kernel(shared_prices_dir, monkeypatch):
+    """In a chunk of entries each with its own history, one the kernel cannot share runs on the generic path."""
+    import shortthehype.study_windows as sw
+
+    generic = rolling("burry-puts", every="1m", hold="3m", source="csv", data_dir=shared_prices_dir, path="generic")
+    real = sw.History.same_terms
+    asked = []
+
+    def every_third_differs(history, other):
+        asked.append(1)
+        return real(history, other) and len(asked) % 3 != 0
+
+    monkeypatch.setattr(sw.History, "same_terms", every_third_differs)
+    for chunk_bytes in (sw.STUDY_TARGETS_CHUNK_BYTES, 1):  # every entry in one kernel call; one entry per call
+        monkeypatch.setattr(sw, "STUDY_TARGETS_CHUNK_BYTES", chunk_bytes)
+        asked.clear()
+        fused = rolling("burry-puts", every="1m", hold="3m", source="csv", data_dir=shared_prices_dir, path="fused")
+        assert len(asked) >= 6
+        pd.testing.assert_frame_equal(fused.rows, generic.rows, check_exact=True)
+
+
 def test_the_fused_path_says_why_it_cannot_run_and_auto_falls_back(shared_prices_dir):
-    with pytest.raises(ParamError, match=r"--path fused: burry-short trades derived instruments \(priced from each entry\)"):
-        rolling("burry-short", every="3m", hold="6m", first="2021-06-01", last="2021-12-31", source="csv",
-                data_dir=shared_prices_dir, path="fused", overrides={"instrument": "puts"})
-    with pytest.raises(ParamError, match="--path fused: option-contracts trades derived instruments"):
-        rolling("burry-puts", every="1m", hold="3m", source="csv", data_dir=shared_prices_dir, path="fused")
+    unscaled = {"kind": "fixed-weights", "params": {"weights": {"X": 1.6, "Y": -0.9}}, "scale_gross": False,
+                "engine": {"max_gross": 3.0}}
+    with pytest.raises(ParamError, match=r"^--path fused: scale_gross = false checks each run's targets; use --path"):
+        rolling(unscaled, every="10d", hold="120d", prices=_market(), path="fused")
+    auto = rolling(unscaled, every="10d", hold="120d", prices=_market(), path="auto")
+    generic = rolling(unscaled, every="10d", hold="120d", prices=_market(), path="generic")
+    pd.testing.assert_frame_equal(auto.rows, generic.rows, check_exact=True)
     with pytest.raises(ParamError, match="--path 'sideways': expected one of auto, fused, generic"):
         rolling("ma-crossover", path="sideways", source="csv", data_dir=shared_prices_dir)
     code = main(["rolling", "burry-short", "--every", "3m", "--hold", "6m", "--from", "2021-06-01", "--to",
-                 "2021-12-31", "--set", "instrument=puts", "--path", "auto", "--source", "csv", "--data-dir",
+                 "2021-12-31", "--set", "instrument=puts", "--path", "fused", "--source", "csv", "--data-dir",
                  str(shared_prices_dir)])
     assert code == 0
 

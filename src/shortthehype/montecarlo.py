@@ -179,9 +179,8 @@ def montecarlo(
     path : {"auto", "fused", "generic"}
         ``fused``: the paths' backtests run in parallel kernel calls
         (:func:`shortthehype.study_windows.run_windows`), a batch of
-        generated markets at a time (not for derived instruments such as
-        option contracts, targets that are not all numbers, or
-        ``scale_gross = false``); ``generic``: one ``backtest()`` per path;
+        generated markets at a time (not for targets that are not all
+        numbers, or ``scale_gross = false``); ``generic``: one ``backtest()`` per path;
         ``auto`` (default): fused where it can run.  The rows are the same
         bit for bit.
 

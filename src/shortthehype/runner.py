@@ -384,6 +384,26 @@ class PreparedRun:
         lo, hi = window_positions(self.traded.index, start, end, self.spec.where)
         return lo, hi - 1
 
+    def windows_bars(self, starts: Sequence[pd.Timestamp], ends: Sequence[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`window_bars` of many windows at once (dates, none missing): arrays of first and last bars.
+
+        The stale-data cut of :func:`_common_end`, vectorised: a window ends on
+        the last bar of a traded ticker whose data stop at most
+        ``STALE_DATA_BARS`` bars before the window's own end, else on that end.
+        """
+        index = self.traded.index
+        n = len(index)
+        lo = index.searchsorted(pd.DatetimeIndex(starts), side="left").astype(np.int64)
+        last = index.searchsorted(pd.DatetimeIndex(ends), side="right").astype(np.int64) - 1  # the window's own last bar
+        rows = self.traded.cached(("last_valid_rows",), lambda: _last_valid_rows(self.traded))
+        ended = np.asarray([rows[t] for t in self.traded_columns if rows[t] >= 0], dtype=np.int64)
+        # a ticker whose data end after the window's last bar cuts nothing: the minimum with it is that bar
+        stale = last[:, None] - ended[None, :] <= STALE_DATA_BARS
+        hi = np.minimum(last, np.where(stale, ended[None, :], n).min(axis=1, initial=n))
+        for w in np.flatnonzero(hi - lo < 1):  # fewer than two bars: the message of window_bars
+            self.window_bars(starts[w], ends[w])
+        return lo, hi
+
 
 def prepare(spec: StrategySpec, prices: Prices) -> PreparedRun:
     """The spec's traded prices and target weights on ``prices`` (which must hold its tickers and benchmark)."""

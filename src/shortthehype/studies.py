@@ -37,6 +37,7 @@ __all__ = [
     "DISTRIBUTION_METRICS",
     "STUDY_PATHS",
     "StudyResult",
+    "EntryWindows",
     "entry_windows",
     "rolling",
     "shifted_settings",
@@ -140,13 +141,38 @@ def _offset(length: tuple[int, str]) -> pd.DateOffset:
     return pd.DateOffset(**{WALKFORWARD_UNITS[unit]: count})
 
 
+class EntryWindows(Sequence[tuple[pd.Timestamp, pd.Timestamp]]):
+    """A study's (entry, exit) dates: a sequence of pairs, kept as two date indexes (``entries``, ``exits``).
+
+    A study of daily entries has thousands: the kernel's path reads the
+    indexes whole, and a pair is made only when one is asked for.
+    """
+
+    def __init__(self, entries: pd.DatetimeIndex, exits: pd.DatetimeIndex) -> None:
+        self.entries, self.exits = entries, exits
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, w: Any) -> Any:
+        if isinstance(w, slice):
+            return EntryWindows(self.entries[w], self.exits[w])
+        return self.entries[w], self.exits[w]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"EntryWindows({len(self)} windows)"
+
+
 def entry_windows(
     index: pd.DatetimeIndex,
     first: pd.Timestamp,
     last: pd.Timestamp | None,
     every: str,
     hold: str,
-) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+) -> EntryWindows:
     """(entry, exit) bars of an entry-date study on the trading days ``index``.
 
     Entries are the first trading day on or after ``first``, ``first +
@@ -205,7 +231,7 @@ def entry_windows(
             f"--to {format_value(last)}: an entry on {format_value(starts[fits])} held {hold} ends after the "
             f"data's last day {format_value(index[-1])}; the latest entry that fits is {format_value(starts[fits - 1])}"
         )
-    return list(zip(starts[:fits], index[stops[:fits]]))
+    return EntryWindows(starts[:fits], index[stops[:fits]])
 
 
 def shifted_settings(spec: StrategySpec, entry: pd.Timestamp, exit: pd.Timestamp) -> dict[str, Any]:
@@ -276,10 +302,9 @@ def rolling(
     prices, prices_from, source, data_dir, cache_dir, offline
         As for :func:`shortthehype.backtest`.
     path : {"auto", "fused", "generic"}
-        ``fused``: every entry in one parallel kernel call
-        (:mod:`shortthehype.study_windows`; not for derived instruments such
-        as option contracts, targets that are not all numbers, or
-        ``scale_gross = false``); ``generic``: one backtest per entry;
+        ``fused``: the entries in parallel kernel calls
+        (:mod:`shortthehype.study_windows`; not for targets that are not
+        all numbers, or ``scale_gross = false``); ``generic``: one backtest per entry;
         ``auto`` (default): fused where it can run.  The rows are the same
         bit for bit.
 

@@ -34,43 +34,70 @@ __all__ = ["History", "KernelOutput", "WindowPlan", "fused_refusal", "history_in
 
 
 @dataclass(frozen=True)
+class WindowInputs:
+    """What the kernel reads for a chunk of windows: their histories (one calendar), targets and bars.
+
+    ``market_of[k]`` is window k's history in ``histories``, or -1 where the
+    window runs on the generic path (its inputs differ from the others' in
+    what the kernel shares: its row comes from ``backtest()``).
+    """
+
+    histories: Sequence[History]
+    market_of: np.ndarray
+    sets: np.ndarray
+    set_of: np.ndarray
+    los: np.ndarray
+    his: np.ndarray
+
+
+@dataclass(frozen=True)
 class WindowPlan:
     """A study's windows ready for the kernel.
 
-    ``prepared`` is the first window's :class:`~shortthehype.runner.PreparedRun`
-    (its prices, columns and engine options are every window's);
-    ``targets(ws)`` returns the targets of the windows ``ws`` as ``(sets,
-    set of each window)``; ``generic(w)`` runs window ``w`` as ``backtest()``
-    does (for a window whose inputs the pandas layer refuses: it raises there).
+    ``inputs(ws)`` returns the :class:`WindowInputs` of the windows ``ws``;
+    ``generic(w)`` runs window ``w`` as ``backtest()`` does (for a window the
+    kernel leaves to the pandas layer: it raises there where the pandas layer
+    refuses the window's inputs); ``index`` is the calendar of every history;
+    ``window_bytes`` what one window's inputs hold (the kernel takes as many
+    windows at a time as fit in ``STUDY_TARGETS_CHUNK_BYTES``).
     """
 
-    prepared: Any
     windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]]
-    targets: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    inputs: Callable[[np.ndarray], WindowInputs]
     generic: Callable[[int], Any]
+    index: pd.DatetimeIndex
+    has_bench: bool
+    window_bytes: int
 
     def rows(self) -> pd.DataFrame:
         """One row per window (entry, exit, bars, final equity and every statistic), as the generic path's."""
+        from shortthehype.core.windows_nb import WINDOW_ELSEWHERE
         from shortthehype.studies import study_row
 
-        prepared, windows = self.prepared, self.windows
-        history = history_inputs(prepared)
-        bars = np.asarray([prepared.window_bars(entry, exit) for entry, exit in windows], dtype=np.int64).reshape(-1, 2)
-        los, his = np.ascontiguousarray(bars[:, 0]), np.ascontiguousarray(bars[:, 1])
-        n = len(windows)
+        n = len(self.windows)
         out = KernelOutput.empty(n)
-        per_window = history.inputs.close.size * 8  # bytes of one set of targets
-        step = max(1, STUDY_TARGETS_CHUNK_BYTES // per_window)
+        los, his = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        step = max(1, STUDY_TARGETS_CHUNK_BYTES // self.window_bytes)
         for start in range(0, n, step):
             chunk = slice(start, min(n, start + step))  # a slice: the kernel writes into views of the output
-            sets, set_of = self.targets(np.arange(chunk.start, chunk.stop))
-            run_windows([history], np.zeros(chunk.stop - chunk.start, dtype=np.int64), sets, set_of, los[chunk],
-                        his[chunk], out.part(chunk))
-        table = out.table(prepared.traded.index, los, his, history.has_bench)
+            got = self.inputs(np.arange(chunk.start, chunk.stop))
+            los[chunk], his[chunk] = got.los, got.his
+            part = out.part(chunk)
+            kernel = np.flatnonzero(got.market_of >= 0)
+            if len(kernel) == len(got.market_of):
+                run_windows(got.histories, got.market_of, got.sets, got.set_of, got.los, got.his, part)
+                continue
+            part.status[:] = WINDOW_ELSEWHERE
+            if len(kernel):
+                some = KernelOutput.empty(len(kernel))
+                run_windows(got.histories, got.market_of[kernel], got.sets, got.set_of[kernel], got.los[kernel],
+                            got.his[kernel], some)
+                part.stats[kernel], part.final[kernel], part.status[kernel] = some.stats, some.final, some.status
+        table = out.table(self.index, los, his, self.has_bench)
         elsewhere = np.flatnonzero(~out.done)
         if len(elsewhere) == 0:
             return pd.DataFrame(table)
-        # the pandas layer refuses these windows' inputs (it raises there); a row it does return takes its place
+        # the kernel left these windows to the pandas layer (which raises where it refuses their inputs)
         rows = pd.DataFrame(table).to_dict(orient="records")
         for w in elsewhere:
             rows[w] = study_row(self.generic(int(w)))
@@ -90,7 +117,8 @@ class History:
     def same_terms(self, other: History) -> bool:
         """Whether the kernel can run both histories in one call (the same shape, costs, limits and account terms)."""
         a, b = self.inputs, other.inputs
-        return (a.close.shape == b.close.shape and a.execution == b.execution and self.has_bench == other.has_bench
+        return (a.close.shape == b.close.shape and a.index.equals(b.index) and a.execution == b.execution
+                and self.has_bench == other.has_bench
                 and np.array_equal(a.asset_params, b.asset_params, equal_nan=True)
                 and all(getattr(self.terms, name) == getattr(other.terms, name) for name in _SCALAR_TERMS))
 
@@ -109,7 +137,7 @@ def history_inputs(prepared: Any) -> History:
     engine, _, _ = _engine_with_rates(spec, prepared.loaded, index)
     columns = prepared.weights.columns
     template = pd.DataFrame(np.zeros((1, len(columns))), index=index[:1], columns=columns)
-    inputs = prepare_inputs(traded, template, **engine)
+    inputs = prepare_inputs(traded, template, **engine, **prepared.terms)
     benchmark = spec.run.get("benchmark")
     bench = np.empty(0)
     if benchmark:
@@ -205,52 +233,78 @@ def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, p
     put and every window runs it), or ``moved(w)``, window ``w``'s spec where
     an entry moves the spec's own entry dates.
     """
-    from shortthehype.runner import run_window
+    from shortthehype.runner import prepare, run_window
 
     if moved is None:
         reason = fused_refusal(prepared)
         if reason:
             return reason
-        index = prepared.traded.index
-        weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
-        one = np.ascontiguousarray(weights.to_numpy(dtype=np.float64))[None]
-        return WindowPlan(prepared, windows, lambda ws: (one, np.zeros(len(ws), dtype=np.int64)),
-                          lambda w: run_window(prepared, *windows[w]))
-    return _plan_moved(spec, prices, windows, moved)
+        history = history_inputs(prepared)
+        one = _targets(prepared)[None]
+
+        def inputs(ws: np.ndarray) -> WindowInputs:
+            los, his = _bars(prepared, windows, ws)
+            none = np.zeros(len(ws), dtype=np.int64)
+            return WindowInputs([history], none, one, none, los, his)
+
+        return WindowPlan(windows, inputs, lambda w: run_window(prepared, *windows[w]), prepared.traded.index,
+                          history.has_bench, _targets_bytes(prepared))
+    first = prepare(moved(0), prices)
+    reason = fused_refusal(first)
+    if reason:
+        return reason
+    plan = _plan_moved(spec, prices, windows, moved, first)
+    return plan if plan is not None else _plan_each(prices, windows, moved, first)
 
 
-def fused_refusal(prepared: Any, instruments: str = "") -> str | None:
-    """Why the windows of ``prepared`` cannot take the fused path (None: they can); ``instruments`` ends the
-    message about derived instruments."""
+def fused_refusal(prepared: Any) -> str | None:
+    """Why the windows of ``prepared`` cannot take the fused path (None: they can)."""
     spec = prepared.spec
-    if prepared.terms or prepared.traded is not prepared.underlying:
-        return f"{spec.kind.name} trades derived instruments{instruments}"
     if not all(dtype == np.float64 for dtype in prepared.weights.dtypes):
         return "the strategy's targets are not all float64"
     if spec.engine.get("max_gross") is not None and not spec.run.get("scale_gross", True):
-        return "scale_gross = false checks each entry's targets"
+        return "scale_gross = false checks each run's targets"
     if np.isinf(prepared.weights.to_numpy()).any():
         return "the strategy's targets hold an infinite weight"
     return None
 
 
+def _targets(prepared: Any) -> np.ndarray:
+    """The prepared targets on every traded bar, as the kernel reads them."""
+    index = prepared.traded.index
+    weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
+    return np.ascontiguousarray(weights.to_numpy(dtype=np.float64))
+
+
+def _targets_bytes(prepared: Any) -> int:
+    return len(prepared.traded.index) * prepared.weights.shape[1] * 8
+
+
+def _bars(prepared: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]], ws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last bar of the windows ``ws`` (:meth:`PreparedRun.windows_bars`)."""
+    from shortthehype.studies import EntryWindows
+
+    if isinstance(windows, EntryWindows):
+        return prepared.windows_bars(windows.entries[ws], windows.exits[ws])
+    picked = [windows[w] for w in ws]
+    return prepared.windows_bars([entry for entry, _ in picked], [exit for _, exit in picked])
+
+
 def _plan_moved(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]],
-                moved: Callable[[int], Any]) -> WindowPlan | str:
-    """The plan where each window has its own spec (its entry dates moved): targets from the kind's target kernel."""
+                moved: Callable[[int], Any], prepared: Any) -> WindowPlan | None:
+    """The plan where each window has its own spec (its entry dates moved) and its targets come from the kind's
+    target kernel, on one history; None where they cannot (no target kernel, derived instruments priced from each
+    entry, engine options or traded columns that change with the entry dates)."""
     from shortthehype.fused import FusedTargets
     from shortthehype.runner import _kind_params, prepare, run_window
 
     fused = spec.kind.fused
-    if not isinstance(fused, FusedTargets):
-        return f"{spec.kind.name}'s entry dates move with each entry and it has no target kernel"
+    if not isinstance(fused, FusedTargets) or prepared.terms or prepared.traded is not prepared.underlying:
+        return None
     specs = [moved(w) for w in range(len(windows))]
-    prepared = prepare(specs[0], prices)
-    reason = fused_refusal(prepared, " (priced from each entry)")
-    if reason:
-        return reason
     options = spec.kind.engine_options(specs[0].engine, specs[0].params)
     if not all(_same_options(s.kind.engine_options(s.engine, s.params), options) for s in specs[1:]):
-        return f"{spec.kind.name}'s engine limits change with the entry dates"
+        return None
     # The kind sees a window's parameters with an unset risk_free resolved from the engine's cash rate and the
     # prices, which every window shares: resolved once, the same object for every window.
     first = _kind_params(specs[0], prices)
@@ -259,19 +313,55 @@ def _plan_moved(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, pd
     kernel_data = fused.prepare(prepared.traded, params[0], choices)
     columns = fused.columns(params[0]) if kernel_data.columns is None else kernel_data.columns
     if list(columns) != list(prepared.weights.columns):
-        return f"{spec.kind.name}'s traded columns change with the entry dates"
+        return None
     encoded = [kernel_data.encode(p) for p in params]
     n_bars, n_columns = len(prepared.traded.index), len(columns)
+    history = history_inputs(prepared)
 
-    def targets(ws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def inputs(ws: np.ndarray) -> WindowInputs:
         sets = np.empty((len(ws), n_bars, n_columns))
         for k, w in enumerate(ws):
             ip, fp = encoded[w]
             fused.targets_nb(kernel_data.data, np.asarray(ip, dtype=np.int64), np.asarray(fp, dtype=np.float64), 0,
                              sets[k])
-        return sets, np.arange(len(ws), dtype=np.int64)
+        los, his = _bars(prepared, windows, ws)
+        return WindowInputs([history], np.zeros(len(ws), dtype=np.int64), sets, np.arange(len(ws), dtype=np.int64),
+                            los, his)
 
-    return WindowPlan(prepared, windows, targets, lambda w: run_window(prepare(specs[w], prices), *windows[w]))
+    return WindowPlan(windows, inputs, lambda w: run_window(prepare(specs[w], prices), *windows[w]),
+                      prepared.traded.index, history.has_bench, _targets_bytes(prepared))
+
+
+def _plan_each(prices: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]], moved: Callable[[int], Any],
+               first: Any) -> WindowPlan:
+    """The plan where each window's spec is prepared on its own (its instruments priced from its entry, say):
+    one history per window, as many windows per kernel call as fit in memory.  A window whose history differs
+    from the first's in what the kernel shares (calendar, costs, account terms), or whose targets the kernel
+    cannot take, runs on the generic path."""
+    from shortthehype.runner import prepare, run_window
+
+    base = history_inputs(first)
+
+    def inputs(ws: np.ndarray) -> WindowInputs:
+        histories, sets, market_of = [], [], np.full(len(ws), -1, dtype=np.int64)
+        los, his = np.zeros(len(ws), dtype=np.int64), np.zeros(len(ws), dtype=np.int64)
+        for k, w in enumerate(ws):
+            prepared = first if w == 0 else prepare(moved(w), prices)
+            if fused_refusal(prepared) is not None:
+                continue
+            history = base if w == 0 else history_inputs(prepared)
+            if not history.same_terms(base):
+                continue
+            market_of[k] = len(histories)
+            histories.append(history)
+            sets.append(_targets(prepared))
+            (los[k],), (his[k],) = _bars(prepared, windows, np.array([w]))
+        stacked = np.stack(sets) if sets else np.empty((0, *base.inputs.close.shape))
+        return WindowInputs(histories or [base], market_of, stacked, np.maximum(market_of, 0), los, his)
+
+    inputs_bytes = 8 * (5 * base.inputs.close.size + 3 * len(base.inputs.days))  # prices and targets; days and rates
+    return WindowPlan(windows, inputs, lambda w: run_window(prepare(moved(w), prices), *windows[w]),
+                      first.traded.index, base.has_bench, 2 * inputs_bytes)  # twice: the kernel reads them stacked
 
 
 def _same_options(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
