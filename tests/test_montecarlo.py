@@ -174,6 +174,17 @@ def test_a_path_the_kernel_leaves_to_the_pandas_layer_is_run_there(monkeypatch):
     pd.testing.assert_frame_equal(fused, generic, check_exact=True)
 
 
+def test_the_command_takes_the_path(capsys, tmp_path):
+    rows = {}
+    for path in ("fused", "generic"):
+        out = tmp_path / f"{path}.parquet"
+        code = main(["montecarlo", "ai-basket", "--paths", "3", "--seed", "2", "--workers", "1", "--path", path,
+                     "--out", str(out)])
+        assert code == 0 and "SYNTHETIC" in capsys.readouterr().out
+        rows[path] = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(rows["fused"], rows["generic"], check_exact=True)
+
+
 def test_options_take_the_fused_path_and_what_it_cannot_take_falls_back_under_auto():
     puts = _both_paths("burry-short", paths=3, seed=1, overrides={"instrument": "puts"})
     assert puts.rows["total_return"].nunique() == 3

@@ -35,9 +35,9 @@ from shortthehype.spec import StrategySpec
 
 __all__ = [
     "DISTRIBUTION_METRICS",
+    "EntryWindows",
     "STUDY_PATHS",
     "StudyResult",
-    "EntryWindows",
     "entry_windows",
     "rolling",
     "shifted_settings",
