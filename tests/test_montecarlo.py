@@ -107,6 +107,30 @@ def test_bad_input_is_one_line(capsys, args, message):
     assert code == 1 and message in err and err.count("\n") == 1
 
 
+def test_the_choice_of_worker_processes_is_timed_on_a_warm_path(monkeypatch):
+    """The first path loads the kernels (seconds in a fresh process): timing it would spawn workers for a short run."""
+    import time
+
+    import shortthehype.montecarlo as mc
+
+    real_run, estimates = mc._Job._run, []
+
+    def slow_first(job, path_range):
+        if path_range.start == 0:
+            time.sleep(0.5)
+        return real_run(job, path_range)
+
+    def record(workers, serial_seconds):
+        estimates.append(serial_seconds)
+        return 1
+
+    monkeypatch.setattr(mc._Job, "_run", slow_first)
+    monkeypatch.setattr(mc, "_worker_count", record)
+    rows = montecarlo("ma-crossover", paths=5, seed=2).rows
+    assert rows["path"].tolist() == [0, 1, 2, 3, 4]
+    assert len(estimates) == 2 and estimates[1] < 0.5  # 3 paths at a warm path's pace, not at the first's
+
+
 def test_a_spec_without_a_synthetic_mapping_is_refused():
     with pytest.raises(ParamError, match="no mapping of its tickers"):
         montecarlo({"kind": "fixed-weights", "params": {"weights": {"SPY": 1.0}}}, paths=1)
@@ -143,7 +167,7 @@ def test_batches_of_any_size_give_the_same_rows(monkeypatch):
     calls = []
     real = mc._Job._run_batch
     monkeypatch.setattr(mc._Job, "_run_batch", lambda job, batch: calls.append(len(batch.paths)) or real(job, batch))
-    for setting, value, expected in (("STUDY_TARGETS_CHUNK_BYTES", 1, [1, 1, 1, 1, 1]), ("MONTECARLO_BATCH_PATHS", 3, [1, 3, 1])):
+    for setting, value, expected in (("STUDY_TARGETS_CHUNK_BYTES", 1, [1, 1, 1, 1, 1]), ("MONTECARLO_BATCH_PATHS", 3, [1, 1, 3])):
         calls.clear()
         with monkeypatch.context() as patch:
             patch.setattr(mc, setting, value)
@@ -157,19 +181,19 @@ def test_a_path_the_kernel_leaves_to_the_pandas_layer_is_run_there(monkeypatch):
     import shortthehype.study_windows as sw
     from shortthehype.core.windows_nb import WINDOW_ELSEWHERE
 
-    generic = montecarlo("burry-short", paths=3, seed=9, workers=1, path="generic").rows
+    generic = montecarlo("burry-short", paths=4, seed=9, workers=1, path="generic").rows
     real = sw.run_windows
     left = []
 
     def leave_the_last(histories, market_of, sets, set_of, los, his, out):
         real(histories, market_of, sets, set_of, los, his, out)
-        if len(los) > 1:  # the first path runs alone; the next two in one call
+        if len(los) > 1:  # the first two paths run alone; the next two in one call
             out.status[-1] = WINDOW_ELSEWHERE
             out.stats[-1] = np.nan
             left.append(len(los))
 
     monkeypatch.setattr(sw, "run_windows", leave_the_last)
-    fused = montecarlo("burry-short", paths=3, seed=9, workers=1, path="fused").rows
+    fused = montecarlo("burry-short", paths=4, seed=9, workers=1, path="fused").rows
     assert left == [2]
     pd.testing.assert_frame_equal(fused, generic, check_exact=True)
 
