@@ -242,10 +242,10 @@ FACTOR_TECH = "QQQ"
 #: Monte Carlo: paths of ``montecarlo`` without --paths, and the seed without --seed.
 MONTECARLO_DEFAULT_PATHS = 200
 MONTECARLO_DEFAULT_SEED = 0
-#: Monte Carlo runs in worker processes only when one process would take longer than this: each
-#: spawned worker spends seconds importing and loading the kernels a path uses (on the 2-core test
-#: machine 1,000 paths took 21 s in one process and 34 s in two workers).
-MONTECARLO_PROCESS_MIN_SECONDS = 60.0
+#: Monte Carlo runs in worker processes only when one process would take longer than this (timed on
+#: a warm path): each spawned worker spends seconds importing and loading the kernels a path uses. On
+#: the 2-core test machine 1,000 ma-crossover paths took 8.1 s in one process and 6.7 s in two workers.
+MONTECARLO_PROCESS_MIN_SECONDS = 10.0
 #: The fused Monte Carlo runs this many paths per kernel call (fewer where their arrays pass
 #: STUDY_TARGETS_CHUNK_BYTES): enough to keep every thread busy, few enough to hold little memory.
 MONTECARLO_BATCH_PATHS = 32
