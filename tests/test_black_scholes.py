@@ -350,6 +350,29 @@ def test_put_prices_use_no_future_data():
     assert not base.prices.close.iloc[cut + 1:].equals(other.prices.close.iloc[cut + 1:])
 
 
+def test_pricing_inputs_kept_with_the_prices_never_go_stale():
+    """The calendar, the converted rate series and a realised volatility are kept with the loaded prices: another
+    rate series, window or markup is priced afresh, and every result equals one on prices that keep nothing."""
+    from shortthehype.constants import PRICE_FIELDS
+    from shortthehype.option_pricing import VolModel
+
+    prices = make_prices(200, seed=8)
+    index = prices.index
+    low_rates = pd.Series(0.01, index=index[::10])
+    high_rates = pd.Series(np.linspace(0.02, 0.08, len(index[::10])), index=index[::10])
+    settings = [(low_rates, VolModel(window=10, markup=1.2)), (high_rates, VolModel(window=10, markup=1.2)),
+                (high_rates, VolModel(window=5, markup=1.2)), (high_rates, VolModel(window=5, markup=1.5)),
+                (0.03, VolModel(window=5, markup=1.5)), (low_rates, VolModel(window=10, markup=1.2))]
+    closes = []
+    for rate, volatility in settings:
+        kwargs = dict(moneyness=0.95, tenor_days=30, roll_days=3, rate=rate, volatility=volatility, first=index[15])
+        kept = roll_puts(prices, "X", **kwargs)
+        fresh = roll_puts(Prices(**{f: prices.field(f) for f in PRICE_FIELDS}), "X", **kwargs)
+        pd.testing.assert_frame_equal(kept.prices.close, fresh.prices.close, check_exact=True)
+        closes.append(kept.prices.close)
+    assert all(not closes[k].equals(closes[k + 1]) for k in range(4)) and closes[5].equals(closes[0])
+
+
 def test_put_volatility_is_lagged_realised_vol_times_markup():
     prices = make_prices(40, seed=2)
     close = prices.close["X"]

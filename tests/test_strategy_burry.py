@@ -440,3 +440,20 @@ def test_a_run_prices_each_roll_once_and_a_changed_rate_or_iv_file_prices_afresh
     high = backtest("burry-short", prices=prices, overrides=with_file)
     assert sorted(calls) == ["X", "X", "Y", "Y"]
     assert high.result.equity.iloc[-1] != low.result.equity.iloc[-1]
+
+
+def test_a_named_cash_rate_is_read_once_per_loaded_prices_and_every_run_shares_it(shared):
+    """The puts' pricing rate (``risk_free`` unset: the engine's cash rate): one object per loaded prices and setting,
+    so a study's or a sweep's runs find the rate series they have already converted."""
+    from shortthehype.data.load import load_prices
+    from shortthehype.runner import prepare, resolve_spec, spec_needs
+
+    spec = resolve_spec("burry-short", {"instrument": "puts", "cash_rate": "tbill"})
+    prices = load_prices(spec_needs(spec), data_dir=shared)
+    first = prepare(spec, prices).kind_params["risk_free"]
+    later = prepare(spec.with_overrides({"entry": "2025-06-02", "start": "2025-06-02"}), prices).kind_params["risk_free"]
+    assert isinstance(first, pd.Series) and later is first
+    reloaded = prepare(spec, load_prices(spec_needs(spec), data_dir=shared)).kind_params["risk_free"]
+    assert reloaded is not first and reloaded.equals(first)
+    fixed = prepare(spec.with_overrides({"cash_rate": 0.04}), prices).kind_params["risk_free"]
+    assert fixed == pytest.approx(math.log(1 + 0.04 * 91 / 360) * 365 / 91, rel=1e-15)

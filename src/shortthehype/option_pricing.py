@@ -385,6 +385,48 @@ def put_volatility(close: pd.Series, vol_window: int, iv_markup: float) -> pd.Se
     return realised.ffill().shift(1) * iv_markup
 
 
+def _pricing_calendar(prices: Prices) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The bars' dates at midnight and their day numbers from the first, once per loaded prices."""
+
+    def compute() -> tuple[pd.DatetimeIndex, np.ndarray]:
+        dates = calendar_dates(prices.index)
+        day = np.asarray((dates - dates[0]).days, dtype=np.float64) if len(dates) else np.zeros(0)
+        return dates, day
+
+    return prices.cached(("pricing-calendar",), compute)
+
+
+def _pricing_rates(prices: Prices, rate: float | pd.Series | None) -> np.ndarray:
+    """:func:`continuous_rates` on the bars of ``prices``; a dated series is converted once per loaded prices
+    (and kept with them, so the same object is recognised)."""
+    if not isinstance(rate, pd.Series):
+        return np.ascontiguousarray(continuous_rates(prices.index, rate))
+    converted = prices.cached(("pricing-rates",), dict)
+    held = converted.pop(id(rate), None)
+    if held is None or held[0] is not rate:
+        held = (rate, np.ascontiguousarray(continuous_rates(prices.index, rate)))
+    while len(converted) >= PRICING_RATES_KEPT:
+        converted.pop(next(iter(converted)))
+    converted[id(rate)] = held  # most recent last
+    return held[1]
+
+
+#: Converted rate series kept per loaded prices (a run's, a sweep's or a study's one series, and a few others).
+PRICING_RATES_KEPT = 4
+
+
+def _atm_array(prices: Prices, ticker: str, model: VolModel, need_from: pd.Timestamp | None) -> np.ndarray:
+    """:func:`atm_volatility` of ``ticker`` as the kernels read it; a realised volatility does not depend on when a
+    contract is bought, so it is computed once per loaded prices, ticker, window and markup."""
+
+    def compute() -> np.ndarray:
+        return np.ascontiguousarray(atm_volatility(prices.close[ticker], model, need_from=need_from).to_numpy(dtype=np.float64))
+
+    if model.source != "realised":
+        return compute()  # a file's values are checked from each contract's own first bar
+    return prices.cached(("realised-atm-volatility", ticker, model.window, model.markup), compute)
+
+
 @dataclass(frozen=True)
 class RolledPuts:
     """A rolled long-put position on one underlying.
@@ -499,8 +541,7 @@ def roll_puts(
 
     index = prices.index
     n = len(index)
-    dates = calendar_dates(index)
-    day = np.asarray((dates - dates[0]).days, dtype=np.float64) if n else np.zeros(0)
+    dates, day = _pricing_calendar(prices)
     first_bar = 0 if first is None else int(np.searchsorted(dates, pd.Timestamp(first).normalize(), side="left"))
     stop_bar = n if stop is None else int(np.searchsorted(dates, pd.Timestamp(stop).normalize(), side="left"))
 
@@ -508,11 +549,8 @@ def roll_puts(
         return np.ascontiguousarray(frame[ticker].to_numpy(dtype=np.float64))
 
     open_, high, low, close = (column(prices.field(name)) for name in ("open", "high", "low", "close"))
-    need_from = index[first_bar] if first_bar < n else None
-    vol = np.ascontiguousarray(
-        atm_volatility(prices.close[ticker], volatility, need_from=need_from).to_numpy(dtype=np.float64)
-    )
-    rates = np.ascontiguousarray(continuous_rates(index, rate))
+    vol = _atm_array(prices, ticker, volatility, index[first_bar] if first_bar < n else None)
+    rates = _pricing_rates(prices, rate)
     decision, settle, expiry = put_schedule_nb(
         close, vol, day, first_bar, stop_bar, float(tenor_days), roll_days, PUT_MIN_HOLD_BARS
     )
@@ -623,15 +661,11 @@ def price_contract(
         raise ParamError(f"{where}: strike must be > 0, got {strike:g}")
     index = prices.index
     n = len(index)
-    dates = calendar_dates(index)
-    day = np.asarray((dates - dates[0]).days, dtype=np.float64)
-    close_series = prices.close[ticker]
+    dates, day = _pricing_calendar(prices)
     column = {f: np.ascontiguousarray(prices.field(f)[ticker].to_numpy(dtype=np.float64)) for f in ("open", "high", "low", "close")}
     first = int(np.searchsorted(dates, entry, side="left"))
-    atm = np.ascontiguousarray(
-        atm_volatility(close_series, volatility, need_from=index[first] if first < n else None).to_numpy(dtype=np.float64)
-    )
-    rates = np.ascontiguousarray(continuous_rates(index, rate))
+    atm = _atm_array(prices, ticker, volatility, index[first] if first < n else None)
+    rates = _pricing_rates(prices, rate)
     stop = n
     if exit is not None:
         stop = min(stop, int(np.searchsorted(dates, exit, side="left")))

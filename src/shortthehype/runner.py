@@ -509,9 +509,17 @@ def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
 
     params = dict(spec.params)
     if "risk_free" in params and params["risk_free"] is None:
-        resolved, _ = resolve_rate(spec.engine.get("cash_rate") or 0.0, prices)  # its notes are the engine's to report
-        value = resolved.value
-        params["risk_free"] = value if isinstance(value, pd.Series) else float(continuous_rate(value))
+        setting = spec.engine.get("cash_rate") or 0.0
+
+        def risk_free() -> float | pd.Series:
+            resolved, _ = resolve_rate(setting, prices)  # its notes are the engine's to report
+            value = resolved.value
+            return value if isinstance(value, pd.Series) else float(continuous_rate(value))
+
+        # A named series is read once per loaded prices: the runs of a study or a sweep then share one object,
+        # which is how the option pricing recognises a rate it has already converted.
+        named = isinstance(setting, (str, int, float))
+        params["risk_free"] = prices.cached(("risk-free", setting), risk_free) if named else risk_free()
     return params
 
 
