@@ -152,3 +152,23 @@ def test_a_sweep_computes_only_the_indicators_its_combinations_use(monkeypatch):
                        "bubble_threshold": float(row["bubble_threshold"])}
         run = backtest(SPEC, overrides={**overrides, **combination}, prices=prices)
         assert row["sharpe"] == run.stats["sharpe"] or (np.isnan(row["sharpe"]) and np.isnan(run.stats["sharpe"]))
+
+
+def test_runs_on_one_loaded_prices_compute_each_indicator_once(monkeypatch):
+    """The indicator of a set of its parameters is kept with the loaded prices: generic runs that differ in other
+    parameters (a generic sweep's, a study's) share it; other prices compute their own, with the same result."""
+    from shortthehype.runner import backtest
+
+    computed = []
+    indicator = bt._indicator
+    monkeypatch.setattr(bt, "_indicator", lambda series, p: computed.append(p["window_min"]) or indicator(series, p))
+    prices = bubble_prices()
+    overrides = dict(FAST, ticker="SYN", start=None, benchmark=None, evaluate_from=None, bubble_exposure=-1.0)
+    settings = [(0.1, 60, 0), (0.3, 60, 5), (0.3, 80, 5), (0.2, 60, 10), (0.2, 80, 0)]
+    runs = [backtest(SPEC, overrides={**overrides, "bubble_threshold": t, "window_min": w, "hold": h}, prices=prices)
+            for t, w, h in settings]
+    assert computed == [60, 80]
+    assert len({run.result.equity.iloc[-1] for run in runs}) > 1
+    fresh = backtest(SPEC, overrides={**overrides, "bubble_threshold": 0.3, "window_min": 80, "hold": 5},
+                     prices=bubble_prices())
+    assert computed == [60, 80, 80] and fresh.result.equity.equals(runs[2].result.equity)

@@ -231,7 +231,6 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
         listed = np.flatnonzero(np.isfinite(close[:, 0]))
         if listed.size:
             calendars[0, listed[0]] = True  # invest on the first close
-    series = bubble_series(prices, params["ticker"])
     indicator_of: dict[tuple[Any, ...], int] = {}
     for values in itertools.product(*(dict.fromkeys(choices[name]) for name in _INDICATOR_PARAMS)):
         if values[0] <= values[1]:
@@ -239,11 +238,18 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     bubble = np.full((len(indicator_of), n), np.nan)
     antibubble = np.full((len(indicator_of), n), np.nan)
 
-    def compute(values: tuple[Any, ...], row: int) -> None:
-        frame = _indicator(series, {**params, **dict(zip(_INDICATOR_PARAMS, values))})
+    def on_bars(values: tuple[Any, ...]) -> np.ndarray:
+        frame = _indicator(bubble_series(prices, params["ticker"]), {**params, **dict(zip(_INDICATOR_PARAMS, values))})
         where = prices.index.get_indexer(frame.index)
-        bubble[row, where] = frame["bubble"].to_numpy(dtype=np.float64)
-        antibubble[row, where] = frame["antibubble"].to_numpy(dtype=np.float64)
+        rows = np.full((2, n), np.nan)
+        rows[0, where] = frame["bubble"].to_numpy(dtype=np.float64)
+        rows[1, where] = frame["antibubble"].to_numpy(dtype=np.float64)
+        return rows
+
+    def compute(values: tuple[Any, ...], row: int) -> None:
+        # kept with the prices: each run of a generic sweep or a study prepares its own parameters afresh
+        rows = prices.cached(("bubble-indicator", params["ticker"], *values), lambda: on_bars(values))
+        bubble[row], antibubble[row] = rows[0], rows[1]
 
     indicator_row = rows_on_first_use(indicator_of, compute)
 
