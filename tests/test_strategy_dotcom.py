@@ -13,6 +13,7 @@ import pytest
 
 from shortthehype.runner import backtest
 from shortthehype.baskets import AI_BASKET
+from shortthehype.constants import PRICE_FIELDS
 from shortthehype.core.analog_nb import best_alignment_nb, best_alignments_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError
@@ -352,6 +353,7 @@ def test_a_path_mode_sweep_fits_only_the_sets_its_combinations_use(prices, monke
     monkeypatch.setattr(analog, "_path_days", lambda close, p: fitted.append(p["window"]) or path_days(close, p))
     spec = load_spec("dotcom-analog").with_overrides({"mode": "path", "scale_steps": 3, "benchmark": None})
     grid = {"window": "40,50,60,70,80", "exposure": "0.5,1", "lead_days": "0,30"}  # 5 fits, 20 combinations
+    prices = Prices(**{name: prices.field(name) for name in PRICE_FIELDS})  # nothing kept from earlier tests
     result = sweep(spec, grid, prices=prices, random=3, seed=2, n_blocks=0, workers=1, path="fused")
     used = set(result.table["window"].tolist())
     assert len(used) < 5 and set(fitted) == used
@@ -371,3 +373,22 @@ def test_day_number_of_one_date_equals_the_index_version():
     expected = _day_numbers(pd.DatetimeIndex(stamps))
     assert [_day_number(t) for t in stamps] == expected.tolist()
     assert _day_number(pd.Timestamp("1970-01-01 23:59")) == 0.0 and _day_number(pd.Timestamp("1969-12-31")) == -1.0
+
+
+def test_runs_on_one_loaded_prices_fit_each_path_once(prices, monkeypatch):
+    """A path-mode fit is kept with the loaded prices: generic runs that differ in other parameters (a generic
+    sweep's, a study's) share it; other prices fit their own, with the same result."""
+    import shortthehype.strategies.dotcom_analog as analog
+
+    fitted = []
+    path_days = analog._path_days
+    monkeypatch.setattr(analog, "_path_days", lambda close, p: fitted.append(p["window"]) or path_days(close, p))
+    prices = Prices(**{name: prices.field(name) for name in PRICE_FIELDS})
+    spec = load_spec("dotcom-analog").with_overrides({"mode": "path", "scale_steps": 3, "benchmark": None})
+    settings = [(45, 1.0, 0), (45, 0.5, 30), (55, 0.5, 30), (45, 1.5, 60), (55, 1.0, 0)]
+    runs = [backtest(spec, overrides={"window": w, "exposure": e, "lead_days": d}, prices=prices) for w, e, d in settings]
+    assert fitted == [45, 55]
+    assert len({run.result.equity.iloc[-1] for run in runs}) > 1
+    again = Prices(**{name: prices.field(name) for name in PRICE_FIELDS})
+    fresh = backtest(spec, overrides={"window": 55, "exposure": 0.5, "lead_days": 30}, prices=again)
+    assert fitted == [45, 55, 55] and fresh.result.equity.equals(runs[2].result.equity)
