@@ -328,12 +328,14 @@ class _Job:
                         np.asarray(batch.los, dtype=np.int64), np.asarray(batch.his, dtype=np.int64), out)
         finally:
             numba.set_num_threads(1)
+        first = batch.histories[0]  # every history of a batch has the same calendar (History.same_terms)
+        table = pd.DataFrame(out.table(first.inputs.index, np.asarray(batch.los), np.asarray(batch.his),
+                                       first.has_bench)).to_dict(orient="records")
         done = out.done
         rows = {}
         for k, (path, market) in enumerate(zip(batch.paths, batch.markets, strict=True)):
             if done[k]:
-                row = out.row(k, batch.indexes[k], batch.los[k], batch.his[k], batch.histories[k].has_bench)
-                rows[path] = {**_scenario_columns(path, market), **row}
+                rows[path] = {**_scenario_columns(path, market), **table[k]}
             else:  # its inputs make the pandas layer raise: there, with the same message
                 again, spec, prices = self._market(path)
                 rows[path], _ = self._generic_row(path, again, spec, prices)
@@ -346,7 +348,6 @@ class _Batch:
     def __init__(self) -> None:
         self.paths: list[int] = []
         self.markets: list[Any] = []
-        self.indexes: list[pd.DatetimeIndex] = []
         self.histories: list[Any] = []
         self.targets: list[np.ndarray] = []
         self.los: list[int] = []
@@ -354,21 +355,17 @@ class _Batch:
         self.nbytes = 0
 
     def add(self, path: int, market: Any, prepared: Any, history: Any) -> None:
+        from shortthehype.study_windows import history_targets
+
         spec = prepared.spec
         lo, hi = prepared.window_bars(spec.run.get("start"), spec.run.get("end"))
-        index = prepared.traded.index
-        weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
-        targets = np.ascontiguousarray(weights.to_numpy(dtype=np.float64))
         self.paths.append(path)
         self.markets.append(market)
-        self.indexes.append(index)
         self.histories.append(history)
-        self.targets.append(targets)
+        self.targets.append(history_targets(prepared))
         self.los.append(lo)
         self.his.append(hi)
-        inputs = history.inputs
-        # what the batch holds, twice: the kernel reads them stacked
-        self.nbytes += 2 * (targets.nbytes + 4 * inputs.close.nbytes + 3 * inputs.days.nbytes)
+        self.nbytes += history.nbytes
 
 
 def _scenario_columns(path: int, market: Any) -> dict[str, Any]:

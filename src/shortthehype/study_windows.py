@@ -30,7 +30,8 @@ import pandas as pd
 
 from shortthehype.constants import STUDY_TARGETS_CHUNK_BYTES
 
-__all__ = ["History", "KernelOutput", "WindowPlan", "fused_refusal", "history_inputs", "plan_windows", "run_windows"]
+__all__ = ["History", "KernelOutput", "WindowPlan", "fused_refusal", "history_inputs", "history_targets", "plan_windows",
+           "run_windows"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ class History:
                 and np.array_equal(a.asset_params, b.asset_params, equal_nan=True)
                 and all(getattr(self.terms, name) == getattr(other.terms, name) for name in _SCALAR_TERMS))
 
+    @property
+    def nbytes(self) -> int:
+        """What a call holds of this history with one set of targets (the four prices and the targets; the days and
+        two rates), counted twice: the kernel reads them stacked."""
+        return 2 * 8 * (5 * self.inputs.close.size + 3 * len(self.inputs.days))
+
 
 #: The account terms that are one number per run (the rates are per bar, per history).
 _SCALAR_TERMS = ("init_cash", "max_gross", "maintenance_margin", "exec_at_open", "integer_shares", "renormalize")
@@ -172,19 +179,12 @@ class KernelOutput:
 
     def table(self, index: pd.DatetimeIndex, los: np.ndarray, his: np.ndarray, has_bench: bool) -> dict[str, Any]:
         """The study's columns: entry, exit, bars, final equity and every statistic (the benchmark's with one)."""
+        from shortthehype.metrics import ALL_STATS_KEYS, STATS_KEYS
+
+        keys = ALL_STATS_KEYS if has_bench else STATS_KEYS
         return {"entry": index[los], "exit": index[his], "bars": his - los + 1, "final_equity": self.final,
-                **{key: self.stats[:, k] for k, key in enumerate(_stats_keys(has_bench))}}
+                **{key: self.stats[:, k] for k, key in enumerate(keys)}}
 
-    def row(self, w: int, index: pd.DatetimeIndex, lo: int, hi: int, has_bench: bool) -> dict[str, Any]:
-        """Window ``w``'s row of :meth:`table` (bars ``lo..hi`` of ``index``)."""
-        return {"entry": index[lo], "exit": index[hi], "bars": hi - lo + 1, "final_equity": self.final[w],
-                **{key: self.stats[w, k] for k, key in enumerate(_stats_keys(has_bench))}}
-
-
-def _stats_keys(has_bench: bool) -> tuple[str, ...]:
-    from shortthehype.metrics import ALL_STATS_KEYS, STATS_KEYS
-
-    return tuple(ALL_STATS_KEYS if has_bench else STATS_KEYS)
 
 
 def run_windows(histories: Sequence[History], market_of: np.ndarray, sets: np.ndarray, set_of: np.ndarray,
@@ -240,7 +240,7 @@ def plan_windows(spec: Any, prices: Any, windows: Sequence[tuple[pd.Timestamp, p
         if reason:
             return reason
         history = history_inputs(prepared)
-        one = _targets(prepared)[None]
+        one = history_targets(prepared)[None]
 
         def inputs(ws: np.ndarray) -> WindowInputs:
             los, his = _bars(prepared, windows, ws)
@@ -269,7 +269,7 @@ def fused_refusal(prepared: Any) -> str | None:
     return None
 
 
-def _targets(prepared: Any) -> np.ndarray:
+def history_targets(prepared: Any) -> np.ndarray:
     """The prepared targets on every traded bar, as the kernel reads them."""
     index = prepared.traded.index
     weights = prepared.weights if prepared.weights.index.equals(index) else prepared.weights.reindex(index)
@@ -354,14 +354,13 @@ def _plan_each(prices: Any, windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]]
                 continue
             market_of[k] = len(histories)
             histories.append(history)
-            sets.append(_targets(prepared))
+            sets.append(history_targets(prepared))
             (los[k],), (his[k],) = _bars(prepared, windows, np.array([w]))
         stacked = np.stack(sets) if sets else np.empty((0, *base.inputs.close.shape))
         return WindowInputs(histories or [base], market_of, stacked, np.maximum(market_of, 0), los, his)
 
-    inputs_bytes = 8 * (5 * base.inputs.close.size + 3 * len(base.inputs.days))  # prices and targets; days and rates
     return WindowPlan(windows, inputs, lambda w: run_window(prepare(moved(w), prices), *windows[w]),
-                      first.traded.index, base.has_bench, 2 * inputs_bytes)  # twice: the kernel reads them stacked
+                      first.traded.index, base.has_bench, base.nbytes)
 
 
 def _same_options(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
