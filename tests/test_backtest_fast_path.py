@@ -124,6 +124,20 @@ def test_select_survives_pickling_without_its_memo(real):
     _frames_equal(back, {name: getattr(chosen, name) for name in PRICE_FIELDS})
 
 
+def test_recent_keeps_the_most_recently_asked_values_and_recomputes_what_no_longer_holds():
+    prices = Prices.from_close(pd.DataFrame({"X": [1.0, 2.0]}, index=pd.bdate_range("2024-01-02", periods=2)))
+    computed = []
+
+    def ask(key, current=None):
+        return prices.recent(("test",), key, lambda: computed.append(key) or f"value {key}", 2, current)
+
+    assert [ask("a"), ask("b"), ask("a")] == ["value a", "value b", "value a"] and computed == ["a", "b"]
+    ask("c")  # three keys, two kept: "b" was asked for least recently
+    assert computed == ["a", "b", "c"] and list(prices.cached(("test",), dict)) == ["a", "c"]
+    ask("a", current=lambda held: False)  # a kept value that no longer holds is computed again
+    assert computed == ["a", "b", "c", "a"]
+
+
 @pytest.mark.parametrize("start_bar, end_bar", [(0, None), (5, 40), (25, 59), (12, 13)])
 def test_prepare_window_equals_pandas(start_bar, end_bar):
     rng = np.random.default_rng(start_bar)

@@ -152,14 +152,12 @@ class FusedTargets:
         indicators (a study's entries, a generic sweep's combinations) compute them once.
         """
         key = _plain_key(params)
-        recent = prices.cached(("fused-prepared", id(self)), dict)  # a kind's hook lives as long as the process
-        prepared = recent.pop(key, None) if key is not None else None
-        if prepared is None:
-            prepared = self.prepare(prices, params, {name: (params[name],) for name in self.params})
-        if key is not None:
-            while len(recent) >= PREPARED_KEPT:
-                recent.pop(next(iter(recent)))
-            recent[key] = prepared  # most recent last
+
+        def prepare() -> Prepared:
+            return self.prepare(prices, params, {name: (params[name],) for name in self.params})
+
+        # a kind's hook lives as long as the process: its id names its store
+        prepared = prepare() if key is None else prices.recent(("fused-prepared", id(self)), key, prepare, PREPARED_KEPT)
         columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
         out = np.empty((len(prices), len(columns)))

@@ -399,16 +399,13 @@ def _pricing_calendar(prices: Prices) -> tuple[pd.DatetimeIndex, np.ndarray]:
 def _pricing_rates(prices: Prices, rate: float | pd.Series | None) -> np.ndarray:
     """:func:`continuous_rates` on the bars of ``prices``; a dated series is converted once per loaded prices
     (and kept with them, so the same object is recognised)."""
+    def convert() -> tuple[Any, np.ndarray]:
+        return rate, np.ascontiguousarray(continuous_rates(prices.index, rate))
+
     if not isinstance(rate, pd.Series):
-        return np.ascontiguousarray(continuous_rates(prices.index, rate))
-    converted = prices.cached(("pricing-rates",), dict)
-    held = converted.pop(id(rate), None)
-    if held is None or held[0] is not rate:
-        held = (rate, np.ascontiguousarray(continuous_rates(prices.index, rate)))
-    while len(converted) >= PRICING_RATES_KEPT:
-        converted.pop(next(iter(converted)))
-    converted[id(rate)] = held  # most recent last
-    return held[1]
+        return convert()[1]
+    # kept by identity, with the series itself: an id is reused only once its object is gone
+    return prices.recent(("pricing-rates",), id(rate), convert, PRICING_RATES_KEPT, lambda held: held[0] is rate)[1]
 
 
 #: Converted rate series kept per loaded prices (a run's, a sweep's or a study's one series, and a few others).

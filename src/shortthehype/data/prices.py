@@ -14,6 +14,8 @@ from shortthehype.errors import DataError
 
 __all__ = ["Prices"]
 
+_NONE = object()  # no value kept under a key
+
 
 @dataclass(frozen=True)
 class Prices:
@@ -112,6 +114,25 @@ class Prices:
         if key not in memo:
             memo[key] = compute()
         return memo[key]
+
+    def recent(self, name: Hashable, key: Hashable, compute: Callable[[], Any], kept: int,
+               current: Callable[[Any], bool] | None = None) -> Any:
+        """``compute()``, kept among the ``kept`` most recent values stored under ``name`` for these prices.
+
+        For what is derived per parameter set (prepared indicators, rolled
+        puts, a converted rate series): the runs of a study or a sweep ask for
+        the same few again and again, and the store never grows past ``kept``.
+        ``current(value)`` says whether a kept value still holds (a key that
+        cannot hold everything it depends on, such as an object's identity).
+        """
+        store = self.cached(name, dict)
+        held = store.pop(key, _NONE)
+        if held is _NONE or (current is not None and not current(held)):
+            held = compute()
+        while len(store) >= kept:
+            store.pop(next(iter(store)))
+        store[key] = held  # most recent last
+        return held
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_memo"}  # derived values do not travel

@@ -247,8 +247,9 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
         return rows
 
     def compute(values: tuple[Any, ...], row: int) -> None:
-        # kept with the prices: each run of a generic sweep or a study prepares its own parameters afresh
-        rows = prices.cached(("bubble-indicator", params["ticker"], *values), lambda: on_bars(values))
+        # kept with the prices (as many as the fits kept): each run of a generic sweep or a study prepares its own
+        # parameters afresh
+        rows = prices.recent(("bubble-indicator", params["ticker"]), values, lambda: on_bars(values), BUBBLE_FIT_CACHE_SIZE)
         bubble[row], antibubble[row] = rows[0], rows[1]
 
     indicator_row = rows_on_first_use(indicator_of, compute)

@@ -170,28 +170,26 @@ def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar:
 
     rate = params["risk_free"]  # a number, None, or a dated series (compared by identity: it is not hashable)
     key = (ticker, entry_bar, exit_bar, *(repr(params[name]) for name in _ROLL_PARAMS), _iv_file_state(params))
-    recent = prices.cached(_ROLLS, dict)
-    held = recent.pop(key, None)
-    if held is not None and (held[0] is rate or not isinstance(rate, pd.Series) and not isinstance(held[0], pd.Series)
-                             and held[0] == rate):
-        recent[key] = held
-        return held[1]
     index = prices.index
-    rolled = roll_puts(
-        prices,
-        ticker,
-        moneyness=params["moneyness"],
-        tenor_days=params["tenor_days"],
-        roll_days=params["roll_days"],
-        rate=rate,
-        volatility=VolModel.from_params(params),
-        first=index[entry_bar] if entry_bar < len(index) else index[-1] + pd.Timedelta(days=1),
-        stop=index[exit_bar] if exit_bar < len(index) else None,
-    )
-    while len(recent) >= ROLLS_KEPT:
-        recent.pop(next(iter(recent)))
-    recent[key] = (rate, rolled)
-    return rolled
+
+    def roll() -> tuple[Any, Any]:
+        return rate, roll_puts(
+            prices,
+            ticker,
+            moneyness=params["moneyness"],
+            tenor_days=params["tenor_days"],
+            roll_days=params["roll_days"],
+            rate=rate,
+            volatility=VolModel.from_params(params),
+            first=index[entry_bar] if entry_bar < len(index) else index[-1] + pd.Timedelta(days=1),
+            stop=index[exit_bar] if exit_bar < len(index) else None,
+        )
+
+    def same_rate(held: tuple[Any, Any]) -> bool:
+        return held[0] is rate or (not isinstance(rate, pd.Series) and not isinstance(held[0], pd.Series)
+                                   and held[0] == rate)
+
+    return prices.recent(_ROLLS, key, roll, ROLLS_KEPT, same_rate)[1]
 
 
 def _iv_file_state(params: Params) -> tuple[int, int] | None:

@@ -439,9 +439,12 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     path_days = np.empty((len(fit_of), len(prices)))
 
     def fit(values: tuple[Any, ...], row: int) -> None:
-        # kept with the prices: each run of a generic sweep or a study prepares its own parameters afresh
-        key = ("dotcom-path-days", params["reference"], tuple(params["tickers"]), *values)
-        path_days[row] = prices.cached(key, lambda: _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))}))
+        # kept with the prices (as many as the fits kept): each run of a generic sweep or a study prepares its own
+        # parameters afresh
+        path_days[row] = prices.recent(
+            ("dotcom-path-days", params["reference"], tuple(params["tickers"])), values,
+            lambda: _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))}), ANALOG_FIT_CACHE_SIZE,
+        )
 
     fit_row = rows_on_first_use(fit_of, fit)
 
