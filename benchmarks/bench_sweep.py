@@ -165,15 +165,29 @@ def case_classic_ours(out: Path) -> dict:
     }
 
 
-def _plain_loop_kernel():
-    """The floor the classic case is measured against: a plain fused numba loop over combinations and bars.
+def _plain_loop_kernels():
+    """The floors the classic case is measured against: plain fused numba loops over combinations and bars.
 
     Per combination: the crossing of two precomputed moving averages, long
     or flat at the close with a proportional fee, the equity, and the sums
-    of the returns and of their squares (a one-pass Sharpe ratio) — no
-    engine rules, no other statistic.
+    of the returns and of their squares (a one-pass Sharpe ratio); no engine
+    rules.  ``sharpe``: no other statistic.  ``three``: also the total
+    return and the maximum drawdown, the three statistics the classic case
+    compares with vectorbt; the drawdown of the equity in its cheapest exact
+    form (a running peak and the lowest equity under it, one division per
+    peak left behind).
     """
     from numba import njit, prange
+
+    @njit(inline="always")
+    def step(px, want, cash, pos, fees):
+        if want > 0.0 and pos == 0.0:
+            pos = cash / (px * (1.0 + fees))
+            cash -= pos * px * (1.0 + fees)
+        elif want == 0.0 and pos > 0.0:
+            cash += pos * px * (1.0 - fees)
+            pos = 0.0
+        return cash, pos
 
     @njit(parallel=True, cache=True)
     def plain_crossover_nb(close, ma, fast_idx, slow_idx, fees, init_cash, out):
@@ -183,27 +197,47 @@ def _plain_loop_kernel():
             cash, pos, prev, total, squares = init_cash, 0.0, init_cash, 0.0, 0.0
             for t in range(n):
                 px = close[t]
-                want = 1.0 if fast[t] > slow[t] else 0.0
-                if want > 0.0 and pos == 0.0:
-                    pos = cash / (px * (1.0 + fees))
-                    cash -= pos * px * (1.0 + fees)
-                elif want == 0.0 and pos > 0.0:
-                    cash += pos * px * (1.0 - fees)
-                    pos = 0.0
+                cash, pos = step(px, 1.0 if fast[t] > slow[t] else 0.0, cash, pos, fees)
                 equity = cash + pos * px
                 r = equity / prev - 1.0
                 prev = equity
                 total += r
                 squares += r * r
             mean = total / n
-            out[c] = mean / np.sqrt(squares / n - mean * mean) * np.sqrt(252.0)
+            out[c, 0] = mean / np.sqrt(squares / n - mean * mean) * np.sqrt(252.0)
         return out
 
-    return plain_crossover_nb
+    @njit(parallel=True, cache=True)
+    def plain_three_nb(close, ma, fast_idx, slow_idx, fees, init_cash, out):
+        n = close.shape[0]
+        for c in prange(fast_idx.shape[0]):
+            fast, slow = ma[fast_idx[c]], ma[slow_idx[c]]
+            cash, pos, prev, total, squares = init_cash, 0.0, init_cash, 0.0, 0.0
+            peak, low, deepest = init_cash, init_cash, 0.0
+            for t in range(n):
+                px = close[t]
+                cash, pos = step(px, 1.0 if fast[t] > slow[t] else 0.0, cash, pos, fees)
+                equity = cash + pos * px
+                r = equity / prev - 1.0
+                prev = equity
+                total += r
+                squares += r * r
+                low = min(low, equity)
+                if equity > peak:
+                    deepest = min(deepest, (low - peak) / peak)
+                    peak = equity
+                    low = equity
+            mean = total / n
+            out[c, 0] = mean / np.sqrt(squares / n - mean * mean) * np.sqrt(252.0)
+            out[c, 1] = prev / init_cash - 1.0
+            out[c, 2] = min(deepest, (low - peak) / peak)
+        return out
+
+    return {"sharpe": plain_crossover_nb, "three": plain_three_nb}
 
 
 def case_plain_loop(out: Path) -> dict:
-    """:func:`_plain_loop_kernel` on the classic case's bars and 4,851 pairs, beside the fused kernel (same process)."""
+    """:func:`_plain_loop_kernels` on the classic case's bars and 4,851 pairs, beside the fused kernel (same process)."""
     from shortthehype.core.sweep_nb import rolling_means_nb
     from shortthehype.spec import load_spec
     from shortthehype.sweeps import build_axes, sweep
@@ -215,14 +249,17 @@ def case_plain_loop(out: Path) -> dict:
     ma = np.empty((len(windows), len(close)))
     rolling_means_nb(close, windows, True, ma)
     pairs = np.asarray([(f, s) for f in range(len(windows)) for s in range(len(windows)) if f < s], dtype=np.int64)
-    kernel = _plain_loop_kernel()
-    result = np.empty(len(pairs))
+    kernels = _plain_loop_kernels()
+    result = np.empty((len(pairs), 3))
     grid = {"fast": WINDOWS, "slow": WINDOWS}
     base = load_spec("ma-crossover").with_overrides(CLASSIC_VBT)
     ids = sweep(base, grid, prices=prices, n_blocks=0).table["combination"].to_numpy()
     plan = Plan(spec=base, prices=prices, axes=build_axes(base, grid), mode="fused", n_blocks=0)
-    runs = {"plain": lambda: kernel(close, ma, pairs[:, 0], pairs[:, 1], FEES, INIT_CASH, result),
-            "ours": lambda: base.kind.fused.chunk(plan, ids)}
+    runs = {
+        "plain": lambda: kernels["sharpe"](close, ma, pairs[:, 0], pairs[:, 1], FEES, INIT_CASH, result),
+        "plain_three": lambda: kernels["three"](close, ma, pairs[:, 0], pairs[:, 1], FEES, INIT_CASH, result),
+        "ours": lambda: base.kind.fused.chunk(plan, ids),
+    }
     record = {"combinations": len(ids), "bars": len(close)}
     for name, run in runs.items():
         run()
@@ -551,10 +588,12 @@ def main() -> None:
                   f"{o['peak_rss_mib']:.0f} MiB | {notes}; cold {o['cold']:.2f} s |")
     if "plain-loop" in results:
         p = results["plain-loop"]
-        print(f"| 1. classic, the fused kernel beside a plain fused loop (same process) | {p['ours_ns']:.2f} ns/bar·comb "
-              f"(CPU {p['ours_cpu_ns']:.2f}) | plain loop {p['plain_ns']:.2f} ns/bar·comb (CPU {p['plain_cpu_ns']:.2f}) "
-              f"| {p['ours_ns'] / p['plain_ns']:.2f}x wall, {p['ours_cpu_ns'] / p['plain_cpu_ns']:.2f}x CPU | | "
-              f"{p['combinations']:,} comb. x {p['bars']:,} bars, numba's threads; CPU = process time summed over threads |")
+        for key, what in (("plain", "Sharpe ratio only"), ("plain_three", "total return, Sharpe ratio, max drawdown")):
+            print(f"| 1. classic, the fused kernel beside a plain fused loop ({what}; same process) | {p['ours_ns']:.2f} "
+                  f"ns/bar·comb (CPU {p['ours_cpu_ns']:.2f}) | plain loop {p[key + '_ns']:.2f} ns/bar·comb (CPU "
+                  f"{p[key + '_cpu_ns']:.2f}) | {p['ours_ns'] / p[key + '_ns']:.2f}x wall, "
+                  f"{p['ours_cpu_ns'] / p[key + '_cpu_ns']:.2f}x CPU | | {p['combinations']:,} comb. x {p['bars']:,} bars, "
+                  "numba's threads; CPU = process time summed over threads |")
     if "cold-compile" in results:
         c = results["cold-compile"]
         print(f"| 1. classic, empty numba cache (compilation) | {c['first_call']:.1f} s | | | | whole process {c['process']:.1f} s |")

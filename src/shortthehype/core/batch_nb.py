@@ -111,13 +111,13 @@ def stats_from_returns_nb(returns, k, total, equity, first_value, ann_factor, bl
         lo_r = min(lo_r, r)
         hi_r = max(hi_r, r)
         dd_equity *= 1.0 + r  # also the compounded growth: both start at 1 and take the same products
+        # one branch, not two (a new peak or a new low is a coin toss on many bars): a new peak leaves the low as it was
+        dd_low = min(dd_low, dd_equity)
         if dd_equity > dd_peak:
             dd = (dd_low - dd_peak) / dd_peak
             if np.isnan(mdd) or dd < mdd:
                 mdd = dd
             dd_peak = dd_equity
-            dd_low = dd_equity
-        elif dd_equity < dd_low:
             dd_low = dd_equity
         d = min(r, 0.0)
         down_total += d * d
