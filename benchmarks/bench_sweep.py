@@ -180,27 +180,25 @@ def _plain_loop_kernels():
     from numba import njit, prange
 
     @njit(inline="always")
-    def step(px, want, cash, pos, fees):
-        if want > 0.0 and pos == 0.0:
+    def step(px, long, cash, pos, prev, fees):
+        """One bar: enter or leave at the close; (cash, position, equity, return)."""
+        if long and pos == 0.0:
             pos = cash / (px * (1.0 + fees))
             cash -= pos * px * (1.0 + fees)
-        elif want == 0.0 and pos > 0.0:
+        elif not long and pos > 0.0:
             cash += pos * px * (1.0 - fees)
             pos = 0.0
-        return cash, pos
+        equity = cash + pos * px
+        return cash, pos, equity, equity / prev - 1.0
 
     @njit(parallel=True, cache=True)
     def plain_crossover_nb(close, ma, fast_idx, slow_idx, fees, init_cash, out):
         n = close.shape[0]
         for c in prange(fast_idx.shape[0]):
             fast, slow = ma[fast_idx[c]], ma[slow_idx[c]]
-            cash, pos, prev, total, squares = init_cash, 0.0, init_cash, 0.0, 0.0
+            cash, pos, equity, total, squares = init_cash, 0.0, init_cash, 0.0, 0.0
             for t in range(n):
-                px = close[t]
-                cash, pos = step(px, 1.0 if fast[t] > slow[t] else 0.0, cash, pos, fees)
-                equity = cash + pos * px
-                r = equity / prev - 1.0
-                prev = equity
+                cash, pos, equity, r = step(close[t], fast[t] > slow[t], cash, pos, equity, fees)
                 total += r
                 squares += r * r
             mean = total / n
@@ -212,14 +210,10 @@ def _plain_loop_kernels():
         n = close.shape[0]
         for c in prange(fast_idx.shape[0]):
             fast, slow = ma[fast_idx[c]], ma[slow_idx[c]]
-            cash, pos, prev, total, squares = init_cash, 0.0, init_cash, 0.0, 0.0
+            cash, pos, equity, total, squares = init_cash, 0.0, init_cash, 0.0, 0.0
             peak, low, deepest = init_cash, init_cash, 0.0
             for t in range(n):
-                px = close[t]
-                cash, pos = step(px, 1.0 if fast[t] > slow[t] else 0.0, cash, pos, fees)
-                equity = cash + pos * px
-                r = equity / prev - 1.0
-                prev = equity
+                cash, pos, equity, r = step(close[t], fast[t] > slow[t], cash, pos, equity, fees)
                 total += r
                 squares += r * r
                 low = min(low, equity)
@@ -229,7 +223,7 @@ def _plain_loop_kernels():
                     low = equity
             mean = total / n
             out[c, 0] = mean / np.sqrt(squares / n - mean * mean) * np.sqrt(252.0)
-            out[c, 1] = prev / init_cash - 1.0
+            out[c, 1] = equity / init_cash - 1.0
             out[c, 2] = min(deepest, (low - peak) / peak)
         return out
 
