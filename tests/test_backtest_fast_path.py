@@ -119,9 +119,12 @@ def test_select_survives_pickling_without_its_memo(real):
     import pickle
 
     chosen = real.select(["PLTR"])
+    chosen.tickers  # something derived
     back = pickle.loads(pickle.dumps(chosen))
-    assert "_memo" not in back.__dict__
+    assert "_derived" in chosen.__dict__ and "_derived" not in back.__dict__
     _frames_equal(back, {name: getattr(chosen, name) for name in PRICE_FIELDS})
+    with pytest.raises(ValueError, match="read-only"):  # unpickled arrays are read-only again
+        back.close.iloc[0, 0] = 1.0
 
 
 def test_recent_keeps_the_most_recently_asked_values_and_recomputes_what_no_longer_holds():
@@ -218,6 +221,73 @@ def test_repeated_backtests_equal_fresh_ones(shared_prices_dir, name):
         pd.testing.assert_frame_equal(run.weights, first.weights)
         assert run.warnings == first.warnings
         assert run.rates == first.rates
+
+
+def _copied(prices: Prices) -> Prices:
+    return Prices(**{f: getattr(prices, f).copy() for f in PRICE_FIELDS}, source=prices.source,
+                  warnings=prices.warnings, origin=prices.origin)
+
+
+@pytest.mark.parametrize("change", ["assign", "divide", "insert-and-drop"])
+def test_prices_changed_in_place_are_never_read_from_what_was_kept(shared_prices_dir, change):
+    """A column replaced in place after a run (the changes pandas allows on read-only arrays) gives the results
+    of the new prices, not those kept from the old ones."""
+    spec = resolve_spec("ai-basket")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prices = load_prices(spec_needs(spec), end=spec.run.get("end"), source="csv", data_dir=shared_prices_dir)
+        before = backtest(spec, prices=prices)
+        ticker = prices.tickers[0]
+        if change == "assign":
+            prices.close[ticker] = prices.close[ticker] * 0.5
+        elif change == "divide":
+            for name in ("open", "high", "low", "close"):
+                frame = getattr(prices, name)
+                frame /= 2.0
+        else:
+            halved = prices.close[ticker] * 0.5
+            prices.close.drop(columns=[ticker], inplace=True)
+            prices.close.insert(0, ticker, halved)
+        after = backtest(spec, prices=prices)
+        fresh = backtest(spec, prices=_copied(prices))
+    pd.testing.assert_series_equal(after.stats, fresh.stats)
+    pd.testing.assert_frame_equal(after.weights, fresh.weights)
+    if change != "divide":  # halving every price changes no return
+        assert after.stats["total_return"] != before.stats["total_return"]
+
+
+def test_values_written_in_place_raise(real):
+    for write in (lambda: real.close.iloc.__setitem__((0, 0), 1.0),
+                  lambda: real.open.loc.__setitem__((real.index[-1], "NVDA"), 1.0),
+                  lambda: real.close.to_numpy().__setitem__((0, 0), 1.0)):
+        with pytest.raises(ValueError):
+            write()
+    own = pd.DataFrame({"X": [1.0, 2.0]}, index=pd.bdate_range("2024-01-02", periods=2))
+    Prices.from_close(own)
+    own.iloc[0, 0] = 5.0  # the caller's frame is the caller's: from_close copies it
+    assert own.iloc[0, 0] == 5.0
+
+
+def test_a_frame_changed_twice_through_a_name_of_its_own_is_seen_both_times():
+    index = pd.bdate_range("2024-01-02", periods=3)
+    prices = Prices.from_close(pd.DataFrame({"X": [1.0, 2.0, 4.0], "Y": [1.0, 1.0, 1.0]}, index=index))
+    close = prices.close
+    close["X"] = close["X"] * 2.0
+    assert prices.cached(("last",), lambda: prices.close.iloc[-1].tolist()) == [8.0, 1.0]
+    close["Y"] = close["Y"] * 3.0  # the frame the prices hold, seen again after the first change
+    assert prices.close is close
+    assert prices.cached(("last",), lambda: prices.close.iloc[-1].tolist()) == [8.0, 3.0]
+    with pytest.raises(ValueError):
+        close.iloc[0, 0] = 0.0
+
+
+def test_a_selection_changed_in_place_is_made_again(real):
+    chosen = real.select(["NVDA", "AMD"])
+    chosen.close["NVDA"] = chosen.close["NVDA"] * 2.0
+    again = real.select(["NVDA", "AMD"])
+    assert again is not chosen
+    _frames_equal(again, select_pandas(real, ["NVDA", "AMD"]))
+    assert real.select(["NVDA", "AMD"]) is again
 
 
 def test_stats_exposure_reads_what_the_exposure_frame_says(shared_prices_dir):

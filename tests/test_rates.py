@@ -262,6 +262,32 @@ def test_backtest_reports_the_rate_and_its_coverage(tmp_path):
     assert document["rates"]["cash_rate"] == run.rates["cash_rate"] and document["engine"]["cash_rate"] == "tbill"
 
 
+def test_a_rate_file_rewritten_after_a_run_is_read_again(tmp_path):
+    """Rates read for loaded prices are kept with them, with the file's version: a rewritten file is read again by
+    the engine and by the option pricing."""
+    import os
+
+    from shortthehype.data.load import load_prices
+    from shortthehype.runner import _kind_params, resolve_spec
+
+    prices_dir, path = _rates_dir(tmp_path, [f"{day:%Y-%m-%d},3.6" for day in DAYS])
+    _flat_frame(DAYS).rename_axis("date").to_csv(prices_dir / "X.csv")
+    prices = load_prices(["X"], source="csv", data_dir=prices_dir)
+    spec = {"name": "cash", "kind": "fixed-weights", "params": {"weights": {"X": 0.0}}, "engine": {"cash_rate": "tbill"}}
+    puts = resolve_spec("burry-puts")
+    before = backtest(spec, prices=prices).stats["end_value"]
+    rate_before = _kind_params(puts, prices)["risk_free"]
+    assert backtest(spec, prices=prices).stats["end_value"] == before  # kept
+    stat = path.stat()
+    path.write_text("\n".join(["date,rate", *(f"{day:%Y-%m-%d},7.2" for day in DAYS)]) + "\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a new version even within the clock's tick
+    after = backtest(spec, prices=prices).stats["end_value"]
+    fresh = backtest(spec, prices=load_prices(["X"], source="csv", data_dir=prices_dir)).stats["end_value"]
+    assert after == fresh and after > before
+    rate_after = _kind_params(puts, prices)["risk_free"]
+    assert rate_after.iloc[-1] > rate_before.iloc[-1]
+
+
 # ---- the CLI --------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from reference import random_prices, random_weights, reference_simulate
 
+from shortthehype.data.prices import Prices
 from shortthehype.engine import prepare_inputs
 from shortthehype.enums import Direction, EventKind, OrderStatus, Reason, Side, TradeStatus
 
@@ -180,14 +181,23 @@ def test_last_valid_bar_matches_a_python_scan():
     assert last_valid_bar_nb(np.empty((0, 2))).tolist() == [-1, -1]
 
 
+def _scaled(prices: Prices, factor: np.ndarray, delisted: int | None = None) -> Prices:
+    """New prices: each bar's open, high, low and close times ``factor``; the second ticker gone from bar ``delisted``."""
+    frames = {}
+    for name in ("open", "high", "low", "close"):
+        values = getattr(prices, name).to_numpy() * factor[:, None]
+        if delisted is not None:
+            values[delisted:, 1] = np.nan
+        frames[name] = pd.DataFrame(values, index=prices.index, columns=prices.close.columns)
+    return Prices(**frames, volume=prices.volume)
+
+
 def test_records_that_outgrow_their_first_capacity_match_the_reference():
     """A leveraged long in a falling market gets a margin call and a cut on most bars: the order and event records
     outgrow the kernel's first allocation (sized from the target rows) many times over, and grow between runs of bars."""
     rng = np.random.default_rng(11)
     n_bars = 400
-    prices = random_prices(rng, n_bars, 2, jumps=False, gaps=False)
-    for frame in (prices.open, prices.high, prices.low, prices.close):
-        frame.iloc[:, :] = frame.to_numpy() * np.exp(-0.004 * np.arange(n_bars))[:, None]
+    prices = _scaled(random_prices(rng, n_bars, 2, jumps=False, gaps=False), np.exp(-0.004 * np.arange(n_bars)))
     weights = pd.DataFrame([[1.5, 1.5]], index=prices.index[:1], columns=prices.tickers)
     inputs = prepare_inputs(prices, weights, execution="close", maintenance_margin=0.5, fees=0.001)
     result = inputs.run()
@@ -203,13 +213,10 @@ def test_limits_met_between_rows_match_the_reference(limit):
     a margin call, a gross above the cap, a bankruptcy and a delisting met there act as on any other bar."""
     rng = np.random.default_rng(5)
     n_bars = 60
-    prices = random_prices(rng, n_bars, 2, jumps=False, gaps=False)
     drop = np.ones(n_bars)
     drop[30:] = {"margin": 0.55, "cap": 0.55, "bankruptcy": 0.2, "delisting": 1.0}[limit]  # a crash on bar 30
-    for frame in (prices.open, prices.high, prices.low, prices.close):
-        frame.iloc[:, :] = frame.to_numpy() * drop[:, None]
-        if limit == "delisting":
-            frame.iloc[45:, 1] = np.nan
+    delisted = 45 if limit == "delisting" else None
+    prices = _scaled(random_prices(rng, n_bars, 2, jumps=False, gaps=False), drop, delisted)
     weights = pd.DataFrame([[1.2, 1.0]], index=prices.index[:1], columns=prices.tickers)
     settings = {"margin": {"maintenance_margin": 0.5}, "cap": {"max_gross": 2.5}, "bankruptcy": {},
                 "delisting": {}}[limit]

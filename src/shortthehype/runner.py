@@ -465,13 +465,14 @@ def _engine_with_rates(spec: StrategySpec, prices: Prices, index: pd.DatetimeInd
 
     Rates given as numbers or series names are resolved once per loaded data set and window.
     """
-    from shortthehype.data.rates import RATE_OPTIONS
+    from shortthehype.data.rates import RATE_OPTIONS, rate_file_state
 
     engine = dict(spec.kind.engine_options(spec.engine, spec.params))
     settings = {name: engine[name] for name in RATE_OPTIONS if name in engine}
     if not all(value is None or isinstance(value, (str, int, float)) for value in settings.values()):
         return resolve_engine_rates(engine, prices, index)
-    key = ("engine_rates", *sorted(settings.items()), hash(index.asi8.tobytes()), len(index))
+    files = tuple(rate_file_state(value, prices) for value in settings.values())
+    key = ("engine_rates", *sorted(settings.items()), files, hash(index.asi8.tobytes()), len(index))
     rates, labels, notes = prices.cached(key, lambda: resolve_engine_rates(settings, prices, index))
     return {**engine, **rates}, dict(labels), list(notes)
 
@@ -505,7 +506,7 @@ def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
     options are priced with; a dated series is passed as it is
     (:func:`shortthehype.option_pricing.continuous_rates` converts it bar by bar).
     """
-    from shortthehype.data.rates import continuous_rate, resolve_rate
+    from shortthehype.data.rates import continuous_rate, rate_file_state, resolve_rate
 
     params = dict(spec.params)
     if "risk_free" in params and params["risk_free"] is None:
@@ -516,10 +517,12 @@ def _kind_params(spec: StrategySpec, prices: Prices) -> dict[str, Any]:
             value = resolved.value
             return value if isinstance(value, pd.Series) else float(continuous_rate(value))
 
-        # A named series is read once per loaded prices: the runs of a study or a sweep then share one object,
-        # which is how the option pricing recognises a rate it has already converted.
-        named = isinstance(setting, (str, int, float))
-        params["risk_free"] = prices.cached(("risk-free", setting), risk_free) if named else risk_free()
+        # A named series is read once per loaded prices and version of its file: the runs of a study or a sweep
+        # then share one object, which is how the option pricing recognises a rate it has already converted.
+        if isinstance(setting, (str, int, float)):
+            params["risk_free"] = prices.cached(("risk-free", setting, rate_file_state(setting, prices)), risk_free)
+        else:
+            params["risk_free"] = risk_free()
     return params
 
 

@@ -32,6 +32,11 @@ class Prices:
     (the CSV directory, the catalog; None otherwise), where a run looks for the
     matching interest-rate series; ``warnings`` holds one line per suspicious
     fact found while loading (e.g. a split-sized one-day move).
+
+    Prices are values.  Their arrays are read-only (writing a value in place
+    raises); a change that pandas makes by replacing arrays (assigning a whole
+    column, ``close /= 2``, a new index) empties what was derived from the
+    prices (:meth:`cached`), so no run ever reads a result of the old values.
     """
 
     open: pd.DataFrame
@@ -62,6 +67,7 @@ class Prices:
             raise DataError("Prices index must be a DatetimeIndex of trading days")
         if not index.is_monotonic_increasing or not index.is_unique:
             raise DataError("Prices index must be sorted and unique")
+        self._freeze()
 
     @property
     def tickers(self) -> list[str]:
@@ -89,7 +95,13 @@ class Prices:
         missing = [t for t in wanted if t not in self.close.columns]
         if missing:
             raise DataError(f"ticker(s) not in these prices: {', '.join(missing)}")
-        return self.cached(("select", *wanted), lambda: self._select(wanted))
+        memo = self._memo()
+        key = ("select", *wanted)
+        held = memo.get(key)
+        if held is None or not held[0]._unchanged(held[1]):  # a selection changed in place is made again
+            selected = self._select(wanted)
+            held = memo[key] = (selected, selected._state())
+        return held[0]
 
     def _select(self, wanted: list[str]) -> Prices:
         columns = self.close.columns.get_indexer(wanted)
@@ -106,14 +118,57 @@ class Prices:
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, computed once per ``key`` for these prices (what is derived from a loaded data set).
 
-        Prices are values: their frames are never modified in place, so what
-        is derived from them (a selection, the loader's notes restricted to a
-        window, each ticker's last valid date) stays true for the object's life.
+        What is derived from the prices (a selection, the loader's notes
+        restricted to a window, each ticker's last valid date) holds as long as
+        the frames are unchanged, and is computed again after any change (see
+        the class).
         """
-        memo = self.__dict__.setdefault("_memo", {})
+        memo = self._memo()
         if key not in memo:
             memo[key] = compute()
         return memo[key]
+
+    def _memo(self) -> dict[Hashable, Any]:
+        """What is derived from these prices: emptied when a frame changed since it was derived (see the class)."""
+        held = self.__dict__.get("_derived")
+        if held is None or not self._unchanged(held[0]):
+            if held is not None:
+                self._freeze(copy_writeable=False)  # the arrays pandas put in
+            held = self.__dict__["_derived"] = (self._state(), {})
+        return held[1]
+
+    def _state(self) -> tuple[Any, ...]:
+        """The objects whose identity changes with any change pandas allows to a read-only frame."""
+        # pandas keeps no version number of a frame.  Every change made in place that does not write into the
+        # (read-only) arrays gives the frame a new block manager (in-place arithmetic) or gives its manager new
+        # blocks (a column assigned, inserted or dropped, a sort in place) or a new axis (an index, a rename)
+        return tuple(
+            (frame, frame._mgr, frame._mgr.blocks, *frame._mgr.axes)
+            for frame in (self.open, self.high, self.low, self.close, self.volume)
+        )
+
+    def _unchanged(self, state: tuple[Any, ...]) -> bool:
+        frames = (self.open, self.high, self.low, self.close, self.volume)
+        for frame, (held, manager, blocks, columns, index) in zip(frames, state):
+            if frame is not held or frame._mgr is not manager:
+                return False
+            if manager.blocks is not blocks or manager.axes[0] is not columns or manager.axes[1] is not index:
+                return False
+        return True
+
+    def _freeze(self, copy_writeable: bool = True) -> None:
+        """Make every array of the frames read-only: a value written in place raises instead of going unseen.
+
+        With ``copy_writeable`` (new prices) a frame with a writeable array, perhaps the caller's, is first
+        replaced by a shallow copy: its own array objects over the same data, which pandas copies before the
+        caller's frame writes to it.  Without (a change detected), the prices' own frames are frozen as they are.
+        """
+        for name in PRICE_FIELDS:
+            frame = getattr(self, name)
+            if copy_writeable and any(array.flags.writeable for array in _arrays(frame)):
+                frame = frame.copy(deep=False)
+                object.__setattr__(self, name, frame)
+            _read_only(frame)
 
     def recent(self, name: Hashable, key: Hashable, compute: Callable[[], Any], kept: int,
                current: Callable[[Any], bool] | None = None) -> Any:
@@ -135,7 +190,11 @@ class Prices:
         return held
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_memo"}  # derived values do not travel
+        return {k: v for k, v in self.__dict__.items() if k != "_derived"}  # derived values do not travel
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._freeze()  # unpickled arrays are writeable
 
     def _rows(self, keep: np.ndarray | slice, columns: np.ndarray | None = None) -> Prices:
         """These prices on the rows ``keep`` (a mask or a slice) and the columns at positions ``columns``, built from arrays."""
@@ -150,7 +209,7 @@ class Prices:
                 frames[name] = frame.loc[keep]
                 continue
             values = values if columns is None else values[:, columns]
-            frames[name] = pd.DataFrame(values[keep], index=index, columns=labels)
+            frames[name] = _read_only(pd.DataFrame(values[keep], index=index, columns=labels))  # ours: no copy
         return self._with(frames)
 
     def _with(self, frames: Mapping[str, pd.DataFrame]) -> Prices:
@@ -191,3 +250,15 @@ class Prices:
         close = close.astype(np.float64)
         volume = pd.DataFrame(np.nan, index=close.index, columns=close.columns)
         return cls(open=close, high=close, low=close, close=close, volume=volume, source=source)
+
+
+def _arrays(frame: pd.DataFrame) -> list[np.ndarray]:
+    """The numpy arrays holding ``frame``'s values."""
+    return [block.values for block in frame._mgr.blocks if isinstance(block.values, np.ndarray)]
+
+
+def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, its arrays made read-only."""
+    for array in _arrays(frame):
+        array.flags.writeable = False
+    return frame

@@ -245,6 +245,23 @@ def _read_rate_file(origin: str, _mtime_ns: int, _size: int) -> pd.Series:
     return bill_yield(discount)
 
 
+def rate_file_state(value: Any, prices: Prices) -> tuple[int, int] | None:
+    """The modification time and size of the CSV file the rate setting ``value`` is read from for ``prices``.
+
+    None where it reads no file (a number, a Series, catalog or synthetic
+    prices) or cannot be resolved (:func:`resolve_rate` says why).  Part of
+    the key of a rate kept with loaded prices: a file rewritten since is read
+    again.
+    """
+    if not isinstance(value, str) or prices.source != "csv" or prices.origin is None:
+        return None
+    try:
+        stat = find_rate_file(prices.origin, _series_name(value, prices.source)).stat()
+    except (DataError, ParamError, OSError):
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
 # ---- named series --------------------------------------------------------------------------
 
 
