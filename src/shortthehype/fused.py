@@ -206,6 +206,7 @@ class FusedTargets:
         overridden = spec.overridden | {a.name for a in plan.axes}
         movers = any(p.moves_window for p in spec.kind.params)
         groups: dict[str, list[int]] = {}
+        keys: dict[tuple[int, ...], tuple[tuple[Any, ...], str]] = {}
         combinations = []
         names = [(base, item, base in FUSED_ENGINE) for base, _, item in (a.name.partition(".") for a in plan.axes)]
         for row, values in enumerate(plan.combinations(ids)):
@@ -221,8 +222,13 @@ class FusedTargets:
             if movers:
                 params, run, _ = follow_window(spec.kind.params, params, run, overridden)
             instruments = self.instruments(params) if self.instruments is not None else ()
-            key = repr(([params[name] for name in self.layout], instruments, run.get("start"), run.get("end")))
-            groups.setdefault(key, []).append(row)
+            parts = (*(params[name] for name in self.layout), *instruments, run.get("start"), run.get("end"))
+            # combinations mostly share their values' objects (the grid's, the spec's): one repr per distinct set
+            identity = tuple(map(id, parts))
+            held = keys.get(identity)
+            if held is None:
+                held = keys[identity] = (parts, repr(parts))  # the parts kept: their ids stay theirs
+            groups.setdefault(held[1], []).append(row)
             combinations.append((params, costs, run))
         for key, members in groups.items():
             rows = np.asarray(members, dtype=np.int64)
