@@ -241,9 +241,12 @@ def test_prices_changed_in_place_are_never_read_from_what_was_kept(shared_prices
         if change == "assign":
             prices.close[ticker] = prices.close[ticker] * 0.5
         elif change == "divide":
-            for name in ("open", "high", "low", "close"):
-                frame = getattr(prices, name)
-                frame /= 2.0
+            prices.open /= 2.0  # a frame assigned back to its own field: allowed
+            prices.high /= 2.0
+            frame = prices.low
+            frame /= 2.0
+            frame = prices.close
+            frame /= 2.0
         else:
             halved = prices.close[ticker] * 0.5
             prices.close.drop(columns=[ticker], inplace=True)
@@ -254,6 +257,15 @@ def test_prices_changed_in_place_are_never_read_from_what_was_kept(shared_prices
     pd.testing.assert_frame_equal(after.weights, fresh.weights)
     if change != "divide":  # halving every price changes no return
         assert after.stats["total_return"] != before.stats["total_return"]
+
+
+def test_fields_cannot_be_assigned_another_frame(real):
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError, match="'close'"):
+        real.close = real.close.copy()
+    with pytest.raises(FrozenInstanceError, match="'source'"):
+        real.source = "csv"
 
 
 def test_values_written_in_place_raise(real):

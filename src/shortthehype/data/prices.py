@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ class Prices:
 
     Prices are values.  Their arrays are read-only (writing a value in place
     raises); a change that pandas makes by replacing arrays (assigning a whole
-    column, ``close /= 2``, a new index) empties what was derived from the
+    column, ``prices.close /= 2``, a new index) empties what was derived from the
     prices (:meth:`cached`), so no run ever reads a result of the old values.
     """
 
@@ -250,6 +250,17 @@ class Prices:
         close = close.astype(np.float64)
         volume = pd.DataFrame(np.nan, index=close.index, columns=close.columns)
         return cls(open=close, high=close, low=close, close=close, volume=volume, source=source)
+
+
+def _rebind_only(self: Prices, name: str, value: Any) -> None:
+    """Prices' fields cannot be assigned, except to the object they hold: ``prices.close /= 2`` changes the frame
+    in place (seen by :meth:`Prices.cached`), then assigns it back to the field, which must not fail."""
+    if name in PRICE_FIELDS and getattr(self, name, None) is value:
+        return
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+Prices.__setattr__ = _rebind_only  # type: ignore[method-assign,assignment]  # after the dataclass, which forbids defining it
 
 
 def _arrays(frame: pd.DataFrame) -> list[np.ndarray]:
