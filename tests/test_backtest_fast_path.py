@@ -259,6 +259,49 @@ def test_prices_changed_in_place_are_never_read_from_what_was_kept(shared_prices
         assert after.stats["total_return"] != before.stats["total_return"]
 
 
+IN_PLACE_CHANGES = {
+    "column assigned": lambda d: d.__setitem__("X", d["X"] * 2.0),
+    "column inserted": lambda d: d.insert(0, "Z", 1.0),
+    "column dropped": lambda d: d.drop(columns=["X"], inplace=True),
+    "divided in place": lambda d: d.__itruediv__(2.0),
+    "new index": lambda d: setattr(d, "index", d.index + pd.Timedelta(days=1)),
+    "new columns": lambda d: setattr(d, "columns", ["P", "Q"]),
+    "renamed in place": lambda d: d.rename(columns={"X": "P"}, inplace=True),
+    "sorted in place": lambda d: d.sort_index(ascending=False, inplace=True),
+    "clipped in place": lambda d: d.clip(0.0, 1.5, inplace=True),
+    "interpolated in place": lambda d: d.interpolate(inplace=True),
+    "filled in place": lambda d: d.fillna(0.0, inplace=True),
+    "forward-filled in place": lambda d: d.ffill(inplace=True),
+    "masked in place": lambda d: d.mask(d > 1.5, 0.0, inplace=True),
+    "replaced in place": lambda d: d.replace(1.0, 7.0, inplace=True),
+    "updated": lambda d: d.update(pd.DataFrame({"X": [9.0]}, index=d.index[:1])),
+    "iloc": lambda d: d.iloc.__setitem__((0, 0), 5.0),
+    "loc": lambda d: d.loc.__setitem__((d.index[0], "X"), 5.0),
+    "iat": lambda d: d.iat.__setitem__((0, 0), 5.0),
+    "whole column by loc": lambda d: d.loc.__setitem__((slice(None), "X"), 5.0),
+    "through to_numpy": lambda d: d.to_numpy().__setitem__((0, 0), 5.0),
+}
+
+
+@pytest.mark.parametrize("change", sorted(IN_PLACE_CHANGES))
+def test_every_change_in_place_raises_or_is_seen(change):
+    """What is kept with prices relies on pandas: a frame changed in place either refuses (read-only arrays) or
+    gets a new block manager, new blocks or a new axis. A pandas release that changed either would fail here."""
+    index = pd.bdate_range("2024-01-02", periods=4)
+    prices = Prices.from_close(pd.DataFrame({"X": [1.0, np.nan, 2.0, 3.0], "Y": [1.0, 1.0, 1.0, 1.0]}, index=index))
+    kept = prices.cached(("kept",), lambda: "before")
+    assert kept == "before"
+    before = prices.close.copy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas 3 deprecates some of these inplace keywords
+            IN_PLACE_CHANGES[change](prices.close)
+    except (ValueError, TypeError):
+        pd.testing.assert_frame_equal(prices.close, before)  # refused, and nothing changed
+        return
+    assert prices.cached(("kept",), lambda: "after") == "after"
+
+
 def test_fields_cannot_be_assigned_another_frame(real):
     from dataclasses import FrozenInstanceError
 
