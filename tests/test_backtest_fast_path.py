@@ -119,9 +119,11 @@ def test_select_survives_pickling_without_its_memo(real):
     import pickle
 
     chosen = real.select(["PLTR"])
-    chosen.tickers  # something derived
+    chosen.cached(("something derived",), lambda: 1)
+    assert chosen.tickers == ["PLTR"]
     back = pickle.loads(pickle.dumps(chosen))
-    assert "_derived" in chosen.__dict__ and "_derived" not in back.__dict__
+    assert {"_derived", "_tickers"} <= set(chosen.__dict__) and not {"_derived", "_tickers"} & set(back.__dict__)
+    assert back.tickers == ["PLTR"]
     _frames_equal(back, {name: getattr(chosen, name) for name in PRICE_FIELDS})
     with pytest.raises(ValueError, match="read-only"):  # unpickled arrays are read-only again
         back.close.iloc[0, 0] = 1.0
@@ -334,6 +336,13 @@ def test_a_frame_changed_twice_through_a_name_of_its_own_is_seen_both_times():
     assert prices.cached(("last",), lambda: prices.close.iloc[-1].tolist()) == [8.0, 3.0]
     with pytest.raises(ValueError):
         close.iloc[0, 0] = 0.0
+
+
+def test_tickers_follow_the_columns():
+    prices = Prices.from_close(pd.DataFrame({"X": [1.0, 2.0], "Y": [3.0, 4.0]}, index=pd.bdate_range("2024-01-02", periods=2)))
+    assert prices.tickers == ["X", "Y"]
+    prices.close.rename(columns={"X": "Z"}, inplace=True)
+    assert prices.tickers == ["Z", "Y"]
 
 
 def test_a_selection_changed_in_place_is_made_again(real):

@@ -277,6 +277,49 @@ def test_default_dates_windows_and_edges():
     assert list(rows["window"]) == [100, 120, 140] and (rows["n"] == rows["window"]).all()
 
 
+def test_nested_fits_are_kept_on_disk_per_inputs_search_and_kernels(monkeypatch, tmp_path):
+    """A second process fitting the same windows reads the first one's fits; other inputs or another search fit
+    afresh; a damaged file is fitted again; an unwritable cache costs the fits, not the call."""
+    import shortthehype._numba_setup as setup
+    import shortthehype.core.lppls_nb as kernels
+    import shortthehype.lppls as lppls
+    from shortthehype.lppls import LPPLSSearch
+
+    monkeypatch.setenv("SHORTTHEHYPE_CACHE_DIR", str(tmp_path))
+    series, windows = _bubble_then_noise(), lppls_windows(60, 100, 20)
+    dates = series.index[[150, 200]]
+    real, calls = kernels.nested_fits_nb, []
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "nested_fits_nb", counted)
+    first = nested_fits(series, windows=windows, dates=dates)
+    again = nested_fits(series, windows=windows, dates=dates)
+    assert len(calls) == 1 and np.array_equal(first.records, again.records, equal_nan=True)
+    files = sorted((tmp_path / "lppls").glob("*.npy"))
+    assert len(files) == 1
+    nested_fits(series, windows=windows, dates=series.index[[150, 201]])
+    nested_fits(series, windows=windows, dates=dates, search=LPPLSSearch(explore_iter=9))
+    assert len(calls) == 3 and len(list((tmp_path / "lppls").glob("*.npy"))) == 3
+    files[0].write_bytes(b"not an array")
+    repaired = nested_fits(series, windows=windows, dates=dates)
+    assert len(calls) == 4 and np.array_equal(repaired.records, first.records, equal_nan=True)
+    monkeypatch.setattr(lppls, "LPPLS_DISK_CACHE_FILES", 2)
+    nested_fits(series, windows=windows, dates=series.index[[160]])
+    assert len(list((tmp_path / "lppls").glob("*.npy"))) == 2  # the most recently used
+    monkeypatch.setattr(setup, "kernel_fingerprint", lambda: "an edited kernel")
+    nested_fits(series, windows=windows, dates=series.index[[160]])
+    assert len(calls) == 6
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "lppls").write_text("a file where the cache's folder would be")
+    monkeypatch.setenv("SHORTTHEHYPE_CACHE_DIR", str(blocked))
+    unwritable = nested_fits(series, windows=windows, dates=dates)
+    assert len(calls) == 7 and np.array_equal(unwritable.records, first.records, equal_nan=True)
+
+
 def test_evaluation_positions():
     assert list(evaluation_positions(10, 3)) == [0, 3, 6, 9]
     assert list(evaluation_positions(11, 3)) == [1, 4, 7, 10]

@@ -298,6 +298,9 @@ LPPLS_GRID_STARTS = 2
 LPPLS_RANDOM_STARTS = 0
 LPPLS_EXPLORE_ITER = 8
 LPPLS_MAX_ITER = 40
+#: Nested fits kept on disk (``$SHORTTHEHYPE_CACHE_DIR/lppls``), the most recently used: an indicator over
+#: 25 years of daily evaluation dates and 26 windows is about 3 MB.
+LPPLS_DISK_CACHE_FILES = 64
 LPPLS_WARM_START = True
 LPPLS_SEED = 0
 #: Qualification filters of a fit (a fit counts toward the confidence

@@ -40,9 +40,12 @@ Conventions and caveats:
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,6 +65,7 @@ from shortthehype.constants import (
     LPPLS_GRID_STARTS,
     LPPLS_GRID_TC_FIRST,
     LPPLS_GRID_TC_RATIO,
+    LPPLS_DISK_CACHE_FILES,
     LPPLS_EXPLORE_ITER,
     LPPLS_MAX_ITER,
     LPPLS_MIN_BARS,
@@ -78,7 +82,7 @@ from shortthehype.constants import (
     LPPLS_WINDOW_STEP,
 )
 from shortthehype.data.prices import Prices
-from shortthehype.errors import DataError, ParamError
+from shortthehype.errors import DataError, ParamError, ShortTheHypeError
 
 __all__ = [
     "FILTER_CONDITIONS",
@@ -339,10 +343,16 @@ def _log_prices(prices: pd.Series | np.ndarray, name: str) -> tuple[np.ndarray, 
 
 
 def _run_kernel(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, search: LPPLSSearch) -> np.ndarray:
+    """The fits of every window ending on each bar of ``ends`` (read from disk when this machine made them before)."""
     from shortthehype.core.lppls_nb import N_FIELDS, nested_fits_nb
 
+    shape = (len(ends), len(windows), N_FIELDS)
+    path = _cached_fits_path(log_prices, ends, windows, search)
+    held = _read_fits(path, shape)
+    if held is not None:
+        return held
     taus, ms, om0, dom, n_om, bounds = search.kernel_args(int(windows[-1]))
-    out = np.empty((len(ends), len(windows), N_FIELDS))
+    out = np.empty(shape)
     if len(ends):
         nested_fits_nb(
             log_prices,
@@ -357,7 +367,63 @@ def _run_kernel(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, s
             search.effort(),
             out,
         )
+    _write_fits(path, out)
     return out
+
+
+def _cached_fits_path(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, search: LPPLSSearch) -> Path:
+    """Where the fits of these inputs are kept: named by a hash of everything they depend on.
+
+    The inputs and the search, the kernels' source (an edited or upgraded kernel fits afresh) and the CPU: fits
+    are deterministic on one machine, but another SIMD width may change their last bits.
+    """
+    import llvmlite.binding as llvm
+    import numba
+
+    from shortthehype._numba_setup import kernel_fingerprint
+    from shortthehype.data.catalog import resolve_cache_dir
+
+    digest = hashlib.blake2b(digest_size=20)
+    for array in (log_prices, ends, windows):
+        digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(b"|")
+    cpu = (llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
+    machine = (kernel_fingerprint(), numba.__version__, *cpu)
+    digest.update(repr((search, machine)).encode())
+    return resolve_cache_dir() / "lppls" / f"{digest.hexdigest()}.npy"
+
+
+def _read_fits(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The fits kept at ``path`` (marked as just used), or None: absent, unreadable or not of ``shape``."""
+    try:
+        with open(path, "rb") as handle:
+            records = np.load(handle, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if records.shape != shape or records.dtype != np.float64:
+        return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # a cache others wrote, read-only to us: still good to read
+    return records
+
+
+def _write_fits(path: Path, records: np.ndarray) -> None:
+    """Keep ``records`` at ``path`` and the :data:`LPPLS_DISK_CACHE_FILES` most recently used; never fails.
+
+    A cache that cannot be written (read-only or full disk) costs the next run its fits, not this one.
+    """
+    from shortthehype.files import write_atomically
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda handle: np.save(handle, records, allow_pickle=False), option="LPPLS cache")
+        kept = sorted(path.parent.glob("*.npy"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in kept[LPPLS_DISK_CACHE_FILES:]:
+            stale.unlink(missing_ok=True)
+    except (OSError, ShortTheHypeError):
+        pass
 
 
 def _date_after(date: pd.Timestamp, bars: float) -> pd.Timestamp | None:

@@ -71,7 +71,11 @@ class Prices:
 
     @property
     def tickers(self) -> list[str]:
-        return list(self.cached(("tickers",), lambda: tuple(str(c) for c in self.close.columns)))
+        columns = self.close.columns  # asked for many times a run: kept with the (immutable) columns it reads
+        held = self.__dict__.get("_tickers")
+        if held is None or held[0] is not columns:
+            held = self.__dict__["_tickers"] = (columns, tuple(str(c) for c in columns))
+        return list(held[1])
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -190,7 +194,7 @@ class Prices:
         return held
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_derived"}  # derived values do not travel
+        return {k: v for k, v in self.__dict__.items() if k not in ("_derived", "_tickers")}  # derived values do not travel
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

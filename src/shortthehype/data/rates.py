@@ -49,6 +49,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import numpy as np
@@ -185,12 +186,17 @@ def check_rates(
 
 def find_rate_file(data_dir: str | os.PathLike[str], name: str) -> Path:
     """``NAME.csv`` of the ``rates`` folder next to the CSV price directory (``D/../rates``, then ``D/rates``)."""
-    directory = Path(data_dir).expanduser()
-    candidates = [directory.parent / "rates" / f"{name}.csv", directory / "rates" / f"{name}.csv"]
+    candidates = _rate_file_candidates(data_dir, name)
     for path in candidates:
         if path.is_file():
             return path
     raise DataError(f"no rates file for {name}: looked for {candidates[0]} and {candidates[1]}")
+
+
+@functools.lru_cache(maxsize=64)
+def _rate_file_candidates(data_dir: str | os.PathLike[str], name: str) -> tuple[Path, Path]:
+    directory = Path(data_dir).expanduser()
+    return directory.parent / "rates" / f"{name}.csv", directory / "rates" / f"{name}.csv"
 
 
 def read_rate_file(path: str | os.PathLike[str]) -> pd.Series:
@@ -256,10 +262,17 @@ def rate_file_state(value: Any, prices: Prices) -> tuple[int, int] | None:
     if not isinstance(value, str) or prices.source != "csv" or prices.origin is None:
         return None
     try:
-        stat = find_rate_file(prices.origin, _series_name(value, prices.source)).stat()
-    except (DataError, ParamError, OSError):
+        candidates = _rate_file_candidates(prices.origin, _series_name(value, prices.source))
+    except ParamError:
         return None
-    return stat.st_mtime_ns, stat.st_size
+    for path in candidates:  # find_rate_file's order, one system call each
+        try:
+            state = os.stat(path)
+        except OSError:
+            continue
+        if S_ISREG(state.st_mode):
+            return state.st_mtime_ns, state.st_size
+    return None
 
 
 # ---- named series --------------------------------------------------------------------------
