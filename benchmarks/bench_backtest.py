@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, SHARED_PRICES, emit, machine_summary  # noqa: E402
+from harness import REPO, SHARED_PRICES, emit, machine_summary, process_times  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SPECS = ("sixty-forty", "buy-and-hold-qqq", "ai-basket", "dotcom-analog", "hype-hedge", "static-hype-hedge",
@@ -80,37 +80,19 @@ def case_backtest(fresh: bool) -> None:
 
 
 def case_cli() -> None:
-    env = {**os.environ}
-    commands = {
-        "help": [sys.executable, "-m", "shortthehype", "--help"],
-        "backtest ai-basket": [sys.executable, "-m", "shortthehype", "backtest", "ai-basket", "--source", "csv",
-                               "--data-dir", str(SHARED_PRICES)],
+    python = [sys.executable, "-m", "shortthehype"]
+    data = ["--source", "csv", "--data-dir", str(SHARED_PRICES)]
+    record = {
+        "help": min(process_times([*python, "--help"], 3)),
+        "backtest ai-basket": min(process_times([*python, "backtest", "ai-basket", *data], 3)),
     }
-    record = {}
-    for label, command in commands.items():
-        best = float("inf")
-        for _ in range(3):
-            tic = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
-            best = min(best, time.perf_counter() - tic)
-            if done.returncode != 0:
-                raise RuntimeError(done.stderr[-2000:])
-        record[label] = best
     # bubble-timer's LPPLS fits: a first run with nothing kept on disk (kernels loaded from numba's cache as
     # usual), then the best of 3 later runs
     from shortthehype._numba_setup import numba_cache_dir
 
-    command = [sys.executable, "-m", "shortthehype", "backtest", "bubble-timer", "--source", "csv", "--data-dir",
-               str(SHARED_PRICES)]
     with tempfile.TemporaryDirectory() as empty:
-        fresh = {**env, "SHORTTHEHYPE_CACHE_DIR": empty, "NUMBA_CACHE_DIR": str(numba_cache_dir())}
-        times = []
-        for _ in range(4):
-            tic = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, env=fresh, cwd=REPO)
-            times.append(time.perf_counter() - tic)
-            if done.returncode != 0:
-                raise RuntimeError(done.stderr[-2000:])
+        env = {**os.environ, "SHORTTHEHYPE_CACHE_DIR": empty, "NUMBA_CACHE_DIR": str(numba_cache_dir())}
+        times = process_times([*python, "backtest", "bubble-timer", *data], 4, env)
     record["backtest bubble-timer, first run (no LPPLS fits on disk)"] = times[0]
     record["backtest bubble-timer, later runs"] = min(times[1:])
     emit(record)

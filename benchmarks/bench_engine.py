@@ -24,14 +24,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, SHARED_PRICES, best_time, emit, machine_summary, run_case  # noqa: E402
+from harness import SHARED_PRICES, best_time, emit, machine_summary, process_times, run_case  # noqa: E402
 
 TICKERS = ["NVDA", "MSFT", "AMZN", "ORCL", "AMD", "AAPL", "CSCO", "INTC", "QCOM", "SPY"]
 START, END = "2001-10-01", "2026-09-30"
@@ -183,13 +182,7 @@ def cold_start() -> dict:
     command = [str(exe), "backtest", "sixty-forty", "--source", "csv", "--data-dir", str(SHARED_PRICES)]
     cache = Path(tempfile.mkdtemp(prefix="sth-numba-"))
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
-    timings = []
-    for _ in range(2):
-        start = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
-        timings.append(time.perf_counter() - start)
-        if completed.returncode != 0:
-            raise RuntimeError(completed.stderr[-2000:])
+    timings = process_times(command, 2, env)
     shutil.rmtree(cache, ignore_errors=True)
     vbt_code = "import time; t=time.perf_counter(); import vectorbt; print(time.perf_counter()-t)"
     vbt_import = float(subprocess.run([sys.executable, "-c", vbt_code], capture_output=True, text=True).stdout)

@@ -34,6 +34,18 @@ def best_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> tuple[
     return best, result
 
 
+def process_times(command: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
+    """Wall time of ``runs`` fresh processes of ``command``, one after the other (any failure raises)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+        times.append(time.perf_counter() - start)
+        if completed.returncode != 0:
+            raise RuntimeError(completed.stderr[-2000:])
+    return times
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
