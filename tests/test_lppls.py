@@ -288,6 +288,9 @@ def test_nested_fits_are_kept_on_disk_per_inputs_search_and_kernels(monkeypatch,
     monkeypatch.setenv("SHORTTHEHYPE_CACHE_DIR", str(tmp_path))
     series, windows = _bubble_then_noise(), lppls_windows(60, 100, 20)
     dates = series.index[[150, 200]]
+    nested_fits(series, windows=windows, dates=dates)
+    assert not (tmp_path / "lppls").exists()  # a few fits (precompile's) always reach the kernel
+    monkeypatch.setattr(lppls, "LPPLS_DISK_CACHE_MIN_FITS", 3)
     real, calls = kernels.nested_fits_nb, []
 
     def counted(*args):
@@ -302,6 +305,8 @@ def test_nested_fits_are_kept_on_disk_per_inputs_search_and_kernels(monkeypatch,
     assert len(files) == 1
     nested_fits(series, windows=windows, dates=series.index[[150, 201]])
     nested_fits(series, windows=windows, dates=dates, search=LPPLSSearch(explore_iter=9))
+    nested_fits(series, windows=windows[:2], dates=series.index[[150]])  # 2 fits: not kept
+    calls.pop()
     assert len(calls) == 3 and len(list((tmp_path / "lppls").glob("*.npy"))) == 3
     files[0].write_bytes(b"not an array")
     repaired = nested_fits(series, windows=windows, dates=dates)

@@ -301,6 +301,9 @@ LPPLS_MAX_ITER = 40
 #: Nested fits kept on disk (``$SHORTTHEHYPE_CACHE_DIR/lppls``), the most recently used: an indicator over
 #: 25 years of daily evaluation dates and 26 windows is about 3 MB.
 LPPLS_DISK_CACHE_FILES = 64
+#: Fewer nested fits than this are computed, never kept on disk: they take milliseconds, and a small call (such
+#: as ``shortthehype precompile``'s) must reach the kernel.
+LPPLS_DISK_CACHE_MIN_FITS = 1000
 LPPLS_WARM_START = True
 LPPLS_SEED = 0
 #: Qualification filters of a fit (a fit counts toward the confidence

@@ -66,6 +66,7 @@ from shortthehype.constants import (
     LPPLS_GRID_TC_FIRST,
     LPPLS_GRID_TC_RATIO,
     LPPLS_DISK_CACHE_FILES,
+    LPPLS_DISK_CACHE_MIN_FITS,
     LPPLS_EXPLORE_ITER,
     LPPLS_MAX_ITER,
     LPPLS_MIN_BARS,
@@ -347,8 +348,9 @@ def _run_kernel(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, s
     from shortthehype.core.lppls_nb import N_FIELDS, nested_fits_nb
 
     shape = (len(ends), len(windows), N_FIELDS)
-    path = _cached_fits_path(log_prices, ends, windows, search)
-    held = _read_fits(path, shape)
+    kept = len(ends) * len(windows) >= LPPLS_DISK_CACHE_MIN_FITS
+    path = _cached_fits_path(log_prices, ends, windows, search) if kept else None
+    held = None if path is None else _read_fits(path, shape)
     if held is not None:
         return held
     taus, ms, om0, dom, n_om, bounds = search.kernel_args(int(windows[-1]))
@@ -367,7 +369,8 @@ def _run_kernel(log_prices: np.ndarray, ends: np.ndarray, windows: np.ndarray, s
             search.effort(),
             out,
         )
-    _write_fits(path, out)
+    if path is not None:
+        _write_fits(path, out)
     return out
 
 
