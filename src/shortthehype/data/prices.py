@@ -194,7 +194,8 @@ class Prices:
         return held
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_derived", "_tickers")}  # derived values do not travel
+        # derived values do not travel
+        return {k: v for k, v in self.__dict__.items() if k not in ("_derived", "_tickers")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -264,7 +265,8 @@ def _rebind_only(self: Prices, name: str, value: Any) -> None:
     raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
-Prices.__setattr__ = _rebind_only  # type: ignore[method-assign,assignment]  # after the dataclass, which forbids defining it
+# set after the dataclass is made: a frozen dataclass may not define its own __setattr__
+Prices.__setattr__ = _rebind_only  # type: ignore[method-assign,assignment]
 
 
 def _arrays(frame: pd.DataFrame) -> list[np.ndarray]:
