@@ -341,7 +341,7 @@ def test_a_frame_changed_twice_through_a_name_of_its_own_is_seen_both_times():
 def test_tickers_follow_the_columns():
     prices = Prices.from_close(pd.DataFrame({"X": [1.0, 2.0], "Y": [3.0, 4.0]}, index=pd.bdate_range("2024-01-02", periods=2)))
     assert prices.tickers == ["X", "Y"]
-    prices.close.rename(columns={"X": "Z"}, inplace=True)
+    prices.close.columns = ["Z", "Y"]
     assert prices.tickers == ["Z", "Y"]
 
 
