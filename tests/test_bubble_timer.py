@@ -172,3 +172,17 @@ def test_runs_on_one_loaded_prices_compute_each_indicator_once(monkeypatch):
     fresh = backtest(SPEC, overrides={**overrides, "bubble_threshold": 0.3, "window_min": 80, "hold": 5},
                      prices=bubble_prices())
     assert computed == [60, 80, 80] and fresh.result.equity.equals(runs[2].result.equity)
+
+
+def test_kept_fits_cannot_be_changed_by_a_caller():
+    """The fits kept in memory are handed to every later caller of the same indicator: they are read-only."""
+    from shortthehype.lppls import lppls_windows
+
+    series = bubble_prices().close["SYN"]
+    windows = lppls_windows(60, 80, 20)
+    positions = np.array([200, 250])
+    first = bt._cached_fits(series, positions, windows)
+    with pytest.raises(ValueError, match="read-only"):
+        first.records[0, 0, 0] = 0.0
+    again = bt._cached_fits(series, positions, windows)
+    assert again.records is first.records

@@ -153,6 +153,7 @@ def _cached_fits(series: pd.Series, positions: np.ndarray, windows: np.ndarray):
         _FIT_CACHE.move_to_end(key)
         return NestedFits(dates=dates, windows=windows, records=_FIT_CACHE[key], search=search)
     fits = nested_fits(series, windows=windows, dates=dates, search=search)
+    fits.records.flags.writeable = False  # shared by every later caller: none may change it
     _FIT_CACHE[key] = fits.records
     while len(_FIT_CACHE) > BUBBLE_FIT_CACHE_SIZE:
         _FIT_CACHE.popitem(last=False)
