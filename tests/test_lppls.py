@@ -314,15 +314,20 @@ def test_nested_fits_are_kept_on_disk_per_inputs_search_and_kernels(monkeypatch,
     monkeypatch.setattr(lppls, "LPPLS_DISK_CACHE_FILES", 2)
     nested_fits(series, windows=windows, dates=series.index[[160]])
     assert len(list((tmp_path / "lppls").glob("*.npy"))) == 2  # the most recently used
+    size = min(f.stat().st_size for f in (tmp_path / "lppls").glob("*.npy"))  # one date: as the next file
+    monkeypatch.setattr(lppls, "LPPLS_DISK_CACHE_FILES", 64)
+    monkeypatch.setattr(lppls, "LPPLS_DISK_CACHE_BYTES", size + size // 2)
+    nested_fits(series, windows=windows, dates=series.index[[161]])
+    assert len(list((tmp_path / "lppls").glob("*.npy"))) == 1  # within the bytes, the newest
     monkeypatch.setattr(setup, "kernel_fingerprint", lambda: "an edited kernel")
     nested_fits(series, windows=windows, dates=series.index[[160]])
-    assert len(calls) == 6
+    assert len(calls) == 7
     blocked = tmp_path / "blocked"
     blocked.mkdir()
     (blocked / "lppls").write_text("a file where the cache's folder would be")
     monkeypatch.setenv("SHORTTHEHYPE_CACHE_DIR", str(blocked))
     unwritable = nested_fits(series, windows=windows, dates=dates)
-    assert len(calls) == 7 and np.array_equal(unwritable.records, first.records, equal_nan=True)
+    assert len(calls) == 8 and np.array_equal(unwritable.records, first.records, equal_nan=True)
 
 
 def test_evaluation_positions():

@@ -65,6 +65,7 @@ from shortthehype.constants import (
     LPPLS_GRID_STARTS,
     LPPLS_GRID_TC_FIRST,
     LPPLS_GRID_TC_RATIO,
+    LPPLS_DISK_CACHE_BYTES,
     LPPLS_DISK_CACHE_FILES,
     LPPLS_DISK_CACHE_MIN_FITS,
     LPPLS_EXPLORE_ITER,
@@ -413,7 +414,8 @@ def _read_fits(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _write_fits(path: Path, records: np.ndarray) -> None:
-    """Keep ``records`` at ``path`` and the :data:`LPPLS_DISK_CACHE_FILES` most recently used; never fails.
+    """Keep ``records`` at ``path``, and the most recently used files within :data:`LPPLS_DISK_CACHE_FILES` and
+    :data:`LPPLS_DISK_CACHE_BYTES` (the newest is always kept); never fails.
 
     A cache that cannot be written (read-only or full disk) costs the next run its fits, not this one.
     """
@@ -422,9 +424,15 @@ def _write_fits(path: Path, records: np.ndarray) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda handle: np.save(handle, records, allow_pickle=False), option="LPPLS cache")
-        kept = sorted(path.parent.glob("*.npy"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for stale in kept[LPPLS_DISK_CACHE_FILES:]:
-            stale.unlink(missing_ok=True)
+        files = []
+        for held in path.parent.glob("*.npy"):
+            state = held.stat()
+            files.append((state.st_mtime_ns, state.st_size, held))
+        total = 0
+        for rank, (_, size, held) in enumerate(sorted(files, reverse=True)):  # the most recently used first
+            total += size
+            if rank > 0 and (rank >= LPPLS_DISK_CACHE_FILES or total > LPPLS_DISK_CACHE_BYTES):
+                held.unlink(missing_ok=True)
     except (OSError, ShortTheHypeError):
         pass
 
