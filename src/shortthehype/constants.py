@@ -300,7 +300,7 @@ LPPLS_EXPLORE_ITER = 8
 LPPLS_MAX_ITER = 40
 #: Nested fits kept on disk (``$SHORTTHEHYPE_CACHE_DIR/lppls``): the most recently used files, at most this
 #: many and this many bytes in all (bubble-timer's default indicator is 1.3 MB, a daily indicator over 25 years
-#: and 26 windows about 15 MB).
+#: and 26 windows about 13 MB).
 LPPLS_DISK_CACHE_FILES = 64
 LPPLS_DISK_CACHE_BYTES = 256 * 2**20
 #: Fewer nested fits than this are computed, never kept on disk: they take milliseconds, and a small call (such
