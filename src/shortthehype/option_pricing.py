@@ -559,9 +559,10 @@ def roll_puts(
     )
     roll = list(index[decision[1:]]) + ([index[stop_bar]] if stop_bar < n else [pd.NaT])
     slots = list(put_slots(ticker))
-    frames = {name: pd.DataFrame(arr, index=index, columns=pd.Index(slots, name="ticker")) for name, arr in
-              zip(("open", "high", "low", "close"), outs)}
-    frames["volume"] = pd.DataFrame(np.nan, index=index, columns=frames["close"].columns)
+    columns = pd.Index(slots, name="ticker")  # one for every frame
+    frames = {name: pd.DataFrame(arr, index=index, columns=columns)
+              for name, arr in zip(("open", "high", "low", "close"), outs)}
+    frames["volume"] = pd.DataFrame(np.nan, index=index, columns=columns)
     put_prices = Prices(**frames, source=prices.source, warnings=prices.warnings)
 
     origin = dates[0] if n else pd.Timestamp(0)
