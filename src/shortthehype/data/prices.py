@@ -146,14 +146,10 @@ class Prices:
         # pandas keeps no version number of a frame.  Every change made in place that does not write into the
         # (read-only) arrays gives the frame a new block manager (in-place arithmetic) or gives its manager new
         # blocks (a column assigned, inserted or dropped, a sort in place) or a new axis (an index, a rename)
-        return tuple(
-            (frame, frame._mgr, frame._mgr.blocks, *frame._mgr.axes)
-            for frame in (self.open, self.high, self.low, self.close, self.volume)
-        )
+        return tuple((frame, frame._mgr, frame._mgr.blocks, *frame._mgr.axes) for frame in self._frames())
 
     def _unchanged(self, state: tuple[Any, ...]) -> bool:
-        frames = (self.open, self.high, self.low, self.close, self.volume)
-        for frame, (held, manager, blocks, columns, index) in zip(frames, state):
+        for frame, (held, manager, blocks, columns, index) in zip(self._frames(), state):
             if frame is not held or frame._mgr is not manager:
                 return False
             if manager.blocks is not blocks or manager.axes[0] is not columns or manager.axes[1] is not index:
@@ -167,12 +163,15 @@ class Prices:
         replaced by a shallow copy: its own array objects over the same data, which pandas copies before the
         caller's frame writes to it.  Without (a change detected), the prices' own frames are frozen as they are.
         """
-        for name in PRICE_FIELDS:
-            frame = getattr(self, name)
+        for name, frame in zip(PRICE_FIELDS, self._frames()):
             if copy_writeable and any(array.flags.writeable for array in _arrays(frame)):
                 frame = frame.copy(deep=False)
                 object.__setattr__(self, name, frame)
             _read_only(frame)
+
+    def _frames(self) -> tuple[pd.DataFrame, ...]:
+        """The frames in :data:`PRICE_FIELDS` order."""
+        return self.open, self.high, self.low, self.close, self.volume
 
     def recent(self, name: Hashable, key: Hashable, compute: Callable[[], Any], kept: int,
                current: Callable[[Any], bool] | None = None) -> Any:

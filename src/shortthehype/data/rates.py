@@ -186,11 +186,23 @@ def check_rates(
 
 def find_rate_file(data_dir: str | os.PathLike[str], name: str) -> Path:
     """``NAME.csv`` of the ``rates`` folder next to the CSV price directory (``D/../rates``, then ``D/rates``)."""
-    candidates = _rate_file_candidates(data_dir, name)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise DataError(f"no rates file for {name}: looked for {candidates[0]} and {candidates[1]}")
+    found = _rate_file(data_dir, name)
+    if found is None:
+        candidates = _rate_file_candidates(data_dir, name)
+        raise DataError(f"no rates file for {name}: looked for {candidates[0]} and {candidates[1]}")
+    return found[0]
+
+
+def _rate_file(data_dir: str | os.PathLike[str], name: str) -> tuple[Path, os.stat_result] | None:
+    """The first of :func:`find_rate_file`'s places that is a file, with its ``stat``; None if neither is."""
+    for path in _rate_file_candidates(data_dir, name):
+        try:
+            state = os.stat(path)
+        except OSError:
+            continue
+        if S_ISREG(state.st_mode):
+            return path, state
+    return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -262,17 +274,10 @@ def rate_file_state(value: Any, prices: Prices) -> tuple[int, int] | None:
     if not isinstance(value, str) or prices.source != "csv" or prices.origin is None:
         return None
     try:
-        candidates = _rate_file_candidates(prices.origin, _series_name(value, prices.source))
+        found = _rate_file(prices.origin, _series_name(value, prices.source))
     except ParamError:
         return None
-    for path in candidates:  # find_rate_file's order, one system call each
-        try:
-            state = os.stat(path)
-        except OSError:
-            continue
-        if S_ISREG(state.st_mode):
-            return state.st_mtime_ns, state.st_size
-    return None
+    return None if found is None else (found[1].st_mtime_ns, found[1].st_size)
 
 
 # ---- named series --------------------------------------------------------------------------
