@@ -152,6 +152,34 @@ def test_irx_with_the_yahoo_source_and_its_catalog(tmp_path, monkeypatch):
     assert options["cash_rate"].equals(rates) and labels["cash_rate"].startswith("^IRX: Yahoo ^IRX") and notes == []
 
 
+def test_a_catalog_rate_rewritten_after_a_run_is_read_again(tmp_path, monkeypatch):
+    """A rate read from the catalog is kept per process and with loaded prices until its catalog file changes: a
+    fetch that rewrites ^IRX is seen by the next run, on the same prices, without reading it on every run."""
+    import yfinance
+
+    from shortthehype.data import load as load_module
+    from shortthehype.data.yahoo import fetch_ticker
+
+    monkeypatch.setattr(yfinance, "download", YahooReplay(responses={"^IRX": _irx_response(4.0)}))
+    rates = load_rate("tbill", source="yahoo", cache_dir=tmp_path)
+    days = rates.index[-5:]
+    prices = Prices.from_frames({"X": _flat_frame(days)}, source="cache", origin=str(tmp_path))
+    spec = {"name": "cash", "kind": "fixed-weights", "params": {"weights": {"X": 0.0}}, "engine": {"cash_rate": "tbill"}}
+    before = backtest(spec, prices=prices).stats["end_value"]
+    reads = []
+    real_load_prices = load_module.load_prices
+    monkeypatch.setattr(load_module, "load_prices", lambda *a, **k: reads.append(a) or real_load_prices(*a, **k))
+    assert backtest(spec, prices=prices).stats["end_value"] == before and load_rate("tbill", source="cache", cache_dir=tmp_path).equals(rates)
+    assert reads == []  # kept: the catalog is not read again
+    monkeypatch.setattr(yfinance, "download", YahooReplay(responses={"^IRX": _irx_response(8.0)}))
+    fetch_ticker("^IRX", cache_dir=tmp_path, refresh=True)
+    np.testing.assert_allclose(load_rate("tbill", source="cache", cache_dir=tmp_path).to_numpy(), bill_yield(0.08), rtol=1e-15)
+    after = backtest(spec, prices=prices).stats["end_value"]
+    fresh = backtest(spec, prices=Prices.from_frames({"X": _flat_frame(days)}, source="cache", origin=str(tmp_path)))
+    assert after == fresh.stats["end_value"] and after > before
+    assert "^IRX" in fresh.rates["cash_rate"]
+
+
 def _flat_frame(index: pd.DatetimeIndex, price: float = 100.0) -> pd.DataFrame:
     return pd.DataFrame({f: price for f in ("open", "high", "low", "close", "volume")}, index=index)
 

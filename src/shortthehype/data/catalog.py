@@ -177,6 +177,23 @@ class Catalog:
         stem = ticker_stem(ticker)
         return self.root / f"{stem}{_SUFFIX}" if stem != ticker else None
 
+    def version(self, ticker: str) -> tuple[tuple[int, int] | None, ...]:
+        """The modification time and size of each file that may hold ``ticker`` (None where there is none).
+
+        It changes whenever the entry is written: a value derived from the entry can be kept under it.
+        """
+        ticker = normalize_ticker(ticker)
+        fallback = self._fallback_path(ticker)
+        states: list[tuple[int, int] | None] = []
+        for path in (self.path(ticker), *(() if fallback is None else (fallback,))):
+            try:
+                state = os.stat(path)
+            except OSError:
+                states.append(None)
+                continue
+            states.append((state.st_mtime_ns, state.st_size))
+        return tuple(states)
+
     def stems(self) -> list[str]:
         """Sorted file stems of the stored files (the tickers, except for older caret-less index files)."""
         if not self.root.is_dir():

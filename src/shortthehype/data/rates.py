@@ -263,20 +263,26 @@ def _read_rate_file(origin: str, _mtime_ns: int, _size: int) -> pd.Series:
     return bill_yield(discount)
 
 
-def rate_file_state(value: Any, prices: Prices) -> tuple[int, int] | None:
-    """The modification time and size of the CSV file the rate setting ``value`` is read from for ``prices``.
+def rate_file_state(value: Any, prices: Prices) -> Any:
+    """The version of the file the rate setting ``value`` is read from for ``prices``: a CSV file's or the catalog's.
 
-    None where it reads no file (a number, a Series, catalog or synthetic
+    The modification time and size of the file (:meth:`Catalog.version` for
+    a catalog); None where it reads no file (a number, a Series, synthetic
     prices) or cannot be resolved (:func:`resolve_rate` says why).  Part of
     the key of a rate kept with loaded prices: a file rewritten since is read
     again.
     """
-    if not isinstance(value, str) or prices.source != "csv" or prices.origin is None:
+    if not isinstance(value, str) or prices.origin is None or prices.source not in _TBILL_BY_SOURCE:
         return None
     try:
-        found = _rate_file(prices.origin, _series_name(value, prices.source))
+        series = _series_name(value, prices.source)
     except ParamError:
         return None
+    if prices.source != "csv":
+        from shortthehype.data.catalog import Catalog
+
+        return Catalog(prices.origin).version(series)
+    found = _rate_file(prices.origin, series)
     return None if found is None else (found[1].st_mtime_ns, found[1].st_size)
 
 
@@ -331,18 +337,34 @@ def load_rate(
     return _load_catalog_rate(series, source, str(resolve_cache_dir(cache_dir))).copy()
 
 
-@functools.lru_cache(maxsize=8)
+#: Catalog rates read in this process, with the version of their catalog file: (series, source, catalog) -> (version, rates).
+_CATALOG_RATES: dict[tuple[str, str, str], tuple[Any, pd.Series]] = {}
+#: How many of them are kept (the most recently read).
+_CATALOG_RATES_KEPT = 8
+
+
 def _load_catalog_rate(series: str, source: str, cache_dir: str) -> pd.Series:
-    """A Yahoo bill index from the catalog (fetched with ``yahoo``; once per process and catalog)."""
+    """A Yahoo bill index from the catalog (fetched with ``yahoo``): read once per process until its file changes."""
+    from shortthehype.data.catalog import Catalog
     from shortthehype.data.load import load_prices
 
+    key = (series, source, cache_dir)
+    version = Catalog(cache_dir).version(series)  # taken before the read: a file written during it is read again
+    kept = _CATALOG_RATES.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", DataWarning)  # rates move by "split-sized" fractions near zero
         prices = load_prices([series], source=source, cache_dir=cache_dir)
     discount = prices.close[series].dropna() / 100.0
     discount.name = series
     check_rates(discount, f"{series} ({prices.origin})", max_gap=RATE_MAX_GAP_WEEKDAYS)
-    return bill_yield(discount)
+    rates = bill_yield(discount)
+    _CATALOG_RATES.pop(key, None)
+    _CATALOG_RATES[key] = (version, rates)
+    for stale in list(_CATALOG_RATES)[: max(0, len(_CATALOG_RATES) - _CATALOG_RATES_KEPT)]:
+        del _CATALOG_RATES[stale]
+    return rates
 
 
 def _series_name(name: Any, source: str) -> str:
