@@ -5,9 +5,10 @@ numba only: plain arrays in, arrays out; no pandas.
 Each combination runs a kind's target kernel (:mod:`targets_nb`) over the
 history up to the window's last bar, the window's rows exactly as
 :func:`shortthehype.runner.prepare_window` and the engine select them
-(:func:`window_rows_2d_nb`), the engine's :func:`simulate_core_nb` without
-records, and :func:`sweep_stats_nb` (the statistics and PBO block sums of the
-generic path).  So a combination's row equals ``backtest()`` of its spec bit
+(:func:`window_rows_2d_nb`), the engine (:func:`simulate_accrued_nb`, its
+accrual factors computed once for all combinations) without records, and
+:func:`sweep_stats_nb` (the statistics and PBO block sums of the generic
+path).  So a combination's row equals ``backtest()`` of its spec bit
 for bit.  Combinations are dealt round-robin to threads, each with its own
 buffers: memory grows with threads x history bars x assets, never with the
 number of combinations.
@@ -26,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from shortthehype.core.simulate_nb import N_TOTALS, simulate_core_nb, with_max_gross_nb
+from shortthehype.core.simulate_nb import N_TOTALS, simulate_accrued_nb, with_max_gross_nb
 from shortthehype.core.sweep_nb import sweep_stats_nb
 from shortthehype.core.targets_nb import (
     ai_basket_targets_nb,
@@ -49,7 +50,8 @@ class FusedEngine(NamedTuple):
     ``shift`` (0 for ``execution="close"``); ``prepend_init_cash`` starts the
     statistics' curve with ``init_cash`` (as ``Result.stats`` does for
     ``close``); the PBO's blocks start at return ``block_start`` and hold
-    ``block_len`` returns each (``block_len`` 0: no blocks).
+    ``block_len`` returns each (``block_len`` 0: no blocks); ``accrual`` the
+    window's accrual factors (:func:`~shortthehype.core.simulate_nb.accrual_factors_nb`).
     """
 
     open: np.ndarray
@@ -64,6 +66,7 @@ class FusedEngine(NamedTuple):
     ann_factor: float
     block_start: int
     block_len: int
+    accrual: np.ndarray
 
 
 @njit(cache=True)
@@ -134,10 +137,10 @@ def targets_backtest_nb(eng, terms, targets, ap, max_gross, row_bar, row_w, curv
     m = eng.close.shape[0]
     offset = curve.shape[0] - m
     n_rows = window_rows_2d_nb(targets, eng.lo, eng.lo + m - 1, eng.shift, row_bar, row_w)
-    _, _, _, _, status = simulate_core_nb(
+    _, _, _, _, status = simulate_accrued_nb(
         eng.open, eng.high, eng.low, eng.close, eng.days, eng.last_valid, row_bar[:n_rows], row_w[:n_rows], ap,
-        with_max_gross_nb(terms, max_gross), False, curve[offset:], cash, np.empty((0, eng.close.shape[1])),
-        np.empty((0, N_TOTALS)),
+        with_max_gross_nb(terms, max_gross), eng.accrual, False, curve[offset:], cash,
+        np.empty((0, eng.close.shape[1])), np.empty((0, N_TOTALS)),
     )
     sweep_stats_nb(curve, returns, eng.ann_factor, status, eng.block_start, eng.block_len, out, blocks)
 

@@ -103,8 +103,9 @@ PENDING_LIQUIDATE = 2
 # phases per bar that can each emit up to n_assets orders / trades / events
 _PHASES_PER_BAR = 6
 
-# the shortest run of quiet bars the bar loop hands to quiet_bars_nb: a call costs about as much as 4 bars
-QUIET_RUN_MIN = 8
+# the shortest run of quiet bars the bar loop hands to quiet_bars_nb: a call costs about as much as 2 bars of the
+# loop, and weekly rebalancing leaves runs of 4
+QUIET_RUN_MIN = 4
 
 
 # ---- records ------------------------------------------------------------------------------
@@ -594,11 +595,12 @@ def flag_bankruptcy_nb(bar, px, equity, st, flags, events) -> None:
         flags[FL_PENDING] = PENDING_LIQUIDATE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def execution_point_nb(bar, px, has_row, w, at_open, max_gross, margin, integer_shares, renormalize, ap, st, sti,
                        acct, flags, orders, trades, events, tgt) -> None:
     """Everything that trades at the execution price ``px``: close-out, rebalance, margin cut, gross-cap cut."""
-    # called on every bar that trades: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    # inlined into the bar loop, on every bar that trades (a call passing its 17 arguments cost a third of a daily
+    # rebalance): borrowed arguments spare numba's reference counting (core/borrow_nb.py)
     px, w, ap = borrowed_nb(px), borrowed_nb(w), borrowed_nb(ap)
     st, sti, acct, flags = borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct), borrowed_nb(flags)
     orders, trades, events, tgt = borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events), borrowed_nb(tgt)
@@ -883,7 +885,20 @@ def simulate_core_nb(
     unless ``record``), the cost totals (fees, slippage, borrow, net interest
     paid) and a :class:`SimStatus` code.
     """
-    init_cash, cash_rate, cash_rate_negative = terms.init_cash, terms.cash_rate, terms.cash_rate_negative
+    accrual = np.empty((2, close.shape[0]))
+    accrual_factors_nb(days, terms.cash_rate, terms.cash_rate_negative, accrual)
+    return simulate_accrued_nb(open_, high, low, close, days, last_valid, row_bar, row_w, ap, terms, accrual, record,
+                               out_equity, out_cash, out_positions, out_costs)
+
+
+@njit(cache=True)
+def simulate_accrued_nb(open_, high, low, close, days, last_valid, row_bar, row_w, ap, terms, accrual, record, out_equity,
+                        out_cash, out_positions, out_costs):
+    """:func:`simulate_core_nb` given the accrual factors ``accrual`` of ``days`` and ``terms``' rates (:func:`accrual_factors_nb`).
+
+    A sweep whose combinations share the window and the rates computes them once for all of them.
+    """
+    init_cash = terms.init_cash
     max_gross, maintenance_margin = terms.max_gross, terms.maintenance_margin
     exec_at_open, integer_shares, renormalize = terms.exec_at_open, terms.integer_shares, terms.renormalize
     # the bar loop hands rows of these to the execution point: a view of a borrowed array is not counted
@@ -902,8 +917,6 @@ def simulate_core_nb(
     flags[FL_RECORD] = 1 if record else 0
     gross_ratio = 1.0 / max_gross  # 0 when there is no cap
     tgt = np.empty(n)
-    accrual = np.empty((2, n_bars))
-    accrual_factors_nb(days, cash_rate, cash_rate_negative, accrual)
     per_bar = _PHASES_PER_BAR * n + 8
     capacity = 2 * n * (n_rows + 2) + per_bar if record else 0
     orders = np.empty(capacity, dtype=order_dt)
