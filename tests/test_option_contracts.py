@@ -334,3 +334,36 @@ def test_delta_and_vega_are_the_derivatives_of_the_price():
     numeric_vega = (black_scholes_put(100.0, 90.0, 0.75, 0.03, 0.4 + h) - black_scholes_put(100.0, 90.0, 0.75, 0.03, 0.4 - h)) / (2 * h)
     assert black_scholes_vega(100.0, 90.0, 0.75, 0.03, 0.4) == pytest.approx(numeric_vega, rel=1e-6)
     assert black_scholes_delta(80.0, 100.0, 0.0, 0.03, 0.4) == -1.0  # expired in the money: the intrinsic slope
+
+
+def test_contracts_are_priced_once_per_price_set_and_afresh_when_a_rate_an_iv_file_or_the_prices_change(tmp_path, monkeypatch):
+    """The priced contracts are kept with the prices they were priced on: a second run (or another group of a sweep)
+    reuses them, and another risk-free rate, a rewritten implied-volatility file or changed prices price afresh."""
+    import shortthehype.strategies.option_contracts as option_contracts
+
+    calls = []
+    price_contract_ = option_contracts.price_contract
+    monkeypatch.setattr(option_contracts, "price_contract", lambda *a, **k: calls.append(k["name"]) or price_contract_(*a, **k))
+    rng = np.random.default_rng(3)
+    index = pd.bdate_range("2024-01-02", periods=120, name="date")
+    prices = Prices.from_close(pd.DataFrame({"X": 50 * np.exp(np.cumsum(rng.normal(0.0, 0.02, len(index))))}, index=index))
+    spec = {"name": "puts", "kind": "option-contracts", "benchmark": None,
+            "params": {"entry": "2024-02-01", "risk_free": 0.04,
+                       "contracts": {"p": {"ticker": "X", "type": "put", "moneyness": 0.9, "tenor_days": 120, "contracts": 10}}}}
+    first = backtest(spec, prices=prices).result.equity
+    again = backtest(spec, prices=prices).result.equity
+    assert calls == ["p"] and again.equals(first)
+    other_rate = backtest({**spec, "params": {**spec["params"], "risk_free": 0.2}}, prices=prices).result.equity
+    assert calls == ["p", "p"] and not other_rate.equals(first)
+    iv = tmp_path / "iv.csv"
+    iv.write_text("date,iv\n" + "".join(f"{d:%Y-%m-%d},40\n" for d in index))
+    with_file = {**spec, "params": {**spec["params"], "vol_source": "csv", "iv_file": str(iv)}}
+    low = backtest(with_file, prices=prices).result.equity
+    iv.write_text("date,iv\n" + "".join(f"{d:%Y-%m-%d},80\n" for d in index) + "\n")  # another size: another state
+    high = backtest(with_file, prices=prices).result.equity
+    assert calls == ["p"] * 4 and high.iloc[-1] != low.iloc[-1]
+    for frame in (prices.open, prices.high, prices.low, prices.close):  # whole columns assigned: seen by the next run
+        frame["X"] = frame["X"] * 1.5
+    changed = backtest(spec, prices=prices).result.equity
+    fresh = backtest(spec, prices=Prices.from_close(prices.close)).result.equity
+    assert calls == ["p"] * 6 and changed.equals(fresh) and not changed.equals(first)

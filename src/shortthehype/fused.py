@@ -276,10 +276,9 @@ class FusedTargets:
         if key in plan.cache:
             return plan.cache[key]
         from shortthehype.core.fused_nb import FusedEngine
-        from shortthehype.core.simulate_nb import last_valid_bar_nb
-        from shortthehype.data.rates import resolve_engine_rates
+        from shortthehype.core.simulate_nb import accrual_factors_nb, last_valid_bar_nb
         from shortthehype.engine import prepare_inputs
-        from shortthehype.runner import _common_end, _kind_params, prepare_window
+        from shortthehype.runner import _common_end, _engine_with_rates, _kind_params, prepare_window
         from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
@@ -288,7 +287,8 @@ class FusedTargets:
         if missing:
             raise DataError(f"{spec.where}: prices have no data for {', '.join(missing)}")
         # the prices of what is traded, as backtest() derives them (the kind's instruments, if any)
-        kind_params = _kind_params(replace(spec, params=params), plan.prices)
+        group_spec = replace(spec, params=params)
+        kind_params = _kind_params(group_spec, plan.prices)
         history = spec.kind.traded_prices(plan.prices.select(tickers), kind_params)
         swept = {a.name: a.values for a in plan.axes if a.section == "params" and "." not in a.name}
         # the spec's own values too: they size the encoded parameters; a layout parameter has the group's value
@@ -306,18 +306,20 @@ class FusedTargets:
         lo = int(history.index.get_loc(window[0]))
         hi = int(history.index.get_loc(window[-1]))
         template = pd.DataFrame(np.zeros((1, len(columns))), index=window[:1], columns=columns)
-        # the engine options backtest() uses: the kind's limits applied, rate series read as of each bar
-        options = spec.kind.engine_options(spec.engine, params)
-        options, _, _ = resolve_engine_rates(options, plan.prices, window)
+        # the engine options backtest() uses: the kind's limits applied, rate series read as of each bar (kept with
+        # the loaded prices per window, as for backtest())
+        options, _, _ = _engine_with_rates(group_spec, plan.prices, window)
         inputs = prepare_inputs(history.between(window[0], window[-1]), template, **options, **instrument_terms)
         close_mode = inputs.execution == "close"
         n_obs = (hi - lo) + (1 if close_mode else 0)
         block_start, block_len = block_layout_or_none(n_obs, plan.n_blocks)
+        accrual = np.empty((2, len(inputs.days)))
+        accrual_factors_nb(inputs.days, inputs.terms.cash_rate, inputs.terms.cash_rate_negative, accrual)
         engine = FusedEngine(
             open=inputs.open, high=inputs.high, low=inputs.low, close=inputs.close, days=inputs.days,
             last_valid=last_valid_bar_nb(inputs.close), lo=lo, shift=0 if close_mode else 1,
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
-            block_len=block_len,
+            block_len=block_len, accrual=accrual,
         )
         held = [k for k in plan.cache if k.startswith("fused:")]
         for stale in held[: max(0, len(held) - SWEEP_FUSED_GROUP_CACHE + 1)]:

@@ -74,6 +74,7 @@ costs one cent at least); its value at expiry is exactly its intrinsic value.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
@@ -224,6 +225,14 @@ def skewed_volatility(spot, strike, years, rate, atm, *, slope: float = VOL_SKEW
     return _broadcast((spot, strike, years, rate, atm), fill)
 
 
+def same_rate(held: Any, rate: Any) -> bool:
+    """Whether a value priced at the risk-free rate ``held`` holds for ``rate``: the same dated series (by identity:
+    a Series is not hashable), or equal numbers (None included)."""
+    if isinstance(held, pd.Series) or isinstance(rate, pd.Series):
+        return held is rate
+    return held == rate
+
+
 @dataclass(frozen=True)
 class VolModel:
     """How an option's volatility is set (see the module docstring); built from a kind's parameters by :meth:`from_params`."""
@@ -258,6 +267,17 @@ class VolModel:
             raise ParamError("parameter 'vol_level' needs a value with vol_source = constant (e.g. vol_level=0.5)")
         if self.source == "csv" and not self.iv_file:
             raise ParamError("parameter 'iv_file' needs a CSV path with vol_source = csv")
+
+    def file_state(self) -> tuple[int, int] | None:
+        """The implied-volatility file's modification time and size (None without one): part of the key of what is
+        priced with the model and kept, so that a file rewritten since is read again."""
+        if self.source != "csv" or not self.iv_file:
+            return None
+        try:
+            state = os.stat(self.iv_file)
+        except OSError:
+            return None  # pricing reports the missing file
+        return state.st_mtime_ns, state.st_size
 
     @property
     def skew(self) -> np.ndarray:

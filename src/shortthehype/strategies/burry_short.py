@@ -43,7 +43,6 @@ per-ticker engine options (``borrow_fee = {NVDA = ...}``) stay valid in both mod
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -55,7 +54,7 @@ from shortthehype.core.targets_nb import BURRY_PUTS, BURRY_STOCK, burry_short_ta
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
-from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel
+from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, same_rate
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import calendar_dates, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -169,7 +168,8 @@ def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar:
     from shortthehype.option_pricing import roll_puts
 
     rate = params["risk_free"]  # a number, None, or a dated series (compared by identity: it is not hashable)
-    key = (ticker, entry_bar, exit_bar, *(repr(params[name]) for name in _ROLL_PARAMS), _iv_file_state(params))
+    model = VolModel.from_params(params)
+    key = (ticker, entry_bar, exit_bar, *(repr(params[name]) for name in _ROLL_PARAMS), model.file_state())
     index = prices.index
 
     def roll() -> tuple[Any, Any]:
@@ -180,27 +180,12 @@ def _roll(prices: Prices, ticker: str, params: Params, entry_bar: int, exit_bar:
             tenor_days=params["tenor_days"],
             roll_days=params["roll_days"],
             rate=rate,
-            volatility=VolModel.from_params(params),
+            volatility=model,
             first=index[entry_bar] if entry_bar < len(index) else index[-1] + pd.Timedelta(days=1),
             stop=index[exit_bar] if exit_bar < len(index) else None,
         )
 
-    def same_rate(held: tuple[Any, Any]) -> bool:
-        return held[0] is rate or (not isinstance(rate, pd.Series) and not isinstance(held[0], pd.Series)
-                                   and held[0] == rate)
-
-    return prices.recent(_ROLLS, key, roll, ROLLS_KEPT, same_rate)[1]
-
-
-def _iv_file_state(params: Params) -> tuple[int, int] | None:
-    """The implied-volatility file's modification time and size (a file rewritten since is priced afresh)."""
-    if params["vol_source"] != "csv" or params["iv_file"] is None:
-        return None
-    try:
-        state = os.stat(params["iv_file"])
-    except OSError:
-        return None  # roll_puts reports the missing file
-    return state.st_mtime_ns, state.st_size
+    return prices.recent(_ROLLS, key, roll, ROLLS_KEPT, lambda held: same_rate(held[0], rate))[1]
 
 
 def _instruments(prices: Prices, params: Params) -> Prices:

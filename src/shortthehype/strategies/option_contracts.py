@@ -35,7 +35,7 @@ from shortthehype.core.targets_nb import option_contracts_targets_nb
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared
-from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract
+from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract, same_rate
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import calendar_dates
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -77,61 +77,60 @@ def _check(params: Params) -> None:
     VolModel.from_params(params)
 
 
-_MEMO: dict[str, Any] = {}
+#: Priced contracts kept per price set (the most recent last): a sweep's groups, and the runs of a study, price
+#: the same few again and again.
+PRICED_KEPT = 64
 
 
 def priced_contracts(prices: Prices, params: Params) -> list[OptionContract]:
     """Every enabled contract priced on ``prices`` (the underlyings), in the order of the spec."""
-    key = json.dumps(
-        [
-            id(prices),
-            len(prices),
-            str(prices.index[0]) if len(prices) else "",
-            {k: str(v) for k, v in params.items() if k != "risk_free"},
-            str(params.get("risk_free")) if not isinstance(params.get("risk_free"), pd.Series) else id(params["risk_free"]),
-        ],
-        sort_keys=True,
-        default=str,
-    )
-    if _MEMO.get("key") == key and _MEMO.get("prices") is prices:
-        return _MEMO["book"]
+    return _priced(prices, params)[1]
+
+
+def _priced(prices: Prices, params: Params) -> tuple[Any, list[OptionContract], Prices]:
+    """(the risk-free rate, the priced contracts, their prices as one price set), kept with ``prices``."""
+    rate = params.get("risk_free")  # a number, None, or a dated series (compared by identity)
     model = VolModel.from_params(params)
-    book = []
-    for name, leg in _enabled(params).items():
-        book.append(
-            price_contract(
-                prices,
-                name=name,
-                ticker=leg["ticker"],
-                option_type=leg["type"],
-                entry=leg["entry"] or params["entry"],
-                strike=leg["strike"],
-                moneyness=leg["moneyness"],
-                expiry=leg["expiry"],
-                tenor_days=leg["tenor_days"],
-                contracts=leg["contracts"],
-                premium_budget=leg["premium_budget"],
-                exit=leg["exit"] or params["exit"],
-                rate=params["risk_free"],
-                volatility=model,
+    key = (json.dumps({k: str(v) for k, v in params.items() if k != "risk_free"}, sort_keys=True, default=str),
+           None if isinstance(rate, pd.Series) else rate, model.file_state())
+
+    def price() -> tuple[Any, list[OptionContract], Prices]:
+        book = []
+        for name, leg in _enabled(params).items():
+            book.append(
+                price_contract(
+                    prices,
+                    name=name,
+                    ticker=leg["ticker"],
+                    option_type=leg["type"],
+                    entry=leg["entry"] or params["entry"],
+                    strike=leg["strike"],
+                    moneyness=leg["moneyness"],
+                    expiry=leg["expiry"],
+                    tenor_days=leg["tenor_days"],
+                    contracts=leg["contracts"],
+                    premium_budget=leg["premium_budget"],
+                    exit=leg["exit"] or params["exit"],
+                    rate=rate,
+                    volatility=model,
+                )
             )
-        )
-    symbols = [c.symbol for c in book]
-    repeated = sorted({s for s in symbols if symbols.count(s) > 1})
-    if repeated:
-        raise SpecError(f"option-contracts: two contracts are the same instrument {repeated[0]}; merge them into one")
-    _MEMO.update(key=key, prices=prices, book=book)
-    return book
+        symbols = [c.symbol for c in book]
+        repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+        if repeated:
+            raise SpecError(f"option-contracts: two contracts are the same instrument {repeated[0]}; merge them into one")
+        frames = {
+            name: pd.concat([c.prices.field(name) for c in book], axis=1) for name in ("open", "high", "low", "close", "volume")
+        }
+        for frame in frames.values():
+            frame.columns.name = "ticker"
+        return rate, book, Prices(**frames, source=prices.source, warnings=prices.warnings)
+
+    return prices.recent(("priced-contracts",), key, price, PRICED_KEPT, lambda held: same_rate(held[0], rate))
 
 
 def _instruments(prices: Prices, params: Params) -> Prices:
-    book = priced_contracts(prices, params)
-    frames = {
-        name: pd.concat([c.prices.field(name) for c in book], axis=1) for name in ("open", "high", "low", "close", "volume")
-    }
-    for frame in frames.values():
-        frame.columns.name = "ticker"
-    return Prices(**frames, source=prices.source, warnings=prices.warnings)
+    return _priced(prices, params)[2]
 
 
 def _marks(prices: Prices, params: Params) -> np.ndarray:
