@@ -595,12 +595,11 @@ def flag_bankruptcy_nb(bar, px, equity, st, flags, events) -> None:
         flags[FL_PENDING] = PENDING_LIQUIDATE
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def execution_point_nb(bar, px, has_row, w, at_open, max_gross, margin, integer_shares, renormalize, ap, st, sti,
                        acct, flags, orders, trades, events, tgt) -> None:
     """Everything that trades at the execution price ``px``: close-out, rebalance, margin cut, gross-cap cut."""
-    # inlined into the bar loop, on every bar that trades (a call passing its 17 arguments cost a third of a daily
-    # rebalance): borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    # called on every bar that trades: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
     px, w, ap = borrowed_nb(px), borrowed_nb(w), borrowed_nb(ap)
     st, sti, acct, flags = borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct), borrowed_nb(flags)
     orders, trades, events, tgt = borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events), borrowed_nb(tgt)
