@@ -204,7 +204,7 @@ class FusedTargets:
         windows = np.empty(n, dtype=object)
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
         overridden = spec.overridden | {a.name for a in plan.axes}
-        movers = any(p.moves_window for p in spec.kind.params)
+        movers = [p for p in spec.kind.params if p.moves_window]  # the window rule reads only these
         groups: dict[str, list[int]] = {}
         keys: dict[tuple[int, ...], tuple[tuple[Any, ...], str]] = {}
         combinations = []
@@ -220,7 +220,7 @@ class FusedTargets:
                     params[base] = value
             run = spec.run
             if movers:
-                params, run, _ = follow_window(spec.kind.params, params, run, overridden)
+                params, run, _ = follow_window(movers, params, run, overridden)
             instruments = self.instruments(params) if self.instruments is not None else ()
             parts = (*(params[name] for name in self.layout), *instruments, run.get("start"), run.get("end"))
             # combinations mostly share their values' objects (the grid's, the spec's): one repr per distinct set
