@@ -337,34 +337,26 @@ def load_rate(
     return _load_catalog_rate(series, source, str(resolve_cache_dir(cache_dir))).copy()
 
 
-#: Catalog rates read in this process, with the version of their catalog file: (series, source, catalog) -> (version, rates).
-_CATALOG_RATES: dict[tuple[str, str, str], tuple[Any, pd.Series]] = {}
-#: How many of them are kept (the most recently read).
-_CATALOG_RATES_KEPT = 8
-
-
 def _load_catalog_rate(series: str, source: str, cache_dir: str) -> pd.Series:
-    """A Yahoo bill index from the catalog (fetched with ``yahoo``): read once per process until its file changes."""
+    """A Yahoo bill index from the catalog (fetched with ``yahoo``): read once per process and version of its file."""
     from shortthehype.data.catalog import Catalog
+
+    # the version is taken before the read: a file written during it (a download) is read again
+    return _read_catalog_rate(series, source, cache_dir, Catalog(cache_dir).version(series))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_catalog_rate(series: str, source: str, cache_dir: str, _version: Any) -> pd.Series:
+    """The catalog's ``series`` as ACT/360 rates (cached per catalog and version of the file, as :func:`_read_rate_file`)."""
     from shortthehype.data.load import load_prices
 
-    key = (series, source, cache_dir)
-    version = Catalog(cache_dir).version(series)  # taken before the read: a file written during it is read again
-    kept = _CATALOG_RATES.get(key)
-    if kept is not None and kept[0] == version:
-        return kept[1]
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", DataWarning)  # rates move by "split-sized" fractions near zero
         prices = load_prices([series], source=source, cache_dir=cache_dir)
     discount = prices.close[series].dropna() / 100.0
     discount.name = series
     check_rates(discount, f"{series} ({prices.origin})", max_gap=RATE_MAX_GAP_WEEKDAYS)
-    rates = bill_yield(discount)
-    _CATALOG_RATES.pop(key, None)
-    _CATALOG_RATES[key] = (version, rates)
-    for stale in list(_CATALOG_RATES)[: max(0, len(_CATALOG_RATES) - _CATALOG_RATES_KEPT)]:
-        del _CATALOG_RATES[stale]
-    return rates
+    return bill_yield(discount)
 
 
 def _series_name(name: Any, source: str) -> str:
