@@ -324,6 +324,7 @@ def gross_value_nb(px, st) -> float:
 @njit(cache=True, inline="always")
 def is_flat_nb(st) -> bool:
     """True when no asset has a position."""
+    st = borrowed_nb(st)  # inlined into the bar loop, which asks on every bar with stops: see accrue_nb
     for j in range(st.shape[1]):
         if st[ST_POS, j] != 0.0:
             return False
@@ -358,6 +359,9 @@ def accrue_nb(days, factor, factor_negative, ap, st, acct) -> None:
     ``factor`` / ``factor_negative``: the interest per unit of positive / negative cash over those days
     (:func:`accrual_factors_nb`).
     """
+    # inlined into the bar loop on every bar that accrues: borrowed arguments spare numba's reference counting, which
+    # its early return would otherwise cost there (core/borrow_nb.py)
+    ap, st, acct = borrowed_nb(ap), borrowed_nb(st), borrowed_nb(acct)
     if days <= 0.0:
         return
     cash = acct[A_CASH]
@@ -687,6 +691,10 @@ def stop_exit_nb(pos, basis, best, sl, tp, tsl, o, h, lo):
 @njit(cache=True, inline="always")
 def stops_nb(bar, open_, high, low, ap, st, sti, acct, flags, orders, trades, events) -> None:
     """Fire stop-loss / take-profit / trailing stops at ``bar`` on positions opened before it."""
+    # inlined into the bar loop, on every bar with a position and stops: see accrue_nb
+    open_, high, low, ap = borrowed_nb(open_), borrowed_nb(high), borrowed_nb(low), borrowed_nb(ap)
+    st, sti, acct, flags = borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct), borrowed_nb(flags)
+    orders, trades, events = borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events)
     for j in range(st.shape[1]):
         pos = st[ST_POS, j]
         if pos == 0.0 or sti[STI_ENTRY_BAR, j] >= bar:
@@ -713,6 +721,7 @@ def stops_nb(bar, open_, high, low, ap, st, sti, acct, flags, orders, trades, ev
 @njit(cache=True, inline="always")
 def update_trailing_nb(bar, high, low, st, sti) -> None:
     """After the bar: raise the trailing reference to the bar's high (longs) / lower it to its low (shorts)."""
+    high, low, st, sti = borrowed_nb(high), borrowed_nb(low), borrowed_nb(st), borrowed_nb(sti)  # see accrue_nb
     for j in range(st.shape[1]):
         pos = st[ST_POS, j]
         if pos == 0.0 or sti[STI_ENTRY_BAR, j] >= bar:

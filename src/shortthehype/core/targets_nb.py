@@ -43,6 +43,7 @@ WEIGHT_MOMENTUM = 2
 @njit(cache=True, inline="always")
 def fill_row_nb(row, value) -> None:
     """``row[:] = value`` as a plain loop: numba's slice assignment costs several times more on short rows."""
+    row = borrowed_nb(row)  # inlined into loops over bars: see fill_bar_nb
     for j in range(row.shape[0]):
         row[j] = value
 
@@ -50,6 +51,9 @@ def fill_row_nb(row, value) -> None:
 @njit(cache=True, inline="always")
 def fill_bar_nb(out, t, value) -> None:
     """``out[t, :] = value`` as a plain loop, without taking a view of the row (each view is reference counted)."""
+    # inlined into loops over bars: a kernel that returns early (burry_short_targets_nb) otherwise counted a reference
+    # to ``out`` on every bar (core/borrow_nb.py)
+    out = borrowed_nb(out)
     for j in range(out.shape[1]):
         out[t, j] = value
 
