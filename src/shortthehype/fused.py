@@ -278,7 +278,7 @@ class FusedTargets:
         from shortthehype.core.fused_nb import FusedEngine
         from shortthehype.core.simulate_nb import accrual_factors_nb, last_valid_bar_nb
         from shortthehype.engine import prepare_inputs
-        from shortthehype.runner import _common_end, _engine_with_rates, _kind_params, prepare_window
+        from shortthehype.runner import _common_end, _engine_with_rates, _kind_params, window_positions
         from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
@@ -301,10 +301,9 @@ class FusedTargets:
         instrument_terms = dict(spec.kind.engine_terms(kind_params, history)) if spec.kind.engine_terms else {}
         settled = set(instrument_terms.get("cash_settled", ()))
         end, _ = _common_end(history, pd.Index([c for c in columns if c not in settled]), run.get("end"))
-        empty = pd.DataFrame(index=history.index[:0], columns=columns, dtype=np.float64)
-        window, _ = prepare_window(empty, history.index, run.get("start"), end)
-        lo = int(history.index.get_loc(window[0]))
-        hi = int(history.index.get_loc(window[-1]))
+        lo, stop = window_positions(history.index, run.get("start"), end)  # the window of prepare_window
+        hi = stop - 1
+        window = history.index[lo:stop]
         template = pd.DataFrame(np.zeros((1, len(columns))), index=window[:1], columns=columns)
         # the engine options backtest() uses: the kind's limits applied, rate series read as of each bar (kept with
         # the loaded prices per window, as for backtest())
@@ -431,17 +430,16 @@ class CrossoverSweep:
         from shortthehype.core.sweep_nb import rolling_means_nb
         from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
-        from shortthehype.runner import prepare_window
+        from shortthehype.runner import window_positions
         from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
         if ticker not in plan.prices.tickers:
             raise DataError(f"{spec.where}: prices have no data for {ticker}")
         history = plan.prices.select([ticker])
-        empty = pd.DataFrame(index=history.index[:0], columns=[ticker], dtype=np.float64)
-        window, _ = prepare_window(empty, history.index, spec.run.get("start"), spec.run.get("end"))
-        lo = int(history.index.get_loc(window[0]))
-        hi = int(history.index.get_loc(window[-1]))
+        lo, stop = window_positions(history.index, spec.run.get("start"), spec.run.get("end"))  # prepare_window's
+        hi = stop - 1
+        window = history.index[lo:stop]
         template = pd.DataFrame(np.zeros((1, 1)), index=window[:1], columns=[ticker])
         engine, _, _ = resolve_engine_rates(spec.engine, plan.prices, window)  # as backtest() does
         inputs = prepare_inputs(history.between(window[0], window[-1]), template, **engine)
