@@ -441,12 +441,12 @@ KIND_SPECS = {"dotcom-analog-path": ("dotcom-analog", {"mode": "path"})}
 KIND_DRAWS = {"fused": 2000, "generic": 200}
 
 
-def _kind_case(path: str, name: str) -> dict:
+def kind_spec_and_prices(name: str):
+    """The spec of case ``name`` of :data:`KIND_GRIDS` and the shared prices its grid trades."""
     import warnings
 
     from shortthehype.data.load import load_prices
     from shortthehype.spec import load_spec
-    from shortthehype.sweeps import sweep
 
     spec_name, overrides = KIND_SPECS.get(name, (name, {}))
     spec = load_spec(spec_name).with_overrides(overrides) if overrides else load_spec(spec_name)
@@ -455,6 +455,13 @@ def _kind_case(path: str, name: str) -> dict:
         # hype-hedge's grid also trades RSP and its basket as the long leg
         extra = ["RSP", *spec.params["basket"]] if "market" in KIND_GRIDS[name] else []
         prices = load_prices(list(dict.fromkeys([*spec.tickers(), *extra])), data_dir=SHARED_PRICES)
+    return spec, prices
+
+
+def _kind_case(path: str, name: str) -> dict:
+    from shortthehype.sweeps import sweep
+
+    spec, prices = kind_spec_and_prices(name)
     n = KIND_DRAWS[path]
 
     def run(n_blocks: int = 0):
