@@ -477,7 +477,9 @@ def test_sweep_workers_die_with_their_parent(tmp_path, shared_prices_dir, execut
     args = [sys.executable, "-m", "shortthehype", "sweep", "sixty-forty", "--grid", "weights.SPY=0.01:30:0.01",
             "--path", "generic", "--workers", "2", "--executor", executor, "--set", "cash_rate=0", "--source", "csv",
             "--data-dir", str(shared_prices_dir), "--out", str(tmp_path / "r.parquet")]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as err:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     try:
         parent = psutil.Process(proc.pid)
         deadline = time.monotonic() + 120
@@ -487,7 +489,10 @@ def test_sweep_workers_die_with_their_parent(tmp_path, shared_prices_dir, execut
             if len(workers) >= 2:
                 break
             time.sleep(0.2)
-        assert len(workers) >= 2, "the sweep never started its worker processes"
+        assert len(workers) >= 2, (
+            f"the sweep never started its worker processes (exit code {proc.poll()}): "
+            f"{stderr.read_text(errors='replace')[-2000:]}"
+        )
         time.sleep(3)  # the workers are running chunks
         proc.send_signal(signal.SIGKILL)
         proc.wait()

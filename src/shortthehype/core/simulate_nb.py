@@ -154,6 +154,7 @@ def grow_records_nb(records: np.ndarray, n_used: int, min_free: int) -> np.ndarr
 @njit(cache=True)
 def write_event_nb(events, flags, bar, kind, asset, value_a, value_b) -> None:
     """Append one event record (no-op unless recording)."""
+    events, flags = borrowed_nb(events), borrowed_nb(flags)  # called on every cut of a capped book (core/borrow_nb.py)
     if flags[FL_RECORD] == 0:
         return
     k = flags[FL_N_EVENTS]
@@ -512,6 +513,9 @@ def cut_fraction_nb(px, margin, tolerance, ap, st, acct) -> float:
     when nothing short of closing out helps.  The gross cap is the same rule with
     margin = 1 / max_gross (gross <= max_gross x equity  <=>  equity >= gross / max_gross).
     """
+    # a book held at its gross cap is cut on most bars: borrowed arguments spare numba's reference counting
+    # (core/borrow_nb.py), here and in the cuts below
+    px, ap, st, acct = borrowed_nb(px), borrowed_nb(ap), borrowed_nb(st), borrowed_nb(acct)
     equity = portfolio_value_nb(px, st, acct)
     g_tradeable = 0.0
     g_untradeable = 0.0
@@ -542,6 +546,8 @@ def cut_fraction_nb(px, margin, tolerance, ap, st, acct) -> float:
 @njit(cache=True)
 def cut_positions_nb(bar, px, k, reason, integer_shares, ap, st, sti, acct, flags, orders, trades) -> None:
     """Trade every position with a price in ``px`` to ``k`` times itself (one common factor)."""
+    px, ap, st, sti, acct = borrowed_nb(px), borrowed_nb(ap), borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct)
+    flags, orders, trades = borrowed_nb(flags), borrowed_nb(orders), borrowed_nb(trades)
     for j in range(st.shape[1]):
         pos = st[ST_POS, j]
         if pos != 0.0 and np.isfinite(px[j]):
@@ -554,6 +560,8 @@ def cut_positions_nb(bar, px, k, reason, integer_shares, ap, st, sti, acct, flag
 @njit(cache=True)
 def margin_cut_nb(bar, px, margin, integer_shares, ap, st, sti, acct, flags, orders, trades, events) -> None:
     """Cut all positions proportionally until equity >= margin x gross at ``px`` (after the cut's costs)."""
+    px, ap, st, sti, acct = borrowed_nb(px), borrowed_nb(ap), borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct)
+    flags, orders, trades, events = borrowed_nb(flags), borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events)
     k = cut_fraction_nb(px, margin, MARGIN_TOLERANCE, ap, st, acct)
     if k >= 1.0:
         return
@@ -566,6 +574,8 @@ def margin_cut_nb(bar, px, margin, integer_shares, ap, st, sti, acct, flags, ord
 def gross_cap_cut_nb(bar, px, gross_ratio, integer_shares, ap, st, sti, acct, flags, orders, trades,
                      events) -> None:
     """Cut all positions proportionally until gross <= max_gross x equity at ``px`` (``gross_ratio`` = 1 / max_gross)."""
+    px, ap, st, sti, acct = borrowed_nb(px), borrowed_nb(ap), borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct)
+    flags, orders, trades, events = borrowed_nb(flags), borrowed_nb(orders), borrowed_nb(trades), borrowed_nb(events)
     k = cut_fraction_nb(px, gross_ratio, GROSS_TOLERANCE, ap, st, acct)
     if k >= 1.0:
         return
@@ -788,6 +798,8 @@ def close_check_nb(bar, close_row, equity, gross, margin, gross_ratio, st, flags
 
     The bar loop calls it only on an open account where one of them holds (a call costs more than the tests).
     """
+    # a book held at its gross cap is above it on most closes: borrowed arguments spare numba's reference counting
+    close_row, st, flags, events = borrowed_nb(close_row), borrowed_nb(st), borrowed_nb(flags), borrowed_nb(events)
     if equity <= 0.0:
         flag_bankruptcy_nb(bar, close_row, equity, st, flags, events)
         return
