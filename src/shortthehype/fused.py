@@ -428,9 +428,8 @@ class CrossoverSweep:
         if key in plan.cache:
             return plan.cache[key]
         from shortthehype.core.sweep_nb import rolling_means_nb
-        from shortthehype.data.rates import resolve_engine_rates
         from shortthehype.engine import prepare_inputs
-        from shortthehype.runner import window_positions
+        from shortthehype.runner import _engine_with_rates, window_positions
         from shortthehype.sweeps.chunks import block_layout_or_none
 
         spec = plan.spec
@@ -441,7 +440,7 @@ class CrossoverSweep:
         hi = stop - 1
         window = history.index[lo:stop]
         template = pd.DataFrame(np.zeros((1, 1)), index=window[:1], columns=[ticker])
-        engine, _, _ = resolve_engine_rates(spec.engine, plan.prices, window)  # as backtest() does
+        engine, _, _ = _engine_with_rates(spec, plan.prices, window)  # as backtest() does, rates kept with the prices
         inputs = prepare_inputs(history.between(window[0], window[-1]), template, **engine)
         windows_needed = set()
         axes = {axis.name: axis for axis in plan.axes}
