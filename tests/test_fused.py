@@ -302,6 +302,33 @@ def test_window_rows_equal_prepare_window_and_the_engine_rows():
             np.testing.assert_array_equal(row_w[:n], expected_w)
 
 
+def test_burry_short_stock_rows_read_from_the_window_equal_those_of_the_whole_history():
+    """The stock kernel writes rows only from the last one it sets at or before the window's first bar: what the
+    window reader sees in a buffer full of another combination's values equals the whole history's rows."""
+    from shortthehype.core.targets_nb import BURRY_STOCK, burry_short_targets_nb
+
+    rng = np.random.default_rng(11)
+    n, k = 80, 2
+    calendars = rng.random((2, n)) < 0.1
+    data = (calendars, np.empty((0, 0)))
+    cases = [(-1, -1)] + [tuple(sorted(int(v) for v in rng.choice(n + 1, size=2, replace=False))) for _ in range(150)]
+    for trial, (entry, exit_bar) in enumerate(cases):
+        ip = np.array([BURRY_STOCK, entry, exit_bar, trial % 3 - 1], dtype=np.int64)
+        fp = rng.normal(size=k)
+        whole = np.empty((n, k))
+        burry_short_targets_nb(data, ip, fp, 0, whole)
+        for lo in (0, max(entry, 0), max(entry - 1, 0), min(entry + 5, n - 2), int(rng.integers(0, n - 1))):
+            windowed = np.full((n, k), 7.0)  # what an earlier combination left in the buffer
+            burry_short_targets_nb(data, ip, fp, lo, windowed)
+            rows = []
+            for targets in (whole, windowed):
+                row_bar, row_w = np.empty(n + 1, dtype=np.int64), np.empty((n + 1, k))
+                m = window_rows_2d_nb(targets, lo, n - 1, 1, row_bar, row_w)
+                rows.append((row_bar[:m], row_w[:m]))
+            np.testing.assert_array_equal(rows[1][0], rows[0][0], err_msg=f"entry {entry}, exit {exit_bar}, lo {lo}")
+            np.testing.assert_array_equal(rows[1][1], rows[0][1], err_msg=f"entry {entry}, exit {exit_bar}, lo {lo}")
+
+
 def test_precompile_sweeps_every_mapped_essay_spec_on_its_fused_path():
     """``shortthehype precompile`` compiles each kind's fused driver: its sweeps must take the fused path."""
     from shortthehype.precompile import synthetic_sweeps

@@ -473,16 +473,25 @@ def test_valid_combinations_are_those_a_spec_accepts_as_overrides(name, grid):
         ("burry-short", {"instrument": "stock,puts", "moneyness": "0.8,0.9", "exposure": "0.4,0.8",
                          "rebalance": "hold,keep_weights", "entry": "2024-01-02,2024-06-03"}),
         ("burry-short", {"entry": "2020-01-02,2021-01-04", "hold_days": "none,20", "rebalance_freq": "daily,weekly"}),
+        # axes that are never conditional between and after the conditional ones
+        ("burry-short", {"borrow_fee": "0,0.02,0.05", "entry": "2020-01-02,2021-01-04,2024-01-02", "fees": "0,0.001",
+                         "rebalance": "hold,keep_weights", "split.PLTR": "1,2", "rebalance_freq": "daily,weekly"}),
     ],
 )
-def test_distinct_keeps_the_first_combination_of_each_effective_setting(name, grid):
-    """``distinct`` (one integer key per combination) equals the plain definition: the first id per distinct row."""
+@pytest.mark.parametrize("subset", [False, True])
+def test_distinct_keeps_the_first_combination_of_each_effective_setting(name, grid, subset):
+    """``distinct`` equals the plain definition, the first id per distinct row: of the whole grid (read off the
+    conditional axes' sub-grid) and of a part of it (one integer key per combination)."""
     from shortthehype.sweeps.grid import distinct, effective_grid, effective_positions, valid_ids
 
     spec = load_spec(name).with_overrides({"start": "2021-01-04"})
     axes = build_axes(spec, grid)
     shape = tuple(len(a.values) for a in axes)
     ids = valid_ids(spec, axes, shape)
+    if "borrow_fee" in grid:  # a grid without invalid combinations: distinct() reads the whole grid off the sub-grid
+        assert len(ids) == math.prod(shape)
+    if subset:
+        ids = ids[np.random.default_rng(3).random(len(ids)) < 0.6]
     effective = effective_grid(spec, axes)
     rows = np.stack(effective_positions(effective, ids, shape), axis=1)
     first: dict[tuple[int, ...], int] = {}

@@ -461,21 +461,33 @@ def burry_short_targets_nb(data, ip, fp, first, out) -> None:
     Puts mode: ``ip[0]`` = ``BURRY_PUTS``; ``fp`` holds per column the
     weight of a purchase (the premium budget x the ticker's share).
 
-    Every row is written (``first`` is not needed: a row costs nothing).
+    In stock mode every row the kernel sets sets every ticker, so rows are
+    written from the last one it sets at or before ``first`` (the entry bar,
+    where a sweep's window starts), or from bar 0 when there is none; in puts
+    mode every row is written.
     """
     calendars, rolls = data
     if ip[0] == BURRY_PUTS:
         marked_targets_nb(rolls, fp, out)
         return
     entry, exit_bar, row = ip[1], ip[2], ip[3]
-    for t in range(out.shape[0]):
+    start = min(first, out.shape[0] - 1)
+    while start > 0 and not burry_stock_sets_nb(calendars, entry, exit_bar, row, start):
+        start -= 1
+    for t in range(max(start, 0), out.shape[0]):
         if t == exit_bar:
             fill_bar_nb(out, t, 0.0)
-        elif t == entry or (row >= 0 and 0 <= entry < t < exit_bar and calendars[row, t]):
+        elif burry_stock_sets_nb(calendars, entry, exit_bar, row, t):
             for j in range(out.shape[1]):
                 out[t, j] = fp[j]
         else:
             fill_bar_nb(out, t, np.nan)
+
+
+@njit(cache=True, inline="always")
+def burry_stock_sets_nb(calendars, entry, exit_bar, row, t) -> bool:
+    """burry-short's stock mode sets the targets of bar ``t``: its entry, exit, or a keep_weights bar between them."""
+    return t == exit_bar or t == entry or (row >= 0 and 0 <= entry < t < exit_bar and calendars[row, t])
 
 
 # ---- bubble-timer ------------------------------------------------------------------------------

@@ -257,13 +257,17 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     calendars = np.stack([rebalance_mask(index, frequency) for frequency in calendar_of])
     rolls = _put_rolls(prices, params) if params["instrument"] == "puts" else np.empty((0, 0))
     dates = calendar_dates(index).to_numpy()
+    bars: dict[tuple[Any, ...], tuple[int, int]] = {}  # a sweep's combinations share a few entries and exits
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         split = normalized_split(p)
         if p["instrument"] == "puts":
             purchase = [p["premium_budget"] * share for share in split.values()]
             return [BURRY_PUTS, 0, 0, 0], [0.0] * len(split) + [weight for weight in purchase for _ in range(2)]
-        entry_bar, exit_bar = _entry_exit_positions(dates, p)
+        dated = (p["entry"], p["exit"], p["hold_days"])
+        if dated not in bars:
+            bars[dated] = _entry_exit_positions(dates, p)
+        entry_bar, exit_bar = bars[dated]
         if entry_bar >= n:
             entry_bar = exit_bar = -1
         row = calendar_of[p["rebalance_freq"]] if p["rebalance"] == "keep_weights" else -1

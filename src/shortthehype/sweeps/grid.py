@@ -146,33 +146,46 @@ def effective_grid(spec: StrategySpec, axes: tuple[Axis, ...]) -> Effective | No
     chosen = tuple(k for k, a in enumerate(axes) if a.base in needed)
     overridden = spec.overridden | {a.name for a in axes}
     values = [list(axes[k].values) for k in chosen]
+    moving = [j for j, k in enumerate(chosen) if axes[k].section == "params" and declared[axes[k].base].moves_window]
+    # what decides a row: the conditions (whether a parameter applies) and the dates of the window rule; the other
+    # axes keep their own positions, so each distinct set of deciding positions is worked out once
+    deciding = {"start"} | {condition for name in needed if name in declared for condition, _ in declared[name].applies}
+    deciding |= {axes[chosen[j]].base for j in moving}
+    key_at = [j for j, k in enumerate(chosen) if axes[k].base in deciding]
+    decided: dict[tuple[int, ...], tuple[set[str], dict[int, int]]] = {}
     rows = []
     for positions in itertools.product(*(range(len(axes[k].values)) for k in chosen)):  # C order
-        params, run = dict(spec.params), dict(spec.run)
-        for k, p in zip(chosen, positions):
-            axis = axes[k]
-            name, _, item = axis.name.partition(".")
-            if item:
-                params[name] = {**params[name], item: axis.values[p]}
-            else:
-                (params if axis.section == "params" else run)[name] = axis.values[p]
-        params, _, _ = follow_window(spec.kind.params, params, run, overridden)
-        inactive = inactive_params(spec.kind.params, params, among=needed)
-        row = []
-        for j, (k, p) in enumerate(zip(chosen, positions)):
-            axis = axes[k]
-            if axis.base in inactive:
-                row.append(-1)
-            elif axis.section == "params" and declared[axis.base].moves_window:
-                value = params[axis.name]
-                matches = [i for i, seen in enumerate(values[j]) if _same(value, seen)]
-                if not matches:
-                    values[j].append(value)
-                row.append(matches[0] if matches else len(values[j]) - 1)
-            else:
-                row.append(p)
-        rows.append(row)
+        key = tuple(positions[j] for j in key_at)
+        if key not in decided:
+            decided[key] = _decide(spec, axes, chosen, positions, overridden, needed, moving, values)
+        inactive, moved = decided[key]
+        rows.append([-1 if axes[k].base in inactive else moved.get(j, p) for j, (k, p) in enumerate(zip(chosen, positions))])
     return Effective(chosen, tuple(tuple(v) for v in values), np.asarray(rows, dtype=np.int64).reshape(-1, len(chosen)))
+
+
+def _decide(spec: StrategySpec, axes: tuple[Axis, ...], chosen: tuple[int, ...], positions: tuple[int, ...],
+            overridden: set[str], needed: set[str], moving: list[int],
+            values: list[list[Any]]) -> tuple[set[str], dict[int, int]]:
+    """The parameters that do not apply in sub-combination ``positions`` of the ``chosen`` axes, and the position in
+    ``values`` (extended with a date clamping made) of each ``moving`` axis' date after the window rule."""
+    params, run = dict(spec.params), dict(spec.run)
+    for k, p in zip(chosen, positions):
+        axis = axes[k]
+        name, _, item = axis.name.partition(".")
+        if item:
+            params[name] = {**params[name], item: axis.values[p]}
+        else:
+            (params if axis.section == "params" else run)[name] = axis.values[p]
+    params, _, _ = follow_window(spec.kind.params, params, run, overridden)
+    inactive = inactive_params(spec.kind.params, params, among=needed)
+    moved = {}
+    for j in (j for j in moving if axes[chosen[j]].base not in inactive):
+        value = params[axes[chosen[j]].name]
+        matches = [i for i, seen in enumerate(values[j]) if _same(value, seen)]
+        if not matches:
+            values[j].append(value)
+        moved[j] = matches[0] if matches else len(values[j]) - 1
+    return inactive, moved
 
 
 def effective_positions(effective: Effective | None, ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -190,6 +203,28 @@ def distinct(effective: Effective | None, ids: np.ndarray, shape: tuple[int, ...
     """The first of ``ids`` (sorted) of each distinct effective combination."""
     if effective is None or not len(ids):
         return ids
+    if len(ids) == math.prod(shape):  # the whole grid: the first of each class is read off the sub-grid
+        return _distinct_whole_grid(effective, shape)
+    return _distinct_of(effective, ids, shape)
+
+
+def _distinct_whole_grid(effective: Effective, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`distinct` of every combination of the grid, without decoding them.
+
+    Two combinations are the same run when their other axes agree and their
+    conditional axes have the same effective row; for fixed other axes C
+    order is the sub-grid's order, so the first of each is the first
+    sub-combination with that row, whatever the other axes hold.
+    """
+    _, first = np.unique(effective.positions, axis=0, return_index=True)
+    keep = np.zeros(len(effective.positions), dtype=bool)
+    keep[first] = True
+    sub_shape = [shape[k] if k in effective.axes else 1 for k in range(len(shape))]
+    return np.flatnonzero(np.broadcast_to(keep.reshape(sub_shape), shape).ravel()).astype(np.int64)
+
+
+def _distinct_of(effective: Effective, ids: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`distinct` of any ``ids``: their effective positions decoded and compared."""
     positions = effective_positions(effective, ids, shape)
     # one integer per combination (positions from -1, mixed radix): a 1-D unique is ~10x faster than a row-wise one
     radices = [int(p.max()) + 2 for p in positions]
