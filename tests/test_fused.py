@@ -302,6 +302,36 @@ def test_window_rows_equal_prepare_window_and_the_engine_rows():
             np.testing.assert_array_equal(row_w[:n], expected_w)
 
 
+def test_a_repeated_sweep_reads_the_prepared_arrays_kept_with_the_prices_and_new_prices_compute_them_again(prices,
+                                                                                                          monkeypatch):
+    """hype-hedge's rolling betas, computed when a sweep group prepares its arrays, are kept with the loaded prices."""
+    from shortthehype.data.prices import Prices
+    from shortthehype.strategies import hype_hedge
+
+    computed = []
+    original = hype_hedge._betas
+    def counted(*args, **kwargs):
+        if len(args[2]) > 1:  # a sweep's stack (a single backtest of the sweep asks for its own window)
+            computed.append(args[2])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(hype_hedge, "_betas", counted)
+    grid = {"market": "SPY,RSP", "beta_window": "40,63,126", "gross_cap": "1,2"}
+    first = sweep("hype-hedge", grid, prices=prices, workers=1, n_blocks=0, path="fused")
+    assert computed == [[40, 63, 126]] * 2  # once per market
+    again = sweep("hype-hedge", grid, prices=prices, workers=1, n_blocks=0, path="fused")
+    assert len(computed) == 2
+    pd.testing.assert_frame_equal(again.table, first.table)
+    drawn = sweep("hype-hedge", grid, prices=prices, workers=1, n_blocks=0, path="fused", random=5, seed=2)
+    assert len(computed) == 2 and drawn.n_run == 5  # another draw from the same grid: its groups' first members differ
+    frames = {name: prices.field(name).copy() for name in ("open", "high", "low", "close", "volume")}
+    frames["close"]["SPY"] = frames["close"]["SPY"] * np.where(np.arange(len(prices.index)) % 2, 1.01, 1.0)
+    fresh = Prices(**frames)
+    moved = sweep("hype-hedge", grid, prices=fresh, workers=1, n_blocks=0, path="fused")
+    assert len(computed) == 4
+    assert not moved.table["sharpe"].equals(first.table["sharpe"])
+
+
 def test_burry_short_stock_rows_read_from_the_window_equal_those_of_the_whole_history():
     """The stock kernel writes rows only from the last one it sets at or before the window's first bar: what the
     window reader sees in a buffer full of another combination's values equals the whole history's rows."""

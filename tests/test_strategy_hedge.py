@@ -110,32 +110,6 @@ def test_no_hedge_until_pltr_has_a_full_beta_window(shared, prices):
     assert (decisions.loc[first, ["PLTR", "NVDA"]] < 0).all() and decisions.loc[first, "SPY"] > 0
 
 
-def test_a_repeated_sweep_reads_the_betas_kept_with_the_prices_and_new_prices_compute_them_again(prices, monkeypatch):
-    from shortthehype.strategies import hype_hedge
-    from shortthehype.sweeps import sweep
-
-    computed = []
-    original = hype_hedge._betas
-    def counted(*args, **kwargs):
-        if len(args[2]) > 1:  # a sweep's stack (a single backtest of the sweep asks for its own window)
-            computed.append(args[2])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(hype_hedge, "_betas", counted)
-    grid = {"market": "SPY,RSP", "beta_window": "40,63,126", "gross_cap": "1,2"}
-    first = sweep("hype-hedge", grid, prices=prices, workers=1, n_blocks=0, path="fused")
-    assert computed == [[40, 63, 126]] * 2  # once per market
-    again = sweep("hype-hedge", grid, prices=prices, workers=1, n_blocks=0, path="fused")
-    assert len(computed) == 2
-    pd.testing.assert_frame_equal(again.table, first.table)
-    frames = {name: prices.field(name).copy() for name in ("open", "high", "low", "close", "volume")}
-    frames["close"]["SPY"] = frames["close"]["SPY"] * np.where(np.arange(len(prices.index)) % 2, 1.01, 1.0)
-    fresh = Prices(**frames)
-    moved = sweep("hype-hedge", grid, prices=fresh, workers=1, n_blocks=0, path="fused")
-    assert len(computed) == 4
-    assert not moved.table["sharpe"].equals(first.table["sharpe"])
-
-
 def test_targets_use_no_data_after_the_decision_date(prices):
     cut = pd.Timestamp("2024-03-28")
     rng = np.random.default_rng(3)

@@ -67,6 +67,9 @@ ChunkResult = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 #: Prepared parameter sets :meth:`FusedTargets.targets` keeps per loaded data set (each holds history x tickers arrays).
 PREPARED_KEPT = 4
+#: Sweep groups' prepared arrays kept per loaded data set (each holds history x tickers arrays per distinct
+#: indicator window).
+SWEEP_PREPARED_KEPT = 4
 
 
 def _engine_axis_unsupported(axis: Axis) -> str | None:
@@ -267,6 +270,25 @@ class FusedTargets:
         if eng.block_len:
             blocks[rows] = group_blocks
 
+    def _prepared(self, history: Prices, params: Mapping[str, Any], choices: Mapping[str, Sequence[Any]]) -> Prepared:
+        """A sweep group's prepared arrays, kept with the loaded prices for the next sweep of the same values.
+
+        A user who runs the same grid again on the same prices (another
+        objective, another random draw, a notebook cell run twice) does not
+        compute the indicators again.  The key is what ``prepare`` may read:
+        the values every member of the group shares (the layout, the
+        instruments, what is not swept; a member's own value of a swept
+        parameter is one of its ``choices``) and the distinct choices.
+        """
+        shared = {name: value for name, value in params.items() if name not in self.params or name in self.layout}
+        instruments = _plain_value(self.instruments(params)) if self.instruments is not None else ("none",)
+        distinct = {name: tuple(dict.fromkeys(map(_plain_value, values))) for name, values in choices.items()}
+        key = _plain_key(shared)
+        if key is None or instruments is None or any(None in values for values in distinct.values()):
+            return self.prepare(history, params, choices)
+        return history.recent(("fused-sweep-prepared", id(self)), (key, instruments, tuple(sorted(distinct.items()))),
+                              lambda: self.prepare(history, params, choices), SWEEP_PREPARED_KEPT)
+
     def _setup(self, plan: Plan, group: str, params: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
         """What every chunk of a group shares (cached on the plan): prepared data, window, engine inputs.
 
@@ -294,7 +316,7 @@ class FusedTargets:
         # the spec's own values too: they size the encoded parameters; a layout parameter has the group's value
         choices = {name: (params[name],) if name in self.layout else (*swept.get(name, ()), params[name])
                    for name in self.params}
-        prepared = self.prepare(history, kind_params, choices)
+        prepared = self._prepared(history, kind_params, choices)
         columns = self.columns(params) if prepared.columns is None else prepared.columns
         ip, fp = prepared.encode(params)
         # engine terms of the instruments (share-count targets, cash settlement), as PreparedRun.terms
@@ -337,20 +359,21 @@ class FusedTargets:
 
 def _plain_key(params: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """A hashable key equal for equal parameters (None when a value is not plain data, e.g. a Series)."""
-
-    def plain(value: Any) -> Any:
-        if value is None or isinstance(value, (bool, int, float, str, pd.Timestamp, np.integer, np.floating)):
-            return (type(value).__name__, value)
-        if isinstance(value, (list, tuple)):
-            items = [plain(v) for v in value]
-            return None if any(i is None for i in items) else ("seq", *items)
-        if isinstance(value, Mapping):
-            items = [(str(k), plain(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]
-            return None if any(i is None for _, i in items) else ("map", *items)
-        return None
-
-    items = [(name, plain(value)) for name, value in sorted(params.items())]
+    items = [(name, _plain_value(value)) for name, value in sorted(params.items())]
     return None if any(i is None for _, i in items) else tuple(items)
+
+
+def _plain_value(value: Any) -> Any:
+    """:func:`_plain_key` of one value."""
+    if value is None or isinstance(value, (bool, int, float, str, pd.Timestamp, np.integer, np.floating)):
+        return (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        items = [_plain_value(v) for v in value]
+        return None if any(i is None for i in items) else ("seq", *items)
+    if isinstance(value, Mapping):
+        items = [(str(k), _plain_value(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]
+        return None if any(i is None for _, i in items) else ("map", *items)
+    return None
 
 
 def choice_index(values: Sequence[Any]) -> dict[Any, int]:

@@ -124,10 +124,6 @@ def _check(params: Params) -> None:
             )
 
 
-#: Stacks of betas kept per loaded prices: one per market a sweep runs (each up to windows x bars x tickers).
-BETAS_KEPT = 4
-
-
 def hedge_betas(prices: Prices, params: Params) -> pd.DataFrame:
     """Trailing β of every traded ticker on the reference (rows = dates, NaN = not enough data)."""
     traded = _traded(params)
@@ -153,9 +149,7 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     # the targets read a beta only on bars where every short has a price: none before the last short lists
     shorts_trade = np.isfinite(close[:, n_long:]).all(axis=1)
     first = int(np.argmax(shorts_trade)) if shorts_trade.any() else len(close)
-    # rows in beta_of's order; kept with the loaded prices, as a sweep's next run over the same windows reads them again
-    key = (tuple(traded), params["reference"], tuple(beta_of), first)
-    betas = prices.recent(("hype-hedge betas",), key, lambda: _betas(prices, params, list(beta_of), first), BETAS_KEPT)
+    betas = _betas(prices, params, list(beta_of), first)  # rows in beta_of's order
 
     def encode(p: Params) -> tuple[list[int], list[float]]:
         split = short_split(p)
