@@ -19,6 +19,7 @@ from shortthehype import backtest
 from shortthehype.constants import PRICE_FIELDS, STALE_DATA_BARS
 from shortthehype.data.load import load_prices
 from shortthehype.data.prices import Prices
+from shortthehype.errors import DataError
 from shortthehype.data.rates import rate_on_bars
 from shortthehype.data.validate import suspicious_moves
 from shortthehype.enums import TradeStatus
@@ -113,6 +114,34 @@ def test_select_and_between_equal_pandas(real, tickers):
     for start, end in ((None, None), ("2021-01-05", "2023-02-01"), ("2020-09-30", None), (None, "1999-01-04"),
                        ("2030-01-01", None)):
         _frames_equal(chosen.between(start, end), between_pandas(chosen, start, end))
+
+
+@pytest.mark.parametrize("tickers", [["PLTR", "NVDA"], ["TSM"], ["QQQ", "AMD", "PLTR"]])
+def test_columns_of_and_side_by_side_equal_pandas(real, tickers):
+    from shortthehype.data.prices import side_by_side
+
+    chosen = real.columns_of(tickers)
+    _frames_equal(chosen, {name: getattr(real, name)[tickers] for name in PRICE_FIELDS})  # every date kept
+    assert real.columns_of(real.tickers) is real
+    rest = [t for t in real.tickers if t not in tickers]
+    joined = side_by_side([chosen, real.columns_of(rest)], source="csv", warnings=("a note",))
+    _frames_equal(joined, {name: pd.concat([getattr(real, name)[tickers], getattr(real, name)[rest]], axis=1)
+                           for name in PRICE_FIELDS})
+    assert joined.source == "csv" and joined.warnings == ("a note",)
+    with pytest.raises(DataError, match="not in these prices: XYZ"):
+        real.columns_of(["PLTR", "XYZ"])
+    with pytest.raises(DataError, match="not on the same dates"):
+        side_by_side([chosen, chosen.between("2021-01-05", None)])
+
+
+def test_side_by_side_keeps_the_dtypes_of_mixed_columns(real):
+    from shortthehype.data.prices import side_by_side
+
+    frames = {name: getattr(real.columns_of(["TSM"]), name) for name in PRICE_FIELDS}
+    frames["volume"] = frames["volume"].fillna(0).astype(np.int64)
+    whole = side_by_side([Prices(**frames), real.columns_of(["AMD"])])
+    assert whole.volume.dtypes.tolist() == [np.int64, np.float64]
+    pd.testing.assert_series_equal(whole.close["AMD"], real.close["AMD"])
 
 
 def test_select_survives_pickling_without_its_memo(real):

@@ -562,8 +562,10 @@ def roll_puts(
     first_bar = 0 if first is None else int(np.searchsorted(dates, pd.Timestamp(first).normalize(), side="left"))
     stop_bar = n if stop is None else int(np.searchsorted(dates, pd.Timestamp(stop).normalize(), side="left"))
 
+    position = prices.tickers.index(ticker)
+
     def column(frame: pd.DataFrame) -> np.ndarray:
-        return np.ascontiguousarray(frame[ticker].to_numpy(dtype=np.float64))
+        return np.ascontiguousarray(frame.to_numpy(dtype=np.float64)[:, position])
 
     open_, high, low, close = (column(prices.field(name)) for name in ("open", "high", "low", "close"))
     vol = _atm_array(prices, ticker, volatility, index[first_bar] if first_bar < n else None)
@@ -582,7 +584,7 @@ def roll_puts(
     columns = pd.Index(slots, name="ticker")  # one for every frame
     frames = {name: pd.DataFrame(arr, index=index, columns=columns)
               for name, arr in zip(("open", "high", "low", "close"), outs)}
-    frames["volume"] = pd.DataFrame(np.nan, index=index, columns=columns)
+    frames["volume"] = pd.DataFrame(np.full((n, 2), np.nan), index=index, columns=columns)
     put_prices = Prices(**frames, source=prices.source, warnings=prices.warnings)
 
     origin = dates[0] if n else pd.Timestamp(0)

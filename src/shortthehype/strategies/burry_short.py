@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.core.targets_nb import BURRY_PUTS, BURRY_STOCK, burry_short_targets_nb
-from shortthehype.data.prices import Prices
+from shortthehype.data.prices import Prices, side_by_side
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index
 from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, same_rate
@@ -194,13 +194,7 @@ def _instruments(prices: Prices, params: Params) -> Prices:
     entry_bar, exit_bar = entry_exit_bars(prices.index, params)
     underlying = list(params["split"])
     rolled = [_roll(prices, ticker, params, entry_bar, exit_bar).prices for ticker in underlying]
-    frames = {
-        name: pd.concat([prices.field(name)[underlying]] + [r.field(name) for r in rolled], axis=1)
-        for name in ("open", "high", "low", "close", "volume")
-    }
-    for frame in frames.values():
-        frame.columns.name = "ticker"
-    traded = Prices(**frames, source=prices.source, warnings=prices.warnings)
+    traded = side_by_side([prices.columns_of(underlying), *rolled], source=prices.source, warnings=prices.warnings)
     # the same bars and underlyings: the puts priced on either price set are the same, so they share the kept rolls
     traded.cached(_ROLLS, lambda: prices.cached(_ROLLS, dict))
     return traded

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from shortthehype.core.targets_nb import option_contracts_targets_nb
-from shortthehype.data.prices import Prices
+from shortthehype.data.prices import Prices, side_by_side
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared
 from shortthehype.option_pricing import VOL_MODEL_PARAMS, OptionContract, VolModel, price_contract, same_rate
@@ -119,12 +119,7 @@ def _priced(prices: Prices, params: Params) -> tuple[Any, list[OptionContract], 
         repeated = sorted({s for s in symbols if symbols.count(s) > 1})
         if repeated:
             raise SpecError(f"option-contracts: two contracts are the same instrument {repeated[0]}; merge them into one")
-        frames = {
-            name: pd.concat([c.prices.field(name) for c in book], axis=1) for name in ("open", "high", "low", "close", "volume")
-        }
-        for frame in frames.values():
-            frame.columns.name = "ticker"
-        return rate, book, Prices(**frames, source=prices.source, warnings=prices.warnings)
+        return rate, book, side_by_side([c.prices for c in book], source=prices.source, warnings=prices.warnings)
 
     return prices.recent(("priced-contracts",), key, price, PRICED_KEPT, lambda held: same_rate(held[0], rate))
 
