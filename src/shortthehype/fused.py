@@ -295,8 +295,9 @@ class FusedTargets:
         ``group`` is the group's key, ``params`` and ``run`` one member's parameters and run settings.
         """
         key = "fused:" + group
-        if key in plan.cache:
-            return plan.cache[key]
+        setup = plan.cache.get(key)  # one lookup: another thread of a worker may drop the key in between
+        if setup is not None:
+            return setup
         from shortthehype.core.fused_nb import FusedEngine
         from shortthehype.core.simulate_nb import accrual_factors_nb, last_valid_bar_nb
         from shortthehype.engine import prepare_inputs
@@ -342,10 +343,10 @@ class FusedTargets:
             prepend_init_cash=close_mode, ann_factor=float(ANNUALIZATION), block_start=block_start,
             block_len=block_len, accrual=accrual,
         )
-        held = [k for k in plan.cache if k.startswith("fused:")]
+        held = [k for k in list(plan.cache) if k.startswith("fused:")]  # a copy: threads of a worker share the plan
         for stale in held[: max(0, len(held) - SWEEP_FUSED_GROUP_CACHE + 1)]:
-            del plan.cache[stale]
-        plan.cache[key] = {
+            plan.cache.pop(stale, None)
+        setup = plan.cache[key] = {
             "prepared": prepared,
             "n_ip": len(ip),
             "n_fp": len(fp),
@@ -354,7 +355,7 @@ class FusedTargets:
             "ap": np.ascontiguousarray(inputs.asset_params),
             "window": f"{window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}/{n_obs}",
         }
-        return plan.cache[key]
+        return setup
 
 
 def _plain_key(params: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -448,8 +449,9 @@ class CrossoverSweep:
     def _setup(plan: Plan, ticker: str) -> dict[str, Any]:
         """A ticker's window arrays, moving averages and engine inputs, shared by every chunk (cached on the plan)."""
         key = f"fused:{ticker}"
-        if key in plan.cache:
-            return plan.cache[key]
+        setup = plan.cache.get(key)  # one lookup: another thread of a worker may drop the key in between
+        if setup is not None:
+            return setup
         from shortthehype.core.sweep_nb import rolling_means_nb
         from shortthehype.engine import prepare_inputs
         from shortthehype.runner import _engine_with_rates, window_positions

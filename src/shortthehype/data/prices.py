@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from shortthehype.errors import DataError
 __all__ = ["Prices", "side_by_side"]
 
 _NONE = object()  # no value kept under a key
+_STORE_LOCK = threading.Lock()  # the stores of Prices.recent, which threads sharing one price set change together
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ class Prices:
         """
         memo = self._memo()
         if key not in memo:
-            memo[key] = compute()
+            # threads sharing the prices may both compute it: every one of them gets the value stored first
+            return memo.setdefault(key, compute())
         return memo[key]
 
     def _memo(self) -> dict[Hashable, Any]:
@@ -193,14 +196,19 @@ class Prices:
         the same few again and again, and the store never grows past ``kept``.
         ``current(value)`` says whether a kept value still holds (a key that
         cannot hold everything it depends on, such as an object's identity).
+        Threads may share the prices: the store changes under a lock, and
+        ``compute`` runs outside it.
         """
         store = self.cached(name, dict)
-        held = store.pop(key, _NONE)
+        with _STORE_LOCK:
+            held = store.get(key, _NONE)
         if held is _NONE or (current is not None and not current(held)):
             held = compute()
-        while len(store) >= kept:
-            store.pop(next(iter(store)))
-        store[key] = held  # most recent last
+        with _STORE_LOCK:
+            store.pop(key, None)
+            while len(store) >= kept:
+                store.pop(next(iter(store)))
+            store[key] = held  # most recent last
         return held
 
     def __getstate__(self) -> dict[str, Any]:
