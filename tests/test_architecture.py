@@ -60,7 +60,7 @@ def test_the_kind_word_check_finds_a_kind_name():
 #: Modules by layer, lowest first; a module imports (at module level) only its own layer or lower ones.
 #: Report hooks of a kind (``strategies/<kind>_report.py``) belong to the report layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("errors", "constants", "enums", "caveats", "ranking", "files", "documents", "_numba_setup", "core",
+    ("foundation", ("errors", "constants", "enums", "caveats", "ranking", "files", "documents", "kept", "_numba_setup", "core",
                     "params", "schedule", "strategies.locations", "report.formatting", "report.assets")),
     ("data and numerics", ("data", "signals", "metrics", "overfitting", "factors", "lookahead", "option_pricing", "result",
                            "engine", "batch", "bootstrap", "baskets", "lppls", "fused")),

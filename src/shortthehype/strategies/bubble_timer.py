@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,6 +57,7 @@ from shortthehype.core.targets_nb import (
 from shortthehype.data.prices import Prices
 from shortthehype.errors import SpecError
 from shortthehype.fused import FusedTargets, Prepared, choice_index, rows_on_first_use
+from shortthehype.kept import RecentValues
 from shortthehype.params import Param
 from shortthehype.schedule import REBALANCE_FREQUENCIES, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -134,7 +134,7 @@ def _check(params: Params) -> None:
         )
 
 
-_FIT_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
+_FITS = RecentValues(BUBBLE_FIT_CACHE_SIZE)
 
 
 def _cached_fits(series: pd.Series, positions: np.ndarray, windows: np.ndarray):  # -> NestedFits
@@ -147,17 +147,14 @@ def _cached_fits(series: pd.Series, positions: np.ndarray, windows: np.ndarray):
         digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(b"|")
     digest.update(repr(search).encode())
-    key = digest.hexdigest()
     dates = series.index[positions]
-    if key in _FIT_CACHE:
-        _FIT_CACHE.move_to_end(key)
-        return NestedFits(dates=dates, windows=windows, records=_FIT_CACHE[key], search=search)
-    fits = nested_fits(series, windows=windows, dates=dates, search=search)
-    fits.records.flags.writeable = False  # shared by every later caller: none may change it
-    _FIT_CACHE[key] = fits.records
-    while len(_FIT_CACHE) > BUBBLE_FIT_CACHE_SIZE:
-        _FIT_CACHE.popitem(last=False)
-    return fits
+
+    def fit() -> np.ndarray:
+        records = nested_fits(series, windows=windows, dates=dates, search=search).records
+        records.flags.writeable = False  # shared by every later caller: none may change it
+        return records
+
+    return NestedFits(dates=dates, windows=windows, records=_FITS.get(digest.hexdigest(), fit), search=search)
 
 
 def _indicator(series: pd.Series, params: Params) -> pd.DataFrame:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,6 +55,7 @@ from shortthehype.core.targets_nb import dotcom_analog_targets_nb, phase_codes_n
 from shortthehype.data.prices import Prices
 from shortthehype.errors import DataError, ParamError, SpecError, did_you_mean
 from shortthehype.fused import FusedTargets, Prepared, choice_index, rows_on_first_use
+from shortthehype.kept import RecentValues
 from shortthehype.params import Param, format_value
 from shortthehype.schedule import REBALANCE_FREQUENCIES, calendar_dates, rebalance_mask
 from shortthehype.strategies.base import Params, StrategyKind, register
@@ -260,7 +260,7 @@ def _calendar_frame(index: pd.DatetimeIndex, params: Params) -> pd.DataFrame:
     )
 
 
-_FIT_CACHE: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+_FITS = RecentValues(ANALOG_FIT_CACHE_SIZE)
 
 
 def _fit_alignments(
@@ -278,20 +278,17 @@ def _fit_alignments(
         digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(b"|")
     digest.update(f"{window}|{normalize}".encode())
-    key = digest.hexdigest()
-    if key in _FIT_CACHE:
-        _FIT_CACHE.move_to_end(key)
-        return _FIT_CACHE[key]
-    from shortthehype.core.analog_nb import best_alignments_nb
 
-    ends = np.empty(len(bars), dtype=np.int64)
-    scale_idx = np.empty(len(bars), dtype=np.int64)
-    errors = np.empty(len(bars))
-    best_alignments_nb(series, bars, window, ref, ref_lens, scales, normalize, ends, scale_idx, errors)
-    _FIT_CACHE[key] = (ends, scale_idx, errors)
-    while len(_FIT_CACHE) > ANALOG_FIT_CACHE_SIZE:
-        _FIT_CACHE.popitem(last=False)
-    return ends, scale_idx, errors
+    def fit() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from shortthehype.core.analog_nb import best_alignments_nb
+
+        ends = np.empty(len(bars), dtype=np.int64)
+        scale_idx = np.empty(len(bars), dtype=np.int64)
+        errors = np.empty(len(bars))
+        best_alignments_nb(series, bars, window, ref, ref_lens, scales, normalize, ends, scale_idx, errors)
+        return ends, scale_idx, errors
+
+    return _FITS.get(digest.hexdigest(), fit)
 
 
 def _reference_path(close: pd.DataFrame, params: Params) -> pd.Series:

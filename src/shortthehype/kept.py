@@ -1,0 +1,41 @@
+"""A bounded store of the most recently used values that threads can share."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+__all__ = ["RecentValues"]
+
+
+class RecentValues:
+    """The ``size`` most recently used values, by key (for results expensive to compute and asked for again).
+
+    Threads may share a store: it changes under a lock, and ``compute`` runs
+    outside it (two threads asking for the same new key may both compute it;
+    both get the value stored first).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value kept under ``key``, else ``compute()``, kept (the least recently used beyond ``size`` go)."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            value = self._values.setdefault(key, value)
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._values)

@@ -1,0 +1,48 @@
+"""RecentValues: the bounded store of recently used values behind the LPPLS and analog fits."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from shortthehype.kept import RecentValues
+
+
+def test_keeps_the_most_recently_used_values_and_computes_each_key_once_while_kept():
+    store = RecentValues(2)
+    computed = []
+
+    def value(key):
+        return store.get(key, lambda: computed.append(key) or key * 10)
+
+    assert [value(1), value(2), value(1)] == [10, 20, 10]
+    assert computed == [1, 2]
+    assert value(3) == 30 and len(store) == 2  # 2 was the least recently used: it goes
+    assert value(1) == 10 and computed == [1, 2, 3]
+    assert value(2) == 20 and computed == [1, 2, 3, 2]
+
+
+def test_threads_sharing_a_store_get_their_own_values_without_errors():
+    store = RecentValues(2)
+    errors: list[str] = []
+
+    def work(thread: int) -> None:
+        try:
+            for i in range(5000):
+                key = (thread * 7 + i) % 5
+                assert store.get(key, lambda: key * 10) == key * 10
+                assert len(store) <= 2
+        except Exception as error:  # any error of any thread fails the test
+            errors.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors[:3]
