@@ -147,31 +147,17 @@ def test_side_by_side_keeps_the_dtypes_of_mixed_columns(real):
 def test_threads_sharing_prices_keep_and_read_their_stores_without_errors():
     """Prices.recent from many threads at once (a notebook's thread pool, a dask worker's threads): every call
     returns its own key's value, and the store never holds more than it keeps."""
-    import sys
-    import threading
+    from threads import errors_in_threads
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
     prices = _market()
-    errors: list[str] = []
 
     def work(thread: int) -> None:
-        try:
-            for i in range(5000):
-                key = (thread * 7 + i) % 5
-                assert prices.recent(("shared",), key, lambda: key * 10, 2) == key * 10
-                assert len(prices.cached(("shared",), dict)) <= 2
-        except Exception as error:  # any error of any thread fails the test
-            errors.append(repr(error))
+        for i in range(5000):
+            key = (thread * 7 + i) % 5
+            assert prices.recent(("shared",), key, lambda: key * 10, 2) == key * 10
+            assert len(prices.cached(("shared",), dict)) <= 2
 
-    try:
-        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    errors = errors_in_threads(work)
     assert not errors, errors[:3]
 
 

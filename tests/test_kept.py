@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-
 from shortthehype.kept import RecentValues
+from threads import errors_in_threads
 
 
 def test_keeps_the_most_recently_used_values_and_computes_each_key_once_while_kept():
@@ -24,25 +22,12 @@ def test_keeps_the_most_recently_used_values_and_computes_each_key_once_while_ke
 
 def test_threads_sharing_a_store_get_their_own_values_without_errors():
     store = RecentValues(2)
-    errors: list[str] = []
 
     def work(thread: int) -> None:
-        try:
-            for i in range(5000):
-                key = (thread * 7 + i) % 5
-                assert store.get(key, lambda: key * 10) == key * 10
-                assert len(store) <= 2
-        except Exception as error:  # any error of any thread fails the test
-            errors.append(repr(error))
+        for i in range(5000):
+            key = (thread * 7 + i) % 5
+            assert store.get(key, lambda: key * 10) == key * 10
+            assert len(store) <= 2
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible
-    try:
-        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    errors = errors_in_threads(work)
     assert not errors, errors[:3]
