@@ -161,6 +161,24 @@ def test_threads_sharing_prices_keep_and_read_their_stores_without_errors():
     assert not errors, errors[:3]
 
 
+def test_backtests_in_threads_on_one_price_set_equal_the_same_backtests_one_by_one(real):
+    """What docs/notebook.md says: threads may share a loaded price set (its kept arrays churn: 8 parameter sets,
+    4 kept)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [{"rebalance": rebalance, "weights.NVDA": weight, "weights.PLTR": -0.2}
+             for rebalance in ("daily", "weekly", "monthly", "quarterly") for weight in (-0.1, -0.3)]
+
+    def equity(overrides: dict) -> pd.Series:
+        return backtest("static-hype-hedge", prices=real, overrides=overrides).result.equity
+
+    expected = [equity(case) for case in cases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            for got, want in zip(pool.map(equity, cases), expected):
+                pd.testing.assert_series_equal(got, want)
+
+
 def test_select_survives_pickling_without_its_memo(real):
     import pickle
 
