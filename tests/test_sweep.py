@@ -181,6 +181,29 @@ def test_budget_refusals_name_the_estimate_and_force_runs(prices, monkeypatch):
         sweep("ma-crossover", {"fast": "5,10", "slow": "20,30"}, prices=short)
 
 
+def test_the_estimate_leaves_out_what_the_first_backtest_of_a_process_loads(prices, monkeypatch):
+    """The first backtest of a process loads the compiled kernels (seconds on a busy machine, minutes when they
+    compile): the budget is estimated from the second, not from the first times the whole grid."""
+    import shortthehype.sweeps.chunks as chunks_module
+    from shortthehype.sweeps.chunks import calibrate
+    from shortthehype.sweeps.grid import build_axes
+    from shortthehype.sweeps.plan import Plan
+
+    spec = load_spec("sixty-forty")
+    plan = Plan(spec=spec, prices=prices, axes=build_axes(spec, GENERIC_GRID), mode="generic", n_blocks=0)
+    seconds = iter([1.0, 0.002, 0.002])
+    original = chunks_module.run_one
+
+    def run_one(*args, **kwargs):
+        original(*args, **kwargs)
+        time.sleep(next(seconds))
+
+    monkeypatch.setattr(chunks_module, "run_one", run_one)
+    assert calibrate(plan, np.arange(3)) < 0.5
+    seconds = iter([0.3])
+    assert calibrate(plan, np.arange(1)) >= 0.3  # one combination: nothing else to time
+
+
 def test_failures_name_the_combination(prices):
     with pytest.raises(DataError, match=r"sweep combination start=2030-01-02: fewer than two trading days"):
         sweep("sixty-forty", {"start": "2016-01-04,2030-01-02"}, prices=prices, force=True, workers=1)
