@@ -480,15 +480,20 @@ def _kind_case(path: str, name: str) -> dict:
     return record
 
 
-def _kind_kernel_time(spec, name: str, prices, ids) -> float:
-    """The kind's fused chunk alone on the sweep's combinations (prepared arrays cached): best of 3."""
+def kind_chunk_plan(spec, name: str, prices):
+    """The fused plan of case ``name``'s grid whose chunks ``spec.kind.fused.chunk(plan, ids)`` runs alone."""
     from dataclasses import replace
 
     from shortthehype.sweeps import build_axes
     from shortthehype.sweeps.plan import Plan
 
     spec = replace(spec, run={**spec.run, "benchmark": None})
-    plan = Plan(spec=spec, prices=prices, axes=build_axes(spec, KIND_GRIDS[name]), mode="fused", n_blocks=0)
+    return Plan(spec=spec, prices=prices, axes=build_axes(spec, KIND_GRIDS[name]), mode="fused", n_blocks=0)
+
+
+def _kind_kernel_time(spec, name: str, prices, ids) -> float:
+    """The kind's fused chunk alone on the sweep's combinations (prepared arrays cached): best of 3."""
+    plan = kind_chunk_plan(spec, name, prices)
     seconds, _ = best_time(lambda: spec.kind.fused.chunk(plan, ids), repeat=3)
     return seconds
 

@@ -70,23 +70,18 @@ def write_perf_map() -> int:
 def run(kinds: list[str], seconds: float) -> None:
     os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="profile-kinds-numba-")  # before numba is imported
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from dataclasses import replace
-
     import bench_sweep
 
-    from shortthehype.sweeps import build_axes, sweep
-    from shortthehype.sweeps.plan import Plan
+    from shortthehype.sweeps import sweep
 
     chunks = []
     for name in kinds:
         spec, prices = bench_sweep.kind_spec_and_prices(name)
-        grid = bench_sweep.KIND_GRIDS[name]
-        ids = sweep(spec, grid, prices=prices, random=2000, seed=1, n_blocks=0, workers=1, path="fused",
-                    force=True).table["combination"].to_numpy()
-        spec = replace(spec, run={**spec.run, "benchmark": None})
-        plan = Plan(spec=spec, prices=prices, axes=build_axes(spec, grid), mode="fused", n_blocks=0)
+        ids = sweep(spec, bench_sweep.KIND_GRIDS[name], prices=prices, random=2000, seed=1, n_blocks=0, workers=1,
+                    path="fused", force=True).table["combination"].to_numpy()
+        plan = bench_sweep.kind_chunk_plan(spec, name, prices)
         spec.kind.fused.chunk(plan, ids)  # compiles
-        chunks.append((name, spec, plan, ids))
+        chunks.append((name, plan.spec, plan, ids))
     print(f"# {write_perf_map()} functions mapped", flush=True)
     for name, spec, plan, ids in chunks:
         start, count = time.monotonic(), 0

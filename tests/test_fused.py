@@ -305,11 +305,13 @@ def test_window_rows_equal_prepare_window_and_the_engine_rows():
 def test_a_repeated_sweep_reads_the_prepared_arrays_kept_with_the_prices_and_new_prices_compute_them_again(prices,
                                                                                                           monkeypatch):
     """hype-hedge's rolling betas, computed when a sweep group prepares its arrays, are kept with the loaded prices."""
+    from shortthehype.constants import PRICE_FIELDS
     from shortthehype.data.prices import Prices
     from shortthehype.strategies import hype_hedge
 
     computed = []
     original = hype_hedge._betas
+
     def counted(*args, **kwargs):
         if len(args[2]) > 1:  # a sweep's stack (a single backtest of the sweep asks for its own window)
             computed.append(args[2])
@@ -324,7 +326,7 @@ def test_a_repeated_sweep_reads_the_prepared_arrays_kept_with_the_prices_and_new
     pd.testing.assert_frame_equal(again.table, first.table)
     drawn = sweep("hype-hedge", grid, prices=prices, workers=1, n_blocks=0, path="fused", random=5, seed=2)
     assert len(computed) == 2 and drawn.n_run == 5  # another draw from the same grid: its groups' first members differ
-    frames = {name: prices.field(name).copy() for name in ("open", "high", "low", "close", "volume")}
+    frames = {name: prices.field(name).copy() for name in PRICE_FIELDS}
     frames["close"]["SPY"] = frames["close"]["SPY"] * np.where(np.arange(len(prices.index)) % 2, 1.01, 1.0)
     fresh = Prices(**frames)
     moved = sweep("hype-hedge", grid, prices=fresh, workers=1, n_blocks=0, path="fused")

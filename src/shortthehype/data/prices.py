@@ -98,19 +98,16 @@ class Prices:
         or a study selects the same tickers of one loaded data set many times.
         """
         wanted = list(tickers)
-        missing = [t for t in wanted if t not in self.close.columns]
-        if missing:
-            raise DataError(f"ticker(s) not in these prices: {', '.join(missing)}")
+        columns = self._positions(wanted)
         memo = self._memo()
         key = ("select", *wanted)
         held = memo.get(key)
         if held is None or not held[0]._unchanged(held[1]):  # a selection changed in place is made again
-            selected = self._select(wanted)
+            selected = self._select(columns)
             held = memo[key] = (selected, selected._state())
         return held[0]
 
-    def _select(self, wanted: list[str]) -> Prices:
-        columns = self.close.columns.get_indexer(wanted)
+    def _select(self, columns: np.ndarray) -> Prices:
         keep = ~np.isnan(self.close.to_numpy(dtype=np.float64)[:, columns]).all(axis=1)
         return self._rows(keep, columns)
 
@@ -119,11 +116,15 @@ class Prices:
         wanted = list(tickers)
         if wanted == self.tickers:
             return self
+        return self._rows(slice(None), self._positions(wanted))
+
+    def _positions(self, wanted: list[str]) -> np.ndarray:
+        """The column positions of ``wanted``; DataError naming those that are not in these prices."""
         positions = self.close.columns.get_indexer(wanted)
         if (positions < 0).any():
             missing = [t for t, k in zip(wanted, positions) if k < 0]
             raise DataError(f"ticker(s) not in these prices: {', '.join(missing)}")
-        return self._rows(slice(None), positions)
+        return positions
 
     def between(self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None) -> Prices:
         """Rows with ``start <= date <= end`` (either bound optional)."""
