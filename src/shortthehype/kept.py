@@ -38,4 +38,5 @@ class RecentValues:
         return value
 
     def __len__(self) -> int:
-        return len(self._values)
+        with self._lock:  # another thread may be between adding a value and evicting the oldest
+            return len(self._values)
