@@ -252,7 +252,13 @@ def book_fill_nb(st, sti, flags, trades, j, bar, old, new, fill, fee) -> None:
 @njit(cache=True)
 def fill_nb(bar, j, target, price, reason, status, ap, st, sti, acct, flags, orders, trades) -> None:
     """Trade asset ``j`` to ``target`` shares at execution price ``price`` (slippage and fees applied)."""
-    # called on every trade: borrowed arguments spare numba's reference counting (core/borrow_nb.py)
+    fill_inline_nb(bar, j, target, price, reason, status, ap, st, sti, acct, flags, orders, trades)
+
+
+@njit(cache=True, inline="always")
+def fill_inline_nb(bar, j, target, price, reason, status, ap, st, sti, acct, flags, orders, trades) -> None:
+    """:func:`fill_nb` written into its caller (the rebalance's, on every bar that trades)."""
+    # borrowed arguments spare numba's reference counting (core/borrow_nb.py)
     ap, st, sti, acct = borrowed_nb(ap), borrowed_nb(st), borrowed_nb(sti), borrowed_nb(acct)
     flags, orders, trades = borrowed_nb(flags), borrowed_nb(orders), borrowed_nb(trades)
     old = st[ST_POS, j]
@@ -453,8 +459,8 @@ def rebalance_nb(bar, px, w, max_gross, integer_shares, renormalize, ap, st, sti
     for j in range(n):  # reducing / cash-freeing orders first
         size = tgt[j] - st[ST_POS, j]
         if size < 0.0 and not is_noise_nb(size, st[ST_POS, j], tgt[j]):
-            fill_nb(bar, j, tgt[j], px[j], Reason.REBALANCE, OrderStatus.FILLED, ap, st, sti, acct, flags, orders,
-                    trades)
+            fill_inline_nb(bar, j, tgt[j], px[j], Reason.REBALANCE, OrderStatus.FILLED, ap, st, sti, acct, flags,
+                           orders, trades)
     need_var = 0.0
     need_fixed = 0.0
     for j in range(n):
@@ -485,7 +491,8 @@ def rebalance_nb(bar, px, w, max_gross, integer_shares, renormalize, ap, st, sti
             else:
                 target = pos + k * size
             if target != pos:
-                fill_nb(bar, j, target, px[j], Reason.REBALANCE, status, ap, st, sti, acct, flags, orders, trades)
+                fill_inline_nb(bar, j, target, px[j], Reason.REBALANCE, status, ap, st, sti, acct, flags, orders,
+                               trades)
 
 
 # ---- margin and liquidation ---------------------------------------------------------------
@@ -609,7 +616,7 @@ def flag_bankruptcy_nb(bar, px, equity, st, flags, events) -> None:
         flags[FL_PENDING] = PENDING_LIQUIDATE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def execution_point_nb(bar, px, has_row, w, at_open, max_gross, margin, integer_shares, renormalize, ap, st, sti,
                        acct, flags, orders, trades, events, tgt) -> None:
     """Everything that trades at the execution price ``px``: close-out, rebalance, margin cut, gross-cap cut."""
@@ -1000,17 +1007,16 @@ def simulate_accrued_nb(open_, high, low, close, days, last_valid, row_bar, row_
                 or flags[FL_GROSS_CAP] == 1
                 or (flags[FL_CLOSED] == 1 and not is_flat_nb(st))
             )
-            # a row of weights or prices is taken only on a bar that acts on it
-            if exec_at_open and act:
-                execution_point_nb(i, open_[i], has_row, row_w[row] if has_row else empty_w, True, max_gross,
-                                   maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
-                                   trades, events, tgt)
-            if has_stops and flags[FL_CLOSED] == 0 and not is_flat_nb(st):  # a flat bar skips the stops' call
-                stops_nb(i, open_, high, low, ap, st, sti, acct, flags, orders, trades, events)
-            if not exec_at_open and act:
-                execution_point_nb(i, close[i], has_row, row_w[row] if has_row else empty_w, False, max_gross,
-                                   maintenance_margin, integer_shares, renormalize, ap, st, sti, acct, flags, orders,
-                                   trades, events, tgt)
+            # phase 0 the open, 1 the close: the execution point is written once (it is inlined, and large)
+            for phase in range(2):
+                if phase == 1 and has_stops and flags[FL_CLOSED] == 0 and not is_flat_nb(st):  # a flat bar skips them
+                    stops_nb(i, open_, high, low, ap, st, sti, acct, flags, orders, trades, events)
+                if act and exec_at_open == (phase == 0):
+                    # a row of weights or prices is taken only on a bar that acts on it
+                    execution_point_nb(i, open_[i] if phase == 0 else close[i], has_row,
+                                       row_w[row] if has_row else empty_w, phase == 0, max_gross, maintenance_margin,
+                                       integer_shares, renormalize, ap, st, sti, acct, flags, orders, trades, events,
+                                       tgt)
             if delist_at[i]:
                 delist_nb(i, close[i], last_valid, n_bars, ap, st, sti, acct, flags, orders, trades, events)
             equity, gross = mark_to_market_nb(close, i, st, acct)
