@@ -208,6 +208,8 @@ class FusedTargets:
         ap_rows = np.asarray([FUSED_ENGINE[a.name] for a in plan.axes if a.section == "engine"], dtype=np.int64)
         overridden = spec.overridden | {a.name for a in plan.axes}
         movers = [p for p in spec.kind.params if p.moves_window]  # the window rule reads only these
+        # the rule's outcome (the movers' values, the run settings) for each distinct set of the movers' values
+        followed: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
         groups: dict[str, list[int]] = {}
         keys: dict[tuple[int, ...], tuple[tuple[Any, ...], str]] = {}
         combinations = []
@@ -223,7 +225,12 @@ class FusedTargets:
                     params[base] = value
             run = spec.run
             if movers:
-                params, run, _ = follow_window(movers, params, run, overridden)
+                dates = tuple(params.get(p.name) for p in movers)
+                if dates not in followed:
+                    moved, moved_run, _ = follow_window(movers, params, run, overridden)
+                    followed[dates] = ({p.name: moved[p.name] for p in movers if p.name in moved}, moved_run)
+                moved_values, run = followed[dates]
+                params.update(moved_values)
             instruments = self.instruments(params) if self.instruments is not None else ()
             parts = (*(params[name] for name in self.layout), *instruments, run.get("start"), run.get("end"))
             # combinations mostly share their values' objects (the grid's, the spec's): one repr per distinct set
