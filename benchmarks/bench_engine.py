@@ -8,7 +8,8 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
 * ``batch-*``: the same as a sweep of 1,000 weight vectors (one portfolio per
   vector); final equity compared per portfolio.
 * ``bar-costs``: the engine alone (two assets, no records): nanoseconds per
-  bar never rebalanced, rebalanced weekly and daily.
+  bar never rebalanced, rebalanced weekly and daily, beside a plain loop that
+  does the least such a bar needs (the floor of any engine on this machine).
 * ``cold``: wall time of a fresh ``shortthehype backtest`` process to its
   first result, with an empty numba cache and then with a warm one.
 
@@ -142,11 +143,47 @@ def case_batch_vbt(out: Path) -> dict:
     return {"seconds": seconds}
 
 
+def _plain_bars_kernel():
+    """The least a bar of ``bar-costs`` needs, as one plain numba loop: the floor any engine pays per bar here.
+
+    Accrue the cash at its precomputed factor, on a rebalance bar value the book and trade each asset to its
+    weight at the close with a fee on the notional, mark the book, write equity and cash. None of the engine's
+    rules: no sells before buys, no cash floor, no NaN prices, no trade records, no stops, margin or gross cap.
+    """
+    from numba import njit
+
+    @njit(cache=True)
+    def plain_bars_nb(close, factor, factor_negative, row_every, weights, fees, equity, cash_out):
+        n, k = close.shape
+        cash = 1e6
+        pos = np.zeros(k)
+        due = 0
+        for i in range(n):
+            cash += cash * (factor[i] if cash > 0.0 else factor_negative[i])
+            if i == due:
+                due += row_every
+                value = cash
+                for j in range(k):
+                    value += pos[j] * close[i, j]
+                for j in range(k):
+                    size = weights[i, j] * value / close[i, j] - pos[j]
+                    cash -= size * close[i, j] + abs(size) * close[i, j] * fees
+                    pos[j] += size
+            marked = cash
+            for j in range(k):
+                marked += pos[j] * close[i, j]
+            equity[i] = marked
+            cash_out[i] = cash
+
+    return plain_bars_nb
+
+
 def case_bar_costs(out: Path) -> dict:
     """The engine alone on SPY and QQQ's last 5,473 common bars: ns per bar never rebalanced, weekly, daily.
 
     ``simulate_arrays`` without records, fees 0.1 %, cash at 2 % (5 % when negative), 60/40 targets
-    jittered so that every rebalance trades; each schedule the mean of many runs, best of 3.
+    jittered so that every rebalance trades; each schedule the mean of many runs, best of 3; beside it
+    :func:`_plain_bars_kernel` on the same bars, weights and rates (``plain_*``).
     """
     from shortthehype.core.simulate_nb import account_terms, simulate_arrays
     from shortthehype.data.load import load_prices
@@ -161,18 +198,29 @@ def case_bar_costs(out: Path) -> dict:
     ap[AP_FEES] = 0.001
     ap[[AP_STOP_LOSS, AP_TAKE_PROFIT, AP_TRAILING_STOP]] = np.nan
     terms = account_terms(1e6, 0.02, 0.05, n_bars=n)
+    plain_bars_nb = _plain_bars_kernel()
+    factor, factor_negative = np.full(n, 0.02 / 360), np.full(n, 0.05 / 360)
+    equity, cash = np.empty(n), np.empty(n)
     record = {"bars": n}
     for name, step, runs in (("never", n, 2000), ("weekly", 5, 1000), ("daily", 1, 400)):
         row_bar = np.arange(0, n, step, dtype=np.int64)
         row_w = np.tile(np.array([[0.6, 0.4]]), (len(row_bar), 1))
         row_w[:, 0] += np.linspace(0.0, 0.01, len(row_bar))
+        per_bar_w = np.repeat(row_w, step, axis=0)[:n]
 
         def run(rb=row_bar, rw=row_w, k=runs):
             for _ in range(k):
                 simulate_arrays(close, close, close, close, days, rb, rw, ap, terms, record=False)
 
+        def plain(w=per_bar_w, every=step, k=runs):
+            for _ in range(k):
+                plain_bars_nb(close, factor, factor_negative, every, w, 0.001, equity, cash)
+
         seconds, _ = best_time(run, repeat=3)
         record[f"{name}_ns_per_bar"] = seconds / runs / n * 1e9
+        plain(k=1)
+        seconds, _ = best_time(plain, repeat=3)
+        record[f"plain_{name}_ns_per_bar"] = seconds / runs / n * 1e9
     return record
 
 
@@ -244,6 +292,11 @@ def main() -> None:
     print(
         f"| the engine alone, 2 assets x {bars['bars']:,} bars, ns per bar: never rebalanced / weekly / daily | "
         f"{bars['never_ns_per_bar']:.1f} / {bars['weekly_ns_per_bar']:.1f} / {bars['daily_ns_per_bar']:.1f} | | | | |"
+    )
+    print(
+        f"| a plain loop on the same bars (the floor), ns per bar: never rebalanced / weekly / daily | "
+        f"{bars['plain_never_ns_per_bar']:.1f} / {bars['plain_weekly_ns_per_bar']:.1f} / "
+        f"{bars['plain_daily_ns_per_bar']:.1f} | | | | |"
     )
     print(
         f"| cold start `shortthehype backtest` (fresh process) | first {cold['first']:.2f} s, second {cold['second']:.2f} s | "
