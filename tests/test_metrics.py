@@ -695,3 +695,24 @@ def test_public_names():
         "np",
         "pd",
     }
+
+
+def test_the_statistics_kernel_is_handed_writable_arrays_whatever_the_caller_holds():
+    """A loaded price set's arrays are read-only; the study kernels hand the same kernel writable buffers. numba
+    compiles a function once per array type, so compute_stats hands it writable copies: one compilation."""
+    from numba import types
+
+    from shortthehype.core import metrics_nb
+    from shortthehype.metrics import compute_stats
+
+    index = pd.bdate_range("2022-01-03", periods=60)
+    values, level, held, traded, trades = (np.linspace(100.0, 130.0, 60), np.linspace(50.0, 55.0, 60),
+                                           np.full(60, 0.8), np.full(60, 0.01), np.array([0.1, -0.05]))
+    for array in (values, level, held, traded, trades):
+        array.flags.writeable = False
+    stats = compute_stats(pd.Series(values, index=index), benchmark=pd.Series(level, index=index),
+                          gross_exposure=pd.Series(held, index=index), turnover=pd.Series(traded, index=index),
+                          trade_returns=trades)
+    assert stats["total_return"] == pytest.approx(0.3)
+    for signature in metrics_nb.backtest_stats_nb.signatures:
+        assert not any(isinstance(arg, types.Array) and not arg.mutable for arg in signature), signature

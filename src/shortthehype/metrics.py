@@ -1162,6 +1162,9 @@ def compute_stats(
     given = np.array([trade_returns is not None, gross_exposure is not None, turnover is not None,
                       benchmark is not None])
     out = np.empty(len(ALL_STATS_KEYS))
+    # writable copies (a loaded price set's and a result's arrays are read-only): the kernel compiles once for these
+    # calls and the study kernels', which hand it their own buffers, instead of once per mix of read-only inputs
+    values, trades, held, traded, bench = (np.array(a, dtype=np.float64) for a in (values, trades, held, traded, bench))
     nb.backtest_stats_nb(values, trades, held, traded, bench, given, rf, float(ann), VAR_CUTOFF, _UNDEFINED_WHEN_RUINED,
                          out)
     keys = ALL_STATS_KEYS if benchmark is not None else STATS_KEYS

@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from shortthehype.constants import DISPERSION_TOL
 from shortthehype.core import metrics_nb
+from shortthehype.core.literals_nb import at_run_time_nb
 from shortthehype.core.simulate_nb import simulate_core_nb
 from shortthehype.enums import N_TOTALS
 
@@ -182,7 +183,8 @@ def simulate_batch_nb(
         returns = np.empty(n_bars + offset)
         for p in range(thread, n_portfolios, n_threads):
             _, _, _, _, status = simulate_core_nb(
-                open_, high, low, close, days, last_valid, row_bar, row_w_batch[p], ap, terms, False, curve[offset:],
+                open_, high, low, close, days, last_valid, row_bar, row_w_batch[p], ap, terms, at_run_time_nb(False),
+                curve[offset:],
                 cash, no_positions, no_costs,
             )
             reduce_equity_nb(curve, returns, ann_factor, status, out[p])

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from shortthehype.core.literals_nb import at_run_time_nb
 from shortthehype.core.simulate_nb import N_TOTALS, simulate_accrued_nb, with_max_gross_nb
 from shortthehype.core.sweep_nb import sweep_stats_nb
 from shortthehype.core.targets_nb import (
@@ -139,7 +140,7 @@ def targets_backtest_nb(eng, terms, targets, ap, max_gross, row_bar, row_w, curv
     n_rows = window_rows_2d_nb(targets, eng.lo, eng.lo + m - 1, eng.shift, row_bar, row_w)
     _, _, _, _, status = simulate_accrued_nb(
         eng.open, eng.high, eng.low, eng.close, eng.days, eng.last_valid, row_bar[:n_rows], row_w[:n_rows], ap,
-        with_max_gross_nb(terms, max_gross), eng.accrual, False, curve[offset:], cash,
+        with_max_gross_nb(terms, max_gross), eng.accrual, at_run_time_nb(False), curve[offset:], cash,
         np.empty((0, eng.close.shape[1])), np.empty((0, N_TOTALS)),
     )
     sweep_stats_nb(curve, returns, eng.ann_factor, status, eng.block_start, eng.block_len, out, blocks)

@@ -43,6 +43,7 @@ from numba import njit, prange
 
 from shortthehype.constants import CASH_TOLERANCE, DAY_COUNT_BASIS, DISPERSION_TOL, GROSS_TOLERANCE
 from shortthehype.core.batch_nb import reduce_equity_nb, stats_from_returns_nb
+from shortthehype.core.literals_nb import at_run_time_nb
 from shortthehype.core import simulate_nb as simnb
 from shortthehype.core.signals_nb import (
     crossed_above_1d_nb,
@@ -159,7 +160,7 @@ def crossover_combo_slow_nb(
     signal_targets_1d_nb(up[: hi + 1], down[: hi + 1], allow_short, targets)
     n_rows = window_rows_nb(targets, lo, hi, shift, row_bar, row_w)
     _, _, _, _, status = simulate_core_nb(
-        open_, high, low, close, days, last_valid, row_bar[:n_rows], row_w[:n_rows], ap, terms, False, curve[offset:], cash, np.empty((0, close.shape[1])), np.empty((0, simnb.N_TOTALS)),
+        open_, high, low, close, days, last_valid, row_bar[:n_rows], row_w[:n_rows], ap, terms, at_run_time_nb(False), curve[offset:], cash, np.empty((0, close.shape[1])), np.empty((0, simnb.N_TOTALS)),
     )
     sweep_stats_nb(curve, returns, ann_factor, status, block_start, block_len, out, blocks)
 

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from shortthehype.core.fused_nb import window_rows_2d_nb
+from shortthehype.core.literals_nb import at_run_time_nb
 from shortthehype.core.metrics_nb import backtest_stats_nb, held_and_turnover_nb
 from shortthehype.core.simulate_nb import N_TOTALS, AccountTerms, last_valid_bar_nb, simulate_core_nb
 from shortthehype.enums import TradeStatus
@@ -91,7 +92,7 @@ def window_stats_nb(open_, high, low, close, days, cash_rate, cash_rate_negative
             orders, trades, _, _, _ = simulate_core_nb(
                 open_[market, lo : hi + 1], high[market, lo : hi + 1], low[market, lo : hi + 1], window_close,
                 window_days[:m],
-                last_valid_bar_nb(window_close), row_bar[:n_rows], row_w[:n_rows], ap, window_terms, True,
+                last_valid_bar_nb(window_close), row_bar[:n_rows], row_w[:n_rows], ap, window_terms, at_run_time_nb(True),
                 equity[:m], cash[:m], positions[:m], no_costs,
             )
             if offset:
