@@ -33,23 +33,28 @@ def test_constants_handed_on_at_run_time_keep_their_values_and_compile_the_calle
     assert _with_zero(1.5) == 1.5
 
 
-def test_no_kernel_passes_the_engine_a_constant_record_flag():
-    """Every call of the engine in core/ hands its ``record`` flag on at run time: one compilation of the engine
-    (about 25 s) serves backtests, batches, sweeps and studies instead of one more per constant."""
+def test_no_kernel_passes_a_constant_where_it_would_compile_a_callee_again():
+    """Every call in core/ of the engine (its ``record`` flag) and of the basket's targets (its ``weighting``) hands
+    the value on at run time: one compilation of each (the engine's takes about 25 s) serves every caller instead
+    of one more per constant."""
     import ast
     import inspect
     from pathlib import Path
 
-    from shortthehype.core import simulate_nb
+    from shortthehype.core import simulate_nb, targets_nb
 
-    engines = {f.__name__: list(inspect.signature(f.py_func).parameters).index("record")
-               for f in (simulate_nb.simulate_core_nb, simulate_nb.simulate_accrued_nb)}
+    watched = {f.__name__: list(inspect.signature(f.py_func).parameters).index(name)
+               for f, name in ((simulate_nb.simulate_core_nb, "record"), (simulate_nb.simulate_accrued_nb, "record"),
+                               (targets_nb.basket_side_targets_nb, "weighting"))}
     calls = 0
     for path in sorted(Path(simulate_nb.__file__).parent.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             name = getattr(node.func, "id", getattr(node.func, "attr", None)) if isinstance(node, ast.Call) else None
-            if name in engines:
-                record = node.args[engines[name]]
-                assert not isinstance(record, ast.Constant), f"{path.name}:{node.lineno} passes record={record.value}"
+            if name in watched:
+                value = node.args[watched[name]]
+                constant = isinstance(value, ast.Constant) or (isinstance(value, ast.Name) and value.id.isupper())
+                assert not constant, f"{path.name}:{node.lineno} passes {ast.unparse(value)} to {name}"
                 calls += 1
-    assert calls >= 6  # simulate_arrays', the engine's own, the batch's, the fused sweeps', ma-crossover's, the studies'
+    # the engine: simulate_arrays', its own, the batch's, the fused sweeps', ma-crossover's, the studies'; the basket's
+    # targets: ai-basket's, dotcom-analog's, bubble-timer's
+    assert calls >= 9

@@ -30,6 +30,7 @@ from numba import njit
 
 from shortthehype.constants import HEDGE_MIN_BETA
 from shortthehype.core.borrow_nb import borrowed_nb
+from shortthehype.core.literals_nb import at_run_time_nb
 
 #: ``ip[0]`` of ai-basket: the weighting (the order of ``ai_basket.WEIGHTINGS``).
 WEIGHT_EQUAL = 0
@@ -330,7 +331,7 @@ def dotcom_analog_targets_nb(data, ip, fp, first, out) -> None:
         else:
             mapped = path_days[ip[1], t]
         side[t] = fp[5 + phase_code_nb(mapped, fp[1], fp[2], fp[3])]
-    basket_side_targets_nb(WEIGHT_EQUAL, close, close, close, 0.0, side, calendars[ip[0]], first, out)
+    basket_side_targets_nb(at_run_time_nb(WEIGHT_EQUAL), close, close, close, 0.0, side, calendars[ip[0]], first, out)
 
 
 # ---- the beta-neutral hedge -------------------------------------------------------------------
@@ -554,4 +555,4 @@ def bubble_timer_targets_nb(data, ip, fp, first, out) -> None:
             side[t] = fp[3]
         else:
             side[t] = fp[4]
-    basket_side_targets_nb(WEIGHT_EQUAL, close, close, close, 0.0, side, calendars[ip[0]], first, out)
+    basket_side_targets_nb(at_run_time_nb(WEIGHT_EQUAL), close, close, close, 0.0, side, calendars[ip[0]], first, out)
