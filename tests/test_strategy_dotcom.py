@@ -392,3 +392,100 @@ def test_runs_on_one_loaded_prices_fit_each_path_once(prices, monkeypatch):
     again = Prices(**{name: prices.field(name) for name in PRICE_FIELDS})
     fresh = backtest(spec, overrides={"window": 55, "exposure": 0.5, "lead_days": 30}, prices=again)
     assert fitted == [45, 55, 55] and fresh.result.equity.equals(runs[2].result.equity)
+
+
+def _one_phase_notes(run) -> list[str]:
+    return [line for line in run.warnings if line.startswith("dotcom-analog: every bar of the window")]
+
+
+def _net_targets(run) -> pd.Series:
+    """The basket's net target on every window bar that has one (the first bar carries the one in force)."""
+    return run.weights.sum(axis=1, min_count=1).dropna()
+
+
+@pytest.mark.parametrize(
+    "overrides, note",
+    [
+        # the defaults: 2022-11-30 + 1675 days (1995-08-09 -> 2000-03-10) is 2027-07-02; 2026-06-30 maps onto
+        # 1995-08-09 + 1308 days = 1999-03-09
+        (
+            {"end": "2026-06-30"},
+            "dotcom-analog: every bar of the window (2022-11-30 to 2026-06-30) maps into the boom of the dotcom cycle "
+            "(1995-08-09 to 1999-03-09), so the strategy is long the basket at 1x equity throughout and this result "
+            "does not test the analogy's timing (its turn, the peak 2000-03-10, maps onto 2027-07-02, after the window)",
+        ),
+        # at twice the speed 2025-06-02 is 915 AI days in (1830 dotcom days: 2000-08-12), 2025-12-30 is 1126 in
+        # (2252: 2001-10-08); the turn maps onto 2022-11-30 + 837.5 -> 838 days = 2025-03-17
+        (
+            {"time_scale": 2.0, "short_exposure": 0.5, "start": "2025-06-02", "end": "2025-12-30"},
+            "dotcom-analog: every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
+            "(2000-08-12 to 2001-10-08), so the strategy is short the basket at 0.5x equity throughout and this "
+            "result does not test the analogy's timing (its turn, the peak 2000-03-10, maps onto 2025-03-17, before "
+            "the window)",
+        ),
+        (
+            {"time_scale": 2.0, "after_peak": "cash", "lead_days": 10, "start": "2025-06-02", "end": "2025-12-30"},
+            "dotcom-analog: every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
+            "(2000-08-12 to 2001-10-08), so the strategy is in cash throughout and this result does not test the "
+            "analogy's timing (its turn, 2000-02-29, the peak less the lead, maps onto 2025-03-12, before the window)",
+        ),
+        # ai_start 2024-01-02 (+ 1675 days = 2028-08-03): the bars before it map before dotcom_start (pre), the later
+        # ones into the boom; both are long
+        (
+            {"ai_start": "2024-01-02", "exposure": 1.5, "end": "2026-06-30"},
+            "dotcom-analog: every bar of the window (2022-11-30 to 2026-06-30) maps into the time before the boom and "
+            "the boom of the dotcom cycle (1994-07-07 to 1998-02-04), so the strategy is long the basket at 1.5x "
+            "equity throughout and this result does not test the analogy's timing (its turn, the peak 2000-03-10, "
+            "maps onto 2028-08-03, after the window)",
+        ),
+    ],
+)
+def test_a_window_in_phases_of_one_exposure_says_so_and_holds_that_exposure(prices, overrides, note):
+    """The note a reader sees first when the window never changes position (the default calendar run is long the
+    basket throughout, bit for bit ai-basket's equal-weight run): dates computed by hand, and what it says held
+    is what the targets hold on every bar."""
+    run = backtest("dotcom-analog", overrides=overrides, prices=prices)
+    assert _one_phase_notes(run) == [note]
+    held = _net_targets(run)
+    expected = {"long": 1.0, "short": -1.0, "cash": 0.0}
+    params = run.spec.params
+    sign = "long" if "long the basket" in note else "short" if "short the basket" in note else "cash"
+    size = params["exposure"] if sign == "long" else params["short_exposure"] if sign == "short" else 0.0
+    assert held.to_numpy() == pytest.approx(expected[sign] * size, rel=1e-12, abs=1e-15)
+    assert held.index[0] == run.weights.index[0]
+    assert note in run.to_dict()["warnings"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"time_scale": 1.5, "end": "2026-06-30"}, {"mode": "path", "end": "2026-06-30"}],
+)
+def test_a_window_that_changes_position_has_no_one_phase_note(prices, overrides):
+    run = backtest("dotcom-analog", overrides=overrides, prices=prices)
+    assert _one_phase_notes(run) == []
+    assert _net_targets(run).nunique() > 1
+
+
+def test_a_path_mode_window_in_one_phase_reads_the_fits_that_traded(prices):
+    """Path mode: the note comes from the fit the targets came from (its phases on the window's bars), and the
+    window's targets hold the exposure it names."""
+    params = {"mode": "path"}
+    phases = implied_phase(prices, params)
+    bust = phases["phase"].eq("bust")
+    # the longest run of consecutive bust decisions: a window from its first decision to the bar before the next
+    # decision (not bust), so one bar more on either side would see another phase
+    runs = (bust != bust.shift()).cumsum()[bust]
+    longest = runs.value_counts().idxmax()
+    dates = runs[runs == longest].index
+    after = phases.index[phases.index > dates[-1]]
+    assert len(dates) >= 2 and len(after) and phases.loc[after[0], "phase"] != "bust"
+    end = prices.index[prices.index.get_loc(after[0]) - 1]
+    run = backtest("dotcom-analog", overrides={**params, "start": dates[0], "end": end}, prices=prices)
+    assert run.weights.index[0] == dates[0] and run.weights.index[-1] == end
+    [note] = _one_phase_notes(run)
+    mapped = phases.loc[dates, "mapped_date"]
+    assert "maps into the bust of the dotcom cycle" in note and "short the basket at 1x equity" in note
+    first, last = f"{mapped.min():%Y-%m-%d}", f"{mapped.max():%Y-%m-%d}"
+    assert f"of the dotcom cycle ({first})" in note if first == last else f"({first} to {last})" in note
+    assert "maps onto" not in note  # path mode has no fixed calendar for the turn
+    assert _net_targets(run).to_numpy() == pytest.approx(-1.0, rel=1e-12)

@@ -445,6 +445,8 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
     idle = _never_traded_note(spec, result, weight_columns, window_prices)
     if idle:
         notes = [*notes, idle]
+    if spec.kind.window_notes is not None:
+        notes = [*notes, *spec.kind.window_notes(prepared.traded, prepared.kind_params, window_prices.index)]
     return BacktestRun(
         spec=spec,
         prices=window_prices,

@@ -145,6 +145,10 @@ class StrategyKind:
     #: Files whose contents decide the targets besides the parameters (a user strategy's Python file),
     #: from the parameters and the spec file's path: a sweep's resume fingerprint covers them.
     source_files: Callable[[Params, Path | None], Sequence[Path]] | None = None
+    #: What a reader must know of the kind's behaviour in a backtest's window (a model that never leaves one state
+    #: there, so the window does not test it): lines from the traded prices over the whole history, the
+    #: parameters and the window's dates, kept and printed with the run's warnings.
+    window_notes: Callable[[Prices, Params, pd.DatetimeIndex], Sequence[str]] | None = None
     #: Settings that time the kind on a synthetic market from its key dates (``bubble_start``, ``peak``,
     #: ...; :attr:`shortthehype.data.synthetic.Scenario.key_dates`), applied after the spec's
     #: ``[synthetic]`` table; ``oracle_timing`` then says how that timing uses hindsight (a caveat).

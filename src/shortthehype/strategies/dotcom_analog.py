@@ -243,9 +243,14 @@ def _phase_exposure(codes: np.ndarray, params: Params) -> np.ndarray:
     return _phase_table(params)[codes]
 
 
-def _calendar_frame(index: pd.DatetimeIndex, params: Params) -> pd.DataFrame:
+def _calendar_days(index: pd.DatetimeIndex, params: Params) -> np.ndarray:
+    """Calendar mode: the dotcom day number each date of ``index`` maps onto."""
     elapsed = _day_numbers(index) - _day_number(params["ai_start"])
-    mapped = _day_number(params["dotcom_start"]) + elapsed * params["time_scale"]
+    return _day_number(params["dotcom_start"]) + elapsed * params["time_scale"]
+
+
+def _calendar_frame(index: pd.DatetimeIndex, params: Params) -> pd.DataFrame:
+    mapped = _calendar_days(index, params)
     codes = _phase_codes(mapped, params)
     mapped_dates = _EPOCH + pd.to_timedelta(np.floor(mapped), unit="D")
     return pd.DataFrame(
@@ -416,6 +421,15 @@ _FIT_PARAMS = (
 )
 
 
+def _kept_path_days(prices: Prices, params: Params) -> np.ndarray:
+    """:func:`_path_days` of the fit ``params`` name, kept with the prices (as many as the fits kept): each run of
+    a generic sweep or a study prepares its own parameters afresh, and a backtest's window notes read it again."""
+    return prices.recent(
+        ("dotcom-path-days", params["reference"], tuple(params["tickers"])), tuple(params[name] for name in _FIT_PARAMS),
+        lambda: _path_days(prices.close, params), ANALOG_FIT_CACHE_SIZE,
+    )
+
+
 def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]]) -> Prepared:
     """The basket's closes, the rebalance calendars, the bars' day numbers and, in path mode, each fit's mapping.
 
@@ -436,12 +450,7 @@ def _prepare(prices: Prices, params: Params, choices: Mapping[str, Sequence[Any]
     path_days = np.empty((len(fit_of), len(prices)))
 
     def fit(values: tuple[Any, ...], row: int) -> None:
-        # kept with the prices (as many as the fits kept): each run of a generic sweep or a study prepares its own
-        # parameters afresh
-        path_days[row] = prices.recent(
-            ("dotcom-path-days", params["reference"], tuple(params["tickers"])), values,
-            lambda: _path_days(prices.close, {**params, **dict(zip(_FIT_PARAMS, values))}), ANALOG_FIT_CACHE_SIZE,
-        )
+        path_days[row] = _kept_path_days(prices, {**params, **dict(zip(_FIT_PARAMS, values))})
 
     fit_row = rows_on_first_use(fit_of, fit)
 
@@ -473,6 +482,53 @@ def _target_weights(prices: Prices, params: Params) -> pd.DataFrame:
     return FUSED.targets(prices, params)
 
 
+#: How a window note names each phase (the order of :data:`PHASES`).
+_PHASE_WORDS = ("the time before the boom", "the boom", "the bust", "the recovery", "no phase (the fit found no alignment)")
+
+
+def _window_notes(prices: Prices, params: Params, window: pd.DatetimeIndex) -> list[str]:
+    """A window whose every bar maps into phases of one exposure: the run holds one position throughout, so its
+    numbers are the basket's (or cash's) and say nothing of the analogy's timing; the default calendar run, whose
+    mapped peak falls after the data end, is one.
+
+    Every bar's exposure is its own phase's (a phase change emits a target row at once), so the phases of the
+    window's bars decide it.
+    """
+    if params["mode"] == "calendar":
+        mapped = _calendar_days(window, params)
+    else:
+        lo = prices.index.get_loc(window[0])
+        mapped = _kept_path_days(prices, params)[lo : lo + len(window)]
+    codes = _phase_codes(mapped, params)
+    exposures = _phase_table(params)[codes]
+    if not len(exposures) or (exposures != exposures[0]).any():
+        return []
+    phases = " and ".join(_PHASE_WORDS[code] for code in sorted(set(codes.tolist())))
+    found = mapped[np.isfinite(mapped)]
+    span = ""
+    if len(found):
+        first, last = (f"{_EPOCH + pd.Timedelta(days=int(np.floor(day))):%Y-%m-%d}" for day in (found.min(), found.max()))
+        span = f" ({first})" if first == last else f" ({first} to {last})"
+    exposure = float(exposures[0])
+    held = (
+        f"long the basket at {exposure:g}x equity" if exposure > 0
+        else f"short the basket at {-exposure:g}x equity" if exposure < 0
+        else "in cash"
+    )
+    turn = params["dotcom_peak"] - pd.Timedelta(days=params["lead_days"])
+    named = f"the peak {turn:%Y-%m-%d}" if not params["lead_days"] else f"{turn:%Y-%m-%d}, the peak less the lead"
+    if params["mode"] == "calendar":
+        ai_days = (_day_number(turn) - _day_number(params["dotcom_start"])) / params["time_scale"]
+        on = params["ai_start"] + pd.Timedelta(days=int(np.ceil(ai_days)))
+        side = ", after the window" if on > window[-1] else ", before the window" if on < window[0] else ""
+        named += f", maps onto {on:%Y-%m-%d}{side}"
+    return [
+        f"dotcom-analog: every bar of the window ({window[0]:%Y-%m-%d} to {window[-1]:%Y-%m-%d}) maps into "
+        f"{phases} of the dotcom cycle{span}, so the strategy is {held} throughout and this result does not test "
+        f"the analogy's timing (its turn, {named})"
+    ]
+
+
 def _synthetic_timing(key_dates: Mapping[str, pd.Timestamp]) -> dict[str, str]:
     """On a synthetic market: the AI era starts at its bubble's start, and time is scaled so that the mapped
     dotcom peak falls on its peak (what the analogy pays when its timing is right)."""
@@ -495,6 +551,7 @@ DOTCOM_ANALOG = register(
         ),
         fused=FUSED,
         report="shortthehype.strategies.dotcom_analog_report",
+        window_notes=_window_notes,
         synthetic_timing=_synthetic_timing,
         oracle_timing="is timed by construction: its time scale puts the mapped dotcom peak on the scenario's peak",
     )
