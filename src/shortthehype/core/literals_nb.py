@@ -3,7 +3,7 @@
 numba types a constant written in a jitted function (``False``, ``0``) as a
 literal of that value, and compiles a function it is passed to once per
 literal value, besides the compilation for the plain type that calls from
-Python use.  For the engine, which compiling takes about 25 s, each literal
+Python use.  The engine takes about 25 s to compile, and each literal
 ``record`` flag cost one more compilation on a machine's first run.
 :func:`at_run_time_nb` hands the same value on typed as its plain type.
 """
