@@ -155,7 +155,7 @@ def test_threads_sharing_prices_keep_and_read_their_stores_without_errors():
         for i in range(5000):
             key = (thread * 7 + i) % 5
             assert prices.recent(("shared",), key, lambda: key * 10, 2) == key * 10
-            assert len(prices.cached(("shared",), dict)) <= 2
+            assert len(prices.recent_store(("shared",), 2)) <= 2
 
     errors = errors_in_threads(work)
     assert not errors, errors[:3]
@@ -202,9 +202,11 @@ def test_recent_keeps_the_most_recently_asked_values_and_recomputes_what_no_long
 
     assert [ask("a"), ask("b"), ask("a")] == ["value a", "value b", "value a"] and computed == ["a", "b"]
     ask("c")  # three keys, two kept: "b" was asked for least recently
-    assert computed == ["a", "b", "c"] and list(prices.cached(("test",), dict)) == ["a", "c"]
+    assert [ask("a"), ask("c")] == ["value a", "value c"] and computed == ["a", "b", "c"]
+    assert len(prices.recent_store(("test",), 2)) == 2
     ask("a", current=lambda held: False)  # a kept value that no longer holds is computed again
     assert computed == ["a", "b", "c", "a"]
+    assert ask("b") == "value b" and computed == ["a", "b", "c", "a", "b"]
 
 
 @pytest.mark.parametrize("start_bar, end_bar", [(0, None), (5, 40), (25, 59), (12, 13)])

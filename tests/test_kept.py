@@ -20,6 +20,20 @@ def test_keeps_the_most_recently_used_values_and_computes_each_key_once_while_ke
     assert value(2) == 20 and computed == [1, 2, 3, 2]
 
 
+def test_a_kept_value_that_no_longer_holds_is_computed_again_and_replaced():
+    store = RecentValues(2)
+    rate = {"now": 1}
+    computed = []
+
+    def value(key):
+        return store.get(key, lambda: computed.append(key) or (rate["now"], key * 10), lambda held: held[0] == rate["now"])
+
+    assert [value(1), value(1)] == [(1, 10), (1, 10)] and computed == [1]
+    rate["now"] = 2
+    assert value(1) == (2, 10) and computed == [1, 1]
+    assert value(1) == (2, 10) and computed == [1, 1] and len(store) == 1  # the new value replaced the stale one
+
+
 def test_threads_sharing_a_store_get_their_own_values_without_errors():
     store = RecentValues(2)
 

@@ -23,15 +23,22 @@ class RecentValues:
         self._values: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """The value kept under ``key``, else ``compute()``, kept (the least recently used beyond ``size`` go)."""
+    def get(self, key: Hashable, compute: Callable[[], Any], current: Callable[[Any], bool] | None = None) -> Any:
+        """The value kept under ``key``, else ``compute()``, kept (the least recently used beyond ``size`` go).
+
+        ``current(value)`` says whether a kept value still holds (for a key
+        that cannot hold everything the value depends on, such as an
+        object's identity); one that does not is computed again and replaced.
+        """
         with self._lock:
-            if key in self._values:
+            if key in self._values and (current is None or current(self._values[key])):
                 self._values.move_to_end(key)
                 return self._values[key]
         value = compute()
         with self._lock:
-            value = self._values.setdefault(key, value)
+            if key in self._values and (current is None or current(self._values[key])):
+                value = self._values[key]  # another thread stored it first
+            self._values[key] = value
             self._values.move_to_end(key)
             while len(self._values) > self.size:
                 self._values.popitem(last=False)

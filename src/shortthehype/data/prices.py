@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
@@ -12,11 +11,10 @@ import pandas as pd
 
 from shortthehype.constants import PRICE_FIELDS
 from shortthehype.errors import DataError
+from shortthehype.kept import RecentValues
 
 __all__ = ["Prices", "side_by_side"]
 
-_NONE = object()  # no value kept under a key
-_STORE_LOCK = threading.Lock()  # the stores of Prices.recent, which threads sharing one price set change together
 
 
 @dataclass(frozen=True)
@@ -197,20 +195,14 @@ class Prices:
         the same few again and again, and the store never grows past ``kept``.
         ``current(value)`` says whether a kept value still holds (a key that
         cannot hold everything it depends on, such as an object's identity).
-        Threads may share the prices: the store changes under a lock, and
-        ``compute`` runs outside it.
+        Threads may share the prices (see :class:`~shortthehype.kept.RecentValues`).
         """
-        store = self.cached(name, dict)
-        with _STORE_LOCK:
-            held = store.get(key, _NONE)
-        if held is _NONE or (current is not None and not current(held)):
-            held = compute()
-        with _STORE_LOCK:
-            store.pop(key, None)
-            while len(store) >= kept:
-                store.pop(next(iter(store)))
-            store[key] = held  # most recent last
-        return held
+        return self.recent_store(name, kept).get(key, compute, current)
+
+    def recent_store(self, name: Hashable, kept: int) -> RecentValues:
+        """The store of :meth:`recent` under ``name`` (created to keep ``kept`` values), e.g. to share with price
+        sets whose values under ``name`` are the same: ``other.cached(name, lambda: prices.recent_store(name, kept))``."""
+        return self.cached(name, lambda: RecentValues(kept))
 
     def __getstate__(self) -> dict[str, Any]:
         # derived values do not travel

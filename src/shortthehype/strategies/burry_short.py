@@ -196,7 +196,7 @@ def _instruments(prices: Prices, params: Params) -> Prices:
     rolled = [_roll(prices, ticker, params, entry_bar, exit_bar).prices for ticker in underlying]
     traded = side_by_side([prices.columns_of(underlying), *rolled], source=prices.source, warnings=prices.warnings)
     # the same bars and underlyings: the puts priced on either price set are the same, so they share the kept rolls
-    traded.cached(_ROLLS, lambda: prices.cached(_ROLLS, dict))
+    traded.cached(_ROLLS, lambda: prices.recent_store(_ROLLS, ROLLS_KEPT))
     return traded
 
 
