@@ -1,4 +1,4 @@
-"""What a machine's first run compiles: ``shortthehype precompile`` with numba's compile events timed per function.
+"""What a machine's first run compiles: ``shortthehype precompile`` (in one process) with numba's compile events timed per function.
 
 Run it with an empty numba cache (else nothing compiles)::
 
@@ -39,7 +39,7 @@ def main() -> None:
     tic = time.perf_counter()
     from shortthehype.precompile import precompile
 
-    precompile(None)
+    precompile(None, workers=1)  # in this process: the listener sees every compilation
     print(f"shortthehype precompile: {time.perf_counter() - tic:.1f} s")
     engine = ("simulate_core_nb", "simulate_accrued_nb")
     shown = sorted(((sum(s), name, s) for name, s in timer.seconds.items() if len(s) > 1 or name in engine), reverse=True)

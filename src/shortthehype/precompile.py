@@ -8,7 +8,7 @@ small workload of each kind here fills the cache; later processes load it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,13 +47,15 @@ def synthetic_sweeps() -> tuple[Prices, list[tuple[StrategySpec, dict[str, Any]]
     return synthetic.generate_prices(scenario), sweeps
 
 
-def _sweep_kernels() -> None:
-    """Two combinations of each essay spec's grid: every kind's fused driver compiles once."""
+def _sweep_kernels(names: Sequence[str] | None = None) -> None:
+    """Two combinations of each essay spec's grid (of those ``names``, all when None): every kind's fused driver
+    compiles once."""
     from shortthehype.sweeps import sweep
 
     prices, sweeps = synthetic_sweeps()
     for spec, grid in sweeps:
-        sweep(spec, grid, prices=prices, random=2, seed=0, n_blocks=4, workers=1, force=True)
+        if names is None or spec.name in names:
+            sweep(spec, grid, prices=prices, random=2, seed=0, n_blocks=4, workers=1, force=True)
 
 
 def _lppls_kernels() -> None:
@@ -86,18 +88,95 @@ PRECOMPILE_STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
 )
 
 
-def precompile(progress: Callable[[int, int, str], None] | None = None) -> None:
-    """Run every step of :data:`PRECOMPILE_STEPS`; ``progress(done, total, label)`` before each and at the end."""
+#: The steps that do not call the engine: they compile beside the first step, not after it.
+_WITHOUT_ENGINE = ("LPPLS bubble fits",)
+
+
+def precompile(progress: Callable[[int, int, str], None] | None = None, workers: int | None = None) -> None:
+    """Run every step of :data:`PRECOMPILE_STEPS`; ``progress(done, total, running)`` before the first, as each part
+    ends, and at the end.
+
+    numba compiles on one thread, so ``workers`` processes (default: one per
+    CPU) compile parts side by side into the shared cache: the first step
+    (the engine, which every later step but the LPPLS fits calls) beside the
+    LPPLS fits, then the sweep kernels one spec each and the studies.  With
+    one worker the steps run here, in order.
+    """
+    import os
+
+    from shortthehype.errors import ParamError
+
+    if workers is None:
+        workers = os.cpu_count() or 1
+    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParamError(f"parameter 'workers' must be an integer >= 1, got {workers!r}")
+    if workers <= 1:
+        total = len(PRECOMPILE_STEPS)
+        for done, (label, step) in enumerate(PRECOMPILE_STEPS):
+            if progress is not None:
+                progress(done, total, label)
+            _run_step(step)
+        if progress is not None:
+            progress(total, total, "done")
+        return
+    _precompile_in_processes(progress, workers)
+
+
+def _run_step(step: Callable[..., None], *args: Any) -> None:
     import warnings
 
     from shortthehype.errors import DataWarning
 
-    total = len(PRECOMPILE_STEPS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        for done, (label, step) in enumerate(PRECOMPILE_STEPS):
+        step(*args)
+
+
+def _precompile_in_processes(progress: Callable[[int, int, str], None] | None, workers: int) -> None:
+    """:func:`precompile` in ``workers`` processes (spawned: numba's threads do not survive a fork).
+
+    A part stops with its parent: Ctrl-C reaches every process of the terminal, and a part whose parent was
+    killed exits (a kernel compiled halfway leaves nothing in the cache: numba writes a file whole or not at all).
+    """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    from shortthehype.sweeps.executors import exit_with_parent
+
+    (first_label, first), *rest = PRECOMPILE_STEPS
+    beside = [(label, step, ()) for label, step in rest if label in _WITHOUT_ENGINE]
+    after: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []
+    for label, step in rest:
+        if label in _WITHOUT_ENGINE:
+            continue
+        if step is _sweep_kernels:  # one part per spec: the drivers compile side by side
+            after += [(f"{label}: {spec.name}", step, ((spec.name,),)) for spec, _ in synthetic_sweeps()[1]]
+        else:
+            after.append((label, step, ()))
+    total = 1 + len(beside) + len(after)
+    running: dict[Future[None], str] = {}
+    pool = ProcessPoolExecutor(max_workers=min(workers, total), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=exit_with_parent)
+    try:
+        for label, step, args in [(first_label, first, ()), *beside]:
+            running[pool.submit(_run_step, step, *args)] = label
+        done = 0
+
+        def report() -> None:
             if progress is not None:
-                progress(done, total, label)
-            step()
-    if progress is not None:
-        progress(total, total, "done")
+                busy = [label for future, label in running.items() if future.running()]
+                progress(done, total, "; ".join(busy) or ("done" if not running else "starting"))
+
+        report()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                label = running.pop(future)
+                future.result()
+                done += 1
+                if label == first_label:  # the engine is in the cache: every other part loads it
+                    for part_label, step, args in after:
+                        running[pool.submit(_run_step, step, *args)] = part_label
+            report()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

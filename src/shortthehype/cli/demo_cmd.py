@@ -62,7 +62,9 @@ def demo(
 
 
 @app.command()
-def precompile() -> None:
+def precompile(
+    workers: Annotated[Optional[int], typer.Option(help="Processes that compile side by side (default: one per CPU).")] = None,
+) -> None:
     """Compile and cache the numba kernels now, so the first backtest, sweep or bubble fit starts at full speed."""
     import time
 
@@ -78,5 +80,5 @@ def precompile() -> None:
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=label)
 
-        run_precompile(progress)
+        run_precompile(progress, workers=workers)
     err_console.print(f"numba kernels compiled and cached in {time.perf_counter() - started:,.1f} s", highlight=False)

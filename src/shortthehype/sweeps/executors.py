@@ -183,11 +183,11 @@ def _init_worker(plan_file: str) -> None:
 
     global _WORKER_PLAN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops handing out chunks
-    _exit_with_parent()
+    exit_with_parent()
     _WORKER_PLAN = pickle.loads(Path(plan_file).read_bytes())
 
 
-def _exit_with_parent(interval: float = 0.5) -> None:
+def exit_with_parent(interval: float = 0.5) -> None:
     """Stop this worker process as soon as its parent is gone (killed with SIGKILL, say): no orphan keeps running."""
     import threading
 
