@@ -16,7 +16,6 @@ from shortthehype.kept import RecentValues
 __all__ = ["Prices", "side_by_side"]
 
 
-
 @dataclass(frozen=True)
 class Prices:
     """Daily OHLCV prices of several tickers on one calendar.
