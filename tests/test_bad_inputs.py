@@ -278,3 +278,33 @@ def test_bad_input_is_one_line_exit_1_naming_the_culprit(case, tmp_path, capsys)
 def test_the_table_has_at_least_100_cases():
     assert len(CASES) >= 100
     assert len({c[0] for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["backtest", "sixty-forty", "--bogus"], "error: No such option: --bogus (see `shortthehype backtest --help`)"),
+        (["backtest"], "error: Missing argument 'spec' (see `shortthehype backtest --help`)"),
+        (["bubble", "QQQ", "--step", "x"], "error: Invalid value for '--step': "),
+        (["precompile", "--workers", "0"], "error: Invalid value for '--workers': "),
+        (["nosuch"], "error: No such command 'nosuch' (see `shortthehype --help`)"),
+        (["strategies", "lst"], "error: No such command 'lst'. Did you mean 'list'? (see `shortthehype strategies --help`)"),
+    ],
+)
+def test_a_malformed_command_line_is_one_line_exit_2_naming_the_option(argv, expected, capsys):
+    """Usage errors (click's) are one line too, with the conventional exit code 2 and where to read the usage."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2, captured.err
+    assert len(lines) == 1 and lines[0].startswith(expected), captured.err
+    assert "Traceback" not in captured.err + captured.out and "╭" not in captured.err
+
+
+def test_help_and_version_still_print_and_succeed(capsys):
+    assert main(["backtest", "--help"]) == 0
+    assert "Usage: shortthehype backtest" in capsys.readouterr().out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("shortthehype ")
+    assert main([]) == 2  # no command: the help, as click prints it
+    assert "Usage: shortthehype" in capsys.readouterr().out

@@ -144,7 +144,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: list[str], debug: bool) -> int:
     try:
-        app(args=args, prog_name="shortthehype")  # standalone: click handles usage errors and --help
+        # not standalone: a usage error comes here, to be one line like every other error
+        code = app(args=args, prog_name="shortthehype", standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors: an unknown option, a missing argument, a bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no command at all: the help, as click prints it
+            console.print(exc.format_message(), highlight=False, markup=False)
+            return int(exc.exit_code)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+        message = " ".join(exc.format_message().split()).rstrip(".") + hint
+        err_console.print(styled("error:", "bold red", " " + message), highlight=False, soft_wrap=True)
+        return int(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        err_console.print("aborted", highlight=False)
+        return 1
     except ShortTheHypeError as exc:
         if debug:
             import traceback
@@ -162,7 +175,7 @@ def _run(args: list[str], debug: bool) -> int:
             raise
         err_console.print("interrupted", highlight=False)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0  # a command's typer.Exit(code), else None: success
 
 
 if __name__ == "__main__":  # pragma: no cover

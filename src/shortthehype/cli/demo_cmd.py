@@ -63,7 +63,7 @@ def demo(
 
 @app.command()
 def precompile(
-    workers: Annotated[Optional[int], typer.Option(help="Processes that compile side by side (default: one per CPU).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes that compile side by side (default: one per CPU).")] = None,
 ) -> None:
     """Compile and cache the numba kernels now, so the first backtest, sweep or bubble fit starts at full speed."""
     import time
