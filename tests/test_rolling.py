@@ -72,9 +72,35 @@ def test_rolling_cli_writes_parquet_json_and_report(capsys, tmp_path, shared_pri
     assert 'id="fig-by-run"' in html and 'id="fig-histogram"' in html and "sth-caveats" not in html
 
 
+def test_rolling_cli_prints_the_distribution_as_csv_json_or_markdown(capsys, tmp_path, shared_prices_dir):
+    """--format: stdout carries the table alone (raw fractions in CSV and JSON, keyed by statistic and metric);
+    what else the command says goes to stderr."""
+    args = ["rolling", "ma-crossover", "--every", "3m", "--hold", "6m", "--from", "2019-01-02", "--to", "2020-12-31",
+            "--source", "csv", "--data-dir", str(shared_prices_dir)]
+    doc = tmp_path / "r.json"
+    assert main([*args, "--json", str(doc)]) == 0
+    summary = json.loads(doc.read_text())["summary"]
+    capsys.readouterr()
+    assert main([*args, "--format", "json", "--out", str(tmp_path / "r.parquet")]) == 0
+    captured = capsys.readouterr()
+    records = json.loads(captured.out)
+    assert [r["statistic"] for r in records][:3] == ["count", "mean", "median"]
+    median = next(r for r in records if r["statistic"] == "median")
+    assert median["total_return"] == summary["total_return"]["median"] and median["sharpe"] == summary["sharpe"]["median"]
+    assert "wrote" in captured.err and "wrote" not in captured.out
+    assert main([*args, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("statistic,total_return,") and len(lines) == 1 + 9 and lines[1].startswith("count,8,")
+    assert main([*args, "--format", "md"]) == 0
+    assert "| share > 0 |" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        (["--format", "csv", "--json", "-"], "--format csv and --json - both print to stdout"),
+        (["--format", "md", "--report", "-"], "--format md and --report - both print to stdout"),
+        (["--format", "xml"], "--format must be one of table, csv, json, md"),
         (["--hold", "30y"], "--hold 30y: held from the first entry"),
         (["--every", "0m"], "'--every' is '0m'"),
         (["--from", "2020-01-01", "--to", "2019-01-01"], "is after --to"),

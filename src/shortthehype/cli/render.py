@@ -68,6 +68,11 @@ class Column:
     name: str
     right: bool = False
     wrap: bool = False  # free text that may wrap at spaces (never inside a word)
+    key: str | None = None  # the CSV header and JSON key, when not ``name`` (a label shown to people)
+
+    @property
+    def field(self) -> str:
+        return self.name if self.key is None else self.key
 
 
 @dataclass
@@ -85,7 +90,7 @@ class Grid:
         self.rows.append([c if isinstance(c, Cell) else Cell(c) for c in cells])
 
     def records(self) -> list[dict[str, Any]]:
-        return [{col.name: _json_value(cell.raw) for col, cell in zip(self.columns, row)} for row in self.rows]
+        return [{col.field: _json_value(cell.raw) for col, cell in zip(self.columns, row)} for row in self.rows]
 
 
 def check_format(fmt: str | None) -> str:
@@ -136,7 +141,7 @@ def _json_value(value: Any) -> Any:
 def _csv(grid: Grid) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.name for c in grid.columns])
+    writer.writerow([c.field for c in grid.columns])
     for row in grid.rows:
         writer.writerow(["" if (v := _json_value(cell.raw)) is None else v for cell in row])
     return buffer.getvalue()

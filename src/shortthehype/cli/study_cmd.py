@@ -8,10 +8,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from shortthehype.cli import app, console
-from shortthehype.cli.data_options import DataOptions
+from shortthehype.cli import app, console, err_console
+from shortthehype.cli.data_options import DataOptions, TableFormat
 from shortthehype.data.source import PriceSource
 from shortthehype.cli.render import print_caveats
+from shortthehype.cli.sweep_cmd import report_table_format
 from shortthehype.constants import MONTECARLO_DEFAULT_PATHS, MONTECARLO_DEFAULT_SEED, STUDY_DEFAULT_EVERY, STUDY_DEFAULT_HOLD
 
 SetOption = Annotated[
@@ -42,10 +43,23 @@ def _check_outputs(out: Path | None, report_path: Path | None) -> str | None:
     return fmt
 
 
-def emit_study(study: Any, *, out: Path | None, json_path: Path | None, report_path: Path | None, fmt: str | None) -> None:
-    """Print a study's caveats and distribution table, and write the files asked for."""
-    from rich.table import Table
+def _table_format(format_: str, json_path: Path | None, report_path: Path | None) -> str:
+    """``--format`` checked against the outputs that also print to stdout (``--json -``, ``--report -``)."""
+    from shortthehype.errors import ParamError
 
+    table_format = report_table_format(format_, report_path)
+    if json_path is not None and str(json_path) == "-" and table_format != "table":
+        raise ParamError(f"--format {table_format} and --json - both print to stdout: write the JSON to a file")
+    return table_format
+
+
+def emit_study(
+    study: Any, *, out: Path | None, json_path: Path | None, report_path: Path | None, fmt: str | None,
+    table_format: str = "table",
+) -> None:
+    """Print a study's caveats and distribution table (as ``table_format``: the terminal's table, CSV, JSON or
+    Markdown on stdout, the rest then on stderr), and write the files asked for."""
+    from shortthehype.cli.render import Cell, Column, Grid, print_grids
     from shortthehype.cli.report_cmd import write_outputs
     from shortthehype.report import formatting
     from shortthehype.report.distribution_view import SUMMARY_LABELS, summary_cell
@@ -57,27 +71,32 @@ def emit_study(study: Any, *, out: Path | None, json_path: Path | None, report_p
             study.to_parquet(out)
         write_outputs(document, report_path=report_path, png=None, format_=fmt, quiet=True)
         return
-    print_caveats(study.caveats)
+    to_stderr = report_path is not None and str(report_path) == "-"  # stdout carries the report
+    text = console if table_format == "table" and not to_stderr else err_console  # a machine format keeps stdout
+    print_caveats(study.caveats, text)
     summary = study.summary()
     settings = ", ".join(f"{k} {formatting.param_text(v)}" for k, v in document["settings"].items())
-    table = Table(title=f"{study.strategy} ({study.kind}): {settings}", title_justify="left", header_style="bold")
-    table.add_column("statistic")
-    for metric in summary.columns:
-        table.add_column(formatting.stat_label(metric), justify="right")
+    grid = Grid(
+        [Column("statistic"), *(Column(formatting.stat_label(m), right=True, key=m) for m in summary.columns)],
+        title=f"{study.strategy} ({study.kind}): {settings}", key="distribution",
+    )
     for statistic, label in SUMMARY_LABELS.items():
-        table.add_row(label, *(summary_cell(m, statistic, summary.at[statistic, m]) for m in summary.columns))
-    console.print(table)
+        values = [summary.at[statistic, m] for m in summary.columns]
+        if statistic == "count":  # a count is a whole number in CSV and JSON too
+            values = [int(v) for v in values]
+        grid.add_row(Cell(label, statistic), *(Cell(summary_cell(m, statistic, v), v) for m, v in zip(summary.columns, values)))
+    print_grids([grid], table_format, err_console if to_stderr else console)
     for note in study.notes:
-        console.print(f"note: {note}", highlight=False)
+        text.print(f"note: {note}", highlight=False)
     if out is not None:
         study.to_parquet(out)
-        console.print(f"wrote {out}", highlight=False)
+        text.print(f"wrote {out}", highlight=False)
     if json_path is not None:
         from shortthehype.report import write_atomically
 
         write_atomically(json_path, json.dumps(document, indent=1), option="--json")
-        console.print(f"wrote {json_path}", highlight=False)
-    write_outputs(document, report_path=report_path, png=None, format_=fmt)
+        text.print(f"wrote {json_path}", highlight=False)
+    write_outputs(document, report_path=report_path, png=None, format_=fmt, quiet=text is err_console)
 
 
 @app.command()
@@ -101,6 +120,7 @@ def rolling(
     path: Annotated[
         str, typer.Option("--path", help="auto (every entry in one parallel kernel call when it can run), fused or generic (one backtest per entry).")
     ] = "auto",
+    format_: TableFormat = "table",
 ) -> None:
     """Entry-date study: run the spec from every entry date (its entry dates shifted together), one row per entry.
 
@@ -114,11 +134,12 @@ def rolling(
     from shortthehype.studies import rolling as run_rolling
 
     fmt = _check_outputs(out, report_path)
+    table_format = _table_format(format_, json_path, report_path)
     study = run_rolling(
         spec, every=every, hold=hold, first=from_, last=to, overrides=parse_assignments(set_ or []),
         prices_from=PriceSource.from_options(source, data_dir, cache_dir, offline), path=path,
     )
-    emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt)
+    emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt, table_format=table_format)
 
 
 @app.command()
@@ -141,6 +162,7 @@ def montecarlo(
     path: Annotated[
         str, typer.Option("--path", help="auto (batches of paths in parallel kernel calls when it can run), fused or generic (one backtest per path).")
     ] = "auto",
+    format_: TableFormat = "table",
 ) -> None:
     """Monte Carlo over synthetic bubble paths: the spec on N generated markets, one row per path.
 
@@ -154,6 +176,7 @@ def montecarlo(
     from shortthehype.spec import parse_assignments
 
     fmt = _check_outputs(out, report_path)
+    table_format = _table_format(format_, json_path, report_path)
     items = {}
     for item in scenario or []:
         key, sep, value = item.partition("=")
@@ -164,4 +187,4 @@ def montecarlo(
         items[key.strip()] = value.strip()
     study = run_montecarlo(spec, paths=paths, seed=seed, scenario=items, overrides=parse_assignments(set_ or []), workers=workers,
                            path=path)
-    emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt)
+    emit_study(study, out=out, json_path=json_path, report_path=report_path, fmt=fmt, table_format=table_format)
