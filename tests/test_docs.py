@@ -239,3 +239,34 @@ def test_index_links_every_page():
     }
     missing = [str(p.relative_to(ROOT)) for p in doc_pages() if p != index and p.resolve() not in linked]
     assert missing == [], f"pages not linked from docs/index.md: {missing}"
+
+
+def test_the_table_of_when_parameters_apply_is_the_kinds_declarations():
+    """docs/sweeps.md's table of the built-in ``applies`` declarations, row for row against the kinds' own."""
+    from shortthehype.strategies.base import strategy_kinds
+
+    text = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+    table = text[text.index("The built-in declarations:"):]
+    documented = set()
+    kind = None
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            if documented:
+                break
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[0].startswith("---") or cells[0] == "kind":
+            continue
+        kind = cells[0].strip("`") or kind
+        conditions = frozenset(
+            (name, value.lower()) for name, value in re.findall(r"`(\w+) = ([\w-]+)`", cells[2])
+        )
+        for name in re.findall(r"`(\w+)`", cells[1]):
+            documented.add((kind, name, conditions))
+    declared = {
+        (name, param.name, frozenset((key, value.lower()) for key, values in param.applies for value in values))
+        for name, kind_ in strategy_kinds().items()
+        for param in kind_.params
+        if param.applies
+    }
+    assert documented == declared, (sorted(declared - documented), sorted(documented - declared))

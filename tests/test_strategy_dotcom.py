@@ -427,7 +427,7 @@ def _net_targets(run) -> pd.Series:
             {"time_scale": 2.0, "after_peak": "cash", "lead_days": 10, "start": "2025-06-02", "end": "2025-12-30"},
             "dotcom-analog: every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
             "(2000-08-12 to 2001-10-08), so the strategy is in cash throughout and this result does not test the "
-            "analogy's timing (its turn, 2000-02-29, the peak less the lead, maps onto 2025-03-12, before the window)",
+            "analogy's timing (its turn, 2000-02-29, the peak less lead_days, maps onto 2025-03-12, before the window)",
         ),
         # ai_start 2024-01-02 (+ 1675 days = 2028-08-03): the bars before it map before dotcom_start (pre), the later
         # ones into the boom; both are long

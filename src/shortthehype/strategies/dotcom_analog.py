@@ -516,7 +516,7 @@ def _window_notes(prices: Prices, params: Params, window: pd.DatetimeIndex) -> l
         else "in cash"
     )
     turn = params["dotcom_peak"] - pd.Timedelta(days=params["lead_days"])
-    named = f"the peak {turn:%Y-%m-%d}" if not params["lead_days"] else f"{turn:%Y-%m-%d}, the peak less the lead"
+    named = f"the peak {turn:%Y-%m-%d}" if not params["lead_days"] else f"{turn:%Y-%m-%d}, the peak less lead_days"
     if params["mode"] == "calendar":
         ai_days = (_day_number(turn) - _day_number(params["dotcom_start"])) / params["time_scale"]
         on = params["ai_start"] + pd.Timedelta(days=int(np.ceil(ai_days)))
