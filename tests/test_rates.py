@@ -343,3 +343,26 @@ def test_cash_rate_from_the_command_line(capsys, tmp_path, shared_prices_dir):
     code = main(["backtest", "burry-short", "--source", "csv", "--data-dir", str(shared_prices_dir), "--set", "cash_rate=tbil"])
     _, err = capsys.readouterr()
     assert code == 1 and "unknown rate series 'tbil'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_whose_cash_earns_interest_says_its_ratios_count_it_as_return(tmp_path):
+    """The Sharpe, Sortino and omega ratios use a zero risk-free rate: with interest on cash the run says so, with
+    the mean rate over its window (here the bill rate of each bar, by hand), in its rates, JSON and report."""
+    from shortthehype.report.formatting import engine_settings
+
+    prices_dir, _ = _rates_dir(tmp_path, ["2024-01-02,3.6", "2024-01-03,3.6", "2024-01-04,7.2", "2024-01-08,7.2"])
+    _flat_frame(DAYS).rename_axis("date").to_csv(prices_dir / "X.csv")
+    spec = {"name": "cash", "kind": "fixed-weights", "params": {"weights": {"X": 0.0}}, "engine": {"cash_rate": "tbill"}}
+    run = backtest(spec, source="csv", data_dir=prices_dir)
+    bill = lambda d: d / (1 - d * 91 / 360)  # noqa: E731 - the discount rate as ACT/360 simple, as data/rates.py
+    per_bar = [bill(0.036), bill(0.036), bill(0.072), bill(0.072), bill(0.072)]  # 2024-01-05 carries 01-04's rate
+    assert len(run.prices) == len(per_bar)
+    expected = sum(per_bar) / len(per_bar) * 100
+    note = run.rates["sharpe_risk_free"]
+    assert note.startswith(f"0 in the Sharpe, Sortino and omega ratios, while cash earned {expected:.2f} %/yr")
+    assert run.stats["sharpe"] > 3  # the cash alone: what the note warns of
+    document = run.to_dict()
+    assert document["rates"]["sharpe_risk_free"] == note
+    assert ("sharpe_risk_free", note) in engine_settings(document)
+    free = backtest({**spec, "engine": {"cash_rate": 0.0}}, source="csv", data_dir=prices_dir)
+    assert "sharpe_risk_free" not in free.rates and "sharpe_risk_free" not in free.to_dict()["rates"]

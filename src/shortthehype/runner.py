@@ -435,6 +435,9 @@ def run_window(prepared: PreparedRun, start: pd.Timestamp | None, end: pd.Timest
     _check_gross(spec, weight_columns)
     window_prices = prepared.traded.between(window[0], window[-1])
     engine, rates, rate_notes = _engine_with_rates(spec, prices, window_prices.index)
+    ratios_rate = _ratios_rate_label(engine.get("cash_rate"))
+    if ratios_rate:
+        rates = {**rates, "sharpe_risk_free": ratios_rate}
     result = simulate(window_prices, window_weights, **engine, **terms)
     benchmark_ticker = spec.run.get("benchmark")
     benchmark = None
@@ -477,6 +480,24 @@ def _engine_with_rates(spec: StrategySpec, prices: Prices, index: pd.DatetimeInd
     key = ("engine_rates", *sorted(settings.items()), files, hash(index.asi8.tobytes()), len(index))
     rates, labels, notes = prices.cached(key, lambda: resolve_engine_rates(settings, prices, index))
     return {**engine, **rates}, dict(labels), list(notes)
+
+
+def _ratios_rate_label(cash_rate: Any) -> str | None:
+    """What the Sharpe, Sortino and omega ratios assume when cash earns interest (None when it earns none).
+
+    The statistics use a zero risk-free rate (empyrical's and vectorbt's convention), so the interest the engine
+    pays on cash counts as return: a run that holds cash shows a higher ratio than its risk taken earned.
+    """
+    if cash_rate is None:
+        return None
+    values = np.asarray(cash_rate, dtype=np.float64)
+    if not np.any(values[np.isfinite(values)] != 0.0):
+        return None
+    mean = float(np.nanmean(values))
+    return (
+        f"0 in the Sharpe, Sortino and omega ratios, while cash earned {mean * 100:.2f} %/yr on average over the "
+        "window: they count that interest as return, so holding cash raises them"
+    )
 
 
 def _option_records(prepared: PreparedRun, result: Any) -> tuple[dict[str, Any], ...]:

@@ -345,9 +345,12 @@ def compare(
     print_grids([stats_grid(columns, title=title, bankrupt=bankrupt)], table_format, out)
     for run, extra in zip(runs, analysis, strict=True):
         print_analysis(run.spec.name, extra, factors=show_factors, bootstrap=bootstrap or vs is not None, out=out)
-    for label in dict.fromkeys(run.rates.get("cash_rate", "") for run in runs):
-        names = ", ".join(run.spec.name for run in runs if run.rates.get("cash_rate", "") == label)
-        (out if table_format == "table" else err_console).print(Text(f"cash_rate ({names}): {label}"), highlight=False, soft_wrap=True)
+    for key in ("cash_rate", "sharpe_risk_free"):
+        for label in dict.fromkeys(run.rates.get(key, "") for run in runs):
+            if not label:
+                continue
+            names = ", ".join(run.spec.name for run in runs if run.rates.get(key, "") == label)
+            (out if table_format == "table" else err_console).print(Text(f"{key} ({names}): {label}"), highlight=False, soft_wrap=True)
     for run in runs:
         if (run.start, run.end) != (first.start, first.end):
             err_console.print(f"note: {run.spec.name} ran {run.start:%Y-%m-%d} → {run.end:%Y-%m-%d}", highlight=False)

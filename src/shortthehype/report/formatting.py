@@ -112,11 +112,13 @@ def number_attr(value: Any) -> str:
 def engine_settings(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A run's engine settings as (name, text), each rate followed by what it was (``cash_rate used``)."""
     rates = document.get("rates") or {}
+    engine = document.get("engine") or {}
     rows = []
-    for name, value in (document.get("engine") or {}).items():
+    for name, value in engine.items():
         rows.append((str(name), param_text(value)))
         if name in rates:
             rows.append((f"{name} used", str(rates[name])))
+    rows += [(str(name), str(text)) for name, text in rates.items() if name not in engine]  # e.g. sharpe_risk_free
     return rows
 
 
