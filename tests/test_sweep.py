@@ -129,6 +129,27 @@ def test_best_top_and_objectives(prices):
         sweep("sixty-forty", GENERIC_GRID, prices=prices, objective="sharp")
 
 
+@pytest.mark.parametrize(
+    "overrides, grid, said",
+    [
+        ({"cash_rate": "tbill"}, {"rebalance": "monthly,yearly"}, True),
+        ({"cash_rate": 0.0}, {"rebalance": "monthly,yearly"}, False),
+        ({"cash_rate": 0.0}, {"cash_rate": "0,0.02"}, True),
+        ({"cash_rate": 0.03}, {"cash_rate": "0"}, False),  # the grid's value replaces the spec's
+    ],
+)
+def test_a_sweep_whose_cash_earns_interest_says_its_ratios_count_it_as_return(prices, overrides, grid, said):
+    result = sweep("sixty-forty", grid, overrides={**WINDOW, **overrides}, prices=prices, n_blocks=0)
+    notes = [line for line in result.warnings if "zero risk-free rate while cash earns interest" in line]
+    assert len(notes) == (1 if said else 0), result.warnings
+    if said:  # kept with the results and shown by their reports
+        from shortthehype.report import render
+
+        document = result.to_document()
+        assert document["warnings"] == list(result.warnings)
+        assert notes[0] in render(document, "md") and "zero risk-free rate" in render(document, "html")
+
+
 def test_random_draws_valid_combinations_reproducibly(prices):
     short = prices.between("2019-01-02", "2020-12-31")
     grid = {"fast": "2:40:1", "slow": "2:40:1"}

@@ -428,10 +428,11 @@ def _sweep_header(view: SweepView) -> str:
 
 def render_sweep_html(view: SweepView) -> str:
     """The HTML report of a sweep: header, objective heatmap, Sharpe distribution, DSR/PBO, top-K table."""
-    from shortthehype.report.html import caveats_banner, figure_section, page
+    from shortthehype.report.html import caveats_banner, figure_section, page, warnings_block
 
     figures = [f for f in (heatmap_figure(view), sharpe_figure(view)) if f is not None]
-    body = [caveats_banner(view.document), _sweep_header(view)] + [figure_section(f) for f in figures]
+    body = [caveats_banner(view.document), _sweep_header(view), warnings_block(view.document.get("warnings") or [], "Warnings")]
+    body += [figure_section(f) for f in figures]
     body += [_overfitting_section(view.document), _top_section(view)]
     return page(f"{view.name}: sweep", body, figures, {}, str(view.document.get("version", "")))
 
@@ -499,6 +500,7 @@ def render_sweep_markdown(view: SweepView) -> str:
     doc = view.document
     lines = [f"# {md(view.name)}: sweep of {len(view.table):,} combinations", "", *caveat_lines(doc),
              f"Objective: {md(view.objective)}; {md(fmt.trial_counts(doc))}.", ""]
+    lines += [f"- warning: {md(line)}" for line in doc.get("warnings") or []] + ([""] if doc.get("warnings") else [])
     dsr, pbo = doc.get("dsr") or {}, doc.get("pbo") or {}
     lines += ["## Overfitting", "", f"- Deflated Sharpe Ratio of the best: {fmt.stat('dsr', dsr.get('dsr'))}",
               f"- PBO: {fmt.stat('pbo', pbo.get('pbo'))}"]

@@ -144,6 +144,7 @@ class SweepResult:
                 "dsr": self.dsr.to_dict() if self.dsr else None,
                 "pbo": self.pbo.to_dict() if self.pbo else None,
                 "pbo_note": self.pbo_note,
+                "warnings": list(self.warnings),
                 "best": {k: json_value(v) for k, v in self.best_params.items()},
                 "fingerprint": self.fingerprint,
                 "version": __version__,
@@ -230,7 +231,7 @@ def _sweep_from_metadata(meta: dict[str, Any], table: pd.DataFrame, file: Path) 
         seconds=meta["seconds"] or 0.0, dsr=dsr, pbo=pbo, pbo_note=meta.get("pbo_note", ""),
         random=meta.get("random"), seed=meta.get("seed"), window=meta.get("window", ""), path=file,
         fingerprint=meta.get("fingerprint", ""), n_duplicate=meta.get("n_duplicate", 0),
-        caveats=tuple(meta.get("caveats") or ()),
+        caveats=tuple(meta.get("caveats") or ()), warnings=tuple(meta.get("warnings") or ()),
     )
 
 

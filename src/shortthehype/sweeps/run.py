@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from shortthehype.overfitting import deflated_sharpe, pbo_from_block_sums_t
 from shortthehype.spec import StrategySpec, load_spec
 from shortthehype.sweeps.chunks import Chunk, calibrate, stats_curve
 from shortthehype.sweeps.executors import Collector, execute, refuse_inside_worker_start
-from shortthehype.sweeps.grid import build_axes, distinct, effective_grid, valid_ids
+from shortthehype.sweeps.grid import Axis, build_axes, distinct, effective_grid, valid_ids
 from shortthehype.sweeps.parts import PartStore, fingerprint
 from shortthehype.sweeps.plan import Plan, check_budget, choose_path, default_chunk, load_prices, worker_count
 from shortthehype.sweeps.result import SweepResult, load_sweep
@@ -207,7 +207,7 @@ def sweep(
         window=str(windows[0]) if len(set(windows)) == 1 else "varies",
         fingerprint=sweep_fingerprint,
         n_duplicate=len(valid) - len(distinct_ids),
-        warnings=tuple(spec.warnings(varied=[a.name for a in axes])),
+        warnings=tuple(spec.warnings(varied=[a.name for a in axes])) + _ratios_note(spec, axes),
         caveats=data_caveats(prices.source),
     )
     _overfitting(result, plan, collector.blocks_t, windows)
@@ -254,3 +254,19 @@ def _overfitting(result: SweepResult, plan: Plan, blocks_t: np.ndarray, windows:
         result.pbo = pbo_from_block_sums_t(blocks_t, length, max_evaluations=PBO_MAX_EVALUATIONS, seed=0)
         if result.pbo.sampled:
             result.pbo_note = f"PBO from a random {result.pbo.n_splits:,} of the {result.pbo.n_splits_total:,} CSCV splits"
+
+
+def _ratios_note(spec: StrategySpec, axes: Sequence[Axis]) -> tuple[str, ...]:
+    """When the cash of some combination earns interest: the ratios that rank them use a zero risk-free rate.
+
+    (:func:`shortthehype.runner.run_window` says the same of one run, with the mean rate of its window.)
+    """
+    swept = next((a.values for a in axes if a.name == "cash_rate"), None)
+    settings = list(swept) if swept is not None else [spec.engine.get("cash_rate")]
+    if all(value is None or (isinstance(value, (int, float)) and value == 0) for value in settings):
+        return ()
+    return (
+        f"{spec.name}: the Sharpe, Sortino and omega ratios (and so the ranking by them, the DSR and the PBO) use a "
+        "zero risk-free rate while cash earns interest (cash_rate): a combination that holds more cash scores that "
+        "interest as return",
+    )
