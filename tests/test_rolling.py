@@ -115,6 +115,18 @@ def test_bad_input_is_one_line(capsys, shared_prices_dir, args, message):
     assert code == 1 and message in err and err.count("\n") == 1
 
 
+def test_a_study_whose_cash_earns_interest_notes_that_its_ratios_count_it(shared_prices_dir):
+    kwargs = {"every": "1y", "hold": "1y", "first": "2010-01-04", "last": "2012-01-03", "source": "csv",
+              "data_dir": shared_prices_dir}
+    tbill = rolling("sixty-forty", **kwargs)
+    assert [n for n in tbill.notes if "zero risk-free rate while cash earns interest" in n] == [
+        "sixty-forty: the Sharpe, Sortino and omega ratios use a zero risk-free rate while cash earns interest "
+        "(cash_rate): an entry that holds more cash scores that interest as return"
+    ]
+    assert tbill.to_document()["notes"] == list(tbill.notes)
+    assert rolling("sixty-forty", overrides={"cash_rate": 0.0}, **kwargs).notes == ()
+
+
 def test_rolling_on_synthetic_prices_is_labelled(shared_prices_dir):
     study = rolling({"kind": "fixed-weights", "params": {"weights": {"MKT": 1.0}}}, every="6m", hold="1y", source="synthetic")
     assert study.to_document()["synthetic"] is True

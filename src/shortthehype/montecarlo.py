@@ -226,6 +226,11 @@ def montecarlo(
     first = path_scenario(ranges, fixed, int(seed), 0)
     notes = (f"Each path: a synthetic market from its bubble start ({first.key_dates['bubble_start']:%Y-%m-%d}) to "
              f"{first.dates[-1]:%Y-%m-%d}, the essay's tickers mapped onto the fictional ones as in the demo.",)
+    from shortthehype.data.synthetic import generate_prices
+    from shortthehype.runner import ratios_rate_note
+
+    note = ratios_rate_note(spec.with_overrides(overrides) if overrides else spec, generate_prices(first), runs="a path")
+    notes += (note,) if note else ()
     return StudyResult("montecarlo", spec.name, spec.kind.name, pd.DataFrame(rows), settings, caveats=caveats, notes=notes)
 
 

@@ -482,18 +482,44 @@ def _engine_with_rates(spec: StrategySpec, prices: Prices, index: pd.DatetimeInd
     return {**engine, **rates}, dict(labels), list(notes)
 
 
+def _earns_interest(cash_rate: Any) -> bool:
+    """Whether a resolved cash rate (a number, or one per bar) is anywhere not 0."""
+    if cash_rate is None:
+        return False
+    values = np.asarray(cash_rate, dtype=np.float64)
+    return bool(np.any(values[np.isfinite(values)] != 0.0))
+
+
+def ratios_rate_note(
+    spec: StrategySpec, prices: Prices, values: Sequence[Any] | None = None, *, runs: str, follows: str = ""
+) -> str | None:
+    """What the ratios of many runs (a sweep's combinations, a study's entries) assume when their cash earns
+    interest: the line a sweep or a study adds (None when no run's cash earns any).
+
+    ``values``: the ``cash_rate`` settings of the runs (default: the spec's), resolved for ``prices``; ``runs``
+    names one run, ``follows`` what else the ratios decide.
+    """
+    from shortthehype.data.rates import resolve_engine_rates
+
+    settings = [spec.engine.get("cash_rate")] if values is None else list(values)
+    if not any(_earns_interest(resolve_engine_rates({"cash_rate": value}, prices)[0]["cash_rate"]) for value in settings):
+        return None
+    return (
+        f"{spec.name}: the Sharpe, Sortino and omega ratios use a zero risk-free rate while cash earns interest "
+        f"(cash_rate): {runs} that holds more cash scores that interest as return{follows}"
+    )
+
+
 def _ratios_rate_label(cash_rate: Any) -> str | None:
-    """What the Sharpe, Sortino and omega ratios assume when cash earns interest (None when it earns none).
+    """What the Sharpe, Sortino and omega ratios of one run assume when its cash earns interest (None when it
+    earns none).
 
     The statistics use a zero risk-free rate (empyrical's and vectorbt's convention), so the interest the engine
     pays on cash counts as return: a run that holds cash shows a higher ratio than its risk taken earned.
     """
-    if cash_rate is None:
+    if not _earns_interest(cash_rate):
         return None
-    values = np.asarray(cash_rate, dtype=np.float64)
-    if not np.any(values[np.isfinite(values)] != 0.0):
-        return None
-    mean = float(np.nanmean(values))
+    mean = float(np.nanmean(np.asarray(cash_rate, dtype=np.float64)))
     return (
         f"0 in the Sharpe, Sortino and omega ratios, while cash earned {mean * 100:.2f} %/yr on average over the "
         "window: they count that interest as return, so holding cash raises them"

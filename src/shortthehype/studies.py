@@ -315,7 +315,7 @@ def rolling(
         run (``total_return``, ``cagr``, ``sharpe``, ``max_drawdown``, ...).
     """
     from shortthehype.caveats import data_caveats
-    from shortthehype.runner import coerce_run_date, load_quietly, prepare, resolve_spec, run_window, spec_needs
+    from shortthehype.runner import coerce_run_date, load_quietly, prepare, ratios_rate_note, resolve_spec, run_window, spec_needs
     from shortthehype.study_windows import WindowPlan, plan_windows
 
     if path not in STUDY_PATHS:
@@ -354,4 +354,5 @@ def rolling(
     settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),
                 "moved": ["start", "end"] + [k for k in spec.kind.entry_dates if spec.params.get(k) is not None],
                 **{f"set.{k}": v for k, v in overrides.items()}}
-    return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats)
+    note = ratios_rate_note(spec, prices, runs="an entry")
+    return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=(note,) if note else ())

@@ -207,7 +207,7 @@ def sweep(
         window=str(windows[0]) if len(set(windows)) == 1 else "varies",
         fingerprint=sweep_fingerprint,
         n_duplicate=len(valid) - len(distinct_ids),
-        warnings=tuple(spec.warnings(varied=[a.name for a in axes])) + _ratios_note(spec, axes),
+        warnings=tuple(spec.warnings(varied=[a.name for a in axes])) + _ratios_note(spec, axes, prices),
         caveats=data_caveats(prices.source),
     )
     _overfitting(result, plan, collector.blocks_t, windows)
@@ -256,17 +256,13 @@ def _overfitting(result: SweepResult, plan: Plan, blocks_t: np.ndarray, windows:
             result.pbo_note = f"PBO from a random {result.pbo.n_splits:,} of the {result.pbo.n_splits_total:,} CSCV splits"
 
 
-def _ratios_note(spec: StrategySpec, axes: Sequence[Axis]) -> tuple[str, ...]:
-    """When the cash of some combination earns interest: the ratios that rank them use a zero risk-free rate.
 
-    (:func:`shortthehype.runner.run_window` says the same of one run, with the mean rate of its window.)
-    """
+def _ratios_note(spec: StrategySpec, axes: Sequence[Axis], prices: Prices) -> tuple[str, ...]:
+    """The line of :func:`shortthehype.runner.ratios_rate_note` for the grid's ``cash_rate`` values (the spec's
+    when it does not sweep it)."""
+    from shortthehype.runner import ratios_rate_note
+
     swept = next((a.values for a in axes if a.name == "cash_rate"), None)
-    settings = list(swept) if swept is not None else [spec.engine.get("cash_rate")]
-    if all(value is None or (isinstance(value, (int, float)) and value == 0) for value in settings):
-        return ()
-    return (
-        f"{spec.name}: the Sharpe, Sortino and omega ratios (and so the ranking by them, the DSR and the PBO) use a "
-        "zero risk-free rate while cash earns interest (cash_rate): a combination that holds more cash scores that "
-        "interest as return",
-    )
+    note = ratios_rate_note(spec, prices, swept, runs="a combination",
+                            follows="; the ranking, the DSR and the PBO read these ratios")
+    return () if note is None else (note,)
