@@ -103,6 +103,22 @@ def test_anchored_training_windows_grow(qqq):
     assert all(np.isnan(w.pbo) for w in result.windows)
 
 
+def test_a_walk_forward_whose_cash_earns_interest_notes_that_its_ratios_count_it(qqq):
+    from shortthehype.report import render
+
+    tbill = walkforward("ma-crossover", GRID, train="4y", test="2y", prices=qqq, n_blocks=0)
+    assert tbill.notes == (
+        "ma-crossover: the Sharpe, Sortino and omega ratios use a zero risk-free rate while cash earns interest "
+        "(cash_rate): a combination that holds more cash scores that interest as return; each window's choice and "
+        "the stitched statistics read these ratios",
+    )
+    document = tbill.to_document()
+    assert document["notes"] == list(tbill.notes)
+    assert tbill.notes[0] in render(document, "md") and "zero risk-free rate" in render(document, "html")
+    free = walkforward("ma-crossover", GRID, train="4y", test="2y", prices=qqq, n_blocks=0, overrides={"cash_rate": 0})
+    assert free.notes == () and free.to_document()["notes"] == []
+
+
 def test_dates_cannot_be_swept(qqq):
     with pytest.raises(ParamError, match=r"walk-forward sets 'start' and 'end' itself: remove 'start'"):
         walkforward("ma-crossover", {"start": "2005-01-03,2006-01-03"}, prices=qqq)

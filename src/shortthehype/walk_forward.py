@@ -158,6 +158,8 @@ class WalkForwardResult:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     #: what a reader must know first (synthetic prices), see :mod:`shortthehype.caveats`
     caveats: tuple[str, ...] = ()
+    #: what the numbers assume (the ratios' zero risk-free rate when cash earns interest), one line each
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         kind = "anchored" if self.anchored else "rolling"
@@ -223,6 +225,7 @@ class WalkForwardResult:
                 "equity": {"dates": [d.strftime("%Y-%m-%d") for d in self.equity.index],
                            "values": [float(v) for v in self.equity.to_numpy()]},
                 "stats": {k: float(v) for k, v in self.stats.items()},
+                "notes": list(self.notes),
                 "version": __version__,
             }
         )
@@ -371,4 +374,14 @@ def walkforward(
         stats=stats_series(compute_stats(equity), "stitched out of sample"),
         grid=grid_values,
         caveats=data_caveats(prices.source),
+        notes=_ratios_notes(spec, prices, grid_values),
     )
+
+
+def _ratios_notes(spec: StrategySpec, prices: Prices, grid: Mapping[str, list[Any]]) -> tuple[str, ...]:
+    """The line of :func:`shortthehype.runner.ratios_rate_note` for the grid's ``cash_rate`` values (or the spec's)."""
+    from shortthehype.runner import ratios_rate_note
+
+    note = ratios_rate_note(spec, prices, grid.get("cash_rate"), runs="a combination",
+                            follows="; each window's choice and the stitched statistics read these ratios")
+    return () if note is None else (note,)

@@ -98,6 +98,8 @@ def walkforward(
     )
     if fmt == "table":
         print_grids([stitched], fmt, out)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
     if result.windows:
         print_warnings(in_window(data_warnings, result.windows[0].train_start, result.windows[-1].test_end))
     if report is not None:

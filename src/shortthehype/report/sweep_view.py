@@ -463,7 +463,7 @@ def _windows_section(view: WalkForwardView) -> str:
 
 def render_walkforward_html(view: WalkForwardView) -> str:
     """The HTML report of a walk-forward: settings, in- vs out-of-sample per window, stitched equity and statistics."""
-    from shortthehype.report.html import caveats_banner, e, figure_section, kv_table, metrics_table, page
+    from shortthehype.report.html import caveats_banner, e, figure_section, kv_table, metrics_table, page, warnings_block
     from shortthehype.report.model import report_metric_keys
 
     doc = view.document
@@ -487,7 +487,8 @@ def render_walkforward_html(view: WalkForwardView) -> str:
     metrics = (f'<section id="sec-metrics"><h2>Stitched out-of-sample statistics</h2>'
                f'{metrics_table([("out of sample", stats)], keys)}</section>')
     figures = walkforward_figures(view)
-    body = [caveats_banner(doc), header, metrics] + [figure_section(f) for f in figures] + [_windows_section(view)]
+    body = [caveats_banner(doc), header, warnings_block(doc.get("notes") or [], "Notes"), metrics]
+    body += [figure_section(f) for f in figures] + [_windows_section(view)]
     return page(f"{view.name}: walk-forward", body, figures, {}, str(doc.get("version", "")))
 
 
@@ -531,6 +532,7 @@ def render_walkforward_markdown(view: WalkForwardView) -> str:
     stat_rows = [[md(fmt.stat_label(k)), fmt.stat(k, v)] for k, v in stats.items()]
     return "\n".join([
         f"# {md(view.name)}: walk-forward, {len(view.windows)} windows", "", *caveat_lines(view.document),
+        *[f"- note: {md(note)}" for note in view.document.get("notes") or []], *([""] if view.document.get("notes") else []),
         table(headers, rows, [False, False] + [False] * len(view.params) + [True] * 4), "",
         "## Stitched out-of-sample statistics", "", table(["Metric", "Value"], stat_rows, [False, True]), "",
     ])
