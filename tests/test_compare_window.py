@@ -67,8 +67,10 @@ def test_demo_labels_synthetic_data_and_the_oracle_timed_analogy(tmp_path, capsy
     from shortthehype.caveats import SYNTHETIC_CAVEAT
     from shortthehype.demo import run_demo
 
-    _, runs = run_demo()
+    about, runs = run_demo()
     assert all(SYNTHETIC_CAVEAT in r.caveats for r in runs)
+    assert about.endswith("Cash earns constant 3 %/yr (ACT/360): synthetic prices have no bill series. The Sharpe, "
+                          "Sortino and omega ratios use a zero risk-free rate: they count that interest as return.")
     oracle = {r.spec.name for r in runs if any(c.startswith("ORACLE-TIMED") for c in r.caveats)}
     assert oracle == {"dotcom-analog"}
     document = runs[2].to_dict()

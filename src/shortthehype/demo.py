@@ -114,9 +114,12 @@ def run_demo(
 
 
 def _carry_line(runs: list[BacktestRun]) -> str:
-    """What cash earned in the runs (every demo spec earns the same bill rate)."""
+    """What cash earned in the runs (every demo spec earns the same bill rate), and what the ratios make of it."""
     labels = list(dict.fromkeys(run.rates.get("cash_rate", "") for run in runs))
-    return "\nCash earns " + "; ".join(labels) + "."
+    line = "\nCash earns " + "; ".join(labels) + "."
+    if any("sharpe_risk_free" in run.rates for run in runs):
+        line += " The Sharpe, Sortino and omega ratios use a zero risk-free rate: they count that interest as return."
+    return line
 
 
 def windows_frame(runs: list[BacktestRun]) -> pd.DataFrame:
