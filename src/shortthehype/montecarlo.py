@@ -229,8 +229,7 @@ def montecarlo(
     from shortthehype.data.synthetic import generate_prices
     from shortthehype.runner import ratios_rate_note
 
-    note = ratios_rate_note(spec.with_overrides(overrides) if overrides else spec, generate_prices(first), runs="a path")
-    notes += (note,) if note else ()
+    notes += ratios_rate_note(spec.with_overrides(overrides) if overrides else spec, generate_prices(first), runs="a path")
     return StudyResult("montecarlo", spec.name, spec.kind.name, pd.DataFrame(rows), settings, caveats=caveats, notes=notes)
 
 

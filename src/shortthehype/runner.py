@@ -492,9 +492,9 @@ def _earns_interest(cash_rate: Any) -> bool:
 
 def ratios_rate_note(
     spec: StrategySpec, prices: Prices, values: Sequence[Any] | None = None, *, runs: str, follows: str = ""
-) -> str | None:
+) -> tuple[str, ...]:
     """What the ratios of many runs (a sweep's combinations, a study's entries) assume when their cash earns
-    interest: the line a sweep or a study adds (None when no run's cash earns any).
+    interest: the line a sweep or a study adds (none when no run's cash earns any).
 
     ``values``: the ``cash_rate`` settings of the runs (default: the spec's), resolved for ``prices``; ``runs``
     names one run, ``follows`` what else the ratios decide.
@@ -503,10 +503,10 @@ def ratios_rate_note(
 
     settings = [spec.engine.get("cash_rate")] if values is None else list(values)
     if not any(_earns_interest(resolve_engine_rates({"cash_rate": value}, prices)[0]["cash_rate"]) for value in settings):
-        return None
+        return ()
     return (
         f"{spec.name}: the Sharpe, Sortino and omega ratios use a zero risk-free rate while cash earns interest "
-        f"(cash_rate): {runs} that holds more cash scores that interest as return{follows}"
+        f"(cash_rate): {runs} that holds more cash scores that interest as return{follows}",
     )
 
 

@@ -354,5 +354,5 @@ def rolling(
     settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),
                 "moved": ["start", "end"] + [k for k in spec.kind.entry_dates if spec.params.get(k) is not None],
                 **{f"set.{k}": v for k, v in overrides.items()}}
-    note = ratios_rate_note(spec, prices, runs="an entry")
-    return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=(note,) if note else ())
+    notes = ratios_rate_note(spec, prices, runs="an entry")
+    return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=notes)

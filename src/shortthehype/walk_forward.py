@@ -289,7 +289,7 @@ def walkforward(
         Missing prices.
     """
     from shortthehype.metrics import compute_stats, stats_series
-    from shortthehype.runner import backtest
+    from shortthehype.runner import backtest, ratios_rate_note
     from shortthehype.sweeps import build_axes, sweep
     from shortthehype.sweeps.chunks import stats_curve
     from shortthehype.sweeps.grid import valid_ids
@@ -374,14 +374,7 @@ def walkforward(
         stats=stats_series(compute_stats(equity), "stitched out of sample"),
         grid=grid_values,
         caveats=data_caveats(prices.source),
-        notes=_ratios_notes(spec, prices, grid_values),
+        notes=ratios_rate_note(spec, prices, grid_values.get("cash_rate"), runs="a combination",
+                               follows="; each window's choice and the stitched statistics read these ratios"),
     )
 
-
-def _ratios_notes(spec: StrategySpec, prices: Prices, grid: Mapping[str, list[Any]]) -> tuple[str, ...]:
-    """The line of :func:`shortthehype.runner.ratios_rate_note` for the grid's ``cash_rate`` values (or the spec's)."""
-    from shortthehype.runner import ratios_rate_note
-
-    note = ratios_rate_note(spec, prices, grid.get("cash_rate"), runs="a combination",
-                            follows="; each window's choice and the stitched statistics read these ratios")
-    return () if note is None else (note,)

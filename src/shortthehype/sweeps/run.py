@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from shortthehype.overfitting import deflated_sharpe, pbo_from_block_sums_t
 from shortthehype.spec import StrategySpec, load_spec
 from shortthehype.sweeps.chunks import Chunk, calibrate, stats_curve
 from shortthehype.sweeps.executors import Collector, execute, refuse_inside_worker_start
-from shortthehype.sweeps.grid import Axis, build_axes, distinct, effective_grid, valid_ids
+from shortthehype.sweeps.grid import build_axes, distinct, effective_grid, valid_ids
 from shortthehype.sweeps.parts import PartStore, fingerprint
 from shortthehype.sweeps.plan import Plan, check_budget, choose_path, default_chunk, load_prices, worker_count
 from shortthehype.sweeps.result import SweepResult, load_sweep
@@ -189,6 +189,8 @@ def sweep(
     finally:
         if store is not None:
             store.close()
+    from shortthehype.runner import ratios_rate_note
+
     table = collector.table()
     windows = collector.windows
     result = SweepResult(
@@ -207,7 +209,9 @@ def sweep(
         window=str(windows[0]) if len(set(windows)) == 1 else "varies",
         fingerprint=sweep_fingerprint,
         n_duplicate=len(valid) - len(distinct_ids),
-        warnings=tuple(spec.warnings(varied=[a.name for a in axes])) + _ratios_note(spec, axes, prices),
+        warnings=tuple(spec.warnings(varied=[a.name for a in axes]))
+        + ratios_rate_note(spec, prices, next((a.values for a in axes if a.name == "cash_rate"), None), runs="a combination",
+                           follows="; the ranking, the DSR and the PBO read these ratios"),
         caveats=data_caveats(prices.source),
     )
     _overfitting(result, plan, collector.blocks_t, windows)
@@ -256,13 +260,3 @@ def _overfitting(result: SweepResult, plan: Plan, blocks_t: np.ndarray, windows:
             result.pbo_note = f"PBO from a random {result.pbo.n_splits:,} of the {result.pbo.n_splits_total:,} CSCV splits"
 
 
-
-def _ratios_note(spec: StrategySpec, axes: Sequence[Axis], prices: Prices) -> tuple[str, ...]:
-    """The line of :func:`shortthehype.runner.ratios_rate_note` for the grid's ``cash_rate`` values (the spec's
-    when it does not sweep it)."""
-    from shortthehype.runner import ratios_rate_note
-
-    swept = next((a.values for a in axes if a.name == "cash_rate"), None)
-    note = ratios_rate_note(spec, prices, swept, runs="a combination",
-                            follows="; the ranking, the DSR and the PBO read these ratios")
-    return () if note is None else (note,)
