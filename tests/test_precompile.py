@@ -38,7 +38,7 @@ def steps(tmp_path, monkeypatch):
     folder = tmp_path / "marks"
     folder.mkdir()
     plan = (
-        ("engine", functools.partial(mark, str(folder), "engine", 1.5)),
+        ("engine", functools.partial(mark, str(folder), "engine", 3.0)),  # long enough for a slow worker start
         ("after one", functools.partial(mark, str(folder), "after one", 0.1)),
         ("beside", functools.partial(mark, str(folder), "beside", 0.1)),
         ("after two", functools.partial(mark, str(folder), "after two", 0.1)),
