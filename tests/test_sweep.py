@@ -368,14 +368,17 @@ def test_sweep_command_prints_the_table_and_the_overfitting_statistics(shared_pr
         "sweep", "ma-crossover", "--grid", "fast=10:50:10", "--grid", "slow=50:200:50", "--top", "3",
         "--data-dir", str(shared_prices_dir), "--start", "2005-01-03", "--out", str(out),
     ])
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert code == 0
     assert "20 combinations requested: 1 invalid; 19 distinct trials run" in text  # fast 50 = slow 50
     assert "top 3 by sharpe" in text and "Deflated Sharpe ratio of the best:" in text
     assert "Probability of backtest overfitting:" in text and f"wrote {out} (19 rows)" in text
+    assert "zero risk-free rate while cash earns interest" in captured.err  # the spec's cash earns the bill rate
     assert main(["results", "show", str(out), "--top", "2", "--sort", "max_drawdown"]) == 0
-    shown = capsys.readouterr().out
-    assert "top 2 by max_drawdown" in shown and "Deflated Sharpe ratio" in shown
+    shown = capsys.readouterr()
+    assert "top 2 by max_drawdown" in shown.out and "Deflated Sharpe ratio" in shown.out
+    assert "zero risk-free rate while cash earns interest" in shown.err  # kept with the results file
     table = pd.read_parquet(out)
     assert main(["results", "sql", "SELECT count(*) AS n, max(sharpe) AS best FROM results", "--file", str(out)]) == 0
     sql = capsys.readouterr().out

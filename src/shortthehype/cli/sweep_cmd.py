@@ -99,7 +99,7 @@ def sweep(
     offline: DataOptions.offline = False,
 ) -> None:
     """Backtest every combination of a parameter grid; rank them and report the overfitting statistics."""
-    from shortthehype.cli.notices import captured_warnings, print_warnings
+    from shortthehype.cli.notices import captured_warnings
     from shortthehype.sweeps import parse_grid
     from shortthehype.sweeps import sweep as run_sweep
 
@@ -142,7 +142,6 @@ def sweep(
         else:
             err_console.print("interrupted (nothing saved: pass --out FILE to keep finished chunks)", highlight=False)
         raise typer.Exit(130) from None
-    print_warnings(list(result.warnings))
     print_sweep(result, top, fmt=fmt, to_stderr=str(report) == "-")
     _print_window_warnings(data_warnings, result.window)
     if out is not None:
@@ -202,11 +201,13 @@ def _print_window_warnings(lines: list[str], window: str) -> None:
 def print_sweep(
     result: SweepResult, top: int, sort: str | None = None, ascending: bool = False, fmt: str = "table", to_stderr: bool = False
 ) -> None:
+    from shortthehype.cli.notices import print_warnings
     from shortthehype.cli.render import print_caveats
     from shortthehype.report.formatting import trial_counts, window_text
 
     out = console if fmt == "table" and not to_stderr else err_console
     print_caveats(result.caveats, out)
+    print_warnings(list(result.warnings))  # kept with a results file: `results show` prints them too
     if result.seconds:
         per_second = result.n_run / result.seconds
         rate = f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
