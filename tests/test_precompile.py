@@ -80,3 +80,20 @@ def test_a_part_that_fails_fails_the_whole(steps, monkeypatch):
 def test_workers_must_be_a_positive_integer(workers):
     with pytest.raises(ParamError, match="'workers' must be an integer >= 1"):
         precompile(workers=workers)
+
+
+def test_the_steps_beside_the_engine_do_not_call_it(monkeypatch):
+    """What compiles beside the engine's step must not need the engine (it would compile it a second time)."""
+    import shortthehype.engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine was called")
+
+    monkeypatch.setattr(shortthehype.engine, "simulate", refuse)
+    steps = dict(precompile_module.PRECOMPILE_STEPS)
+    for label in precompile_module._WITHOUT_ENGINE:
+        steps[label]()
+    monkeypatch.undo()
+    with pytest.raises(AssertionError, match="the engine was called"):  # the stand-in bites on the engine's step
+        monkeypatch.setattr(shortthehype.engine, "simulate", refuse)
+        steps["engine, metrics and strategies"]()

@@ -26,6 +26,27 @@ def _engine_and_strategies() -> None:
     run_demo()
 
 
+def _statistics_and_targets() -> None:
+    """What the first step compiles besides the engine and can compile beside it: the statistics, the PBO's
+    splits and each essay spec's target kernel on the synthetic market (none of them calls the engine)."""
+    import numpy as np
+    import pandas as pd
+
+    from shortthehype.metrics import compute_stats
+    from shortthehype.overfitting import pbo_from_block_sums_t
+    from shortthehype.runner import prepare
+
+    prices, sweeps = synthetic_sweeps()
+    for spec, _ in sweeps:
+        prepare(spec, prices)
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2020-01-01", periods=64)
+    equity = pd.Series(100.0 * np.cumprod(1.0 + rng.normal(0.0, 0.01, len(days))), index=days)
+    compute_stats(equity, trade_returns=rng.normal(0.0, 0.05, 5), gross_exposure=pd.Series(1.0, index=days),
+                  turnover=pd.Series(0.01, index=days), benchmark=equity * 1.01)
+    pbo_from_block_sums_t(rng.normal(0.0, 0.01, (4, 2, 6)), 16)
+
+
 def synthetic_sweeps() -> tuple[Prices, list[tuple[StrategySpec, dict[str, Any]]]]:
     """Synthetic prices, and each essay spec mapped onto them with its own grid less the real-ticker settings.
 
@@ -82,14 +103,16 @@ STUDY_WORKLOAD = {"kind": "fixed-weights", "benchmark": "MKT", "params": {"weigh
 #: What :func:`precompile` runs, in order: a label and a workload.
 PRECOMPILE_STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("engine, metrics and strategies", _engine_and_strategies),
+    ("statistics and target kernels", _statistics_and_targets),
     ("sweep kernels", _sweep_kernels),
     ("entry-date studies", _study_kernels),
     ("LPPLS bubble fits", _lppls_kernels),
 )
 
 
-#: The steps that do not call the engine: they compile beside the first step, not after it.
-_WITHOUT_ENGINE = ("LPPLS bubble fits",)
+#: The steps that do not call the engine: they compile beside the first step, not after it, in this order (what
+#: the first step also needs first: it then loads them from the cache).
+_WITHOUT_ENGINE = ("statistics and target kernels", "LPPLS bubble fits")
 
 
 def precompile(progress: Callable[[int, int, str], None] | None = None, workers: int | None = None) -> None:
@@ -144,7 +167,8 @@ def _precompile_in_processes(progress: Callable[[int, int, str], None] | None, w
     from shortthehype.sweeps.executors import exit_with_parent
 
     (first_label, first), *rest = PRECOMPILE_STEPS
-    beside = [(label, step, ()) for label, step in rest if label in _WITHOUT_ENGINE]
+    steps = dict(rest)
+    beside = [(label, steps[label], ()) for label in _WITHOUT_ENGINE if label in steps]
     after: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []
     for label, step in rest:
         if label in _WITHOUT_ENGINE:
