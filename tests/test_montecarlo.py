@@ -218,3 +218,12 @@ def test_options_take_the_fused_path_and_what_it_cannot_take_falls_back_under_au
     auto = montecarlo("sixty-forty", paths=2, seed=1, workers=1, path="auto", overrides=unscaled)
     generic = montecarlo("sixty-forty", paths=2, seed=1, workers=1, path="generic", overrides=unscaled)
     pd.testing.assert_frame_equal(auto.rows, generic.rows, check_exact=True)
+
+
+def test_paths_whose_cash_earns_interest_note_that_their_ratios_count_it():
+    """The synthetic market's cash earns its constant 3 %/yr: the study says what its ratios make of it."""
+    note = ("ma-crossover: the Sharpe, Sortino and omega ratios use a zero risk-free rate while cash earns interest "
+            "(cash_rate): a path that holds more cash scores that interest as return")
+    assert note in montecarlo("ma-crossover", paths=2, seed=2, workers=1).notes
+    free = montecarlo("ma-crossover", paths=2, seed=2, workers=1, overrides={"cash_rate": 0.0})
+    assert not [line for line in free.notes if "risk-free" in line]

@@ -208,14 +208,14 @@ def montecarlo(
     spec = resolve_spec(spec_or_name)
     overrides = dict(overrides or {})
     job = _Job(spec, ranges, fixed, int(seed), overrides, synthetic_table(spec), path, numba.get_num_threads())
-    rows, caveats = job.run(range(0, 1))  # the first path alone: it checks the mapping and loads the kernels
+    rows, caveats, rate_notes = job.run(range(0, 1))  # the first path alone: it checks the mapping and loads the kernels
     started = time.perf_counter()
-    more, _ = job.run(range(1, min(2, int(paths))))  # the second times a path (the first's time is mostly loading)
+    more, _, _ = job.run(range(1, min(2, int(paths))))  # the second times a path (the first's time is mostly loading)
     rows += more
     rest = range(len(rows), int(paths))
     n_workers = _worker_count(workers, (time.perf_counter() - started) * len(rest))
     if n_workers <= 1 or len(rest) == 0 or not _picklable(job):
-        more, _ = job.run(rest)
+        more, _, _ = job.run(rest)
         rows += more
     else:
         rows += _run_in_processes(replace(job, kernel_threads=1), rest, n_workers)
@@ -226,11 +226,7 @@ def montecarlo(
     first = path_scenario(ranges, fixed, int(seed), 0)
     notes = (f"Each path: a synthetic market from its bubble start ({first.key_dates['bubble_start']:%Y-%m-%d}) to "
              f"{first.dates[-1]:%Y-%m-%d}, the essay's tickers mapped onto the fictional ones as in the demo.",)
-    from shortthehype.data.synthetic import generate_prices
-    from shortthehype.runner import ratios_rate_note
-
-    notes += ratios_rate_note(spec.with_overrides(overrides) if overrides else spec, generate_prices(first), runs="a path")
-    return StudyResult("montecarlo", spec.name, spec.kind.name, pd.DataFrame(rows), settings, caveats=caveats, notes=notes)
+    return StudyResult("montecarlo", spec.name, spec.kind.name, pd.DataFrame(rows), settings, caveats=caveats, notes=notes + rate_notes)
 
 
 @dataclass(frozen=True)
@@ -249,8 +245,9 @@ class _Job:
     #: numba threads of the fused kernel (1 in a worker process: the processes are the parallelism)
     kernel_threads: int = 1
 
-    def run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-        """The rows of paths ``path_range`` and the caveats of their runs."""
+    def run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...], tuple[str, ...]]:
+        """The rows of paths ``path_range``, the caveats of their runs and what their ratios assume
+        (:func:`shortthehype.runner.ratios_rate_note`)."""
         import numba
 
         threads = numba.get_num_threads()
@@ -260,16 +257,19 @@ class _Job:
         finally:
             numba.set_num_threads(threads)
 
-    def _run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    def _run(self, path_range: range) -> tuple[list[dict[str, Any]], tuple[str, ...], tuple[str, ...]]:
         from shortthehype.caveats import data_caveats
         from shortthehype.demo import oracle_caveats
-        from shortthehype.runner import prepare
+        from shortthehype.runner import prepare, ratios_rate_note
 
         rows: dict[int, dict[str, Any]] = {}
         caveats: tuple[str, ...] = ()
+        notes: tuple[str, ...] | None = None
         batch = _Batch()
         for path in path_range:
             market, spec, prices = self._market(path)
+            if notes is None:  # the same spec and kind of prices on every path
+                notes = ratios_rate_note(spec, prices, runs="a path")
             if self.path == "generic":
                 rows[path], caveats = self._generic_row(path, market, spec, prices)
                 continue
@@ -288,7 +288,7 @@ class _Job:
                 batch = _Batch()
         if batch.paths:
             rows.update(self._run_batch(batch))
-        return [rows[path] for path in path_range], caveats
+        return [rows[path] for path in path_range], caveats, notes or ()
 
     def _market(self, path: int) -> tuple[Any, Any, Any]:
         """Path ``path``'s scenario, the spec mapped onto it, and its generated prices."""
@@ -390,7 +390,7 @@ def _run_in_processes(job: _Job, paths: range, n_workers: int) -> list[dict[str,
     rows: list[dict[str, Any]] = []
     try:
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for more, _ in pool.map(job.run, chunks):
+            for more, _, _ in pool.map(job.run, chunks):
                 rows += more
     except BrokenProcessPool:
         raise ParamError(
