@@ -54,10 +54,16 @@ def synthetic_sweeps() -> tuple[Prices, list[tuple[StrategySpec, dict[str, Any]]
     drivers compile on their first sweep.
     """
     from shortthehype.data import synthetic
+
+    scenario = synthetic.Scenario()
+    return synthetic.generate_prices(scenario), _mapped_grids(scenario)
+
+
+def _mapped_grids(scenario: Any) -> list[tuple[StrategySpec, dict[str, Any]]]:
+    """:func:`synthetic_sweeps`' specs and grids, without generating the prices."""
     from shortthehype.demo import synthetic_overrides
     from shortthehype.spec import load_spec
 
-    scenario = synthetic.Scenario()
     sweeps = []
     for name, overrides in synthetic_overrides(scenario).items():
         spec = load_spec(name).with_overrides(overrides)
@@ -65,7 +71,7 @@ def synthetic_sweeps() -> tuple[Prices, list[tuple[StrategySpec, dict[str, Any]]
         grid = {k: v for k, v in spec.sweep.items() if schema[k.partition(".")[0]][1].type not in _TICKER_TYPES}
         if grid:
             sweeps.append((spec, grid))
-    return synthetic.generate_prices(scenario), sweeps
+    return sweeps
 
 
 def _sweep_kernels(names: Sequence[str] | None = None) -> None:
@@ -164,6 +170,7 @@ def _precompile_in_processes(progress: Callable[[int, int, str], None] | None, w
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
+    from shortthehype.data.synthetic import Scenario
     from shortthehype.sweeps.executors import exit_with_parent
 
     (first_label, first), *rest = PRECOMPILE_STEPS
@@ -174,7 +181,7 @@ def _precompile_in_processes(progress: Callable[[int, int, str], None] | None, w
         if label in _WITHOUT_ENGINE:
             continue
         if step is _sweep_kernels:  # one part per spec: the drivers compile side by side
-            after += [(f"{label}: {spec.name}", step, ((spec.name,),)) for spec, _ in synthetic_sweeps()[1]]
+            after += [(f"{label}: {spec.name}", step, ((spec.name,),)) for spec, _ in _mapped_grids(Scenario())]
         else:
             after.append((label, step, ()))
     total = 1 + len(beside) + len(after)
