@@ -9,7 +9,8 @@ Cases, each in a fresh process (so peak RSS is the case's own):
   ``--fresh`` also times a call on a new copy of the prices each time (what
   is cached per loaded data set is computed again: the worst case of a warm
   process).
-* ``cli``: wall time of ``shortthehype --help`` and of ``shortthehype
+* ``cli``: ``load_prices`` of ai-basket's CSV files in-process (best of 10),
+  wall time of ``shortthehype --help`` and of ``shortthehype
   backtest ai-basket`` in fresh processes (best of 3; numba cache warm), and of
   ``shortthehype backtest bubble-timer`` with no LPPLS fits kept on disk, then
   the best of 3 later runs.
@@ -80,9 +81,21 @@ def case_backtest(fresh: bool) -> None:
 
 
 def case_cli() -> None:
+    import warnings
+
+    from harness import best_time
+
+    from shortthehype.data.load import load_prices
+    from shortthehype.runner import resolve_spec, spec_needs
+
+    tickers = spec_needs(resolve_spec("ai-basket", {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loading, _ = best_time(lambda: load_prices(tickers, source="csv", data_dir=SHARED_PRICES), repeat=10)
     python = [sys.executable, "-m", "shortthehype"]
     data = ["--source", "csv", "--data-dir", str(SHARED_PRICES)]
     record = {
+        f"load_prices of ai-basket's {len(tickers)} CSV files (in-process, best of 10)": loading,
         "help": min(process_times([*python, "--help"], 3)),
         "backtest ai-basket": min(process_times([*python, "backtest", "ai-basket", *data], 3)),
     }
@@ -137,6 +150,9 @@ def main() -> None:
                          + (f" / {e['fresh_best_ms']:.2f}" if args.fresh else ""))
         print(f"| {name} ({first['bars']:,} x {first['tickers']}) | " + " | ".join(cells) + " |")
     for command in [c for c in clis[labels[-1]] if c != "peak_rss_mib"]:
+        if command.startswith("load_prices"):
+            print(f"| `{command}`, ms | " + " | ".join(f"{clis[label][command] * 1e3:.1f}" for label in labels) + " |")
+            continue
         how = "one run" if "first run" in command else "best of 3"
         print(f"| `shortthehype {command}` (fresh process, {how}, s) | "
               + " | ".join(f"{clis[label][command]:.2f}" for label in labels) + " |")

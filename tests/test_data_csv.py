@@ -173,3 +173,151 @@ def test_warnings_are_emitted_once_per_load(tmp_path):
         prices = load_prices("TEST", data_dir=tmp_path)
     assert len(record) == 1 and str(record[0].message) == prices.warnings[0]
     assert record[0].filename == __file__, "the warning points at the caller of load_prices"
+
+
+# ----------------------------------------------------------------------- pyarrow's reader beside pandas'
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from shortthehype.data import csv_source, validate  # noqa: E402
+
+FAST_READ = settings(max_examples=300, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+CELLS = st.one_of(
+    st.sampled_from(["1.5", "0.040018", "2714688000", "1e5", "-2", ".5", "5.", " 1.5", "1.5 ", "1_000", "NAN", "nan",
+                     "NaN", "None", "<NA>", "NA", "null", "", "inf", "Infinity", "2024-01-02", '"1.5"', '"NA"', '""',
+                     '"a,b"', "1,5", "\u0661\u0662", "x", "\t2", '"', "1e400"]),
+    st.text(alphabet="0123456789.eE+-_ naNA\t", max_size=6),
+)
+NAMES = st.sampled_from(["date", "open", "close", "Close", "Adj Close", "volume", "", "close", '"q"', " x ", "NA"])
+LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@st.composite
+def csv_texts(draw) -> tuple[str, str]:
+    names = draw(st.lists(NAMES, min_size=1, max_size=4))
+    rows = []
+    for _ in range(draw(st.integers(0, 5))):
+        if draw(st.integers(0, 9)) == 0:
+            rows.append("")  # a blank line
+        else:
+            width = len(names) + (draw(st.sampled_from([-1, 1])) if draw(st.integers(0, 9)) == 0 else 0)
+            rows.append(",".join(draw(CELLS) for _ in range(max(width, 1))))
+    end = draw(LINE_ENDS)
+    bom = "\ufeff" if draw(st.booleans()) else ""
+    last = end if draw(st.booleans()) else ""
+    return bom + end.join([",".join(names), *rows]) + last, end
+
+
+def _pandas_table(path: Path):
+    """What ``read_csv_file`` read before pyarrow: the table or the exception's type."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8-sig", index_col=False)
+    except Exception as exc:  # noqa: BLE001 - any failure means pyarrow must decline too
+        return type(exc)
+
+
+@FAST_READ
+@given(case=csv_texts())
+def test_pyarrow_reads_a_file_as_pandas_does_or_declines(tmp_path, case):
+    text, _ = case
+    path = tmp_path / "T.csv"
+    path.write_bytes(text.encode("utf-8"))
+    fast = csv_source._read_plain_csv(path)
+    if fast is None:
+        return
+    slow = _pandas_table(path)
+    assert isinstance(slow, pd.DataFrame), f"pyarrow read a file pandas refuses ({slow}): {text!r}"
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_pyarrow_takes_the_plain_files_and_declines_the_others(tmp_path):
+    plain = tmp_path / "P.csv"
+    plain.write_text("\ufeffdate,close\r\n2024-01-02,NA\r\n2024-01-03,\r\n2024-01-04,None\r\n", encoding="utf-8")
+    table = csv_source._read_plain_csv(plain)
+    assert table is not None and table["close"].isna().all()
+    plain.write_text("date,close\n2024-01-02,1\n\n2024-01-03,2\n", encoding="utf-8")  # a blank line is a row of NaN
+    pd.testing.assert_frame_equal(csv_source._read_plain_csv(plain), _pandas_table(plain))
+    for text in ["date,close\n2024-01-02,1,9\n",  # ragged
+                 'date,"close"\n2024-01-02,1\n',  # quoted header
+                 "date,close,close\n2024-01-02,1,2\n",  # pandas renames the second
+                 "date,close\r2024-01-02,1\r"]:
+        plain.write_text(text, encoding="utf-8")
+        assert csv_source._read_plain_csv(plain) is None, text
+
+
+def test_pandas_missing_cells_are_pandas_own():
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    assert set(csv_source.PANDAS_MISSING_CELLS) == set(STR_NA_VALUES)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(cells=st.lists(st.one_of(st.none(), CELLS, st.from_regex(r"[+-]?\d{1,20}(\.\d{0,20})?([eE][+-]?\d{1,3})?",
+                                                                 fullmatch=True)), min_size=1, max_size=8))
+def test_arrow_cast_equals_pandas_to_numeric_or_declines(cells):
+    column = pd.Series(cells, dtype="str")
+    fast = validate._decimal_strings_as_floats(column)
+    if fast is None:
+        return
+    slow = pd.to_numeric(column, errors="coerce")
+    assert not (slow.isna() & column.notna()).any(), f"Arrow read cells pandas cannot: {cells!r}"
+    np.testing.assert_array_equal(fast.view(np.int64), slow.to_numpy(dtype=np.float64, na_value=np.nan).view(np.int64))
+
+
+def test_arrow_cast_declines_what_pandas_reads_otherwise():
+    for cells in [[" 1.5"], ["1_000"], ["NAN"], ["Infinity ", "1"], ["\u0661"]]:
+        assert validate._decimal_strings_as_floats(pd.Series(cells, dtype="str")) is None, cells
+    assert validate._decimal_strings_as_floats(pd.Series(["1", "2"], dtype=object)) is None  # only string columns
+
+
+def test_shared_price_files_read_the_same_by_either_reader(shared_prices_dir):
+    for path in sorted(shared_prices_dir.glob("*.csv")):
+        fast = csv_source._read_plain_csv(path)
+        assert fast is not None, path.name
+        pd.testing.assert_frame_equal(fast, _pandas_table(path))
+        for label in fast.columns[1:]:
+            np.testing.assert_array_equal(validate._decimal_strings_as_floats(fast[label]).view(np.int64),
+                                          pd.to_numeric(fast[label]).to_numpy(dtype=np.float64).view(np.int64))
+
+
+def _dates_by_pandas(column: pd.Series):
+    """``_parse_dates`` without Arrow: the index, or the error's type."""
+    from unittest import mock
+
+    with mock.patch.object(validate, "_iso_dates", return_value=None):
+        try:
+            return validate._parse_dates(column, "T.csv", np.arange(2, len(column) + 2))
+        except DataError as exc:
+            return type(exc)
+
+
+DATE_CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["2024-01-02", "2024-1-2", "2024-02-29", "2023-02-29", "2024-02-30", " 2024-01-03", "2024-01-04 ",
+                     "2024-01-05 00:00", "2024-01-05T00:00:00", "2024-01-06 10:30", "0999-12-31", "0000-01-01",
+                     "1677-09-21", "2262-04-12", "9999-12-31", "20240102", "2024/01/02", "x", ""]),
+    st.builds("{:04d}-{:02d}-{:02d}".format, st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32)),
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(cells=st.lists(DATE_CELLS, min_size=0, max_size=6))
+def test_arrow_dates_equal_the_format_parse_or_decline(cells):
+    column = pd.Series(cells, dtype="str")
+    fast = validate._iso_dates(column)
+    if fast is None:
+        return
+    slow = _dates_by_pandas(column)
+    assert isinstance(slow, pd.DatetimeIndex), f"Arrow read dates the format parse refuses: {cells!r}"
+    pd.testing.assert_index_equal(fast, slow, exact=True)
+    assert fast.freq is None and fast.tz is None
+
+
+def test_arrow_dates_decline_what_pandas_reads_otherwise():
+    for cells in [["2024-1-2"], [" 2024-01-02"], ["2024-01-02", None], ["0999-12-31"], ["2024-01-02 00:00"]]:
+        assert validate._iso_dates(pd.Series(cells, dtype="str")) is None, cells
+    assert validate._iso_dates(pd.Series(["2024-01-02"], dtype=object)) is None

@@ -98,10 +98,12 @@ def read_csv_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
     try:
         if path.stat().st_size == 0:
             raise DataError(f"{origin} is empty (expected a header line and one row per day)")
-        with warnings.catch_warnings():
-            # A row longer than the header would otherwise be silently cut (index_col=False).
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8-sig", index_col=False)
+        table = _read_plain_csv(path)
+        if table is None:
+            with warnings.catch_warnings():
+                # A row longer than the header would otherwise be silently cut (index_col=False).
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                table = pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8-sig", index_col=False)
     except FileNotFoundError:
         raise DataError(f"price file {origin} does not exist") from None
     except pd.errors.EmptyDataError:
@@ -117,6 +119,52 @@ def read_csv_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
         table = table.loc[~blank].reset_index(drop=True)
         lines = lines[~blank]
     return parse_price_table(table, origin, lines=lines)
+
+
+#: The cells pandas' reader takes as missing by default (``pandas._libs.parsers.STR_NA_VALUES``; a test holds them equal).
+PANDAS_MISSING_CELLS = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+
+
+def _read_plain_csv(path: Path) -> pd.DataFrame | None:
+    """The table of strings ``pd.read_csv(path, dtype=str, ...)`` gives, read by pyarrow; None where the two could differ.
+
+    pyarrow's reader is 3-4x faster on a price file.  It takes only a plain
+    header (unique, non-empty names that pyarrow reads as a split on commas
+    does, ``\\n`` or ``\\r\\n`` line ends) and rows with the header's number
+    of fields (a blank line is a row of missing cells in both); anything else
+    (a ragged row, text that is not UTF-8) goes to pandas' reader, whose
+    errors this module words.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        header = first.decode("utf-8-sig").removesuffix("\n").removesuffix("\r")
+    except UnicodeDecodeError:
+        return None
+    names = header.split(",")
+    if "" in names or len(set(names)) != len(names):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            path,
+            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                null_values=list(PANDAS_MISSING_CELLS),
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError):
+        return None
+    if table.column_names != names:
+        return None
+    return table.to_pandas()
 
 
 def list_csv_dir(directory: Path) -> list[SeriesInfo]:

@@ -246,13 +246,14 @@ class Prices:
         for frame in per_ticker.values():
             index = index.union(frame.index)
         index = pd.DatetimeIndex(index, name="date")
+        rows = [index.get_indexer(frame.index) for frame in per_ticker.values()]  # each frame's dates are unique
+        columns = pd.Index(list(per_ticker), name="ticker")
         wide = {}
         for name in PRICE_FIELDS:
-            wide[name] = pd.DataFrame(
-                {ticker: frame[name].reindex(index).astype(np.float64) for ticker, frame in per_ticker.items()},
-                index=index,
-            )
-            wide[name].columns.name = "ticker"
+            values = np.full((len(per_ticker), len(index)), np.nan)  # a reindex per column costs 0.2 ms
+            for j, frame in enumerate(per_ticker.values()):
+                values[j, rows[j]] = frame[name].to_numpy(dtype=np.float64)
+            wide[name] = pd.DataFrame(values.T, index=index, columns=columns)
         return cls(**wide, source=source, warnings=tuple(warnings), origin=origin)
 
     @classmethod
