@@ -141,3 +141,15 @@ def test_listing_gap_is_nan_not_the_previous_price(tmp_path):
     assert close["A"].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
     b = close["B"].tolist()
     assert np.isnan(b[0]) and np.isnan(b[1]) and b[2] == 22.0 and b[3] == 23.0 and np.isnan(b[4]) and b[5] == 25.0
+
+
+def test_from_frames_refuses_a_frame_with_a_date_twice():
+    days = pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-03"], name="date")
+    frame = pd.DataFrame(1.0, index=days, columns=list(PRICE_FIELDS))
+    good = pd.DataFrame(1.0, index=days[:2], columns=list(PRICE_FIELDS))
+    try:
+        Prices.from_frames({"AAA": good, "BBB": frame})
+    except DataError as exc:
+        assert str(exc) == "BBB: duplicate date 2024-01-03 (one row per day)"
+    else:
+        raise AssertionError("a frame with a date twice must be refused")

@@ -160,7 +160,7 @@ def _read_plain_csv(path: Path) -> pd.DataFrame | None:
                 strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, OSError):
+    except (pa.ArrowException, OSError):
         return None
     if table.column_names != names:
         return None

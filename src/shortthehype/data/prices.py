@@ -246,7 +246,11 @@ class Prices:
         for frame in per_ticker.values():
             index = index.union(frame.index)
         index = pd.DatetimeIndex(index, name="date")
-        rows = [index.get_indexer(frame.index) for frame in per_ticker.values()]  # each frame's dates are unique
+        for ticker, frame in per_ticker.items():
+            if not frame.index.is_unique:
+                day = frame.index[frame.index.duplicated()][0]
+                raise DataError(f"{ticker}: duplicate date {pd.Timestamp(day).date()} (one row per day)")
+        rows = [index.get_indexer(frame.index) for frame in per_ticker.values()]
         columns = pd.Index(list(per_ticker), name="ticker")
         wide = {}
         for name in PRICE_FIELDS:

@@ -336,7 +336,7 @@ def _iso_dates(column: pd.Series) -> pd.DatetimeIndex | None:
         return None
     try:
         days = pa_compute.cast(pa.array(column.array), pa.date32())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:
         return None
     if days.null_count:
         return None
@@ -389,7 +389,7 @@ def _decimal_strings_as_floats(column: pd.Series) -> np.ndarray | None:
         return None
     try:
         values = pa_compute.cast(pa.array(column.array), pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:
         return None
     if np.count_nonzero(np.isnan(values)) != int(column.isna().sum()):
         return None
