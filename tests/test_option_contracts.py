@@ -367,3 +367,38 @@ def test_contracts_are_priced_once_per_price_set_and_afresh_when_a_rate_an_iv_fi
     changed = backtest(spec, prices=prices).result.equity
     fresh = backtest(spec, prices=Prices.from_close(prices.close)).result.equity
     assert calls == ["p"] * 6 and changed.equals(fresh) and not changed.equals(first)
+
+
+@pytest.mark.parametrize(
+    "name, overrides, statuses",
+    [
+        ("burry-short", {"instrument": "puts"}, {"sold", "open"}),  # rolled puts: each roll sells the last one
+        ("burry-puts", {"contracts.pltr.expiry": "2026-01-16"}, {"settled"}),
+        ("burry-puts", {"contracts.nvda.enabled": "true"}, {"open"}),
+    ],
+)
+def test_contract_records_are_their_own_orders(shared, name, overrides, statuses):
+    """Each record's fills, P&L and dates rebuilt by hand from the run's order table, contract by contract."""
+    run = backtest(name, source="csv", data_dir=shared, overrides=overrides)
+    orders = run.result.orders
+    assert {r["status"] for r in run.options} == statuses
+    seen = 0
+    for record in run.options:
+        mine = orders[(orders["ticker"] == record["symbol"]) & (orders["date"] >= record["entry_date"])]
+        if record["exit_date"] is not None:
+            mine = mine[mine["date"] <= record["exit_date"]]
+        buys, sells = mine[mine["side"] == "buy"], mine[mine["side"] == "sell"]
+        seen += len(mine)
+        assert record["entry_date"] == f"{buys['date'].iloc[0]:%Y-%m-%d}"
+        assert record["premium"] == pytest.approx(float((buys["size"] * buys["price"]).sum()), rel=1e-15)
+        assert record["contracts"] * record["multiplier"] == pytest.approx(float(buys["size"].sum()), rel=1e-15)
+        assert record["fees"] == pytest.approx(float(mine["fees"].sum()), rel=1e-15, abs=0.0)
+        if record["status"] == "open":
+            assert sells.empty or float(sells["size"].sum()) < float(buys["size"].sum())
+            continue
+        assert record["exit_date"] == f"{sells['date'].iloc[-1]:%Y-%m-%d}"
+        assert (record["status"] == "settled") == (sells["reason"] == "settlement").any()
+        proceeds = float((sells["size"] * sells["price"]).sum())
+        assert record["pnl"] == pytest.approx(proceeds - record["premium"] - record["fees"], rel=1e-12)
+        assert record["exit_price"] == pytest.approx(proceeds / float(buys["size"].sum()), rel=1e-15)
+    assert seen == len(orders)  # every order belongs to one contract's record
