@@ -764,6 +764,7 @@ def contract_records(
     index = underlying.index
     field_name = "open" if execution == "next_open" else "close"
     rates = _pricing_rates(underlying, rate)  # kept with the prices, as when the contracts were priced
+    atm_of: dict[str, np.ndarray] = {}  # one at-the-money series per underlying (rolled contracts share it)
     # the orders as arrays: a boolean mask on the frame costs about 0.2 ms, on an array a microsecond
     symbols = orders["ticker"].to_numpy()
     dates = orders["date"].to_numpy()
@@ -803,7 +804,9 @@ def contract_records(
         bar = index.get_loc(entry_date)
         spot = float(underlying.field(field_name)[c.ticker].iloc[bar])
         years = (c.expiry - index[bar].normalize()).days / OPTION_DAY_COUNT
-        atm = float(_atm_array(underlying, c.ticker, volatility, None)[bar])
+        if c.ticker not in atm_of:
+            atm_of[c.ticker] = _atm_array(underlying, c.ticker, volatility, None)
+        atm = float(atm_of[c.ticker][bar])
         sigma = skewed_vol_nb(spot, c.strike, years, rates[bar], atm, volatility.slope, volatility.curvature,
                               VOL_SKEW_FLOOR, VOL_SKEW_CAP)
         delta = bs_delta_nb(spot, c.strike, years, rates[bar], sigma, c.option_type == "call")
