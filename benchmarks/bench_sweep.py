@@ -34,7 +34,9 @@ Cases, each in its own fresh process (so peak RSS is the case's own):
    real shared prices, warm, in one process, without the DSR/PBO
    (``n_blocks=0``): the fused path (best of 3; once more with the DSR/PBO)
    against the generic path, which runs a random 200 of the same grid and
-   is extrapolated per combination.
+   is extrapolated per combination.  ``generic-<spec>`` also runs on a tree
+   from before ``sweep(path=...)`` existed: from that checkout, with its
+   ``src`` on ``PYTHONPATH`` (its specs are read from the working directory).
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py`` (add ``--skip-vbt`` /
 ``--skip-article`` / ``--cases classic-ours,classic-vbt`` to run less).  Prints a
@@ -460,21 +462,27 @@ def kind_spec_and_prices(name: str):
 
 
 def _kind_case(path: str, name: str) -> dict:
+    import inspect
+
     from shortthehype.sweeps import sweep
 
     spec, prices = kind_spec_and_prices(name)
     n = KIND_DRAWS[path]
+    # a tree from before ``path`` existed (run with its own src and from its own checkout) has the generic path only
+    if "path" not in inspect.signature(sweep).parameters and path != "generic":
+        raise SystemExit(f"this tree's sweep() has no fused path for {name}")
+    chosen = {"path": path} if "path" in inspect.signature(sweep).parameters else {}
 
     def run(n_blocks: int = 0):
-        return sweep(spec, KIND_GRIDS[name], prices=prices, random=n, seed=1, n_blocks=n_blocks, workers=1, path=path,
-                     force=True)
+        return sweep(spec, KIND_GRIDS[name], prices=prices, random=n, seed=1, n_blocks=n_blocks, workers=1, force=True,
+                     **chosen)
 
     tic = time.perf_counter()
     run()
     first = time.perf_counter() - tic
     warm, result = best_time(run, repeat=3 if path == "fused" else 1)
     record = {"combinations": result.n_run, "first": first, "warm": warm, "per_second": result.n_run / warm,
-              "bars": len(prices), "mode": result.mode, "window": result.window}
+              "bars": len(prices), "mode": getattr(result, "mode", "generic"), "window": getattr(result, "window", None)}
     if path == "fused":
         record["warm_with_overfitting"], _ = best_time(lambda: run(16), repeat=1)
         record["kernel"] = _kind_kernel_time(spec, name, prices, result.table["combination"].to_numpy())
