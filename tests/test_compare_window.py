@@ -63,6 +63,15 @@ def test_compare_cli_prints_one_benchmark_column(capsys, shared_prices_dir):
     assert "QQQ (buy & hold)" in out and "SPY (buy & hold)" not in out and "against QQQ" in out
 
 
+def test_compare_names_each_specs_warnings_once(capsys, shared_prices_dir):
+    """A run's own notes carry no spec name: compare prefixes it, once (it was printed twice for dotcom-analog)."""
+    code = main(["compare", "dotcom-analog", "ai-basket", "--source", "csv", "--data-dir", str(shared_prices_dir)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "warning: dotcom-analog: every bar of the window (2022-11-30 to " in err
+    assert "dotcom-analog: dotcom-analog:" not in err
+
+
 def test_demo_labels_synthetic_data_and_the_oracle_timed_analogy(tmp_path, capsys, monkeypatch):
     from shortthehype.caveats import SYNTHETIC_CAVEAT
     from shortthehype.demo import run_demo

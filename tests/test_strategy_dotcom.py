@@ -395,7 +395,7 @@ def test_runs_on_one_loaded_prices_fit_each_path_once(prices, monkeypatch):
 
 
 def _one_phase_notes(run) -> list[str]:
-    return [line for line in run.warnings if line.startswith("dotcom-analog: every bar of the window")]
+    return [line for line in run.warnings if line.startswith("every bar of the window")]
 
 
 def _net_targets(run) -> pd.Series:
@@ -410,7 +410,7 @@ def _net_targets(run) -> pd.Series:
         # 1995-08-09 + 1308 days = 1999-03-09
         (
             {"end": "2026-06-30"},
-            "dotcom-analog: every bar of the window (2022-11-30 to 2026-06-30) maps into the boom of the dotcom cycle "
+            "every bar of the window (2022-11-30 to 2026-06-30) maps into the boom of the dotcom cycle "
             "(1995-08-09 to 1999-03-09), so the strategy is long the basket at 1x equity throughout and this result "
             "does not test the analogy's timing (its turn, the peak 2000-03-10, maps onto 2027-07-02, after the window)",
         ),
@@ -418,14 +418,14 @@ def _net_targets(run) -> pd.Series:
         # (2252: 2001-10-08); the turn maps onto 2022-11-30 + 837.5 -> 838 days = 2025-03-17
         (
             {"time_scale": 2.0, "short_exposure": 0.5, "start": "2025-06-02", "end": "2025-12-30"},
-            "dotcom-analog: every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
+            "every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
             "(2000-08-12 to 2001-10-08), so the strategy is short the basket at 0.5x equity throughout and this "
             "result does not test the analogy's timing (its turn, the peak 2000-03-10, maps onto 2025-03-17, before "
             "the window)",
         ),
         (
             {"time_scale": 2.0, "after_peak": "cash", "lead_days": 10, "start": "2025-06-02", "end": "2025-12-30"},
-            "dotcom-analog: every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
+            "every bar of the window (2025-06-02 to 2025-12-30) maps into the bust of the dotcom cycle "
             "(2000-08-12 to 2001-10-08), so the strategy is in cash throughout and this result does not test the "
             "analogy's timing (its turn, 2000-02-29, the peak less lead_days, maps onto 2025-03-12, before the window)",
         ),
@@ -433,7 +433,7 @@ def _net_targets(run) -> pd.Series:
         # ones into the boom; both are long
         (
             {"ai_start": "2024-01-02", "exposure": 1.5, "end": "2026-06-30"},
-            "dotcom-analog: every bar of the window (2022-11-30 to 2026-06-30) maps into the time before the boom and "
+            "every bar of the window (2022-11-30 to 2026-06-30) maps into the time before the boom and "
             "the boom of the dotcom cycle (1994-07-07 to 1998-02-04), so the strategy is long the basket at 1.5x "
             "equity throughout and this result does not test the analogy's timing (its turn, the peak 2000-03-10, "
             "maps onto 2028-08-03, after the window)",

@@ -524,7 +524,7 @@ def _window_notes(prices: Prices, params: Params, window: pd.DatetimeIndex) -> l
         side = ", after the window" if on > window[-1] else ", before the window" if on < window[0] else ""
         named += f", maps onto {on:%Y-%m-%d}{side}"
     return [
-        f"dotcom-analog: every bar of the window ({window[0]:%Y-%m-%d} to {window[-1]:%Y-%m-%d}) maps into "
+        f"every bar of the window ({window[0]:%Y-%m-%d} to {window[-1]:%Y-%m-%d}) maps into "
         f"{phases} of the dotcom cycle{span}, so the strategy is {held} throughout and this result does not test "
         f"the analogy's timing (its turn, {named})"
     ]
