@@ -227,3 +227,22 @@ def test_paths_whose_cash_earns_interest_note_that_their_ratios_count_it():
     assert note in montecarlo("ma-crossover", paths=2, seed=2, workers=1).notes
     free = montecarlo("ma-crossover", paths=2, seed=2, workers=1, overrides={"cash_rate": 0.0})
     assert not [line for line in free.notes if "risk-free" in line]
+
+
+def test_paths_wiped_out_are_counted_in_a_note():
+    """The note counts exactly the paths whose backtest equity touched zero (seed 0: 3 of 8)."""
+    from shortthehype.data.synthetic import generate_prices
+    from shortthehype.demo import synthetic_overrides
+    from shortthehype.runner import backtest
+
+    study = montecarlo("burry-short", paths=8, seed=0, workers=1)
+    wiped = 0
+    for p in range(8):
+        market = path_scenario(DEFAULT_RANGES, {}, 0, p)
+        settings = {**synthetic_overrides(market)["burry-short"], "start": market.key_dates["bubble_start"]}
+        run = backtest("burry-short", overrides=settings, prices=generate_prices(market, seed=0, path=p))
+        wiped += bool((run.result.equity <= 0.0).any())
+    assert 0 < wiped < 8
+    assert f"{wiped} of 8 paths were wiped out (equity at or below zero on some bar): the Sharpe ratio is undefined for " \
+           f"them, so its column summarises the other {8 - wiped}; total return, CAGR and max drawdown count every path" \
+           in study.notes

@@ -408,3 +408,34 @@ def test_windows_engine_options_compare_series_by_identity_and_the_rest_by_value
     assert not _same_options(options, {**options, "max_gross": 1.5})
     assert not _same_options(options, {**options, "cash_rate": rate.copy()})  # never an ambiguous Series comparison
     assert not _same_options(options, {"fees": {"X": 0.001}, "cash_rate": rate})
+
+
+def test_entries_wiped_out_are_counted_in_a_note_and_left_out_of_the_sharpe_column(shared_prices_dir):
+    """burry-short's 80 % short is wiped out from many entries (equity at or below zero on some bar, even where it
+    recovers by the exit): the note counts exactly the entries whose backtest equity touched zero."""
+    study = rolling("burry-short", every="1m", hold="12m", first="2022-10-01", last="2023-09-01", source="csv",
+                    data_dir=shared_prices_dir)
+    wiped = []
+    for row in study.rows.to_dict(orient="records"):
+        run = backtest("burry-short", overrides={"start": row["entry"], "end": row["exit"], "entry": row["entry"]},
+                       source="csv", data_dir=shared_prices_dir)
+        wiped.append(bool((run.result.equity <= 0.0).any()))
+    n, k = len(wiped), sum(wiped)
+    assert 0 < k < n and any(w and e > 0 for w, e in zip(wiped, study.rows["final_equity"]))  # one recovered by the exit
+    assert study.notes[0] == (
+        f"{k} of {n} entries were wiped out (equity at or below zero on some bar): the Sharpe ratio is undefined for "
+        f"them, so its column summarises the other {n - k}; total return, CAGR and max drawdown count every entry"
+    )
+    assert study.summary().loc["count", "sharpe"] == n - k and study.summary().loc["count", "total_return"] == n
+
+
+def test_a_run_without_dispersion_is_not_wiped_out():
+    from shortthehype.studies import wiped_out_note
+
+    rows = pd.DataFrame({"sharpe": [np.nan, np.nan, 0.4, 1.2], "max_drawdown": [-1.0, -0.2, -1.0, -0.1]})
+    # no dispersion (NaN Sharpe, drawdown above -100 %), all but 1e-16 of the peak lost (a Sharpe ratio): not wiped out
+    assert wiped_out_note(rows, "path", "paths") == (
+        "1 of 4 paths were wiped out (equity at or below zero on some bar): the Sharpe ratio is undefined for them, so "
+        "its column summarises the other 3; total return, CAGR and max drawdown count every path",
+    )
+    assert wiped_out_note(rows.iloc[1:], "path", "paths") == ()

@@ -38,7 +38,7 @@ from shortthehype.constants import (
     STUDY_TARGETS_CHUNK_BYTES,
 )
 from shortthehype.errors import ParamError, did_you_mean
-from shortthehype.studies import StudyResult
+from shortthehype.studies import StudyResult, wiped_out_note
 
 __all__ = ["BASE_SCENARIO", "DEFAULT_RANGES", "montecarlo", "parse_scenario", "path_scenario"]
 
@@ -226,7 +226,9 @@ def montecarlo(
     first = path_scenario(ranges, fixed, int(seed), 0)
     notes = (f"Each path: a synthetic market from its bubble start ({first.key_dates['bubble_start']:%Y-%m-%d}) to "
              f"{first.dates[-1]:%Y-%m-%d}, the essay's tickers mapped onto the fictional ones as in the demo.",)
-    return StudyResult("montecarlo", spec.name, spec.kind.name, pd.DataFrame(rows), settings, caveats=caveats, notes=notes + rate_notes)
+    frame = pd.DataFrame(rows)
+    notes += wiped_out_note(frame, "path", "paths")
+    return StudyResult("montecarlo", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=notes + rate_notes)
 
 
 @dataclass(frozen=True)

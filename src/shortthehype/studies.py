@@ -43,6 +43,7 @@ __all__ = [
     "shifted_settings",
     "study_row",
     "summarise",
+    "wiped_out_note",
 ]
 
 #: The statistics whose distribution a study reports (keys of ``Result.stats``).
@@ -71,6 +72,28 @@ def summarise(rows: pd.DataFrame, metrics: Sequence[str] = DISTRIBUTION_METRICS)
         q = np.quantile(values, DISTRIBUTION_QUANTILES)
         out[metric] = [float(values.size), float(values.mean()), *map(float, q), float((values > 0).mean()), float(values.min())]
     return pd.DataFrame(out, index=pd.Index(SUMMARY_ROWS, name="statistic"))
+
+
+def wiped_out_note(rows: pd.DataFrame, run: str, runs: str) -> tuple[str, ...]:
+    """How many runs were wiped out, whose ratios are undefined and so left out of the Sharpe ratio's distribution.
+
+    A run whose equity reached zero or below on some bar has no Sharpe ratio
+    (NaN) and a maximum drawdown of exactly -100 % (its return on that bar
+    counts as everything lost); a run merely without dispersion has no
+    Sharpe ratio either, but a drawdown above -100 %.  Total return, CAGR and
+    the drawdown count every run.  ``run``/``runs``: what a row is, singular
+    and plural ("entry", "entries").
+    """
+    if rows.empty or not {"sharpe", "max_drawdown"} <= set(rows.columns):
+        return ()
+    wiped = int(((rows["max_drawdown"].to_numpy(dtype=np.float64) <= -1.0) & rows["sharpe"].isna().to_numpy()).sum())
+    if wiped == 0:
+        return ()
+    return (
+        f"{wiped} of {len(rows)} {runs} were wiped out (equity at or below zero on some bar): the Sharpe ratio is "
+        f"undefined for them, so its column summarises the other {len(rows) - wiped}; total return, CAGR and max "
+        f"drawdown count every {run}",
+    )
 
 
 @dataclass(frozen=True)
@@ -354,5 +377,5 @@ def rolling(
     settings = {"every": every, "hold": hold, "from": windows[0][0], "to": windows[-1][0], "entries": len(windows),
                 "moved": ["start", "end"] + [k for k in spec.kind.entry_dates if spec.params.get(k) is not None],
                 **{f"set.{k}": v for k, v in overrides.items()}}
-    notes = ratios_rate_note(spec, prices, runs="an entry")
+    notes = wiped_out_note(frame, "entry", "entries") + ratios_rate_note(spec, prices, runs="an entry")
     return StudyResult("rolling", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=notes)
