@@ -68,6 +68,28 @@ def test_sweeps_rank_bankrupt_runs_after_every_solvent_one():
             assert (math.isnan(row[key]) and math.isnan(run.stats[key])) or row[key] == pytest.approx(run.stats[key], rel=1e-12)
 
 
+def test_a_sweep_counts_its_bankrupt_trials_where_it_counts_its_trials(tmp_path):
+    """The top rows are solvent, so no table shows the bankrupt ones: the trial counts say how many there were."""
+    from shortthehype.report import write_report
+    from shortthehype.report.formatting import trial_counts
+    from shortthehype.sweeps import load_sweep
+
+    prices = crash_prices()
+    result = sweep(SPEC, {"weights.SPY": "1:25:1"}, prices=prices, n_blocks=0, out=tmp_path / "s.parquet")
+    # each combination's own backtest says whether it went bankrupt
+    k = sum(backtest(SPEC, prices=prices, overrides={"weights.SPY": float(w)}).result.bankrupt for w in range(1, 26))
+    assert 0 < k < 25 and not result.top(10)["bankrupt"].any()
+    expected = f"25 distinct trials run ({k} of them bankrupt: ranked last, ratios undefined)"
+    assert result.metadata()["n_bankrupt"] == k and expected in trial_counts(result.metadata())
+    assert load_sweep(tmp_path / "s.parquet").metadata()["n_bankrupt"] == k
+    write_report(result.to_document(), tmp_path / "s.md")
+    assert expected in (tmp_path / "s.md").read_text()
+    write_report(result.to_document(), tmp_path / "s.html")
+    assert f"Bankrupt (ranked last, ratios undefined)</th><td class=\"num\" data-value=\"{k}\">{k}</td>" in (tmp_path / "s.html").read_text()
+    solvent = sweep(SPEC, {"weights.SPY": "1:3:1"}, prices=prices, n_blocks=0)
+    assert solvent.metadata()["n_bankrupt"] == 0 and "bankrupt" not in trial_counts(solvent.metadata())
+
+
 def test_walk_forward_never_trades_a_bankrupt_choice():
     prices = crash_prices(n=700, crash_at=420)
     result = walkforward(SPEC, {"weights.SPY": "1:25:4"}, prices=prices, train="200d", test="100d", n_blocks=0)

@@ -136,7 +136,7 @@ def param_text(value: Any) -> str:
 
 
 def trial_counts(document: Mapping[str, Any]) -> str:
-    """``"960 combinations requested: 240 invalid, 632 identical to another; 88 distinct trials run"``."""
+    """``"960 combinations requested: 240 invalid, 632 identical to another; 88 distinct trials run (30 of them bankrupt: ...)"``."""
     n_run = document.get("n_run", 0)
     text = f"{document.get('n_grid', 0):,} combinations requested: {document.get('n_invalid', 0):,} invalid"
     if document.get("n_duplicate"):
@@ -145,6 +145,8 @@ def trial_counts(document: Mapping[str, Any]) -> str:
         text += f"; {n_run:,} distinct trials drawn at random and run"
     else:
         text += f"; {n_run:,} distinct trials run"
+    if document.get("n_bankrupt"):  # files written before it was counted have none
+        text += f" ({document['n_bankrupt']:,} of them bankrupt: ranked last, ratios undefined)"
     return text
 
 

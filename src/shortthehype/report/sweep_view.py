@@ -411,6 +411,8 @@ def _sweep_header(view: SweepView) -> str:
         ("Invalid skipped", f"{doc.get('n_invalid', 0):,}", doc.get("n_invalid")),
         ("Identical to another (not run)", f"{doc.get('n_duplicate', 0):,}", doc.get("n_duplicate", 0)),
         ("Distinct trials run", f"{doc.get('n_run', len(view.table)):,}", doc.get("n_run")),
+        *([("Bankrupt (ranked last, ratios undefined)", f"{doc['n_bankrupt']:,}", doc["n_bankrupt"])]
+          if "n_bankrupt" in doc else []),
         ("Backtest window", fmt.window_text(str(doc.get("window", ""))), None),
         ("Path", str(doc.get("mode", "")), None),
         ("Engine version", f"shortthehype {doc.get('version', '?')}", None),

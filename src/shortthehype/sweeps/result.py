@@ -136,6 +136,7 @@ class SweepResult:
                 "n_invalid": self.n_invalid,
                 "n_duplicate": self.n_duplicate,
                 "n_run": self.n_run,
+                "n_bankrupt": int(self._bankrupt().sum()),
                 "mode": self.mode,
                 "seconds": self.seconds,
                 "random": self.random,
