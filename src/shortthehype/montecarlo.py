@@ -227,8 +227,8 @@ def montecarlo(
     notes = (f"Each path: a synthetic market from its bubble start ({first.key_dates['bubble_start']:%Y-%m-%d}) to "
              f"{first.dates[-1]:%Y-%m-%d}, the essay's tickers mapped onto the fictional ones as in the demo.",)
     frame = pd.DataFrame(rows)
-    notes += wiped_out_note(frame, "path", "paths")
-    return StudyResult("montecarlo", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=notes + rate_notes)
+    notes += wiped_out_note(frame, "path", "paths") + rate_notes
+    return StudyResult("montecarlo", spec.name, spec.kind.name, frame, settings, caveats=caveats, notes=notes)
 
 
 @dataclass(frozen=True)

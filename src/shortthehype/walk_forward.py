@@ -377,4 +377,3 @@ def walkforward(
         notes=ratios_rate_note(spec, prices, grid_values.get("cash_rate"), runs="a combination",
                                follows="; each window's choice and the stitched statistics read these ratios"),
     )
-

@@ -501,7 +501,7 @@ def _window_notes(prices: Prices, params: Params, window: pd.DatetimeIndex) -> l
         lo = prices.index.get_loc(window[0])
         mapped = _kept_path_days(prices, params)[lo : lo + len(window)]
     codes = _phase_codes(mapped, params)
-    exposures = _phase_table(params)[codes]
+    exposures = _phase_exposure(codes, params)
     if not len(exposures) or (exposures != exposures[0]).any():
         return []
     phases = " and ".join(_PHASE_WORDS[code] for code in sorted(set(codes.tolist())))

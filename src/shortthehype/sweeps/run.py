@@ -258,5 +258,3 @@ def _overfitting(result: SweepResult, plan: Plan, blocks_t: np.ndarray, windows:
         result.pbo = pbo_from_block_sums_t(blocks_t, length, max_evaluations=PBO_MAX_EVALUATIONS, seed=0)
         if result.pbo.sampled:
             result.pbo_note = f"PBO from a random {result.pbo.n_splits:,} of the {result.pbo.n_splits_total:,} CSCV splits"
-
-
